@@ -1,0 +1,250 @@
+//! The event: one staff action in the back office, as the sender describes it and as the store
+//! keeps it (with `seq`, `received_at` and `hash`).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// Serde helpers for timestamps: RFC 3339 in UTC with exactly six fractional digits.
+pub mod micros {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Formats a timestamp as `2026-11-26T22:59:16.123456Z`.
+    pub fn format(t: &DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+
+    /// Serializes with [`format`].
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(t))
+    }
+
+    /// Accepts any RFC 3339 time and converts it to UTC.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Declares a closed, lowercase string enum with `as_str`, `ALL`, `FromStr` and serde.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire form.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// The accepted values, for error messages: `a, b, c`.
+            pub fn choices() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ();
+            fn from_str(s: &str) -> Result<Self, ()> {
+                match s { $($text => Ok($name::$variant),)+ _ => Err(()) }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// The five families of the journal.
+    Kind {
+        /// A data change.
+        Change => "change",
+        /// Something created.
+        Create => "create",
+        /// Something deleted.
+        Delete => "delete",
+        /// Roles and rights.
+        Rights => "rights",
+        /// Exports and data access.
+        Access => "access",
+    }
+}
+
+string_enum! {
+    /// How much an entry matters.
+    Severity {
+        /// Routine.
+        Info => "info",
+        /// Worth a look.
+        Warning => "warning",
+        /// Money or rights at stake.
+        Critical => "critical",
+    }
+}
+
+string_enum! {
+    /// What became of the action.
+    Outcome {
+        /// It happened.
+        Success => "success",
+        /// It was tried and failed.
+        Failure => "failure",
+        /// It was refused (a denied API access attempt is an event too).
+        Denied => "denied",
+    }
+}
+
+string_enum! {
+    /// Who acted: a person, a system job or an API client.
+    ActorKind {
+        /// A member of staff.
+        Staff => "staff",
+        /// A scheduled job or the platform itself.
+        System => "system",
+        /// An API client.
+        Api => "api",
+    }
+}
+
+impl Default for Severity {
+    fn default() -> Self {
+        Severity::Info
+    }
+}
+
+impl Default for Outcome {
+    fn default() -> Self {
+        Outcome::Success
+    }
+}
+
+/// Who did it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Actor {
+    /// Stable identifier in the back office (login or staff id).
+    pub id: String,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The actor's role in the back office.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Person, system or API client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ActorKind>,
+}
+
+/// What was acted on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Target {
+    /// The kind of thing: `player`, `bonus`, `transaction`, `staff`, `setting`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its identifier.
+    pub id: String,
+    /// Its display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// One field's value before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Change {
+    /// The field's name.
+    pub field: String,
+    /// Any JSON value (null when the field did not exist).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub before: Value,
+    /// Any JSON value (null when the field was removed).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub after: Value,
+}
+
+/// A staff action as the back office sends it (see DESIGN.md, "The event").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Event {
+    /// Chosen by the sender; a re-sent id is a duplicate.
+    pub id: Uuid,
+    /// When it happened, in UTC with microseconds.
+    #[serde(with = "micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub occurred_at: DateTime<Utc>,
+    /// Who did it.
+    pub actor: Actor,
+    /// Lowercase dotted verb: `player.balance.adjust`.
+    pub action: String,
+    /// The family of the action.
+    pub kind: Kind,
+    /// Where in the back office: `finance`, `bonuses`, …
+    pub section: String,
+    /// How much it matters.
+    pub severity: Severity,
+    /// What became of it.
+    pub outcome: Outcome,
+    /// What was acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    /// Before and after values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<Change>>,
+    /// The staff member's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub ip: Option<IpAddr>,
+    /// The browser or client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// For correlation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// For correlation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The back office's own justification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Any JSON object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub details: Option<Map<String, Value>>,
+}
+
+/// An event as the store keeps it: the sender's fields plus order of receipt and chain hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoredEvent {
+    /// Gap-free order of receipt, from 1.
+    pub seq: u64,
+    /// When the store wrote it.
+    #[serde(with = "micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub received_at: DateTime<Utc>,
+    /// SHA-256 (hex) of the previous hash and this entry's canonical encoding.
+    pub hash: String,
+    /// The event itself.
+    #[serde(flatten)]
+    pub event: Event,
+}

@@ -1,0 +1,218 @@
+//! The query language: one text form for the API's `q=`, the console's filter bar, saved searches,
+//! alert rules and role scopes.
+//!
+//! ```
+//! use vigil_core::query::Query;
+//! let q: Query = r#"actor:alice section:finance,bonuses action:bonus.* -outcome:denied "manual bonus""#
+//!     .parse()
+//!     .unwrap();
+//! assert_eq!(q.to_string(), r#"actor:alice section:finance,bonuses action:bonus.* -outcome:denied "manual bonus""#);
+//! let err = "actor:alice colour:red".parse::<Query>().unwrap_err();
+//! assert_eq!(err.column, 13);
+//! ```
+//!
+//! Grammar: terms separated by spaces, all of which must hold. A term is `qualifier:v1,v2` (any of
+//! the values), a bare word or a "quoted phrase" (full-text), optionally preceded by `-` (not).
+//! `after:` is inclusive, `before:` exclusive, `on:` a whole day; dates and times without an offset
+//! are read in the caller's time zone (UTC on the API).
+
+mod eval;
+mod parse;
+mod print;
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use ipnet::IpNet;
+
+use crate::event::{Kind, Outcome, Severity};
+
+pub use eval::{day_start, net_contains, Bounds};
+
+/// A parsed query: every clause must hold.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Query {
+    /// The clauses, in the order written.
+    pub clauses: Vec<Clause>,
+}
+
+/// One term, possibly negated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clause {
+    /// Written with a leading `-`.
+    pub negated: bool,
+    /// What it tests.
+    pub term: Term,
+}
+
+/// What a clause tests. Lists are ORs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Term {
+    /// `actor:` the actor's id.
+    Actor(Vec<String>),
+    /// `section:`
+    Section(Vec<String>),
+    /// `kind:`
+    Kind(Vec<Kind>),
+    /// `action:` exact or prefix (`bonus.*`).
+    Action(Vec<ActionPattern>),
+    /// `severity:`
+    Severity(Vec<Severity>),
+    /// `outcome:`
+    Outcome(Vec<Outcome>),
+    /// `target:` `type/id`, `type/*` or `id`.
+    Target(Vec<TargetPattern>),
+    /// `ip:` an address or a CIDR range.
+    Ip(Vec<IpNet>),
+    /// `after:` at or after this time.
+    After(TimeBound),
+    /// `before:` strictly before this time.
+    Before(TimeBound),
+    /// `on:` during one of these days.
+    On(Vec<NaiveDate>),
+    /// `mark:` annotated with one of these marks.
+    Mark(Vec<String>),
+    /// `has:` the entry has one of these.
+    Has(Vec<Has>),
+    /// A bare word or a quoted phrase: full-text.
+    Text {
+        /// The words, as written.
+        text: String,
+        /// Written in quotes.
+        quoted: bool,
+    },
+}
+
+/// An `action:` value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionPattern {
+    /// Exactly this action.
+    Exact(String),
+    /// Any action that starts with this (written with a trailing `*`).
+    Prefix(String),
+}
+
+/// A `target:` value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetPattern {
+    /// `player/12345`
+    Exact {
+        /// Target type.
+        kind: String,
+        /// Target id.
+        id: String,
+    },
+    /// `player/*`: any target of this type.
+    Type(String),
+    /// `12345`: this id, whatever its type.
+    Id(String),
+}
+
+/// A time in `after:` or `before:`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimeBound {
+    /// A day, from its start in the caller's zone.
+    Date(NaiveDate),
+    /// A wall-clock time in the caller's zone.
+    Local(NaiveDateTime),
+    /// A time with an explicit offset.
+    Exact(DateTime<FixedOffset>),
+}
+
+/// What `has:` can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Has {
+    /// At least one annotation with a comment.
+    Comment,
+    /// At least one mark.
+    Mark,
+    /// Before/after values.
+    Changes,
+    /// A reason.
+    Reason,
+    /// A target.
+    Target,
+    /// An IP address.
+    Ip,
+    /// Details.
+    Details,
+}
+
+impl Has {
+    /// Every value.
+    pub const ALL: &'static [Has] =
+        &[Has::Comment, Has::Mark, Has::Changes, Has::Reason, Has::Target, Has::Ip, Has::Details];
+
+    /// The written form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Has::Comment => "comment",
+            Has::Mark => "mark",
+            Has::Changes => "changes",
+            Has::Reason => "reason",
+            Has::Target => "target",
+            Has::Ip => "ip",
+            Has::Details => "details",
+        }
+    }
+}
+
+/// A query that does not parse, with the 1-based column (in characters) where it goes wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("column {column}: {message}")]
+pub struct QueryError {
+    /// 1-based column, counted in characters.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl FromStr for Query {
+    type Err = QueryError;
+    fn from_str(s: &str) -> Result<Self, QueryError> {
+        parse::parse(s)
+    }
+}
+
+impl fmt::Display for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        print::write_query(self, f)
+    }
+}
+
+impl TimeBound {
+    /// The instant this bound stands for, reading dates and wall-clock times in `tz`.
+    pub fn instant<Tz: TimeZone>(&self, tz: &Tz) -> DateTime<Utc> {
+        match self {
+            TimeBound::Date(d) => local_start(tz, d.and_hms_opt(0, 0, 0).expect("midnight exists")),
+            TimeBound::Local(t) => local_start(tz, *t),
+            TimeBound::Exact(t) => t.with_timezone(&Utc),
+        }
+    }
+}
+
+/// The first instant at or after a wall-clock time (times skipped by a DST change move forward).
+pub(crate) fn local_start<Tz: TimeZone>(tz: &Tz, t: NaiveDateTime) -> DateTime<Utc> {
+    let mut probe = t;
+    for _ in 0..48 {
+        if let Some(dt) = tz.from_local_datetime(&probe).earliest() {
+            return dt.with_timezone(&Utc);
+        }
+        probe += chrono::Duration::minutes(30);
+    }
+    Utc.from_utc_datetime(&t)
+}
+
+impl Query {
+    /// The empty query, which matches everything.
+    pub fn all() -> Self {
+        Query::default()
+    }
+
+    /// Both queries at once (a scope and a search, say).
+    pub fn and(mut self, other: Query) -> Query {
+        self.clauses.extend(other.clauses);
+        self
+    }
+}

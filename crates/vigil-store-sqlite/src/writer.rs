@@ -1,0 +1,192 @@
+//! The single writer: one thread owns the write connection and commits whatever batches are
+//! waiting in one transaction (group commit), so concurrent senders share one fsync instead of
+//! queueing behind each other. Each batch is a savepoint: one failing batch is rolled back alone.
+
+use std::sync::mpsc;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use tokio::sync::oneshot;
+use vigil_core::chain;
+use vigil_core::{Event, StoredEvent};
+use vigil_store::{Appended, StoreError};
+
+use crate::sql::{self, micros};
+
+/// A clock, passed in so that tests control time.
+pub type Clock = std::sync::Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// One batch to append and where to send its outcome.
+pub(crate) struct Job {
+    pub events: Vec<Event>,
+    pub reply: oneshot::Sender<Result<Vec<Appended>, StoreError>>,
+}
+
+/// Most events committed in one transaction.
+const MAX_GROUP_EVENTS: usize = 20_000;
+
+/// The end of the chain as the writer knows it.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    seq: u64,
+    hash: [u8; 32],
+    received_at: i64,
+}
+
+/// Starts the writer thread; it stops when every sender is dropped.
+pub(crate) fn spawn(conn: Connection, clock: Clock) -> Result<mpsc::Sender<Job>, StoreError> {
+    let head = read_head(&conn).map_err(StoreError::backend)?;
+    let (tx, rx) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("vigil-sqlite-writer".into())
+        .spawn(move || run(conn, rx, head, clock))
+        .map_err(StoreError::backend)?;
+    Ok(tx)
+}
+
+fn read_head(conn: &Connection) -> rusqlite::Result<Head> {
+    let row = conn
+        .query_row("SELECT seq, hash, received_at FROM events ORDER BY seq DESC LIMIT 1", [], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
+        })
+        .optional()?;
+    Ok(match row {
+        None => Head { seq: 0, hash: chain::GENESIS, received_at: i64::MIN },
+        Some((seq, hash, received_at)) => Head {
+            seq: seq as u64,
+            hash: hash.try_into().unwrap_or(chain::GENESIS),
+            received_at,
+        },
+    })
+}
+
+fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, mut head: Head, clock: Clock) {
+    while let Ok(first) = rx.recv() {
+        let mut total = first.events.len();
+        let mut jobs = vec![first];
+        while total < MAX_GROUP_EVENTS {
+            match rx.try_recv() {
+                Ok(job) => {
+                    total += job.events.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let results = write_group(&mut conn, &mut head, &jobs, &clock);
+        for (job, result) in jobs.into_iter().zip(results) {
+            // A sender that gave up (client disconnected) is not our problem: its events are stored.
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+fn write_group(conn: &mut Connection, head: &mut Head, jobs: &[Job], clock: &Clock) -> Vec<Result<Vec<Appended>, StoreError>> {
+    let before = *head;
+    let fail_all = |e: rusqlite::Error| {
+        tracing::error!(error = %e, "journal write failed");
+        jobs.iter().map(|_| Err(StoreError::backend(CommitFailed(e.to_string())))).collect()
+    };
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(e),
+    };
+    // received_at never goes backwards, even if the wall clock does.
+    let now = micros(&clock()).max(head.received_at);
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut batch_head = *head;
+        // A savepoint per batch: dropped without commit, it rolls back that batch alone.
+        let outcome = tx.savepoint().and_then(|sp| match append_batch(&sp, &mut batch_head, &job.events, now) {
+            Ok(ok) => sp.commit().map(|_| Ok(ok)),
+            Err(e) => Ok(Err(e)),
+        });
+        match outcome {
+            Ok(Ok(appended)) => {
+                *head = batch_head;
+                results.push(Ok(appended));
+            }
+            Ok(Err(e)) => results.push(Err(e)),
+            Err(e) => results.push(Err(StoreError::backend(e))),
+        }
+    }
+    if let Err(e) = tx.commit() {
+        *head = before;
+        return fail_all(e);
+    }
+    results
+}
+
+/// The commit of a group failed: nothing in it is stored.
+#[derive(Debug, thiserror::Error)]
+#[error("commit failed, nothing stored: {0}")]
+struct CommitFailed(String);
+
+fn append_batch(conn: &Connection, head: &mut Head, events: &[Event], now: i64) -> Result<Vec<Appended>, StoreError> {
+    let db = StoreError::backend;
+    let mut find = conn.prepare_cached(&format!("SELECT {} FROM events WHERE id = ?", sql::COLUMNS)).map_err(db)?;
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO events (seq, id, occurred_at, received_at, actor_id, actor_name, actor_role, actor_kind, \
+             action, kind, section, severity, outcome, target_type, target_id, target_name, changes, ip, ip_key, \
+             user_agent, session_id, request_id, reason, details, hash) \
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        )
+        .map_err(db)?;
+    let mut index = conn.prepare_cached("INSERT INTO events_fts (rowid, body) VALUES (?, ?)").map_err(db)?;
+    let received_at = sql::from_micros(now);
+    let mut out = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        let existing: Option<StoredEvent> =
+            find.query_row([e.id.as_bytes().as_slice()], sql::stored_event).optional().map_err(db)?;
+        if let Some(stored) = existing {
+            if stored.event != *e {
+                return Err(StoreError::Conflict {
+                    message: format!(
+                        "events[{i}].id: {} is already stored (seq {}) with different content",
+                        e.id, stored.seq
+                    ),
+                    index: Some(i),
+                });
+            }
+            out.push(Appended { id: e.id, seq: stored.seq, hash: stored.hash, duplicate: true });
+            continue;
+        }
+        let seq = head.seq + 1;
+        let hash = chain::link(&head.hash, e, seq, &received_at);
+        let t = e.target.as_ref();
+        insert
+            .execute(params![
+                seq as i64,
+                e.id.as_bytes().as_slice(),
+                micros(&e.occurred_at),
+                now,
+                e.actor.id,
+                e.actor.name,
+                e.actor.role,
+                e.actor.kind.map(|k| k.as_str()),
+                e.action,
+                e.kind.as_str(),
+                e.section,
+                e.severity.as_str(),
+                e.outcome.as_str(),
+                t.map(|t| &t.kind),
+                t.map(|t| &t.id),
+                t.and_then(|t| t.name.as_ref()),
+                e.changes.as_ref().map(|c| serde_json::to_string(c).expect("JSON serializes")),
+                e.ip.map(|ip| ip.to_string()),
+                e.ip.map(sql::ip_key),
+                e.user_agent,
+                e.session_id,
+                e.request_id,
+                e.reason,
+                e.details.as_ref().map(|d| serde_json::to_string(d).expect("JSON serializes")),
+                hash.as_slice(),
+            ])
+            .map_err(db)?;
+        index.execute(params![seq as i64, vigil_core::text::searchable(e)]).map_err(db)?;
+        *head = Head { seq, hash, received_at: now };
+        out.push(Appended { id: e.id, seq, hash: hex::encode(hash), duplicate: false });
+    }
+    Ok(out)
+}

@@ -1,0 +1,66 @@
+//! The storage contract of the Vigil audit store: the [`Store`] trait that every backend
+//! (SQLite, PostgreSQL) implements, the types it speaks, and (feature `conformance`) the suite
+//! that every backend must pass, so that they behave the same.
+//!
+//! The journal is append-only: a store appends events atomically per batch, assigns `seq`,
+//! `received_at` and the chain `hash`, reports re-sent ids as duplicates, and answers searches,
+//! timelines and facets for a [`vigil_core::Query`].
+#![forbid(unsafe_code)]
+
+mod types;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use types::*;
+
+use async_trait::async_trait;
+use vigil_core::{Event, StoredEvent};
+
+/// What a storage backend can do. Implementations are cheap to share (`Arc<dyn Store>`).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Appends a batch atomically, durably (on disk when this returns `Ok`). Ids already stored
+    /// with the same content come back as duplicates; an id stored with other content is a
+    /// [`StoreError::Conflict`] and nothing of the batch is stored.
+    async fn append(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError>;
+
+    /// One entry by id.
+    async fn event(&self, id: uuid::Uuid) -> Result<StoredEvent, StoreError>;
+
+    /// A page of matching entries in the requested order, with a cursor for the next page.
+    async fn search(&self, search: &Search) -> Result<Page, StoreError>;
+
+    /// Counts of matching entries per time bucket.
+    async fn timeline(&self, request: &TimelineRequest) -> Result<Timeline, StoreError>;
+
+    /// The most frequent values of a field among matching entries.
+    async fn facets(&self, request: &FacetRequest) -> Result<Facets, StoreError>;
+
+    /// Entries in seq order starting at `from_seq`, at most `limit` (for verification).
+    async fn scan(&self, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The last entry's seq and hash, if any.
+    async fn head(&self) -> Result<Option<(u64, String)>, StoreError>;
+
+    /// Creates a user; `Conflict` if the name is taken.
+    async fn add_user(&self, user: &NewUser) -> Result<(), StoreError>;
+
+    /// A user by name.
+    async fn user(&self, name: &str) -> Result<User, StoreError>;
+
+    /// Records a session token (by its hash).
+    async fn add_session(&self, session: &NewSession) -> Result<(), StoreError>;
+
+    /// A session by token hash, with its user.
+    async fn session(&self, token_hash: &[u8]) -> Result<Session, StoreError>;
+
+    /// Revokes a session.
+    async fn revoke_session(&self, token_hash: &[u8], at: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError>;
+
+    /// Creates an ingest key (by its hash); `Conflict` if the name is taken.
+    async fn add_key(&self, key: &NewKey) -> Result<(), StoreError>;
+
+    /// An ingest key by hash.
+    async fn key(&self, key_hash: &[u8]) -> Result<IngestKey, StoreError>;
+}
