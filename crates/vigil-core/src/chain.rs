@@ -16,7 +16,10 @@ pub const GENESIS: [u8; 32] = [0; 32];
 
 /// The canonical bytes of an event at a given position in the journal.
 pub fn canonical(event: &Event, seq: u64, received_at: &DateTime<Utc>) -> Vec<u8> {
-    let opt = |s: &Option<String>| s.as_deref().map_or(Value::Null, |s| Value::String(s.into()));
+    let opt = |s: &Option<String>| {
+        s.as_deref()
+            .map_or(Value::Null, |s| Value::String(s.into()))
+    };
     let doc = json!([
         seq,
         micros::format(received_at),
@@ -33,11 +36,14 @@ pub fn canonical(event: &Event, seq: u64, received_at: &DateTime<Utc>) -> Vec<u8
         event.section,
         event.severity.as_str(),
         event.outcome.as_str(),
-        event.target.as_ref().map(|t| json!([t.kind, t.id, opt(&t.name)])),
         event
-            .changes
+            .target
             .as_ref()
-            .map(|cs| cs.iter().map(|c| json!([c.field, c.before, c.after])).collect::<Vec<_>>()),
+            .map(|t| json!([t.kind, t.id, opt(&t.name)])),
+        event.changes.as_ref().map(|cs| cs
+            .iter()
+            .map(|c| json!([c.field, c.before, c.after]))
+            .collect::<Vec<_>>()),
         event.ip.map(|ip| ip.to_string()),
         opt(&event.user_agent),
         opt(&event.session_id),
@@ -68,7 +74,9 @@ pub enum ChainError {
         found: u64,
     },
     /// An entry's stored hash is not what its content and predecessor give.
-    #[error("entry seq {seq} (id {id}) does not match its hash: stored {stored}, computed {computed}")]
+    #[error(
+        "entry seq {seq} (id {id}) does not match its hash: stored {stored}, computed {computed}"
+    )]
     Mismatch {
         /// The entry.
         seq: u64,
@@ -90,7 +98,10 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Verifier { prev: GENESIS, last_seq: 0 }
+        Verifier {
+            prev: GENESIS,
+            last_seq: 0,
+        }
     }
 }
 
@@ -98,7 +109,10 @@ impl Verifier {
     /// Checks the next entry; the first error names the entry that does not match.
     pub fn check(&mut self, e: &StoredEvent) -> Result<(), ChainError> {
         if e.seq != self.last_seq + 1 {
-            return Err(ChainError::Gap { after: self.last_seq, found: e.seq });
+            return Err(ChainError::Gap {
+                after: self.last_seq,
+                found: e.seq,
+            });
         }
         let computed = link(&self.prev, &e.event, e.seq, &e.received_at);
         if hex::encode(computed) != e.hash {
@@ -148,7 +162,12 @@ mod tests {
         let event = event_from_json(&v, uuid::Uuid::now_v7).unwrap();
         let received_at = Utc::now();
         let hash = hex::encode(link(prev, &event, seq, &received_at));
-        StoredEvent { seq, received_at, hash, event }
+        StoredEvent {
+            seq,
+            received_at,
+            hash,
+            event,
+        }
     }
 
     #[test]
@@ -179,6 +198,9 @@ mod tests {
         let c = stored(3, &decode(&a.hash).unwrap(), "three");
         let mut v = Verifier::default();
         v.check(&a).unwrap();
-        assert_eq!(v.check(&c).unwrap_err(), ChainError::Gap { after: 1, found: 3 });
+        assert_eq!(
+            v.check(&c).unwrap_err(),
+            ChainError::Gap { after: 1, found: 3 }
+        );
     }
 }

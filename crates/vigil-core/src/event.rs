@@ -91,8 +91,10 @@ string_enum! {
 
 string_enum! {
     /// How much an entry matters.
+    #[derive(Default)]
     Severity {
         /// Routine.
+        #[default]
         Info => "info",
         /// Worth a look.
         Warning => "warning",
@@ -103,8 +105,10 @@ string_enum! {
 
 string_enum! {
     /// What became of the action.
+    #[derive(Default)]
     Outcome {
         /// It happened.
+        #[default]
         Success => "success",
         /// It was tried and failed.
         Failure => "failure",
@@ -122,18 +126,6 @@ string_enum! {
         System => "system",
         /// An API client.
         Api => "api",
-    }
-}
-
-impl Default for Severity {
-    fn default() -> Self {
-        Severity::Info
-    }
-}
-
-impl Default for Outcome {
-    fn default() -> Self {
-        Outcome::Success
     }
 }
 

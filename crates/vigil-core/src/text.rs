@@ -13,7 +13,10 @@ use crate::event::Event;
 
 /// Lowercases and strips diacritics: `Remboursé` → `rembourse`.
 pub fn fold(s: &str) -> String {
-    s.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
+    s.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Splits folded text into words: runs of letters and digits.
@@ -82,8 +85,14 @@ mod tests {
 
     #[test]
     fn folds_case_and_accents() {
-        assert_eq!(tokens("Remboursé À LA DEMANDE du joueur"), ["rembourse", "a", "la", "demande", "du", "joueur"]);
-        assert_eq!(tokens("bonus.create 🎰 x=1,5"), ["bonus", "create", "x", "1", "5"]);
+        assert_eq!(
+            tokens("Remboursé À LA DEMANDE du joueur"),
+            ["rembourse", "a", "la", "demande", "du", "joueur"]
+        );
+        assert_eq!(
+            tokens("bonus.create 🎰 x=1,5"),
+            ["bonus", "create", "x", "1", "5"]
+        );
     }
 
     #[test]

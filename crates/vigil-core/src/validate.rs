@@ -34,7 +34,10 @@ pub struct FieldError {
 
 impl FieldError {
     fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -42,10 +45,15 @@ type Result<T> = std::result::Result<T, FieldError>;
 
 /// Validates one event. `new_id` supplies the id when the sender gave none.
 pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<Event> {
-    let obj = value
-        .as_object()
-        .ok_or_else(|| FieldError::new("event", format!("expected an object, got {}", type_name(value))))?;
-    let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX);
+    let obj = value.as_object().ok_or_else(|| {
+        FieldError::new(
+            "event",
+            format!("expected an object, got {}", type_name(value)),
+        )
+    })?;
+    let size = serde_json::to_vec(value)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size > MAX_EVENT_BYTES {
         return Err(FieldError::new(
             "event",
@@ -53,14 +61,30 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
         ));
     }
     const FIELDS: &[&str] = &[
-        "id", "occurred_at", "actor", "action", "kind", "section", "severity", "outcome", "target",
-        "changes", "ip", "user_agent", "session_id", "request_id", "reason", "details",
+        "id",
+        "occurred_at",
+        "actor",
+        "action",
+        "kind",
+        "section",
+        "severity",
+        "outcome",
+        "target",
+        "changes",
+        "ip",
+        "user_agent",
+        "session_id",
+        "request_id",
+        "reason",
+        "details",
     ];
     reject_unknown(obj, "", FIELDS)?;
     let id = match present(obj, "id") {
         None => new_id(),
         Some(v) => {
-            let s = v.as_str().ok_or_else(|| expected("id", "a UUID string", v))?;
+            let s = v
+                .as_str()
+                .ok_or_else(|| expected("id", "a UUID string", v))?;
             Uuid::parse_str(s).map_err(|_| FieldError::new("id", format!("{s:?} is not a UUID")))?
         }
     };
@@ -71,8 +95,14 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
         action: action(required(obj, "", "action")?)?,
         kind: choice(required(obj, "", "kind")?, "kind")?,
         section: name(required(obj, "", "section")?, "section")?,
-        severity: present(obj, "severity").map(|v| choice(v, "severity")).transpose()?.unwrap_or_default(),
-        outcome: present(obj, "outcome").map(|v| choice(v, "outcome")).transpose()?.unwrap_or_default(),
+        severity: present(obj, "severity")
+            .map(|v| choice(v, "severity"))
+            .transpose()?
+            .unwrap_or_default(),
+        outcome: present(obj, "outcome")
+            .map(|v| choice(v, "outcome"))
+            .transpose()?
+            .unwrap_or_default(),
         target: present(obj, "target").map(target).transpose()?,
         changes: present(obj, "changes").map(changes).transpose()?,
         ip: present(obj, "ip").map(ip).transpose()?,
@@ -81,7 +111,11 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
         request_id: optional_text(obj, "request_id")?,
         reason: optional_text(obj, "reason")?,
         details: present(obj, "details")
-            .map(|v| v.as_object().cloned().ok_or_else(|| expected("details", "an object", v)))
+            .map(|v| {
+                v.as_object()
+                    .cloned()
+                    .ok_or_else(|| expected("details", "an object", v))
+            })
             .transpose()?,
     })
 }
@@ -125,7 +159,9 @@ fn text<'a>(v: &'a Value, field: &str) -> Result<&'a str> {
 }
 
 fn optional_text(obj: &Map<String, Value>, key: &str) -> Result<Option<String>> {
-    present(obj, key).map(|v| text(v, key).map(str::to_owned)).transpose()
+    present(obj, key)
+        .map(|v| text(v, key).map(str::to_owned))
+        .transpose()
 }
 
 /// A non-empty identifier-like string of bounded length.
@@ -135,7 +171,10 @@ fn ident(v: &Value, field: &str) -> Result<String> {
         return Err(FieldError::new(field, "must not be empty"));
     }
     if s.chars().count() > MAX_NAME {
-        return Err(FieldError::new(field, format!("longer than {MAX_NAME} characters")));
+        return Err(FieldError::new(
+            field,
+            format!("longer than {MAX_NAME} characters"),
+        ));
     }
     Ok(s.to_owned())
 }
@@ -169,10 +208,7 @@ fn action(v: &Value) -> Result<String> {
     Ok(s)
 }
 
-fn choice<T: FromStr>(v: &Value, field: &str) -> Result<T>
-where
-    T: ChoiceList,
-{
+fn choice<T: FromStr + ChoiceList>(v: &Value, field: &str) -> Result<T> {
     let s = text(v, field)?;
     s.parse()
         .map_err(|_| FieldError::new(field, format!("{s:?} is not one of: {}", T::list())))
@@ -194,51 +230,78 @@ pub fn timestamp(v: &Value, field: &str) -> Result<DateTime<Utc>> {
     let t = DateTime::parse_from_rfc3339(s).map_err(|_| {
         FieldError::new(
             field,
-            format!("{s:?} is not an RFC 3339 time with an offset, e.g. 2026-11-26T14:03:07.123456Z"),
+            format!(
+                "{s:?} is not an RFC 3339 time with an offset, e.g. 2026-11-26T14:03:07.123456Z"
+            ),
         )
     })?;
     if t.nanosecond() % 1000 != 0 {
-        return Err(FieldError::new(field, format!("{s:?} is more precise than microseconds")));
+        return Err(FieldError::new(
+            field,
+            format!("{s:?} is more precise than microseconds"),
+        ));
     }
     let utc = t.with_timezone(&Utc);
     if !(1970..=9999).contains(&chrono::Datelike::year(&utc)) {
-        return Err(FieldError::new(field, format!("{s:?} is outside the years 1970 to 9999")));
+        return Err(FieldError::new(
+            field,
+            format!("{s:?} is outside the years 1970 to 9999"),
+        ));
     }
     Ok(utc)
 }
 
 fn actor(v: &Value) -> Result<Actor> {
-    let obj = v.as_object().ok_or_else(|| expected("actor", "an object", v))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| expected("actor", "an object", v))?;
     reject_unknown(obj, "actor.", &["id", "name", "role", "kind"])?;
     Ok(Actor {
         id: ident(required(obj, "actor.", "id")?, "actor.id")?,
-        name: present(obj, "name").map(|v| text(v, "actor.name").map(str::to_owned)).transpose()?,
-        role: present(obj, "role").map(|v| text(v, "actor.role").map(str::to_owned)).transpose()?,
-        kind: present(obj, "kind").map(|v| choice(v, "actor.kind")).transpose()?,
+        name: present(obj, "name")
+            .map(|v| text(v, "actor.name").map(str::to_owned))
+            .transpose()?,
+        role: present(obj, "role")
+            .map(|v| text(v, "actor.role").map(str::to_owned))
+            .transpose()?,
+        kind: present(obj, "kind")
+            .map(|v| choice(v, "actor.kind"))
+            .transpose()?,
     })
 }
 
 fn target(v: &Value) -> Result<Target> {
-    let obj = v.as_object().ok_or_else(|| expected("target", "an object", v))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| expected("target", "an object", v))?;
     reject_unknown(obj, "target.", &["type", "id", "name"])?;
     Ok(Target {
         kind: name(required(obj, "target.", "type")?, "target.type")?,
         id: ident(required(obj, "target.", "id")?, "target.id")?,
-        name: present(obj, "name").map(|v| text(v, "target.name").map(str::to_owned)).transpose()?,
+        name: present(obj, "name")
+            .map(|v| text(v, "target.name").map(str::to_owned))
+            .transpose()?,
     })
 }
 
 fn changes(v: &Value) -> Result<Vec<Change>> {
-    let items = v.as_array().ok_or_else(|| expected("changes", "an array", v))?;
+    let items = v
+        .as_array()
+        .ok_or_else(|| expected("changes", "an array", v))?;
     items
         .iter()
         .enumerate()
         .map(|(i, item)| {
             let at = format!("changes[{i}]");
-            let obj = item.as_object().ok_or_else(|| expected(&at, "an object", item))?;
+            let obj = item
+                .as_object()
+                .ok_or_else(|| expected(&at, "an object", item))?;
             reject_unknown(obj, &format!("{at}."), &["field", "before", "after"])?;
             Ok(Change {
-                field: ident(required(obj, &format!("{at}."), "field")?, &format!("{at}.field"))?,
+                field: ident(
+                    required(obj, &format!("{at}."), "field")?,
+                    &format!("{at}.field"),
+                )?,
                 before: obj.get("before").cloned().unwrap_or(Value::Null),
                 after: obj.get("after").cloned().unwrap_or(Value::Null),
             })
@@ -271,27 +334,57 @@ mod tests {
         let e = check(minimal()).unwrap();
         assert_eq!(e.severity, Severity::Info);
         assert_eq!(e.outcome, Outcome::Success);
-        assert_eq!(crate::event::micros::format(&e.occurred_at), "2026-11-26T09:00:00.123456Z");
+        assert_eq!(
+            crate::event::micros::format(&e.occurred_at),
+            "2026-11-26T09:00:00.123456Z"
+        );
     }
 
     #[test]
     fn errors_name_the_field() {
         let cases = [
             ("actor", json!({"name": "x"}), "actor.id: required"),
-            ("kind", json!("edit"), "kind: \"edit\" is not one of: change, create, delete, rights, access"),
-            ("occurred_at", json!("2026-11-26 10:00"), "occurred_at: \"2026-11-26 10:00\" is not an RFC 3339"),
-            ("occurred_at", json!("2026-11-26T10:00:00.123456789Z"), "more precise than microseconds"),
-            ("action", json!("Bonus.Create"), "action: \"Bonus.Create\" must be a lowercase dotted verb"),
+            (
+                "kind",
+                json!("edit"),
+                "kind: \"edit\" is not one of: change, create, delete, rights, access",
+            ),
+            (
+                "occurred_at",
+                json!("2026-11-26 10:00"),
+                "occurred_at: \"2026-11-26 10:00\" is not an RFC 3339",
+            ),
+            (
+                "occurred_at",
+                json!("2026-11-26T10:00:00.123456789Z"),
+                "more precise than microseconds",
+            ),
+            (
+                "action",
+                json!("Bonus.Create"),
+                "action: \"Bonus.Create\" must be a lowercase dotted verb",
+            ),
             ("ip", json!("300.1.1.1"), "ip: \"300.1.1.1\" is not an IPv4"),
-            ("changes", json!([{"before": 1}]), "changes[0].field: required"),
-            ("target", json!({"type": "player", "id": 5}), "target.id: expected a string, got a number"),
+            (
+                "changes",
+                json!([{"before": 1}]),
+                "changes[0].field: required",
+            ),
+            (
+                "target",
+                json!({"type": "player", "id": 5}),
+                "target.id: expected a string, got a number",
+            ),
             ("colour", json!("red"), "colour: unknown field"),
         ];
         for (key, value, want) in cases {
             let mut v = minimal();
             v[key] = value;
             let err = check(v).unwrap_err().to_string();
-            assert!(err.starts_with(want) || err.ends_with(want), "{key}: got {err:?}, want {want:?}");
+            assert!(
+                err.starts_with(want) || err.ends_with(want),
+                "{key}: got {err:?}, want {want:?}"
+            );
         }
     }
 

@@ -20,7 +20,8 @@ fn word() -> impl Strategy<Value = String> {
 }
 
 fn date() -> impl Strategy<Value = NaiveDate> {
-    (1970i32..2100, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap())
+    (1970i32..2100, 1u32..=12, 1u32..=28)
+        .prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap())
 }
 
 fn local() -> impl Strategy<Value = NaiveDateTime> {
@@ -58,29 +59,40 @@ fn term() -> impl Strategy<Value = Term> {
         ])
         .prop_map(Term::Action),
         list(prop_oneof![
-            (name(), "[a-zA-Z0-9/ -]{1,8}").prop_map(|(kind, id)| TargetPattern::Exact { kind, id }),
+            (name(), "[a-zA-Z0-9/ -]{1,8}")
+                .prop_map(|(kind, id)| TargetPattern::Exact { kind, id }),
             name().prop_map(TargetPattern::Type),
             "[a-zA-Z0-9 -]{1,8}".prop_map(TargetPattern::Id),
         ])
         .prop_map(Term::Target),
         list(prop_oneof![
-            (any::<[u8; 4]>(), 0u8..=32).prop_map(|(a, p)| ipnet::Ipv4Net::new(a.into(), p).unwrap().into()),
-            (any::<[u8; 16]>(), 0u8..=128).prop_map(|(a, p)| ipnet::Ipv6Net::new(a.into(), p).unwrap().into()),
+            (any::<[u8; 4]>(), 0u8..=32)
+                .prop_map(|(a, p)| ipnet::Ipv4Net::new(a.into(), p).unwrap().into()),
+            (any::<[u8; 16]>(), 0u8..=128)
+                .prop_map(|(a, p)| ipnet::Ipv6Net::new(a.into(), p).unwrap().into()),
         ])
         .prop_map(Term::Ip),
         time_bound().prop_map(Term::After),
         time_bound().prop_map(Term::Before),
         list(date()).prop_map(Term::On),
-        word().prop_map(|text| Term::Text { text, quoted: false }),
+        word().prop_map(|text| Term::Text {
+            text,
+            quoted: false
+        }),
         value()
-            .prop_filter("a phrase needs a letter or digit", |v| !vigil_core::text::tokens(v).is_empty())
+            .prop_filter("a phrase needs a letter or digit", |v| {
+                !vigil_core::text::tokens(v).is_empty()
+            })
             .prop_map(|text| Term::Text { text, quoted: true }),
     ]
 }
 
 fn query() -> impl Strategy<Value = Query> {
     prop::collection::vec((any::<bool>(), term()), 0..6).prop_map(|cs| Query {
-        clauses: cs.into_iter().map(|(negated, term)| Clause { negated, term }).collect(),
+        clauses: cs
+            .into_iter()
+            .map(|(negated, term)| Clause { negated, term })
+            .collect(),
     })
 }
 

@@ -27,8 +27,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 use vigil_core::{Event, StoredEvent};
 use vigil_store::{
-    Appended, BucketPlan, Cursor, FacetRequest, Facets, FacetValue, NewKey, NewSession, NewUser, Order, Page,
-    Search, Session, Store, StoreError, Timeline, TimelineRequest, IngestKey, User,
+    Appended, BucketPlan, Cursor, FacetRequest, FacetValue, Facets, IngestKey, NewKey, NewSession,
+    NewUser, Order, Page, Search, Session, Store, StoreError, Timeline, TimelineRequest, User,
 };
 
 pub use writer::Clock;
@@ -57,7 +57,9 @@ fn db(e: rusqlite::Error) -> StoreError {
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -77,10 +79,16 @@ impl SqliteStore {
             std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
         }
         let conn = open_connection(path).map_err(db)?;
-        schema::migrate(&conn).map_err(db)?.map_err(StoreError::Invalid)?;
+        schema::migrate(&conn)
+            .map_err(db)?
+            .map_err(StoreError::Invalid)?;
         let writer = writer::spawn(conn, clock)?;
         Ok(SqliteStore {
-            inner: Arc::new(Inner { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) }),
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
         })
     }
 
@@ -120,7 +128,10 @@ fn search_sync(conn: &Connection, s: &Search) -> Result<Page, StoreError> {
         Order::Oldest => ("ASC", ">"),
     };
     if let Some(c) = s.cursor {
-        w.and(&format!("(occurred_at, seq) {cmp} (?, ?)"), [c.occurred_at.into(), (c.seq as i64).into()]);
+        w.and(
+            &format!("(occurred_at, seq) {cmp} (?, ?)"),
+            [c.occurred_at.into(), (c.seq as i64).into()],
+        );
     }
     let limit = s.limit.max(1);
     let text = format!(
@@ -147,20 +158,31 @@ fn search_sync(conn: &Connection, s: &Search) -> Result<Page, StoreError> {
 fn timeline_sync(conn: &Connection, r: &TimelineRequest) -> Result<Timeline, StoreError> {
     let w = sql::compile(&r.query, &r.tz);
     let bounds = r.query.bounds(&r.tz);
-    let (mut from, mut to) = (bounds.from.map(|t| sql::micros(&t)), bounds.to.map(|t| sql::micros(&t)));
+    let (mut from, mut to) = (
+        bounds.from.map(|t| sql::micros(&t)),
+        bounds.to.map(|t| sql::micros(&t)),
+    );
     if from.is_none() || to.is_none() {
         let (lo, hi): (Option<i64>, Option<i64>) = conn
             .query_row(
-                &format!("SELECT min(occurred_at), max(occurred_at) FROM events WHERE {}", w.sql),
+                &format!(
+                    "SELECT min(occurred_at), max(occurred_at) FROM events WHERE {}",
+                    w.sql
+                ),
                 rusqlite::params_from_iter(w.params.iter()),
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .map_err(db)?;
         let now = sql::micros(&chrono::Utc::now());
         from = from.or(lo).or(Some(to.unwrap_or(now) - 86_400_000_000));
-        to = to.or(hi.map(|h| h + 1)).or(Some(now.max(from.unwrap_or(now) + 1)));
+        to = to
+            .or(hi.map(|h| h + 1))
+            .or(Some(now.max(from.unwrap_or(now) + 1)));
     }
-    let (from, to) = (from.expect("set above"), to.expect("set above").max(from.expect("set above") + 1));
+    let (from, to) = (
+        from.expect("set above"),
+        to.expect("set above").max(from.expect("set above") + 1),
+    );
     let plan = BucketPlan::new(from, to, r.buckets, r.tz);
     let width = plan.interval_seconds * 1_000_000;
     let end = plan.start + width * plan.count as i64;
@@ -176,7 +198,11 @@ fn timeline_sync(conn: &Connection, r: &TimelineRequest) -> Result<Timeline, Sto
     let mut stmt = conn.prepare_cached(&text).map_err(db)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(params), |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+            ))
         })
         .map_err(db)?;
     for row in rows {
@@ -208,12 +234,18 @@ fn facets_sync(conn: &Connection, r: &FacetRequest) -> Result<Facets, StoreError
     let mut stmt = conn.prepare_cached(&text).map_err(db)?;
     let values = stmt
         .query_map(rusqlite::params_from_iter(w.params), |row| {
-            Ok(FacetValue { value: row.get(0)?, count: row.get::<_, i64>(1)? as u64 })
+            Ok(FacetValue {
+                value: row.get(0)?,
+                count: row.get::<_, i64>(1)? as u64,
+            })
         })
         .map_err(db)?
         .collect::<Result<_, _>>()
         .map_err(db)?;
-    Ok(Facets { field: r.field, values })
+    Ok(Facets {
+        field: r.field,
+        values,
+    })
 }
 
 #[async_trait]
@@ -262,7 +294,10 @@ impl Store for SqliteStore {
     async fn scan(&self, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         self.read(move |conn| {
             let mut stmt = conn
-                .prepare_cached(&format!("SELECT {} FROM events WHERE seq >= ? ORDER BY seq LIMIT ?", sql::COLUMNS))
+                .prepare_cached(&format!(
+                    "SELECT {} FROM events WHERE seq >= ? ORDER BY seq LIMIT ?",
+                    sql::COLUMNS
+                ))
                 .map_err(db)?;
             let rows = stmt
                 .query_map([from_seq as i64, limit as i64], sql::stored_event)
@@ -276,9 +311,16 @@ impl Store for SqliteStore {
 
     async fn head(&self) -> Result<Option<(u64, String)>, StoreError> {
         self.read(|conn| {
-            conn.query_row("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, hex::encode(r.get::<_, Vec<u8>>(1)?)))
-            })
+            conn.query_row(
+                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        hex::encode(r.get::<_, Vec<u8>>(1)?),
+                    ))
+                },
+            )
             .optional()
             .map_err(db)
         })
@@ -290,6 +332,15 @@ impl Store for SqliteStore {
         self.read(move |conn| accounts::add_user(conn, &user)).await
     }
 
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(db)
+        })
+        .await
+    }
+
     async fn user(&self, name: &str) -> Result<User, StoreError> {
         let name = name.to_owned();
         self.read(move |conn| accounts::user(conn, &name)).await
@@ -297,7 +348,8 @@ impl Store for SqliteStore {
 
     async fn add_session(&self, session: &NewSession) -> Result<(), StoreError> {
         let session = session.clone();
-        self.read(move |conn| accounts::add_session(conn, &session)).await
+        self.read(move |conn| accounts::add_session(conn, &session))
+            .await
     }
 
     async fn session(&self, token_hash: &[u8]) -> Result<Session, StoreError> {
@@ -305,9 +357,14 @@ impl Store for SqliteStore {
         self.read(move |conn| accounts::session(conn, &hash)).await
     }
 
-    async fn revoke_session(&self, token_hash: &[u8], at: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError> {
+    async fn revoke_session(
+        &self,
+        token_hash: &[u8],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
         let hash = token_hash.to_vec();
-        self.read(move |conn| accounts::revoke_session(conn, &hash, at)).await
+        self.read(move |conn| accounts::revoke_session(conn, &hash, at))
+            .await
     }
 
     async fn add_key(&self, key: &NewKey) -> Result<(), StoreError> {

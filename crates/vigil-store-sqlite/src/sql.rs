@@ -60,7 +60,10 @@ fn placeholders(n: usize) -> String {
 }
 
 fn texts<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<SqlValue> {
-    values.into_iter().map(|s| SqlValue::Text(s.to_owned())).collect()
+    values
+        .into_iter()
+        .map(|s| SqlValue::Text(s.to_owned()))
+        .collect()
 }
 
 /// The FTS5 query for one text term: its folded words as a phrase.
@@ -98,13 +101,24 @@ pub fn compile(q: &Query, tz: &FixedOffset) -> Where {
 }
 
 fn term(t: &Term, tz: &FixedOffset) -> (String, Vec<SqlValue>) {
-    let any_of = |col: &str, vals: Vec<SqlValue>| (format!("{col} IN ({})", placeholders(vals.len())), vals);
+    let any_of =
+        |col: &str, vals: Vec<SqlValue>| (format!("{col} IN ({})", placeholders(vals.len())), vals);
     let or = |parts: Vec<(String, Vec<SqlValue>)>| {
-        let sql = parts.iter().map(|(s, _)| format!("({s})")).collect::<Vec<_>>().join(" OR ");
+        let sql = parts
+            .iter()
+            .map(|(s, _)| format!("({s})"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
         (sql, parts.into_iter().flat_map(|(_, p)| p).collect())
     };
     let range = |from: DateTime<Utc>, to: DateTime<Utc>| {
-        ("occurred_at >= ? AND occurred_at < ?".to_owned(), vec![SqlValue::Integer(micros(&from)), SqlValue::Integer(micros(&to))])
+        (
+            "occurred_at >= ? AND occurred_at < ?".to_owned(),
+            vec![
+                SqlValue::Integer(micros(&from)),
+                SqlValue::Integer(micros(&to)),
+            ],
+        )
     };
     match t {
         Term::Actor(v) => any_of("actor_id", texts(v.iter().map(String::as_str))),
@@ -118,14 +132,20 @@ fn term(t: &Term, tz: &FixedOffset) -> (String, Vec<SqlValue>) {
                 ActionPattern::Exact(a) => ("action = ?".into(), texts([a.as_str()])),
                 ActionPattern::Prefix(a) => (
                     "action >= ? AND action < ?".into(),
-                    vec![SqlValue::Text(a.clone()), SqlValue::Text(format!("{a}{}", char::MAX))],
+                    vec![
+                        SqlValue::Text(a.clone()),
+                        SqlValue::Text(format!("{a}{}", char::MAX)),
+                    ],
                 ),
             })
             .collect()),
         Term::Target(v) => or(v
             .iter()
             .map(|p| match p {
-                TargetPattern::Exact { kind, id } => ("target_type = ? AND target_id = ?".into(), texts([kind.as_str(), id.as_str()])),
+                TargetPattern::Exact { kind, id } => (
+                    "target_type = ? AND target_id = ?".into(),
+                    texts([kind.as_str(), id.as_str()]),
+                ),
                 TargetPattern::Type(kind) => ("target_type = ?".into(), texts([kind.as_str()])),
                 TargetPattern::Id(id) => ("target_id = ?".into(), texts([id.as_str()])),
             })
@@ -134,11 +154,20 @@ fn term(t: &Term, tz: &FixedOffset) -> (String, Vec<SqlValue>) {
             .iter()
             .map(|n| {
                 let (lo, hi) = (ip_key(n.network()), ip_key(n.broadcast()));
-                ("ip_key BETWEEN ? AND ?".into(), vec![SqlValue::Blob(lo), SqlValue::Blob(hi)])
+                (
+                    "ip_key BETWEEN ? AND ?".into(),
+                    vec![SqlValue::Blob(lo), SqlValue::Blob(hi)],
+                )
             })
             .collect()),
-        Term::After(b) => ("occurred_at >= ?".into(), vec![SqlValue::Integer(micros(&b.instant(tz)))]),
-        Term::Before(b) => ("occurred_at < ?".into(), vec![SqlValue::Integer(micros(&b.instant(tz)))]),
+        Term::After(b) => (
+            "occurred_at >= ?".into(),
+            vec![SqlValue::Integer(micros(&b.instant(tz)))],
+        ),
+        Term::Before(b) => (
+            "occurred_at < ?".into(),
+            vec![SqlValue::Integer(micros(&b.instant(tz)))],
+        ),
         Term::On(days) => or(days
             .iter()
             .map(|d| range(day_start(tz, *d), day_start(tz, *d + Duration::days(1))))
@@ -165,11 +194,15 @@ fn term(t: &Term, tz: &FixedOffset) -> (String, Vec<SqlValue>) {
     }
 }
 
-fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<T>> {
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    i: usize,
+) -> rusqlite::Result<Option<T>> {
     let text: Option<String> = row.get(i)?;
     text.map(|t| {
-        serde_json::from_str(&t)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+        serde_json::from_str(&t).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
     })
     .transpose()
 }
@@ -177,7 +210,11 @@ fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, i: usize) -> rusql
 fn parsed<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
     let s: String = row.get(i)?;
     s.parse().map_err(|_| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("unexpected value {s:?}").into())
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unexpected value {s:?}").into(),
+        )
     })
 }
 
@@ -207,7 +244,11 @@ pub fn stored_event(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
             severity: parsed(row, 11)?,
             outcome: parsed(row, 12)?,
             target: match target_type {
-                Some(kind) => Some(Target { kind, id: row.get(14)?, name: row.get(15)? }),
+                Some(kind) => Some(Target {
+                    kind,
+                    id: row.get(14)?,
+                    name: row.get(15)?,
+                }),
                 None => None,
             },
             changes: json_column(row, 16)?,

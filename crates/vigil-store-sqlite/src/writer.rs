@@ -46,12 +46,24 @@ pub(crate) fn spawn(conn: Connection, clock: Clock) -> Result<mpsc::Sender<Job>,
 
 fn read_head(conn: &Connection) -> rusqlite::Result<Head> {
     let row = conn
-        .query_row("SELECT seq, hash, received_at FROM events ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
-        })
+        .query_row(
+            "SELECT seq, hash, received_at FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )
         .optional()?;
     Ok(match row {
-        None => Head { seq: 0, hash: chain::GENESIS, received_at: i64::MIN },
+        None => Head {
+            seq: 0,
+            hash: chain::GENESIS,
+            received_at: i64::MIN,
+        },
         Some((seq, hash, received_at)) => Head {
             seq: seq as u64,
             hash: hash.try_into().unwrap_or(chain::GENESIS),
@@ -81,11 +93,18 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, mut head: Head, clock: Clo
     }
 }
 
-fn write_group(conn: &mut Connection, head: &mut Head, jobs: &[Job], clock: &Clock) -> Vec<Result<Vec<Appended>, StoreError>> {
+fn write_group(
+    conn: &mut Connection,
+    head: &mut Head,
+    jobs: &[Job],
+    clock: &Clock,
+) -> Vec<Result<Vec<Appended>, StoreError>> {
     let before = *head;
     let fail_all = |e: rusqlite::Error| {
         tracing::error!(error = %e, "journal write failed");
-        jobs.iter().map(|_| Err(StoreError::backend(CommitFailed(e.to_string())))).collect()
+        jobs.iter()
+            .map(|_| Err(StoreError::backend(CommitFailed(e.to_string()))))
+            .collect()
     };
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
@@ -97,9 +116,11 @@ fn write_group(conn: &mut Connection, head: &mut Head, jobs: &[Job], clock: &Clo
     for job in jobs {
         let mut batch_head = *head;
         // A savepoint per batch: dropped without commit, it rolls back that batch alone.
-        let outcome = tx.savepoint().and_then(|sp| match append_batch(&sp, &mut batch_head, &job.events, now) {
-            Ok(ok) => sp.commit().map(|_| Ok(ok)),
-            Err(e) => Ok(Err(e)),
+        let outcome = tx.savepoint().and_then(|sp| {
+            match append_batch(&sp, &mut batch_head, &job.events, now) {
+                Ok(ok) => sp.commit().map(|_| Ok(ok)),
+                Err(e) => Ok(Err(e)),
+            }
         });
         match outcome {
             Ok(Ok(appended)) => {
@@ -122,9 +143,16 @@ fn write_group(conn: &mut Connection, head: &mut Head, jobs: &[Job], clock: &Clo
 #[error("commit failed, nothing stored: {0}")]
 struct CommitFailed(String);
 
-fn append_batch(conn: &Connection, head: &mut Head, events: &[Event], now: i64) -> Result<Vec<Appended>, StoreError> {
+fn append_batch(
+    conn: &Connection,
+    head: &mut Head,
+    events: &[Event],
+    now: i64,
+) -> Result<Vec<Appended>, StoreError> {
     let db = StoreError::backend;
-    let mut find = conn.prepare_cached(&format!("SELECT {} FROM events WHERE id = ?", sql::COLUMNS)).map_err(db)?;
+    let mut find = conn
+        .prepare_cached(&format!("SELECT {} FROM events WHERE id = ?", sql::COLUMNS))
+        .map_err(db)?;
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO events (seq, id, occurred_at, received_at, actor_id, actor_name, actor_role, actor_kind, \
@@ -133,12 +161,16 @@ fn append_batch(conn: &Connection, head: &mut Head, events: &[Event], now: i64) 
              VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         )
         .map_err(db)?;
-    let mut index = conn.prepare_cached("INSERT INTO events_fts (rowid, body) VALUES (?, ?)").map_err(db)?;
+    let mut index = conn
+        .prepare_cached("INSERT INTO events_fts (rowid, body) VALUES (?, ?)")
+        .map_err(db)?;
     let received_at = sql::from_micros(now);
     let mut out = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
-        let existing: Option<StoredEvent> =
-            find.query_row([e.id.as_bytes().as_slice()], sql::stored_event).optional().map_err(db)?;
+        let existing: Option<StoredEvent> = find
+            .query_row([e.id.as_bytes().as_slice()], sql::stored_event)
+            .optional()
+            .map_err(db)?;
         if let Some(stored) = existing {
             if stored.event != *e {
                 return Err(StoreError::Conflict {
@@ -149,7 +181,12 @@ fn append_batch(conn: &Connection, head: &mut Head, events: &[Event], now: i64) 
                     index: Some(i),
                 });
             }
-            out.push(Appended { id: e.id, seq: stored.seq, hash: stored.hash, duplicate: true });
+            out.push(Appended {
+                id: e.id,
+                seq: stored.seq,
+                hash: stored.hash,
+                duplicate: true,
+            });
             continue;
         }
         let seq = head.seq + 1;
@@ -173,20 +210,35 @@ fn append_batch(conn: &Connection, head: &mut Head, events: &[Event], now: i64) 
                 t.map(|t| &t.kind),
                 t.map(|t| &t.id),
                 t.and_then(|t| t.name.as_ref()),
-                e.changes.as_ref().map(|c| serde_json::to_string(c).expect("JSON serializes")),
+                e.changes
+                    .as_ref()
+                    .map(|c| serde_json::to_string(c).expect("JSON serializes")),
                 e.ip.map(|ip| ip.to_string()),
                 e.ip.map(sql::ip_key),
                 e.user_agent,
                 e.session_id,
                 e.request_id,
                 e.reason,
-                e.details.as_ref().map(|d| serde_json::to_string(d).expect("JSON serializes")),
+                e.details
+                    .as_ref()
+                    .map(|d| serde_json::to_string(d).expect("JSON serializes")),
                 hash.as_slice(),
             ])
             .map_err(db)?;
-        index.execute(params![seq as i64, vigil_core::text::searchable(e)]).map_err(db)?;
-        *head = Head { seq, hash, received_at: now };
-        out.push(Appended { id: e.id, seq, hash: hex::encode(hash), duplicate: false });
+        index
+            .execute(params![seq as i64, vigil_core::text::searchable(e)])
+            .map_err(db)?;
+        *head = Head {
+            seq,
+            hash,
+            received_at: now,
+        };
+        out.push(Appended {
+            id: e.id,
+            seq,
+            hash: hex::encode(hash),
+            duplicate: false,
+        });
     }
     Ok(out)
 }

@@ -19,9 +19,13 @@ async fn the_database_refuses_update_and_delete_on_events() {
     let (store, dir) = make().await;
     store.append(dataset(3, 9)).await.unwrap();
     let conn = rusqlite::Connection::open(dir.path().join("vigil.db")).unwrap();
-    let update = conn.execute("UPDATE events SET reason = 'rewritten' WHERE seq = 2", []).unwrap_err();
+    let update = conn
+        .execute("UPDATE events SET reason = 'rewritten' WHERE seq = 2", [])
+        .unwrap_err();
     assert!(update.to_string().contains("append-only"), "{update}");
-    let delete = conn.execute("DELETE FROM events WHERE seq = 3", []).unwrap_err();
+    let delete = conn
+        .execute("DELETE FROM events WHERE seq = 3", [])
+        .unwrap_err();
     assert!(delete.to_string().contains("append-only"), "{delete}");
     assert_eq!(store.head().await.unwrap().unwrap().0, 3);
 }

@@ -16,8 +16,8 @@ use vigil_core::validate::event_from_json;
 use vigil_core::{Event, Query, Severity, StoredEvent};
 
 use crate::{
-    utc, Cursor, FacetField, FacetRequest, NewKey, NewSession, NewUser, Order, Search, Store, StoreError,
-    TimelineRequest,
+    utc, Cursor, FacetField, FacetRequest, NewKey, NewSession, NewUser, Order, Search, Store,
+    StoreError, TimelineRequest,
 };
 
 /// Expands to one `#[tokio::test]` per conformance check, each on a fresh store from `$make`.
@@ -44,7 +44,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -64,17 +67,42 @@ pub fn event(v: serde_json::Value) -> Event {
 /// `n` varied events over November 2026: every qualifier has hits and misses.
 pub fn dataset(n: usize, seed: u64) -> Vec<Event> {
     let mut r = Lcg(seed);
-    let actors = ["m.dupont", "j.smith", "a.benali", "batch-bot", "s.cohen", "l.martin"];
+    let actors = [
+        "m.dupont",
+        "j.smith",
+        "a.benali",
+        "batch-bot",
+        "s.cohen",
+        "l.martin",
+    ];
     let sections = ["finance", "bonuses", "players", "staff", "settings"];
     let actions = [
-        ("player.balance.adjust", "change"), ("bonus.create", "create"), ("bonus.cancel", "delete"),
-        ("withdrawal.cancel", "change"), ("role.grant", "rights"), ("report.export", "access"), ("player.view", "access"),
+        ("player.balance.adjust", "change"),
+        ("bonus.create", "create"),
+        ("bonus.cancel", "delete"),
+        ("withdrawal.cancel", "change"),
+        ("role.grant", "rights"),
+        ("report.export", "access"),
+        ("player.view", "access"),
     ];
     let reasons = [
-        "Remboursé à la demande du joueur", "chargeback review #4411", "manual bonus for VIP", "גישה נדחתה",
-        "طلب اللاعب", "=HYPERLINK(\"http://x\")", "line one\nline two", "🎰 jackpot fix",
+        "Remboursé à la demande du joueur",
+        "chargeback review #4411",
+        "manual bonus for VIP",
+        "גישה נדחתה",
+        "طلب اللاعب",
+        "=HYPERLINK(\"http://x\")",
+        "line one\nline two",
+        "🎰 jackpot fix",
     ];
-    let ips = ["203.0.113.7", "203.0.113.200", "198.51.100.1", "10.1.2.3", "2001:db8::1", "2001:db8:1::5"];
+    let ips = [
+        "203.0.113.7",
+        "203.0.113.200",
+        "198.51.100.1",
+        "10.1.2.3",
+        "2001:db8::1",
+        "2001:db8:1::5",
+    ];
     (0..n)
         .map(|i| {
             let (action, kind) = *r.pick(&actions);
@@ -131,14 +159,18 @@ pub async fn appends_with_gap_free_seq_and_a_valid_chain(store: Arc<dyn Store>) 
     assert_eq!(store.head().await.unwrap(), None, "a new store is empty");
     let data = dataset(25, 1);
     let first = store.append(data[..10].to_vec()).await.unwrap();
-    assert_eq!(first.iter().map(|a| a.seq).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
+    assert_eq!(
+        first.iter().map(|a| a.seq).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
     assert!(first.iter().all(|a| !a.duplicate && a.hash.len() == 64));
     store.append(data[10..].to_vec()).await.unwrap();
     let all = all_in_seq_order(&*store).await;
     assert_eq!(all.len(), 25);
     let mut v = Verifier::default();
     for e in &all {
-        v.check(e).unwrap_or_else(|err| panic!("chain broken: {err}"));
+        v.check(e)
+            .unwrap_or_else(|err| panic!("chain broken: {err}"));
     }
     assert_eq!(store.head().await.unwrap(), Some((25, v.head())));
     assert_eq!(all[3].event, data[3], "scan returns the events as sent");
@@ -148,11 +180,25 @@ pub async fn appends_with_gap_free_seq_and_a_valid_chain(store: Arc<dyn Store>) 
 pub async fn duplicates_are_reported_not_stored(store: Arc<dyn Store>) {
     let data = dataset(3, 2);
     let first = store.append(data.clone()).await.unwrap();
-    let again = store.append(vec![data[1].clone(), dataset(1, 3)[0].clone(), data[1].clone()]).await.unwrap();
+    let again = store
+        .append(vec![
+            data[1].clone(),
+            dataset(1, 3)[0].clone(),
+            data[1].clone(),
+        ])
+        .await
+        .unwrap();
     assert!(again[0].duplicate && again[0].seq == first[1].seq && again[0].hash == first[1].hash);
     assert!(!again[1].duplicate && again[1].seq == 4);
-    assert!(again[2].duplicate && again[2].seq == first[1].seq, "a repeat inside one batch is a duplicate too");
-    assert_eq!(store.head().await.unwrap().unwrap().0, 4, "nothing was stored twice");
+    assert!(
+        again[2].duplicate && again[2].seq == first[1].seq,
+        "a repeat inside one batch is a duplicate too"
+    );
+    assert_eq!(
+        store.head().await.unwrap().unwrap().0,
+        4,
+        "nothing was stored twice"
+    );
 }
 
 /// An id already stored with different content is a conflict, and the batch stores nothing.
@@ -161,9 +207,18 @@ pub async fn a_conflicting_id_stores_nothing_of_its_batch(store: Arc<dyn Store>)
     store.append(vec![data[0].clone()]).await.unwrap();
     let mut changed = data[0].clone();
     changed.reason = Some("something else".into());
-    let err = store.append(vec![data[1].clone(), changed]).await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict { index: Some(1), .. }), "{err:?}");
-    assert!(matches!(store.event(data[1].id).await, Err(StoreError::NotFound(_))), "batch is atomic");
+    let err = store
+        .append(vec![data[1].clone(), changed])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { index: Some(1), .. }),
+        "{err:?}"
+    );
+    assert!(
+        matches!(store.event(data[1].id).await, Err(StoreError::NotFound(_))),
+        "batch is atomic"
+    );
     assert_eq!(store.head().await.unwrap().unwrap().0, 1);
     let next = store.append(vec![data[1].clone()]).await.unwrap();
     assert_eq!(next[0].seq, 2, "a refused batch leaves no gap in seq");
@@ -172,8 +227,18 @@ pub async fn a_conflicting_id_stores_nothing_of_its_batch(store: Arc<dyn Store>)
 /// Strings and JSON values come back exactly as sent.
 pub async fn values_come_back_byte_exact(store: Arc<dyn Store>) {
     let tricky = [
-        "Remboursé « à la demande » du joueur", "مرحبا بالعالم", "שלום עולם", "🎰💸👩🏽‍💼", "quote \" and 'single'",
-        "line1\nline2\r\nline3\ttab", "=SUM(A1:A9)", "+1", "-1", "@cmd", "\u{0}nul", "\u{202e}override",
+        "Remboursé « à la demande » du joueur",
+        "مرحبا بالعالم",
+        "שלום עולם",
+        "🎰💸👩🏽‍💼",
+        "quote \" and 'single'",
+        "line1\nline2\r\nline3\ttab",
+        "=SUM(A1:A9)",
+        "+1",
+        "-1",
+        "@cmd",
+        "\u{0}nul",
+        "\u{202e}override",
     ];
     let text: serde_json::Value = serde_json::from_str(
         r#"{"amount": 100.10, "big": 123456789012345678901234567890, "tiny": 1e-7, "z": {"b": 1, "a": [true, null]}}"#,
@@ -192,28 +257,71 @@ pub async fn values_come_back_byte_exact(store: Arc<dyn Store>) {
     for e in &sent {
         let back = store.event(e.id).await.unwrap();
         assert_eq!(back.event, *e);
-        assert_eq!(serde_json::to_string(&back.event).unwrap(), serde_json::to_string(e).unwrap());
+        assert_eq!(
+            serde_json::to_string(&back.event).unwrap(),
+            serde_json::to_string(e).unwrap()
+        );
     }
     let back = store.event(sent[0].id).await.unwrap();
     let json = serde_json::to_string(&back.event.details).unwrap();
-    assert_eq!(json, r#"{"amount":100.10,"big":123456789012345678901234567890,"tiny":1e-7,"z":{"b":1,"a":[true,null]}}"#);
-    assert_eq!(vigil_core::event::micros::format(&back.event.occurred_at), "2026-11-26T08:33:07.123456Z");
+    assert_eq!(
+        json,
+        r#"{"amount":100.10,"big":123456789012345678901234567890,"tiny":1e-7,"z":{"b":1,"a":[true,null]}}"#
+    );
+    assert_eq!(
+        vigil_core::event::micros::format(&back.event.occurred_at),
+        "2026-11-26T08:33:07.123456Z"
+    );
 }
 
 /// `event(id)` of an unknown id is `NotFound`.
 pub async fn unknown_ids_are_not_found(store: Arc<dyn Store>) {
-    assert!(matches!(store.event(Uuid::now_v7()).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.event(Uuid::now_v7()).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 /// Queries that exercise every qualifier, negation, OR, phrases and times.
 pub const QUERIES: &[&str] = &[
-    "", "actor:m.dupont", "actor:m.dupont,j.smith section:finance", "-actor:batch-bot", "section:bonuses kind:create",
-    "kind:rights", "action:bonus.*", "action:player.balance.adjust", "-action:player.*", "severity:critical",
-    "severity:critical after:2026-11-10", "outcome:denied", "target:player/7", "target:player/*", "target:7",
-    "-target:bonus/*", "ip:203.0.113.0/24", "ip:2001:db8::/48", "ip:10.1.2.3", "-ip:203.0.113.7",
-    "after:2026-11-05 before:2026-11-12T12:00", "on:2026-11-15", "before:2026-11-03T10:00:00+02:00", "rembourse",
-    "REMBOURSÉ section:finance", "\"la demande\"", "\"demande la\"", "chargeback 4411", "-vip", "jackpot", "hyperlink",
-    "balance", "has:changes", "-has:target", "has:ip,reason", "mark:suspicious", "-has:comment", "m.dupont",
+    "",
+    "actor:m.dupont",
+    "actor:m.dupont,j.smith section:finance",
+    "-actor:batch-bot",
+    "section:bonuses kind:create",
+    "kind:rights",
+    "action:bonus.*",
+    "action:player.balance.adjust",
+    "-action:player.*",
+    "severity:critical",
+    "severity:critical after:2026-11-10",
+    "outcome:denied",
+    "target:player/7",
+    "target:player/*",
+    "target:7",
+    "-target:bonus/*",
+    "ip:203.0.113.0/24",
+    "ip:2001:db8::/48",
+    "ip:10.1.2.3",
+    "-ip:203.0.113.7",
+    "after:2026-11-05 before:2026-11-12T12:00",
+    "on:2026-11-15",
+    "before:2026-11-03T10:00:00+02:00",
+    "rembourse",
+    "REMBOURSÉ section:finance",
+    "\"la demande\"",
+    "\"demande la\"",
+    "chargeback 4411",
+    "-vip",
+    "jackpot",
+    "hyperlink",
+    "balance",
+    "has:changes",
+    "-has:target",
+    "has:ip,reason",
+    "mark:suspicious",
+    "-has:comment",
+    "m.dupont",
     "actor:j.smith section:finance,bonuses severity:warning,critical -outcome:success",
 ];
 
@@ -222,7 +330,11 @@ pub async fn search_agrees_with_the_query_language(store: Arc<dyn Store>) {
     let all = load(&*store, &dataset(400, 5), 97).await;
     for text in QUERIES {
         let q: Query = text.parse().unwrap();
-        let mut want: Vec<_> = all.iter().filter(|e| q.matches(&e.event, &Utc)).cloned().collect();
+        let mut want: Vec<_> = all
+            .iter()
+            .filter(|e| q.matches(&e.event, &Utc))
+            .cloned()
+            .collect();
         newest_first(&mut want);
         let got = page_through(&*store, &q, Order::Newest, 7).await;
         assert_eq!(ids(&got), ids(&want), "query {text:?}");
@@ -232,19 +344,34 @@ pub async fn search_agrees_with_the_query_language(store: Arc<dyn Store>) {
     }
     let first = store.search(&Search::new(Query::all(), 5)).await.unwrap();
     assert_eq!(first.events.len(), 5);
-    assert_eq!(first.events[0], store.event(first.events[0].event.id).await.unwrap(), "search returns whole entries");
+    assert_eq!(
+        first.events[0],
+        store.event(first.events[0].event.id).await.unwrap(),
+        "search returns whole entries"
+    );
 }
 
 fn ids(events: &[StoredEvent]) -> Vec<u64> {
     events.iter().map(|e| e.seq).collect()
 }
 
-async fn page_through(store: &dyn Store, q: &Query, order: Order, limit: usize) -> Vec<StoredEvent> {
+async fn page_through(
+    store: &dyn Store,
+    q: &Query,
+    order: Order,
+    limit: usize,
+) -> Vec<StoredEvent> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
         let page = store
-            .search(&Search { query: q.clone(), tz: utc(), limit, cursor, order })
+            .search(&Search {
+                query: q.clone(),
+                tz: utc(),
+                limit,
+                cursor,
+                order,
+            })
             .await
             .unwrap_or_else(|e| panic!("{q}: {e}"));
         assert!(page.events.len() <= limit);
@@ -259,32 +386,85 @@ async fn page_through(store: &dyn Store, q: &Query, order: Order, limit: usize) 
 /// Bucket counts add up to the matches, each in the bucket its time falls in.
 pub async fn timeline_counts_every_match_once(store: Arc<dyn Store>) {
     let all = load(&*store, &dataset(300, 6), 300).await;
-    for text in ["", "severity:critical", "section:finance after:2026-11-10 before:2026-11-20", "rembourse", "on:2026-11-03"] {
+    for text in [
+        "",
+        "severity:critical",
+        "section:finance after:2026-11-10 before:2026-11-20",
+        "rembourse",
+        "on:2026-11-03",
+    ] {
         let q: Query = text.parse().unwrap();
-        let t = store.timeline(&TimelineRequest { query: q.clone(), tz: utc(), buckets: 40 }).await.unwrap();
+        let t = store
+            .timeline(&TimelineRequest {
+                query: q.clone(),
+                tz: utc(),
+                buckets: 40,
+            })
+            .await
+            .unwrap();
         let matching: Vec<_> = all.iter().filter(|e| q.matches(&e.event, &Utc)).collect();
         assert!(t.buckets.len() <= 41, "{text}: {} buckets", t.buckets.len());
-        assert_eq!(t.buckets.iter().map(|b| b.count).sum::<u64>(), matching.len() as u64, "{text}");
-        let critical = matching.iter().filter(|e| e.event.severity == Severity::Critical).count();
-        assert_eq!(t.buckets.iter().map(|b| b.critical).sum::<u64>(), critical as u64, "{text}");
+        assert_eq!(
+            t.buckets.iter().map(|b| b.count).sum::<u64>(),
+            matching.len() as u64,
+            "{text}"
+        );
+        let critical = matching
+            .iter()
+            .filter(|e| e.event.severity == Severity::Critical)
+            .count();
+        assert_eq!(
+            t.buckets.iter().map(|b| b.critical).sum::<u64>(),
+            critical as u64,
+            "{text}"
+        );
         for e in matching {
-            let i = t.buckets.iter().rposition(|b| b.start <= e.event.occurred_at).expect("inside the range");
-            assert!(t.buckets[i].count > 0, "{text}: {} falls in an empty bucket", e.seq);
+            let i = t
+                .buckets
+                .iter()
+                .rposition(|b| b.start <= e.event.occurred_at)
+                .expect("inside the range");
+            assert!(
+                t.buckets[i].count > 0,
+                "{text}: {} falls in an empty bucket",
+                e.seq
+            );
         }
     }
     let q: Query = "after:2026-11-10 before:2026-11-12".parse().unwrap();
-    let t = store.timeline(&TimelineRequest { query: q, tz: utc(), buckets: 48 }).await.unwrap();
-    assert_eq!((t.interval_seconds, t.buckets.len()), (3600, 48), "the range comes from the query");
+    let t = store
+        .timeline(&TimelineRequest {
+            query: q,
+            tz: utc(),
+            buckets: 48,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (t.interval_seconds, t.buckets.len()),
+        (3600, 48),
+        "the range comes from the query"
+    );
 }
 
 /// Facet counts equal the reference counts, most frequent first.
 pub async fn facets_count_like_the_query_language(store: Arc<dyn Store>) {
     let all = load(&*store, &dataset(300, 7), 300).await;
-    for text in ["", "section:finance", "-actor:batch-bot severity:critical", "rembourse"] {
+    for text in [
+        "",
+        "section:finance",
+        "-actor:batch-bot severity:critical",
+        "rembourse",
+    ] {
         let q: Query = text.parse().unwrap();
         for field in FacetField::ALL {
             let got = store
-                .facets(&FacetRequest { query: q.clone(), tz: utc(), field: *field, limit: 4 })
+                .facets(&FacetRequest {
+                    query: q.clone(),
+                    tz: utc(),
+                    field: *field,
+                    limit: 4,
+                })
                 .await
                 .unwrap();
             let mut counts = BTreeMap::<String, u64>::new();
@@ -310,7 +490,13 @@ pub async fn pages_are_stable_under_concurrent_appends(store: Arc<dyn Store>) {
     let mut cursor: Option<Cursor> = None;
     let mut round = 0;
     loop {
-        let page = store.search(&Search { cursor, ..Search::new(q.clone(), 25) }).await.unwrap();
+        let page = store
+            .search(&Search {
+                cursor,
+                ..Search::new(q.clone(), 25)
+            })
+            .await
+            .unwrap();
         seen.extend(page.events.iter().map(|e| e.seq));
         round += 1;
         store.append(dataset(10, 100 + round)).await.unwrap();
@@ -356,23 +542,57 @@ pub async fn concurrent_appends_lose_and_duplicate_nothing(store: Arc<dyn Store>
 /// Users, sessions and ingest keys.
 pub async fn accounts_sessions_and_keys(store: Arc<dyn Store>) {
     let now = base_time();
-    let user = NewUser { name: "alice".into(), password_hash: "$argon2id$x".into(), roles: vec!["admin".into()], created_at: now };
+    let user = NewUser {
+        name: "alice".into(),
+        password_hash: "$argon2id$x".into(),
+        roles: vec!["admin".into()],
+        created_at: now,
+    };
+    assert_eq!(store.count_users().await.unwrap(), 0);
     store.add_user(&user).await.unwrap();
-    assert!(matches!(store.add_user(&user).await, Err(StoreError::Conflict { .. })));
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    assert!(matches!(
+        store.add_user(&user).await,
+        Err(StoreError::Conflict { .. })
+    ));
     assert_eq!(store.user("alice").await.unwrap().roles, ["admin"]);
-    assert!(matches!(store.user("bob").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.user("bob").await,
+        Err(StoreError::NotFound(_))
+    ));
 
-    let session = NewSession { token_hash: vec![1; 32], user: "alice".into(), created_at: now, expires_at: now + Duration::hours(1) };
+    let session = NewSession {
+        token_hash: vec![1; 32],
+        user: "alice".into(),
+        created_at: now,
+        expires_at: now + Duration::hours(1),
+    };
     store.add_session(&session).await.unwrap();
     let s = store.session(&[1; 32]).await.unwrap();
-    assert_eq!((s.user.name.as_str(), s.expires_at, s.revoked_at), ("alice", now + Duration::hours(1), None));
+    assert_eq!(
+        (s.user.name.as_str(), s.expires_at, s.revoked_at),
+        ("alice", now + Duration::hours(1), None)
+    );
     store.revoke_session(&[1; 32], now).await.unwrap();
     assert_eq!(store.session(&[1; 32]).await.unwrap().revoked_at, Some(now));
-    assert!(matches!(store.session(&[2; 32]).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.session(&[2; 32]).await,
+        Err(StoreError::NotFound(_))
+    ));
 
-    let key = NewKey { name: "backoffice".into(), key_hash: vec![3; 32], created_at: now };
+    let key = NewKey {
+        name: "backoffice".into(),
+        key_hash: vec![3; 32],
+        created_at: now,
+    };
     store.add_key(&key).await.unwrap();
-    assert!(matches!(store.add_key(&key).await, Err(StoreError::Conflict { .. })));
+    assert!(matches!(
+        store.add_key(&key).await,
+        Err(StoreError::Conflict { .. })
+    ));
     assert_eq!(store.key(&[3; 32]).await.unwrap().name, "backoffice");
-    assert!(matches!(store.key(&[4; 32]).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.key(&[4; 32]).await,
+        Err(StoreError::NotFound(_))
+    ));
 }

@@ -7,6 +7,7 @@
 //! timelines and facets for a [`vigil_core::Query`].
 #![forbid(unsafe_code)]
 
+pub mod api;
 mod types;
 
 #[cfg(feature = "conformance")]
@@ -46,6 +47,9 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a user; `Conflict` if the name is taken.
     async fn add_user(&self, user: &NewUser) -> Result<(), StoreError>;
 
+    /// How many users exist (the first start tells how to create the first admin).
+    async fn count_users(&self) -> Result<u64, StoreError>;
+
     /// A user by name.
     async fn user(&self, name: &str) -> Result<User, StoreError>;
 
@@ -56,7 +60,11 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, token_hash: &[u8]) -> Result<Session, StoreError>;
 
     /// Revokes a session.
-    async fn revoke_session(&self, token_hash: &[u8], at: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError>;
+    async fn revoke_session(
+        &self,
+        token_hash: &[u8],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Creates an ingest key (by its hash); `Conflict` if the name is taken.
     async fn add_key(&self, key: &NewKey) -> Result<(), StoreError>;

@@ -72,18 +72,24 @@ pub struct Cursor {
 impl Cursor {
     /// The cursor after this entry.
     pub fn after(e: &StoredEvent) -> Self {
-        Cursor { occurred_at: e.event.occurred_at.timestamp_micros(), seq: e.seq }
+        Cursor {
+            occurred_at: e.event.occurred_at.timestamp_micros(),
+            seq: e.seq,
+        }
     }
 
     /// The opaque text form.
     pub fn encode(&self) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1:{}:{}", self.occurred_at, self.seq))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("v1:{}:{}", self.occurred_at, self.seq))
     }
 
     /// Reads the opaque text form back.
     pub fn decode(s: &str) -> Result<Self, StoreError> {
         let bad = || StoreError::Invalid(format!("cursor {s:?} is not one this server gave out"));
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
         let mut parts = text.strip_prefix("v1:").ok_or_else(bad)?.splitn(2, ':');
         let occurred_at = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
@@ -110,7 +116,13 @@ pub struct Search {
 impl Search {
     /// The first page, newest first, in UTC.
     pub fn new(query: Query, limit: usize) -> Self {
-        Search { query, tz: utc(), limit, cursor: None, order: Order::Newest }
+        Search {
+            query,
+            tz: utc(),
+            limit,
+            cursor: None,
+            order: Order::Newest,
+        }
     }
 }
 
@@ -173,7 +185,21 @@ pub struct Bucket {
 
 /// Readable bucket widths, in seconds.
 const INTERVALS: &[i64] = &[
-    1, 5, 15, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 7 * 86_400, 30 * 86_400,
+    1,
+    5,
+    15,
+    30,
+    60,
+    300,
+    900,
+    1800,
+    3600,
+    3 * 3600,
+    6 * 3600,
+    12 * 3600,
+    86_400,
+    7 * 86_400,
+    30 * 86_400,
     365 * 86_400,
 ];
 
@@ -203,7 +229,11 @@ impl BucketPlan {
         let shift = i64::from(tz.local_minus_utc()) * 1_000_000;
         let start = (from + shift).div_euclid(width) * width - shift;
         let count = ((to - start + width - 1) / width).max(1) as usize;
-        BucketPlan { start, interval_seconds, count }
+        BucketPlan {
+            start,
+            interval_seconds,
+            count,
+        }
     }
 
     /// The bucket index of a time, if it falls inside.
@@ -405,7 +435,10 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let c = Cursor { occurred_at: -5, seq: 42 };
+        let c = Cursor {
+            occurred_at: -5,
+            seq: 42,
+        };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         assert!(Cursor::decode("bm9wZQ").is_err());
         assert!(Cursor::decode("!!").is_err());
@@ -420,7 +453,11 @@ mod tests {
         let paris = FixedOffset::east_opt(3600).unwrap();
         let p = BucketPlan::new(day + 7_200_000_000, 3 * day, 10, paris);
         assert_eq!(p.interval_seconds, 21_600);
-        assert_eq!((p.start + 3_600_000_000) % (21_600 * 1_000_000), 0, "aligned on local time");
+        assert_eq!(
+            (p.start + 3_600_000_000) % (21_600 * 1_000_000),
+            0,
+            "aligned on local time"
+        );
         assert_eq!(p.index(p.start), Some(0));
         assert_eq!(p.index(p.start - 1), None);
     }

@@ -44,7 +44,10 @@ impl Query {
                 Term::On(days) if !days.is_empty() => {
                     let first = days.iter().min().expect("not empty");
                     let last = days.iter().max().expect("not empty");
-                    (Some(day_start(tz, *first)), Some(day_start(tz, *last + Duration::days(1))))
+                    (
+                        Some(day_start(tz, *first)),
+                        Some(day_start(tz, *last + Duration::days(1))),
+                    )
                 }
                 _ => continue,
             };
@@ -82,11 +85,14 @@ fn term_matches<Tz: TimeZone>(term: &Term, e: &Event, tz: &Tz) -> bool {
                 TargetPattern::Id(id) => t.id == *id,
             })
         }),
-        Term::Ip(nets) => e.ip.is_some_and(|ip| nets.iter().any(|n| net_contains(n, ip))),
+        Term::Ip(nets) => {
+            e.ip.is_some_and(|ip| nets.iter().any(|n| net_contains(n, ip)))
+        }
         Term::After(t) => e.occurred_at >= t.instant(tz),
         Term::Before(t) => e.occurred_at < t.instant(tz),
         Term::On(days) => days.iter().any(|d| {
-            e.occurred_at >= day_start(tz, *d) && e.occurred_at < day_start(tz, *d + Duration::days(1))
+            e.occurred_at >= day_start(tz, *d)
+                && e.occurred_at < day_start(tz, *d + Duration::days(1))
         }),
         Term::Mark(_) => false,
         Term::Has(v) => v.iter().any(|h| match h {
@@ -105,7 +111,9 @@ fn term_matches<Tz: TimeZone>(term: &Term, e: &Event, tz: &Tz) -> bool {
 pub fn net_contains(net: &ipnet::IpNet, ip: std::net::IpAddr) -> bool {
     use std::net::IpAddr;
     match (net, ip) {
-        (ipnet::IpNet::V4(n), IpAddr::V6(v6)) => v6.to_ipv4_mapped().is_some_and(|v4| n.contains(&v4)),
+        (ipnet::IpNet::V4(n), IpAddr::V6(v6)) => {
+            v6.to_ipv4_mapped().is_some_and(|v4| n.contains(&v4))
+        }
         (ipnet::IpNet::V6(n), IpAddr::V4(v4)) => n.contains(&v4.to_ipv6_mapped()),
         _ => net.contains(&ip),
     }
@@ -133,17 +141,46 @@ mod tests {
     #[test]
     fn qualifiers_match_their_field() {
         for q in [
-            "actor:m.dupont", "section:bonuses,finance", "kind:change", "action:player.*", "action:player.balance.adjust",
-            "severity:critical", "outcome:success", "target:player/12345", "target:player/*", "target:12345",
-            "ip:203.0.113.0/24", "ip:203.0.113.7", "after:2026-11-05", "before:2026-11-06", "on:2026-11-05",
-            "has:changes", "-has:comment", "rembourse", "\"la demande\"", "ELODIE", "510", "-actor:bot",
+            "actor:m.dupont",
+            "section:bonuses,finance",
+            "kind:change",
+            "action:player.*",
+            "action:player.balance.adjust",
+            "severity:critical",
+            "outcome:success",
+            "target:player/12345",
+            "target:player/*",
+            "target:12345",
+            "ip:203.0.113.0/24",
+            "ip:203.0.113.7",
+            "after:2026-11-05",
+            "before:2026-11-06",
+            "on:2026-11-05",
+            "has:changes",
+            "-has:comment",
+            "rembourse",
+            "\"la demande\"",
+            "ELODIE",
+            "510",
+            "-actor:bot",
         ] {
             assert!(hit(q), "{q} should match");
         }
         for q in [
-            "actor:dupont", "section:bonuses", "action:player", "action:bonus.*", "target:player/1", "ip:10.0.0.0/8",
-            "after:2026-11-06", "before:2026-11-05T23:30:00Z", "on:2026-11-06", "mark:suspicious", "has:comment",
-            "\"demande la\"", "refund", "-severity:critical",
+            "actor:dupont",
+            "section:bonuses",
+            "action:player",
+            "action:bonus.*",
+            "target:player/1",
+            "ip:10.0.0.0/8",
+            "after:2026-11-06",
+            "before:2026-11-05T23:30:00Z",
+            "on:2026-11-06",
+            "mark:suspicious",
+            "has:comment",
+            "\"demande la\"",
+            "refund",
+            "-severity:critical",
         ] {
             assert!(!hit(q), "{q} should not match");
         }
@@ -153,13 +190,18 @@ mod tests {
     fn dates_follow_the_time_zone() {
         let paris = chrono::FixedOffset::east_opt(3600).unwrap();
         let q: Query = "on:2026-11-06".parse().unwrap();
-        assert!(q.matches(&event(), &paris), "23:30 UTC is 00:30 on the 6th in Paris");
+        assert!(
+            q.matches(&event(), &paris),
+            "23:30 UTC is 00:30 on the 6th in Paris"
+        );
         assert!(!q.matches(&event(), &Utc));
     }
 
     #[test]
     fn bounds_take_the_tightest_range() {
-        let q: Query = "after:2026-11-01 after:2026-11-03 before:2026-11-20 -before:2026-11-02".parse().unwrap();
+        let q: Query = "after:2026-11-01 after:2026-11-03 before:2026-11-20 -before:2026-11-02"
+            .parse()
+            .unwrap();
         let b = q.bounds(&Utc);
         assert_eq!(b.from.unwrap().to_rfc3339(), "2026-11-03T00:00:00+00:00");
         assert_eq!(b.to.unwrap().to_rfc3339(), "2026-11-20T00:00:00+00:00");

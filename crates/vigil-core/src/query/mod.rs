@@ -141,8 +141,15 @@ pub enum Has {
 
 impl Has {
     /// Every value.
-    pub const ALL: &'static [Has] =
-        &[Has::Comment, Has::Mark, Has::Changes, Has::Reason, Has::Target, Has::Ip, Has::Details];
+    pub const ALL: &'static [Has] = &[
+        Has::Comment,
+        Has::Mark,
+        Has::Changes,
+        Has::Reason,
+        Has::Target,
+        Has::Ip,
+        Has::Details,
+    ];
 
     /// The written form.
     pub fn as_str(self) -> &'static str {

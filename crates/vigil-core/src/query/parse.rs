@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use ipnet::IpNet;
 
-use super::{ActionPattern, Clause, Has, Query, QueryError, Term, TargetPattern, TimeBound};
+use super::{ActionPattern, Clause, Has, Query, QueryError, TargetPattern, Term, TimeBound};
 use crate::event::{Kind, Outcome, Severity};
 
 /// The qualifiers, as written before the colon.
@@ -25,11 +25,18 @@ struct Raw {
 }
 
 fn err<T>(column: usize, message: impl Into<String>) -> Result<T, QueryError> {
-    Err(QueryError { column, message: message.into() })
+    Err(QueryError {
+        column,
+        message: message.into(),
+    })
 }
 
 pub(crate) fn parse(src: &str) -> Result<Query, QueryError> {
-    let mut p = Parser { chars: src.chars().collect(), pos: 0, _src: src };
+    let mut p = Parser {
+        chars: src.chars().collect(),
+        pos: 0,
+        _src: src,
+    };
     let mut clauses = Vec::new();
     loop {
         p.skip_spaces();
@@ -79,7 +86,13 @@ impl Parser<'_> {
                 self.pos += 1;
                 self.qualifier(&word, word_start)?
             } else {
-                text_term(Raw { text: word, column: word_start }, false)?
+                text_term(
+                    Raw {
+                        text: word,
+                        column: word_start,
+                    },
+                    false,
+                )?
             }
         };
         Ok(Clause { negated, term })
@@ -93,7 +106,10 @@ impl Parser<'_> {
                 break;
             }
             if c == '"' {
-                return err(self.column(), "unexpected '\"': quote the whole value or phrase");
+                return err(
+                    self.column(),
+                    "unexpected '\"': quote the whole value or phrase",
+                );
             }
             out.push(c);
             self.pos += 1;
@@ -127,7 +143,9 @@ impl Parser<'_> {
 
     fn expect_term_end(&self) -> Result<(), QueryError> {
         match self.peek() {
-            Some(c) if !c.is_whitespace() => err(self.column(), "expected a space after the closing quote"),
+            Some(c) if !c.is_whitespace() => {
+                err(self.column(), "expected a space after the closing quote")
+            }
             _ => Ok(()),
         }
     }
@@ -140,7 +158,10 @@ impl Parser<'_> {
             let raw = if self.peek() == Some('"') {
                 self.quoted()?
             } else {
-                Raw { text: self.bare(|c| c == ',')?, column }
+                Raw {
+                    text: self.bare(|c| c == ',')?,
+                    column,
+                }
             };
             if raw.text.is_empty() {
                 return err(column, format!("{name}: needs a value"));
@@ -159,7 +180,10 @@ impl Parser<'_> {
         if !QUALIFIERS.contains(&name) {
             return err(
                 column,
-                format!("unknown qualifier '{name}:' (known: {}); quote it to search for the text", QUALIFIERS.join(", ")),
+                format!(
+                    "unknown qualifier '{name}:' (known: {}); quote it to search for the text",
+                    QUALIFIERS.join(", ")
+                ),
             );
         }
         let values = self.values(name)?;
@@ -185,18 +209,35 @@ impl Parser<'_> {
 
 fn text_term(raw: Raw, quoted: bool) -> Result<Term, QueryError> {
     if crate::text::tokens(&raw.text).is_empty() {
-        let what = if quoted { "a quoted phrase" } else { "a search word" };
-        return err(raw.column, format!("{what} needs at least one letter or digit"));
+        let what = if quoted {
+            "a quoted phrase"
+        } else {
+            "a search word"
+        };
+        return err(
+            raw.column,
+            format!("{what} needs at least one letter or digit"),
+        );
     }
-    Ok(Term::Text { text: raw.text, quoted })
+    Ok(Term::Text {
+        text: raw.text,
+        quoted,
+    })
 }
 
-fn enums<T: std::str::FromStr>(values: Vec<Raw>, name: &str, choices: String) -> Result<Vec<T>, QueryError> {
+fn enums<T: std::str::FromStr>(
+    values: Vec<Raw>,
+    name: &str,
+    choices: String,
+) -> Result<Vec<T>, QueryError> {
     values
         .into_iter()
         .map(|r| match r.text.parse() {
             Ok(v) => Ok(v),
-            Err(_) => err(r.column, format!("{name}: '{}' is not one of: {choices}", r.text)),
+            Err(_) => err(
+                r.column,
+                format!("{name}: '{}' is not one of: {choices}", r.text),
+            ),
         })
         .collect()
 }
@@ -212,17 +253,29 @@ fn action(r: Raw) -> Result<ActionPattern, QueryError> {
     match r.text.find('*') {
         None => Ok(ActionPattern::Exact(r.text)),
         Some(i) if i == r.text.len() - 1 => Ok(ActionPattern::Prefix(r.text[..i].to_owned())),
-        Some(i) => err(r.column + r.text[..i].chars().count(), "action: '*' only at the end, as a prefix"),
+        Some(i) => err(
+            r.column + r.text[..i].chars().count(),
+            "action: '*' only at the end, as a prefix",
+        ),
     }
 }
 
 fn target(r: Raw) -> Result<TargetPattern, QueryError> {
     match r.text.split_once('/') {
         None => Ok(TargetPattern::Id(r.text)),
-        Some((kind, _)) if kind.is_empty() => err(r.column, "target: type before '/' is empty, e.g. target:player/12345"),
-        Some((_, id)) if id.is_empty() => err(r.column, "target: id after '/' is empty (use type/* for any)"),
+        Some(("", _)) => err(
+            r.column,
+            "target: type before '/' is empty, e.g. target:player/12345",
+        ),
+        Some((_, "")) => err(
+            r.column,
+            "target: id after '/' is empty (use type/* for any)",
+        ),
         Some((kind, "*")) => Ok(TargetPattern::Type(kind.to_owned())),
-        Some((kind, id)) => Ok(TargetPattern::Exact { kind: kind.to_owned(), id: id.to_owned() }),
+        Some((kind, id)) => Ok(TargetPattern::Exact {
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+        }),
     }
 }
 
@@ -232,7 +285,10 @@ fn ip(r: Raw) -> Result<IpNet, QueryError> {
     }
     match r.text.parse::<std::net::IpAddr>() {
         Ok(addr) => Ok(IpNet::from(addr)),
-        Err(_) => err(r.column, format!("ip: '{}' is not an IP address or CIDR range", r.text)),
+        Err(_) => err(
+            r.column,
+            format!("ip: '{}' is not an IP address or CIDR range", r.text),
+        ),
     }
 }
 
@@ -241,7 +297,10 @@ fn has(r: Raw) -> Result<Has, QueryError> {
         Some(h) => Ok(*h),
         None => {
             let choices: Vec<_> = Has::ALL.iter().map(|h| h.as_str()).collect();
-            err(r.column, format!("has: '{}' is not one of: {}", r.text, choices.join(", ")))
+            err(
+                r.column,
+                format!("has: '{}' is not one of: {}", r.text, choices.join(", ")),
+            )
         }
     }
 }
@@ -268,9 +327,16 @@ fn time_bound(r: Raw) -> Result<TimeBound, QueryError> {
         Some(i) => time.split_at(i),
         None => (time, ""),
     };
-    let clock = if clock.len() == 5 { format!("{clock}:00") } else { clock.to_owned() };
+    let clock = if clock.len() == 5 {
+        format!("{clock}:00")
+    } else {
+        clock.to_owned()
+    };
     if offset.is_empty() {
-        return match NaiveDateTime::parse_from_str(&format!("{day}T{clock}"), "%Y-%m-%dT%H:%M:%S%.f") {
+        return match NaiveDateTime::parse_from_str(
+            &format!("{day}T{clock}"),
+            "%Y-%m-%dT%H:%M:%S%.f",
+        ) {
             Ok(t) => Ok(TimeBound::Local(t)),
             Err(_) => bad(),
         };
@@ -297,9 +363,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(q.clauses.len(), 16);
-        assert_eq!(q.clauses[3].term, Term::Action(vec![ActionPattern::Prefix("bonus.".into())]));
+        assert_eq!(
+            q.clauses[3].term,
+            Term::Action(vec![ActionPattern::Prefix("bonus.".into())])
+        );
         assert!(q.clauses[13].negated);
-        assert_eq!(q.clauses[14].term, Term::Text { text: "manual bonus".into(), quoted: true });
+        assert_eq!(
+            q.clauses[14].term,
+            Term::Text {
+                text: "manual bonus".into(),
+                quoted: true
+            }
+        );
     }
 
     #[test]
@@ -313,16 +388,27 @@ mod tests {
         assert_eq!(column_of("action:bo*nus").0, 10);
         assert_eq!(column_of("a - b").0, 3);
         assert_eq!(column_of("ré after:2026-1").0, 10);
-        assert!(column_of("after:2026-11-01,2026-11-02").1.contains("takes one value"));
+        assert!(column_of("after:2026-11-01,2026-11-02")
+            .1
+            .contains("takes one value"));
     }
 
     #[test]
     fn times_take_several_forms() {
-        let b = |s: &str| time_bound(Raw { text: s.into(), column: 1 }).unwrap();
+        let b = |s: &str| {
+            time_bound(Raw {
+                text: s.into(),
+                column: 1,
+            })
+            .unwrap()
+        };
         assert!(matches!(b("2026-11-20"), TimeBound::Date(_)));
         assert!(matches!(b("2026-11-20T12:00"), TimeBound::Local(_)));
         assert!(matches!(b("2026-11-20T12:00:05.25"), TimeBound::Local(_)));
         assert!(matches!(b("2026-11-20T12:00Z"), TimeBound::Exact(_)));
-        assert!(matches!(b("2026-11-20T12:00:00-05:00"), TimeBound::Exact(_)));
+        assert!(matches!(
+            b("2026-11-20T12:00:00-05:00"),
+            TimeBound::Exact(_)
+        ));
     }
 }

@@ -42,7 +42,11 @@ fn write_clause(c: &Clause, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Term::Action(v) => list(f, "action", v.iter().map(action).collect()),
         Term::Target(v) => list(f, "target", v.iter().map(target).collect()),
         Term::Ip(v) => list(f, "ip", v.iter().map(ip).collect()),
-        Term::On(v) => list(f, "on", v.iter().map(|d| d.format("%Y-%m-%d").to_string()).collect()),
+        Term::On(v) => list(
+            f,
+            "on",
+            v.iter().map(|d| d.format("%Y-%m-%d").to_string()).collect(),
+        ),
         Term::After(b) => list(f, "after", vec![time_bound(b)]),
         Term::Before(b) => list(f, "before", vec![time_bound(b)]),
         Term::Text { text, quoted } => {
@@ -81,7 +85,9 @@ fn ip(net: &ipnet::IpNet) -> String {
 fn time_bound(b: &TimeBound) -> String {
     match b {
         TimeBound::Date(d) => d.format("%Y-%m-%d").to_string(),
-        TimeBound::Local(t) if t.nanosecond() == 0 && t.second() == 0 => t.format("%Y-%m-%dT%H:%M").to_string(),
+        TimeBound::Local(t) if t.nanosecond() == 0 && t.second() == 0 => {
+            t.format("%Y-%m-%dT%H:%M").to_string()
+        }
         TimeBound::Local(t) => t.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
         TimeBound::Exact(t) => t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
     }
@@ -91,7 +97,8 @@ fn time_bound(b: &TimeBound) -> String {
 fn needs_quotes(s: &str) -> bool {
     s.is_empty()
         || s.starts_with('-')
-        || s.chars().any(|c| c.is_whitespace() || matches!(c, '"' | ',' | ':' | '\\'))
+        || s.chars()
+            .any(|c| c.is_whitespace() || matches!(c, '"' | ',' | ':' | '\\'))
 }
 
 fn write_value(s: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,0 +1,351 @@
+//! The benchmark of the audit store, end to end over HTTP:
+//!
+//! ```text
+//! cargo run --release -p vigil-bench -- --events 1000000
+//! ```
+//!
+//! 1. Ingest: a real server on 127.0.0.1:0 over a fresh SQLite file; `--senders` concurrent
+//!    clients post demo events in batches of `--batch` (durable: each 2xx is fsynced).
+//! 2. Search: the first page (50) of each query class, `--runs` times each, p50/p95/p99.
+//! 3. Timeline and facets for a few queries.
+//! 4. Disk bytes per event.
+//!
+//! `--reuse` keeps a database from an earlier run with the same `--events` and skips ingest.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use vigil_client::{Client, SearchOptions};
+use vigil_server::config::ServerConfig;
+
+#[derive(Parser)]
+#[command(about = "Benchmark the Vigil audit store over HTTP")]
+struct Args {
+    /// Events to ingest.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
+    /// Concurrent senders.
+    #[arg(long, default_value_t = 4)]
+    senders: usize,
+    /// Events per batch.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// Runs of each query.
+    #[arg(long, default_value_t = 30)]
+    runs: usize,
+    /// Where the database goes.
+    #[arg(long, default_value = "target/vigil-bench")]
+    dir: PathBuf,
+    /// Reuse the database of an earlier run with the same --events.
+    #[arg(long)]
+    reuse: bool,
+}
+
+const PASSWORD: &str = "bench password 123";
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let db = args.dir.join(format!("bench-{}.db", args.events));
+    let reuse = args.reuse && db.exists();
+    if !reuse {
+        std::fs::create_dir_all(&args.dir)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        let _ = std::fs::remove_dir_all(format!("{}.index", db.display()));
+    }
+    let config = ServerConfig {
+        database: db.clone(),
+        ..ServerConfig::default()
+    };
+    let started = Instant::now();
+    let state = vigil_server::open(&config)?;
+    println!("store opened in {:.2} s", started.elapsed().as_secs_f64());
+    let key = if reuse {
+        vigil_server::cli::create_key(&state, &format!("bench-{}", uuid::Uuid::now_v7())).await?
+    } else {
+        vigil_server::cli::add_user(&state, "bench", &["admin".into()], PASSWORD).await?;
+        vigil_server::cli::create_key(&state, "bench").await?
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(vigil_server::serve(
+        state.clone(),
+        listener,
+        std::future::pending(),
+    ));
+    let client = Client::new(&url)?;
+
+    if !reuse {
+        ingest(&client.with_token(&key), &args).await?;
+    }
+    let count = vigil_server::cli::event_count(&state).await?;
+    if count as usize != args.events {
+        bail!("the journal has {count} events, expected {}", args.events);
+    }
+    let token = client.login("bench", PASSWORD).await?.token;
+    let reader = client.with_token(&token);
+    queries(&reader, &args).await?;
+    disk(&db, count)?;
+    Ok(())
+}
+
+/// Posts the demo journal from `senders` tasks; a generator thread prepares the bodies.
+async fn ingest(client: &Client, args: &Args) -> anyhow::Result<()> {
+    let until =
+        chrono::DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z")?.with_timezone(&chrono::Utc);
+    let (tx, rx) = async_channel(args.senders * 4);
+    let (n, batch) = (args.events, args.batch);
+    std::thread::spawn(move || {
+        let mut demo = vigil_demo::Demo::new(7, until, 90, n);
+        let mut left = n;
+        while left > 0 {
+            let events = demo.take(left.min(batch));
+            left -= events.len();
+            let body = serde_json::to_vec(&events).expect("events serialize");
+            if tx.send_blocking(body).is_err() {
+                return;
+            }
+        }
+    });
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.senders)
+        .map(|_| {
+            let (client, rx) = (client.clone(), rx.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while let Some(body) = rx.recv().await {
+                    let t = Instant::now();
+                    client.ingest_raw(body).await.context("ingest")?;
+                    latencies.push(t.elapsed());
+                }
+                anyhow::Ok(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "ingest: {} events in {secs:.1} s = {:.0} events/s durable ({} senders, batches of {}); batch latency {}",
+        args.events,
+        args.events as f64 / secs,
+        args.senders,
+        args.batch,
+        percentiles(&mut latencies)
+    );
+    Ok(())
+}
+
+/// A bounded multi-consumer channel from std and tokio parts.
+fn async_channel(cap: usize) -> (Sender, Receiver) {
+    let (tx, rx) = tokio::sync::mpsc::channel(cap);
+    (Sender(tx), Receiver(Arc::new(tokio::sync::Mutex::new(rx))))
+}
+
+struct Sender(tokio::sync::mpsc::Sender<Vec<u8>>);
+impl Sender {
+    fn send_blocking(&self, v: Vec<u8>) -> Result<(), ()> {
+        self.0.blocking_send(v).map_err(drop)
+    }
+}
+
+#[derive(Clone)]
+struct Receiver(Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Vec<u8>>>>);
+impl Receiver {
+    async fn recv(&self) -> Option<Vec<u8>> {
+        self.0.lock().await.recv().await
+    }
+}
+
+fn percentiles(d: &mut [Duration]) -> String {
+    if d.is_empty() {
+        return "n/a".into();
+    }
+    d.sort();
+    let at = |p: f64| {
+        d[((d.len() as f64 * p).ceil() as usize).clamp(1, d.len()) - 1].as_secs_f64() * 1000.0
+    };
+    format!(
+        "p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        at(0.50),
+        at(0.95),
+        at(0.99),
+        at(1.0)
+    )
+}
+
+/// Values to query for, read from the journal itself.
+async fn samples(reader: &Client) -> anyhow::Result<(Vec<String>, String, String)> {
+    let actors: Vec<String> = reader
+        .facets("", "actor", Some(12))
+        .await?
+        .values
+        .into_iter()
+        .map(|v| v.value)
+        .collect();
+    let page = reader
+        .search(&SearchOptions {
+            q: "target:player/* has:ip".into(),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await?;
+    let e = page
+        .events
+        .first()
+        .context("no event with a player target")?;
+    let target = e
+        .event
+        .target
+        .as_ref()
+        .map(|t| format!("player/{}", t.id))
+        .unwrap_or_default();
+    let ip = e.event.ip.map(|ip| ip.to_string()).unwrap_or_default();
+    Ok((actors, target, ip))
+}
+
+async fn queries(reader: &Client, args: &Args) -> anyhow::Result<()> {
+    let (actors, target, ip) = samples(reader).await?;
+    let a = |i: usize| actors[i % actors.len()].clone();
+    let classes: Vec<(&str, Vec<String>)> = vec![
+        (
+            "actor + time",
+            (0..6)
+                .map(|i| format!("actor:{} after:2026-11-01", a(i)))
+                .collect(),
+        ),
+        (
+            "section + kind",
+            vec![
+                "section:finance kind:change".into(),
+                "section:bonuses kind:create".into(),
+                "section:players kind:access".into(),
+            ],
+        ),
+        (
+            "action prefix",
+            vec![
+                "action:bonus.*".into(),
+                "action:withdrawal.*".into(),
+                "action:role.*".into(),
+            ],
+        ),
+        (
+            "critical in 30 days",
+            vec!["severity:critical after:2026-10-27".into()],
+        ),
+        ("target", vec![format!("target:{target}")]),
+        ("IP", vec![format!("ip:{ip}"), "ip:198.51.100.0/24".into()]),
+        (
+            "full-text word + section",
+            vec![
+                "demande section:finance".into(),
+                "chargeback section:finance".into(),
+                "geste section:bonuses".into(),
+            ],
+        ),
+        (
+            "three filters",
+            vec![
+                format!("actor:{} section:finance -outcome:success", a(1)),
+                "section:bonuses kind:create severity:warning,critical".into(),
+            ],
+        ),
+        ("everything", vec!["".into()]),
+    ];
+    println!("search, first page of 50 ({} runs per query):", args.runs);
+    for (name, qs) in &classes {
+        let mut lat = Vec::new();
+        let mut hits = 0;
+        for _ in 0..args.runs {
+            for q in qs {
+                let t = Instant::now();
+                let page = reader
+                    .search(&SearchOptions {
+                        q: q.clone(),
+                        limit: Some(50),
+                        ..Default::default()
+                    })
+                    .await?;
+                lat.push(t.elapsed());
+                hits += page.events.len();
+            }
+        }
+        println!(
+            "  {name:<26} {}  (avg {} rows)",
+            percentiles(&mut lat),
+            hits / (args.runs * qs.len())
+        );
+    }
+    println!("timeline and facets:");
+    for q in ["", "section:finance", "severity:critical", "demande"] {
+        let mut lat = Vec::new();
+        for _ in 0..args.runs.div_ceil(3) {
+            let t = Instant::now();
+            reader.timeline(q, Some(100)).await?;
+            lat.push(t.elapsed());
+        }
+        println!("  timeline {q:<22} {}", percentiles(&mut lat));
+    }
+    for (q, field) in [
+        ("", "actor"),
+        ("", "action"),
+        ("section:finance", "actor"),
+        ("severity:critical", "section"),
+    ] {
+        let mut lat = Vec::new();
+        for _ in 0..args.runs.div_ceil(3) {
+            let t = Instant::now();
+            reader.facets(q, field, Some(10)).await?;
+            lat.push(t.elapsed());
+        }
+        println!("  facets {field:<7} {q:<17} {}", percentiles(&mut lat));
+    }
+    Ok(())
+}
+
+fn disk(db: &std::path::Path, count: u64) -> anyhow::Result<()> {
+    let mut bytes = 0;
+    for suffix in ["", "-wal", "-shm"] {
+        bytes += std::fs::metadata(format!("{}{suffix}", db.display()))
+            .map(|m| m.len())
+            .unwrap_or(0);
+    }
+    let index = PathBuf::from(format!("{}.index", db.display()));
+    let index_bytes = dir_size(&index);
+    println!(
+        "disk: journal {:.1} MB + index {:.1} MB = {:.0} bytes per event",
+        bytes as f64 / 1e6,
+        index_bytes as f64 / 1e6,
+        (bytes + index_bytes) as f64 / count as f64
+    );
+    Ok(())
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,380 @@
+//! The typed HTTP client of the Vigil audit store API. The console, the CLI and the tests use
+//! it; errors from the server come back as [`ClientError::Api`] with its code and message.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), vigil_client::ClientError> {
+//! let client = vigil_client::Client::new("http://127.0.0.1:7878")?;
+//! let session = client.login("alice", "correct horse battery").await?;
+//! let client = client.with_token(&session.token);
+//! let page = client.search(&vigil_client::SearchOptions::query("section:finance severity:critical")).await?;
+//! println!("{} entries", page.events.len());
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use url::Url;
+use vigil_core::StoredEvent;
+use vigil_store::api::{EventsPage, Health, IngestAnswer, Login, LoginAnswer, MeAnswer};
+use vigil_store::{Facets, Order, Timeline};
+
+/// What can go wrong talking to the store.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server URL is not usable.
+    #[error("bad server URL {url:?}: {reason}")]
+    BadUrl {
+        /// As given.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The server could not be reached or the connection broke.
+    #[error("cannot reach the server at {url}: {source}")]
+    Unreachable {
+        /// The server.
+        url: String,
+        /// The cause.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The server answered with an error.
+    #[error("{status}: {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The server's error code (`unauthorized`, `bad_query`, …).
+        code: String,
+        /// The server's message.
+        message: String,
+        /// Batch index, when given.
+        index: Option<usize>,
+        /// Field, when given.
+        field: Option<String>,
+        /// Query column, when given.
+        column: Option<usize>,
+    },
+    /// The answer was not what the API promises.
+    #[error("unexpected answer from the server: {0}")]
+    Decode(String),
+}
+
+impl ClientError {
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The server's error code of an API error.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorBody,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: String,
+    message: String,
+    index: Option<usize>,
+    field: Option<String>,
+    column: Option<usize>,
+}
+
+/// A search.
+#[derive(Debug, Clone, Default)]
+pub struct SearchOptions {
+    /// The query text.
+    pub q: String,
+    /// Page size.
+    pub limit: Option<usize>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Order.
+    pub order: Option<Order>,
+}
+
+impl SearchOptions {
+    /// A first page of a query.
+    pub fn query(q: &str) -> Self {
+        SearchOptions {
+            q: q.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// A client of one server, optionally with a token.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<String>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client of the server at `base_url` (`http://host:port` or `https://…`).
+    pub fn new(base_url: &str) -> Result<Self, ClientError> {
+        let bad = |reason: &str| ClientError::BadUrl {
+            url: base_url.into(),
+            reason: reason.into(),
+        };
+        let mut base = Url::parse(base_url.trim()).map_err(|e| bad(&e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(bad("the scheme must be http or https"));
+        }
+        if base.host_str().is_none_or(str::is_empty) {
+            return Err(bad("no host"));
+        }
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .build()
+            .map_err(|e| bad(&e.to_string()))?;
+        Ok(Client {
+            http,
+            base,
+            token: None,
+        })
+    }
+
+    /// The same client, sending this token.
+    pub fn with_token(&self, token: &str) -> Self {
+        Client {
+            token: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let url = self
+            .base
+            .join(path.trim_start_matches('/'))
+            .expect("API paths are valid relative URLs");
+        let builder = self.http.request(method, url);
+        match &self.token {
+            Some(t) => builder.bearer_auth(t),
+            None => builder,
+        }
+    }
+
+    async fn send(&self, builder: RequestBuilder) -> Result<reqwest::Response, ClientError> {
+        let response = builder
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: self.base.to_string(),
+                source,
+            })?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        Err(match serde_json::from_str::<ErrorEnvelope>(&text) {
+            Ok(ErrorEnvelope { error: e }) => ClientError::Api {
+                status: status.as_u16(),
+                code: e.code,
+                message: e.message,
+                index: e.index,
+                field: e.field,
+                column: e.column,
+            },
+            Err(_) => ClientError::Api {
+                status: status.as_u16(),
+                code: status
+                    .canonical_reason()
+                    .unwrap_or("error")
+                    .to_lowercase()
+                    .replace(' ', "_"),
+                message: format!("{status}: {}", text.chars().take(200).collect::<String>()),
+                index: None,
+                field: None,
+                column: None,
+            },
+        })
+    }
+
+    async fn json<T: DeserializeOwned>(&self, builder: RequestBuilder) -> Result<T, ClientError> {
+        let bytes =
+            self.send(builder)
+                .await?
+                .bytes()
+                .await
+                .map_err(|source| ClientError::Unreachable {
+                    url: self.base.to_string(),
+                    source,
+                })?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// `GET /healthz`.
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.json(self.request(Method::GET, "healthz")).await
+    }
+
+    /// `POST /v1/auth/login`.
+    pub async fn login(&self, name: &str, password: &str) -> Result<LoginAnswer, ClientError> {
+        let body = Login {
+            name: name.into(),
+            password: password.into(),
+        };
+        self.json(self.request(Method::POST, "v1/auth/login").json(&body))
+            .await
+    }
+
+    /// `POST /v1/auth/logout`.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        self.send(self.request(Method::POST, "v1/auth/logout"))
+            .await
+            .map(drop)
+    }
+
+    /// `GET /v1/me`.
+    pub async fn me(&self) -> Result<MeAnswer, ClientError> {
+        self.json(self.request(Method::GET, "v1/me")).await
+    }
+
+    /// `POST /v1/events` with events (or any JSON: one event or an array).
+    pub async fn ingest<T: serde::Serialize + ?Sized>(
+        &self,
+        events: &T,
+    ) -> Result<IngestAnswer, ClientError> {
+        self.json(self.request(Method::POST, "v1/events").json(events))
+            .await
+    }
+
+    /// `POST /v1/events` with a raw body, for senders that build their own JSON.
+    pub async fn ingest_raw(
+        &self,
+        body: Vec<u8>,
+    ) -> Result<(StatusCode, IngestAnswer), ClientError> {
+        let response = self
+            .send(
+                self.request(Method::POST, "v1/events")
+                    .header("content-type", "application/json")
+                    .body(body),
+            )
+            .await?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: self.base.to_string(),
+                source,
+            })?;
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))?,
+        ))
+    }
+
+    /// `GET /v1/events`.
+    pub async fn search(&self, o: &SearchOptions) -> Result<EventsPage, ClientError> {
+        let mut params = vec![("q", o.q.clone())];
+        if let Some(l) = o.limit {
+            params.push(("limit", l.to_string()));
+        }
+        if let Some(c) = &o.cursor {
+            params.push(("cursor", c.clone()));
+        }
+        if let Some(order) = o.order {
+            params.push((
+                "order",
+                match order {
+                    Order::Newest => "newest",
+                    Order::Oldest => "oldest",
+                }
+                .into(),
+            ));
+        }
+        self.json(self.request(Method::GET, "v1/events").query(&params))
+            .await
+    }
+
+    /// `GET /v1/events/{id}`.
+    pub async fn event(&self, id: uuid::Uuid) -> Result<StoredEvent, ClientError> {
+        self.json(self.request(Method::GET, &format!("v1/events/{id}")))
+            .await
+    }
+
+    /// `GET /v1/timeline`.
+    pub async fn timeline(&self, q: &str, buckets: Option<u32>) -> Result<Timeline, ClientError> {
+        let mut params = vec![("q", q.to_owned())];
+        if let Some(b) = buckets {
+            params.push(("buckets", b.to_string()));
+        }
+        self.json(self.request(Method::GET, "v1/timeline").query(&params))
+            .await
+    }
+
+    /// `GET /v1/facets`.
+    pub async fn facets(
+        &self,
+        q: &str,
+        field: &str,
+        limit: Option<usize>,
+    ) -> Result<Facets, ClientError> {
+        let mut params = vec![("q", q.to_owned()), ("field", field.to_owned())];
+        if let Some(l) = limit {
+            params.push(("limit", l.to_string()));
+        }
+        self.json(self.request(Method::GET, "v1/facets").query(&params))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_urls_are_named() {
+        assert!(matches!(
+            Client::new("localhost:7878"),
+            Err(ClientError::BadUrl { .. })
+        ));
+        assert!(matches!(
+            Client::new("ftp://x"),
+            Err(ClientError::BadUrl { .. })
+        ));
+        assert!(matches!(
+            Client::new("not a url"),
+            Err(ClientError::BadUrl { .. })
+        ));
+        let c = Client::new("http://127.0.0.1:7878/vigil").unwrap();
+        assert_eq!(c.base_url().as_str(), "http://127.0.0.1:7878/vigil/");
+        assert!(!format!("{:?}", c.with_token("vgl_secret")).contains("secret"));
+    }
+}

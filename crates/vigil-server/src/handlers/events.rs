@@ -1,0 +1,303 @@
+//! The journal: ingest, search, one entry, timeline, facets.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::IntoParams;
+use vigil_core::validate::{self, MAX_BATCH_BYTES, MAX_BATCH_EVENTS};
+use vigil_core::{Event, Query, StoredEvent};
+use vigil_store::api::{EventsPage, IngestAnswer};
+use vigil_store::{
+    Cursor, FacetField, FacetRequest, Facets, Order, Search, Timeline, TimelineRequest,
+};
+
+use crate::auth::{Ingester, Reader};
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::params::Params;
+use crate::state::AppState;
+
+/// Appends one event or an array of events, atomically and durably.
+#[utoipa::path(post, path = "/v1/events", tag = "events",
+    request_body(content = Object, description = "One event, or an array of at most 1000 events (8 MiB)", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Stored (fsynced); some may be duplicates", body = IngestAnswer),
+        (status = 200, description = "Every event was a duplicate; nothing new stored", body = IngestAnswer),
+        (status = 400, description = "Malformed JSON or an invalid event (named by index and field)", body = ErrorEnvelope),
+        (status = 401, description = "No or unknown ingest key", body = ErrorEnvelope),
+        (status = 409, description = "An id is already stored with different content", body = ErrorEnvelope),
+        (status = 413, description = "Over a size limit (named)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])))]
+pub async fn ingest(
+    State(state): State<AppState>,
+    _key: Ingester,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<IngestAnswer>), ApiError> {
+    check_json_content_type(&headers)?;
+    let bytes = axum::body::to_bytes(body, MAX_BATCH_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::too_large(format!(
+                "the request body is over the limit of {MAX_BATCH_BYTES} bytes (8 MiB) per batch"
+            ))
+        })?;
+    let events = parse_batch(&bytes)?;
+    let results = state.store.append(events).await?;
+    let duplicates = results.iter().filter(|r| r.duplicate).count();
+    let accepted = results.len() - duplicates;
+    let status = if accepted > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(IngestAnswer {
+            accepted,
+            duplicates,
+            results,
+        }),
+    ))
+}
+
+fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let ok = ct.to_str().is_ok_and(|s| {
+        let mime = s
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        mime == "application/json" || mime.ends_with("+json")
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send events as application/json",
+        ))
+    }
+}
+
+/// Parses and validates a body: one event or an array; every error names its place.
+pub fn parse_batch(bytes: &[u8]) -> Result<Vec<Event>, ApiError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    })?;
+    let invalid = |index: Option<usize>, e: validate::FieldError| {
+        let message = match index {
+            Some(i) => format!("events[{i}].{e}"),
+            None => e.to_string(),
+        };
+        let err = if e.field == "event" && e.message.contains("over the limit") {
+            ApiError::too_large(message)
+        } else {
+            ApiError::bad_request("invalid_event", message)
+        };
+        err.at_index(index).at_field(e.field)
+    };
+    match value {
+        Value::Array(items) => {
+            if items.is_empty() {
+                return Err(ApiError::bad_request(
+                    "invalid_event",
+                    "the batch is empty: send at least one event",
+                ));
+            }
+            if items.len() > MAX_BATCH_EVENTS {
+                return Err(ApiError::too_large(format!(
+                    "{} events is over the limit of {MAX_BATCH_EVENTS} events per batch",
+                    items.len()
+                )));
+            }
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    validate::event_from_json(v, uuid::Uuid::now_v7)
+                        .map_err(|e| invalid(Some(i), e))
+                })
+                .collect()
+        }
+        Value::Object(_) => {
+            Ok(vec![validate::event_from_json(&value, uuid::Uuid::now_v7)
+                .map_err(|e| invalid(None, e))?])
+        }
+        _ => Err(ApiError::bad_request(
+            "invalid_event",
+            "the body must be an event object or an array of events",
+        )),
+    }
+}
+
+/// Parameters of a search.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SearchParams {
+    /// The query, in the query language (empty: everything).
+    q: Option<String>,
+    /// Page size, 1 to 1000 (default 50).
+    limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// `newest` (default) or `oldest` first.
+    order: Option<Order>,
+}
+
+fn parse_query(q: Option<&str>) -> Result<Query, ApiError> {
+    Ok(q.unwrap_or("").parse::<Query>()?)
+}
+
+fn bounded(
+    name: &str,
+    value: Option<usize>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    match value.unwrap_or(default) {
+        n if (1..=max).contains(&n) => Ok(n),
+        n => Err(ApiError::bad_request(
+            "bad_parameter",
+            format!("{name}: {n} is out of range 1 to {max}"),
+        )),
+    }
+}
+
+/// Searches the journal: newest first by `occurred_at` then `seq`, paged by keyset cursor.
+#[utoipa::path(get, path = "/v1/events", tag = "events", params(SearchParams),
+    responses((status = 200, body = EventsPage), (status = 400, description = "Bad query (with column) or parameter", body = ErrorEnvelope),
+              (status = 401, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn search(
+    State(state): State<AppState>,
+    _reader: Reader,
+    Params(p): Params<SearchParams>,
+) -> Result<Json<EventsPage>, ApiError> {
+    let query = parse_query(p.q.as_deref())?;
+    let limit = bounded("limit", p.limit, 50, 1000)?;
+    let cursor = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => Some(
+            Cursor::decode(c)
+                .map_err(|e| ApiError::bad_request("bad_cursor", format!("cursor: {e}")))?,
+        ),
+        None => None,
+    };
+    let search = Search {
+        cursor,
+        order: p.order.unwrap_or_default(),
+        ..Search::new(query, limit)
+    };
+    let page = state.store.search(&search).await?;
+    Ok(Json(EventsPage {
+        events: page.events,
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+/// One entry by id.
+#[utoipa::path(get, path = "/v1/events/{id}", tag = "events", params(("id" = String, Path, description = "The event's UUID")),
+    responses((status = 200, body = StoredEvent), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn get_event(
+    State(state): State<AppState>,
+    _reader: Reader,
+    Path(id): Path<String>,
+) -> Result<Json<StoredEvent>, ApiError> {
+    let id = uuid::Uuid::parse_str(&id)
+        .map_err(|_| ApiError::bad_request("bad_parameter", format!("{id:?} is not a UUID")))?;
+    Ok(Json(state.store.event(id).await?))
+}
+
+/// Parameters of a timeline.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TimelineParams {
+    /// The query.
+    q: Option<String>,
+    /// About how many buckets, 1 to 1000 (default 60); the width is rounded to a readable interval.
+    buckets: Option<usize>,
+}
+
+/// Counts of matching entries (and critical ones) per time bucket.
+#[utoipa::path(get, path = "/v1/timeline", tag = "events", params(TimelineParams),
+    responses((status = 200, body = Timeline), (status = 400, body = ErrorEnvelope)), security(("bearer" = [])))]
+pub async fn timeline(
+    State(state): State<AppState>,
+    _reader: Reader,
+    Params(p): Params<TimelineParams>,
+) -> Result<Json<Timeline>, ApiError> {
+    let query = parse_query(p.q.as_deref())?;
+    let buckets = bounded("buckets", p.buckets, 60, 1000)? as u32;
+    Ok(Json(
+        state
+            .store
+            .timeline(&TimelineRequest {
+                query,
+                tz: vigil_store::utc(),
+                buckets,
+            })
+            .await?,
+    ))
+}
+
+/// Parameters of facets.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FacetParams {
+    /// The query.
+    q: Option<String>,
+    /// actor, section, kind, action, target_type, severity or outcome.
+    field: Option<String>,
+    /// At most this many values, 1 to 100 (default 10).
+    limit: Option<usize>,
+}
+
+/// The most frequent values of a field among matching entries.
+#[utoipa::path(get, path = "/v1/facets", tag = "events", params(FacetParams),
+    responses((status = 200, body = Facets), (status = 400, body = ErrorEnvelope)), security(("bearer" = [])))]
+pub async fn facets(
+    State(state): State<AppState>,
+    _reader: Reader,
+    Params(p): Params<FacetParams>,
+) -> Result<Json<Facets>, ApiError> {
+    let query = parse_query(p.q.as_deref())?;
+    let choices = || {
+        FacetField::ALL
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let field = match p.field.as_deref() {
+        None => {
+            return Err(ApiError::bad_request(
+                "bad_parameter",
+                format!("field: required, one of: {}", choices()),
+            ))
+        }
+        Some(f) => FacetField::parse(f).ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_parameter",
+                format!("field: {f:?} is not one of: {}", choices()),
+            )
+        })?,
+    };
+    let limit = bounded("limit", p.limit, 10, 100)?;
+    Ok(Json(
+        state
+            .store
+            .facets(&FacetRequest {
+                query,
+                tz: vigil_store::utc(),
+                field,
+                limit,
+            })
+            .await?,
+    ))
+}

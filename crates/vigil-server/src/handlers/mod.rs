@@ -1,0 +1,5 @@
+//! Request handlers, one module per resource, named after their verb.
+
+pub mod events;
+pub mod meta;
+pub mod session;

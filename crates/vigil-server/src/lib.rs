@@ -1,0 +1,53 @@
+//! `vigil`: the Vigil audit store. A library with [`serve`] and a thin binary (`main.rs`) that
+//! parses the command line.
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! let config = vigil_server::config::ServerConfig::default();
+//! let state = vigil_server::open(&config)?;
+//! let listener = tokio::net::TcpListener::bind(config.listen).await?;
+//! vigil_server::serve(state, listener, std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod params;
+pub mod router;
+pub mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+pub use router::{app, openapi};
+pub use state::{AppState, Clock};
+
+/// Opens the store named by the configuration (creating the schema on first use).
+pub fn open(config: &config::ServerConfig) -> anyhow::Result<AppState> {
+    let store =
+        vigil_store_sqlite::SqliteStore::open(&config.database, vigil_store_sqlite::system_clock())
+            .with_context(|| format!("opening the journal at {}", config.database.display()))?;
+    Ok(AppState {
+        store: Arc::new(store),
+        clock: Arc::new(chrono::Utc::now),
+        config: Arc::new(config.clone()),
+    })
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,284 @@
+//! The `vigil` command line: parses arguments and calls the library.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use vigil_server::config::{self, FileConfig, ServerConfig};
+use vigil_server::{cli, AppState};
+
+#[derive(Parser)]
+#[command(
+    name = "vigil",
+    version,
+    about = "Vigil: the audit journal of every staff action in a back office"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Database {
+    /// The journal: sqlite://PATH or a file path.
+    #[arg(long, env = "VIGIL_DATABASE", default_value = config::DEFAULT_DATABASE)]
+    database: String,
+}
+
+impl Database {
+    fn path(&self) -> anyhow::Result<PathBuf> {
+        config::database_path(&self.database)
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the audit store's HTTP API.
+    Serve {
+        /// The journal: sqlite://PATH or a file path [default: ./vigil-data/vigil.db].
+        #[arg(long, env = "VIGIL_DATABASE")]
+        database: Option<String>,
+        /// Address to listen on [default: 127.0.0.1:7878].
+        #[arg(long, env = "VIGIL_LISTEN")]
+        listen: Option<String>,
+        /// A vigil.toml (see `vigil config example`).
+        #[arg(long, env = "VIGIL_CONFIG")]
+        config: Option<PathBuf>,
+        /// How long session tokens live [default: 12].
+        #[arg(long, env = "VIGIL_TOKEN_TTL_HOURS")]
+        token_ttl_hours: Option<u32>,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage ingest keys (what back offices send events with).
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Fill an empty journal with realistic, deterministic casino back-office activity.
+    Demo {
+        #[command(flatten)]
+        db: Database,
+        /// How many events.
+        #[arg(long, default_value_t = 50_000)]
+        events: usize,
+        /// Days of activity, ending at --until.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// The newest event's time bound (RFC 3339) [default: now, rounded down to the hour].
+        #[arg(long)]
+        until: Option<String>,
+        /// Seed of the generator: the same seed and --until give the same journal.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Walk the hash chain and name the first entry that does not match. Exit 0 only if all verify.
+    Verify {
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user (the first admin comes from here).
+    Add {
+        /// Login name.
+        name: String,
+        /// Role: admin, auditor, investigator or viewer (repeat for several).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: Database,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create an ingest key; it is printed once, on the last line, and stored only as a hash.
+    Create {
+        /// The sending system's name, e.g. backoffice.
+        name: String,
+        #[command(flatten)]
+        db: Database,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print a commented vigil.toml.
+    Example,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
+    if let Err(e) = runtime.block_on(run(cli.command)) {
+        eprintln!("vigil: {}", cli::one_line(&e));
+        std::process::exit(1);
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve {
+            database,
+            listen,
+            config,
+            token_ttl_hours,
+        } => {
+            let file = config
+                .as_deref()
+                .map(FileConfig::read)
+                .transpose()?
+                .unwrap_or_default();
+            let mut settings = ServerConfig::default();
+            if let Some(db) = database.or(file.database) {
+                settings.database = config::database_path(&db)?;
+            }
+            if let Some(addr) = listen.or(file.listen) {
+                settings.listen = addr.parse().with_context(|| {
+                    format!("--listen {addr:?} is not an address like 127.0.0.1:7878")
+                })?;
+            }
+            if let Some(h) = token_ttl_hours.or(file.token_ttl_hours) {
+                anyhow::ensure!(h > 0, "token_ttl_hours must be at least 1");
+                settings.token_ttl = chrono::Duration::hours(h.into());
+            }
+            serve(settings).await
+        }
+        Command::User(UserCommand::Add {
+            name,
+            roles,
+            password_stdin,
+            db,
+        }) => {
+            let password = read_password(password_stdin)?;
+            let state = open(&db)?;
+            cli::add_user(&state, &name, &roles, &password).await?;
+            eprintln!("user {name:?} created with role(s) {}", roles.join(", "));
+            Ok(())
+        }
+        Command::Key(KeyCommand::Create { name, db }) => {
+            let state = open(&db)?;
+            let key = cli::create_key(&state, &name).await?;
+            eprintln!("ingest key {name:?} created. It is shown once; send it as 'Authorization: Bearer <key>':");
+            println!("{key}");
+            Ok(())
+        }
+        Command::Demo {
+            db,
+            events,
+            days,
+            until,
+            seed,
+        } => {
+            let until = cli::parse_until(until.as_deref())?;
+            let state = open(&db)?;
+            let on_terminal = std::io::stderr().is_terminal();
+            let n = cli::demo(&state, events, seed, until, days, |done| {
+                if on_terminal {
+                    eprint!("\rdemo: {done}/{events} events");
+                    let _ = std::io::stderr().flush();
+                }
+            })
+            .await?;
+            eprintln!("\rdemo: {n} events written to {}", db.path()?.display());
+            Ok(())
+        }
+        Command::Verify { db } => {
+            let path = db.path()?;
+            anyhow::ensure!(path.exists(), "no journal at {}", path.display());
+            let state = open(&db)?;
+            let report = cli::verify(&state).await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", config::EXAMPLE);
+            Ok(())
+        }
+    }
+}
+
+fn open(db: &Database) -> anyhow::Result<AppState> {
+    let settings = ServerConfig {
+        database: db.path()?,
+        ..ServerConfig::default()
+    };
+    vigil_server::open(&settings)
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no terminal to ask for the password: pass --password-stdin and send it on standard input");
+    }
+    let first = rpassword::prompt_password("Password: ").context("reading the password")?;
+    let again = rpassword::prompt_password("Again: ").context("reading the password")?;
+    anyhow::ensure!(
+        first == again,
+        "the two passwords differ; nothing was created"
+    );
+    Ok(first)
+}
+
+async fn serve(settings: ServerConfig) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    let state = vigil_server::open(&settings)?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let shutdown = shutdown_signal()?;
+    let events = cli::event_count(&state).await?;
+    eprintln!(
+        "vigil {} listening on http://{} (journal {}, {events} events)",
+        env!("CARGO_PKG_VERSION"),
+        listener.local_addr()?,
+        settings.database.display()
+    );
+    if state.store.count_users().await? == 0 {
+        eprintln!(
+            "No users yet. Create the first admin with:\n  vigil user add NAME --role admin --database {}",
+            settings.database.display()
+        );
+    }
+    vigil_server::serve(state, listener, shutdown)
+        .await
+        .context("serving")?;
+    eprintln!("vigil stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled, so a signal right after the "listening" line is not missed.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let ctrl_c = tokio::signal::ctrl_c();
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+    })
+}

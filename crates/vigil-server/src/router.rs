@@ -1,0 +1,70 @@
+//! The whole route table, and the OpenAPI document generated from the same handlers.
+
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::handlers::{events, meta, session};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Vigil audit store", description = "Ingest, search, timeline and facets over the Vigil audit journal."),
+    modifiers(&BearerAuth),
+    tags((name = "events", description = "The journal"), (name = "auth", description = "Sessions"), (name = "meta", description = "Health and the API description"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A session token from POST /v1/auth/login (vgl_…) or an ingest key (vik_…)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(events::ingest, events::search))
+        .routes(routes!(events::get_event))
+        .routes(routes!(events::timeline))
+        .routes(routes!(events::facets))
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::me))
+        .routes(routes!(meta::healthz))
+        .split_for_parts()
+}
+
+/// The OpenAPI document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    parts().1
+}
+
+/// The application: every route, the OpenAPI document at `/openapi.json`, JSON 404s.
+pub fn app(state: AppState) -> Router {
+    let (router, api) = parts();
+    let api = std::sync::Arc::new(api);
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move { axum::Json(api.as_ref().clone()) }),
+        )
+        .fallback(|| async { ApiError::not_found("no such endpoint: see /openapi.json") })
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,29 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use vigil_store::Store;
+
+use crate::config::ServerConfig;
+
+/// The clock, passed in so that tests control time.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Shared by all handlers; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The journal and accounts.
+    pub store: Arc<dyn Store>,
+    /// Where time comes from.
+    pub clock: Clock,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    /// Now, from the state's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+}

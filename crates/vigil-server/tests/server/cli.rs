@@ -1,0 +1,213 @@
+//! The `vigil` binary, run as a user would.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn vigil(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .env_remove("VIGIL_DATABASE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vigil starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn demo_verify_and_a_tampered_entry_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let db = db.to_str().unwrap();
+    let out = vigil(
+        &[
+            "demo",
+            "--database",
+            db,
+            "--events",
+            "3000",
+            "--until",
+            "2026-11-26T12:00:00Z",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = vigil(&["verify", "--database", &format!("sqlite://{db}")], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("verified 3000 entries; head hash "),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let again = vigil(&["demo", "--database", db], "");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("the journal already has 3000 events"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    // Someone with file access drops the guard and rewrites history: verify names the entry.
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch("DROP TRIGGER events_no_update; UPDATE events SET reason = 'nothing to see' WHERE seq = 1234;").unwrap();
+    drop(conn);
+    let out = vigil(&["verify", "--database", db], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("vigil: the journal does not verify: entry seq 1234 (id "),
+        "{err}"
+    );
+    assert!(err.contains("does not match its hash"), "{err}");
+}
+
+#[test]
+fn users_and_keys_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let db = db.to_str().unwrap();
+    let out = vigil(
+        &[
+            "user",
+            "add",
+            "alice",
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--database",
+            db,
+        ],
+        "correct horse battery\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = vigil(
+        &[
+            "user",
+            "add",
+            "alice",
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--database",
+            db,
+        ],
+        "correct horse battery\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "vigil: creating the user: user \"alice\" already exists\n"
+    );
+    let out = vigil(
+        &[
+            "user",
+            "add",
+            "bob",
+            "--role",
+            "boss",
+            "--password-stdin",
+            "--database",
+            db,
+        ],
+        "correct horse battery\n",
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "vigil: role \"boss\" is not one of: admin, auditor, investigator, viewer\n"
+    );
+    let out = vigil(
+        &[
+            "user",
+            "add",
+            "bob",
+            "--role",
+            "viewer",
+            "--password-stdin",
+            "--database",
+            db,
+        ],
+        "short\n",
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "vigil: the password needs at least 10 characters\n"
+    );
+    let out = vigil(
+        &["user", "add", "bob", "--role", "viewer", "--database", db],
+        "",
+    );
+    assert!(
+        text(&out.stderr).contains("pass --password-stdin"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = vigil(&["key", "create", "backoffice", "--database", db], "");
+    assert!(out.status.success());
+    let key = text(&out.stdout);
+    let last = key.lines().last().unwrap();
+    assert!(last.starts_with("vik_") && last.len() == 47, "{key}");
+
+    let out = vigil(&["serve", "--database", "postgres://localhost/vigil"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("PostgreSQL is not available in this build yet"));
+    let out = vigil(&["config", "example"], "");
+    assert!(text(&out.stdout).contains("token_ttl_hours = 12"));
+}
+
+#[test]
+fn serve_starts_says_how_to_begin_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fresh/v.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            db.to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        lines.push(line);
+    }
+    assert!(
+        lines[0].contains("listening on http://127.0.0.1:") && lines[0].contains("0 events"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1], "No users yet. Create the first admin with:\n");
+    assert!(
+        lines[2].contains("vigil user add NAME --role admin --database"),
+        "{lines:?}"
+    );
+    assert!(
+        db.exists(),
+        "the first start creates the database and its folder"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "SIGTERM stops vigil cleanly"
+    );
+}

@@ -1,0 +1,99 @@
+//! Starting a real server on 127.0.0.1:0 over a temporary SQLite file, with a clock the test moves.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use vigil_client::Client;
+use vigil_server::config::ServerConfig;
+use vigil_server::AppState;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestServer {
+    pub url: String,
+    pub state: AppState,
+    pub now: Arc<Mutex<DateTime<Utc>>>,
+    /// Signed in as alice (admin).
+    pub reader: Client,
+    /// With an ingest key.
+    pub ingester: Client,
+    pub anonymous: Client,
+    /// The ingest key.
+    pub key: String,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ServerConfig {
+            database: dir.path().join("vigil.db"),
+            ..ServerConfig::default()
+        };
+        let mut state = vigil_server::open(&config).unwrap();
+        let now = Arc::new(Mutex::new(Utc::now()));
+        let clock = now.clone();
+        state.clock = Arc::new(move || *clock.lock().unwrap());
+        vigil_server::cli::add_user(&state, "alice", &["admin".into()], PASSWORD)
+            .await
+            .unwrap();
+        let key = vigil_server::cli::create_key(&state, "backoffice")
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(vigil_server::serve(state.clone(), listener, async move {
+            let _ = stopped.await;
+        }));
+        let anonymous = Client::new(&url).unwrap();
+        let token = anonymous.login("alice", PASSWORD).await.unwrap().token;
+        TestServer {
+            reader: anonymous.with_token(&token),
+            ingester: anonymous.with_token(&key),
+            key,
+            anonymous,
+            url,
+            state,
+            now,
+            _dir: dir,
+            stop: Some(stop),
+        }
+    }
+
+    /// Moves the server's clock.
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.now.lock().unwrap() += by;
+    }
+
+    /// Entries in the journal.
+    pub async fn count(&self) -> u64 {
+        vigil_server::cli::event_count(&self.state).await.unwrap()
+    }
+
+    /// A raw request, for what the typed client cannot send.
+    pub fn raw(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new().request(method, format!("{}{path}", self.url))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A valid event with a fixed time, as JSON; tests change fields.
+pub fn event_json(n: u32) -> serde_json::Value {
+    serde_json::json!({
+        "id": uuid::Uuid::now_v7(),
+        "occurred_at": format!("2026-11-{:02}T10:{:02}:00.{:06}Z", 1 + n % 28, n % 60, n),
+        "actor": {"id": format!("staff{}", n % 3), "name": "Staff", "kind": "staff"},
+        "action": "player.balance.adjust", "kind": "change", "section": "finance",
+        "target": {"type": "player", "id": format!("{}", n % 5)},
+        "changes": [{"field": "balance", "before": 10, "after": 20}],
+    })
+}
