@@ -87,6 +87,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let client = Client::new(&url)?;
 
     if !reuse {
+        demo_rate();
         ingest(&client.with_token(&key), &args).await?;
     }
     let count = vigil_server::cli::event_count(&state).await?;
@@ -98,6 +99,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
     queries(&reader, &args).await?;
     disk(&db, count)?;
     Ok(())
+}
+
+/// How fast the demo generator itself is (it shares the machine with the server during ingest).
+fn demo_rate() {
+    let until = chrono::Utc::now();
+    let n = 500_000;
+    let started = Instant::now();
+    let mut demo = vigil_demo::Demo::new(1, until, 90, n);
+    while !demo.take(10_000).is_empty() {}
+    println!(
+        "demo generator: {:.0} events/s",
+        n as f64 / started.elapsed().as_secs_f64()
+    );
 }
 
 /// Posts the demo journal from `senders` tasks; a generator thread prepares the bodies.

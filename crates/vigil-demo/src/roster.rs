@@ -254,7 +254,7 @@ fn office_ips(i: usize) -> Vec<IpAddr> {
             0,
             0x100 + u16::from(n),
         )));
-    } else if i % 3 == 0 {
+    } else if i.is_multiple_of(3) {
         ips.push(v4(198, 51, 100, 31 + n));
     }
     ips

@@ -2,7 +2,6 @@
 //! stories and speed.
 
 use std::collections::{BTreeSet, HashSet};
-use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
 use vigil_core::validate::event_from_json;
@@ -192,23 +191,5 @@ fn short_or_small_runs_have_no_stories() {
     ] {
         assert!(matching(&all, "ip:192.0.2.66").is_empty());
         assert!(matching(&all, "ip:198.18.7.42").is_empty());
-    }
-}
-
-/// `cargo test --release -p vigil-demo -- --ignored --nocapture` prints the rate.
-#[test]
-#[ignore = "a benchmark: run in release mode"]
-fn generation_speed() {
-    let total = 2_000_000;
-    let started = Instant::now();
-    let mut demo = Demo::new(1, until(), 90, total);
-    let mut count = 0;
-    while demo.remaining() > 0 {
-        count += demo.take(10_000).len();
-    }
-    let rate = count as f64 / started.elapsed().as_secs_f64();
-    println!("generated {count} events at {rate:.0} events/s");
-    if !cfg!(debug_assertions) {
-        assert!(rate > 300_000.0, "{rate:.0} events/s");
     }
 }

@@ -29,16 +29,32 @@ use tokio::net::TcpListener;
 pub use router::{app, openapi};
 pub use state::{AppState, Clock};
 
-/// Opens the store named by the configuration (creating the schema on first use).
+/// Opens the store named by the configuration (creating the schema on first use), with its
+/// search index: what `vigil serve` runs on.
 pub fn open(config: &config::ServerConfig) -> anyhow::Result<AppState> {
     let store =
         vigil_store_sqlite::SqliteStore::open(&config.database, vigil_store_sqlite::system_clock())
             .with_context(|| format!("opening the journal at {}", config.database.display()))?;
-    Ok(AppState {
+    Ok(state(store, config))
+}
+
+/// Opens the journal alone, without the search index: what the CLI verbs use, so that they
+/// work beside a running server (which indexes what they append).
+pub fn open_journal(config: &config::ServerConfig) -> anyhow::Result<AppState> {
+    let store = vigil_store_sqlite::SqliteStore::open_journal(
+        &config.database,
+        vigil_store_sqlite::system_clock(),
+    )
+    .with_context(|| format!("opening the journal at {}", config.database.display()))?;
+    Ok(state(store, config))
+}
+
+fn state(store: vigil_store_sqlite::SqliteStore, config: &config::ServerConfig) -> AppState {
+    AppState {
         store: Arc::new(store),
         clock: Arc::new(chrono::Utc::now),
         config: Arc::new(config.clone()),
-    })
+    }
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests.

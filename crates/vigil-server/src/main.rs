@@ -212,7 +212,7 @@ fn open(db: &Database) -> anyhow::Result<AppState> {
         database: db.path()?,
         ..ServerConfig::default()
     };
-    vigil_server::open(&settings)
+    vigil_server::open_journal(&settings)
 }
 
 fn read_password(from_stdin: bool) -> anyhow::Result<String> {

@@ -3,7 +3,10 @@
 //! - Appends go to one writer thread that commits waiting batches together (group commit) with
 //!   `synchronous = FULL`, so an `Ok` means the events are on disk.
 //! - Reads run on a small pool of connections on tokio's blocking threads.
-//! - Triggers refuse UPDATE and DELETE on the journal; a contentless FTS5 index serves full-text.
+//! - Triggers refuse UPDATE and DELETE on the journal.
+//! - Searches, timelines and facets go to the search index ([`vigil_index`]) in the folder
+//!   `<database>.index`, derived from the journal and rebuilt from it when missing or behind;
+//!   whole entries are always read from the journal.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), vigil_store::StoreError> {
@@ -20,15 +23,17 @@ mod sql;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 use vigil_core::{Event, StoredEvent};
+use vigil_index::{Journal, SearchIndex};
 use vigil_store::{
     Appended, BucketPlan, Cursor, FacetRequest, FacetValue, Facets, IngestKey, NewKey, NewSession,
-    NewUser, Order, Page, Search, Session, Store, StoreError, Timeline, TimelineRequest, User,
+    NewUser, Page, Search, Session, Store, StoreError, Timeline, TimelineRequest, User,
 };
 
 pub use writer::Clock;
@@ -46,9 +51,84 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<mpsc::Sender<writer::Job>>,
+    writer: Mutex<Option<mpsc::Sender<writer::Job>>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
+    /// `None` when opened for the journal alone (CLI verbs beside a running server).
+    index: Option<Arc<SearchIndex>>,
+    /// The last committed seq, as the writer last reported it.
+    head: Arc<AtomicU64>,
 }
+
+/// The journal as the search index reads it, on a connection of its own.
+struct JournalReader(Mutex<Connection>);
+
+impl Journal for JournalReader {
+    fn read(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        scan_sync(&self.0.lock().expect("journal reader lock"), from, limit)
+    }
+
+    fn head(&self) -> Result<u64, StoreError> {
+        writer::head_seq(&self.0.lock().expect("journal reader lock")).map_err(db)
+    }
+}
+
+impl Drop for Inner {
+    /// Stops the writer (it finishes what it was given) and waits for it, then the search index.
+    fn drop(&mut self) {
+        drop(self.writer.lock().expect("writer lock").take());
+        if let Some(thread) = self.writer_thread.lock().expect("writer lock").take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn scan_sync(conn: &Connection, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {} FROM events WHERE seq >= ? ORDER BY seq LIMIT ?",
+            sql::COLUMNS
+        ))
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([from as i64, limit as i64], sql::stored_event)
+        .map_err(db)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(db)
+}
+
+/// Whole entries for a list of seqs, in the list's order.
+fn by_seqs(conn: &Connection, seqs: &[u64]) -> Result<Vec<StoredEvent>, StoreError> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let text = format!(
+        "SELECT {} FROM events WHERE seq IN ({})",
+        sql::COLUMNS,
+        seqs.iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut stmt = conn.prepare(&text).map_err(db)?;
+    let mut found: std::collections::HashMap<u64, StoredEvent> = stmt
+        .query_map([], sql::stored_event)
+        .map_err(db)?
+        .map(|r| r.map(|e| (e.seq, e)))
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    seqs.iter()
+        .map(|s| {
+            found
+                .remove(s)
+                .ok_or_else(|| StoreError::backend(IndexAhead(*s)))
+        })
+        .collect()
+}
+
+/// The index named an entry the journal does not have (it should have been rebuilt).
+#[derive(Debug, thiserror::Error)]
+#[error("the search index names entry seq {0}, which the journal does not have")]
+struct IndexAhead(u64);
 
 fn db(e: rusqlite::Error) -> StoreError {
     StoreError::backend(e)
@@ -72,9 +152,30 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// `vigil.db` → `vigil.db.index`.
+fn index_dir(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".index");
+    path.with_file_name(name)
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed, with its folder) the store at `path`.
+    /// Opens (creating if needed, with its folder) the store at `path`, with its search index in
+    /// `<path>.index` (built or caught up from the journal in the background).
     pub fn open(path: &Path, clock: Clock) -> Result<Self, StoreError> {
+        Self::open_with(path, clock, true)
+    }
+
+    /// Opens the journal alone, without the search index: for command-line verbs that append or
+    /// verify while a server may be running on the same file. Searches answer `Unavailable`.
+    pub fn open_journal(path: &Path, clock: Clock) -> Result<Self, StoreError> {
+        Self::open_with(path, clock, false)
+    }
+
+    fn open_with(path: &Path, clock: Clock, with_index: bool) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
         }
@@ -82,14 +183,57 @@ impl SqliteStore {
         schema::migrate(&conn)
             .map_err(db)?
             .map_err(StoreError::Invalid)?;
-        let writer = writer::spawn(conn, clock)?;
+        let head_seq = writer::head_seq(&conn).map_err(db)?;
+        let index = match with_index {
+            true => {
+                let journal = JournalReader(Mutex::new(open_connection(path).map_err(db)?));
+                Some(Arc::new(SearchIndex::open(
+                    &index_dir(path),
+                    Arc::new(journal),
+                    head_seq,
+                )?))
+            }
+            false => None,
+        };
+        let head = Arc::new(AtomicU64::new(head_seq));
+        let on_commit = {
+            let (index, head) = (index.clone(), head.clone());
+            Box::new(move |seq: u64| {
+                head.store(seq, Ordering::Release);
+                if let Some(index) = &index {
+                    index.advance(seq);
+                }
+            })
+        };
+        let (writer, writer_thread) = writer::spawn(conn, clock, on_commit)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
-                writer: Mutex::new(writer),
+                writer: Mutex::new(Some(writer)),
+                writer_thread: Mutex::new(Some(writer_thread)),
                 readers: Mutex::new(Vec::new()),
+                index,
+                head,
             }),
         })
+    }
+
+    /// Waits until the search index holds everything committed before this call.
+    async fn index_current(&self) -> Result<Arc<SearchIndex>, StoreError> {
+        let index = self.inner.index.clone().ok_or_else(|| {
+            StoreError::Unavailable(
+                "this process opened the journal without its search index".into(),
+            )
+        })?;
+        index
+            .wait_for(self.inner.head.load(Ordering::Acquire))
+            .await?;
+        Ok(index)
+    }
+
+    /// The search index's folder: the database file's name with `.index`.
+    pub fn index_dir(&self) -> PathBuf {
+        index_dir(&self.inner.path)
     }
 
     /// The database file.
@@ -121,127 +265,51 @@ impl SqliteStore {
     }
 }
 
-fn search_sync(conn: &Connection, s: &Search) -> Result<Page, StoreError> {
-    let mut w = sql::compile(&s.query, &s.tz);
-    let (dir, cmp) = match s.order {
-        Order::Newest => ("DESC", "<"),
-        Order::Oldest => ("ASC", ">"),
-    };
-    if let Some(c) = s.cursor {
-        w.and(
-            &format!("(occurred_at, seq) {cmp} (?, ?)"),
-            [c.occurred_at.into(), (c.seq as i64).into()],
-        );
-    }
-    let limit = s.limit.max(1);
-    let text = format!(
-        "SELECT {} FROM events WHERE {} ORDER BY occurred_at {dir}, seq {dir} LIMIT {}",
-        sql::COLUMNS,
-        w.sql,
-        limit + 1
-    );
-    let mut stmt = conn.prepare_cached(&text).map_err(db)?;
-    let mut events = stmt
-        .query_map(rusqlite::params_from_iter(w.params), sql::stored_event)
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db)?;
-    let next = if events.len() > limit {
+fn next_cursor(events: &mut Vec<StoredEvent>, limit: usize) -> Option<Cursor> {
+    if events.len() > limit {
         events.truncate(limit);
         events.last().map(Cursor::after)
     } else {
         None
-    };
-    Ok(Page { events, next })
+    }
 }
 
-fn timeline_sync(conn: &Connection, r: &TimelineRequest) -> Result<Timeline, StoreError> {
-    let w = sql::compile(&r.query, &r.tz);
+fn timeline_sync(index: &SearchIndex, r: &TimelineRequest) -> Result<Timeline, StoreError> {
     let bounds = r.query.bounds(&r.tz);
     let (mut from, mut to) = (
         bounds.from.map(|t| sql::micros(&t)),
         bounds.to.map(|t| sql::micros(&t)),
     );
     if from.is_none() || to.is_none() {
-        let (lo, hi): (Option<i64>, Option<i64>) = conn
-            .query_row(
-                &format!(
-                    "SELECT min(occurred_at), max(occurred_at) FROM events WHERE {}",
-                    w.sql
-                ),
-                rusqlite::params_from_iter(w.params.iter()),
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .map_err(db)?;
+        let found = index.time_bounds(&r.query, &r.tz)?;
         let now = sql::micros(&chrono::Utc::now());
-        from = from.or(lo).or(Some(to.unwrap_or(now) - 86_400_000_000));
-        to = to
-            .or(hi.map(|h| h + 1))
-            .or(Some(now.max(from.unwrap_or(now) + 1)));
+        let to_or_now = to.unwrap_or(now);
+        from = from
+            .or(found.map(|(lo, _)| lo))
+            .or(Some(to_or_now - 86_400_000_000));
+        to = to.or(found.map(|(_, hi)| hi + 1)).or(Some(now));
     }
-    let (from, to) = (
-        from.expect("set above"),
-        to.expect("set above").max(from.expect("set above") + 1),
-    );
+    let from = from.expect("set above");
+    let to = to.expect("set above").max(from + 1);
     let plan = BucketPlan::new(from, to, r.buckets, r.tz);
-    let width = plan.interval_seconds * 1_000_000;
-    let end = plan.start + width * plan.count as i64;
-    let text = format!(
-        "SELECT (occurred_at - ?) / ?, count(*), sum(severity = 'critical') FROM events \
-         WHERE {} AND occurred_at >= ? AND occurred_at < ? GROUP BY 1",
-        w.sql
-    );
-    let mut params = vec![plan.start.into(), width.into()];
-    params.extend(w.params);
-    params.extend([from.max(plan.start).into(), end.min(to).into()]);
-    let mut counts = vec![(0u64, 0u64); plan.count];
-    let mut stmt = conn.prepare_cached(&text).map_err(db)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(params), |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, i64>(2)?,
-            ))
-        })
-        .map_err(db)?;
-    for row in rows {
-        let (i, n, c) = row.map_err(db)?;
-        if let Some(slot) = counts.get_mut(i as usize) {
-            *slot = (n as u64, c as u64);
-        }
-    }
+    let counts = index.buckets(
+        &r.query,
+        &r.tz,
+        plan.start,
+        plan.interval_seconds * 1_000_000,
+        plan.count,
+    )?;
     Ok(plan.timeline(&counts))
 }
 
-fn facets_sync(conn: &Connection, r: &FacetRequest) -> Result<Facets, StoreError> {
-    use vigil_store::FacetField as F;
-    let col = match r.field {
-        F::Actor => "actor_id",
-        F::Section => "section",
-        F::Kind => "kind",
-        F::Action => "action",
-        F::TargetType => "target_type",
-        F::Severity => "severity",
-        F::Outcome => "outcome",
-    };
-    let w = sql::compile(&r.query, &r.tz);
-    let text = format!(
-        "SELECT {col}, count(*) AS n FROM events WHERE {} AND {col} IS NOT NULL GROUP BY {col} ORDER BY n DESC, {col} LIMIT {}",
-        w.sql,
-        r.limit.max(1)
-    );
-    let mut stmt = conn.prepare_cached(&text).map_err(db)?;
-    let values = stmt
-        .query_map(rusqlite::params_from_iter(w.params), |row| {
-            Ok(FacetValue {
-                value: row.get(0)?,
-                count: row.get::<_, i64>(1)? as u64,
-            })
-        })
-        .map_err(db)?
-        .collect::<Result<_, _>>()
-        .map_err(db)?;
+fn facets_sync(index: &SearchIndex, r: &FacetRequest) -> Result<Facets, StoreError> {
+    let mut values: Vec<FacetValue> = index
+        .counts(&r.query, &r.tz, r.field)?
+        .into_iter()
+        .map(|(value, count)| FacetValue { value, count })
+        .collect();
+    values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    values.truncate(r.limit.max(1));
     Ok(Facets {
         field: r.field,
         values,
@@ -255,12 +323,13 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
-        self.inner
-            .writer
-            .lock()
-            .expect("writer lock")
-            .send(writer::Job { events, reply })
-            .map_err(|_| StoreError::backend(WriterGone))?;
+        let sent = match self.inner.writer.lock().expect("writer lock").as_ref() {
+            Some(writer) => writer.send(writer::Job { events, reply }).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(StoreError::backend(WriterGone));
+        }
         answer.await.map_err(|_| StoreError::backend(WriterGone))?
     }
 
@@ -277,36 +346,39 @@ impl Store for SqliteStore {
     }
 
     async fn search(&self, search: &Search) -> Result<Page, StoreError> {
+        let index = self.index_current().await?;
         let search = search.clone();
-        self.read(move |conn| search_sync(conn, &search)).await
+        self.read(move |conn| {
+            let limit = search.limit.max(1);
+            let seqs = index.search(
+                &search.query,
+                &search.tz,
+                search.cursor,
+                search.order,
+                limit + 1,
+            )?;
+            let mut events = by_seqs(conn, &seqs)?;
+            let next = next_cursor(&mut events, limit);
+            Ok(Page { events, next })
+        })
+        .await
     }
 
     async fn timeline(&self, request: &TimelineRequest) -> Result<Timeline, StoreError> {
+        let index = self.index_current().await?;
         let request = request.clone();
-        self.read(move |conn| timeline_sync(conn, &request)).await
+        blocking(move || timeline_sync(&index, &request)).await
     }
 
     async fn facets(&self, request: &FacetRequest) -> Result<Facets, StoreError> {
+        let index = self.index_current().await?;
         let request = request.clone();
-        self.read(move |conn| facets_sync(conn, &request)).await
+        blocking(move || facets_sync(&index, &request)).await
     }
 
     async fn scan(&self, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT {} FROM events WHERE seq >= ? ORDER BY seq LIMIT ?",
-                    sql::COLUMNS
-                ))
-                .map_err(db)?;
-            let rows = stmt
-                .query_map([from_seq as i64, limit as i64], sql::stored_event)
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db);
-            rows
-        })
-        .await
+        self.read(move |conn| scan_sync(conn, from_seq, limit))
+            .await
     }
 
     async fn head(&self) -> Result<Option<(u64, String)>, StoreError> {
@@ -376,6 +448,15 @@ impl Store for SqliteStore {
         let hash = key_hash.to_vec();
         self.read(move |conn| accounts::key(conn, &hash)).await
     }
+}
+
+/// Runs `f` on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(StoreError::backend)?
 }
 
 /// The writer thread stopped (it only does if the process is shutting down or it panicked).

@@ -1,5 +1,4 @@
-//! The SQLite schema: the journal (append-only, enforced by triggers), its full-text index, and
-//! the accounts tables.
+//! The SQLite schema: the journal (append-only, enforced by triggers) and the accounts tables.
 
 use rusqlite::Connection;
 
@@ -26,7 +25,6 @@ CREATE TABLE IF NOT EXISTS events (
     target_name  TEXT,
     changes      TEXT,                        -- JSON, as stored
     ip           TEXT,
-    ip_key       BLOB,                        -- 16 bytes, IPv4 as IPv4-mapped IPv6, for CIDR ranges
     user_agent   TEXT,
     session_id   TEXT,
     request_id   TEXT,
@@ -34,27 +32,12 @@ CREATE TABLE IF NOT EXISTS events (
     details      TEXT,                        -- JSON, as stored
     hash         BLOB    NOT NULL
 );
--- Each index ends in the rowid (seq), so "col = ? ORDER BY occurred_at DESC, seq DESC" reads in order.
-CREATE INDEX IF NOT EXISTS events_time     ON events(occurred_at);
-CREATE INDEX IF NOT EXISTS events_actor    ON events(actor_id, occurred_at);
-CREATE INDEX IF NOT EXISTS events_section  ON events(section, occurred_at);
-CREATE INDEX IF NOT EXISTS events_kind     ON events(kind, occurred_at);
-CREATE INDEX IF NOT EXISTS events_action   ON events(action, occurred_at);
-CREATE INDEX IF NOT EXISTS events_severity ON events(severity, occurred_at);
-CREATE INDEX IF NOT EXISTS events_outcome  ON events(outcome, occurred_at);
-CREATE INDEX IF NOT EXISTS events_target   ON events(target_type, target_id, occurred_at);
-CREATE INDEX IF NOT EXISTS events_ip       ON events(ip_key, occurred_at);
-
+-- Searches, timelines and facets are served by the search index (vigil-index), which is derived
+-- from this table; the journal itself needs only its primary key and the unique id.
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be updated'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be deleted'); END;
-
--- Contentless full-text index: rowid = seq; folded with remove_diacritics so that
--- "rembourse" finds "remboursé".
-CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
-    body, content = '', tokenize = 'unicode61 remove_diacritics 2'
-);
 
 CREATE TABLE IF NOT EXISTS users (
     name          TEXT PRIMARY KEY,

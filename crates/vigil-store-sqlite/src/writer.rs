@@ -33,15 +33,26 @@ struct Head {
     received_at: i64,
 }
 
+/// Told the new last seq after every commit that stored something.
+pub(crate) type OnCommit = Box<dyn Fn(u64) + Send>;
+
+/// The last seq in the journal (0 when empty).
+pub(crate) fn head_seq(conn: &Connection) -> rusqlite::Result<u64> {
+    read_head(conn).map(|h| h.seq)
+}
+
 /// Starts the writer thread; it stops when every sender is dropped.
-pub(crate) fn spawn(conn: Connection, clock: Clock) -> Result<mpsc::Sender<Job>, StoreError> {
-    let head = read_head(&conn).map_err(StoreError::backend)?;
+pub(crate) fn spawn(
+    conn: Connection,
+    clock: Clock,
+    on_commit: OnCommit,
+) -> Result<(mpsc::Sender<Job>, std::thread::JoinHandle<()>), StoreError> {
     let (tx, rx) = mpsc::channel::<Job>();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("vigil-sqlite-writer".into())
-        .spawn(move || run(conn, rx, head, clock))
+        .spawn(move || run(conn, rx, clock, on_commit))
         .map_err(StoreError::backend)?;
-    Ok(tx)
+    Ok((tx, thread))
 }
 
 fn read_head(conn: &Connection) -> rusqlite::Result<Head> {
@@ -72,7 +83,7 @@ fn read_head(conn: &Connection) -> rusqlite::Result<Head> {
     })
 }
 
-fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, mut head: Head, clock: Clock) {
+fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, clock: Clock, on_commit: OnCommit) {
     while let Ok(first) = rx.recv() {
         let mut total = first.events.len();
         let mut jobs = vec![first];
@@ -85,7 +96,10 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, mut head: Head, clock: Clo
                 Err(_) => break,
             }
         }
-        let results = write_group(&mut conn, &mut head, &jobs, &clock);
+        let (results, head) = write_group(&mut conn, &jobs, &clock);
+        if let Some(seq) = head {
+            on_commit(seq);
+        }
         for (job, result) in jobs.into_iter().zip(results) {
             // A sender that gave up (client disconnected) is not our problem: its events are stored.
             let _ = job.reply.send(result);
@@ -93,28 +107,36 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, mut head: Head, clock: Clo
     }
 }
 
+/// Writes a group of batches in one transaction. Returns each batch's outcome and, if anything
+/// was stored, the new last seq. The head is read inside the transaction (under SQLite's write
+/// lock), so another process appending to the same file cannot fork the chain.
 fn write_group(
     conn: &mut Connection,
-    head: &mut Head,
     jobs: &[Job],
     clock: &Clock,
-) -> Vec<Result<Vec<Appended>, StoreError>> {
-    let before = *head;
+) -> (Vec<Result<Vec<Appended>, StoreError>>, Option<u64>) {
     let fail_all = |e: rusqlite::Error| {
         tracing::error!(error = %e, "journal write failed");
-        jobs.iter()
+        let results = jobs
+            .iter()
             .map(|_| Err(StoreError::backend(CommitFailed(e.to_string()))))
-            .collect()
+            .collect();
+        (results, None)
     };
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => return fail_all(e),
     };
+    let mut head = match read_head(&tx) {
+        Ok(h) => h,
+        Err(e) => return fail_all(e),
+    };
+    let first = head.seq;
     // received_at never goes backwards, even if the wall clock does.
     let now = micros(&clock()).max(head.received_at);
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let mut batch_head = *head;
+        let mut batch_head = head;
         // A savepoint per batch: dropped without commit, it rolls back that batch alone.
         let outcome = tx.savepoint().and_then(|sp| {
             match append_batch(&sp, &mut batch_head, &job.events, now) {
@@ -124,7 +146,7 @@ fn write_group(
         });
         match outcome {
             Ok(Ok(appended)) => {
-                *head = batch_head;
+                head = batch_head;
                 results.push(Ok(appended));
             }
             Ok(Err(e)) => results.push(Err(e)),
@@ -132,10 +154,9 @@ fn write_group(
         }
     }
     if let Err(e) = tx.commit() {
-        *head = before;
         return fail_all(e);
     }
-    results
+    (results, (head.seq != first).then_some(head.seq))
 }
 
 /// The commit of a group failed: nothing in it is stored.
@@ -156,13 +177,10 @@ fn append_batch(
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO events (seq, id, occurred_at, received_at, actor_id, actor_name, actor_role, actor_kind, \
-             action, kind, section, severity, outcome, target_type, target_id, target_name, changes, ip, ip_key, \
+             action, kind, section, severity, outcome, target_type, target_id, target_name, changes, ip, \
              user_agent, session_id, request_id, reason, details, hash) \
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         )
-        .map_err(db)?;
-    let mut index = conn
-        .prepare_cached("INSERT INTO events_fts (rowid, body) VALUES (?, ?)")
         .map_err(db)?;
     let received_at = sql::from_micros(now);
     let mut out = Vec::with_capacity(events.len());
@@ -214,7 +232,6 @@ fn append_batch(
                     .as_ref()
                     .map(|c| serde_json::to_string(c).expect("JSON serializes")),
                 e.ip.map(|ip| ip.to_string()),
-                e.ip.map(sql::ip_key),
                 e.user_agent,
                 e.session_id,
                 e.request_id,
@@ -224,9 +241,6 @@ fn append_batch(
                     .map(|d| serde_json::to_string(d).expect("JSON serializes")),
                 hash.as_slice(),
             ])
-            .map_err(db)?;
-        index
-            .execute(params![seq as i64, vigil_core::text::searchable(e)])
             .map_err(db)?;
         *head = Head {
             seq,

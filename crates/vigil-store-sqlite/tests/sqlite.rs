@@ -46,3 +46,88 @@ async fn a_reopened_store_continues_the_chain() {
     }
     assert_eq!(v.verified(), 7);
 }
+
+async fn search_all(store: &SqliteStore, q: &str) -> Vec<u64> {
+    let page = store
+        .search(&vigil_store::Search::new(q.parse().unwrap(), 1000))
+        .await
+        .unwrap();
+    page.events.iter().map(|e| e.seq).collect()
+}
+
+#[tokio::test]
+async fn a_missing_or_broken_index_is_rebuilt_from_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vigil.db");
+    let store = SqliteStore::open(&path, system_clock()).unwrap();
+    store.append(dataset(40, 12)).await.unwrap();
+    let before = search_all(&store, "section:finance").await;
+    assert!(!before.is_empty());
+    let index_dir = store.index_dir();
+    drop(store);
+
+    std::fs::remove_dir_all(&index_dir).unwrap();
+    let store = SqliteStore::open(&path, system_clock()).unwrap();
+    assert_eq!(
+        search_all(&store, "section:finance").await,
+        before,
+        "rebuilt after deletion"
+    );
+    drop(store);
+
+    std::fs::write(index_dir.join("meta.json"), b"{ not json").unwrap();
+    let store = SqliteStore::open(&path, system_clock()).unwrap();
+    assert_eq!(
+        search_all(&store, "section:finance").await,
+        before,
+        "rebuilt after corruption"
+    );
+    drop(store);
+
+    // A journal restored from an older backup: the index is ahead and must not answer for it.
+    std::fs::remove_file(&path).unwrap();
+    let store = SqliteStore::open(&path, system_clock()).unwrap();
+    assert!(
+        search_all(&store, "").await.is_empty(),
+        "an index ahead of the journal is rebuilt"
+    );
+    store.append(dataset(3, 13)).await.unwrap();
+    assert_eq!(search_all(&store, "").await.len(), 3);
+}
+
+#[tokio::test]
+async fn appends_from_another_process_are_indexed_and_chained() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vigil.db");
+    let server = SqliteStore::open(&path, system_clock()).unwrap();
+    server.append(dataset(5, 14)).await.unwrap();
+    // What `vigil demo` or another writer does beside a running server.
+    let other = SqliteStore::open_journal(&path, system_clock()).unwrap();
+    let appended = other.append(dataset(7, 15)).await.unwrap();
+    assert_eq!(
+        appended[0].seq, 6,
+        "the other writer continues the chain, it does not fork it"
+    );
+    server.append(dataset(2, 16)).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while search_all(&server, "").await.len() < 14 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index never picked up the other writer's events"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut v = vigil_core::chain::Verifier::default();
+    for e in server.scan(1, 100).await.unwrap() {
+        v.check(&e).unwrap();
+    }
+    assert_eq!(v.verified(), 14);
+    let refused = other
+        .search(&vigil_store::Search::new(vigil_core::Query::all(), 5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, vigil_store::StoreError::Unavailable(_)),
+        "{refused:?}"
+    );
+}

@@ -22,6 +22,9 @@ pub enum StoreError {
     /// The request is malformed (a bad cursor).
     #[error("{0}")]
     Invalid(String),
+    /// Temporarily unable to answer (the search index is being rebuilt); try again shortly.
+    #[error("{0}")]
+    Unavailable(String),
     /// The backend failed; not the caller's fault.
     #[error("storage failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

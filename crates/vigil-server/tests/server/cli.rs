@@ -211,3 +211,30 @@ fn serve_starts_says_how_to_begin_and_stops_on_sigterm() {
         "SIGTERM stops vigil cleanly"
     );
 }
+
+#[test]
+fn a_second_server_on_the_same_journal_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let db = db.to_str().unwrap();
+    let mut first = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Keep reading the first server's stderr open: a closed pipe would make its next line fail.
+    let mut first_stderr = std::io::BufReader::new(first.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut first_stderr, &mut line).unwrap();
+    assert!(line.contains("listening"), "{line}");
+    let second = vigil(&["serve", "--listen", "127.0.0.1:0", "--database", db], "");
+    assert_eq!(second.status.code(), Some(1));
+    let err = text(&second.stderr);
+    assert!(err.contains("is in use by another vigil process"), "{err}");
+    // The verbs that only need the journal work beside the running server.
+    let out = vigil(&["key", "create", "beside", "--database", db], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    drop(first_stderr);
+}

@@ -1,0 +1,464 @@
+//! The search index of the Vigil audit store: a tantivy index derived from the journal that
+//! answers searches (newest or oldest first, keyset cursors), timelines and facets at speed.
+//!
+//! The journal stays the only source of truth. The index lives in a folder of its own, records
+//! in each commit the last journal seq it holds, follows the journal on a thread of its own, and
+//! is rebuilt from the journal when it is missing, unreadable, of another schema, or ahead of the
+//! journal (a restored backup). A reader that must see what was just appended waits with
+//! [`SearchIndex::wait_for`].
+//!
+//! Entries are found by seq: callers read whole entries from the journal.
+#![forbid(unsafe_code)]
+
+mod collect;
+mod query;
+mod schema;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::FixedOffset;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur};
+use tantivy::{
+    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument,
+};
+use vigil_core::{Query, StoredEvent};
+use vigil_store::{Cursor, FacetField, Order, StoreError};
+
+use schema::Fields;
+
+/// Where the index reads the journal from (a backend's own connection).
+pub trait Journal: Send + Sync + 'static {
+    /// Entries with `seq >= from`, in seq order, at most `limit`.
+    fn read(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The last seq in the journal (another process may have appended).
+    fn head(&self) -> Result<u64, StoreError>;
+}
+
+/// Written with every commit: the format and the last seq indexed.
+const PAYLOAD_PREFIX: &str = "vigil-index/1 seq=";
+/// Entries read from the journal at a time.
+const READ_BATCH: usize = 5_000;
+/// Commits are at least this far apart, so heavy ingest makes fewer, larger segments.
+const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(100);
+/// While catching up from far behind, commit (and show progress) this often.
+const CATCH_UP_COMMIT_INTERVAL: Duration = Duration::from_secs(3);
+/// How often the follower looks at the journal by itself (appends from another process).
+const POLL: Duration = Duration::from_secs(1);
+/// How long opening waits for another holder of the index (a store being closed) to let go.
+const LOCK_WAIT: Duration = Duration::from_secs(3);
+/// How long a reader waits for the index before answering "try again".
+const WAIT: Duration = Duration::from_secs(10);
+
+fn index_error(e: tantivy::TantivyError) -> StoreError {
+    StoreError::backend(e)
+}
+
+/// What the indexer thread is asked to reach.
+struct Target {
+    head: u64,
+    stop: bool,
+}
+
+struct Shared {
+    target: Mutex<Target>,
+    wake: Condvar,
+}
+
+/// The index and its follower thread. Dropping it stops the thread.
+pub struct SearchIndex {
+    fields: Fields,
+    reader: IndexReader,
+    indexed: tokio::sync::watch::Receiver<u64>,
+    shared: Arc<Shared>,
+    dir: PathBuf,
+    follower: Option<std::thread::JoinHandle<()>>,
+    /// Held while this index is open; released (after the follower stops) when it is dropped.
+    _lock: std::fs::File,
+}
+
+/// Takes the lock file beside the index (`<dir>.lock`) for the life of this process's index,
+/// waiting a little if a store being closed in this process still holds it; a second live
+/// process gets a clear error. Nothing in the folder is touched before the lock is held.
+fn lock(dir: &Path) -> Result<std::fs::File, StoreError> {
+    let mut name = dir
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".lock");
+    let path = dir.with_file_name(name);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(StoreError::backend)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(StoreError::backend)?;
+    let started = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Unavailable(format!(
+                    "the search index {} is in use by another vigil process",
+                    dir.display()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::backend(e)),
+        }
+    }
+}
+
+impl SearchIndex {
+    /// Opens (or creates, or rebuilds) the index in `dir` and starts following `journal`,
+    /// whose last seq is `head`.
+    pub fn open(dir: &Path, journal: Arc<dyn Journal>, head: u64) -> Result<Self, StoreError> {
+        let lock = lock(dir)?;
+        let (mut index, fields, indexed) = open_or_create(dir, head)?;
+        index.set_multithread_executor(2).map_err(index_error)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(index_error)?;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 2);
+        let writer = index
+            .writer_with_num_threads(threads, threads * 48_000_000)
+            .map_err(index_error)?;
+        let (tx, rx) = tokio::sync::watch::channel(indexed);
+        let shared = Arc::new(Shared {
+            target: Mutex::new(Target { head, stop: false }),
+            wake: Condvar::new(),
+        });
+        let follower = Follower {
+            writer,
+            fields,
+            journal,
+            reader: reader.clone(),
+            shared: shared.clone(),
+            indexed: tx,
+        };
+        let follower = std::thread::Builder::new()
+            .name("vigil-index".into())
+            .spawn(move || follower.run())
+            .map_err(StoreError::backend)?;
+        Ok(SearchIndex {
+            fields,
+            reader,
+            indexed: rx,
+            shared,
+            dir: dir.to_owned(),
+            follower: Some(follower),
+            _lock: lock,
+        })
+    }
+
+    /// The folder of the index.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Tells the follower that the journal now ends at `head`.
+    pub fn advance(&self, head: u64) {
+        let mut t = self.shared.target.lock().expect("index target lock");
+        if head > t.head {
+            t.head = head;
+            self.shared.wake.notify_one();
+        }
+    }
+
+    /// The last seq the index answers for.
+    pub fn indexed(&self) -> u64 {
+        *self.indexed.borrow()
+    }
+
+    /// Waits until the index holds every entry up to `seq`; `Unavailable` if it takes too long
+    /// (the index is being rebuilt), saying how far it got.
+    pub async fn wait_for(&self, seq: u64) -> Result<(), StoreError> {
+        let mut rx = self.indexed.clone();
+        let reached = matches!(
+            tokio::time::timeout(WAIT, rx.wait_for(|indexed| *indexed >= seq)).await,
+            Ok(Ok(_))
+        );
+        match reached {
+            true => Ok(()),
+            false => Err(StoreError::Unavailable(format!(
+                "the search index is catching up with the journal ({} of {seq} entries indexed); try again shortly",
+                self.indexed()
+            ))),
+        }
+    }
+
+    fn compile(&self, q: &Query, tz: &FixedOffset) -> Box<dyn tantivy::query::Query> {
+        query::compile(&self.fields, q, tz)
+    }
+
+    /// The seqs of the first `limit` matches after `cursor`, in `order`.
+    pub fn search(
+        &self,
+        q: &Query,
+        tz: &FixedOffset,
+        cursor: Option<Cursor>,
+        order: Order,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut compiled = self.compile(q, tz);
+        if let Some(c) = cursor {
+            compiled = Box::new(BooleanQuery::new(vec![
+                (Occur::Must, compiled),
+                (Occur::Must, query::after_cursor(&self.fields, c, order)),
+            ]));
+        }
+        let newest = order == Order::Newest;
+        let top = TopDocs::with_limit(limit.max(1)).order_by(move |segment: &SegmentReader| {
+            let fast = segment.fast_fields();
+            let time = fast
+                .i64(schema::TIME)
+                .expect("t is a fast field")
+                .first_or_default_col(0);
+            let seq = fast
+                .u64(schema::SEQ)
+                .expect("seq is a fast field")
+                .first_or_default_col(0);
+            move |doc: DocId| {
+                let key = (time.get_val(doc), seq.get_val(doc) as i64);
+                if newest {
+                    key
+                } else {
+                    (-key.0, -key.1)
+                }
+            }
+        });
+        let hits = self
+            .reader
+            .searcher()
+            .search(&compiled, &top)
+            .map_err(index_error)?;
+        Ok(hits
+            .into_iter()
+            .map(|((_, seq), _)| seq.unsigned_abs())
+            .collect())
+    }
+
+    /// The earliest and latest occurred_at (µs) among matches.
+    pub fn time_bounds(
+        &self,
+        q: &Query,
+        tz: &FixedOffset,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        self.reader
+            .searcher()
+            .search(&self.compile(q, tz), &collect::TimeBounds)
+            .map_err(index_error)
+    }
+
+    /// Counts (all, critical) per bucket of `width` µs from `start`.
+    pub fn buckets(
+        &self,
+        q: &Query,
+        tz: &FixedOffset,
+        start: i64,
+        width: i64,
+        count: usize,
+    ) -> Result<Vec<(u64, u64)>, StoreError> {
+        let collector = collect::Buckets {
+            start,
+            width,
+            count,
+        };
+        self.reader
+            .searcher()
+            .search(&self.compile(q, tz), &collector)
+            .map_err(index_error)
+    }
+
+    /// How many matches have each value of `field`.
+    pub fn counts(
+        &self,
+        q: &Query,
+        tz: &FixedOffset,
+        field: FacetField,
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        let name = match field {
+            FacetField::Actor => "actor",
+            FacetField::Section => "section",
+            FacetField::Kind => "kind",
+            FacetField::Action => "action",
+            FacetField::TargetType => "target_type",
+            FacetField::Severity => schema::SEVERITY,
+            FacetField::Outcome => "outcome",
+        };
+        self.reader
+            .searcher()
+            .search(&self.compile(q, tz), &collect::Counts { field: name })
+            .map_err(index_error)
+    }
+}
+
+impl Drop for SearchIndex {
+    /// Stops the follower and waits for it, so the index is free to open again once this returns.
+    fn drop(&mut self) {
+        self.shared.target.lock().expect("index target lock").stop = true;
+        self.shared.wake.notify_one();
+        if let Some(follower) = self.follower.take() {
+            let _ = follower.join();
+        }
+    }
+}
+
+/// Opens the index in `dir` if it is usable for a journal ending at `head`, else starts anew.
+fn open_or_create(dir: &Path, head: u64) -> Result<(Index, Fields, u64), StoreError> {
+    let (schema, fields) = schema::build();
+    if dir.exists() {
+        match usable(dir, &schema, head) {
+            Ok(Some((index, indexed))) => return Ok((index, fields, indexed)),
+            Ok(None) => {
+                tracing::warn!(dir = %dir.display(), "search index does not match the journal; rebuilding it")
+            }
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "search index unreadable; rebuilding it")
+            }
+        }
+        std::fs::remove_dir_all(dir).map_err(StoreError::backend)?;
+    }
+    std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
+    let index = Index::create_in_dir(dir, schema).map_err(index_error)?;
+    Ok((index, fields, 0))
+}
+
+/// The index and its last seq, if it has our schema, a readable payload, one document per seq
+/// and is not ahead of the journal.
+fn usable(
+    dir: &Path,
+    schema: &tantivy::schema::Schema,
+    head: u64,
+) -> tantivy::Result<Option<(Index, u64)>> {
+    let index = Index::open_in_dir(dir)?;
+    let entries =
+        |s: &tantivy::schema::Schema| s.fields().map(|(_, e)| e.clone()).collect::<Vec<_>>();
+    if entries(&index.schema()) != entries(schema) {
+        return Ok(None);
+    }
+    let meta = index.load_metas()?;
+    let indexed = match meta
+        .payload
+        .as_deref()
+        .and_then(|p| p.strip_prefix(PAYLOAD_PREFIX))
+    {
+        Some(seq) => seq.parse::<u64>().ok(),
+        None if meta.segments.is_empty() => Some(0),
+        None => None,
+    };
+    let docs: u64 = meta.segments.iter().map(|s| u64::from(s.num_docs())).sum();
+    Ok(indexed
+        .filter(|&n| n <= head && n == docs)
+        .map(|n| (index, n)))
+}
+
+/// The thread that follows the journal.
+struct Follower {
+    writer: IndexWriter<TantivyDocument>,
+    fields: Fields,
+    journal: Arc<dyn Journal>,
+    reader: IndexReader,
+    shared: Arc<Shared>,
+    indexed: tokio::sync::watch::Sender<u64>,
+}
+
+impl Follower {
+    fn run(mut self) {
+        let mut last_commit = Instant::now() - MIN_COMMIT_INTERVAL;
+        loop {
+            {
+                let mut t = self.shared.target.lock().expect("index target lock");
+                while t.head <= *self.indexed.borrow() && !t.stop {
+                    let (guard, waited) = self
+                        .shared
+                        .wake
+                        .wait_timeout(t, POLL)
+                        .expect("index target lock");
+                    t = guard;
+                    if waited.timed_out() {
+                        // Appends from another process are not announced: look for them.
+                        match self.journal.head() {
+                            Ok(head) if head > t.head => t.head = head,
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "search index could not read the journal head")
+                            }
+                        }
+                    }
+                }
+                if t.stop {
+                    return;
+                }
+            }
+            let since = last_commit.elapsed();
+            if since < MIN_COMMIT_INTERVAL {
+                std::thread::sleep(MIN_COMMIT_INTERVAL - since);
+            }
+            if let Err(e) = self.catch_up(&mut last_commit) {
+                tracing::error!(error = %e, "search index could not follow the journal; retrying");
+                // Forget what was added since the last commit: the retry adds it again.
+                if let Err(e) = self.writer.rollback() {
+                    tracing::error!(error = %e, "search index rollback failed");
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+
+    fn head(&self) -> u64 {
+        self.shared.target.lock().expect("index target lock").head
+    }
+
+    fn stopping(&self) -> bool {
+        self.shared.target.lock().expect("index target lock").stop
+    }
+
+    fn catch_up(&mut self, last_commit: &mut Instant) -> Result<(), StoreError> {
+        let mut indexed = *self.indexed.borrow();
+        let mut pending = false;
+        while indexed < self.head() && !self.stopping() {
+            let batch = self.journal.read(indexed + 1, READ_BATCH)?;
+            let Some(last) = batch.last() else { break };
+            for e in &batch {
+                self.writer
+                    .add_document(schema::document(&self.fields, e))
+                    .map_err(index_error)?;
+            }
+            indexed = last.seq;
+            pending = true;
+            if last_commit.elapsed() > CATCH_UP_COMMIT_INTERVAL {
+                self.commit(indexed)?;
+                *last_commit = Instant::now();
+                pending = false;
+            }
+        }
+        if pending {
+            self.commit(indexed)?;
+            *last_commit = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self, seq: u64) -> Result<(), StoreError> {
+        let mut prepared = self.writer.prepare_commit().map_err(index_error)?;
+        prepared.set_payload(&format!("{PAYLOAD_PREFIX}{seq}"));
+        prepared.commit().map_err(index_error)?;
+        self.reader.reload().map_err(index_error)?;
+        self.indexed.send_replace(seq);
+        Ok(())
+    }
+}

@@ -1,0 +1,140 @@
+//! The index's schema and how a journal entry becomes a document.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use tantivy::schema::{
+    Field, IndexRecordOption, IpAddrOptions, NumericOptions, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{PreTokenizedString, Token};
+use tantivy::TantivyDocument;
+use vigil_core::StoredEvent;
+
+/// Field names, used for fast-field access by name.
+pub const SEQ: &str = "seq";
+/// occurred_at, µs since the epoch.
+pub const TIME: &str = "t";
+/// The severity (for critical counts).
+pub const SEVERITY: &str = "severity";
+
+/// The fields of the schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    pub seq: Field,
+    pub time: Field,
+    pub actor: Field,
+    pub section: Field,
+    pub kind: Field,
+    pub action: Field,
+    pub severity: Field,
+    pub outcome: Field,
+    pub target_type: Field,
+    pub target_id: Field,
+    pub target: Field,
+    pub ip: Field,
+    pub has: Field,
+    pub text: Field,
+}
+
+/// An exact-match keyword: indexed whole, with a columnar copy for facets.
+fn keyword(fast: bool) -> TextOptions {
+    let indexing = TextFieldIndexing::default()
+        .set_tokenizer("raw")
+        .set_index_option(IndexRecordOption::Basic)
+        .set_fieldnorms(false);
+    let options = TextOptions::default().set_indexing_options(indexing);
+    if fast {
+        options.set_fast("raw")
+    } else {
+        options
+    }
+}
+
+/// Builds the schema and returns it with its fields.
+pub fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let numeric = NumericOptions::default().set_fast();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions)
+            .set_fieldnorms(false),
+    );
+    let fields = Fields {
+        seq: b.add_u64_field(SEQ, numeric.clone()),
+        time: b.add_i64_field(TIME, numeric),
+        actor: b.add_text_field("actor", keyword(true)),
+        section: b.add_text_field("section", keyword(true)),
+        kind: b.add_text_field("kind", keyword(true)),
+        action: b.add_text_field("action", keyword(true)),
+        severity: b.add_text_field(SEVERITY, keyword(true)),
+        outcome: b.add_text_field("outcome", keyword(true)),
+        target_type: b.add_text_field("target_type", keyword(true)),
+        target_id: b.add_text_field("target_id", keyword(false)),
+        target: b.add_text_field("target", keyword(false)),
+        ip: b.add_ip_addr_field("ip", IpAddrOptions::default().set_fast()),
+        has: b.add_text_field("has", keyword(false)),
+        text: b.add_text_field("text", text),
+    };
+    (b.build(), fields)
+}
+
+/// IPv4 as IPv4-mapped IPv6, the form the index keeps.
+pub fn ipv6(ip: IpAddr) -> Ipv6Addr {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    }
+}
+
+/// The document of one entry. Full-text is pre-tokenized with [`vigil_core::text::tokens`], so
+/// the index and the in-memory evaluation of a query fold words the same way.
+pub fn document(f: &Fields, s: &StoredEvent) -> TantivyDocument {
+    let e = &s.event;
+    let mut doc = TantivyDocument::new();
+    doc.add_u64(f.seq, s.seq);
+    doc.add_i64(f.time, e.occurred_at.timestamp_micros());
+    doc.add_text(f.actor, &e.actor.id);
+    doc.add_text(f.section, &e.section);
+    doc.add_text(f.kind, e.kind.as_str());
+    doc.add_text(f.action, &e.action);
+    doc.add_text(f.severity, e.severity.as_str());
+    doc.add_text(f.outcome, e.outcome.as_str());
+    if let Some(t) = &e.target {
+        doc.add_text(f.target_type, &t.kind);
+        doc.add_text(f.target_id, &t.id);
+        doc.add_text(f.target, format!("{}/{}", t.kind, t.id));
+        doc.add_text(f.has, "target");
+    }
+    if let Some(ip) = e.ip {
+        doc.add_ip_addr(f.ip, ipv6(ip));
+        doc.add_text(f.has, "ip");
+    }
+    if e.changes.as_ref().is_some_and(|c| !c.is_empty()) {
+        doc.add_text(f.has, "changes");
+    }
+    if e.reason.is_some() {
+        doc.add_text(f.has, "reason");
+    }
+    if e.details.is_some() {
+        doc.add_text(f.has, "details");
+    }
+    let tokens = vigil_core::text::tokens(&vigil_core::text::searchable(e))
+        .into_iter()
+        .enumerate()
+        .map(|(position, text)| Token {
+            offset_from: 0,
+            offset_to: 0,
+            position,
+            text,
+            position_length: 1,
+        })
+        .collect();
+    doc.add_pre_tokenized_text(
+        f.text,
+        PreTokenizedString {
+            text: String::new(),
+            tokens,
+        },
+    );
+    doc
+}
