@@ -96,6 +96,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let token = client.login("bench", PASSWORD).await?.token;
     let reader = client.with_token(&token);
+    wait_for_index(&reader).await?;
     queries(&reader, &args).await?;
     disk(&db, count)?;
     Ok(())
@@ -199,6 +200,31 @@ fn percentiles(d: &mut [Duration]) -> String {
         at(0.99),
         at(1.0)
     )
+}
+
+/// Searches answer 503 while the index is far behind (a rebuild): wait, and say how long it took.
+async fn wait_for_index(reader: &Client) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        match reader
+            .search(&SearchOptions {
+                limit: Some(1),
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(_) => break,
+            Err(e) if e.status() == Some(503) => {
+                tokio::time::sleep(Duration::from_millis(500)).await
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    println!(
+        "search index ready {:.1} s after ingest ended",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Values to query for, read from the journal itself.
