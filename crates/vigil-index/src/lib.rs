@@ -15,6 +15,7 @@ mod query;
 mod schema;
 
 use std::collections::HashMap;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -205,6 +206,12 @@ impl SearchIndex {
     }
 
     /// The seqs of the first `limit` matches after `cursor`, in `order`.
+    ///
+    /// Broad queries match millions of entries, and ordering them all to keep the first page
+    /// costs a pass over every match. So the search first looks in a short time window next to
+    /// where the page starts (the newest entry, or the cursor) and widens it until the window
+    /// holds a full page: every match outside the window comes after every match inside it, so
+    /// the page is the same as over the whole journal.
     pub fn search(
         &self,
         q: &Query,
@@ -213,6 +220,8 @@ impl SearchIndex {
         order: Order,
         limit: usize,
     ) -> Result<Vec<u64>, StoreError> {
+        let limit = limit.max(1);
+        let searcher = self.reader.searcher();
         let mut compiled = self.compile(q, tz);
         if let Some(c) = cursor {
             compiled = Box::new(BooleanQuery::new(vec![
@@ -220,8 +229,75 @@ impl SearchIndex {
                 (Occur::Must, query::after_cursor(&self.fields, c, order)),
             ]));
         }
+        let anchor = match cursor {
+            Some(c) => Some(c.occurred_at),
+            None => self.time_edge(&searcher, order)?,
+        };
+        const HOUR: i64 = 3_600_000_000;
+        for span in [HOUR, 24 * HOUR, 7 * 24 * HOUR, 31 * 24 * HOUR] {
+            let Some(anchor) = anchor else { break };
+            let window = match order {
+                Order::Newest => query::time_window(
+                    &self.fields,
+                    Bound::Included(anchor.saturating_sub(span)),
+                    Bound::Unbounded,
+                ),
+                Order::Oldest => query::time_window(
+                    &self.fields,
+                    Bound::Unbounded,
+                    Bound::Excluded(anchor.saturating_add(span)),
+                ),
+            };
+            let windowed = BooleanQuery::new(vec![
+                (Occur::Must, compiled.box_clone()),
+                (Occur::Must, window),
+            ]);
+            let hits = self.top(&searcher, &windowed, order, limit)?;
+            if hits.len() == limit {
+                return Ok(hits);
+            }
+        }
+        self.top(&searcher, &compiled, order, limit)
+    }
+
+    /// The newest (or oldest) occurred_at in the index.
+    fn time_edge(
+        &self,
+        searcher: &tantivy::Searcher,
+        order: Order,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut edge: Option<i64> = None;
+        for segment in searcher.segment_readers() {
+            if segment.num_docs() == 0 {
+                continue;
+            }
+            let column = segment
+                .fast_fields()
+                .i64(schema::TIME)
+                .map_err(index_error)?;
+            let value = match order {
+                Order::Newest => column.max_value(),
+                Order::Oldest => column.min_value(),
+            };
+            edge = Some(match (edge, order) {
+                (None, _) => value,
+                (Some(e), Order::Newest) => e.max(value),
+                (Some(e), Order::Oldest) => e.min(value),
+            });
+        }
+        Ok(edge)
+    }
+
+    /// The first `limit` matches by (occurred_at, seq) in `order`.
+    fn top(
+        &self,
+        searcher: &tantivy::Searcher,
+        q: &dyn tantivy::query::Query,
+        order: Order,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
         let newest = order == Order::Newest;
-        let top = TopDocs::with_limit(limit.max(1)).order_by(move |segment: &SegmentReader| {
+        let top = TopDocs::with_limit(limit).order_by(move |segment: &SegmentReader| {
             let fast = segment.fast_fields();
             let time = fast
                 .i64(schema::TIME)
@@ -240,11 +316,7 @@ impl SearchIndex {
                 }
             }
         });
-        let hits = self
-            .reader
-            .searcher()
-            .search(&compiled, &top)
-            .map_err(index_error)?;
+        let hits = searcher.search(q, &top).map_err(index_error)?;
         Ok(hits
             .into_iter()
             .map(|((_, seq), _)| seq.unsigned_abs())

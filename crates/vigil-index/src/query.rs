@@ -69,6 +69,11 @@ pub fn compile(f: &Fields, q: &vigil_core::Query, tz: &FixedOffset) -> Boxed {
     Box::new(BooleanQuery::new(clauses))
 }
 
+/// Entries whose occurred_at is within the bounds.
+pub fn time_window(f: &Fields, from: Bound<i64>, to: Bound<i64>) -> Boxed {
+    time_range(f, from, to)
+}
+
 /// Entries strictly after the cursor in the given order.
 pub fn after_cursor(f: &Fields, c: Cursor, order: Order) -> Boxed {
     let seq = |b: Bound<u64>| b.map(|v| Term::from_field_u64(f.seq, v));
