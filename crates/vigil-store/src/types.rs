@@ -229,7 +229,13 @@ impl BucketPlan {
             .find(|w| w * 1_000_000 * buckets >= span)
             .unwrap_or_else(|| (span / buckets / 1_000_000 + 1).max(1));
         let width = interval_seconds * 1_000_000;
-        let shift = i64::from(tz.local_minus_utc()) * 1_000_000;
+        // Weeks start on Monday (the epoch was a Thursday: Monday 1970-01-05 is 4 days later).
+        let week_start = if interval_seconds == 7 * 86_400 {
+            4 * 86_400_000_000
+        } else {
+            0
+        };
+        let shift = i64::from(tz.local_minus_utc()) * 1_000_000 - week_start;
         let start = (from + shift).div_euclid(width) * width - shift;
         let count = ((to - start + width - 1) / width).max(1) as usize;
         BucketPlan {
@@ -463,5 +469,13 @@ mod tests {
         );
         assert_eq!(p.index(p.start), Some(0));
         assert_eq!(p.index(p.start - 1), None);
+        let weeks = BucketPlan::new(0, 400 * day, 60, utc());
+        assert_eq!(weeks.interval_seconds, 7 * 86_400);
+        let monday = chrono::DateTime::from_timestamp_micros(weeks.start).unwrap();
+        assert_eq!(
+            chrono::Datelike::weekday(&monday),
+            chrono::Weekday::Mon,
+            "weeks start on Monday"
+        );
     }
 }
