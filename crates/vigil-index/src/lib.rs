@@ -229,9 +229,17 @@ impl SearchIndex {
                 (Occur::Must, query::after_cursor(&self.fields, c, order)),
             ]));
         }
+        // Start where the page starts: at the cursor, else at the newest (oldest) entry, brought
+        // within the query's own time range.
+        let bounds = q.bounds(tz);
         let anchor = match cursor {
             Some(c) => Some(c.occurred_at),
-            None => self.time_edge(&searcher, order)?,
+            None => self.time_edge(&searcher, order)?.map(|edge| match order {
+                Order::Newest => bounds.to.map_or(edge, |to| edge.min(to.timestamp_micros())),
+                Order::Oldest => bounds
+                    .from
+                    .map_or(edge, |from| edge.max(from.timestamp_micros())),
+            }),
         };
         const HOUR: i64 = 3_600_000_000;
         for span in [HOUR, 24 * HOUR, 7 * 24 * HOUR, 31 * 24 * HOUR] {

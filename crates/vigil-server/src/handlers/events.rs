@@ -152,8 +152,19 @@ pub struct SearchParams {
     order: Option<Order>,
 }
 
+/// Longest accepted query text, in characters.
+const MAX_QUERY_CHARS: usize = 4096;
+
 fn parse_query(q: Option<&str>) -> Result<Query, ApiError> {
-    Ok(q.unwrap_or("").parse::<Query>()?)
+    let text = q.unwrap_or("");
+    let chars = text.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!("q: {chars} characters is over the limit of {MAX_QUERY_CHARS}"),
+        ));
+    }
+    Ok(text.parse::<Query>()?)
 }
 
 fn bounded(

@@ -365,7 +365,26 @@ async fn reads_refuse_bad_parameters_with_the_reason() {
             "not found",
         ),
         ("/v1/nothing", 404, "no such endpoint"),
+        (
+            "/v1/timeline?q=before:2026-13-01",
+            400,
+            "q: column 8: '2026-13-01' is not a date",
+        ),
+        (
+            "/v1/facets?field=actor&q=%22unclosed",
+            400,
+            "q: column 1: unclosed '\"'",
+        ),
     ];
+    let long = format!("/v1/events?q={}", "a".repeat(5000));
+    let cases: Vec<(&str, u16, &str)> = cases
+        .into_iter()
+        .chain([(
+            long.as_str(),
+            400,
+            "q: 5000 characters is over the limit of 4096",
+        )])
+        .collect();
     for (path, status, message) in cases {
         let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
         let r = s
