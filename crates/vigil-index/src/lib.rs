@@ -40,12 +40,20 @@ pub trait Journal: Send + Sync + 'static {
     fn head(&self) -> Result<u64, StoreError>;
 }
 
-/// Written with every commit: the format and the last seq indexed.
-const PAYLOAD_PREFIX: &str = "vigil-index/1 seq=";
+/// Written with every commit: the format, the last seq indexed and that entry's chain hash (so
+/// an index is never reused for another journal that happens to be as long).
+const PAYLOAD_PREFIX: &str = "vigil-index/2 seq=";
 /// Entries read from the journal at a time.
 const READ_BATCH: usize = 5_000;
 /// Commits are at least this far apart, so heavy ingest makes fewer, larger segments.
 const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(100);
+/// While following close behind sustained ingest, commit this often.
+const NEAR_COMMIT_INTERVAL: Duration = Duration::from_millis(250);
+/// More entries than this behind the journal is "far behind" (a rebuild).
+const FAR_BEHIND: u64 = 100_000;
+/// How long a reader waits to see everything committed before it asked; past that, while the
+/// index follows close behind (sustained ingest), it answers from the index's last commit.
+const FRESH_WAIT: Duration = Duration::from_secs(1);
 /// While catching up from far behind, commit (and show progress) this often.
 const CATCH_UP_COMMIT_INTERVAL: Duration = Duration::from_secs(3);
 /// How often the follower looks at the journal by itself (appends from another process).
@@ -124,7 +132,7 @@ impl SearchIndex {
     /// whose last seq is `head`.
     pub fn open(dir: &Path, journal: Arc<dyn Journal>, head: u64) -> Result<Self, StoreError> {
         let lock = lock(dir)?;
-        let (mut index, fields, indexed) = open_or_create(dir, head)?;
+        let (mut index, fields, indexed) = open_or_create(dir, journal.as_ref(), head)?;
         index.set_multithread_executor(2).map_err(index_error)?;
         let reader = index
             .reader_builder()
@@ -184,17 +192,24 @@ impl SearchIndex {
         *self.indexed.borrow()
     }
 
-    /// Waits until the index holds every entry up to `seq`; `Unavailable` if it takes too long
-    /// (the index is being rebuilt), saying how far it got.
+    /// Waits until the index holds every entry up to `seq`. Under sustained ingest that may
+    /// not happen within [`FRESH_WAIT`]: the reader then gets the index's last commit (at most a
+    /// few hundred milliseconds old). Far behind (a rebuild), it waits longer and then answers
+    /// `Unavailable`, saying how far the index got.
     pub async fn wait_for(&self, seq: u64) -> Result<(), StoreError> {
         let mut rx = self.indexed.clone();
-        let reached = matches!(
-            tokio::time::timeout(WAIT, rx.wait_for(|indexed| *indexed >= seq)).await,
+        let fresh = matches!(
+            tokio::time::timeout(FRESH_WAIT, rx.wait_for(|indexed| *indexed >= seq)).await,
             Ok(Ok(_))
         );
-        match reached {
-            true => Ok(()),
-            false => Err(StoreError::Unavailable(format!(
+        if fresh || self.indexed() + FAR_BEHIND >= seq {
+            return Ok(());
+        }
+        let caught_up =
+            tokio::time::timeout(WAIT, rx.wait_for(|indexed| *indexed + FAR_BEHIND >= seq)).await;
+        match caught_up {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(StoreError::Unavailable(format!(
                 "the search index is catching up with the journal ({} of {seq} entries indexed); try again shortly",
                 self.indexed()
             ))),
@@ -398,10 +413,14 @@ impl Drop for SearchIndex {
 }
 
 /// Opens the index in `dir` if it is usable for a journal ending at `head`, else starts anew.
-fn open_or_create(dir: &Path, head: u64) -> Result<(Index, Fields, u64), StoreError> {
+fn open_or_create(
+    dir: &Path,
+    journal: &dyn Journal,
+    head: u64,
+) -> Result<(Index, Fields, u64), StoreError> {
     let (schema, fields) = schema::build();
     if dir.exists() {
-        match usable(dir, &schema, head) {
+        match usable(dir, &schema, journal, head) {
             Ok(Some((index, indexed))) => return Ok((index, fields, indexed)),
             Ok(None) => {
                 tracing::warn!(dir = %dir.display(), "search index does not match the journal; rebuilding it")
@@ -417,33 +436,42 @@ fn open_or_create(dir: &Path, head: u64) -> Result<(Index, Fields, u64), StoreEr
     Ok((index, fields, 0))
 }
 
-/// The index and its last seq, if it has our schema, a readable payload, one document per seq
-/// and is not ahead of the journal.
+/// The index and its last seq, if it has our schema, a readable payload, one document per seq,
+/// is not ahead of the journal, and its last entry's hash is the journal's at that seq.
 fn usable(
     dir: &Path,
     schema: &tantivy::schema::Schema,
+    journal: &dyn Journal,
     head: u64,
-) -> tantivy::Result<Option<(Index, u64)>> {
-    let index = Index::open_in_dir(dir)?;
+) -> Result<Option<(Index, u64)>, StoreError> {
+    let index = Index::open_in_dir(dir).map_err(index_error)?;
     let entries =
         |s: &tantivy::schema::Schema| s.fields().map(|(_, e)| e.clone()).collect::<Vec<_>>();
     if entries(&index.schema()) != entries(schema) {
         return Ok(None);
     }
-    let meta = index.load_metas()?;
-    let indexed = match meta
+    let meta = index.load_metas().map_err(index_error)?;
+    let docs: u64 = meta.segments.iter().map(|s| u64::from(s.num_docs())).sum();
+    let payload = meta
         .payload
         .as_deref()
-        .and_then(|p| p.strip_prefix(PAYLOAD_PREFIX))
-    {
-        Some(seq) => seq.parse::<u64>().ok(),
-        None if meta.segments.is_empty() => Some(0),
-        None => None,
+        .and_then(|p| p.strip_prefix(PAYLOAD_PREFIX));
+    let (seq, hash) = match payload.and_then(|p| p.split_once(" hash=")) {
+        Some((seq, hash)) => match seq.parse::<u64>() {
+            Ok(seq) => (seq, hash.to_owned()),
+            Err(_) => return Ok(None),
+        },
+        None if meta.segments.is_empty() => return Ok(Some((index, 0))),
+        None => return Ok(None),
     };
-    let docs: u64 = meta.segments.iter().map(|s| u64::from(s.num_docs())).sum();
-    Ok(indexed
-        .filter(|&n| n <= head && n == docs)
-        .map(|n| (index, n)))
+    if seq > head || seq != docs {
+        return Ok(None);
+    }
+    let same_journal = journal
+        .read(seq, 1)?
+        .first()
+        .is_some_and(|e| e.seq == seq && e.hash == hash);
+    Ok(same_journal.then_some((index, seq)))
 }
 
 /// The thread that follows the journal.
@@ -509,10 +537,12 @@ impl Follower {
 
     fn catch_up(&mut self, last_commit: &mut Instant) -> Result<(), StoreError> {
         let mut indexed = *self.indexed.borrow();
+        let mut last_hash = String::new();
         let mut pending = false;
         while indexed < self.head() && !self.stopping() {
             let batch = self.journal.read(indexed + 1, READ_BATCH)?;
             let Some(last) = batch.last() else { break };
+            last_hash = last.hash.clone();
             for e in &batch {
                 self.writer
                     .add_document(schema::document(&self.fields, e))
@@ -520,24 +550,36 @@ impl Follower {
             }
             indexed = last.seq;
             pending = true;
-            if last_commit.elapsed() > CATCH_UP_COMMIT_INTERVAL {
-                self.commit(indexed)?;
+            // Near the head (sustained ingest) commit often so readers wait little; far behind (a
+            // rebuild) commit rarely so the index is built in fewer, larger segments.
+            let far_behind = self.head().saturating_sub(indexed) > FAR_BEHIND;
+            let interval = if far_behind {
+                CATCH_UP_COMMIT_INTERVAL
+            } else {
+                NEAR_COMMIT_INTERVAL
+            };
+            if last_commit.elapsed() > interval {
+                self.commit(indexed, &last_hash)?;
                 *last_commit = Instant::now();
                 pending = false;
             }
         }
         if pending {
-            self.commit(indexed)?;
+            self.commit(indexed, &last_hash)?;
             *last_commit = Instant::now();
         }
         Ok(())
     }
 
-    fn commit(&mut self, seq: u64) -> Result<(), StoreError> {
+    fn commit(&mut self, seq: u64, hash: &str) -> Result<(), StoreError> {
         let mut prepared = self.writer.prepare_commit().map_err(index_error)?;
-        prepared.set_payload(&format!("{PAYLOAD_PREFIX}{seq}"));
+        prepared.set_payload(&format!("{PAYLOAD_PREFIX}{seq} hash={hash}"));
         prepared.commit().map_err(index_error)?;
-        self.reader.reload().map_err(index_error)?;
+        // Readers see the commit once the reader is reloaded; only then are waiting readers
+        // woken. A failed reload does not undo the commit: a retry must start after `seq`.
+        if let Err(e) = self.reader.reload() {
+            tracing::error!(error = %e, "search index reload failed; readers see the previous commit");
+        }
         self.indexed.send_replace(seq);
         Ok(())
     }

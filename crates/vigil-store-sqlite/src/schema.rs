@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS events (
 );
 -- Searches, timelines and facets are served by the search index (vigil-index), which is derived
 -- from this table; the journal itself needs only its primary key and the unique id.
+-- INSERT OR REPLACE deletes the old row without firing delete triggers: refuse it up front.
+CREATE TRIGGER IF NOT EXISTS events_no_replace BEFORE INSERT ON events
+WHEN EXISTS (SELECT 1 FROM events WHERE seq = NEW.seq OR id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be replaced'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be updated'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events

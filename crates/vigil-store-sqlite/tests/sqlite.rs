@@ -27,6 +27,19 @@ async fn the_database_refuses_update_and_delete_on_events() {
         .execute("DELETE FROM events WHERE seq = 3", [])
         .unwrap_err();
     assert!(delete.to_string().contains("append-only"), "{delete}");
+    let replace = conn
+        .execute(
+            "INSERT OR REPLACE INTO events SELECT seq, id, occurred_at, received_at, actor_id, actor_name, actor_role, \
+             actor_kind, action, kind, section, severity, outcome, target_type, target_id, target_name, changes, ip, \
+             user_agent, session_id, request_id, 'rewritten', details, hash FROM events WHERE seq = 2",
+            [],
+        )
+        .unwrap_err();
+    assert!(replace.to_string().contains("append-only"), "{replace}");
+    let reason: Option<String> = conn
+        .query_row("SELECT reason FROM events WHERE seq = 2", [], |r| r.get(0))
+        .unwrap();
+    assert_ne!(reason.as_deref(), Some("rewritten"));
     assert_eq!(store.head().await.unwrap().unwrap().0, 3);
 }
 
@@ -81,6 +94,28 @@ async fn a_missing_or_broken_index_is_rebuilt_from_the_journal() {
         search_all(&store, "section:finance").await,
         before,
         "rebuilt after corruption"
+    );
+    drop(store);
+
+    // Another journal of the same length: the index must not answer for it.
+    std::fs::remove_file(&path).unwrap();
+    let other = SqliteStore::open_journal(&path, system_clock()).unwrap();
+    other.append(dataset(40, 99)).await.unwrap();
+    drop(other);
+    let store = SqliteStore::open(&path, system_clock()).unwrap();
+    let mut want: Vec<_> = store
+        .scan(1, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.section == "finance")
+        .collect();
+    want.sort_by_key(|e| std::cmp::Reverse((e.event.occurred_at, e.seq)));
+    let want: Vec<u64> = want.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        search_all(&store, "section:finance").await,
+        want,
+        "rebuilt for the other journal"
     );
     drop(store);
 
