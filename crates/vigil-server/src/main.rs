@@ -148,7 +148,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 })?;
             }
             if let Some(h) = token_ttl_hours.or(file.token_ttl_hours) {
-                anyhow::ensure!(h > 0, "token_ttl_hours must be at least 1");
+                anyhow::ensure!(
+                    (1..=8760).contains(&h),
+                    "token_ttl_hours must be 1 to 8760 (a year), not {h}"
+                );
                 settings.token_ttl = chrono::Duration::hours(h.into());
             }
             serve(settings).await

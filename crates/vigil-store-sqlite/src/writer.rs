@@ -77,7 +77,18 @@ fn read_head(conn: &Connection) -> rusqlite::Result<Head> {
         },
         Some((seq, hash, received_at)) => Head {
             seq: seq as u64,
-            hash: hash.try_into().unwrap_or(chain::GENESIS),
+            // A damaged head must stop the writer, never restart the chain from zero.
+            hash: hash.try_into().map_err(|h: Vec<u8>| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    1,
+                    rusqlite::types::Type::Blob,
+                    format!(
+                        "the hash of entry {seq} is {} bytes, not 32: run vigil verify",
+                        h.len()
+                    )
+                    .into(),
+                )
+            })?,
             received_at,
         },
     })

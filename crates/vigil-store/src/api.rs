@@ -28,8 +28,8 @@ pub struct EventsPage {
     pub next_cursor: Option<String>,
 }
 
-/// Credentials.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Credentials. `Debug` does not show the password.
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Login {
@@ -49,8 +49,8 @@ pub struct Me {
     pub roles: Vec<String>,
 }
 
-/// A new session.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A new session. `Debug` does not show the token.
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginAnswer {
     /// Send as `Authorization: Bearer <token>`.
@@ -87,4 +87,23 @@ pub struct Health {
     pub events: u64,
     /// The server's version.
     pub version: String,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("name", &self.name)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LoginAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginAnswer")
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("user", &self.user)
+            .finish()
+    }
 }

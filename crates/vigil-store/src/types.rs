@@ -370,8 +370,8 @@ pub struct FacetValue {
     pub count: u64,
 }
 
-/// A user to create.
-#[derive(Debug, Clone)]
+/// A user to create. `Debug` does not show the password hash.
+#[derive(Clone)]
 pub struct NewUser {
     /// Login name.
     pub name: String,
@@ -383,8 +383,8 @@ pub struct NewUser {
     pub created_at: DateTime<Utc>,
 }
 
-/// A stored user.
-#[derive(Debug, Clone, PartialEq)]
+/// A stored user. `Debug` does not show the password hash.
+#[derive(Clone, PartialEq)]
 pub struct User {
     /// Login name.
     pub name: String,
@@ -438,9 +438,45 @@ pub struct IngestKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("name", &self.name)
+            .field("password_hash", &"<redacted>")
+            .field("roles", &self.roles)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("name", &self.name)
+            .field("password_hash", &"<redacted>")
+            .field("roles", &self.roles)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_hides_password_hashes() {
+        let u = User {
+            name: "alice".into(),
+            password_hash: "$argon2id$secret".into(),
+            roles: vec![],
+        };
+        assert!(!format!("{u:?}").contains("secret"));
+        let login = crate::api::Login {
+            name: "alice".into(),
+            password: "hunter2hunter2".into(),
+        };
+        assert!(!format!("{login:?}").contains("hunter2"));
+    }
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {

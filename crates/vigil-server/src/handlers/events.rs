@@ -38,13 +38,14 @@ pub async fn ingest(
     body: Body,
 ) -> Result<(StatusCode, Json<IngestAnswer>), ApiError> {
     check_json_content_type(&headers)?;
-    let bytes = axum::body::to_bytes(body, MAX_BATCH_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::too_large(format!(
-                "the request body is over the limit of {MAX_BATCH_BYTES} bytes (8 MiB) per batch"
-            ))
-        })?;
+    let bytes = axum::body::to_bytes(body, MAX_BATCH_BYTES).await.map_err(|e| {
+        let over_limit = e.into_inner().downcast_ref::<http_body_util::LengthLimitError>().is_some();
+        if over_limit {
+            ApiError::too_large(format!("the request body is over the limit of {MAX_BATCH_BYTES} bytes (8 MiB) per batch"))
+        } else {
+            ApiError::bad_request("bad_request", "the request body could not be read to its end")
+        }
+    })?;
     let events = parse_batch(&bytes)?;
     let results = state.store.append(events).await?;
     let duplicates = results.iter().filter(|r| r.duplicate).count();

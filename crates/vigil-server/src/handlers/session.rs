@@ -10,6 +10,9 @@ use crate::auth::{self, Reader};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::state::AppState;
 
+/// Password checks running at once.
+static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Signs in with a name and password; returns a session token.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = Login,
     responses((status = 200, body = LoginAnswer), (status = 400, body = ErrorEnvelope),
@@ -34,6 +37,12 @@ pub async fn login(
         |u| u.password_hash.clone(),
     );
     let password = login.password;
+    // Each check takes ~19 MiB and a core for a moment: a flood of sign-ins queues here
+    // instead of exhausting memory and starving other requests.
+    let _permit = PASSWORD_CHECKS
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
         .await
         .map_err(ApiError::internal)?;
