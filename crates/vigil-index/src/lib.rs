@@ -474,6 +474,13 @@ fn usable(
     Ok(same_journal.then_some((index, seq)))
 }
 
+/// What the follower does next.
+enum Work {
+    Stop,
+    Poll,
+    CatchUp,
+}
+
 /// The thread that follows the journal.
 struct Follower {
     writer: IndexWriter<TantivyDocument>,
@@ -488,29 +495,25 @@ impl Follower {
     fn run(mut self) {
         let mut last_commit = Instant::now() - MIN_COMMIT_INTERVAL;
         loop {
-            {
-                let mut t = self.shared.target.lock().expect("index target lock");
-                while t.head <= *self.indexed.borrow() && !t.stop {
-                    let (guard, waited) = self
-                        .shared
-                        .wake
-                        .wait_timeout(t, POLL)
-                        .expect("index target lock");
-                    t = guard;
-                    if waited.timed_out() {
-                        // Appends from another process are not announced: look for them.
-                        match self.journal.head() {
-                            Ok(head) if head > t.head => t.head = head,
-                            Ok(_) => {}
-                            Err(e) => {
-                                tracing::warn!(error = %e, "search index could not read the journal head")
-                            }
+            match self.wait_for_work() {
+                Work::Stop => return,
+                Work::Poll => {
+                    // Appends from another process are not announced: look for them (without
+                    // holding the lock the writer announces through).
+                    match self.journal.head() {
+                        Ok(head) => {
+                            let mut t = self.shared.target.lock().expect("index target lock");
+                            t.head = t.head.max(head);
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "search index could not read the journal head")
                         }
                     }
+                    if self.head() <= *self.indexed.borrow() {
+                        continue;
+                    }
                 }
-                if t.stop {
-                    return;
-                }
+                Work::CatchUp => {}
             }
             let since = last_commit.elapsed();
             if since < MIN_COMMIT_INTERVAL {
@@ -529,6 +532,27 @@ impl Follower {
 
     fn head(&self) -> u64 {
         self.shared.target.lock().expect("index target lock").head
+    }
+
+    /// Sleeps until the journal is ahead of the index, a poll is due or the index is closing.
+    fn wait_for_work(&self) -> Work {
+        let t = self.shared.target.lock().expect("index target lock");
+        if t.stop {
+            return Work::Stop;
+        }
+        if t.head > *self.indexed.borrow() {
+            return Work::CatchUp;
+        }
+        let (t, _) = self
+            .shared
+            .wake
+            .wait_timeout(t, POLL)
+            .expect("index target lock");
+        match (t.stop, t.head > *self.indexed.borrow()) {
+            (true, _) => Work::Stop,
+            (false, true) => Work::CatchUp,
+            (false, false) => Work::Poll,
+        }
     }
 
     fn stopping(&self) -> bool {
