@@ -88,7 +88,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     if !reuse {
         demo_rate();
+        let token = client.login("bench", PASSWORD).await?.token;
+        let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let searcher = tokio::spawn(search_while_ingesting(
+            client.with_token(&token),
+            latencies.clone(),
+        ));
         ingest(&client.with_token(&key), &args).await?;
+        searcher.abort();
+        let mut latencies = latencies.lock().expect("latencies").clone();
+        println!(
+            "search during ingest (severity:critical, 10 per second): {}",
+            percentiles(&mut latencies)
+        );
     }
     let count = vigil_server::cli::event_count(&state).await?;
     if count as usize != args.events {
@@ -113,6 +125,23 @@ fn demo_rate() {
         "demo generator: {:.0} events/s",
         n as f64 / started.elapsed().as_secs_f64()
     );
+}
+
+/// Searches ten times a second while events pour in: what an auditor sees during peak ingest.
+async fn search_while_ingesting(reader: Client, latencies: Arc<std::sync::Mutex<Vec<Duration>>>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let q = SearchOptions {
+        q: "severity:critical".into(),
+        limit: Some(50),
+        ..Default::default()
+    };
+    loop {
+        tick.tick().await;
+        let t = Instant::now();
+        if reader.search(&q).await.is_ok() {
+            latencies.lock().expect("latencies").push(t.elapsed());
+        }
+    }
 }
 
 /// Posts the demo journal from `senders` tasks; a generator thread prepares the bodies.

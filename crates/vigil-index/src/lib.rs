@@ -51,9 +51,10 @@ const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(100);
 const NEAR_COMMIT_INTERVAL: Duration = Duration::from_millis(250);
 /// More entries than this behind the journal is "far behind" (a rebuild).
 const FAR_BEHIND: u64 = 100_000;
-/// How long a reader waits to see everything committed before it asked; past that, while the
-/// index follows close behind (sustained ingest), it answers from the index's last commit.
+/// How long a reader waits to see everything committed before it asked.
 const FRESH_WAIT: Duration = Duration::from_secs(1);
+/// More entries than this behind, a reader does not wait: the index is following peak ingest.
+const FRESH_LAG: u64 = 10_000;
 /// While catching up from far behind, commit (and show progress) this often.
 const CATCH_UP_COMMIT_INTERVAL: Duration = Duration::from_secs(3);
 /// How often the follower looks at the journal by itself (appends from another process).
@@ -192,28 +193,34 @@ impl SearchIndex {
         *self.indexed.borrow()
     }
 
-    /// Waits until the index holds every entry up to `seq`. Under sustained ingest that may
-    /// not happen within [`FRESH_WAIT`]: the reader then gets the index's last commit (at most a
-    /// few hundred milliseconds old). Far behind (a rebuild), it waits longer and then answers
-    /// `Unavailable`, saying how far the index got.
+    /// Waits, if it is worth it, until the index holds every entry up to `seq`:
+    ///
+    /// - a few entries behind (normal operation): waits up to [`FRESH_WAIT`] for them, so a
+    ///   search sees what was acknowledged before it was asked;
+    /// - more than [`FRESH_LAG`] behind (the index follows sustained peak ingest): answers at
+    ///   once from the index's last commit, typically under a second old, rather than make every
+    ///   reader wait;
+    /// - more than [`FAR_BEHIND`] behind (a rebuild): waits up to [`WAIT`] for the index to come
+    ///   close, then answers `Unavailable`, saying how far it got.
     pub async fn wait_for(&self, seq: u64) -> Result<(), StoreError> {
         let mut rx = self.indexed.clone();
-        let fresh = matches!(
-            tokio::time::timeout(FRESH_WAIT, rx.wait_for(|indexed| *indexed >= seq)).await,
-            Ok(Ok(_))
-        );
-        if fresh || self.indexed() + FAR_BEHIND >= seq {
+        let lag = seq.saturating_sub(self.indexed());
+        if lag == 0 || (FRESH_LAG < lag && lag <= FAR_BEHIND) {
             return Ok(());
         }
-        let caught_up =
-            tokio::time::timeout(WAIT, rx.wait_for(|indexed| *indexed + FAR_BEHIND >= seq)).await;
-        match caught_up {
-            Ok(Ok(_)) => Ok(()),
-            _ => Err(StoreError::Unavailable(format!(
-                "the search index is catching up with the journal ({} of {seq} entries indexed); try again shortly",
-                self.indexed()
-            ))),
+        if lag <= FRESH_LAG {
+            let _ = tokio::time::timeout(FRESH_WAIT, rx.wait_for(|indexed| *indexed >= seq)).await;
+            return Ok(());
         }
+        let close =
+            tokio::time::timeout(WAIT, rx.wait_for(|indexed| *indexed + FAR_BEHIND >= seq)).await;
+        if matches!(close, Ok(Ok(_))) {
+            return Ok(());
+        }
+        Err(StoreError::Unavailable(format!(
+            "the search index is catching up with the journal ({} of {seq} entries indexed); try again shortly",
+            self.indexed()
+        )))
     }
 
     fn compile(&self, q: &Query, tz: &FixedOffset) -> Box<dyn tantivy::query::Query> {
