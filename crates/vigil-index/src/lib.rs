@@ -77,6 +77,9 @@ struct Target {
 struct Shared {
     target: Mutex<Target>,
     wake: Condvar,
+    /// Set while the index is built from far behind (opened missing, stale or long unused);
+    /// cleared once it first reaches the journal's head. Only then do readers wait or get 503.
+    rebuilding: std::sync::atomic::AtomicBool,
 }
 
 /// The index and its follower thread. Dropping it stops the thread.
@@ -150,6 +153,7 @@ impl SearchIndex {
         let shared = Arc::new(Shared {
             target: Mutex::new(Target { head, stop: false }),
             wake: Condvar::new(),
+            rebuilding: std::sync::atomic::AtomicBool::new(indexed + FAR_BEHIND < head),
         });
         let follower = Follower {
             writer,
@@ -197,19 +201,25 @@ impl SearchIndex {
     ///
     /// - a few entries behind (normal operation): waits up to [`FRESH_WAIT`] for them, so a
     ///   search sees what was acknowledged before it was asked;
-    /// - more than [`FRESH_LAG`] behind (the index follows sustained peak ingest): answers at
-    ///   once from the index's last commit, typically under a second old, rather than make every
-    ///   reader wait;
-    /// - more than [`FAR_BEHIND`] behind (a rebuild): waits up to [`WAIT`] for the index to come
-    ///   close, then answers `Unavailable`, saying how far it got.
+    /// - further behind while following ingest (peak load): answers at once from the index's
+    ///   last commit, typically a second or two old, rather than make every reader wait;
+    /// - while the index is rebuilt and more than [`FAR_BEHIND`] behind: waits up to [`WAIT`]
+    ///   for it to come close, then answers `Unavailable`, saying how far it got.
     pub async fn wait_for(&self, seq: u64) -> Result<(), StoreError> {
         let mut rx = self.indexed.clone();
         let lag = seq.saturating_sub(self.indexed());
-        if lag == 0 || (FRESH_LAG < lag && lag <= FAR_BEHIND) {
+        let rebuilding = self
+            .shared
+            .rebuilding
+            .load(std::sync::atomic::Ordering::Acquire);
+        if lag == 0 {
             return Ok(());
         }
         if lag <= FRESH_LAG {
             let _ = tokio::time::timeout(FRESH_WAIT, rx.wait_for(|indexed| *indexed >= seq)).await;
+            return Ok(());
+        }
+        if !rebuilding || lag <= FAR_BEHIND {
             return Ok(());
         }
         let close =
@@ -218,7 +228,7 @@ impl SearchIndex {
             return Ok(());
         }
         Err(StoreError::Unavailable(format!(
-            "the search index is catching up with the journal ({} of {seq} entries indexed); try again shortly",
+            "the search index is being rebuilt from the journal ({} of {seq} entries indexed); try again shortly",
             self.indexed()
         )))
     }
@@ -581,13 +591,15 @@ impl Follower {
             }
             indexed = last.seq;
             pending = true;
-            // Near the head (sustained ingest) commit often so readers wait little; far behind (a
-            // rebuild) commit rarely so the index is built in fewer, larger segments.
-            let far_behind = self.head().saturating_sub(indexed) > FAR_BEHIND;
-            let interval = if far_behind {
-                CATCH_UP_COMMIT_INTERVAL
-            } else {
-                NEAR_COMMIT_INTERVAL
+            // Following ingest, commit often so readers see recent entries; rebuilding, commit
+            // rarely so the index is built in fewer, larger segments.
+            let interval = match self
+                .shared
+                .rebuilding
+                .load(std::sync::atomic::Ordering::Acquire)
+            {
+                true => CATCH_UP_COMMIT_INTERVAL,
+                false => NEAR_COMMIT_INTERVAL,
             };
             if last_commit.elapsed() > interval {
                 self.commit(indexed, &last_hash)?;
@@ -610,6 +622,11 @@ impl Follower {
         // woken. A failed reload does not undo the commit: a retry must start after `seq`.
         if let Err(e) = self.reader.reload() {
             tracing::error!(error = %e, "search index reload failed; readers see the previous commit");
+        }
+        if seq >= self.head() {
+            self.shared
+                .rebuilding
+                .store(false, std::sync::atomic::Ordering::Release);
         }
         self.indexed.send_replace(seq);
         Ok(())
