@@ -381,6 +381,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    fn indexed(&self) -> Option<u64> {
+        self.inner.index.as_ref().map(|i| i.indexed())
+    }
+
     async fn head(&self) -> Result<Option<(u64, String)>, StoreError> {
         self.read(|conn| {
             conn.query_row(

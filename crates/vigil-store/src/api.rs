@@ -85,6 +85,8 @@ pub struct Health {
     pub status: String,
     /// Entries in the journal.
     pub events: u64,
+    /// Entries the search index holds (it follows the journal; equal when caught up).
+    pub indexed: Option<u64>,
     /// The server's version.
     pub version: String,
 }

@@ -41,6 +41,12 @@ pub trait Store: Send + Sync + 'static {
     /// Entries in seq order starting at `from_seq`, at most `limit` (for verification).
     async fn scan(&self, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// The last seq the search index answers for, for backends that keep one (`None` if the
+    /// backend has none or this process opened the journal alone).
+    fn indexed(&self) -> Option<u64> {
+        None
+    }
+
     /// The last entry's seq and hash, if any.
     async fn head(&self) -> Result<Option<(u64, String)>, StoreError>;
 

@@ -13,6 +13,7 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiE
     let events = state.store.head().await?.map_or(0, |(seq, _)| seq);
     Ok(Json(Health {
         status: "ok".into(),
+        indexed: state.store.indexed(),
         events,
         version: env!("CARGO_PKG_VERSION").into(),
     }))

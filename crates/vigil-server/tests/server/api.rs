@@ -505,7 +505,7 @@ async fn concurrent_senders_lose_and_duplicate_nothing() {
 async fn health_and_openapi() {
     let s = TestServer::start().await;
     let h = s.anonymous.health().await.unwrap();
-    assert_eq!((h.status.as_str(), h.events), ("ok", 0));
+    assert_eq!((h.status.as_str(), h.events, h.indexed), ("ok", 0, Some(0)));
     let doc: Value = s
         .raw(Method::GET, "/openapi.json")
         .send()
