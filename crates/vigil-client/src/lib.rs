@@ -189,13 +189,7 @@ impl Client {
     }
 
     async fn send(&self, builder: RequestBuilder) -> Result<reqwest::Response, ClientError> {
-        let response = builder
-            .send()
-            .await
-            .map_err(|source| ClientError::Unreachable {
-                url: self.base.to_string(),
-                source,
-            })?;
+        let response = builder.send().await.map_err(|e| self.unreachable(e))?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -225,17 +219,25 @@ impl Client {
         })
     }
 
-    async fn json<T: DeserializeOwned>(&self, builder: RequestBuilder) -> Result<T, ClientError> {
-        let bytes =
-            self.send(builder)
-                .await?
-                .bytes()
-                .await
-                .map_err(|source| ClientError::Unreachable {
-                    url: self.base.to_string(),
-                    source,
-                })?;
+    fn unreachable(&self, source: reqwest::Error) -> ClientError {
+        ClientError::Unreachable {
+            url: self.base.to_string(),
+            source,
+        }
+    }
+
+    /// Reads a successful answer's JSON body.
+    async fn decode<T: DeserializeOwned>(
+        &self,
+        response: reqwest::Response,
+    ) -> Result<T, ClientError> {
+        let bytes = response.bytes().await.map_err(|e| self.unreachable(e))?;
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    async fn json<T: DeserializeOwned>(&self, builder: RequestBuilder) -> Result<T, ClientError> {
+        let response = self.send(builder).await?;
+        self.decode(response).await
     }
 
     /// `GET /healthz`.
@@ -287,17 +289,7 @@ impl Client {
             )
             .await?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|source| ClientError::Unreachable {
-                url: self.base.to_string(),
-                source,
-            })?;
-        Ok((
-            status,
-            serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))?,
-        ))
+        Ok((status, self.decode(response).await?))
     }
 
     /// `GET /v1/events`.
