@@ -14,7 +14,6 @@ mod collect;
 mod query;
 mod schema;
 
-use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
@@ -27,7 +26,10 @@ use tantivy::{
     DocId, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument,
 };
 use vigil_core::{Query, StoredEvent};
-use vigil_store::{Cursor, FacetField, Order, StoreError};
+use vigil_store::{
+    BucketPlan, Cursor, FacetRequest, FacetValue, Facets, Order, StoreError, Timeline,
+    TimelineRequest,
+};
 
 use schema::Fields;
 
@@ -277,12 +279,12 @@ impl SearchIndex {
         for span in [HOUR, 24 * HOUR, 7 * 24 * HOUR, 31 * 24 * HOUR] {
             let Some(anchor) = anchor else { break };
             let window = match order {
-                Order::Newest => query::time_window(
+                Order::Newest => query::time_range(
                     &self.fields,
                     Bound::Included(anchor.saturating_sub(span)),
                     Bound::Unbounded,
                 ),
-                Order::Oldest => query::time_window(
+                Order::Oldest => query::time_range(
                     &self.fields,
                     Bound::Unbounded,
                     Bound::Excluded(anchor.saturating_add(span)),
@@ -363,58 +365,65 @@ impl SearchIndex {
             .collect())
     }
 
-    /// The earliest and latest occurred_at (µs) among matches.
-    pub fn time_bounds(
-        &self,
-        q: &Query,
-        tz: &FixedOffset,
-    ) -> Result<Option<(i64, i64)>, StoreError> {
-        self.reader
-            .searcher()
-            .search(&self.compile(q, tz), &collect::TimeBounds)
-            .map_err(index_error)
-    }
-
-    /// Counts (all, critical) per bucket of `width` µs from `start`.
-    pub fn buckets(
-        &self,
-        q: &Query,
-        tz: &FixedOffset,
-        start: i64,
-        width: i64,
-        count: usize,
-    ) -> Result<Vec<(u64, u64)>, StoreError> {
+    /// Counts of matches (and critical ones) per time bucket. The range comes from the query's
+    /// own time clauses, else from the matches (the last day when nothing matches).
+    pub fn timeline(&self, r: &TimelineRequest) -> Result<Timeline, StoreError> {
+        let searcher = self.reader.searcher();
+        let compiled = self.compile(&r.query, &r.tz);
+        let bounds = r.query.bounds(&r.tz);
+        let (from, to) = (
+            bounds.from.map(|t| t.timestamp_micros()),
+            bounds.to.map(|t| t.timestamp_micros()),
+        );
+        let (from, to) = match (from, to) {
+            (Some(from), Some(to)) => (from, to),
+            _ => {
+                const DAY: i64 = 86_400_000_000;
+                let found = searcher
+                    .search(&compiled, &collect::TimeBounds)
+                    .map_err(index_error)?;
+                let (lo, hi) = found.map_or_else(
+                    || {
+                        let end = to.unwrap_or_else(|| chrono::Utc::now().timestamp_micros());
+                        (end - DAY, end)
+                    },
+                    |(lo, hi)| (lo, hi + 1),
+                );
+                (from.unwrap_or(lo), to.unwrap_or(hi))
+            }
+        };
+        let plan = BucketPlan::new(from, to.max(from + 1), r.buckets, r.tz);
         let collector = collect::Buckets {
-            start,
-            width,
-            count,
+            start: plan.start,
+            width: plan.interval_seconds * 1_000_000,
+            count: plan.count,
         };
-        self.reader
-            .searcher()
-            .search(&self.compile(q, tz), &collector)
-            .map_err(index_error)
+        let counts = searcher
+            .search(&compiled, &collector)
+            .map_err(index_error)?;
+        Ok(plan.timeline(&counts))
     }
 
-    /// How many matches have each value of `field`.
-    pub fn counts(
-        &self,
-        q: &Query,
-        tz: &FixedOffset,
-        field: FacetField,
-    ) -> Result<HashMap<String, u64>, StoreError> {
-        let name = match field {
-            FacetField::Actor => "actor",
-            FacetField::Section => "section",
-            FacetField::Kind => "kind",
-            FacetField::Action => "action",
-            FacetField::TargetType => "target_type",
-            FacetField::Severity => schema::SEVERITY,
-            FacetField::Outcome => "outcome",
+    /// The most frequent values of a field among matches, ties by value.
+    pub fn facets(&self, r: &FacetRequest) -> Result<Facets, StoreError> {
+        let collector = collect::Counts {
+            field: r.field.as_str(),
         };
-        self.reader
+        let counts = self
+            .reader
             .searcher()
-            .search(&self.compile(q, tz), &collect::Counts { field: name })
-            .map_err(index_error)
+            .search(&self.compile(&r.query, &r.tz), &collector)
+            .map_err(index_error)?;
+        let mut values: Vec<FacetValue> = counts
+            .into_iter()
+            .map(|(value, count)| FacetValue { value, count })
+            .collect();
+        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        values.truncate(r.limit.max(1));
+        Ok(Facets {
+            field: r.field,
+            values,
+        })
     }
 }
 

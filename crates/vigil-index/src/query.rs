@@ -38,7 +38,8 @@ fn all_of(queries: Vec<Boxed>) -> Boxed {
     ))
 }
 
-fn time_range(f: &Fields, from: Bound<i64>, to: Bound<i64>) -> Boxed {
+/// Entries whose occurred_at is within the bounds.
+pub fn time_range(f: &Fields, from: Bound<i64>, to: Bound<i64>) -> Boxed {
     let t = |b: Bound<i64>| b.map(|v| Term::from_field_i64(f.time, v));
     Box::new(RangeQuery::new(t(from), t(to)))
 }
@@ -67,11 +68,6 @@ pub fn compile(f: &Fields, q: &vigil_core::Query, tz: &FixedOffset) -> Boxed {
         clauses.push((Occur::Must, Box::new(AllQuery)));
     }
     Box::new(BooleanQuery::new(clauses))
-}
-
-/// Entries whose occurred_at is within the bounds.
-pub fn time_window(f: &Fields, from: Bound<i64>, to: Bound<i64>) -> Boxed {
-    time_range(f, from, to)
 }
 
 /// Entries strictly after the cursor in the given order.

@@ -32,8 +32,8 @@ use tokio::sync::oneshot;
 use vigil_core::{Event, StoredEvent};
 use vigil_index::{Journal, SearchIndex};
 use vigil_store::{
-    Appended, BucketPlan, Cursor, FacetRequest, FacetValue, Facets, IngestKey, NewKey, NewSession,
-    NewUser, Page, Search, Session, Store, StoreError, Timeline, TimelineRequest, User,
+    Appended, Cursor, FacetRequest, Facets, IngestKey, NewKey, NewSession, NewUser, Page, Search,
+    Session, Store, StoreError, Timeline, TimelineRequest, User,
 };
 
 pub use writer::Clock;
@@ -274,48 +274,6 @@ fn next_cursor(events: &mut Vec<StoredEvent>, limit: usize) -> Option<Cursor> {
     }
 }
 
-fn timeline_sync(index: &SearchIndex, r: &TimelineRequest) -> Result<Timeline, StoreError> {
-    let bounds = r.query.bounds(&r.tz);
-    let (mut from, mut to) = (
-        bounds.from.map(|t| sql::micros(&t)),
-        bounds.to.map(|t| sql::micros(&t)),
-    );
-    if from.is_none() || to.is_none() {
-        let found = index.time_bounds(&r.query, &r.tz)?;
-        let now = sql::micros(&chrono::Utc::now());
-        let to_or_now = to.unwrap_or(now);
-        from = from
-            .or(found.map(|(lo, _)| lo))
-            .or(Some(to_or_now - 86_400_000_000));
-        to = to.or(found.map(|(_, hi)| hi + 1)).or(Some(now));
-    }
-    let from = from.expect("set above");
-    let to = to.expect("set above").max(from + 1);
-    let plan = BucketPlan::new(from, to, r.buckets, r.tz);
-    let counts = index.buckets(
-        &r.query,
-        &r.tz,
-        plan.start,
-        plan.interval_seconds * 1_000_000,
-        plan.count,
-    )?;
-    Ok(plan.timeline(&counts))
-}
-
-fn facets_sync(index: &SearchIndex, r: &FacetRequest) -> Result<Facets, StoreError> {
-    let mut values: Vec<FacetValue> = index
-        .counts(&r.query, &r.tz, r.field)?
-        .into_iter()
-        .map(|(value, count)| FacetValue { value, count })
-        .collect();
-    values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    values.truncate(r.limit.max(1));
-    Ok(Facets {
-        field: r.field,
-        values,
-    })
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn append(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError> {
@@ -367,13 +325,13 @@ impl Store for SqliteStore {
     async fn timeline(&self, request: &TimelineRequest) -> Result<Timeline, StoreError> {
         let index = self.index_current().await?;
         let request = request.clone();
-        blocking(move || timeline_sync(&index, &request)).await
+        blocking(move || index.timeline(&request)).await
     }
 
     async fn facets(&self, request: &FacetRequest) -> Result<Facets, StoreError> {
         let index = self.index_current().await?;
         let request = request.clone();
-        blocking(move || facets_sync(&index, &request)).await
+        blocking(move || index.facets(&request)).await
     }
 
     async fn scan(&self, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
