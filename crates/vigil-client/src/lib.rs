@@ -14,6 +14,9 @@
 
 use std::fmt;
 
+use chrono::FixedOffset;
+use eventsource_stream::Eventsource;
+use futures::{Stream, StreamExt};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -124,6 +127,7 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     token: Option<String>,
+    tz: Option<FixedOffset>,
 }
 
 impl fmt::Debug for Client {
@@ -131,6 +135,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base", &self.base.as_str())
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("tz", &self.tz)
             .finish()
     }
 }
@@ -160,6 +165,7 @@ impl Client {
             http,
             base,
             token: None,
+            tz: None,
         })
     }
 
@@ -169,6 +175,24 @@ impl Client {
             token: Some(token.into()),
             ..self.clone()
         }
+    }
+
+    /// The same client, asking the server to read dates without an offset (`after:2026-11-20`)
+    /// in this UTC offset instead of UTC.
+    pub fn with_tz(&self, tz: FixedOffset) -> Self {
+        Client {
+            tz: Some(tz),
+            ..self.clone()
+        }
+    }
+
+    /// The query parameters every query-taking request carries.
+    fn query_params(&self, q: &str) -> Vec<(&'static str, String)> {
+        let mut params = vec![("q", q.to_owned())];
+        if let Some(tz) = self.tz {
+            params.push(("tz", tz.to_string()));
+        }
+        params
     }
 
     /// The server's base URL.
@@ -294,7 +318,7 @@ impl Client {
 
     /// `GET /v1/events`.
     pub async fn search(&self, o: &SearchOptions) -> Result<EventsPage, ClientError> {
-        let mut params = vec![("q", o.q.clone())];
+        let mut params = self.query_params(&o.q);
         if let Some(l) = o.limit {
             params.push(("limit", l.to_string()));
         }
@@ -323,7 +347,7 @@ impl Client {
 
     /// `GET /v1/timeline`.
     pub async fn timeline(&self, q: &str, buckets: Option<u32>) -> Result<Timeline, ClientError> {
-        let mut params = vec![("q", q.to_owned())];
+        let mut params = self.query_params(q);
         if let Some(b) = buckets {
             params.push(("buckets", b.to_string()));
         }
@@ -338,12 +362,53 @@ impl Client {
         field: &str,
         limit: Option<usize>,
     ) -> Result<Facets, ClientError> {
-        let mut params = vec![("q", q.to_owned()), ("field", field.to_owned())];
+        let mut params = self.query_params(q);
+        params.push(("field", field.to_owned()));
         if let Some(l) = limit {
             params.push(("limit", l.to_string()));
         }
         self.json(self.request(Method::GET, "v1/facets").query(&params))
             .await
+    }
+
+    /// `GET /v1/stream`: new entries matching `q` as they are stored, until the connection ends.
+    /// Starts after the newest entry, or after `after` (a seq) to resume.
+    pub async fn stream(
+        &self,
+        q: &str,
+        after: Option<u64>,
+    ) -> Result<impl Stream<Item = Result<StoredEvent, ClientError>> + Send + 'static, ClientError>
+    {
+        let mut builder = self
+            .request(Method::GET, "v1/stream")
+            .query(&self.query_params(q))
+            .header("accept", "text/event-stream");
+        if let Some(seq) = after {
+            builder = builder.header("last-event-id", seq.to_string());
+        }
+        let response = self.send(builder).await?;
+        let url = self.base.to_string();
+        let events = response.bytes_stream().eventsource();
+        Ok(events.filter_map(move |item| {
+            let url = url.clone();
+            async move {
+                match item {
+                    Ok(e) if e.event == "entry" => Some(
+                        serde_json::from_str::<StoredEvent>(&e.data)
+                            .map_err(|err| ClientError::Decode(err.to_string())),
+                    ),
+                    Ok(e) if e.event == "error" => Some(Err(ClientError::Decode(format!(
+                        "the server could not read the journal: {}",
+                        e.data
+                    )))),
+                    Ok(_) => None,
+                    Err(eventsource_stream::EventStreamError::Transport(source)) => {
+                        Some(Err(ClientError::Unreachable { url, source }))
+                    }
+                    Err(err) => Some(Err(ClientError::Decode(err.to_string()))),
+                }
+            }
+        }))
     }
 }
 

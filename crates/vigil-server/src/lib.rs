@@ -54,6 +54,7 @@ fn state(store: vigil_store_sqlite::SqliteStore, config: &config::ServerConfig) 
         store: Arc::new(store),
         clock: Arc::new(chrono::Utc::now),
         config: Arc::new(config.clone()),
+        appended: Arc::new(tokio::sync::watch::Sender::new(0)),
     }
 }
 

@@ -19,6 +19,9 @@ pub struct AppState {
     pub clock: Clock,
     /// Settings.
     pub config: Arc<ServerConfig>,
+    /// The highest seq this process has appended: live tails wake on it instead of polling
+    /// (appends by other processes are picked up by the tails' slow poll).
+    pub appended: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl AppState {

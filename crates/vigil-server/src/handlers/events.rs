@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
+use chrono::FixedOffset;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -48,6 +49,13 @@ pub async fn ingest(
     })?;
     let events = parse_batch(&bytes)?;
     let results = state.store.append(events).await?;
+    if let Some(last) = results.iter().map(|r| r.seq).max() {
+        state.appended.send_if_modified(|seq| {
+            let newer = last > *seq;
+            *seq = (*seq).max(last);
+            newer
+        });
+    }
     let duplicates = results.iter().filter(|r| r.duplicate).count();
     let accepted = results.len() - duplicates;
     let status = if accepted > 0 {
@@ -151,12 +159,31 @@ pub struct SearchParams {
     cursor: Option<String>,
     /// `newest` (default) or `oldest` first.
     order: Option<Order>,
+    /// The UTC offset (`+01:00`, `-05:30`, `Z`) in which dates without an offset are read
+    /// (default UTC).
+    tz: Option<String>,
 }
 
 /// Longest accepted query text, in characters.
 const MAX_QUERY_CHARS: usize = 4096;
 
-fn parse_query(q: Option<&str>) -> Result<Query, ApiError> {
+/// Reads a `tz` parameter: a UTC offset such as `+01:00`, `-05:30`, `+0530` or `Z`.
+pub(crate) fn parse_tz(tz: Option<&str>) -> Result<FixedOffset, ApiError> {
+    let Some(text) = tz.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(vigil_store::utc());
+    };
+    if text.eq_ignore_ascii_case("z") || text.eq_ignore_ascii_case("utc") {
+        return Ok(vigil_store::utc());
+    }
+    text.parse::<FixedOffset>().map_err(|_| {
+        ApiError::bad_request(
+            "bad_parameter",
+            format!("tz: {text:?} is not a UTC offset such as +01:00, -05:30 or Z"),
+        )
+    })
+}
+
+pub(crate) fn parse_query(q: Option<&str>) -> Result<Query, ApiError> {
     let text = q.unwrap_or("");
     let chars = text.chars().count();
     if chars > MAX_QUERY_CHARS {
@@ -204,6 +231,7 @@ pub async fn search(
     };
     let search = Search {
         cursor,
+        tz: parse_tz(p.tz.as_deref())?,
         order: p.order.unwrap_or_default(),
         ..Search::new(query, limit)
     };
@@ -235,6 +263,8 @@ pub struct TimelineParams {
     q: Option<String>,
     /// About how many buckets, 1 to 1000 (default 60); the width is rounded to a readable interval.
     buckets: Option<usize>,
+    /// The UTC offset in which dates are read and days and weeks are cut (default UTC).
+    tz: Option<String>,
 }
 
 /// Counts of matching entries (and critical ones) per time bucket.
@@ -252,7 +282,7 @@ pub async fn timeline(
             .store
             .timeline(&TimelineRequest {
                 query,
-                tz: vigil_store::utc(),
+                tz: parse_tz(p.tz.as_deref())?,
                 buckets,
             })
             .await?,
@@ -268,6 +298,8 @@ pub struct FacetParams {
     field: Option<String>,
     /// At most this many values, 1 to 100 (default 10).
     limit: Option<usize>,
+    /// The UTC offset in which dates without an offset are read (default UTC).
+    tz: Option<String>,
 }
 
 /// The most frequent values of a field among matching entries.
@@ -306,7 +338,7 @@ pub async fn facets(
             .store
             .facets(&FacetRequest {
                 query,
-                tz: vigil_store::utc(),
+                tz: parse_tz(p.tz.as_deref())?,
                 field,
                 limit,
             })

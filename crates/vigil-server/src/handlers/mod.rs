@@ -3,3 +3,4 @@
 pub mod events;
 pub mod meta;
 pub mod session;
+pub mod stream;
