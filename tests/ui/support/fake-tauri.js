@@ -1,0 +1,180 @@
+// In-page test double of the Rust side for the UI tests: window.__TAURI__.core.{invoke, Channel}
+// answering every command of docs/console.md from a generated journal. Configured through
+// window.__VIGIL_FAKE_CONFIG__ (set by an earlier init script); tests drive it through
+// window.__fake (calls made, forced failures, live events).
+(() => {
+  const cfg = window.__VIGIL_FAKE_CONFIG__ ?? {};
+  const Q = window.__vigilFakeQuery;
+  const D = window.__vigilFakeData;
+  const SERVER = 'https://vigil.casino.example';
+  const signedIn = {
+    state: 'signed_in', server: SERVER, user: { name: 'k.morel', roles: ['auditor', 'compliance'] }, last_user: 'k.morel',
+    expires_at: '2026-11-27T09:00:00.000000Z', keyring: 'os', keyring_note: null, reason: null,
+  };
+  const signedOut = (reason = null) => ({ ...signedIn, state: 'signed_out', user: null, expires_at: null, reason });
+  let session = { ...(cfg.session === 'signed_out' ? signedOut(cfg.reason ?? null) : signedIn), ...(cfg.sessionPatch ?? {}) };
+
+  const events = D.generate(cfg.count ?? 400);
+  if (cfg.special !== false) {
+    events.push({ ...D.SPECIAL, seq: events.length + 1 });
+  }
+  let saved = (cfg.saved ?? [{ name: 'Critical finance', q: 'section:finance severity:critical' }, { name: 'Denied access', q: 'outcome:denied' }])
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const failures = new Map();
+  const calls = [];
+  let live = null;
+  const cache = new Map();
+  const gone = new Set();
+
+  const err = (code, message, extra = {}) => ({ code, message, ...extra });
+
+  function matches(q) {
+    if (!cache.has(q)) cache.set(q, events.filter(Q.matcher(Q.parse(q).clauses)));
+    return cache.get(q);
+  }
+
+  const WIDTHS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 10800, 21600, 43200, 86400, 604800, 2592000, 31536000];
+  function timeline(q, buckets = 100) {
+    const list = matches(q);
+    const clauses = Q.parse(q).clauses.filter((c) => !c.negated);
+    const after = clauses.find((c) => c.key === 'after');
+    const before = clauses.find((c) => c.key === 'before');
+    let first = Infinity;
+    let last = -Infinity;
+    for (const e of list) {
+      const t = Date.parse(e.occurred_at);
+      if (t < first) first = t;
+      if (t > last) last = t;
+    }
+    let from = after ? Q.instant(after.values[0]) : first;
+    let to = before ? Q.instant(before.values[0]) : last + 1;
+    if (!list.length && !(after && before)) return { from: null, to: null, interval_seconds: 60, buckets: [] };
+    const width = (WIDTHS.find((w) => (to - from) / 1000 / w <= buckets) ?? 31536000) * 1000;
+    from = Math.floor(from / width) * width;
+    to = Math.ceil(to / width) * width;
+    const out = [];
+    for (let t = from; t < to; t += width) out.push({ start: new Date(t).toISOString().replace('.000Z', 'Z'), count: 0, critical: 0 });
+    for (const e of list) {
+      const b = out[Math.floor((Date.parse(e.occurred_at) - from) / width)];
+      if (!b) continue;
+      b.count++;
+      if (e.severity === 'critical') b.critical++;
+    }
+    return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), interval_seconds: width / 1000, buckets: out };
+  }
+
+  function facetValue(e, field) {
+    switch (field) {
+      case 'actor': return e.actor.id;
+      case 'target_type': return e.target?.type;
+      case 'severity': return e.severity ?? 'info';
+      case 'outcome': return e.outcome ?? 'success';
+      default: return e[field];
+    }
+  }
+
+  const commands = {
+    session_status: () => session,
+    sign_in({ server, user, password }) {
+      if (!/^https?:\/\/[^\s/]+/.test(server ?? '')) throw err('bad_url', `server URL: '${server}' is not an http(s) URL`);
+      if (/unreachable|down\./.test(server)) throw err('unreachable', `no answer from ${server} (connection refused)`);
+      if (password !== (cfg.password ?? 'correct horse battery')) throw err('bad_credentials', 'Wrong user name or password.');
+      session = { ...signedIn, server, user: { name: user, roles: ['auditor'] }, last_user: user, ...(cfg.sessionPatch ?? {}) };
+      return session;
+    },
+    sign_out() {
+      session = signedOut();
+      return session;
+    },
+    parse_query: ({ q }) => Q.parse(q),
+    print_query: ({ clauses }) => Q.print(clauses),
+    search({ q, cursor, limit = 50, order = 'newest' }) {
+      if (limit < 1 || limit > 1000) throw err('invalid', `limit: ${limit} is not between 1 and 1000`);
+      const list = matches(q);
+      const offset = cursor ? Number(cursor) : 0;
+      const page = [];
+      for (let i = offset; i < Math.min(list.length, offset + limit); i++) page.push(order === 'oldest' ? list[i] : list[list.length - 1 - i]);
+      return { events: page, next_cursor: offset + limit < list.length ? String(offset + limit) : null };
+    },
+    timeline: ({ q, buckets }) => timeline(q, buckets),
+    facets({ q, field, limit = 10 }) {
+      const counts = new Map();
+      for (const e of matches(q)) {
+        const v = facetValue(e, field);
+        if (v != null) counts.set(v, (counts.get(v) ?? 0) + 1);
+      }
+      const values = [...counts].map(([value, count]) => ({ value, count }))
+        .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1)).slice(0, limit);
+      return { field, values };
+    },
+    event({ id }) {
+      const e = gone.has(id) ? null : events.find((x) => x.id === id);
+      if (!e) throw err('not_found', `no entry ${id}`);
+      return e;
+    },
+    around({ id }) {
+      const e = commands.event({ id });
+      const t = Date.parse(e.occurred_at);
+      const near = events.filter((x) => Math.abs(Date.parse(x.occurred_at) - t) <= 15 * 60e3
+        && (x.actor.id === e.actor.id || (e.target && x.target && x.target.type === e.target.type && x.target.id === e.target.id)));
+      return { events: near };
+    },
+    live_start({ q, channel }) {
+      Q.parse(q);
+      live = { q, channel };
+      setTimeout(() => live?.channel === channel && channel.onmessage({ type: 'connected' }), 0);
+      return null;
+    },
+    live_stop() {
+      live = null;
+      return null;
+    },
+    saved_searches: () => saved,
+    save_search({ name, q }) {
+      saved = [...saved.filter((s) => s.name !== name), { name, q }].sort((a, b) => a.name.localeCompare(b.name));
+      return saved;
+    },
+    delete_search({ name }) {
+      saved = saved.filter((s) => s.name !== name);
+      return saved;
+    },
+  };
+
+  async function invoke(cmd, args = {}) {
+    const { channel, ...plain } = args;
+    calls.push({ cmd, args: structuredClone(plain) });
+    await new Promise((resolve) => setTimeout(resolve, cfg.latency ?? 0));
+    const forced = failures.get(cmd);
+    if (forced) {
+      if (!forced.sticky) failures.delete(cmd);
+      throw { ...forced.error };
+    }
+    if (!commands[cmd]) throw err('invalid', `unknown command ${cmd}`);
+    if (cmd !== 'session_status' && cmd !== 'sign_in' && session.state !== 'signed_in') throw err('signed_out', 'You are signed out.');
+    return structuredClone(commands[cmd](args));
+  }
+
+  class Channel {
+    constructor() {
+      this.onmessage = () => {};
+    }
+  }
+
+  window.__fake = {
+    calls,
+    events,
+    /** The next call of `cmd` (or every call, sticky) fails with `error`. */
+    fail(cmd, error, sticky = false) { failures.set(cmd, { error, sticky }); },
+    clearFailures() { failures.clear(); },
+    /** Sends `n` new entries down the live channel. */
+    pushLive(n = 1) {
+      for (let i = 0; i < n; i++) live?.channel.onmessage({ type: 'event', event: events[events.length - 1 - i] });
+    },
+    liveError(message) { live?.channel.onmessage({ type: 'error', code: 'unreachable', message }); },
+    live: () => (live ? { q: live.q } : null),
+    remove(id) { gone.add(id); },
+    expire(reason) { session = signedOut(reason); },
+    callsOf(cmd) { return calls.filter((c) => c.cmd === cmd).map((c) => c.args); },
+  };
+  window.__TAURI__ = { core: { invoke, Channel } };
+})();

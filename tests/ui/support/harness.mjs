@@ -1,0 +1,93 @@
+// Test harness for the console's frontend: Debian's Chromium driven by playwright-core, ui/
+// served from disk on a fake origin with the app's CSP, and the Rust side replaced by an in-page
+// fake (fake-*.js). Every page records console errors, page errors and CSP violations; a test
+// ends with `await app.assertClean()`.
+
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const UI = join(HERE, '..', '..', '..', 'ui');
+export const ORIGIN = 'http://vigil.test';
+export const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'";
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml' };
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+export function launch() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ARGS });
+}
+
+async function serve(route) {
+  const path = new URL(route.request().url()).pathname;
+  const file = normalize(join(UI, path === '/' ? 'index.html' : decodeURIComponent(path)));
+  if (!file.startsWith(UI)) return route.fulfill({ status: 403, body: 'outside ui/' });
+  try {
+    const body = await readFile(file);
+    return route.fulfill({ status: 200, body, headers: { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-security-policy': CSP } });
+  } catch {
+    return route.fulfill({ status: 404, body: `not found: ${path}` });
+  }
+}
+
+/**
+ * Opens the console in a fresh context. `config` goes to the fake (count, session, latency,
+ * password, saved, sessionPatch, reason). Waits for the first rows unless signed out.
+ */
+const contexts = new WeakMap();
+
+/** One context per browser (per test file): pages are cheaper than contexts. */
+async function sharedContext(browser) {
+  if (!contexts.has(browser)) {
+    contexts.set(browser, (async () => {
+      const context = await browser.newContext({ timezoneId: 'Europe/Paris', locale: 'en-US' });
+      await context.route(`${ORIGIN}/**`, serve);
+      await context.route((url) => !url.href.startsWith(ORIGIN), (route) => route.abort());
+      return context;
+    })());
+  }
+  return contexts.get(browser);
+}
+
+export async function openApp(browser, { config = {}, viewport = { width: 1440, height: 900 }, wait = true } = {}) {
+  const context = await sharedContext(browser);
+  const page = await context.newPage();
+  await page.setViewportSize(viewport);
+  page.setDefaultTimeout(5000);
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+    window.__copied = [];
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText: async (t) => { window.__copied.push(t); } } });
+  });
+  await page.addInitScript((c) => { window.__VIGIL_FAKE_CONFIG__ = c; }, config);
+  for (const f of ['fake-query.js', 'fake-data.js', 'fake-tauri.js']) await page.addInitScript({ path: join(HERE, f) });
+  await page.goto(`${ORIGIN}/index.html`);
+  if (wait && config.session !== 'signed_out') await page.waitForSelector('.table-body .row:not(.placeholder)');
+  return {
+    page,
+    context,
+    problems,
+    /** The commands the UI called, with their arguments. */
+    calls: (cmd) => page.evaluate((c) => window.__fake.callsOf(c), cmd),
+    async assertClean() {
+      assert.deepEqual(problems, [], 'no console errors, page errors or CSP violations');
+      await page.close();
+    },
+  };
+}
+
+/** Texts of the rendered (non-placeholder, visible) rows' cells of one column. */
+export function column(page, key) {
+  return page.$$eval(`.table-rows .row:not(.placeholder):not([hidden]) .c-${key}`, (cells) => cells.map((c) => c.textContent));
+}
+
+/** Waits until the query field holds `text`. */
+export function queryIs(page, text) {
+  return page.waitForFunction((t) => document.getElementById('query').value === t, text);
+}

@@ -1,0 +1,74 @@
+// Vigil Console's frontend entry point: asks the Rust side for the session, then shows the
+// sign-in form or the search screen. Any command answering `signed_out` comes back here.
+
+import { call, onSignedOut } from './ipc.js';
+import { byId } from './lib/dom.js';
+import { initSignIn, showSignIn, hideSignIn } from './views/signin.js';
+import { createSearchScreen } from './search.js';
+
+let screen = null;
+
+function showHeader(session) {
+  byId('header-server').textContent = session.server ?? '';
+  const user = session.user;
+  byId('header-user').textContent = user ? `${user.name}${user.roles?.length ? ` (${user.roles.join(', ')})` : ''}` : '';
+  const badge = byId('header-keyring');
+  badge.hidden = session.keyring !== 'memory';
+  badge.title = session.keyring_note ?? 'No OS keyring answered: the token is kept in memory only.';
+}
+
+function signedIn(session) {
+  hideSignIn();
+  showHeader(session);
+  byId('app-screen').hidden = false;
+  screen ??= createSearchScreen();
+  screen.start();
+}
+
+function signedOut(session, message) {
+  screen?.stop();
+  byId('app-screen').hidden = true;
+  showSignIn(session, message);
+}
+
+onSignedOut(async (error) => {
+  let session = null;
+  try {
+    session = await call('session_status');
+  } catch {
+    // Prefill nothing; the message still says why.
+  }
+  signedOut(session, error.message);
+});
+
+byId('signout').addEventListener('click', async () => {
+  const button = byId('signout');
+  button.disabled = true;
+  try {
+    signedOut(await call('sign_out'));
+  } catch (error) {
+    if (error.handled) return;
+    // Whatever failed, believe the session's own state: signed out or still signed in.
+    const session = await call('session_status').catch(() => null);
+    if (session?.state === 'signed_in') screen?.showProblem(error);
+    else signedOut(session, error.message);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+document.addEventListener('keydown', (e) => {
+  if (!byId('app-screen').hidden) screen?.handleKey(e);
+});
+
+initSignIn(signedIn);
+
+try {
+  const session = await call('session_status');
+  if (session.state === 'signed_in') signedIn(session);
+  else signedOut(session);
+} catch (error) {
+  signedOut(null, error.message);
+} finally {
+  byId('boot').hidden = true;
+}

@@ -1,0 +1,180 @@
+// The search screen: wires the filter bar, results, timeline, facets, detail, saved searches and
+// live tail together. One query text at a time drives them all; pivots, facets, brushing and
+// saved searches change it through the filter bar, so the text and the controls never disagree.
+
+import { call } from './ipc.js';
+import { byId, el, typingIn } from './lib/dom.js';
+import { clause, narrowed, valuesOf, withValues } from './lib/clauses.js';
+import { ceilMinute, floorMinute, formatLocalSeconds, toQueryMinute } from './lib/time.js';
+import { createFilterbar } from './views/filterbar.js';
+import { createResults } from './views/results.js';
+import { createTimeline } from './views/timeline.js';
+import { createFacets } from './views/facets.js';
+import { createDetail } from './views/detail.js';
+import { createSaved } from './views/saved.js';
+import { createLive } from './views/live.js';
+
+const SUGGESTIONS = 50;
+
+const PROBLEM_PREFIX = {
+  unreachable: 'Cannot reach the server — the results on screen are the last ones loaded. ',
+  server: 'The audit store failed: ',
+  keyring: 'The OS keyring refused: ',
+};
+
+export function createSearchScreen() {
+  const app = byId('app-screen');
+  const status = byId('status');
+  let current = '';
+  let order = 'newest';
+  let zoomStack = [];
+  let zooming = false;
+
+  const filterbar = createFilterbar(byId('filterbar'), { onSearch: search, onError: showProblem });
+  const results = createResults(byId('results'), {
+    onOpen: open, onSelect, onPivot: pivot, onError: searchError,
+    onOrder: (o) => { order = o; search(current); },
+    onBack: () => search(current),
+  });
+  const live = createLive(results.toolbar, { onShow: () => search(current) });
+  const timeline = createTimeline(byId('timeline'), { onBrush: brush, onZoomOut: zoomOut });
+  const facets = createFacets(byId('facets'), {
+    onPick: (key, value, negated) => filterbar.apply(narrowed(filterbar.clauses(), key, value, negated)),
+  });
+  const detail = createDetail(byId('detail'), { onPivot: pivot, onTarget, onAround, onClose: closeDetail });
+  const saved = createSaved(byId('saved'), { currentQuery: () => filterbar.text(), onRun: (q) => filterbar.run(q), onError: showProblem });
+
+  function showProblem(error) {
+    if (error.handled) return;
+    status.replaceChildren(
+      el('span', { class: 'status-text', text: (PROBLEM_PREFIX[error.code] ?? '') + error.message, data: { code: error.code } }),
+      el('button', { type: 'button', class: 'status-close', text: '×', attrs: { 'aria-label': 'Dismiss' }, on: { click: hideProblem } }));
+    status.hidden = false;
+  }
+
+  function hideProblem() {
+    status.hidden = true;
+    status.replaceChildren();
+  }
+
+  function searchError(error) {
+    if (error.handled) return;
+    if (error.code === 'bad_query') filterbar.showError(error, current);
+    else showProblem(error);
+  }
+
+  /** Runs `q` everywhere: table, timeline (and so the count), facets, live tail. */
+  function search(q) {
+    current = q;
+    if (!zooming) zoomStack = [];
+    zooming = false;
+    hideProblem();
+    results.load(q, order);
+    timeline.load(q).then((n) => { if (n != null && q === current) results.setTotal(n); }, searchError);
+    facets.load(q).catch(searchError);
+    live.setQuery(q);
+  }
+
+  /** Click: search on the value; Shift-click: add it to the query; Alt-click: exclude it. */
+  function pivot(key, value, how) {
+    if (how === 'replace') filterbar.apply([clause(key, [value])]);
+    else filterbar.apply(narrowed(filterbar.clauses(), key, value, how === 'exclude'));
+  }
+
+  function brush(fromMs, toMs) {
+    const clauses = filterbar.clauses();
+    const from = floorMinute(fromMs);
+    const to = Math.max(ceilMinute(toMs), from + 60000);
+    zoomStack.push({ after: valuesOf(clauses, 'after'), before: valuesOf(clauses, 'before') });
+    zooming = true;
+    filterbar.apply(withValues(withValues(clauses, 'after', [toQueryMinute(new Date(from))]), 'before', [toQueryMinute(new Date(to))]));
+  }
+
+  function zoomOut() {
+    const clauses = filterbar.clauses();
+    const previous = zoomStack.pop() ?? { after: [], before: [] };
+    zooming = true;
+    filterbar.apply(withValues(withValues(clauses, 'after', previous.after), 'before', previous.before));
+  }
+
+  function open(entry) {
+    app.classList.add('detail-open');
+    detail.open(entry);
+  }
+
+  function onSelect(entry) {
+    if (detail.isOpen()) detail.open(entry);
+  }
+
+  function closeDetail() {
+    detail.close();
+    app.classList.remove('detail-open');
+    results.focus();
+  }
+
+  function onTarget(entry) {
+    order = 'oldest';
+    filterbar.apply([clause('target', [`${entry.target.type}/${entry.target.id}`])]);
+  }
+
+  async function onAround(entry) {
+    try {
+      const { events } = await call('around', { id: entry.id });
+      results.showList(events, `Around ${entry.action} by ${entry.actor.id} at ${formatLocalSeconds(entry.occurred_at)}: the same actor and target within ±15 min`);
+      results.selectId(entry.id);
+    } catch (error) {
+      showProblem(error);
+    }
+  }
+
+  async function suggest() {
+    for (const field of ['actor', 'section', 'action']) {
+      call('facets', { q: '', field, limit: SUGGESTIONS })
+        .then((a) => filterbar.suggest(field, a.values.map((v) => v.value)), () => {});
+    }
+  }
+
+  /** `/` query, j/k selection, Enter detail, Esc closes. */
+  function handleKey(e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === 'Escape' && detail.isOpen()) {
+      e.preventDefault();
+      closeDetail();
+      return;
+    }
+    if (typingIn(e.target)) return;
+    if (e.key === '/') {
+      e.preventDefault();
+      filterbar.focus();
+    } else if (e.key === 'j' || (e.key === 'ArrowDown' && e.target === results.body)) {
+      e.preventDefault();
+      results.move(1);
+    } else if (e.key === 'k' || (e.key === 'ArrowUp' && e.target === results.body)) {
+      e.preventDefault();
+      results.move(-1);
+    } else if (e.key === 'Enter' && !(e.target instanceof Element && e.target.closest('button, a'))) {
+      const entry = results.selected();
+      if (entry) {
+        e.preventDefault();
+        open(entry);
+      }
+    }
+  }
+
+  return {
+    /** Shows the screen for a fresh session: everything, newest first. */
+    start() {
+      order = 'newest';
+      saved.load();
+      suggest();
+      filterbar.run('');
+    },
+    /** Leaves the screen (sign out). */
+    stop() {
+      live.off();
+      if (detail.isOpen()) closeDetail();
+    },
+    handleKey,
+    showProblem,
+  };
+}

@@ -1,0 +1,138 @@
+// The detail pane: every field of one entry, exact times (microseconds, local and UTC), the
+// changes as a diff, details as pretty JSON, copy buttons, and the two pivots that widen the
+// view: everything about the target, and what happened around this entry.
+
+import { call } from '../ipc.js';
+import { el } from '../lib/dom.js';
+import { renderChange } from '../lib/changes.js';
+import { formatLocalExact, formatUtcExact } from '../lib/time.js';
+import { pivot } from './row.js';
+
+function copyButton(label, value) {
+  const button = el('button', { type: 'button', class: 'copy', text: 'Copy', title: `Copy the ${label}`, data: { copy: label } });
+  button.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(value);
+      button.textContent = 'Copied';
+    } catch {
+      button.textContent = 'Copy failed';
+    }
+    setTimeout(() => { button.textContent = 'Copy'; }, 1200);
+  });
+  return button;
+}
+
+function row(label, ...value) {
+  return [el('dt', { text: label }), el('dd', { data: { field: label.toLowerCase() } }, ...value)];
+}
+
+function exactTime(text) {
+  return el('div', { class: 'exact-time' },
+    el('span', { class: 'time-local', text: formatLocalExact(text) }),
+    el('span', { class: 'time-utc', text: formatUtcExact(text) }));
+}
+
+function textValue(value, cls = '') {
+  return el('span', { class: `val ${cls}`.trim(), text: value, attrs: { dir: 'auto' } });
+}
+
+function fields(e) {
+  const a = e.actor ?? {};
+  const actorMore = [a.name, a.role, a.kind].filter(Boolean).join(' · ');
+  const out = [
+    row('Occurred', exactTime(e.occurred_at)),
+    row('Received', exactTime(e.received_at)),
+    row('Actor', pivot('actor', a.id), actorMore ? textValue(actorMore, 'dim') : null),
+    row('Action', textValue(e.action, 'mono')),
+    row('Kind', textValue(e.kind)),
+    row('Section', pivot('section', e.section)),
+    row('Severity', el('span', { class: `badge sev-${e.severity ?? 'info'}`, text: e.severity ?? 'info' })),
+    row('Outcome', el('span', { class: `badge out-${e.outcome ?? 'success'}`, text: e.outcome ?? 'success' })),
+  ];
+  if (e.target) {
+    out.push(row('Target', pivot('target', `${e.target.type}/${e.target.id}`), e.target.name != null ? textValue(e.target.name, 'target-name') : null));
+  }
+  if (e.ip) out.push(row('IP', pivot('ip', e.ip), copyButton('IP', e.ip)));
+  if (e.reason != null) out.push(row('Reason', textValue(e.reason, 'reason')));
+  for (const [label, key] of [['User agent', 'user_agent'], ['Session', 'session_id'], ['Request', 'request_id']]) {
+    if (e[key] != null) out.push(row(label, textValue(e[key], 'mono')));
+  }
+  out.push(row('ID', textValue(e.id, 'mono'), copyButton('id', e.id)));
+  out.push(row('Seq', textValue(String(e.seq), 'mono')));
+  out.push(row('Hash', textValue(e.hash, 'mono hash'), copyButton('hash', e.hash)));
+  return el('dl', { class: 'fields' }, out);
+}
+
+/** Handlers: onPivot(key, value, how), onTarget(entry), onAround(entry), onClose(). */
+export function createDetail(root, handlers) {
+  let current = null;
+  let gen = 0;
+
+  function render(e, note) {
+    const actions = el('div', { class: 'detail-actions' },
+      e.target ? el('button', { type: 'button', class: 'act-target', text: 'Everything about this target', on: { click: () => handlers.onTarget(e) } }) : null,
+      el('button', { type: 'button', class: 'act-around', text: 'Around this', title: 'The same actor\'s and target\'s entries within ±15 minutes', on: { click: () => handlers.onAround(e) } }),
+      copyButton('JSON', JSON.stringify(e, null, 2)));
+    const parts = [
+      el('header', { class: 'detail-head' },
+        el('h2', { class: 'detail-title', text: e.action }),
+        el('button', { type: 'button', class: 'detail-close', text: '×', title: 'Close (Esc)', attrs: { 'aria-label': 'Close the detail' }, on: { click: () => handlers.onClose() } })),
+      note ? el('p', { class: 'notice notice-warn', text: note }) : null,
+      actions,
+      fields(e),
+    ];
+    if (e.changes?.length) {
+      parts.push(el('section', { class: 'detail-section detail-changes' }, el('h3', { text: 'Changes' }), e.changes.map(renderChange)));
+    }
+    if (e.details !== undefined && e.details !== null) {
+      parts.push(el('section', { class: 'detail-section' }, el('h3', { text: 'Details' }),
+        el('pre', { class: 'json details-json', text: JSON.stringify(e.details, null, 2) })));
+    }
+    root.replaceChildren(...parts.filter(Boolean));
+  }
+
+  function missing(id, message) {
+    root.replaceChildren(
+      el('header', { class: 'detail-head' }, el('h2', { class: 'detail-title', text: 'Entry not found' }),
+        el('button', { type: 'button', class: 'detail-close', text: '×', attrs: { 'aria-label': 'Close the detail' }, on: { click: () => handlers.onClose() } })),
+      el('p', { class: 'detail-missing', text: message }),
+      el('p', { class: 'mono dim', text: id }));
+  }
+
+  root.addEventListener('click', (e) => {
+    const p = e.target instanceof Element ? e.target.closest('.pivot') : null;
+    if (p?.dataset.value) handlers.onPivot(p.dataset.key, p.dataset.value, e.altKey ? 'exclude' : e.shiftKey ? 'add' : 'replace');
+  });
+
+  return {
+    /** Shows an entry at once, then refreshes it with `event(id)`. */
+    async open(entry) {
+      const mine = ++gen;
+      const same = current?.id === entry.id;
+      current = entry;
+      root.hidden = false;
+      if (!same) {
+        render(entry);
+        root.scrollTop = 0;
+      }
+      try {
+        const fresh = await call('event', { id: entry.id });
+        if (mine !== gen || root.hidden) return;
+        current = fresh;
+        if (JSON.stringify(fresh) !== JSON.stringify(entry)) render(fresh);
+      } catch (error) {
+        if (mine !== gen || error.handled) return;
+        if (error.code === 'not_found') missing(entry.id, error.message);
+        else render(entry, `Could not refresh this entry: ${error.message}`);
+      }
+    },
+    close() {
+      gen++;
+      current = null;
+      root.hidden = true;
+      root.replaceChildren();
+    },
+    isOpen: () => !root.hidden,
+    current: () => current,
+  };
+}

@@ -1,0 +1,188 @@
+// The results table, virtualized: a spacer gives the scroll height of every match, and a small
+// pool of fixed-height rows is refilled for the ones in view, so 100k matches cost the DOM no
+// more than 100. Pages come from `search(q, cursor)` as the view nears the last loaded row
+// (larger pages when the user drags the scrollbar far ahead).
+
+import { call } from '../ipc.js';
+import { el } from '../lib/dom.js';
+import { formatEntries } from '../lib/format.js';
+import { COLUMNS, makeRow, fillRow } from './row.js';
+
+export const ROW_HEIGHT = 24;
+const OVERSCAN = 6;
+const PREFETCH_ROWS = 120;
+const PAGE = 200;
+const BIG_PAGE = 1000;
+
+/**
+ * Builds the table in `root`. Handlers: onOpen(entry), onSelect(entry), onPivot(key, value,
+ * how), onOrder(order), onBack(), onError(error).
+ */
+export function createResults(root, handlers) {
+  const s = { q: '', order: 'newest', entries: [], total: null, cursor: null, done: true, loading: false, gen: 0, selected: -1, list: false };
+  const pool = [];
+
+  const count = el('span', { class: 'results-count', attrs: { 'aria-live': 'polite' } });
+  const banner = el('span', { class: 'results-banner', hidden: true });
+  const order = el('button', { type: 'button', class: 'order-toggle', title: 'Change the order', on: { click: () => handlers.onOrder(s.order === 'newest' ? 'oldest' : 'newest') } });
+  const slot = el('span', { class: 'results-tools' });
+  const bar = el('div', { class: 'results-bar' }, count, banner, el('span', { class: 'grow' }), slot, order);
+  const head = el('div', { class: 'table-head', attrs: { role: 'row' } },
+    COLUMNS.map(([key, label]) => el('span', { class: `cell c-${key}`, text: label, attrs: { role: 'columnheader' } })));
+  const spacer = el('div', { class: 'table-spacer' });
+  const rowsBox = el('div', { class: 'table-rows', attrs: { role: 'rowgroup' } });
+  const empty = el('div', { class: 'table-empty', text: 'No entries match', hidden: true });
+  const body = el('div', { class: 'table-body', tabIndex: 0, attrs: { role: 'grid', 'aria-label': 'Results' } }, spacer, rowsBox, empty);
+  root.replaceChildren(bar, head, body);
+
+  const rowCount = () => (s.done ? s.entries.length : Math.max(s.total ?? 0, s.entries.length + 1));
+
+  function showCount() {
+    order.textContent = s.order === 'newest' ? 'Newest first' : 'Oldest first';
+    if (s.list) count.textContent = formatEntries(s.entries.length);
+    else if (s.total != null) count.textContent = formatEntries(s.total);
+    else count.textContent = s.done ? formatEntries(s.entries.length) : 'Counting…';
+    empty.hidden = !(s.done && s.entries.length === 0);
+    body.setAttribute('aria-rowcount', String(rowCount()));
+  }
+
+  function render() {
+    const n = rowCount();
+    const height = `${n * ROW_HEIGHT}px`;
+    if (spacer.style.height !== height) spacer.style.height = height;
+    const top = body.scrollTop;
+    const view = body.clientHeight || 600;
+    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(n, Math.ceil((top + view) / ROW_HEIGHT) + OVERSCAN);
+    while (pool.length < last - first) {
+      const row = makeRow();
+      pool.push(row);
+      rowsBox.append(row.node);
+    }
+    rowsBox.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
+    for (let i = 0; i < pool.length; i++) {
+      const index = first + i;
+      const row = pool[i];
+      const shown = index < last;
+      if (row.node.hidden === shown) row.node.hidden = !shown;
+      if (shown) fillRow(row, s.entries[index], index, index === s.selected);
+    }
+    if (!s.done && !s.loading && last + PREFETCH_ROWS > s.entries.length) {
+      fetchPage(last - s.entries.length > PAGE ? BIG_PAGE : PAGE);
+    }
+  }
+
+  async function fetchPage(limit) {
+    const gen = s.gen;
+    s.loading = true;
+    try {
+      const answer = await call('search', { q: s.q, cursor: s.cursor ?? undefined, limit, order: s.order });
+      if (gen !== s.gen) return;
+      for (const e of answer.events) s.entries.push(e);
+      s.cursor = answer.next_cursor ?? null;
+      s.done = !s.cursor || answer.events.length === 0;
+    } catch (error) {
+      if (gen !== s.gen) return;
+      s.done = true;
+      if (!error.handled) handlers.onError(error);
+    } finally {
+      if (gen === s.gen) s.loading = false;
+    }
+    showCount();
+    render();
+  }
+
+  function reset({ q, order: o, entries, list }) {
+    s.gen++;
+    s.q = q;
+    s.order = o ?? s.order;
+    s.entries = entries ?? [];
+    s.total = list ? s.entries.length : null;
+    s.cursor = null;
+    s.done = Boolean(list);
+    s.loading = false;
+    s.selected = -1;
+    s.list = Boolean(list);
+    for (const row of pool) row.id = undefined;
+    body.scrollTop = 0;
+    showCount();
+    render();
+  }
+
+  function scrollIntoView(index) {
+    const top = index * ROW_HEIGHT;
+    if (top < body.scrollTop) body.scrollTop = top;
+    else if (top + ROW_HEIGHT > body.scrollTop + body.clientHeight) body.scrollTop = top + ROW_HEIGHT - body.clientHeight;
+  }
+
+  function select(index) {
+    if (index < 0 || index >= s.entries.length) return;
+    s.selected = index;
+    scrollIntoView(index);
+    render();
+    handlers.onSelect(s.entries[index]);
+  }
+
+  function rowIndex(target) {
+    const row = target instanceof Element ? target.closest('.row') : null;
+    return row && !row.classList.contains('placeholder') ? Number(row.dataset.index) : -1;
+  }
+
+  body.addEventListener('scroll', render, { passive: true });
+  new ResizeObserver(() => render()).observe(body);
+  rowsBox.addEventListener('click', (e) => {
+    const p = e.target instanceof Element ? e.target.closest('.pivot') : null;
+    if (p && p.dataset.value) {
+      handlers.onPivot(p.dataset.key, p.dataset.value, e.altKey ? 'exclude' : e.shiftKey ? 'add' : 'replace');
+      return;
+    }
+    const i = rowIndex(e.target);
+    if (i >= 0) select(i);
+  });
+  rowsBox.addEventListener('dblclick', (e) => {
+    const i = rowIndex(e.target);
+    if (i >= 0 && !(e.target instanceof Element && e.target.closest('.pivot'))) {
+      select(i);
+      handlers.onOpen(s.entries[i]);
+    }
+  });
+  banner.addEventListener('click', (e) => {
+    if (e.target instanceof Element && e.target.closest('button')) handlers.onBack();
+  });
+
+  return {
+    toolbar: slot,
+    body,
+    /** Searches `q` from its first page. */
+    load(q, o) {
+      banner.hidden = true;
+      reset({ q, order: o });
+    },
+    /** Shows a fixed list (around an entry) with a banner and a way back. */
+    showList(entries, text) {
+      banner.replaceChildren(el('span', { text }), el('button', { type: 'button', class: 'link', text: 'Back to the search' }));
+      banner.hidden = false;
+      reset({ q: s.q, entries, list: true });
+    },
+    /** The number of matches (the timeline's sum); the spacer grows to it. */
+    setTotal(n) {
+      if (s.list) return;
+      s.total = n;
+      showCount();
+      render();
+    },
+    /** Selects the row of this entry id, if it is loaded. */
+    selectId(id) {
+      const i = s.entries.findIndex((e) => e.id === id);
+      if (i >= 0) select(i);
+    },
+    move(delta) {
+      if (!s.entries.length) return;
+      select(s.selected < 0 ? 0 : Math.max(0, Math.min(s.entries.length - 1, s.selected + delta)));
+    },
+    selected: () => (s.selected >= 0 ? s.entries[s.selected] : null),
+    order: () => s.order,
+    loaded: () => s.entries.length,
+    focus: () => body.focus({ preventScroll: true }),
+  };
+}

@@ -1,0 +1,107 @@
+// One row of the results table: built once, then refilled as the table scrolls (the table keeps a
+// small pool of these). Actor, section, target and IP are pivots: click searches on the value.
+
+import { el } from '../lib/dom.js';
+import { formatLocalSeconds, formatUtcExact } from '../lib/time.js';
+
+export const COLUMNS = [
+  ['time', 'Time'], ['actor', 'Actor'], ['section', 'Section'], ['action', 'Action'],
+  ['target', 'Target'], ['ip', 'IP'], ['severity', 'Severity'], ['outcome', 'Outcome'],
+];
+
+export const PIVOT_HINT = 'Click: search this value · Shift-click: add it to the query · Alt-click: exclude it';
+
+/** The value a pivot searches on, per key. */
+export function pivotValue(key, entry) {
+  switch (key) {
+    case 'actor': return entry.actor?.id ?? null;
+    case 'section': return entry.section ?? null;
+    case 'target': return entry.target ? `${entry.target.type}/${entry.target.id}` : null;
+    case 'ip': return entry.ip ?? null;
+    default: return null;
+  }
+}
+
+/** A clickable value (`key:value` on click). */
+export function pivot(key, value, text = value) {
+  return el('span', { class: 'pivot', text, title: PIVOT_HINT, data: { key, value } });
+}
+
+/** The classes that make critical, warning, denied and failed rows stand out. */
+export function rowClasses(entry) {
+  let c = 'row';
+  if (entry.severity === 'critical') c += ' sev-critical';
+  else if (entry.severity === 'warning') c += ' sev-warning';
+  if (entry.outcome === 'denied') c += ' out-denied';
+  else if (entry.outcome === 'failure') c += ' out-failure';
+  return c;
+}
+
+/** An empty row with references to the nodes it refills. */
+export function makeRow() {
+  const cells = {};
+  const node = el('div', { class: 'row', attrs: { role: 'row' } });
+  for (const [key] of COLUMNS) {
+    cells[key] = el('span', { class: `cell c-${key}`, attrs: { role: 'cell' } });
+    node.append(cells[key]);
+  }
+  const refs = {
+    actor: pivot('actor', ''), section: pivot('section', ''), target: pivot('target', ''), ip: pivot('ip', ''),
+    targetName: el('span', { class: 'dim' }),
+    severity: el('span', { class: 'badge' }), outcome: el('span', { class: 'badge' }),
+  };
+  cells.actor.append(refs.actor);
+  cells.section.append(refs.section);
+  cells.target.append(refs.target, refs.targetName);
+  cells.ip.append(refs.ip);
+  cells.severity.append(refs.severity);
+  cells.outcome.append(refs.outcome);
+  return { node, cells, refs, id: undefined };
+}
+
+function setPivot(span, key, entry, text) {
+  const value = pivotValue(key, entry);
+  span.hidden = value == null;
+  span.dataset.value = value ?? '';
+  span.textContent = text ?? value ?? '';
+}
+
+/** Fills a row with an entry (or a placeholder while its page loads). */
+export function fillRow(row, entry, index, selected) {
+  row.node.dataset.index = String(index);
+  if (!entry) {
+    if (row.id !== null) {
+      row.id = null;
+      row.node.className = 'row placeholder';
+      for (const cell of Object.values(row.cells)) cell.hidden = true;
+      row.cells.time.hidden = false;
+      row.cells.time.textContent = 'Loading…';
+    }
+    return;
+  }
+  const cls = rowClasses(entry) + (selected ? ' selected' : '');
+  if (row.node.className !== cls) row.node.className = cls;
+  row.node.setAttribute('aria-selected', selected ? 'true' : 'false');
+  if (row.id === entry.id) return;
+  if (row.id === null) {
+    for (const cell of Object.values(row.cells)) cell.hidden = false;
+    row.cells.time.replaceChildren();
+  }
+  row.id = entry.id;
+  const { cells, refs } = row;
+  cells.time.textContent = formatLocalSeconds(entry.occurred_at);
+  cells.time.title = formatUtcExact(entry.occurred_at);
+  setPivot(refs.actor, 'actor', entry);
+  refs.actor.title = [entry.actor?.name, entry.actor?.role].filter(Boolean).join(' · ') || PIVOT_HINT;
+  setPivot(refs.section, 'section', entry);
+  cells.action.textContent = entry.action;
+  cells.action.title = entry.action;
+  setPivot(refs.target, 'target', entry);
+  refs.targetName.textContent = entry.target?.name ?? '';
+  cells.target.title = entry.target ? `${entry.target.type}/${entry.target.id}${entry.target.name ? ` — ${entry.target.name}` : ''}` : '';
+  setPivot(refs.ip, 'ip', entry);
+  refs.severity.textContent = entry.severity ?? 'info';
+  refs.severity.className = `badge sev-${entry.severity ?? 'info'}`;
+  refs.outcome.textContent = entry.outcome ?? 'success';
+  refs.outcome.className = `badge out-${entry.outcome ?? 'success'}`;
+}
