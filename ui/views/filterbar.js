@@ -123,16 +123,26 @@ export function createFilterbar(root, { onSearch, onError }) {
   /** A control changed the clauses: print them into the text and search. */
   async function commit(next) {
     if (next === clauses) return;
-    clauses = next;
     try {
-      const q = await call('print_query', { clauses });
+      const q = await call('print_query', { clauses: next });
+      clauses = next;
       input.value = q;
       clearError();
       showControls();
       onSearch(q);
     } catch (error) {
-      if (!error.handled) onError(error);
+      if (error.handled) return;
+      // A value typed in a control that does not parse: the column is in text we never saw,
+      // so say what is wrong and keep the clauses (and the text) as they were.
+      if (error.code === 'bad_query') showMessage(error.message);
+      else onError(error);
     }
+  }
+
+  function showMessage(message) {
+    errorBox.replaceChildren(el('div', { class: 'query-message', text: message }));
+    delete errorBox.dataset.column;
+    errorBox.hidden = false;
   }
 
   /** Parses the text into clauses; true when it parsed. */

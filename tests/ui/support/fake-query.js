@@ -81,18 +81,22 @@
 
   const needsQuotes = (s) => s === '' || s.startsWith('-') || /[\s",:\\]/.test(s);
   const quote = (s) => `"${s.replace(/(["\\])/g, '\\$1')}"`;
-  const value = (s) => (needsQuotes(s) ? quote(s) : s);
+  // A qualifier's value may hold ':' unquoted (the parser reads it up to ',' or a space), so
+  // times print as the design writes them: after:2026-11-27T08:00.
+  const value = (s) => (s === '' || s.startsWith('-') || /[\s",\\]/.test(s) ? quote(s) : s);
 
   function print(clauses) {
-    return clauses.map((c) => {
+    const text = clauses.filter((c) => c.values.some((v) => v.trim() !== '')).map((c) => {
       const neg = c.negated ? '-' : '';
       if (c.key === 'text') {
         const t = c.values.join(' ');
         return neg + (c.quoted || needsQuotes(t) ? quote(t) : t);
       }
       if (!QUALIFIERS.includes(c.key)) throw { code: 'invalid', message: `unknown clause key ${c.key}` };
-      return `${neg}${c.key}:${c.values.map(value).join(',')}`;
+      return `${neg}${c.key}:${c.values.map((v) => v.trim()).filter(Boolean).map(value).join(',')}`;
     }).join(' ');
+    parse(text);
+    return text;
   }
 
   /** A query date: a day or wall-clock time without offset is local (the browser's zone). */

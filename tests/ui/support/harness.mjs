@@ -12,7 +12,10 @@ import { chromium } from 'playwright-core';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const UI = join(HERE, '..', '..', '..', 'ui');
 export const ORIGIN = 'http://vigil.test';
-export const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'";
+// The app's own CSP (tauri.conf.json), so a violation fails the tests as it would break the app.
+export const CSP = await readFile(join(HERE, '..', '..', '..', 'tauri.conf.json'), 'utf8')
+  .then((text) => JSON.parse(text).app.security.csp)
+  .catch(() => "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'");
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml' };
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -61,6 +64,8 @@ export async function openApp(browser, { config = {}, viewport = { width: 1440, 
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   await page.addInitScript(() => {
+    // tauri.conf.json sets freezePrototype: the UI must not touch Object.prototype.
+    Object.freeze(Object.prototype);
     document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
     window.__copied = [];
     Object.defineProperty(navigator, 'clipboard', { value: { writeText: async (t) => { window.__copied.push(t); } } });
