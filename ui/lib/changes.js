@@ -30,8 +30,13 @@ export function sides(before, after) {
   if (before === ABSENT || after === ABSENT || before === undefined || after === undefined) return [plain(before), plain(after)];
   const a = text(before);
   const b = text(after);
+  const strings = typeof before === 'string' && typeof after === 'string';
   const words = /\s/.test(a) || /\s/.test(b);
-  const parts = (words ? diffWordsWithSpace : diffChars)(a, b, { timeout: DIFF_TIMEOUT_MS });
+  let parts = strings ? (words ? diffWordsWithSpace : diffChars)(a, b, { timeout: DIFF_TIMEOUT_MS }) : null;
+  // Marking scattered characters of two unrelated values helps nobody: then the whole value
+  // changed (and numbers, booleans and null always change whole).
+  const kept = parts?.filter((p) => !p.added && !p.removed).reduce((n, p) => n + p.value.length, 0) ?? 0;
+  if (parts && kept * 2 < Math.min(a.length, b.length)) parts = null;
   const left = el('span', { class: `val${typeof before === 'string' ? '' : ' json'}`, attrs: { dir: 'auto' } });
   const right = el('span', { class: `val${typeof after === 'string' ? '' : ' json'}`, attrs: { dir: 'auto' } });
   if (!parts) {

@@ -22,7 +22,7 @@ export function el(tag, props = {}, ...children) {
 
 /** Appends nodes and strings (as text); skips null and false. */
 export function append(node, children) {
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child == null || child === false) continue;
     node.append(typeof child === 'string' ? document.createTextNode(child) : child);
   }

@@ -8,8 +8,8 @@ import { renderChange } from '../lib/changes.js';
 import { formatLocalExact, formatUtcExact } from '../lib/time.js';
 import { pivot } from './row.js';
 
-function copyButton(label, value) {
-  const button = el('button', { type: 'button', class: 'copy', text: 'Copy', title: `Copy the ${label}`, data: { copy: label } });
+function copyButton(label, value, text = 'Copy') {
+  const button = el('button', { type: 'button', class: 'copy', text, title: `Copy the ${label}`, data: { copy: label } });
   button.addEventListener('click', async () => {
     try {
       await navigator.clipboard.writeText(value);
@@ -17,7 +17,7 @@ function copyButton(label, value) {
     } catch {
       button.textContent = 'Copy failed';
     }
-    setTimeout(() => { button.textContent = 'Copy'; }, 1200);
+    setTimeout(() => { button.textContent = text; }, 1200);
   });
   return button;
 }
@@ -72,7 +72,7 @@ export function createDetail(root, handlers) {
     const actions = el('div', { class: 'detail-actions' },
       e.target ? el('button', { type: 'button', class: 'act-target', text: 'Everything about this target', on: { click: () => handlers.onTarget(e) } }) : null,
       el('button', { type: 'button', class: 'act-around', text: 'Around this', title: 'The same actor\'s and target\'s entries within ±15 minutes', on: { click: () => handlers.onAround(e) } }),
-      copyButton('JSON', JSON.stringify(e, null, 2)));
+      copyButton('JSON', JSON.stringify(e, null, 2), 'Copy JSON'));
     const parts = [
       el('header', { class: 'detail-head' },
         el('h2', { class: 'detail-title', text: e.action }),
@@ -86,7 +86,7 @@ export function createDetail(root, handlers) {
     }
     if (e.details !== undefined && e.details !== null) {
       parts.push(el('section', { class: 'detail-section' }, el('h3', { text: 'Details' }),
-        el('pre', { class: 'json details-json', text: JSON.stringify(e.details, null, 2) })));
+        el('pre', { class: 'json-block details-json', text: JSON.stringify(e.details, null, 2) })));
     }
     root.replaceChildren(...parts.filter(Boolean));
   }

@@ -32,8 +32,9 @@ export function createResults(root, handlers) {
   const spacer = el('div', { class: 'table-spacer' });
   const rowsBox = el('div', { class: 'table-rows', attrs: { role: 'rowgroup' } });
   const empty = el('div', { class: 'table-empty', text: 'No entries match', hidden: true });
-  const body = el('div', { class: 'table-body', tabIndex: 0, attrs: { role: 'grid', 'aria-label': 'Results' } }, spacer, rowsBox, empty);
-  root.replaceChildren(bar, head, body);
+  // The header scrolls sideways with the rows (sticky on top); rows start below it.
+  const body = el('div', { class: 'table-body', tabIndex: 0, attrs: { role: 'grid', 'aria-label': 'Results' } }, head, spacer, rowsBox, empty);
+  root.replaceChildren(bar, body);
 
   const rowCount = () => (s.done ? s.entries.length : Math.max(s.total ?? 0, s.entries.length + 1));
 
@@ -51,7 +52,7 @@ export function createResults(root, handlers) {
     const height = `${n * ROW_HEIGHT}px`;
     if (spacer.style.height !== height) spacer.style.height = height;
     const top = body.scrollTop;
-    const view = body.clientHeight || 600;
+    const view = (body.clientHeight || 600) - ROW_HEIGHT;
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(n, Math.ceil((top + view) / ROW_HEIGHT) + OVERSCAN);
     while (pool.length < last - first) {
@@ -110,9 +111,11 @@ export function createResults(root, handlers) {
   }
 
   function scrollIntoView(index) {
+    // Row i spans [i, i + 1) rows below the sticky header, which hides the first row's height.
     const top = index * ROW_HEIGHT;
+    const bottom = (index + 2) * ROW_HEIGHT;
     if (top < body.scrollTop) body.scrollTop = top;
-    else if (top + ROW_HEIGHT > body.scrollTop + body.clientHeight) body.scrollTop = top + ROW_HEIGHT - body.clientHeight;
+    else if (bottom > body.scrollTop + body.clientHeight) body.scrollTop = bottom - body.clientHeight;
   }
 
   function select(index) {
