@@ -2,7 +2,9 @@
 // differing words or characters marked (jsdiff); an object change is a table of its fields,
 // flattened to paths like `limits.daily` or `tags[1]`, each added, removed, changed or the same.
 
-import { diffChars, diffWordsWithSpace } from '../vendor/diff/index.js';
+// Only the two diff modules used, not jsdiff's index (which loads its patch and convert trees).
+import { diffChars } from '../vendor/diff/diff/character.js';
+import { diffWordsWithSpace } from '../vendor/diff/diff/word.js';
 import { el } from './dom.js';
 
 const ABSENT = Symbol('absent');
