@@ -70,7 +70,7 @@ export function createSearchScreen() {
     zooming = false;
     hideProblem();
     results.load(q, order);
-    timeline.load(q).then((n) => { if (n != null && q === current) results.setTotal(n); }, searchError);
+    timeline.load(q).then((n) => { if (n != null) results.setTotal(n, q); }, searchError);
     facets.load(q).catch(searchError);
     live.setQuery(q);
   }

@@ -95,3 +95,23 @@ test('actor, section, target and IP cells are pivots', async () => {
   assert.deepEqual(new Set(await column(page, 'ip')), new Set([ip]));
   await app.assertClean();
 });
+
+test('an unreachable server leaves the last results on screen and says so', async () => {
+  const app = await openApp(browser);
+  const { page } = app;
+  const before = await page.$$eval('.table-rows .row:not([hidden]) .c-time', (c) => c.map((x) => x.textContent));
+  await page.evaluate(() => window.__fake.fail('search', { code: 'unreachable', message: 'no answer from https://vigil.casino.example (timed out)' }));
+  await page.fill('#query', 'severity:critical');
+  await page.press('#query', 'Enter');
+  await page.waitForSelector('#status:not([hidden])');
+  assert.equal(await page.textContent('#status .status-text'),
+    'Cannot reach the server — the results on screen are the last ones loaded. no answer from https://vigil.casino.example (timed out)');
+  const now = await page.$$eval('.table-rows .row:not([hidden]) .c-time', (c) => c.map((x) => x.textContent));
+  assert.ok(now.length > 10);
+  assert.deepEqual(now, before.slice(0, now.length), 'the same rows (the status line takes a row\'s height)');
+  assert.equal(await page.isVisible('.table-empty'), false);
+  await page.press('#query', 'Enter');
+  await page.waitForSelector('#status', { state: 'hidden' });
+  await page.waitForFunction(() => [...document.querySelectorAll('.table-rows .row:not([hidden]) .c-severity')].every((c) => c.textContent === 'critical'));
+  await app.assertClean();
+});

@@ -19,7 +19,7 @@ const BIG_PAGE = 1000;
  * how), onOrder(order), onBack(), onError(error).
  */
 export function createResults(root, handlers) {
-  const s = { q: '', order: 'newest', entries: [], total: null, cursor: null, done: true, loading: false, gen: 0, selected: -1, list: false };
+  const s = { q: '', order: 'newest', entries: [], total: null, cursor: null, done: true, loading: false, gen: 0, selected: -1, list: false, pending: null };
   const pool = [];
 
   const count = el('span', { class: 'results-count', attrs: { 'aria-live': 'polite' } });
@@ -93,19 +93,21 @@ export function createResults(root, handlers) {
     render();
   }
 
-  function reset({ q, order: o, entries, list }) {
-    s.gen++;
+  /** Shows a new list from its first page (or a fixed list); the caller has moved `s.gen` on. */
+  function reset({ q, order: o, entries, cursor = null, list = false, total = null }) {
     s.q = q;
     s.order = o ?? s.order;
-    s.entries = entries ?? [];
-    s.total = list ? s.entries.length : null;
-    s.cursor = null;
-    s.done = Boolean(list);
+    s.entries = entries;
+    s.total = list ? entries.length : total;
+    s.cursor = cursor;
+    s.done = list || !cursor;
     s.loading = false;
     s.selected = -1;
-    s.list = Boolean(list);
+    s.list = list;
+    s.pending = null;
     for (const row of pool) row.id = undefined;
     body.scrollTop = 0;
+    body.classList.remove('busy');
     showCount();
     render();
   }
@@ -156,23 +158,44 @@ export function createResults(root, handlers) {
   return {
     toolbar: slot,
     body,
-    /** Searches `q` from its first page. */
-    load(q, o) {
-      banner.hidden = true;
-      reset({ q, order: o });
+    /**
+     * Searches `q`. What is on screen stays until the first page arrives, and stays when the
+     * search fails (an unreachable server leaves the last results readable).
+     */
+    async load(q, o) {
+      const gen = ++s.gen;
+      s.pending = { q, total: null };
+      s.loading = true;
+      body.classList.add('busy');
+      try {
+        const answer = await call('search', { q, limit: PAGE, order: o });
+        if (gen !== s.gen) return;
+        banner.hidden = true;
+        reset({ q, order: o, entries: answer.events, cursor: answer.next_cursor ?? null, total: s.pending.total });
+      } catch (error) {
+        if (gen !== s.gen) return;
+        s.pending = null;
+        s.loading = false;
+        body.classList.remove('busy');
+        render();
+        if (!error.handled) handlers.onError(error);
+      }
     },
     /** Shows a fixed list (around an entry) with a banner and a way back. */
     showList(entries, text) {
       banner.replaceChildren(el('span', { text }), el('button', { type: 'button', class: 'link', text: 'Back to the search' }));
       banner.hidden = false;
+      s.gen++;
       reset({ q: s.q, entries, list: true });
     },
-    /** The number of matches (the timeline's sum); the spacer grows to it. */
-    setTotal(n) {
-      if (s.list) return;
-      s.total = n;
-      showCount();
-      render();
+    /** The number of matches of `q` (the timeline's sum); the spacer grows to it. */
+    setTotal(n, q) {
+      if (s.pending?.q === q) s.pending.total = n;
+      else if (!s.list && s.q === q) {
+        s.total = n;
+        showCount();
+        render();
+      }
     },
     /** Selects the row of this entry id, if it is loaded. */
     selectId(id) {
