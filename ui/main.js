@@ -26,12 +26,14 @@ function signedIn(session) {
 }
 
 function signedOut(session, message) {
-  screen?.stop();
+  void screen?.stop();
   byId('app-screen').hidden = true;
   showSignIn(session, message);
 }
 
 onSignedOut(async (error) => {
+  // Several commands in flight fail together: the first one takes the user to the form.
+  if (!byId('signin-screen').hidden) return;
   let session = null;
   try {
     session = await call('session_status');
@@ -45,6 +47,7 @@ byId('signout').addEventListener('click', async () => {
   const button = byId('signout');
   button.disabled = true;
   try {
+    await screen?.stop();
     signedOut(await call('sign_out'));
   } catch (error) {
     if (error.handled) return;

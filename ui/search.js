@@ -170,9 +170,9 @@ export function createSearchScreen() {
       filterbar.run('');
     },
     /** Leaves the screen (sign out). */
-    stop() {
-      live.off();
+    async stop() {
       if (detail.isOpen()) closeDetail();
+      await live.off();
     },
     handleKey,
     showProblem,

@@ -78,10 +78,15 @@ test('a token kept in memory only is said, on the form and in the header', async
 test('sign out returns to the prefilled form; a signed_out answer anywhere does too', async () => {
   const app = await openApp(browser);
   const { page } = app;
+  await page.click('.live-toggle');
+  await page.waitForFunction(() => window.__fake.live() !== null);
   await page.click('#signout');
   await page.waitForSelector('#signin-screen:not([hidden])');
   assert.equal(await visible(page, '#app-screen'), false);
   assert.equal(await page.inputValue('#signin-user'), 'k.morel');
+  assert.equal(await visible(page, '#signin-reason'), false, 'a plain sign out needs no explanation');
+  const order = await page.evaluate(() => window.__fake.calls.map((c) => c.cmd).filter((c) => c === 'live_stop' || c === 'sign_out'));
+  assert.deepEqual(order, ['live_stop', 'sign_out'], 'the live tail stops before the session ends');
 
   await signIn(page);
   await page.waitForSelector('#app-screen:not([hidden]) .row:not(.placeholder)');
