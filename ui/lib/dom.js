@@ -29,12 +29,6 @@ export function append(node, children) {
   return node;
 }
 
-/** Removes every child. */
-export function clear(node) {
-  node.replaceChildren();
-  return node;
-}
-
 /** The element with this id, or an error naming it (a missing id is a bug in index.html). */
 export function byId(id) {
   const node = document.getElementById(id);

@@ -11,9 +11,3 @@ export function formatNumber(n) {
 export function formatEntries(n) {
   return `${formatNumber(n)} ${n === 1 ? 'entry' : 'entries'}`;
 }
-
-/** A JSON value as one line of text: strings as they are, everything else as JSON. */
-export function scalarText(value) {
-  if (value === undefined) return '';
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}

@@ -42,7 +42,7 @@ function showError(error) {
 }
 
 /** The keyring notice: the token is kept in memory only when no OS keyring answered. */
-export function keyringText(session) {
+function keyringText(session) {
   if (session?.keyring !== 'memory') return null;
   const note = session.keyring_note ? ` ${session.keyring_note}` : '';
   return `The session is kept in memory only: you will sign in again at the next launch.${note}`;
