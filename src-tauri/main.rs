@@ -1,10 +1,6 @@
-//! Vigil Console placeholder: the desktop app arrives with its own issue.
-//! Until then this binary tells the user where the audit store is.
+//! Vigil Console: the desktop app auditors use to search and annotate the Vigil audit journal.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
-    eprintln!(
-        "Vigil Console is not built yet. Start the audit store with `vigil serve` \
-         (see README.md) and use its HTTP API."
-    );
-    std::process::exit(2);
+    vigil_console::run();
 }

@@ -29,6 +29,7 @@ use ipnet::IpNet;
 use crate::event::{Kind, Outcome, Severity};
 
 pub use eval::{day_start, net_contains, Bounds};
+pub use print::{quote, quote_if_needed};
 
 /// A parsed query: every clause must hold.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -30,25 +30,7 @@ fn write_clause(c: &Clause, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         }
         Ok(())
     };
-    let strs = |vs: &[String]| vs.to_vec();
     match &c.term {
-        Term::Actor(v) => list(f, "actor", strs(v)),
-        Term::Section(v) => list(f, "section", strs(v)),
-        Term::Mark(v) => list(f, "mark", strs(v)),
-        Term::Kind(v) => list(f, "kind", v.iter().map(|k| k.as_str().into()).collect()),
-        Term::Severity(v) => list(f, "severity", v.iter().map(|k| k.as_str().into()).collect()),
-        Term::Outcome(v) => list(f, "outcome", v.iter().map(|k| k.as_str().into()).collect()),
-        Term::Has(v) => list(f, "has", v.iter().map(|k| k.as_str().into()).collect()),
-        Term::Action(v) => list(f, "action", v.iter().map(action).collect()),
-        Term::Target(v) => list(f, "target", v.iter().map(target).collect()),
-        Term::Ip(v) => list(f, "ip", v.iter().map(ip).collect()),
-        Term::On(v) => list(
-            f,
-            "on",
-            v.iter().map(|d| d.format("%Y-%m-%d").to_string()).collect(),
-        ),
-        Term::After(b) => list(f, "after", vec![time_bound(b)]),
-        Term::Before(b) => list(f, "before", vec![time_bound(b)]),
         Term::Text { text, quoted } => {
             if *quoted || needs_quotes(text) {
                 write_quoted(text, f)
@@ -56,7 +38,76 @@ fn write_clause(c: &Clause, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(text)
             }
         }
+        term => list(
+            f,
+            term.qualifier()
+                .expect("every term but text has a qualifier"),
+            term.values(),
+        ),
     }
+}
+
+impl Term {
+    /// The qualifier this term is written with (`actor`, `after`, …); `None` for full text.
+    pub fn qualifier(&self) -> Option<&'static str> {
+        Some(match self {
+            Term::Actor(_) => "actor",
+            Term::Section(_) => "section",
+            Term::Kind(_) => "kind",
+            Term::Action(_) => "action",
+            Term::Severity(_) => "severity",
+            Term::Outcome(_) => "outcome",
+            Term::Target(_) => "target",
+            Term::Ip(_) => "ip",
+            Term::After(_) => "after",
+            Term::Before(_) => "before",
+            Term::On(_) => "on",
+            Term::Mark(_) => "mark",
+            Term::Has(_) => "has",
+            Term::Text { .. } => return None,
+        })
+    }
+
+    /// The values as written (unquoted): each OR-ed value of a qualifier, or the text itself.
+    pub fn values(&self) -> Vec<String> {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        match self {
+            Term::Actor(v) | Term::Section(v) | Term::Mark(v) => v.clone(),
+            Term::Kind(v) => names(&v.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+            Term::Severity(v) => names(&v.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+            Term::Outcome(v) => names(&v.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+            Term::Has(v) => names(&v.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+            Term::Action(v) => v.iter().map(action).collect(),
+            Term::Target(v) => v.iter().map(target).collect(),
+            Term::Ip(v) => v.iter().map(ip).collect(),
+            Term::On(v) => v.iter().map(|d| d.format("%Y-%m-%d").to_string()).collect(),
+            Term::After(b) | Term::Before(b) => vec![time_bound(b)],
+            Term::Text { text, .. } => vec![text.clone()],
+        }
+    }
+}
+
+/// A value as the query language needs it written: quoted (with `\"` and `\\` escaped) when it
+/// holds spaces, commas, colons, quotes or backslashes, starts with `-` or is empty.
+pub fn quote_if_needed(s: &str) -> String {
+    struct Value<'a>(&'a str);
+    impl fmt::Display for Value<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write_value(self.0, f)
+        }
+    }
+    Value(s).to_string()
+}
+
+/// Always quoted, for phrases.
+pub fn quote(s: &str) -> String {
+    struct Quoted<'a>(&'a str);
+    impl fmt::Display for Quoted<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write_quoted(self.0, f)
+        }
+    }
+    Quoted(s).to_string()
 }
 
 fn action(a: &ActionPattern) -> String {

@@ -1,0 +1,116 @@
+//! The Tauri commands: one-line adapters over [`Console`]'s functions (docs/console.md lists
+//! them with their arguments and answers).
+
+use tauri::ipc::Channel;
+use tauri::State;
+use vigil_core::StoredEvent;
+use vigil_store::api::EventsPage;
+use vigil_store::{Facets, Timeline};
+
+use crate::console::{Console, Entries, Live, Session};
+use crate::error::UiError;
+use crate::querybar::{BarClause, Parsed};
+use crate::settings::SavedSearch;
+
+type Answer<T> = Result<T, UiError>;
+
+#[tauri::command]
+pub async fn session_status(console: State<'_, Console>) -> Answer<Session> {
+    Ok(console.session_status().await)
+}
+
+#[tauri::command]
+pub async fn sign_in(
+    console: State<'_, Console>,
+    server: String,
+    user: String,
+    password: String,
+) -> Answer<Session> {
+    console.sign_in(&server, &user, &password).await
+}
+
+#[tauri::command]
+pub async fn sign_out(console: State<'_, Console>) -> Answer<Session> {
+    console.sign_out().await
+}
+
+#[tauri::command]
+pub fn parse_query(console: State<'_, Console>, q: String) -> Answer<Parsed> {
+    console.parse_query(&q)
+}
+
+#[tauri::command]
+pub fn print_query(console: State<'_, Console>, clauses: Vec<BarClause>) -> Answer<String> {
+    console.print_query(&clauses)
+}
+
+#[tauri::command]
+pub async fn search(
+    console: State<'_, Console>,
+    q: String,
+    cursor: Option<String>,
+    limit: Option<usize>,
+    order: Option<String>,
+) -> Answer<EventsPage> {
+    console.search(&q, cursor, limit, order.as_deref()).await
+}
+
+#[tauri::command]
+pub async fn timeline(
+    console: State<'_, Console>,
+    q: String,
+    buckets: Option<u32>,
+) -> Answer<Timeline> {
+    console.timeline(&q, buckets).await
+}
+
+#[tauri::command]
+pub async fn facets(
+    console: State<'_, Console>,
+    q: String,
+    field: String,
+    limit: Option<usize>,
+) -> Answer<Facets> {
+    console.facets(&q, &field, limit).await
+}
+
+#[tauri::command]
+pub async fn event(console: State<'_, Console>, id: String) -> Answer<StoredEvent> {
+    console.event(&id).await
+}
+
+#[tauri::command]
+pub async fn around(console: State<'_, Console>, id: String) -> Answer<Entries> {
+    console.around(&id).await
+}
+
+#[tauri::command]
+pub fn live_start(console: State<'_, Console>, q: String, channel: Channel<Live>) -> Answer<()> {
+    console.live_start(&q, move |m| {
+        let _ = channel.send(m);
+    })
+}
+
+#[tauri::command]
+pub fn live_stop(console: State<'_, Console>) {
+    console.live_stop()
+}
+
+#[tauri::command]
+pub fn saved_searches(console: State<'_, Console>) -> Vec<SavedSearch> {
+    console.saved_searches()
+}
+
+#[tauri::command]
+pub fn save_search(
+    console: State<'_, Console>,
+    name: String,
+    q: String,
+) -> Answer<Vec<SavedSearch>> {
+    console.save_search(&name, &q)
+}
+
+#[tauri::command]
+pub fn delete_search(console: State<'_, Console>, name: String) -> Answer<Vec<SavedSearch>> {
+    console.delete_search(&name)
+}

@@ -1,0 +1,112 @@
+//! Vigil Console: the desktop app auditors and investigators use to search the Vigil audit
+//! journal. The Rust side does the work through vigil-client ([`console::Console`]); the
+//! webview (ui/) only renders and calls the commands in [`commands`]; the session token stays
+//! here and in the OS keyring ([`vault`]).
+//!
+//! Tests build the app with [`builder`] and [`context`] over tauri's mock runtime, or call
+//! [`console::Console`] directly.
+#![forbid(unsafe_code)]
+
+mod commands;
+pub mod console;
+pub mod error;
+pub mod querybar;
+pub mod settings;
+pub mod vault;
+
+use tauri::{Builder, Context, Manager, Runtime};
+
+pub use console::Console;
+
+/// Sign-in given on the command line (`--server URL --user NAME`, password in `VIGIL_PASSWORD`),
+/// as the README's demo command does.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// The store.
+    pub server: Option<String>,
+    /// The user.
+    pub user: Option<String>,
+    /// The password (from the environment, never the command line).
+    pub password: Option<String>,
+}
+
+impl Launch {
+    /// Reads `--server` and `--user` from the arguments and the password from `VIGIL_PASSWORD`.
+    pub fn from_env() -> Launch {
+        let mut launch = Launch {
+            password: std::env::var("VIGIL_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty()),
+            ..Launch::default()
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--server" => launch.server = args.next(),
+                "--user" => launch.user = args.next(),
+                _ => {}
+            }
+        }
+        launch
+    }
+}
+
+/// Registers the commands; the [`Console`] state is managed by the caller (see [`run`]).
+pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::session_status,
+        commands::sign_in,
+        commands::sign_out,
+        commands::parse_query,
+        commands::print_query,
+        commands::search,
+        commands::timeline,
+        commands::facets,
+        commands::event,
+        commands::around,
+        commands::live_start,
+        commands::live_stop,
+        commands::saved_searches,
+        commands::save_search,
+        commands::delete_search,
+    ])
+}
+
+/// The app's configuration, capabilities and embedded ui/.
+pub fn context<R: Runtime>() -> Context<R> {
+    tauri::generate_context!("tauri.conf.json")
+}
+
+/// Runs the desktop app.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "vigil_console=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let launch = Launch::from_env();
+    builder(tauri::Builder::default())
+        .setup(move |app| {
+            let data_dir = app.path().app_data_dir()?;
+            let console = Console::new(&data_dir, vault::Vault::open());
+            if let (Some(server), Some(user), Some(password)) =
+                (&launch.server, &launch.user, &launch.password)
+            {
+                let signed_in =
+                    tauri::async_runtime::block_on(console.sign_in(server, user, password));
+                if let Err(e) = signed_in {
+                    tracing::error!(
+                        code = e.code,
+                        "signing in as {user} at {server} failed: {}",
+                        e.message
+                    );
+                }
+            }
+            app.manage(console);
+            Ok(())
+        })
+        .run(context())
+        .expect("the console's window could not be opened");
+}

@@ -1,0 +1,127 @@
+//! The commands through Tauri's IPC on the mock runtime: what the webview sends and receives.
+
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewWindowBuilder};
+
+use crate::support::{console, Store, PASSWORD, USER};
+
+fn app(dir: &std::path::Path) -> tauri::App<tauri::test::MockRuntime> {
+    let app = vigil_console::builder(mock_builder())
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    app.manage(console(dir));
+    app
+}
+
+fn invoke(
+    window: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+    cmd: &str,
+    args: Value,
+) -> Result<Value, Value> {
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn the_webview_gets_answers_and_code_message_errors() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime.block_on(Store::start());
+    runtime.block_on(store.demo(200));
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path());
+    let w = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+
+    let status = invoke(&w, "session_status", json!({})).unwrap();
+    assert_eq!(status["state"], "signed_out");
+
+    let err = invoke(
+        &w,
+        "sign_in",
+        json!({"server": store.url, "user": USER, "password": "nope nope nope"}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "bad_credentials");
+    assert!(err["message"].as_str().unwrap().len() > 5);
+
+    let ok = invoke(
+        &w,
+        "sign_in",
+        json!({"server": store.url, "user": USER, "password": PASSWORD}),
+    )
+    .unwrap();
+    assert_eq!(ok["state"], "signed_in");
+    assert_eq!(ok["user"]["name"], USER);
+
+    let page = invoke(&w, "search", json!({"q": "section:bonuses", "limit": 5})).unwrap();
+    assert_eq!(page["events"].as_array().unwrap().len(), 5);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let next = invoke(
+        &w,
+        "search",
+        json!({"q": "section:bonuses", "limit": 5, "cursor": cursor}),
+    )
+    .unwrap();
+    assert_ne!(next["events"][0]["id"], page["events"][0]["id"]);
+
+    let err = invoke(&w, "search", json!({"q": "section:bonuses colour:red"})).unwrap_err();
+    assert_eq!(err["code"], "bad_query");
+    assert_eq!(err["column"], 17);
+
+    let parsed = invoke(
+        &w,
+        "parse_query",
+        json!({"q": "-actor:k.morel \"manual bonus\""}),
+    )
+    .unwrap();
+    assert_eq!(
+        parsed,
+        json!({"clauses": [
+            {"key": "actor", "negated": true, "values": ["k.morel"], "quoted": false},
+            {"key": "text", "negated": false, "values": ["manual bonus"], "quoted": true}
+        ]})
+    );
+    let text = invoke(&w, "print_query", json!({"clauses": parsed["clauses"]})).unwrap();
+    assert_eq!(text, "-actor:k.morel \"manual bonus\"");
+
+    let id = page["events"][0]["id"].as_str().unwrap();
+    let entry = invoke(&w, "event", json!({"id": id})).unwrap();
+    assert_eq!(entry, page["events"][0]);
+    let t = invoke(&w, "timeline", json!({"q": "", "buckets": 10})).unwrap();
+    let total: u64 = t["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 200);
+
+    let saved = invoke(
+        &w,
+        "save_search",
+        json!({"name": "Bonuses", "q": "section:bonuses"}),
+    )
+    .unwrap();
+    assert_eq!(saved, json!([{"name": "Bonuses", "q": "section:bonuses"}]));
+
+    let out = invoke(&w, "sign_out", json!({})).unwrap();
+    assert_eq!(out["state"], "signed_out");
+    let err = invoke(&w, "facets", json!({"q": "", "field": "actor"})).unwrap_err();
+    assert_eq!(err["code"], "signed_out");
+    drop(store);
+}

@@ -1,0 +1,91 @@
+//! A real Vigil store on 127.0.0.1:0 over a temporary SQLite file, with a clock the test moves,
+//! and consoles whose settings live in a temporary folder and whose token goes to the real OS
+//! keyring when the test runs under scripts/with-keyring.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use vigil_client::Client;
+use vigil_console::vault::Vault;
+use vigil_console::Console;
+use vigil_server::config::ServerConfig;
+
+pub const USER: &str = "k.auditor";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct Store {
+    pub url: String,
+    pub now: Arc<Mutex<DateTime<Utc>>>,
+    pub ingester: Client,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Store {
+    pub async fn start() -> Store {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ServerConfig {
+            database: dir.path().join("vigil.db"),
+            ..ServerConfig::default()
+        };
+        let mut state = vigil_server::open(&config).unwrap();
+        let now = Arc::new(Mutex::new(Utc::now()));
+        let clock = now.clone();
+        state.clock = Arc::new(move || *clock.lock().unwrap());
+        vigil_server::cli::add_user(&state, USER, &["auditor".into()], PASSWORD)
+            .await
+            .unwrap();
+        let key = vigil_server::cli::create_key(&state, "backoffice")
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(vigil_server::serve(state.clone(), listener, async move {
+            let _ = stopped.await;
+        }));
+        Store {
+            ingester: Client::new(&url).unwrap().with_token(&key),
+            url,
+            now,
+            _dir: dir,
+            _stop: stop,
+        }
+    }
+
+    /// Moves the store's clock.
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.now.lock().unwrap() += by;
+    }
+
+    /// Stores the demo journal's first `n` events.
+    pub async fn demo(&self, n: usize) -> Vec<vigil_core::Event> {
+        let events = vigil_demo::events(n, 7, Utc::now(), 30);
+        for chunk in events.chunks(1000) {
+            self.ingester.ingest(chunk).await.unwrap();
+        }
+        events
+    }
+}
+
+/// The vault the tests use: the real Secret Service under scripts/with-keyring (which sets
+/// VIGIL_TEST_KEYRING), memory otherwise.
+pub fn vault() -> Vault {
+    if std::env::var_os("VIGIL_TEST_KEYRING").is_some() {
+        let v = Vault::open();
+        assert_eq!(
+            v.kind(),
+            "os",
+            "scripts/with-keyring started a Secret Service, yet the console did not reach it: {:?}",
+            v.note()
+        );
+        v
+    } else {
+        Vault::memory("tests run without scripts/with-keyring")
+    }
+}
+
+pub fn console(dir: &Path) -> Console {
+    Console::new(dir, vault())
+}
