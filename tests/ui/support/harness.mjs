@@ -40,38 +40,57 @@ async function serve(route) {
  * Opens the console in a fresh context. `config` goes to the fake (count, session, latency,
  * password, saved, sessionPatch, reason). Waits for the first rows unless signed out.
  */
-const contexts = new WeakMap();
+const pages = new WeakMap();
 
-/** One context per browser (per test file): pages are cheaper than contexts. */
-async function sharedContext(browser) {
-  if (!contexts.has(browser)) {
-    contexts.set(browser, (async () => {
+/**
+ * One context and one page per browser (per test file), navigated afresh for each test: a new
+ * page costs a renderer process, three times what a reload does.
+ */
+async function sharedPage(browser) {
+  if (!pages.has(browser)) {
+    pages.set(browser, (async () => {
       const context = await browser.newContext({ timezoneId: 'Europe/Paris', locale: 'en-US' });
       await context.route(`${ORIGIN}/**`, serve);
       await context.route((url) => !url.href.startsWith(ORIGIN), (route) => route.abort());
-      return context;
+      const page = await context.newPage();
+      page.setDefaultTimeout(5000);
+      const shared = { context, page, problems: [], scripts: [] };
+      page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') shared.problems.push(`console.${m.type()}: ${m.text()}`); });
+      page.on('pageerror', (e) => shared.problems.push(`page error: ${e.message}`));
+      return shared;
     })());
   }
-  return contexts.get(browser);
+  return pages.get(browser);
 }
 
+/** The init scripts of one test, in order: guards, the fake's config, then the fake itself. */
+async function installScripts(shared, config) {
+  await Promise.all(shared.scripts.map((d) => d.dispose()));
+  const { page } = shared;
+  shared.scripts = [
+    await page.addInitScript(() => {
+      // tauri.conf.json sets freezePrototype: the UI must not touch Object.prototype.
+      Object.freeze(Object.prototype);
+      document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+      window.__copied = [];
+      Object.defineProperty(navigator, 'clipboard', { value: { writeText: async (t) => { window.__copied.push(t); } } });
+    }),
+    await page.addInitScript((c) => { window.__VIGIL_FAKE_CONFIG__ = c; }, config),
+  ];
+  for (const f of ['fake-query.js', 'fake-data.js', 'fake-tauri.js']) shared.scripts.push(await page.addInitScript({ path: join(HERE, f) }));
+}
+
+/**
+ * Opens the console afresh. `config` goes to the fake (count, session, latency, password, saved,
+ * sessionPatch, reason). Waits for the first rows unless signed out.
+ */
 export async function openApp(browser, { config = {}, viewport = { width: 1440, height: 900 }, wait = true } = {}) {
-  const context = await sharedContext(browser);
-  const page = await context.newPage();
-  await page.setViewportSize(viewport);
-  page.setDefaultTimeout(5000);
+  const shared = await sharedPage(browser);
+  const { page, context } = shared;
   const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  await page.addInitScript(() => {
-    // tauri.conf.json sets freezePrototype: the UI must not touch Object.prototype.
-    Object.freeze(Object.prototype);
-    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
-    window.__copied = [];
-    Object.defineProperty(navigator, 'clipboard', { value: { writeText: async (t) => { window.__copied.push(t); } } });
-  });
-  await page.addInitScript((c) => { window.__VIGIL_FAKE_CONFIG__ = c; }, config);
-  for (const f of ['fake-query.js', 'fake-data.js', 'fake-tauri.js']) await page.addInitScript({ path: join(HERE, f) });
+  shared.problems = problems;
+  await installScripts(shared, config);
+  await page.setViewportSize(viewport);
   await page.goto(`${ORIGIN}/index.html`);
   if (wait && config.session !== 'signed_out') await page.waitForSelector('.table-body .row:not(.placeholder)');
   return {
@@ -82,7 +101,6 @@ export async function openApp(browser, { config = {}, viewport = { width: 1440, 
     calls: (cmd) => page.evaluate((c) => window.__fake.callsOf(c), cmd),
     async assertClean() {
       assert.deepEqual(problems, [], 'no console errors, page errors or CSP violations');
-      await page.close();
     },
   };
 }
