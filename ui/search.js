@@ -81,20 +81,27 @@ export function createSearchScreen() {
     else filterbar.apply(narrowed(filterbar.clauses(), key, value, how === 'exclude'));
   }
 
+  /** Applies a new date range from the timeline, keeping the zoom history. */
+  function zoomTo(clauses, after, before) {
+    const next = withValues(withValues(clauses, 'after', after), 'before', before);
+    if (next === clauses) return false;
+    zooming = true;
+    filterbar.apply(next);
+    return true;
+  }
+
   function brush(fromMs, toMs) {
     const clauses = filterbar.clauses();
     const from = floorMinute(fromMs);
     const to = Math.max(ceilMinute(toMs), from + 60000);
-    zoomStack.push({ after: valuesOf(clauses, 'after'), before: valuesOf(clauses, 'before') });
-    zooming = true;
-    filterbar.apply(withValues(withValues(clauses, 'after', [toQueryMinute(new Date(from))]), 'before', [toQueryMinute(new Date(to))]));
+    const previous = { after: valuesOf(clauses, 'after'), before: valuesOf(clauses, 'before') };
+    if (zoomTo(clauses, [toQueryMinute(new Date(from))], [toQueryMinute(new Date(to))])) zoomStack.push(previous);
   }
 
   function zoomOut() {
-    const clauses = filterbar.clauses();
-    const previous = zoomStack.pop() ?? { after: [], before: [] };
-    zooming = true;
-    filterbar.apply(withValues(withValues(clauses, 'after', previous.after), 'before', previous.before));
+    const previous = zoomStack.at(-1) ?? { after: [], before: [] };
+    zoomStack.pop();
+    zoomTo(filterbar.clauses(), previous.after, previous.before);
   }
 
   function open(entry) {

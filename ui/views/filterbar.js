@@ -44,8 +44,9 @@ export function createFilterbar(root, { onSearch, onError }) {
   const controls = new Map();
   const row = el('div', { class: 'controls' });
 
-  function field(label, control, key) {
-    const wrap = el('label', { class: 'control', data: { key } }, el('span', { class: 'control-label', text: label }), control);
+  function field(label, control, key, tag = 'label') {
+    const attrs = tag === 'label' ? {} : { role: 'group', 'aria-label': label };
+    const wrap = el(tag, { class: 'control', data: { key }, attrs }, el('span', { class: 'control-label', text: label }), control);
     row.append(wrap);
     return wrap;
   }
@@ -60,7 +61,7 @@ export function createFilterbar(root, { onSearch, onError }) {
   }
 
   const range = createRangeControl({ onChange: (edit) => commit(edit(clauses)) });
-  row.insertBefore(field('When', range.node, 'range'), row.children[1]);
+  row.insertBefore(field('When', range.node, 'range', 'div'), row.children[1]);
 
   for (const [key, options] of Object.entries(CHOICES)) {
     const select = el('select', {}, el('option', { value: '', text: 'any' }), options.map((o) => el('option', { value: o, text: o })));
