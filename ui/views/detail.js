@@ -8,15 +8,25 @@ import { renderChange } from '../lib/changes.js';
 import { formatLocalExact, formatUtcExact } from '../lib/time.js';
 import { pivot } from './row.js';
 
+/** Puts text on the clipboard: the async API, else a selected textarea and the copy command. */
+async function writeClipboard(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const area = el('textarea', { class: 'offscreen', value: text, attrs: { 'aria-hidden': 'true' } });
+    document.body.append(area);
+    area.select();
+    const ok = document.execCommand('copy');
+    area.remove();
+    return ok;
+  }
+}
+
 function copyButton(label, value, text = 'Copy') {
   const button = el('button', { type: 'button', class: 'copy', text, title: `Copy the ${label}`, data: { copy: label } });
   button.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(value);
-      button.textContent = 'Copied';
-    } catch {
-      button.textContent = 'Copy failed';
-    }
+    button.textContent = (await writeClipboard(value)) ? 'Copied' : 'Copy failed';
     setTimeout(() => { button.textContent = text; }, 1200);
   });
   return button;
