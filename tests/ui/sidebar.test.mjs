@@ -44,6 +44,17 @@ test('dragging across the timeline narrows the range; double-click zooms back ou
   const { page } = app;
   await page.waitForSelector('#timeline .u-over');
   const total = await page.textContent('.results-count');
+  const colours = await page.$eval('#timeline canvas', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let red = 0;
+    let blue = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i] > 180 && d[i + 1] < 80 && d[i + 2] < 80) red++;
+      else if (d[i + 2] > 170 && d[i] < 170 && d[i + 1] > 140) blue++;
+    }
+    return { red, blue };
+  });
+  assert.ok(colours.red > 50 && colours.blue > 500, `critical entries drawn in red over the blue counts (${JSON.stringify(colours)})`);
   await drag(page, 0.3, 0.6);
   await page.waitForFunction(() => /^after:\S+ before:\S+$/.test(document.getElementById('query').value));
   const first = await query(page);
