@@ -70,6 +70,7 @@ test('a query with no match says so', async () => {
   assert.equal(await page.textContent('.table-empty'), 'No entries match');
   await page.waitForFunction(() => document.querySelector('.results-count').textContent === '0 entries');
   assert.equal(await page.$$eval('.table-rows .row:not([hidden])', (r) => r.length), 0);
+  assert.equal(await page.textContent('.timeline-caption'), 'No entries in this range.');
   await app.assertClean();
 });
 

@@ -39,7 +39,8 @@ export function createTimeline(root, { onBrush, onZoomOut }) {
 
   function describe(i) {
     if (i == null || !buckets[i]) {
-      caption.textContent = buckets.length ? 'Drag across the chart to narrow the range; double-click to zoom out.' : ' ';
+      const any = buckets.some((b) => b.count > 0);
+      caption.textContent = any ? 'Drag across the chart to narrow the range; double-click to zoom out.' : 'No entries in this range.';
       return;
     }
     const b = buckets[i];
@@ -98,7 +99,10 @@ export function createTimeline(root, { onBrush, onZoomOut }) {
       const xs = buckets.map((b) => Date.parse(b.start) / 1000);
       const from = Date.parse(answer.from) / 1000;
       const to = Date.parse(answer.to) / 1000;
-      range = Number.isFinite(from) && Number.isFinite(to) && to > from ? [from, to] : [xs[0] ?? 0, (xs.at(-1) ?? 0) + (answer.interval_seconds || 1)];
+      const now = Date.now() / 1000;
+      if (Number.isFinite(from) && Number.isFinite(to) && to > from) range = [from, to];
+      else if (xs.length) range = [xs[0], xs.at(-1) + (answer.interval_seconds || 1)];
+      else range = [now - 3600, now];
       const data = [xs, buckets.map((b) => b.count), buckets.map((b) => b.critical)];
       if (!plot) make(data);
       else plot.setData(data);
