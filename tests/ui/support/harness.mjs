@@ -53,7 +53,7 @@ async function sharedPage(browser) {
       await context.route(`${ORIGIN}/**`, serve);
       await context.route((url) => !url.href.startsWith(ORIGIN), (route) => route.abort());
       const page = await context.newPage();
-      page.setDefaultTimeout(5000);
+      page.setDefaultTimeout(10000);
       const shared = { context, page, problems: [], scripts: [] };
       page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') shared.problems.push(`console.${m.type()}: ${m.text()}`); });
       page.on('pageerror', (e) => shared.problems.push(`page error: ${e.message}`));
