@@ -20,6 +20,11 @@ export function onSignedOut(handler) {
   signedOutHandler = handler;
 }
 
+/** Reports a `signed_out` that did not come from a command (the live tail's channel). */
+export function reportSignedOut(error) {
+  signedOutHandler(toCommandError(error));
+}
+
 function core() {
   const c = window.__TAURI__?.core;
   if (!c) throw new CommandError({ code: 'invalid', message: 'Vigil Console must run inside its desktop app (no Tauri IPC found).' });

@@ -144,5 +144,11 @@ test('live: new entries are counted, not inserted; "show" reloads; a new query r
   await page.click('.live-toggle');
   await page.waitForFunction(() => window.__fake.live() === null);
   assert.equal(await page.getAttribute('.live-toggle', 'aria-pressed'), 'false');
+
+  await page.click('.live-toggle');
+  await page.waitForFunction(() => window.__fake.live() !== null);
+  await page.evaluate(() => { window.__fake.expire(null); window.__fake.liveError('Your session expired; sign in again.', 'signed_out'); });
+  await page.waitForSelector('#signin-screen:not([hidden])');
+  assert.equal(await page.textContent('#signin-reason'), 'Your session expired; sign in again.');
   await app.assertClean();
 });

@@ -1,7 +1,7 @@
 // Live tail: while on, `live_start(q, channel)` streams new matches. They are counted, not
 // inserted under the reader's eyes: "N new entries — show" reloads the search.
 
-import { call, channel } from '../ipc.js';
+import { call, channel, reportSignedOut } from '../ipc.js';
 import { el } from '../lib/dom.js';
 import { formatNumber } from '../lib/format.js';
 
@@ -32,7 +32,14 @@ export function createLive(slot, { onShow }) {
     else if (message.type === 'event') {
       count++;
       showCount();
-    } else if (message.type === 'error') say(`Live: ${message.message}`, true);
+    } else if (message.type === 'error') {
+      // The tail retries by itself, except when the session is over.
+      say(`Live: ${message.message}`, true);
+      if (message.code === 'signed_out') {
+        set(false);
+        reportSignedOut(message);
+      }
+    }
   }
 
   async function start() {

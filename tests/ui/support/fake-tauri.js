@@ -170,7 +170,7 @@
     pushLive(n = 1) {
       for (let i = 0; i < n; i++) live?.channel.onmessage({ type: 'event', event: events[events.length - 1 - i] });
     },
-    liveError(message) { live?.channel.onmessage({ type: 'error', code: 'unreachable', message }); },
+    liveError(message, code = 'unreachable') { live?.channel.onmessage({ type: 'error', code, message }); },
     live: () => (live ? { q: live.q } : null),
     remove(id) { gone.add(id); },
     expire(reason) { session = signedOut(reason); },
