@@ -40,6 +40,7 @@ export function createResults(root, handlers) {
 
   function showCount() {
     order.textContent = s.order === 'newest' ? 'Newest first' : 'Oldest first';
+    order.hidden = s.list;
     if (s.list) count.textContent = formatEntries(s.entries.length);
     else if (s.total != null) count.textContent = formatEntries(s.total);
     else count.textContent = s.done ? formatEntries(s.entries.length) : 'Counting…';
@@ -145,6 +146,7 @@ export function createResults(root, handlers) {
     if (i >= 0) select(i);
   });
   rowsBox.addEventListener('dblclick', (e) => {
+    window.getSelection()?.removeAllRanges();
     const i = rowIndex(e.target);
     if (i >= 0 && !(e.target instanceof Element && e.target.closest('.pivot'))) {
       select(i);
