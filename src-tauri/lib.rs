@@ -51,6 +51,26 @@ impl Launch {
     }
 }
 
+/// WebKit takes the page's language (`navigator.language`, the default of every `Intl` format)
+/// from the locale; under `LANG=C` or `POSIX`, or none, it is "C", which is no language tag, and
+/// the first `Intl.DateTimeFormat()` throws. Such sessions get English, as the C locale means.
+fn give_webkit_a_language() {
+    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    let bare = locale
+        .as_deref()
+        .map(|l| l.split(['.', '@']).next().unwrap_or(""))
+        .is_none_or(|l| matches!(l, "C" | "POSIX" | ""));
+    if bare && std::env::var_os("LANGUAGE").is_none() {
+        // Before any thread starts: GTK and WebKit read it when they initialise.
+        // WebKit reads LC_MESSAGES; GTK may warn that the C library lacks the locale, which
+        // changes nothing else.
+        std::env::set_var("LANGUAGE", "en_US");
+        std::env::set_var("LC_MESSAGES", "en_US.UTF-8");
+    }
+}
+
 /// Registers the commands; the [`Console`] state is managed by the caller (see [`run`]).
 pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder.invoke_handler(tauri::generate_handler![
@@ -87,6 +107,7 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .init();
     let launch = Launch::from_env();
+    give_webkit_a_language();
     builder(tauri::Builder::default())
         .setup(move |app| {
             let data_dir = app.path().app_data_dir()?;

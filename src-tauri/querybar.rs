@@ -67,7 +67,7 @@ pub fn print(clauses: &[BarClause]) -> Result<String, UiError> {
                 text
             }
         } else {
-            let list: Vec<String> = values.iter().map(|v| quote_if_needed(v)).collect();
+            let list: Vec<String> = values.iter().map(|v| value_text(v)).collect();
             format!("{}:{}", c.key, list.join(","))
         };
         parts.push(format!("{sign}{body}"));
@@ -75,6 +75,20 @@ pub fn print(clauses: &[BarClause]) -> Result<String, UiError> {
     let text = parts.join(" ");
     text.parse::<Query>()?;
     Ok(text)
+}
+
+/// A qualifier's value as written: bare when the parser reads it back unchanged (times keep
+/// their colons: `after:2026-11-27T08:00`), quoted otherwise.
+fn value_text(v: &str) -> String {
+    let plain = !v.is_empty()
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, ',' | '"' | '\\'));
+    if plain {
+        v.to_owned()
+    } else {
+        quote_if_needed(v)
+    }
 }
 
 #[cfg(test)]

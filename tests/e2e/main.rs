@@ -1,0 +1,452 @@
+//! The real console under Xvfb, driven through tauri-driver and WebKitWebDriver, against a real
+//! store with demo data: sign in, filter by section and user with the filter bar's controls,
+//! open an entry, read its before/after values; then a second launch that goes straight in with
+//! the token from the OS keyring. It saves screenshots under target/e2e/ and prints what it
+//! measured (start, first results, idle memory, scrolling).
+//!
+//! Run it the way scripts/test does (it needs a display, a Secret Service and tauri-driver):
+//!   scripts/with-keyring xvfb-run -a -s "-screen 0 1440x900x24" cargo test --test e2e -- --ignored --nocapture
+//! VIGIL_TAURI_DRIVER names tauri-driver (default .tools/bin/tauri-driver); VIGIL_E2E_EVENTS sets
+//! the demo's size (default 5000; 100000 measures scrolling through 100k rows).
+
+#[path = "../console/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use support::{Store, PASSWORD, USER};
+use vigil_client::SearchOptions;
+
+const DRIVER_PORT: u16 = 4444;
+const NATIVE_PORT: u16 = 4445;
+
+struct Driver {
+    child: Child,
+}
+
+impl Driver {
+    /// Starts tauri-driver with the app's data folders in `home`, and waits until both it and
+    /// WebKitWebDriver listen (tauri-driver opens its port first).
+    fn start(home: &std::path::Path) -> Driver {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let exe = std::env::var_os("VIGIL_TAURI_DRIVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join(".tools/bin/tauri-driver"));
+        assert!(
+            exe.exists(),
+            "tauri-driver not found at {} (scripts/setup installs it)",
+            exe.display()
+        );
+        let child = Command::new(&exe)
+            .args([
+                "--port",
+                &DRIVER_PORT.to_string(),
+                "--native-port",
+                &NATIVE_PORT.to_string(),
+            ])
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .spawn()
+            .expect("tauri-driver starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for port in [DRIVER_PORT, NATIVE_PORT] {
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(Instant::now() < deadline, "port {port} did not open");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Driver { child }
+    }
+}
+
+impl Drop for Driver {
+    /// SIGTERM, so that tauri-driver also stops WebKitWebDriver (a kill would leave it running).
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+async fn launch() -> Client {
+    let app = std::env::var("VIGIL_CONSOLE_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_vigil-console").to_owned());
+    let caps = json!({"browserName": "wry", "tauri:options": {"application": app}});
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps.as_object().unwrap().clone())
+        .connect(&format!("http://127.0.0.1:{DRIVER_PORT}"))
+        .await
+        .expect("a WebDriver session on the console")
+}
+
+async fn wait_for(c: &Client, css: &str) -> Element {
+    let found = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .every(Duration::from_millis(10))
+        .for_element(Locator::Css(css))
+        .await;
+    match found {
+        Ok(e) => e,
+        Err(e) => {
+            let shot = screenshot(c, "failure.png").await;
+            let boot = c
+                .execute("return document.getElementById('boot').textContent", vec![])
+                .await;
+            panic!(
+                "{css} did not appear ({e}); screenshot {}; start-up message {boot:?}",
+                shot.display()
+            )
+        }
+    }
+}
+
+/// Waits until the script returns something truthy.
+async fn wait_until(c: &Client, what: &str, script: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = c.execute(script, vec![]).await.unwrap();
+        if !(v.is_null() || v == json!(false) || v == json!("") || v == json!(0)) {
+            return v;
+        }
+        if Instant::now() > deadline {
+            let shot = screenshot(c, "failure.png").await;
+            panic!(
+                "timed out waiting for {what}; screenshot {}",
+                shot.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Text of the shown rows' cells of one column.
+async fn column(c: &Client, key: &str) -> Vec<String> {
+    let v = c
+        .execute(
+            &format!("return [...document.querySelectorAll('.row:not(.placeholder) .c-{key}')].filter(n => n.offsetParent).map(n => n.textContent)"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+async fn screenshot(c: &Client, name: &str) -> PathBuf {
+    // Two frames, so the picture shows what the DOM already holds.
+    c.execute_async(
+        "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let png = c.screenshot().await.unwrap();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, png).unwrap();
+    path
+}
+
+/// RSS in MiB of the console and every process under it (WebKit's web and network processes).
+fn tree_rss_mib(app_name: &str) -> Option<f64> {
+    let procs: Vec<(u32, u32, String, u64)> = std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|d| d.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            let field = |k: &str| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with(k))
+                    .map(|l| l[k.len()..].trim().to_owned())
+            };
+            let ppid = field("PPid:")?.parse().ok()?;
+            let name = field("Name:")?;
+            let rss_kb = field("VmRSS:")
+                .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
+                .unwrap_or(0);
+            Some((pid, ppid, name, rss_kb))
+        })
+        .collect();
+    let root = procs.iter().find(|p| app_name.starts_with(&p.2))?.0;
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(procs.iter().filter(|p| p.1 == parent).map(|p| p.0));
+        i += 1;
+    }
+    let kb: u64 = procs
+        .iter()
+        .filter(|p| tree.contains(&p.0))
+        .map(|p| p.3)
+        .sum();
+    Some(kb as f64 / 1024.0)
+}
+
+#[tokio::test]
+#[ignore = "needs a display, a Secret Service and tauri-driver: scripts/test runs it under scripts/with-keyring and xvfb-run"]
+async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
+    let events: usize = std::env::var("VIGIL_E2E_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let store = Store::start().await;
+    store.demo(events).await;
+    let home = tempfile::tempdir().unwrap();
+    let _driver = Driver::start(home.path());
+
+    // First launch: nobody signed in yet.
+    let started = Instant::now();
+    let c = launch().await;
+    wait_for(&c, "#signin-screen:not([hidden]) #signin-server").await;
+    let to_signin = started.elapsed();
+
+    c.find(Locator::Css("#signin-server"))
+        .await
+        .unwrap()
+        .send_keys(&store.url)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#signin-user"))
+        .await
+        .unwrap()
+        .send_keys(USER)
+        .await
+        .unwrap();
+    // A wrong password first: a clear message, then the right one.
+    let password = c.find(Locator::Css("#signin-password")).await.unwrap();
+    password.send_keys("not the password").await.unwrap();
+    c.find(Locator::Css("#signin-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = wait_until(
+        &c,
+        "the wrong-password message",
+        "const n = [...document.querySelectorAll('#signin-password-error, #signin-error')].find(n => !n.hidden); return n && n.textContent",
+    )
+    .await;
+    assert!(
+        error.as_str().unwrap().to_lowercase().contains("password"),
+        "{error}"
+    );
+    password.clear().await.unwrap();
+    password.send_keys(PASSWORD).await.unwrap();
+    let signing_in = Instant::now();
+    c.find(Locator::Css("#signin-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#app-screen:not([hidden]) .row:not(.placeholder)").await;
+    let to_rows = signing_in.elapsed();
+
+    // Filter with the controls: section, user and action, on entries that carry before/after
+    // values (the busiest section and actor of manual balance adjustments).
+    let client = store_client(&store).await;
+    let action = "player.balance.adjust";
+    let top = |field: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .facets(&format!("action:{action}"), field, Some(1))
+                .await
+                .unwrap()
+                .values[0]
+                .value
+                .clone()
+        }
+    };
+    let (section_name, actor_id) = (top("section").await, top("actor").await);
+    for (key, value) in [
+        ("section", &section_name),
+        ("actor", &actor_id),
+        ("action", &action.to_owned()),
+    ] {
+        let control = wait_for(&c, &format!(".control[data-key={key}] input")).await;
+        control
+            .send_keys(&format!("{value}{}", Key::Enter))
+            .await
+            .unwrap();
+    }
+    let q = format!("actor:{actor_id} section:{section_name} action:{action}");
+    wait_until(
+        &c,
+        "the query text to follow the controls",
+        &format!(
+            "const q = document.querySelector('#query').value; return ['section:{section_name}', 'actor:{actor_id}', 'action:{action}'].every(p => q.includes(p))"
+        ),
+    )
+    .await;
+    let expected = client
+        .search(&SearchOptions {
+            limit: Some(5),
+            ..SearchOptions::query(&q)
+        })
+        .await
+        .unwrap();
+    wait_until(
+        &c,
+        "the filtered rows",
+        &format!("const cells = [...document.querySelectorAll('.row:not(.placeholder) .c-actor')].filter(n => n.offsetParent); return cells.length > 0 && cells.every(n => n.textContent.includes('{actor_id}'))"),
+    )
+    .await;
+    assert!(column(&c, "section")
+        .await
+        .iter()
+        .all(|s| *s == section_name));
+
+    // Open the first entry with the keyboard (j selects it, Enter opens it) and read its
+    // before/after values.
+    c.execute(
+        "document.activeElement.blur(); \
+         for (const key of ['j', 'Enter']) document.dispatchEvent(new KeyboardEvent('keydown', {key, bubbles: true}));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(&c, "#detail:not([hidden]) .detail-changes").await;
+    let detail = c
+        .find(Locator::Css("#detail"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The entry shown is the newest of the filtered ones, with the values the store holds.
+    let shown = &expected.events[0];
+    assert!(
+        detail.contains(&shown.event.id.to_string()),
+        "the detail shows the first row: {detail}"
+    );
+    let change = &shown
+        .event
+        .changes
+        .as_ref()
+        .expect("balance adjustments carry changes")[0];
+    for value in [&change.before, &change.after] {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        assert!(detail.contains(&text), "the detail shows {text}: {detail}");
+    }
+    assert!(detail.contains(&shown.hash), "the detail shows the hash");
+    assert!(detail.contains(&change.field));
+    let shot = screenshot(&c, "console-detail.png").await;
+    println!("screenshot: {}", shot.display());
+
+    let scroll = scroll_rate(&c, store_count(&store).await).await;
+    c.close().await.unwrap();
+
+    // Second launch: the token from the keyring takes the user straight to the search screen.
+    let started = Instant::now();
+    let c = launch().await;
+    wait_for(&c, "#app-screen:not([hidden]) .row:not(.placeholder)").await;
+    let cold_start = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss = tree_rss_mib("vigil-console");
+    // Time to first results after Enter in the query field.
+    let query = c.find(Locator::Css("#query")).await.unwrap();
+    query.clear().await.unwrap();
+    query.send_keys("actor:s.cohen").await.unwrap();
+    let entered = Instant::now();
+    query.send_keys(&Key::Enter.to_string()).await.unwrap();
+    wait_until(
+        &c,
+        "results for s.cohen",
+        "const n = document.querySelector('.row:not(.placeholder) .c-actor'); return n && n.textContent.includes('s.cohen')",
+    )
+    .await;
+    let first_results = entered.elapsed();
+    screenshot(&c, "console-relaunch.png").await;
+    c.close().await.unwrap();
+
+    println!(
+        "e2e figures ({events} events): to sign-in screen {:?}; sign-in to rows {:?}; cold start \
+         signed in to rows {:?}; first results after Enter {:?}; idle RSS {} MiB; scroll {scroll}",
+        to_signin,
+        to_rows,
+        cold_start,
+        first_results,
+        rss.map_or("n/a".into(), |r| format!("{r:.0}")),
+    );
+}
+
+async fn store_client(store: &Store) -> vigil_client::Client {
+    let anon = vigil_client::Client::new(&store.url).unwrap();
+    let token = anon.login(USER, PASSWORD).await.unwrap().token;
+    anon.with_token(&token)
+}
+
+async fn store_count(store: &Store) -> u64 {
+    let t = store_client(store)
+        .await
+        .timeline("", Some(10))
+        .await
+        .unwrap();
+    t.buckets.iter().map(|b| b.count).sum()
+}
+
+/// Clears the query (all entries), then scrolls the table to its end in steps, one per frame, and
+/// reports frames and slow frames (> 25 ms) as the webview measured them.
+async fn scroll_rate(c: &Client, total: u64) -> String {
+    let query = c.find(Locator::Css("#query")).await.unwrap();
+    query.clear().await.unwrap();
+    query.send_keys(&Key::Enter.to_string()).await.unwrap();
+    wait_until(
+        &c.clone(),
+        "all entries",
+        "const n = document.querySelector('.row:not(.placeholder) .c-actor'); return !!n",
+    )
+    .await;
+    let v = c
+        .execute_async(
+            r#"
+const done = arguments[arguments.length - 1];
+const scroller = document.querySelector('.table-body');
+const frames = [];
+let last = performance.now();
+const step = Math.max(200, Math.floor(scroller.scrollHeight / 600));
+const t0 = last; const start = [scroller.scrollTop, scroller.clientHeight, scroller.scrollHeight];
+function tick(now) {
+  frames.push(now - last); last = now;
+  if (scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 2 || now - t0 > 20000) {
+    const slow = frames.filter(f => f > 25).length;
+    const secs = (now - t0) / 1000;
+    done({start, frames: frames.length, slow, fps: frames.length / secs, rows: Math.round(scroller.scrollHeight / (document.querySelector('.row')?.offsetHeight || 1)), secs});
+    return;
+  }
+  scroller.scrollTop += step;
+  requestAnimationFrame(tick);
+}
+requestAnimationFrame(tick);
+"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    format!(
+        "{:.0} fps, {} of {} frames over 25 ms, ~{} rows in {:.1} s (store has {total})",
+        v["fps"].as_f64().unwrap_or(0.0),
+        v["slow"],
+        v["frames"],
+        v["rows"],
+        v["secs"].as_f64().unwrap_or(0.0)
+    )
+}
