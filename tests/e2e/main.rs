@@ -348,6 +348,21 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
     }
     assert!(detail.contains(&shown.hash), "the detail shows the hash");
     assert!(detail.contains(&change.field));
+    // Live: new matching entries are counted, not pushed under the reader's eyes.
+    c.find(Locator::Css(".live-toggle")).await.unwrap().click().await.unwrap();
+    wait_until(&c, "the live tail to connect", "return document.querySelector('.live-toggle').getAttribute('aria-pressed') === 'true'").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut fresh = serde_json::to_value(&shown.event).unwrap();
+    fresh["id"] = json!(uuid::Uuid::now_v7());
+    fresh["occurred_at"] = json!(vigil_core::event::micros::format(&chrono::Utc::now()));
+    store.ingester.ingest(&json!([fresh])).await.unwrap();
+    let counter = wait_until(
+        &c,
+        "the live counter",
+        "const n = document.querySelector('.live-counter'); return n && !n.hidden && n.textContent",
+    )
+    .await;
+    assert!(counter.as_str().unwrap().starts_with("1 new entry"), "{counter}");
     let shot = screenshot(&c, "console-detail.png").await;
     println!("screenshot: {}", shot.display());
 
@@ -408,6 +423,12 @@ async fn store_count(store: &Store) -> u64 {
 async fn scroll_rate(c: &Client, total: u64) -> String {
     let query = c.find(Locator::Css("#query")).await.unwrap();
     query.clear().await.unwrap();
+    scroll_fling(c, total).await
+}
+
+/// Runs the query in the field, waits until the count shows `total`, then scrolls to the end.
+async fn scroll_fling(c: &Client, total: u64) -> String {
+    let query = c.find(Locator::Css("#query")).await.unwrap();
     query.send_keys(&Key::Enter.to_string()).await.unwrap();
     wait_until(
         &c.clone(),
@@ -449,4 +470,88 @@ requestAnimationFrame(tick);
         v["rows"],
         v["secs"].as_f64().unwrap_or(0.0)
     )
+}
+
+/// The figures the console issue asks for, against a running store with a big journal (the
+/// in-process store of the test above is a debug build and small):
+///   target/release/vigil demo --database /tmp/big.db --events 1000000
+///   printf 'bench-password-1\n' | target/release/vigil user add bench --role admin --password-stdin --database /tmp/big.db
+///   target/release/vigil serve --database /tmp/big.db --listen 127.0.0.1:7979 &
+///   VIGIL_E2E_STORE=http://127.0.0.1:7979 VIGIL_E2E_USER=bench VIGIL_E2E_PASSWORD=bench-password-1 \
+///   VIGIL_CONSOLE_BIN=target/release/vigil-console scripts/with-keyring xvfb-run -a -s "-screen 0 1440x900x24" \
+///     cargo test --release --test e2e -- --ignored --nocapture figures_against_a_running_store
+#[tokio::test]
+#[ignore = "a measurement against a store given in VIGIL_E2E_STORE; see the comment for the command"]
+async fn figures_against_a_running_store() {
+    let (Ok(url), Ok(user), Ok(password)) = (
+        std::env::var("VIGIL_E2E_STORE"),
+        std::env::var("VIGIL_E2E_USER"),
+        std::env::var("VIGIL_E2E_PASSWORD"),
+    ) else {
+        panic!("set VIGIL_E2E_STORE, VIGIL_E2E_USER and VIGIL_E2E_PASSWORD (see the comment)");
+    };
+    let anon = vigil_client::Client::new(&url).unwrap();
+    let client = anon.with_token(&anon.login(&user, &password).await.unwrap().token);
+    let total: u64 = client.timeline("", Some(10)).await.unwrap().buckets.iter().map(|b| b.count).sum();
+    let home = tempfile::tempdir().unwrap();
+    let _driver = Driver::start(home.path());
+
+    let started = Instant::now();
+    let c = launch().await;
+    wait_for(&c, "#signin-screen:not([hidden]) #signin-server").await;
+    let to_signin = started.elapsed();
+    c.find(Locator::Css("#signin-server")).await.unwrap().send_keys(&url).await.unwrap();
+    c.find(Locator::Css("#signin-user")).await.unwrap().send_keys(&user).await.unwrap();
+    c.find(Locator::Css("#signin-password")).await.unwrap().send_keys(&password).await.unwrap();
+    let signing_in = Instant::now();
+    c.find(Locator::Css("#signin-submit")).await.unwrap().click().await.unwrap();
+    wait_for(&c, "#app-screen:not([hidden]) .row:not(.placeholder)").await;
+    let to_rows = signing_in.elapsed();
+
+    // First results after Enter, for queries of each kind; each waits for its own rows.
+    let mut firsts = Vec::new();
+    for (q, actor) in [
+        ("actor:s.cohen", "s.cohen"),
+        ("section:bonuses actor:k.morel", "k.morel"),
+        ("actor:k.morel \"manual\"", "k.morel"),
+        ("actor:y.amrani severity:critical", "y.amrani"),
+    ] {
+        let query = c.find(Locator::Css("#query")).await.unwrap();
+        query.clear().await.unwrap();
+        query.send_keys(q).await.unwrap();
+        let entered = Instant::now();
+        query.send_keys(&Key::Enter.to_string()).await.unwrap();
+        wait_until(
+            &c,
+            q,
+            &format!("const n = [...document.querySelectorAll('.row:not(.placeholder) .c-actor')].filter(n => n.offsetParent); return n.length > 0 && n.every(x => x.textContent.includes('{actor}'))"),
+        )
+        .await;
+        firsts.push(format!("{q}: {} ms", entered.elapsed().as_millis()));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Scrolling: a query with at least 100k matches.
+    let wide = "kind:change,access";
+    let wide_total: u64 = client.timeline(wide, Some(10)).await.unwrap().buckets.iter().map(|b| b.count).sum();
+    let query = c.find(Locator::Css("#query")).await.unwrap();
+    query.clear().await.unwrap();
+    query.send_keys(wide).await.unwrap();
+    let scroll = scroll_fling(&c, wide_total).await;
+    c.close().await.unwrap();
+
+    let started = Instant::now();
+    let c = launch().await;
+    wait_for(&c, "#app-screen:not([hidden]) .row:not(.placeholder)").await;
+    let cold_start = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let rss = tree_rss_mib("vigil-console");
+    screenshot(&c, "console-figures.png").await;
+    c.close().await.unwrap();
+    println!(
+        "console figures on {total} events: to sign-in screen {to_signin:?}; sign-in to rows {to_rows:?}; \
+         cold start signed in to rows {cold_start:?}; idle RSS {} MiB; first results after Enter: {}; \
+         scroll over {wide_total} matches: {scroll}",
+        rss.map_or("n/a".into(), |r| format!("{r:.0}")),
+        firsts.join(", "),
+    );
 }
