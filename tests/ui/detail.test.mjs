@@ -1,5 +1,7 @@
 // The detail pane: exact times in local time and UTC, every field byte-exact, changes as diffs
 // (side by side, field by field), pretty details, copy buttons, not_found, and the two pivots.
+// Numbers show as stored (`100.10`, 20-digit integers) from the entries' `exact` texts, and as
+// JavaScript parsed them when an older console sends none.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, openApp, queryIs } from './support/harness.mjs';
@@ -79,7 +81,73 @@ test('changes: scalars side by side with the differences marked, objects field b
   assert.equal(await page.textContent(`${change('limits')} tr:nth-child(2) td.field-before del`), 'false', 'non-strings change whole');
   assert.equal(await page.textContent(`${change('limits')} tr:nth-child(2) td.field-after ins`), 'true');
   const e = await special(page);
+  assert.equal(await page.textContent('#detail .details-json'), e.exact.details);
+  await app.assertClean();
+});
+
+const change = (f) => `#detail .change[data-field="${f}"]`;
+const sideTexts = (page, f) => Promise.all(['before', 'after'].map((s) => page.textContent(`${change(f)} .side-${s} .val`)));
+const fieldRows = (page, f) => page.$$eval(`${change(f)} tbody tr`, (trs) => trs.map((tr) => [tr.className, ...[...tr.children].map((td) => td.textContent)]));
+const PAYOUT_EXACT = [
+  ['field-changed', 'amount', '100.10', '100.1', 'changed'],
+  ['field-changed', 'ref', '12345678901234567890', '12345678901234567891', 'changed'],
+  ['field-same', 'fees[0]', '0.00', '0.00', ''],
+  ['field-changed', 'fees[1]', '-5.5', '0.00', 'changed'],
+  ['field-same', 'currency', 'EUR', 'EUR', ''],
+];
+
+test('numbers show exactly as stored: 100.10, 0.00 after -5.5 and 20-digit integers, side by side, field by field and in the details', async () => {
+  const app = await openApp(browser);
+  const { page } = app;
+  await openSpecial(app);
+  const e = await special(page);
+  assert.equal(e.changes.find((c) => c.field === 'wager.amount').after, 100.1, 'JavaScript alone would show 100.1');
+  assert.deepEqual(await sideTexts(page, 'wager.amount'), ['100.00', '100.10']);
+  assert.equal(await page.textContent(`${change('wager.amount')} .side-before del`), '100.00', 'numbers change whole');
+  assert.equal(await page.textContent(`${change('wager.amount')} .side-after ins`), '100.10');
+  assert.deepEqual(await sideTexts(page, 'balance.cash'), ['-5.5', '0.00']);
+  assert.deepEqual(await sideTexts(page, 'ledger.ref'), ['12345678901234567890', '12345678901234567891']);
+  assert.equal(await page.textContent(`${change('ledger.ref')} .side-after ins`), '12345678901234567891');
+  assert.equal(await page.$eval(`${change('ledger.ref')} .side-after .val`, (n) => n.className), 'val json');
+  assert.equal(await page.$eval(`${change('balance.bonus')} .side-after .val`, (n) => n.className), 'val', 'strings still show without their quotes');
+
+  assert.deepEqual(await fieldRows(page, 'payout'), PAYOUT_EXACT);
+  assert.equal(await page.textContent(`${change('payout')} tr:nth-child(2) td.field-after ins`), '12345678901234567891');
+
+  const details = await page.textContent('#detail .details-json');
+  assert.equal(details, e.exact.details);
+  for (const line of ['  "amount": 100.10,', '  "ledger": 12345678901234567890,', '    "fixed": 0.00,', '    "rate": -5.5', '  "ticket": 4411,']) {
+    assert.ok(details.split('\n').includes(line), `the details show ${line.trim()}`);
+  }
+  assert.doesNotMatch(await page.textContent('#detail'), /12345678901234567000/, 'no rounded integer in the pane');
+  await app.assertClean();
+});
+
+test('an entry from the search page shows its exact numbers too (when event() fails)', async () => {
+  const app = await openApp(browser);
+  const { page } = app;
+  await page.evaluate(() => window.__fake.fail('event', { code: 'unreachable', message: 'no answer from the store' }));
+  await page.dblclick('.table-rows .row[data-index="0"] .c-action');
+  await page.waitForSelector('#detail .notice-warn');
+  assert.deepEqual(await sideTexts(page, 'wager.amount'), ['100.00', '100.10']);
+  assert.deepEqual(await fieldRows(page, 'payout'), PAYOUT_EXACT);
+  assert.match(await page.textContent('#detail .details-json'), /"ledger": 12345678901234567890,/);
+  await app.assertClean();
+});
+
+test('without exact texts (an older console) the pane shows the values as JavaScript parsed them', async () => {
+  const app = await openApp(browser, { config: { exact: false } });
+  const { page } = app;
+  await openSpecial(app);
+  const e = await special(page);
+  assert.equal(e.exact, undefined);
+  assert.deepEqual(await sideTexts(page, 'wager.amount'), ['100', '100.1']);
+  assert.deepEqual(await sideTexts(page, 'balance.cash'), ['-5.5', '0']);
+  assert.deepEqual(await sideTexts(page, 'balance.bonus'), ['0.00', '1500.00']);
+  assert.deepEqual((await fieldRows(page, 'limits'))[3], ['field-changed', 'caps.monthly', '2000', '4000', 'changed']);
   assert.equal(await page.textContent('#detail .details-json'), JSON.stringify(e.details, null, 2));
+  await page.click('#detail button[data-copy="JSON"]');
+  assert.equal((await page.evaluate(() => window.__copied)).at(-1), JSON.stringify(e, null, 2));
   await app.assertClean();
 });
 
@@ -91,7 +159,14 @@ test('copy buttons put the id, hash, IP and JSON on the clipboard', async () => 
   const copied = await page.evaluate(() => window.__copied);
   const e = await special(page);
   assert.deepEqual(copied.slice(0, 3), [e.id, e.hash, e.ip]);
-  assert.deepEqual(JSON.parse(copied[3]), e);
+  const { exact, ...shown } = e;
+  assert.ok(exact);
+  assert.deepEqual(JSON.parse(copied[3]), shown, 'the entry without its exact texts');
+  // The entry as the store holds it, numbers with their digits (`100.10`, 20-digit integers).
+  const stored = await page.evaluate((seq) => JSON.stringify({ ...window.__vigilFakeData.SPECIAL_STORED, seq }, null, 2), e.seq);
+  assert.equal(copied[3], stored);
+  assert.match(copied[3], /"after": 100\.10\n/);
+  assert.match(copied[3], /"ledger": 12345678901234567890,/);
   await page.waitForFunction(() => document.querySelector('#detail button[data-copy="id"]').textContent === 'Copied');
   await app.assertClean();
 });

@@ -1,21 +1,39 @@
 // Before/after values as the detail pane shows them. A scalar change is two sides with the
 // differing words or characters marked (jsdiff); an object change is a table of its fields,
 // flattened to paths like `limits.daily` or `tags[1]`, each added, removed, changed or the same.
+//
+// Values are shown as the store holds them: from the entry's `exact` JSON texts when it has them
+// (read by lib/json.js, so `100.10` and `12345678901234567890` keep their digits and objects
+// their key order), else from the values as JavaScript parsed them (older stores).
 
 // Only the two diff modules used, not jsdiff's index (which loads its patch and convert trees).
 import { diffChars } from '../vendor/diff/diff/character.js';
 import { diffWordsWithSpace } from '../vendor/diff/diff/word.js';
 import { el } from './dom.js';
+import { entriesOf, fromValue, isContainer, parseJson, stringifyJson } from './json.js';
 
 const ABSENT = Symbol('absent');
 const DIFF_TIMEOUT_MS = 40;
 
-const isContainer = (v) => v !== null && typeof v === 'object';
+/**
+ * The value to show for one side of a change, as a lib/json.js tree: the exact JSON text's when
+ * there is one that parses, else the JavaScript value's.
+ */
+export function exactValue(value, text) {
+  if (typeof text === 'string') {
+    try {
+      return parseJson(text);
+    } catch {
+      // A broken text is the Rust side's bug; the parsed value is still worth showing.
+    }
+  }
+  return fromValue(value);
+}
 
-/** Text for a value: strings as they are, other JSON as JSON. */
+/** Text for a value: strings as they are, other JSON as (compact) JSON with numbers as written. */
 function text(v) {
   if (v === ABSENT || v === undefined) return '';
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  return typeof v === 'string' ? v : stringifyJson(v);
 }
 
 /** A value with no diff marks (absent shows as a dash). */
@@ -25,8 +43,8 @@ function plain(v) {
 }
 
 /**
- * The two sides of a scalar change with what differs marked: removed parts as <del> on the
- * before side, added parts as <ins> on the after side.
+ * The two sides of a scalar change (trees) with what differs marked: removed parts as <del> on
+ * the before side, added parts as <ins> on the after side.
  */
 export function sides(before, after) {
   if (before === ABSENT || after === ABSENT || before === undefined || after === undefined) return [plain(before), plain(after)];
@@ -53,20 +71,24 @@ export function sides(before, after) {
   return [left, right];
 }
 
-/** Flattens objects and arrays to leaf paths (empty ones stay leaves). */
+/** Flattens the objects and arrays of a tree to leaf paths (empty ones stay leaves). */
 export function flatten(value, prefix = '', out = new Map()) {
-  if (!isContainer(value) || Object.keys(value).length === 0) {
+  const entries = isContainer(value) ? entriesOf(value) : [];
+  if (entries.length === 0) {
     out.set(prefix, value);
     return out;
   }
-  for (const [k, v] of Object.entries(value)) {
+  for (const [k, v] of entries) {
     const path = Array.isArray(value) ? `${prefix}[${k}]` : prefix ? `${prefix}.${k}` : k;
     flatten(v, path, out);
   }
   return out;
 }
 
-/** The field-by-field comparison of two objects: [{path, state, before, after}]. */
+/**
+ * The field-by-field comparison of two trees: [{path, state, before, after}]. Leaves compare
+ * by their JSON text, so `100.1` and `100.10` differ as they do in the store.
+ */
 export function compareFields(before, after) {
   const a = isContainer(before) ? flatten(before) : new Map();
   const b = isContainer(after) ? flatten(after) : new Map();
@@ -74,7 +96,7 @@ export function compareFields(before, after) {
   return paths.map((path) => {
     const x = a.has(path) ? a.get(path) : ABSENT;
     const y = b.has(path) ? b.get(path) : ABSENT;
-    const state = x === ABSENT ? 'added' : y === ABSENT ? 'removed' : JSON.stringify(x) === JSON.stringify(y) ? 'same' : 'changed';
+    const state = x === ABSENT ? 'added' : y === ABSENT ? 'removed' : stringifyJson(x) === stringifyJson(y) ? 'same' : 'changed';
     return { path, state, before: x, after: y };
   });
 }
@@ -100,8 +122,13 @@ function scalarChange(before, after) {
     el('div', { class: 'side side-after' }, el('span', { class: 'side-label', text: 'After' }), right));
 }
 
-/** One change: side by side for scalars, field by field for objects and arrays. */
-export function renderChange({ field, before, after }) {
+/**
+ * One change: side by side for scalars, field by field for objects and arrays. `exact` is the
+ * entry's `exact.changes[i]` for this change ({before, after} JSON texts), when it has one.
+ */
+export function renderChange({ field, before: jsBefore, after: jsAfter }, exact) {
+  const before = exactValue(jsBefore, exact?.before);
+  const after = exactValue(jsAfter, exact?.after);
   const objects = (isContainer(before) || isContainer(after))
     && (isContainer(before) || before == null) && (isContainer(after) || after == null);
   return el('div', { class: 'change', data: { field } },

@@ -1,10 +1,13 @@
 // The detail pane: every field of one entry, exact times (microseconds, local and UTC), the
 // changes as a diff, details as pretty JSON, copy buttons, and the two pivots that widen the
-// view: everything about the target, and what happened around this entry.
+// view: everything about the target, and what happened around this entry. Changes, details and
+// the copied JSON come from the entry's `exact` texts when it has them (numbers keep their
+// digits: `100.10`, integers past 2^53), else from the values as JavaScript parsed them.
 
 import { call } from '../ipc.js';
 import { el } from '../lib/dom.js';
-import { renderChange } from '../lib/changes.js';
+import { exactValue, renderChange } from '../lib/changes.js';
+import { fromValue, stringifyJson } from '../lib/json.js';
 import { formatLocalExact, formatUtcExact } from '../lib/time.js';
 import { pivot } from './row.js';
 
@@ -30,6 +33,34 @@ function copyButton(label, value, text = 'Copy') {
     setTimeout(() => { button.textContent = text; }, 1200);
   });
   return button;
+}
+
+/** The details as pretty JSON: the exact text as the Rust side printed it, else JavaScript's. */
+function detailsText(e) {
+  if (typeof e.exact?.details === 'string') return e.exact.details;
+  return e.details !== undefined && e.details !== null ? JSON.stringify(e.details, null, 2) : null;
+}
+
+/**
+ * The entry as pretty JSON for "Copy JSON": without `exact`, but with its texts in place of the
+ * changes' values and the details, so that every number is copied as the store holds it.
+ */
+export function entryJson(e) {
+  if (!e.exact) return JSON.stringify(e, null, 2);
+  const { exact, ...rest } = e;
+  const tree = fromValue(rest);
+  if (Array.isArray(e.changes) && tree.get('changes')) {
+    tree.set('changes', e.changes.map((c, i) => {
+      const change = fromValue(c);
+      if (!(change instanceof Map)) return change;
+      for (const side of ['before', 'after']) {
+        if (change.has(side)) change.set(side, exactValue(c[side], exact.changes?.[i]?.[side]));
+      }
+      return change;
+    }));
+  }
+  if (tree.has('details')) tree.set('details', exactValue(e.details, exact.details));
+  return stringifyJson(tree, 2);
 }
 
 function row(label, ...value) {
@@ -82,7 +113,7 @@ export function createDetail(root, handlers) {
     const actions = el('div', { class: 'detail-actions' },
       e.target ? el('button', { type: 'button', class: 'act-target', text: 'Everything about this target', on: { click: () => handlers.onTarget(e) } }) : null,
       el('button', { type: 'button', class: 'act-around', text: 'Around this', title: 'The same actor\'s and target\'s entries within ±15 minutes', on: { click: () => handlers.onAround(e) } }),
-      copyButton('JSON', JSON.stringify(e, null, 2), 'Copy JSON'));
+      copyButton('JSON', entryJson(e), 'Copy JSON'));
     const parts = [
       el('header', { class: 'detail-head' },
         el('h2', { class: 'detail-title', text: e.action }),
@@ -92,11 +123,13 @@ export function createDetail(root, handlers) {
       fields(e),
     ];
     if (e.changes?.length) {
-      parts.push(el('section', { class: 'detail-section detail-changes' }, el('h3', { text: 'Changes' }), e.changes.map(renderChange)));
+      parts.push(el('section', { class: 'detail-section detail-changes' }, el('h3', { text: 'Changes' }),
+        e.changes.map((c, i) => renderChange(c, e.exact?.changes?.[i]))));
     }
-    if (e.details !== undefined && e.details !== null) {
+    const details = detailsText(e);
+    if (details !== null) {
       parts.push(el('section', { class: 'detail-section' }, el('h3', { text: 'Details' }),
-        el('pre', { class: 'json-block details-json', text: JSON.stringify(e.details, null, 2) })));
+        el('pre', { class: 'json-block details-json', text: details })));
     }
     root.replaceChildren(...parts.filter(Boolean));
   }

@@ -1,7 +1,30 @@
 // In-page generator of a casino back office's audit journal for the UI tests: deterministic
 // (seeded), newest entry first when searched, with the strings that break careless UIs (RTL,
-// emoji, quotes, `<script>`, `=SUM(A1)`, newlines). Defines window.__vigilFakeData.
+// emoji, quotes, `<script>`, `=SUM(A1)`, newlines) and the numbers JavaScript cannot hold
+// (`100.10`, 20-digit integers). Every entry carries `exact` as the Rust commands send it.
+// Defines window.__vigilFakeData.
 (() => {
+  /** A number as the store holds it, digits kept (JSON.parse would make `100.10` 100.1). */
+  const num = (text) => JSON.rawJSON(text);
+
+  /**
+   * `exact` as console.rs writes it with serde_json: the JSON text of each change's values
+   * (compact) and of the details (two-space indent, absent with them). `stored` may hold num(…).
+   */
+  function exactOf(stored) {
+    const exact = { changes: (stored.changes ?? []).map((c) => ({ before: JSON.stringify(c.before), after: JSON.stringify(c.after) })) };
+    if (stored.details != null) exact.details = JSON.stringify(stored.details, null, 2);
+    return exact;
+  }
+
+  /**
+   * The entry a command hands the UI for an entry as the store holds it: the values as
+   * JavaScript parses the command's JSON (digits lost), plus `exact` (digits kept).
+   */
+  function fromStore(stored) {
+    return { ...JSON.parse(JSON.stringify(stored)), exact: exactOf(stored) };
+  }
+
   function rng(seed) {
     let s = seed >>> 0;
     return () => {
@@ -76,13 +99,17 @@
         e.changes = [{ field: 'balance', before, after: (Number(before) + 50).toFixed(2) }];
       }
       if (random() < 0.3) e.details = { ticket: Math.floor(random() * 9000), channel: pick(['back-office', 'api', 'phone']) };
+      e.exact = exactOf(e);
       out[i] = e;
     }
     return out;
   }
 
-  /** The entry the detail tests open: newest, critical, with every kind of change and text. */
-  const SPECIAL = {
+  /**
+   * The entry the detail tests open, as the store holds it: newest, critical, with every kind of
+   * change and text, and numbers that JavaScript rounds (SPECIAL is what the UI gets).
+   */
+  const SPECIAL_STORED = {
     seq: 0,
     received_at: '2026-11-20T03:12:09.123456Z',
     hash: '9f2c4e1d0b8a7f6e5d4c3b2a19080706f5e4d3c2b1a09f8e7d6c5b4a39281706',
@@ -96,14 +123,23 @@
       { field: 'limits', before: { daily: 100, vip: false, caps: { weekly: 500, monthly: 2000 }, tags: ['new'] }, after: { daily: 500, vip: true, caps: { weekly: 500, monthly: 4000 }, note: 'VIP ✓' } },
       { field: 'nickname', before: 'Lucky Luke', after: 'Lucky Lucas 🎰' },
       { field: 'comment', before: 'שלום "עולם"', after: 'שלום "עולם" =SUM(A1)' },
+      { field: 'wager.amount', before: num('100.00'), after: num('100.10') },
+      { field: 'balance.cash', before: num('-5.5'), after: num('0.00') },
+      { field: 'ledger.ref', before: num('12345678901234567890'), after: num('12345678901234567891') },
+      { field: 'payout', before: { amount: num('100.10'), ref: num('12345678901234567890'), fees: [num('0.00'), num('-5.5')], currency: 'EUR' },
+        after: { amount: num('100.1'), ref: num('12345678901234567891'), fees: [num('0.00'), num('0.00')], currency: 'EUR' } },
     ],
     ip: '192.0.2.66',
     user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Vigil',
     session_id: 's-7781',
     request_id: 'r-99120',
     reason: 'Geste commercial — "VIP" <script>alert(1)</script>\nسبب: طلب اللاعب 🎰 =SUM(A1)',
-    details: { campaign: 'winter', ticket: 4411, note: 'مرحبا "quoted" <b>bold</b>', nested: { ok: true, list: [1, 2] } },
+    details: {
+      campaign: 'winter', ticket: 4411, note: 'مرحبا "quoted" <b>bold</b>', nested: { ok: true, list: [1, 2] },
+      amount: num('100.10'), ledger: num('12345678901234567890'), fees: { fixed: num('0.00'), rate: num('-5.5') },
+    },
   };
+  const SPECIAL = fromStore(SPECIAL_STORED);
 
-  window.__vigilFakeData = { generate, SPECIAL, ACTORS };
+  window.__vigilFakeData = { generate, SPECIAL, SPECIAL_STORED, ACTORS, fromStore };
 })();

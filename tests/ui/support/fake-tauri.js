@@ -1,6 +1,7 @@
 // In-page test double of the Rust side for the UI tests: window.__TAURI__.core.{invoke, Channel}
 // answering every command of docs/console.md from a generated journal. Configured through
-// window.__VIGIL_FAKE_CONFIG__ (set by an earlier init script); tests drive it through
+// window.__VIGIL_FAKE_CONFIG__ (set by an earlier init script; `exact: false` drops the entries'
+// `exact` texts as an older console would); tests drive it through
 // window.__fake (calls made, forced failures, live events).
 (() => {
   const cfg = window.__VIGIL_FAKE_CONFIG__ ?? {};
@@ -18,6 +19,8 @@
   if (cfg.special !== false) {
     events.push({ ...D.SPECIAL, seq: events.length + 1 });
   }
+  // An older store's console: entries without `exact`.
+  if (cfg.exact === false) for (const e of events) delete e.exact;
   let saved = (cfg.saved ?? [{ name: 'Critical finance', q: 'section:finance severity:critical' }, { name: 'Denied access', q: 'outcome:denied' }])
     .sort((a, b) => a.name.localeCompare(b.name));
   const failures = new Map();

@@ -82,7 +82,7 @@ async function installScripts(shared, config) {
 
 /**
  * Opens the console afresh. `config` goes to the fake (count, session, latency, password, saved,
- * sessionPatch, reason). Waits for the first rows unless signed out.
+ * sessionPatch, reason, exact: false for entries without their exact texts). Waits for the first rows unless signed out.
  */
 export async function openApp(browser, { config = {}, viewport = { width: 1440, height: 900 }, wait = true } = {}) {
   const shared = await sharedPage(browser);
