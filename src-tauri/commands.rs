@@ -3,11 +3,9 @@
 
 use tauri::ipc::Channel;
 use tauri::State;
-use vigil_core::StoredEvent;
-use vigil_store::api::EventsPage;
 use vigil_store::{Facets, Timeline};
 
-use crate::console::{Console, Entries, Live, Session};
+use crate::console::{Console, Entries, EntriesPage, Entry, Live, Session};
 use crate::error::UiError;
 use crate::querybar::{BarClause, Parsed};
 use crate::settings::SavedSearch;
@@ -51,7 +49,7 @@ pub async fn search(
     cursor: Option<String>,
     limit: Option<usize>,
     order: Option<String>,
-) -> Answer<EventsPage> {
+) -> Answer<EntriesPage> {
     console.search(&q, cursor, limit, order.as_deref()).await
 }
 
@@ -75,7 +73,7 @@ pub async fn facets(
 }
 
 #[tauri::command]
-pub async fn event(console: State<'_, Console>, id: String) -> Answer<StoredEvent> {
+pub async fn event(console: State<'_, Console>, id: String) -> Answer<Entry> {
     console.event(&id).await
 }
 

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use vigil_client::{Client, ClientError, SearchOptions};
 use vigil_core::query::quote_if_needed;
 use vigil_core::StoredEvent;
-use vigil_store::api::EventsPage;
 use vigil_store::{Facets, Order, Timeline};
 
 use crate::error::UiError;
@@ -91,7 +90,7 @@ pub enum Live {
     /// A new matching entry.
     Event {
         /// The entry.
-        event: Box<StoredEvent>,
+        event: Box<Entry>,
     },
     /// The tail broke; it retries unless the code is `signed_out`.
     Error {
@@ -102,11 +101,73 @@ pub enum Live {
     },
 }
 
+/// An entry as the UI gets it: the stored event, plus the JSON text of its changes' values and
+/// details exactly as stored (JavaScript numbers would lose digits: `100.10`, 2^53 + 1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    /// The entry.
+    #[serde(flatten)]
+    pub stored: StoredEvent,
+    /// Exact texts.
+    pub exact: Exact,
+}
+
+/// The exact JSON texts of an entry's values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exact {
+    /// One per change, in order.
+    pub changes: Vec<ExactChange>,
+    /// The details, pretty-printed (two spaces); absent with the details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+}
+
+/// A change's values as JSON text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExactChange {
+    /// Before.
+    pub before: String,
+    /// After.
+    pub after: String,
+}
+
+impl From<StoredEvent> for Entry {
+    fn from(stored: StoredEvent) -> Entry {
+        let text = |v: &serde_json::Value| serde_json::to_string(v).expect("JSON values serialize");
+        let e = &stored.event;
+        let exact = Exact {
+            changes: e
+                .changes
+                .iter()
+                .flatten()
+                .map(|c| ExactChange {
+                    before: text(&c.before),
+                    after: text(&c.after),
+                })
+                .collect(),
+            details: e
+                .details
+                .as_ref()
+                .map(|d| serde_json::to_string_pretty(d).expect("JSON values serialize")),
+        };
+        Entry { stored, exact }
+    }
+}
+
+/// A page of entries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EntriesPage {
+    /// The entries.
+    pub events: Vec<Entry>,
+    /// Where the next page starts; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
 /// Entries, in an order the caller chose.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entries {
     /// The entries.
-    pub events: Vec<StoredEvent>,
+    pub events: Vec<Entry>,
 }
 
 /// The local UTC offset now: dates without an offset in the query are the user's wall-clock.
@@ -318,7 +379,7 @@ impl Console {
         cursor: Option<String>,
         limit: Option<usize>,
         order: Option<&str>,
-    ) -> Result<EventsPage, UiError> {
+    ) -> Result<EntriesPage, UiError> {
         let client = self.client()?;
         let order = match order {
             None | Some("newest") => Order::Newest,
@@ -331,7 +392,11 @@ impl Console {
             cursor: cursor.filter(|c| !c.is_empty()),
             order: Some(order),
         };
-        self.call(client.search(&options).await).await
+        let page = self.call(client.search(&options).await).await?;
+        Ok(EntriesPage {
+            events: page.events.into_iter().map(Entry::from).collect(),
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// The histogram of a query (its bucket counts add up to the number of matches).
@@ -352,7 +417,11 @@ impl Console {
     }
 
     /// One entry.
-    pub async fn event(&self, id: &str) -> Result<StoredEvent, UiError> {
+    pub async fn event(&self, id: &str) -> Result<Entry, UiError> {
+        self.stored_event(id).await.map(Entry::from)
+    }
+
+    async fn stored_event(&self, id: &str) -> Result<StoredEvent, UiError> {
         let client = self.client()?;
         let id = uuid::Uuid::parse_str(id.trim())
             .map_err(|_| UiError::invalid(format!("{id:?} is not an entry id")))?;
@@ -362,7 +431,7 @@ impl Console {
     /// The same actor's and the same target's entries within ±15 minutes of an entry, oldest
     /// first, each once.
     pub async fn around(&self, id: &str) -> Result<Entries, UiError> {
-        let entry = self.event(id).await?;
+        let entry = self.stored_event(id).await?;
         let client = self.client()?;
         let e = &entry.event;
         let window = |t: DateTime<Utc>| vigil_core::event::micros::format(&t);
@@ -391,7 +460,9 @@ impl Console {
         }
         events.sort_by_key(|e| (e.event.occurred_at, e.seq));
         events.dedup_by_key(|e| e.seq);
-        Ok(Entries { events })
+        Ok(Entries {
+            events: events.into_iter().map(Entry::from).collect(),
+        })
     }
 
     /// Starts tailing new entries matching `q` (stopping any other tail); messages go to `sink`
@@ -418,7 +489,7 @@ impl Console {
                                 Ok(entry) => {
                                     after = Some(entry.seq);
                                     sink(Live::Event {
-                                        event: Box::new(entry),
+                                        event: Box::new(entry.into()),
                                     });
                                 }
                                 Err(e) => {

@@ -170,18 +170,18 @@ async fn search_timeline_facets_and_detail_follow_the_query() {
     assert_eq!(seen.len(), expected);
     assert!(seen
         .windows(2)
-        .all(|w| w[0].event.occurred_at >= w[1].event.occurred_at));
+        .all(|w| w[0].stored.event.occurred_at >= w[1].stored.event.occurred_at));
 
     let f = c.facets(q, "actor", Some(3)).await.unwrap();
     assert!(f.values.len() <= 3);
     let top = &f.values[0];
     let by_top = seen
         .iter()
-        .filter(|e| e.event.actor.id == top.value)
+        .filter(|e| e.stored.event.actor.id == top.value)
         .count();
     assert_eq!(top.count as usize, by_top);
 
-    let one = c.event(&seen[0].event.id.to_string()).await.unwrap();
+    let one = c.event(&seen[0].stored.event.id.to_string()).await.unwrap();
     assert_eq!(one, seen[0]);
     assert_eq!(c.event("nope").await.unwrap_err().code, "invalid");
     let missing = uuid::Uuid::now_v7().to_string();
@@ -263,7 +263,7 @@ async fn pivots_everything_about_a_target_and_around_an_entry() {
     let got: Vec<String> = around
         .events
         .iter()
-        .map(|e| e.event.id.to_string())
+        .map(|e| e.stored.event.id.to_string())
         .collect();
     assert_eq!(
         got,
@@ -278,7 +278,7 @@ async fn pivots_everything_about_a_target_and_around_an_entry() {
     let got: Vec<String> = about
         .events
         .iter()
-        .map(|e| e.event.id.to_string())
+        .map(|e| e.stored.event.id.to_string())
         .collect();
     assert_eq!(
         got,
@@ -326,7 +326,7 @@ async fn the_live_tail_delivers_new_matching_entries() {
         .unwrap()
         .unwrap();
     match got {
-        Live::Event { event } => assert_eq!(event.event.severity.as_str(), "critical"),
+        Live::Event { event } => assert_eq!(event.stored.event.severity.as_str(), "critical"),
         other => panic!("expected an entry, got {other:?}"),
     }
     c.live_stop();

@@ -111,6 +111,38 @@ fn the_webview_gets_answers_and_code_message_errors() {
         .sum();
     assert_eq!(total, 200);
 
+    // Values reach the webview with their exact JSON text beside them.
+    let raw = r#"{"id": "0195f8a2-1111-7000-8000-00000000e1ac", "occurred_at": "2026-11-20T03:12:08.000123Z",
+        "actor": {"id": "k.morel"}, "action": "player.balance.adjust", "kind": "change", "section": "finance",
+        "changes": [{"field": "balance", "before": 100.10, "after": 12345678901234567890},
+                    {"field": "limits", "before": {"daily": 1.50, "vip": false}, "after": "=SUM(A1) \"שלום\" 🎰"}],
+        "details": {"z": 2.50, "a": [0.10, null]}}"#;
+    runtime
+        .block_on(store.ingester.ingest_raw(raw.as_bytes().to_vec()))
+        .unwrap();
+    let entry = invoke(
+        &w,
+        "event",
+        json!({"id": "0195f8a2-1111-7000-8000-00000000e1ac"}),
+    )
+    .unwrap();
+    assert_eq!(
+        entry["exact"]["changes"][0],
+        json!({"before": "100.10", "after": "12345678901234567890"})
+    );
+    assert_eq!(
+        entry["exact"]["changes"][1]["before"],
+        r#"{"daily":1.50,"vip":false}"#
+    );
+    assert_eq!(
+        entry["exact"]["changes"][1]["after"],
+        r#""=SUM(A1) \"שלום\" 🎰""#
+    );
+    assert_eq!(
+        entry["exact"]["details"],
+        "{\n  \"z\": 2.50,\n  \"a\": [\n    0.10,\n    null\n  ]\n}"
+    );
+
     let saved = invoke(
         &w,
         "save_search",

@@ -179,7 +179,7 @@ fn tree_rss_mib(app_name: &str) -> Option<f64> {
             Some((pid, ppid, name, rss_kb))
         })
         .collect();
-    let root = procs.iter().find(|p| app_name.starts_with(&p.2))?.0;
+    let root = procs.iter().find(|p| p.2 == app_name)?.0;
     let mut tree = vec![root];
     let mut i = 0;
     while i < tree.len() {
@@ -349,8 +349,18 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
     assert!(detail.contains(&shown.hash), "the detail shows the hash");
     assert!(detail.contains(&change.field));
     // Live: new matching entries are counted, not pushed under the reader's eyes.
-    c.find(Locator::Css(".live-toggle")).await.unwrap().click().await.unwrap();
-    wait_until(&c, "the live tail to connect", "return document.querySelector('.live-toggle').getAttribute('aria-pressed') === 'true'").await;
+    c.find(Locator::Css(".live-toggle"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until(
+        &c,
+        "the live tail to connect",
+        "return document.querySelector('.live-toggle').getAttribute('aria-pressed') === 'true'",
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut fresh = serde_json::to_value(&shown.event).unwrap();
     fresh["id"] = json!(uuid::Uuid::now_v7());
@@ -362,7 +372,10 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
         "const n = document.querySelector('.live-counter'); return n && !n.hidden && n.textContent",
     )
     .await;
-    assert!(counter.as_str().unwrap().starts_with("1 new entry"), "{counter}");
+    assert!(
+        counter.as_str().unwrap().starts_with("1 new entry"),
+        "{counter}"
+    );
     let shot = screenshot(&c, "console-detail.png").await;
     println!("screenshot: {}", shot.display());
 
@@ -492,7 +505,14 @@ async fn figures_against_a_running_store() {
     };
     let anon = vigil_client::Client::new(&url).unwrap();
     let client = anon.with_token(&anon.login(&user, &password).await.unwrap().token);
-    let total: u64 = client.timeline("", Some(10)).await.unwrap().buckets.iter().map(|b| b.count).sum();
+    let total: u64 = client
+        .timeline("", Some(10))
+        .await
+        .unwrap()
+        .buckets
+        .iter()
+        .map(|b| b.count)
+        .sum();
     let home = tempfile::tempdir().unwrap();
     let _driver = Driver::start(home.path());
 
@@ -500,11 +520,31 @@ async fn figures_against_a_running_store() {
     let c = launch().await;
     wait_for(&c, "#signin-screen:not([hidden]) #signin-server").await;
     let to_signin = started.elapsed();
-    c.find(Locator::Css("#signin-server")).await.unwrap().send_keys(&url).await.unwrap();
-    c.find(Locator::Css("#signin-user")).await.unwrap().send_keys(&user).await.unwrap();
-    c.find(Locator::Css("#signin-password")).await.unwrap().send_keys(&password).await.unwrap();
+    c.find(Locator::Css("#signin-server"))
+        .await
+        .unwrap()
+        .send_keys(&url)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#signin-user"))
+        .await
+        .unwrap()
+        .send_keys(&user)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#signin-password"))
+        .await
+        .unwrap()
+        .send_keys(&password)
+        .await
+        .unwrap();
     let signing_in = Instant::now();
-    c.find(Locator::Css("#signin-submit")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#signin-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for(&c, "#app-screen:not([hidden]) .row:not(.placeholder)").await;
     let to_rows = signing_in.elapsed();
 
@@ -532,7 +572,14 @@ async fn figures_against_a_running_store() {
     }
     // Scrolling: a query with at least 100k matches.
     let wide = "kind:change,access";
-    let wide_total: u64 = client.timeline(wide, Some(10)).await.unwrap().buckets.iter().map(|b| b.count).sum();
+    let wide_total: u64 = client
+        .timeline(wide, Some(10))
+        .await
+        .unwrap()
+        .buckets
+        .iter()
+        .map(|b| b.count)
+        .sum();
     let query = c.find(Locator::Css("#query")).await.unwrap();
     query.clear().await.unwrap();
     query.send_keys(wide).await.unwrap();
