@@ -187,11 +187,16 @@ fn tree_rss_mib(app_name: &str) -> Option<f64> {
         tree.extend(procs.iter().filter(|p| p.1 == parent).map(|p| p.0));
         i += 1;
     }
-    let kb: u64 = procs
-        .iter()
-        .filter(|p| tree.contains(&p.0))
-        .map(|p| p.3)
-        .sum();
+    let members: Vec<_> = procs.iter().filter(|p| tree.contains(&p.0)).collect();
+    println!(
+        "RSS of the console's processes: {}",
+        members
+            .iter()
+            .map(|p| format!("{} {} MiB", p.2, p.3 / 1024))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let kb: u64 = members.iter().map(|p| p.3).sum();
     Some(kb as f64 / 1024.0)
 }
 
@@ -593,6 +598,15 @@ async fn figures_against_a_running_store() {
     tokio::time::sleep(Duration::from_secs(5)).await;
     let rss = tree_rss_mib("vigil-console");
     screenshot(&c, "console-figures.png").await;
+    // The same, idle on a narrow search (a few hundred rows instead of a million).
+    let query = c.find(Locator::Css("#query")).await.unwrap();
+    query
+        .send_keys(&format!("actor:s.cohen{}", Key::Enter))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let rss_narrow = tree_rss_mib("vigil-console");
+    println!("idle RSS on a narrow search: {rss_narrow:?} MiB");
     c.close().await.unwrap();
     println!(
         "console figures on {total} events: to sign-in screen {to_signin:?}; sign-in to rows {to_rows:?}; \
