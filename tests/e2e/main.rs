@@ -460,21 +460,29 @@ async fn scroll_fling(c: &Client, total: u64) -> String {
 const done = arguments[arguments.length - 1];
 const scroller = document.querySelector('.table-body');
 const frames = [];
-let last = performance.now();
-const step = Math.max(200, Math.floor(scroller.scrollHeight / 600));
-const t0 = last; const start = [scroller.scrollTop, scroller.clientHeight, scroller.scrollHeight];
+let last = 0, t0 = 0, step = 0;
 function tick(now) {
   frames.push(now - last); last = now;
   if (scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 2 || now - t0 > 20000) {
     const slow = frames.filter(f => f > 25).length;
     const secs = (now - t0) / 1000;
-    done({start, frames: frames.length, slow, fps: frames.length / secs, rows: Math.round(scroller.scrollHeight / (document.querySelector('.row')?.offsetHeight || 1)), secs});
+    done({frames: frames.length, slow, fps: frames.length / secs, rows: Math.round(scroller.scrollHeight / (document.querySelector('.row')?.offsetHeight || 1)), secs});
     return;
   }
   scroller.scrollTop += step;
   requestAnimationFrame(tick);
 }
-requestAnimationFrame(tick);
+// Start once the table has its full height (the spacer follows the count a frame later).
+const ready = performance.now();
+(function wait() {
+  if (scroller.scrollHeight > scroller.clientHeight * 3 || performance.now() - ready > 3000) {
+    last = t0 = performance.now();
+    step = Math.max(200, Math.floor(scroller.scrollHeight / 600));
+    requestAnimationFrame(tick);
+  } else {
+    requestAnimationFrame(wait);
+  }
+})();
 "#,
             vec![],
         )
