@@ -84,9 +84,7 @@ pub async fn around(console: State<'_, Console>, id: String) -> Answer<Entries> 
 
 #[tauri::command]
 pub fn live_start(console: State<'_, Console>, q: String, channel: Channel<Live>) -> Answer<()> {
-    console.live_start(&q, move |m| {
-        let _ = channel.send(m);
-    })
+    console.live_start(&q, move |m| channel.send(m).is_ok())
 }
 
 #[tauri::command]

@@ -2,13 +2,13 @@
 //! (commands.rs) are one-line adapters over these, and the tests call them without a window.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Offset, Utc};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use vigil_client::{Client, ClientError, SearchOptions};
+use vigil_client::{Client, ClientError, SearchOptions, Tailed};
 use vigil_core::query::quote_if_needed;
 use vigil_core::StoredEvent;
 use vigil_store::{Facets, Order, Timeline};
@@ -24,12 +24,14 @@ pub const AROUND: chrono::Duration = chrono::Duration::minutes(15);
 const AROUND_LIMIT: usize = 500;
 /// How long the live tail waits before reconnecting after the connection broke.
 const LIVE_RETRY: Duration = Duration::from_secs(2);
+/// The store sends a keep-alive every 15 s: a tail silent for longer is reconnected.
+const LIVE_SILENCE: Duration = Duration::from_secs(45);
 
 /// The console's state: settings, the token vault and the signed-in session.
 pub struct Console {
     settings: SettingsFile,
     vault: Vault,
-    session: Mutex<Option<Active>>,
+    session: Arc<Mutex<Option<Active>>>,
     live: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
@@ -181,7 +183,7 @@ impl Console {
         Console {
             settings: SettingsFile::new(data_dir),
             vault,
-            session: Mutex::new(None),
+            session: Arc::new(Mutex::new(None)),
             live: Mutex::new(None),
         }
     }
@@ -190,10 +192,11 @@ impl Console {
         self.session.lock().expect("session lock").clone()
     }
 
-    /// The signed-in client, or `signed_out`.
+    /// The signed-in client, or `signed_out`. It sends the local UTC offset of now, so that a
+    /// console left open across a daylight-saving change reads "the last hour" right.
     fn client(&self) -> Result<Client, UiError> {
         self.active()
-            .map(|a| a.client)
+            .map(|a| a.client.with_tz(local_offset()))
             .ok_or_else(|| UiError::signed_out("Sign in to search the journal."))
     }
 
@@ -466,59 +469,28 @@ impl Console {
     }
 
     /// Starts tailing new entries matching `q` (stopping any other tail); messages go to `sink`
-    /// until [`Console::live_stop`]. A broken connection is retried from the last entry seen, so
-    /// nothing is missed or repeated.
+    /// until [`Console::live_stop`] or until `sink` answers false (the window is gone). A broken
+    /// or silent connection is reopened from the last seq the store named, so that nothing is
+    /// missed or repeated; an ended session ends the tail and the session here.
     pub fn live_start(
         &self,
         q: &str,
-        sink: impl Fn(Live) + Send + Sync + 'static,
+        sink: impl Fn(Live) -> bool + Send + Sync + 'static,
     ) -> Result<(), UiError> {
         q.parse::<vigil_core::Query>()?;
         let client = self.client()?;
-        self.live_stop();
-        let q = q.to_owned();
-        let task = tauri::async_runtime::spawn(async move {
-            let mut after: Option<u64> = None;
-            loop {
-                match client.stream(&q, after).await {
-                    Ok(stream) => {
-                        sink(Live::Connected);
-                        let mut stream = std::pin::pin!(stream);
-                        while let Some(item) = stream.next().await {
-                            match item {
-                                Ok(entry) => {
-                                    after = Some(entry.seq);
-                                    sink(Live::Event {
-                                        event: Box::new(entry.into()),
-                                    });
-                                }
-                                Err(e) => {
-                                    let e = UiError::from(e);
-                                    sink(Live::Error {
-                                        code: e.code.into(),
-                                        message: e.message,
-                                    });
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        let e = UiError::from(e);
-                        let fatal = matches!(e.code, "signed_out" | "bad_query" | "invalid");
-                        sink(Live::Error {
-                            code: e.code.into(),
-                            message: e.message,
-                        });
-                        if fatal {
-                            return;
-                        }
-                    }
-                }
-                tokio::time::sleep(LIVE_RETRY).await;
-            }
-        });
-        *self.live.lock().expect("live lock") = Some(task.inner().abort_handle());
+        let mut live = self.live.lock().expect("live lock");
+        if let Some(task) = live.take() {
+            task.abort();
+        }
+        let tail = LiveTail {
+            client,
+            q: q.to_owned(),
+            session: self.session.clone(),
+            vault: self.vault.clone(),
+        };
+        let task = tauri::async_runtime::spawn(tail.run(sink));
+        *live = Some(task.inner().abort_handle());
         Ok(())
     }
 
@@ -568,6 +540,76 @@ impl Console {
     /// The query text of the filter bar's clauses.
     pub fn print_query(&self, clauses: &[BarClause]) -> Result<String, UiError> {
         querybar::print(clauses)
+    }
+}
+
+/// Ends the session here: forgets it and its token (the store said it is over).
+fn end_session(session: &Mutex<Option<Active>>, vault: &Vault) {
+    let ended = session.lock().expect("session lock").take();
+    if let Some(a) = ended {
+        let _ = vault.forget(&a.server, &a.user.name);
+    }
+}
+
+/// A running live tail.
+struct LiveTail {
+    client: Client,
+    q: String,
+    session: Arc<Mutex<Option<Active>>>,
+    vault: Vault,
+}
+
+impl LiveTail {
+    async fn run(self, sink: impl Fn(Live) -> bool) {
+        let mut after: Option<u64> = None;
+        loop {
+            let failure = match self.client.stream(&self.q, after).await {
+                Ok(stream) => {
+                    let mut stream = std::pin::pin!(stream);
+                    loop {
+                        match tokio::time::timeout(LIVE_SILENCE, stream.next()).await {
+                            Ok(Some(Ok(Tailed::Ready { after: seq }))) => {
+                                after = Some(seq);
+                                if !sink(Live::Connected) {
+                                    return;
+                                }
+                            }
+                            Ok(Some(Ok(Tailed::Entry(entry)))) => {
+                                after = Some(entry.seq);
+                                let event = Box::new(Entry::from(*entry));
+                                if !sink(Live::Event { event }) {
+                                    return;
+                                }
+                            }
+                            Ok(Some(Err(e))) => break UiError::from(e),
+                            // The store closed the tail: the session ended, or it stops; the
+                            // reconnect tells which.
+                            Ok(None) => break UiError::new("unreachable", "The live tail was closed by the store; reconnecting."),
+                            Err(_) => break UiError::new(
+                                "unreachable",
+                                "No news from the store for 45 seconds; reconnecting the live tail.",
+                            ),
+                        }
+                    }
+                }
+                Err(e) => UiError::from(e),
+            };
+            let fatal = matches!(
+                failure.code,
+                "signed_out" | "bad_query" | "invalid" | "not_found"
+            );
+            if failure.code == "signed_out" {
+                end_session(&self.session, &self.vault);
+            }
+            let open = sink(Live::Error {
+                code: failure.code.into(),
+                message: failure.message,
+            });
+            if fatal || !open {
+                return;
+            }
+            tokio::time::sleep(LIVE_RETRY).await;
+        }
     }
 }
 

@@ -55,10 +55,11 @@ impl From<ClientError> for UiError {
             ClientError::BadUrl { url, reason } => {
                 UiError::new("bad_url", format!("{url:?} is not a server address: {reason}"))
             }
-            ClientError::Unreachable { url, .. } => UiError::new(
+            ClientError::Unreachable { url, source } => UiError::new(
                 "unreachable",
                 format!(
-                    "Cannot reach the store at {url}. Check the address and that the store is running."
+                    "Cannot reach the store at {url} ({}). Check the address and that the store is running.",
+                    root_cause(&source)
                 ),
             ),
             ClientError::Api {
@@ -87,10 +88,23 @@ impl From<ClientError> for UiError {
             ClientError::Api { message, .. } => {
                 UiError::new("server", format!("The store failed: {message}"))
             }
+            ClientError::Tail(message) => {
+                UiError::new("server", format!("The store's live tail failed: {message}"))
+            }
             ClientError::Decode(reason) => UiError::new(
                 "server",
                 format!("The store's answer was not understood ({reason}). Is this a Vigil store?"),
             ),
         }
     }
+}
+
+/// The innermost cause of a transport error ("Connection refused", "operation timed out"), which
+/// says more than reqwest's outer "error sending request".
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }

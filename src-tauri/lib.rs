@@ -19,8 +19,8 @@ use tauri::{Builder, Context, Manager, Runtime};
 pub use console::Console;
 
 /// Sign-in given on the command line (`--server URL --user NAME`, password in `VIGIL_PASSWORD`),
-/// as the README's demo command does.
-#[derive(Debug, Clone, Default)]
+/// as the README's demo command does. `Debug` does not show the password.
+#[derive(Clone, Default)]
 pub struct Launch {
     /// The store.
     pub server: Option<String>,
@@ -99,6 +99,8 @@ pub fn context<R: Runtime>() -> Context<R> {
 
 /// Runs the desktop app.
 pub fn run() {
+    let launch = Launch::from_env();
+    give_webkit_a_language();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -106,8 +108,6 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let launch = Launch::from_env();
-    give_webkit_a_language();
     builder(tauri::Builder::default())
         .setup(move |app| {
             let data_dir = app.path().app_data_dir()?;

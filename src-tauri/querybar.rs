@@ -64,7 +64,12 @@ pub fn print(clauses: &[BarClause]) -> Result<String, UiError> {
             if c.quoted || c.negated {
                 quote(&text)
             } else {
-                text
+                // Words typed as text stay text: `actor:bob` typed in the text box is quoted,
+                // not turned into a qualifier.
+                text.split_whitespace()
+                    .map(quote_if_needed)
+                    .collect::<Vec<_>>()
+                    .join(" ")
             }
         } else {
             let list: Vec<String> = values.iter().map(|v| value_text(v)).collect();
@@ -126,6 +131,20 @@ mod tests {
         let e = print(&clauses).unwrap_err();
         assert_eq!(e.code, "bad_query");
         assert_eq!(e.column, Some(26), "{e:?}");
+    }
+
+    #[test]
+    fn text_typed_in_the_text_box_stays_text() {
+        let clauses = vec![BarClause {
+            key: "text".into(),
+            negated: false,
+            values: vec!["actor:bob  refund -chargeback".into()],
+            quoted: false,
+        }];
+        let text = print(&clauses).unwrap();
+        assert_eq!(text, r#""actor:bob" refund "-chargeback""#);
+        let back = parse(&text).unwrap();
+        assert!(back.clauses.iter().all(|c| c.key == "text" && !c.negated));
     }
 
     #[test]

@@ -32,10 +32,12 @@ pub struct Settings {
     pub saved: Vec<SavedSearch>,
 }
 
-/// The settings file.
+/// The settings file. Changes go through one lock, so two commands saving at once cannot lose
+/// each other's change.
 #[derive(Debug)]
 pub struct SettingsFile {
     path: PathBuf,
+    writing: std::sync::Mutex<()>,
 }
 
 impl SettingsFile {
@@ -43,6 +45,7 @@ impl SettingsFile {
     pub fn new(dir: &Path) -> SettingsFile {
         SettingsFile {
             path: dir.join("console.json"),
+            writing: std::sync::Mutex::new(()),
         }
     }
 
@@ -56,7 +59,11 @@ impl SettingsFile {
                 let _ = std::fs::rename(&self.path, aside);
                 Settings::default()
             }),
-            Err(_) => Settings::default(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Settings::default(),
+            Err(e) => {
+                tracing::warn!(error = %e, path = %self.path.display(), "settings file unreadable");
+                Settings::default()
+            }
         }
     }
 
@@ -64,7 +71,7 @@ impl SettingsFile {
     pub fn store(&self, settings: &Settings) -> Result<(), UiError> {
         let fail = |e: std::io::Error| {
             UiError::new(
-                "server",
+                "local",
                 format!(
                     "Could not save the settings in {}: {e}",
                     self.path.display()
@@ -74,7 +81,9 @@ impl SettingsFile {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }
-        let tmp = self.path.with_extension("json.tmp");
+        let tmp = self
+            .path
+            .with_extension(format!("json.{}.tmp", std::process::id()));
         let mut file = std::fs::File::create(&tmp).map_err(fail)?;
         file.write_all(&serde_json::to_vec_pretty(settings).expect("settings serialize"))
             .map_err(fail)?;
@@ -84,6 +93,7 @@ impl SettingsFile {
 
     /// Loads, changes and stores.
     pub fn update<T>(&self, change: impl FnOnce(&mut Settings) -> T) -> Result<T, UiError> {
+        let _one_at_a_time = self.writing.lock().expect("settings lock");
         let mut settings = self.load();
         let out = change(&mut settings);
         self.store(&settings)?;

@@ -298,10 +298,8 @@ async fn the_live_tail_delivers_new_matching_entries() {
     let c = console(dir.path());
     c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    c.live_start("severity:critical", move |m| {
-        let _ = tx.send(m);
-    })
-    .unwrap();
+    c.live_start("severity:critical", move |m| tx.send(m).is_ok())
+        .unwrap();
     let next = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<Live>| {
         let m = rx.try_recv();
         m.ok()
@@ -338,7 +336,7 @@ async fn the_live_tail_delivers_new_matching_entries() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(next(&mut rx), None, "nothing arrives after live_stop");
     assert_eq!(
-        c.live_start("severity:", |_| {}).unwrap_err().code,
+        c.live_start("severity:", |_| true).unwrap_err().code,
         "bad_query"
     );
 }
@@ -385,4 +383,36 @@ async fn a_damaged_settings_file_is_set_aside_not_fatal() {
     assert!(dir.path().join("console.json.damaged").exists());
     c.save_search("ok", "section:finance").unwrap();
     assert_eq!(console(dir.path()).saved_searches().len(), 1);
+}
+
+#[tokio::test]
+async fn an_ended_session_ends_the_live_tail_and_the_session() {
+    let store = Store::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = console(dir.path());
+    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    c.live_start("", move |m| tx.send(m).is_ok()).unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, Live::Connected);
+    // A day later the token has expired: the store ends the tail, the reconnect is refused.
+    store.advance(chrono::Duration::hours(25));
+    let mut codes = Vec::new();
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_secs(8), rx.recv()).await {
+        if let Live::Error { code, .. } = m {
+            codes.push(code.clone());
+            if code == "signed_out" {
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        codes.last().map(String::as_str),
+        Some("signed_out"),
+        "{codes:?}"
+    );
+    assert_eq!(c.session_status().await.state, "signed_out");
 }

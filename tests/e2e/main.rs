@@ -344,12 +344,23 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
         .changes
         .as_ref()
         .expect("balance adjustments carry changes")[0];
-    for value in [&change.before, &change.after] {
+    // Before on the left, after on the right, as the store holds them (money as "196.16").
+    for (side, value) in [("before", &change.before), ("after", &change.after)] {
         let text = match value {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        assert!(detail.contains(&text), "the detail shows {text}: {detail}");
+        let shown_side = c
+            .find(Locator::Css(&format!("#detail .change .side-{side}")))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            shown_side.contains(&text),
+            "{side} shows {text}: {shown_side}"
+        );
     }
     assert!(detail.contains(&shown.hash), "the detail shows the hash");
     assert!(detail.contains(&change.field));
@@ -363,10 +374,9 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
     wait_until(
         &c,
         "the live tail to connect",
-        "return document.querySelector('.live-toggle').getAttribute('aria-pressed') === 'true'",
+        "return document.querySelector('.live-state').textContent.includes('live')",
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let mut fresh = serde_json::to_value(&shown.event).unwrap();
     fresh["id"] = json!(uuid::Uuid::now_v7());
     fresh["occurred_at"] = json!(vigil_core::event::micros::format(&chrono::Utc::now()));

@@ -64,6 +64,21 @@ pub enum ClientError {
     /// The answer was not what the API promises.
     #[error("unexpected answer from the server: {0}")]
     Decode(String),
+    /// The live tail reported a failure on the server's side (it goes on).
+    #[error("the live tail reported: {0}")]
+    Tail(String),
+}
+
+/// What a live tail yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tailed {
+    /// The tail is open and starts after this seq (resume from here after a reconnect).
+    Ready {
+        /// The seq the tail starts after.
+        after: u64,
+    },
+    /// A new matching entry.
+    Entry(Box<StoredEvent>),
 }
 
 impl ClientError {
@@ -97,6 +112,11 @@ struct ErrorBody {
     field: Option<String>,
     column: Option<usize>,
 }
+
+/// How long a request (other than the live tail) may take before it counts as unanswered: a
+/// server that accepts connections but never answers gets an error, not an endless wait. Long
+/// enough for a search or ingest batch on a busy store.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A search.
 #[derive(Debug, Clone, Default)]
@@ -200,7 +220,13 @@ impl Client {
         &self.base
     }
 
+    /// A request that must be answered within [`REQUEST_TIMEOUT`].
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.untimed(method, path).timeout(REQUEST_TIMEOUT)
+    }
+
+    /// A request without an overall deadline (the live tail stays open).
+    fn untimed(&self, method: Method, path: &str) -> RequestBuilder {
         let url = self
             .base
             .join(path.trim_start_matches('/'))
@@ -371,16 +397,16 @@ impl Client {
             .await
     }
 
-    /// `GET /v1/stream`: new entries matching `q` as they are stored, until the connection ends.
-    /// Starts after the newest entry, or after `after` (a seq) to resume.
+    /// `GET /v1/stream`: [`Tailed::Ready`] with the seq the tail starts after, then new entries
+    /// matching `q` as they are stored, until the connection ends (the session ended or the
+    /// server stops). Starts after the newest entry, or after `after` (a seq) to resume.
     pub async fn stream(
         &self,
         q: &str,
         after: Option<u64>,
-    ) -> Result<impl Stream<Item = Result<StoredEvent, ClientError>> + Send + 'static, ClientError>
-    {
+    ) -> Result<impl Stream<Item = Result<Tailed, ClientError>> + Send + 'static, ClientError> {
         let mut builder = self
-            .request(Method::GET, "v1/stream")
+            .untimed(Method::GET, "v1/stream")
             .query(&self.query_params(q))
             .header("accept", "text/event-stream");
         if let Some(seq) = after {
@@ -395,12 +421,17 @@ impl Client {
                 match item {
                     Ok(e) if e.event == "entry" => Some(
                         serde_json::from_str::<StoredEvent>(&e.data)
+                            .map(|entry| Tailed::Entry(Box::new(entry)))
                             .map_err(|err| ClientError::Decode(err.to_string())),
                     ),
-                    Ok(e) if e.event == "error" => Some(Err(ClientError::Decode(format!(
-                        "the server could not read the journal: {}",
-                        e.data
-                    )))),
+                    Ok(e) if e.event == "ready" => Some(
+                        e.id.parse::<u64>()
+                            .map(|after| Tailed::Ready { after })
+                            .map_err(|_| {
+                                ClientError::Decode(format!("ready without a seq: {:?}", e.id))
+                            }),
+                    ),
+                    Ok(e) if e.event == "error" => Some(Err(ClientError::Tail(e.data))),
                     Ok(_) => None,
                     Err(eventsource_stream::EventStreamError::Transport(source)) => {
                         Some(Err(ClientError::Unreachable { url, source }))

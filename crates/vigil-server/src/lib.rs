@@ -55,16 +55,22 @@ fn state(store: vigil_store_sqlite::SqliteStore, config: &config::ServerConfig) 
         clock: Arc::new(chrono::Utc::now),
         config: Arc::new(config.clone()),
         appended: Arc::new(tokio::sync::watch::Sender::new(0)),
+        stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
     }
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests.
+/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests
+/// (live tails end at once).
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let stopping = state.stopping.clone();
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        })
         .await
 }

@@ -22,6 +22,9 @@ pub struct AppState {
     /// The highest seq this process has appended: live tails wake on it instead of polling
     /// (appends by other processes are picked up by the tails' slow poll).
     pub appended: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Becomes true when the server begins to shut down: open live tails end then, or the
+    /// graceful shutdown would wait for them forever.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {

@@ -1,9 +1,11 @@
 //! The live tail: new entries matching a query, as server-sent events.
 //!
-//! A tail reads the journal itself (by seq), not a copy of what was ingested, so it misses
-//! nothing: it wakes when this process appends and polls once a second for appends made by other
-//! processes. Each message's SSE id is the entry's seq; a client that reconnects with
-//! `Last-Event-ID` resumes right after it.
+//! A tail reads the journal itself (by seq), not a copy of what was ingested: it wakes when this
+//! process appends and polls once a second for appends made by other processes. It first sends a
+//! `ready` event whose SSE id is the seq it starts after, then one `entry` per matching entry with
+//! the entry's seq as id, so a client that reconnects with `Last-Event-ID` resumes exactly where
+//! it was. A tail ends when its session expires or is revoked (the client's reconnect then gets
+//! the 401) and when the server shuts down.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -37,16 +39,17 @@ pub struct StreamParams {
     tz: Option<String>,
 }
 
-/// New entries matching the query as they are stored: `text/event-stream` with one `entry`
-/// event per entry (data: the entry's JSON, id: its seq). Starts after the newest entry, or after
-/// the seq in `Last-Event-ID` when a client reconnects.
+/// New entries matching the query as they are stored: `text/event-stream` with a `ready` event
+/// (id: the seq the tail starts after), then one `entry` event per entry (data: the entry's JSON,
+/// id: its seq). Starts after the newest entry, or after the seq in `Last-Event-ID` when a
+/// client reconnects. Ends when the session ends.
 #[utoipa::path(get, path = "/v1/stream", tag = "events", params(StreamParams),
-    responses((status = 200, description = "Server-sent events: `event: entry`, `id: <seq>`, `data: <entry JSON>`", content_type = "text/event-stream"),
+    responses((status = 200, description = "Server-sent events: `event: ready` (`id: <seq started after>`), then `event: entry`, `id: <seq>`, `data: <entry JSON>`", content_type = "text/event-stream"),
               (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
-    _reader: Reader,
+    reader: Reader,
     headers: HeaderMap,
     Params(p): Params<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
@@ -61,6 +64,7 @@ pub async fn stream(
         query,
         tz,
         after,
+        reader,
     };
     Ok(Sse::new(tail.run()).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
@@ -85,19 +89,37 @@ struct Tail {
     tz: FixedOffset,
     /// The last seq already looked at.
     after: u64,
+    /// Whose session the tail lives on.
+    reader: Reader,
 }
 
 impl Tail {
-    /// The SSE stream: each step yields the matching entries of one scan, waiting first when the
-    /// previous scan found nothing new.
+    /// The SSE stream: `ready`, then each step yields the matching entries of one scan, waiting
+    /// first when the previous scan found nothing new.
     fn run(self) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+        // Data too: an SSE event without data is never dispatched by clients.
+        let ready = SseEvent::default()
+            .event("ready")
+            .id(self.after.to_string())
+            .data(self.after.to_string());
         let appended = self.state.appended.subscribe();
-        futures::stream::unfold(
-            (self, appended, false),
-            |(mut tail, mut appended, wait)| async move {
+        let stopping = self.state.stopping.subscribe();
+        let steps = futures::stream::unfold(
+            (self, appended, stopping, false),
+            |(mut tail, mut appended, mut stopping, wait)| async move {
                 if wait {
-                    // Wake on this process's appends, or poll for other processes'.
-                    let _ = tokio::time::timeout(POLL, appended.changed()).await;
+                    // Wake on this process's appends, or poll for other processes'; end with
+                    // the server.
+                    tokio::select! {
+                        _ = tokio::time::timeout(POLL, appended.changed()) => {}
+                        _ = stopping.wait_for(|s| *s) => return None,
+                    }
+                    if !tail.session_alive().await {
+                        return None;
+                    }
+                }
+                if *stopping.borrow() {
+                    return None;
                 }
                 let events = match tail.state.store.scan(tail.after + 1, SCAN_BATCH).await {
                     Ok(entries) => {
@@ -109,17 +131,39 @@ impl Tail {
                                 out.push(Ok(entry_event(&entry)));
                             }
                         }
-                        return Some((futures::stream::iter(out), (tail, appended, caught_up)));
+                        return Some((
+                            futures::stream::iter(out),
+                            (tail, appended, stopping, caught_up),
+                        ));
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "live tail: reading the journal failed");
-                        vec![Ok(SseEvent::default().event("error").data(e.to_string()))]
+                        vec![Ok(SseEvent::default()
+                            .event("error")
+                            .data("the store could not read the journal; retrying"))]
                     }
                 };
-                Some((futures::stream::iter(events), (tail, appended, true)))
+                Some((
+                    futures::stream::iter(events),
+                    (tail, appended, stopping, true),
+                ))
             },
         )
-        .flatten()
+        .flatten();
+        futures::stream::once(async move { Ok(ready) }).chain(steps)
+    }
+
+    /// Whether the session the tail was opened with is still valid (not expired, not revoked).
+    async fn session_alive(&self) -> bool {
+        if self.reader.expires_at <= self.state.now() {
+            return false;
+        }
+        match self.state.store.session(&self.reader.token_hash).await {
+            Ok(session) => session.revoked_at.is_none(),
+            Err(vigil_store::StoreError::NotFound(_)) => false,
+            // A passing failure of the store does not end the tail; the next poll looks again.
+            Err(_) => true,
+        }
     }
 }
 

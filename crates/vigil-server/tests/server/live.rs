@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::FixedOffset;
 use futures::StreamExt;
 use serde_json::json;
-use vigil_client::{ClientError, SearchOptions};
+use vigil_client::{ClientError, SearchOptions, Tailed};
 
 use crate::support::{event_json, TestServer};
 
@@ -73,6 +73,21 @@ async fn dates_without_offset_are_read_in_the_callers_zone() {
     assert!(body["error"]["message"].as_str().unwrap().contains("tz"));
 }
 
+/// The next entry of a tail (after its `ready`), within seconds; `None` when the tail ended.
+async fn next_entry(
+    tail: &mut (impl futures::Stream<Item = Result<Tailed, ClientError>> + Unpin),
+) -> Option<vigil_core::StoredEvent> {
+    loop {
+        let item = tokio::time::timeout(Duration::from_secs(5), tail.next())
+            .await
+            .expect("the tail answers within seconds")?;
+        match item.unwrap() {
+            Tailed::Ready { .. } => continue,
+            Tailed::Entry(e) => return Some(*e),
+        }
+    }
+}
+
 async fn token(s: &TestServer) -> String {
     s.anonymous
         .login("alice", crate::support::PASSWORD)
@@ -102,12 +117,7 @@ async fn the_live_tail_sends_new_matching_entries_in_order() {
     let answer = s.ingester.ingest(&batch).await.unwrap();
     let mut got = Vec::new();
     while got.len() < 3 {
-        let next = tokio::time::timeout(Duration::from_secs(5), tail.next())
-            .await
-            .expect("the tail delivers within seconds")
-            .expect("the stream is open")
-            .unwrap();
-        got.push(next);
+        got.push(next_entry(&mut tail).await.expect("the stream is open"));
     }
     let expected: Vec<u64> = answer.results.iter().step_by(2).map(|r| r.seq).collect();
     assert_eq!(got.iter().map(|e| e.seq).collect::<Vec<_>>(), expected);
@@ -120,13 +130,18 @@ async fn the_live_tail_sends_new_matching_entries_in_order() {
             .await
             .unwrap(),
     );
+    let ready = tokio::time::timeout(Duration::from_secs(5), resumed.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ready,
+        Tailed::Ready { after: expected[0] },
+        "ready names where it starts"
+    );
     for seq in &expected[1..] {
-        let e = tokio::time::timeout(Duration::from_secs(5), resumed.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert_eq!(e.seq, *seq);
+        assert_eq!(next_entry(&mut resumed).await.unwrap().seq, *seq);
     }
 }
 
@@ -142,11 +157,9 @@ async fn the_live_tail_sees_appends_from_another_process() {
     )
     .unwrap();
     let appended = other.store.append(vec![event]).await.unwrap();
-    let e = tokio::time::timeout(Duration::from_secs(5), tail.next())
+    let e = next_entry(&mut tail)
         .await
-        .expect("polled within a few seconds")
-        .unwrap()
-        .unwrap();
+        .expect("polled within a few seconds");
     assert_eq!(e.seq, appended[0].seq);
 }
 
@@ -170,4 +183,53 @@ async fn the_live_tail_refuses_bad_queries_and_anonymous_callers() {
         Err(e) => assert_eq!(e.status(), Some(401)),
         Ok(_) => panic!("an anonymous tail must be refused"),
     }
+}
+
+#[tokio::test]
+async fn a_tail_ends_when_its_session_is_revoked_or_expires() {
+    let s = TestServer::start().await;
+    let mut tail = Box::pin(s.reader.stream("", None).await.unwrap());
+    assert!(matches!(
+        tail.next().await,
+        Some(Ok(Tailed::Ready { after: 0 }))
+    ));
+    s.reader.logout().await.unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(5), tail.next()).await;
+    assert!(
+        matches!(end, Ok(None)),
+        "the revoked session's tail ends: {end:?}"
+    );
+
+    let fresh = s.anonymous.with_token(&token(&s).await);
+    let mut tail = Box::pin(fresh.stream("", None).await.unwrap());
+    assert!(matches!(
+        tokio::time::timeout(Duration::from_secs(5), tail.next())
+            .await
+            .unwrap(),
+        Some(Ok(Tailed::Ready { .. }))
+    ));
+    s.advance(chrono::Duration::hours(13));
+    let end = tokio::time::timeout(Duration::from_secs(5), tail.next()).await;
+    assert!(
+        matches!(end, Ok(None)),
+        "the expired session's tail ends: {end:?}"
+    );
+}
+
+#[tokio::test]
+async fn shutting_down_ends_open_tails() {
+    let s = TestServer::start().await;
+    let mut tail = Box::pin(s.reader.stream("", None).await.unwrap());
+    assert!(matches!(
+        tokio::time::timeout(Duration::from_secs(5), tail.next())
+            .await
+            .unwrap(),
+        Some(Ok(Tailed::Ready { .. }))
+    ));
+    let finished = s.stop_and_wait();
+    tokio::time::timeout(Duration::from_secs(5), finished)
+        .await
+        .expect("the server stops although a tail was open");
+    let end = tokio::time::timeout(Duration::from_secs(5), tail.next()).await;
+    assert!(matches!(end, Ok(None) | Ok(Some(Err(_)))), "{end:?}");
 }

@@ -22,6 +22,7 @@ pub struct TestServer {
     pub key: String,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl TestServer {
@@ -44,7 +45,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(vigil_server::serve(state.clone(), listener, async move {
+        let served = tokio::spawn(vigil_server::serve(state.clone(), listener, async move {
             let _ = stopped.await;
         }));
         let anonymous = Client::new(&url).unwrap();
@@ -59,6 +60,19 @@ impl TestServer {
             now,
             _dir: dir,
             stop: Some(stop),
+            served: Some(served),
+        }
+    }
+
+    /// Asks the server to stop; the future completes when it has.
+    pub fn stop_and_wait(mut self) -> impl std::future::Future<Output = ()> {
+        let _ = self.stop.take().map(|s| s.send(()));
+        let served = self.served.take();
+        async move {
+            if let Some(served) = served {
+                served.await.unwrap().unwrap();
+            }
+            drop(self);
         }
     }
 
