@@ -218,27 +218,12 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
     wait_for(&c, "#signin-screen:not([hidden]) #signin-server").await;
     let to_signin = started.elapsed();
 
-    c.find(Locator::Css("#signin-server"))
-        .await
-        .unwrap()
-        .send_keys(&store.url)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#signin-user"))
-        .await
-        .unwrap()
-        .send_keys(USER)
-        .await
-        .unwrap();
+    type_into(&c, "#signin-server", &store.url).await;
+    type_into(&c, "#signin-user", USER).await;
     // A wrong password first: a clear message, then the right one.
     let password = c.find(Locator::Css("#signin-password")).await.unwrap();
     password.send_keys("not the password").await.unwrap();
-    c.find(Locator::Css("#signin-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#signin-submit").await;
     let error = wait_until(
         &c,
         "the wrong-password message",
@@ -252,12 +237,7 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
     password.clear().await.unwrap();
     password.send_keys(PASSWORD).await.unwrap();
     let signing_in = Instant::now();
-    c.find(Locator::Css("#signin-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#signin-submit").await;
     wait_for(&c, "#app-screen:not([hidden]) .row:not(.placeholder)").await;
     let to_rows = signing_in.elapsed();
 
@@ -365,12 +345,7 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
     assert!(detail.contains(&shown.hash), "the detail shows the hash");
     assert!(detail.contains(&change.field));
     // Live: new matching entries are counted, not pushed under the reader's eyes.
-    c.find(Locator::Css(".live-toggle"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, ".live-toggle").await;
     wait_until(
         &c,
         "the live tail to connect",
@@ -431,6 +406,32 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
     );
 }
 
+/// Types into the field `css`.
+async fn type_into(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Clicks `css`.
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// How many entries match `q`, from the store's timeline.
+async fn matches(client: &vigil_client::Client, q: &str) -> u64 {
+    let t = client.timeline(q, Some(10)).await.unwrap();
+    t.buckets.iter().map(|b| b.count).sum()
+}
+
 async fn store_client(store: &Store) -> vigil_client::Client {
     let anon = vigil_client::Client::new(&store.url).unwrap();
     let token = anon.login(USER, PASSWORD).await.unwrap().token;
@@ -438,12 +439,7 @@ async fn store_client(store: &Store) -> vigil_client::Client {
 }
 
 async fn store_count(store: &Store) -> u64 {
-    let t = store_client(store)
-        .await
-        .timeline("", Some(10))
-        .await
-        .unwrap();
-    t.buckets.iter().map(|b| b.count).sum()
+    matches(&store_client(store).await, "").await
 }
 
 /// Clears the query (all entries), then scrolls the table to its end in steps, one per frame, and
@@ -528,14 +524,7 @@ async fn figures_against_a_running_store() {
     };
     let anon = vigil_client::Client::new(&url).unwrap();
     let client = anon.with_token(&anon.login(&user, &password).await.unwrap().token);
-    let total: u64 = client
-        .timeline("", Some(10))
-        .await
-        .unwrap()
-        .buckets
-        .iter()
-        .map(|b| b.count)
-        .sum();
+    let total = matches(&client, "").await;
     let home = tempfile::tempdir().unwrap();
     let _driver = Driver::start(home.path());
 
@@ -543,31 +532,11 @@ async fn figures_against_a_running_store() {
     let c = launch().await;
     wait_for(&c, "#signin-screen:not([hidden]) #signin-server").await;
     let to_signin = started.elapsed();
-    c.find(Locator::Css("#signin-server"))
-        .await
-        .unwrap()
-        .send_keys(&url)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#signin-user"))
-        .await
-        .unwrap()
-        .send_keys(&user)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#signin-password"))
-        .await
-        .unwrap()
-        .send_keys(&password)
-        .await
-        .unwrap();
+    type_into(&c, "#signin-server", &url).await;
+    type_into(&c, "#signin-user", &user).await;
+    type_into(&c, "#signin-password", &password).await;
     let signing_in = Instant::now();
-    c.find(Locator::Css("#signin-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#signin-submit").await;
     wait_for(&c, "#app-screen:not([hidden]) .row:not(.placeholder)").await;
     let to_rows = signing_in.elapsed();
 
@@ -595,14 +564,7 @@ async fn figures_against_a_running_store() {
     }
     // Scrolling: a query with at least 100k matches.
     let wide = "kind:change,access";
-    let wide_total: u64 = client
-        .timeline(wide, Some(10))
-        .await
-        .unwrap()
-        .buckets
-        .iter()
-        .map(|b| b.count)
-        .sum();
+    let wide_total = matches(&client, wide).await;
     let query = c.find(Locator::Css("#query")).await.unwrap();
     query.clear().await.unwrap();
     query.send_keys(wide).await.unwrap();
