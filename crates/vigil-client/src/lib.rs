@@ -352,14 +352,7 @@ impl Client {
             params.push(("cursor", c.clone()));
         }
         if let Some(order) = o.order {
-            params.push((
-                "order",
-                match order {
-                    Order::Newest => "newest",
-                    Order::Oldest => "oldest",
-                }
-                .into(),
-            ));
+            params.push(("order", order_name(order).into()));
         }
         self.json(self.request(Method::GET, "v1/events").query(&params))
             .await
@@ -395,6 +388,46 @@ impl Client {
         }
         self.json(self.request(Method::GET, "v1/facets").query(&params))
             .await
+    }
+
+    /// `GET /v1/export`: starts an export of the entries matching `q` in `format` (`csv`,
+    /// `xlsx`, `json` or `ndjson`); read the file with [`Download::chunk`]. Without a deadline:
+    /// a large export takes as long as it takes.
+    pub async fn export(&self, o: &ExportOptions) -> Result<Download, ClientError> {
+        let mut params = self.query_params(&o.q);
+        params.push(("format", o.format.clone()));
+        if let Some(order) = o.order {
+            params.push(("order", order_name(order).into()));
+        }
+        if o.bom {
+            params.push(("bom", "true".into()));
+        }
+        let builder = self.untimed(Method::GET, "v1/export").query(&params);
+        let response = self.send(builder).await?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let entry = header("vigil-export-entry")
+            .and_then(|v| uuid::Uuid::parse_str(&v).ok())
+            .ok_or_else(|| ClientError::Decode("an export without Vigil-Export-Entry".into()))?;
+        let rows = header("vigil-export-rows")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let filename = header("content-disposition").and_then(|v| {
+            v.split_once("filename=\"")
+                .map(|(_, name)| name.trim_end_matches('"').to_owned())
+        });
+        Ok(Download {
+            entry,
+            rows,
+            filename,
+            response,
+            url: self.base.to_string(),
+        })
     }
 
     /// `GET /v1/stream`: [`Tailed::Ready`] with the seq the tail starts after, then new entries
@@ -440,6 +473,54 @@ impl Client {
                 }
             }
         }))
+    }
+}
+
+fn order_name(order: Order) -> &'static str {
+    match order {
+        Order::Newest => "newest",
+        Order::Oldest => "oldest",
+    }
+}
+
+/// An export to ask for.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// The query text.
+    pub q: String,
+    /// `csv`, `xlsx`, `json` or `ndjson`.
+    pub format: String,
+    /// Order (the server's default: newest first).
+    pub order: Option<Order>,
+    /// CSV only: start with a UTF-8 byte-order mark.
+    pub bom: bool,
+}
+
+/// An export being received.
+#[derive(Debug)]
+pub struct Download {
+    /// The journal entry that records this export; once the body is complete its details hold
+    /// the export's About.
+    pub entry: uuid::Uuid,
+    /// How many entries matched when the export started.
+    pub rows: u64,
+    /// The file name the server suggests.
+    pub filename: Option<String>,
+    response: reqwest::Response,
+    url: String,
+}
+
+impl Download {
+    /// The next piece of the file; `None` at its end. An error means the export did not
+    /// complete: what was received is not the whole file.
+    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, ClientError> {
+        self.response
+            .chunk()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: self.url.clone(),
+                source,
+            })
     }
 }
 

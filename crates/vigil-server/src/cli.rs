@@ -137,3 +137,155 @@ pub async fn verify(state: &AppState) -> anyhow::Result<String> {
         v.head()
     ))
 }
+
+/// What `vigil export` is asked.
+#[derive(Debug, Clone)]
+pub struct ExportArgs {
+    /// The query.
+    pub q: String,
+    /// `csv`, `xlsx`, `json` or `ndjson`.
+    pub format: String,
+    /// The UTC offset of the query's dates (`+01:00`; default UTC).
+    pub tz: Option<String>,
+    /// Newest or oldest first.
+    pub order: vigil_store::Order,
+    /// CSV: start with a byte-order mark.
+    pub bom: bool,
+    /// The file to write.
+    pub out: std::path::PathBuf,
+    /// Who runs it (the journal entry's actor).
+    pub by: String,
+}
+
+/// Exports from the journal itself (the store opened with its index) to `args.out`, written
+/// under a temporary name and renamed when complete, with `<out>.about.json` beside CSV and
+/// NDJSON files; records the export in the journal. `progress` hears (rows done, rows expected).
+pub async fn export(
+    state: &AppState,
+    args: &ExportArgs,
+    progress: impl FnMut(u64, u64) + Send + 'static,
+) -> anyhow::Result<vigil_export::About> {
+    use crate::export::{Export, ExportFailed};
+    let format = vigil_export::Format::parse(&args.format).with_context(|| {
+        format!(
+            "--format {:?} is not one of: {}",
+            args.format,
+            vigil_export::Format::choices()
+        )
+    })?;
+    let query: vigil_core::Query = args
+        .q
+        .parse()
+        .map_err(|e: vigil_core::QueryError| anyhow::anyhow!("--q: {e}"))?;
+    let tz = match args.tz.as_deref() {
+        None => vigil_store::utc(),
+        Some(t) => t
+            .parse()
+            .ok()
+            .with_context(|| format!("--tz {t:?} is not a UTC offset such as +01:00"))?,
+    };
+    let dir = match args.out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    };
+    anyhow::ensure!(
+        dir.is_dir(),
+        "--out: the folder {} does not exist",
+        dir.display()
+    );
+    anyhow::ensure!(
+        !args.out.is_dir(),
+        "--out: {} is a folder",
+        args.out.display()
+    );
+    let export = Export {
+        query_text: args.q.clone(),
+        query,
+        tz,
+        order: args.order,
+        format,
+        bom: args.bom,
+        by: vigil_core::Actor {
+            id: args.by.clone(),
+            name: Some("vigil export (command line)".into()),
+            role: None,
+            kind: Some(vigil_core::ActorKind::Staff),
+        },
+        at: state.now(),
+        entry: uuid::Uuid::now_v7(),
+    };
+    wait_for_index(|| {
+        crate::export::index_caught_up(state.store.as_ref(), std::time::Duration::from_secs(5))
+    })
+    .await?;
+    let total = export.count(state.store.as_ref()).await?;
+    let partial = tempfile::Builder::new()
+        .prefix(".vigil-export-")
+        .suffix(".partial")
+        .tempfile_in(&dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    let file = std::io::BufWriter::new(partial.as_file().try_clone()?);
+    let mut progress = progress;
+    let result = export
+        .run(
+            state.store.clone(),
+            file,
+            state.stopping.subscribe(),
+            move |rows| progress(rows, total),
+        )
+        .await;
+    let entry = export.journal_entry(result.as_ref().map(|(_, about)| about));
+    state
+        .append(vec![entry])
+        .await
+        .context("recording the export in the journal")?;
+    let (file, about) = result.map_err(|e: ExportFailed| anyhow::anyhow!(e))?;
+    file.into_inner()
+        .map_err(|e| e.into_error())?
+        .sync_all()
+        .context("writing the export to disk")?;
+    if format.has_sidecar() {
+        let sidecar = sidecar_path(&args.out);
+        let mut side = tempfile::Builder::new()
+            .prefix(".vigil-export-")
+            .suffix(".partial")
+            .tempfile_in(&dir)?;
+        serde_json::to_writer_pretty(&mut side, &about)?;
+        std::io::Write::write_all(&mut side, b"\n")?;
+        side.as_file().sync_all()?;
+        side.persist(&sidecar)
+            .with_context(|| format!("writing {}", sidecar.display()))?;
+    }
+    partial
+        .persist(&args.out)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    Ok(about)
+}
+
+/// `<file>.about.json`: where the About of a CSV or NDJSON export goes.
+pub fn sidecar_path(out: &std::path::Path) -> std::path::PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".about.json");
+    name.into()
+}
+
+/// Runs `f` until the search index answers (it is built or brought up to date when the journal
+/// is opened), saying once that it waits.
+async fn wait_for_index<T, F, Fut>(mut f: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, vigil_store::StoreError>>,
+{
+    let mut told = false;
+    loop {
+        match f().await {
+            Err(vigil_store::StoreError::Unavailable(why)) => {
+                if !told {
+                    eprintln!("vigil: waiting for the search index ({why})");
+                    told = true;
+                }
+            }
+            other => return Ok(other?),
+        }
+    }
+}

@@ -77,6 +77,34 @@ enum Command {
         #[command(flatten)]
         db: Database,
     },
+    /// Export the entries matching a query to a file: csv, xlsx, json or ndjson. The export is
+    /// recorded in the journal. Reads the journal directly: stop `vigil serve` on it first, or
+    /// export through the running server (GET /v1/export, or Vigil Console).
+    Export {
+        #[command(flatten)]
+        db: Database,
+        /// The query, in the query language (empty: every entry).
+        #[arg(long, default_value = "")]
+        q: String,
+        /// csv, xlsx, json or ndjson.
+        #[arg(long)]
+        format: String,
+        /// The file to write (CSV and NDJSON also get FILE.about.json).
+        #[arg(long)]
+        out: PathBuf,
+        /// The UTC offset in which the query's dates are read, e.g. +01:00 [default: UTC].
+        #[arg(long)]
+        tz: Option<String>,
+        /// Oldest entries first (default: newest first).
+        #[arg(long)]
+        oldest_first: bool,
+        /// CSV: start with a UTF-8 byte-order mark, so Excel reads accents right.
+        #[arg(long)]
+        bom: bool,
+        /// Who is exporting, as recorded in the journal [default: the login name].
+        #[arg(long, env = "USER")]
+        by: Option<String>,
+    },
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -201,6 +229,55 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let state = open(&db)?;
             let report = cli::verify(&state).await?;
             println!("{report}");
+            Ok(())
+        }
+        Command::Export {
+            db,
+            q,
+            format,
+            out,
+            tz,
+            oldest_first,
+            bom,
+            by,
+        } => {
+            let path = db.path()?;
+            anyhow::ensure!(path.exists(), "no journal at {}", path.display());
+            let state = vigil_server::open(&ServerConfig {
+                database: path,
+                ..ServerConfig::default()
+            })?;
+            let args = cli::ExportArgs {
+                q,
+                format,
+                tz,
+                order: if oldest_first {
+                    vigil_store::Order::Oldest
+                } else {
+                    vigil_store::Order::Newest
+                },
+                bom,
+                out,
+                by: by.unwrap_or_else(|| "unknown".into()),
+            };
+            let on_terminal = std::io::stderr().is_terminal();
+            let about = cli::export(&state, &args, move |done, total| {
+                if on_terminal {
+                    eprint!("\rexport: {done}/{total} entries");
+                    let _ = std::io::stderr().flush();
+                }
+            })
+            .await?;
+            eprintln!(
+                "\rexport: {} ({}) written to {}; sha256 of the rows {}",
+                about.summary,
+                about.format,
+                args.out.display(),
+                about.sha256
+            );
+            if about.format.has_sidecar() {
+                eprintln!("about: {}", cli::sidecar_path(&args.out).display());
+            }
             Ok(())
         }
         Command::Config(ConfigCommand::Example) => {

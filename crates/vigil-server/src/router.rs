@@ -7,7 +7,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::handlers::{events, meta, session, stream};
+use crate::handlers::{events, export, meta, session, stream};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -43,6 +43,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(events::get_event))
         .routes(routes!(events::timeline))
         .routes(routes!(events::facets))
+        .routes(routes!(export::export))
         .routes(routes!(stream::stream))
         .routes(routes!(session::login))
         .routes(routes!(session::logout))

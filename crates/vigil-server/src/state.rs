@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use vigil_store::Store;
+use vigil_core::Event;
+use vigil_store::{Appended, Store, StoreError};
 
 use crate::config::ServerConfig;
 
@@ -31,5 +32,18 @@ impl AppState {
     /// Now, from the state's clock.
     pub fn now(&self) -> DateTime<Utc> {
         (self.clock)()
+    }
+
+    /// Appends to the journal and wakes the live tails.
+    pub async fn append(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError> {
+        let results = self.store.append(events).await?;
+        if let Some(last) = results.iter().map(|r| r.seq).max() {
+            self.appended.send_if_modified(|seq| {
+                let newer = last > *seq;
+                *seq = (*seq).max(last);
+                newer
+            });
+        }
+        Ok(results)
     }
 }

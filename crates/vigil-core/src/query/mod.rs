@@ -16,6 +16,7 @@
 //! `after:` is inclusive, `before:` exclusive, `on:` a whole day; dates and times without an offset
 //! are read in the caller's time zone (UTC on the API).
 
+mod describe;
 mod eval;
 mod parse;
 mod print;

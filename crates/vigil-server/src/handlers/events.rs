@@ -48,14 +48,7 @@ pub async fn ingest(
         }
     })?;
     let events = parse_batch(&bytes)?;
-    let results = state.store.append(events).await?;
-    if let Some(last) = results.iter().map(|r| r.seq).max() {
-        state.appended.send_if_modified(|seq| {
-            let newer = last > *seq;
-            *seq = (*seq).max(last);
-            newer
-        });
-    }
+    let results = state.append(events).await?;
     let duplicates = results.iter().filter(|r| r.duplicate).count();
     let accepted = results.len() - duplicates;
     let status = if accepted > 0 {

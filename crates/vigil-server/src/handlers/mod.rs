@@ -1,6 +1,7 @@
 //! Request handlers, one module per resource, named after their verb.
 
 pub mod events;
+pub mod export;
 pub mod meta;
 pub mod session;
 pub mod stream;

@@ -1,0 +1,242 @@
+//! Exports: the entries matching a query, written by vigil-export in one format, and recorded
+//! in the journal itself.
+//!
+//! Pages are read from the store on the async side while a blocking thread encodes the previous
+//! page, so reading and encoding overlap; at most two pages wait in between, so memory stays
+//! flat whatever the size of the export. The `GET /v1/export` handler and `vigil export` both run
+//! an [`Export`]; it ends with one journal entry (section `vigil`, action `journal.export`, the
+//! exporter as actor) whose details are the export's [`About`], with outcome `failure` and the
+//! reason when it did not complete.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use vigil_core::{Actor, ActorKind, Event, Kind, Outcome, Query, Severity, StoredEvent, Target};
+use vigil_export::{About, Context, ExportError, Exporter, Format, Row};
+use vigil_store::{Order, Search, Store, StoreError, TimelineRequest};
+
+/// Entries read from the store per page.
+const PAGE: usize = 2_000;
+/// Pages read ahead of the encoder.
+const AHEAD: usize = 2;
+
+/// What the reader hands the encoder.
+enum Page {
+    Rows(Vec<StoredEvent>),
+    /// Every page was read: the file can be finished.
+    End,
+}
+
+/// One export to run.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// The query as written.
+    pub query_text: String,
+    /// The parsed query.
+    pub query: Query,
+    /// The zone of the query's dates.
+    pub tz: FixedOffset,
+    /// Row order.
+    pub order: Order,
+    /// The file format.
+    pub format: Format,
+    /// CSV only: start with a byte-order mark.
+    pub bom: bool,
+    /// Who asks (the journal entry's actor).
+    pub by: Actor,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The id of the journal entry that will record this export.
+    pub entry: uuid::Uuid,
+}
+
+/// Why an export stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportFailed {
+    /// Reading the journal failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writing failed (the client went away, the disk is full).
+    #[error(transparent)]
+    Write(#[from] ExportError),
+    /// The server is shutting down.
+    #[error("the server is stopping")]
+    Stopping,
+}
+
+/// Waits until the search index holds every entry the journal holds now, so that an export has
+/// every entry stored before it began. `Unavailable` (saying how far the index got) after
+/// `patience`; backends without an index are always ready.
+pub async fn index_caught_up(
+    store: &dyn Store,
+    patience: std::time::Duration,
+) -> Result<(), StoreError> {
+    let head = store.head().await?.map_or(0, |(seq, _)| seq);
+    let started = std::time::Instant::now();
+    loop {
+        let Some(indexed) = store.indexed() else {
+            return Ok(());
+        };
+        if indexed >= head {
+            return Ok(());
+        }
+        if started.elapsed() >= patience {
+            return Err(StoreError::Unavailable(format!(
+                "the search index is catching up with the journal ({indexed} of {head} entries); try again shortly"
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+impl Export {
+    /// How many entries match now (shown as the expected total while the export runs).
+    pub async fn count(&self, store: &dyn Store) -> Result<u64, StoreError> {
+        let timeline = store
+            .timeline(&TimelineRequest {
+                query: self.query.clone(),
+                tz: self.tz,
+                buckets: 1,
+            })
+            .await?;
+        Ok(timeline.buckets.iter().map(|b| b.count).sum())
+    }
+
+    fn context(&self) -> Context {
+        let mut context = Context::new(&self.query_text, &self.by.id, self.at).in_zone(self.tz);
+        context.order = match self.order {
+            Order::Newest => "newest first".into(),
+            Order::Oldest => "oldest first".into(),
+        };
+        context.journal_entry = Some(self.entry);
+        context.bom = self.bom;
+        context
+    }
+
+    /// Writes every matching entry to `out` and returns it with the About; `progress` hears
+    /// the rows written so far after each page. Stops early when `stopping` becomes true.
+    pub async fn run<W: Write + Send + 'static>(
+        &self,
+        store: Arc<dyn Store>,
+        out: W,
+        stopping: tokio::sync::watch::Receiver<bool>,
+        mut progress: impl FnMut(u64) + Send + 'static,
+    ) -> Result<(W, About), ExportFailed> {
+        let (pages, mut incoming) = tokio::sync::mpsc::channel::<Page>(AHEAD);
+        let format = self.format;
+        let context = self.context();
+        let encoder = tokio::task::spawn_blocking(move || -> Result<(W, About), ExportError> {
+            let mut exporter = Exporter::new(format, out, context)?;
+            loop {
+                match incoming.blocking_recv() {
+                    Some(Page::Rows(page)) => {
+                        for entry in &page {
+                            exporter.write(&Row::new(entry))?;
+                        }
+                        progress(exporter.rows());
+                    }
+                    Some(Page::End) => return exporter.finish(),
+                    // The reader failed: leave the file unfinished (its error is reported).
+                    None => {
+                        return Err(ExportError::Io(std::io::Error::other(
+                            "the export was interrupted",
+                        )))
+                    }
+                }
+            }
+        });
+        let mut search = Search {
+            tz: self.tz,
+            order: self.order,
+            ..Search::new(self.query.clone(), PAGE)
+        };
+        let read = async {
+            loop {
+                if *stopping.borrow() {
+                    return Err(ExportFailed::Stopping);
+                }
+                let page = store.search(&search).await?;
+                let next = page.next;
+                // A send fails only when the encoder stopped; its error is reported below.
+                if !page.events.is_empty() && pages.send(Page::Rows(page.events)).await.is_err() {
+                    return Ok(());
+                }
+                match next {
+                    Some(cursor) => search.cursor = Some(cursor),
+                    None => {
+                        let _ = pages.send(Page::End).await;
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        let read = read.await;
+        drop(pages);
+        let written = encoder
+            .await
+            .map_err(|e| ExportFailed::Write(ExportError::Io(std::io::Error::other(e))));
+        // The reader's error first: the encoder then only saw its input end.
+        read?;
+        Ok(written??)
+    }
+
+    /// The journal entry recording this export: its About when it completed, else what was
+    /// asked and why it failed.
+    pub fn journal_entry(&self, result: Result<&About, &ExportFailed>) -> Event {
+        let (outcome, details) = match result {
+            Ok(about) => (
+                Outcome::Success,
+                serde_json::to_value(about).expect("an About serializes"),
+            ),
+            Err(e) => (
+                Outcome::Failure,
+                serde_json::json!({
+                    "format": self.format.as_str(),
+                    "query": self.query_text,
+                    "time_zone": self.tz.to_string(),
+                    "error": e.to_string(),
+                }),
+            ),
+        };
+        let rows = details.get("rows").and_then(|r| r.as_u64());
+        Event {
+            id: self.entry,
+            occurred_at: self.at,
+            actor: self.by.clone(),
+            action: "journal.export".into(),
+            kind: Kind::Access,
+            section: "vigil".into(),
+            severity: Severity::Info,
+            outcome,
+            target: Some(Target {
+                kind: "export".into(),
+                id: self.entry.to_string(),
+                name: Some(match rows {
+                    Some(n) => format!("{} export of {n} entries", self.format),
+                    None => format!("{} export", self.format),
+                }),
+            }),
+            changes: None,
+            ip: None,
+            user_agent: None,
+            session_id: None,
+            request_id: None,
+            reason: None,
+            details: match details {
+                serde_json::Value::Object(map) => Some(map),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// The actor of a signed-in user's export.
+pub fn staff(name: &str) -> Actor {
+    Actor {
+        id: name.to_owned(),
+        name: None,
+        role: None,
+        kind: Some(ActorKind::Staff),
+    }
+}

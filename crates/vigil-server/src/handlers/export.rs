@@ -1,0 +1,195 @@
+//! `GET /v1/export`: the entries matching a query as a file, streamed as it is written.
+
+use std::io::Write;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use utoipa::IntoParams;
+use vigil_export::Format;
+use vigil_store::Order;
+
+use crate::auth::Reader;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::export::{index_caught_up, staff, Export};
+use crate::handlers::events::{parse_query, parse_tz};
+use crate::params::Params;
+use crate::state::AppState;
+
+/// The id of the journal entry that records the export (its details hold the About once the
+/// body is complete).
+pub const ENTRY_HEADER: &str = "vigil-export-entry";
+/// How many entries matched when the export started (the rows to expect).
+pub const ROWS_HEADER: &str = "vigil-export-rows";
+/// How long an export waits for the search index to hold every stored entry.
+const INDEX_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+/// Bytes handed to the connection at a time.
+const CHUNK: usize = 256 * 1024;
+
+/// Parameters of an export.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ExportParams {
+    /// The query (empty: every entry).
+    q: Option<String>,
+    /// `csv`, `xlsx`, `json` or `ndjson`.
+    format: Option<String>,
+    /// The UTC offset in which dates without an offset are read (default UTC).
+    tz: Option<String>,
+    /// `newest` (default) or `oldest` first.
+    order: Option<Order>,
+    /// CSV only: start with a UTF-8 byte-order mark, so Excel reads accents right (default false).
+    bom: Option<bool>,
+}
+
+/// The matching entries as a CSV, XLSX, JSON or NDJSON file, streamed while it is written.
+/// XLSX carries an "About" sheet and JSON an `about` object; for CSV and NDJSON the About is the
+/// details of the journal entry named by the `Vigil-Export-Entry` header, written before the
+/// body ends. A body cut short (the connection fails) is an incomplete export.
+#[utoipa::path(get, path = "/v1/export", tag = "events", params(ExportParams),
+    responses((status = 200, description = "The file; headers `Vigil-Export-Entry` (journal entry id) and `Vigil-Export-Rows` (rows expected)"),
+              (status = 400, description = "Bad query, format or parameter", body = ErrorEnvelope),
+              (status = 401, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn export(
+    State(state): State<AppState>,
+    reader: Reader,
+    Params(p): Params<ExportParams>,
+) -> Result<Response, ApiError> {
+    let format = parse_format(p.format.as_deref())?;
+    let query_text = p.q.unwrap_or_default();
+    let query = parse_query(Some(&query_text))?;
+    let export = Export {
+        query_text,
+        query,
+        tz: parse_tz(p.tz.as_deref())?,
+        order: p.order.unwrap_or_default(),
+        format,
+        bom: p.bom.unwrap_or(false),
+        by: staff(&reader.user.name),
+        at: state.now(),
+        entry: uuid::Uuid::now_v7(),
+    };
+    index_caught_up(state.store.as_ref(), INDEX_PATIENCE).await?;
+    let rows = export.count(state.store.as_ref()).await?;
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let filename = format!(
+        "vigil-export-{}.{}",
+        export.at.format("%Y%m%d-%H%M%S"),
+        format.as_str()
+    );
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        ),
+        (
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+                .expect("a plain file name is a header value"),
+        ),
+        (
+            HeaderName::from_static(ENTRY_HEADER),
+            header_value(export.entry),
+        ),
+        (HeaderName::from_static(ROWS_HEADER), header_value(rows)),
+    ];
+    tokio::spawn(run(state, export, tx));
+    let body = Body::from_stream(tokio_stream_from(rx));
+    Ok((headers, body).into_response())
+}
+
+fn header_value(v: impl ToString) -> HeaderValue {
+    HeaderValue::from_str(&v.to_string()).expect("a number or uuid is a header value")
+}
+
+fn parse_format(format: Option<&str>) -> Result<Format, ApiError> {
+    let Some(text) = format else {
+        return Err(ApiError::bad_request(
+            "bad_parameter",
+            format!("format: required, one of: {}", Format::choices()),
+        ));
+    };
+    Format::parse(text).ok_or_else(|| {
+        ApiError::bad_request(
+            "bad_parameter",
+            format!("format: {text:?} is not one of: {}", Format::choices()),
+        )
+    })
+}
+
+/// Writes the export into the response body, records it in the journal, then ends the body (so
+/// a client that read to the end finds the entry). On failure the body ends with an error, and
+/// the client sees an incomplete response.
+async fn run(state: AppState, export: Export, tx: mpsc::Sender<Result<Bytes, std::io::Error>>) {
+    let out = BodyWriter {
+        tx: tx.clone(),
+        buf: Vec::with_capacity(CHUNK),
+    };
+    let result = export
+        .run(state.store.clone(), out, state.stopping.subscribe(), |_| {})
+        .await;
+    let entry = export.journal_entry(result.as_ref().map(|(_, about)| about));
+    if let Err(e) = state.append(vec![entry]).await {
+        tracing::error!(error = %e, entry = %export.entry, "recording an export in the journal failed");
+        let _ = tx
+            .send(Err(std::io::Error::other(
+                "the export could not be recorded",
+            )))
+            .await;
+        return;
+    }
+    match result {
+        Ok((out, about)) => {
+            tracing::info!(rows = about.rows, format = %about.format, by = %about.generated_by, "export");
+            drop(out);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "export failed");
+            let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+        }
+    }
+}
+
+/// A `Write` that hands the bytes to the response body in chunks (from a blocking thread).
+struct BodyWriter {
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+impl BodyWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the client closed the connection",
+            )
+        })
+    }
+}
+
+impl Write for BodyWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
+
+fn tokio_stream_from(
+    mut rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
