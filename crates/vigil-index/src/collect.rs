@@ -7,7 +7,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{ColumnValues, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use crate::schema::{SEVERITY, TIME};
+use crate::schema::{SEQ, SEVERITY, TIME};
 
 fn time_column(segment: &SegmentReader) -> tantivy::Result<Arc<dyn ColumnValues<i64>>> {
     Ok(segment.fast_fields().i64(TIME)?.first_or_default_col(0))
@@ -208,5 +208,64 @@ impl SegmentCollector for CountsSegment {
             }
         }
         out
+    }
+}
+
+/// The (occurred_at, seq) of every match with occurred_at in `[from, to)`, in no order.
+pub struct Keys {
+    /// Inclusive start, µs.
+    pub from: i64,
+    /// Exclusive end, µs.
+    pub to: i64,
+}
+
+/// Per segment state of [`Keys`].
+pub struct KeysSegment {
+    time: Arc<dyn ColumnValues<i64>>,
+    seq: Arc<dyn ColumnValues<u64>>,
+    from: i64,
+    to: i64,
+    keys: Vec<(i64, u64)>,
+}
+
+impl Collector for Keys {
+    type Fruit = Vec<(i64, u64)>;
+    type Child = KeysSegment;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<KeysSegment> {
+        Ok(KeysSegment {
+            time: time_column(segment)?,
+            seq: segment.fast_fields().u64(SEQ)?.first_or_default_col(0),
+            from: self.from,
+            to: self.to,
+            keys: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<(i64, u64)>>) -> tantivy::Result<Vec<(i64, u64)>> {
+        Ok(fruits.concat())
+    }
+}
+
+impl SegmentCollector for KeysSegment {
+    type Fruit = Vec<(i64, u64)>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        let t = self.time.get_val(doc);
+        if t >= self.from && t < self.to {
+            self.keys.push((t, self.seq.get_val(doc)));
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.keys
     }
 }

@@ -404,6 +404,21 @@ impl SearchIndex {
         Ok(plan.timeline(&counts))
     }
 
+    /// The (occurred_at µs, seq) of every match with occurred_at in `[from, to)`, in no order:
+    /// one pass over the matches, for reading a large result (an export) slice by slice.
+    pub fn keys(
+        &self,
+        q: &Query,
+        tz: &FixedOffset,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.reader
+            .searcher()
+            .search(&self.compile(q, tz), &collect::Keys { from, to })
+            .map_err(index_error)
+    }
+
     /// The most frequent values of a field among matches, ties by value.
     pub fn facets(&self, r: &FacetRequest) -> Result<Facets, StoreError> {
         let collector = collect::Counts {

@@ -218,7 +218,8 @@ pub async fn export(
         crate::export::index_caught_up(state.store.as_ref(), std::time::Duration::from_secs(5))
     })
     .await?;
-    let total = export.count(state.store.as_ref()).await?;
+    let plan = export.plan(state.store.as_ref()).await?;
+    let total = plan.total;
     let partial = tempfile::Builder::new()
         .prefix(".vigil-export-")
         .suffix(".partial")
@@ -228,6 +229,7 @@ pub async fn export(
     let mut progress = progress;
     let result = export
         .run(
+            &plan,
             state.store.clone(),
             file,
             state.stopping.subscribe(),

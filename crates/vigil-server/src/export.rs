@@ -1,9 +1,11 @@
 //! Exports: the entries matching a query, written by vigil-export in one format, and recorded
 //! in the journal itself.
 //!
-//! Pages are read from the store on the async side while a blocking thread encodes the previous
-//! page, so reading and encoding overlap; at most two pages wait in between, so memory stays
-//! flat whatever the size of the export. The `GET /v1/export` handler and `vigil export` both run
+//! The export is read in time slices of at most [`SLICE`] entries (planned from the query's
+//! timeline): for each slice the index names the matches once, they are sorted, and the entries
+//! are fetched a page at a time. Pages are read on the async side while a blocking thread encodes
+//! the previous one, so reading and encoding overlap; at most two pages wait in between, so
+//! memory stays flat whatever the size of the export. The `GET /v1/export` handler and `vigil export` both run
 //! an [`Export`]; it ends with one journal entry (section `vigil`, action `journal.export`, the
 //! exporter as actor) whose details are the export's [`About`], with outcome `failure` and the
 //! reason when it did not complete.
@@ -14,12 +16,24 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, Utc};
 use vigil_core::{Actor, ActorKind, Event, Kind, Outcome, Query, Severity, StoredEvent, Target};
 use vigil_export::{About, Context, ExportError, Exporter, Format, Row};
-use vigil_store::{Order, Search, Store, StoreError, TimelineRequest};
+use vigil_store::{Order, Store, StoreError, TimelineRequest};
 
-/// Entries read from the store per page.
+/// Entries read from the store at a time.
 const PAGE: usize = 2_000;
+/// At most about this many entries per time slice (a slice's keys are held in memory: 16 bytes
+/// each).
+const SLICE: u64 = 200_000;
 /// Pages read ahead of the encoder.
 const AHEAD: usize = 2;
+
+/// The time slices an export reads, in order, and the entries expected.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// `[from, to)` in µs.
+    pub slices: Vec<(i64, i64)>,
+    /// Matching entries when the plan was made.
+    pub total: u64,
+}
 
 /// What the reader hands the encoder.
 enum Page {
@@ -91,16 +105,38 @@ pub async fn index_caught_up(
 }
 
 impl Export {
-    /// How many entries match now (shown as the expected total while the export runs).
-    pub async fn count(&self, store: &dyn Store) -> Result<u64, StoreError> {
+    /// Plans the export: which time slices to read, and how many entries match now (shown as
+    /// the rows to expect).
+    pub async fn plan(&self, store: &dyn Store) -> Result<Plan, StoreError> {
         let timeline = store
             .timeline(&TimelineRequest {
                 query: self.query.clone(),
                 tz: self.tz,
-                buckets: 1,
+                buckets: 1000,
             })
             .await?;
-        Ok(timeline.buckets.iter().map(|b| b.count).sum())
+        let width = timeline.interval_seconds * 1_000_000;
+        let mut slices: Vec<(i64, i64)> = Vec::new();
+        let mut in_slice = 0;
+        let mut total = 0;
+        for b in timeline.buckets.iter().filter(|b| b.count > 0) {
+            let start = b.start.timestamp_micros();
+            match slices.last_mut() {
+                Some(last) if in_slice + b.count <= SLICE => {
+                    last.1 = start + width;
+                    in_slice += b.count;
+                }
+                _ => {
+                    slices.push((start, start + width));
+                    in_slice = b.count;
+                }
+            }
+            total += b.count;
+        }
+        if self.order == Order::Newest {
+            slices.reverse();
+        }
+        Ok(Plan { slices, total })
     }
 
     fn context(&self) -> Context {
@@ -114,10 +150,12 @@ impl Export {
         context
     }
 
-    /// Writes every matching entry to `out` and returns it with the About; `progress` hears
-    /// the rows written so far after each page. Stops early when `stopping` becomes true.
+    /// Writes every matching entry of the `plan` to `out` and returns it with the About;
+    /// `progress` hears the rows written so far after each page. Stops early when `stopping`
+    /// becomes true.
     pub async fn run<W: Write + Send + 'static>(
         &self,
+        plan: &Plan,
         store: Arc<dyn Store>,
         out: W,
         stopping: tokio::sync::watch::Receiver<bool>,
@@ -146,30 +184,28 @@ impl Export {
                 }
             }
         });
-        let mut search = Search {
-            tz: self.tz,
-            order: self.order,
-            ..Search::new(self.query.clone(), PAGE)
-        };
+        let newest = self.order == Order::Newest;
         let read = async {
-            loop {
+            for &(from, to) in &plan.slices {
                 if *stopping.borrow() {
                     return Err(ExportFailed::Stopping);
                 }
-                let page = store.search(&search).await?;
-                let next = page.next;
-                // A send fails only when the encoder stopped; its error is reported below.
-                if !page.events.is_empty() && pages.send(Page::Rows(page.events)).await.is_err() {
-                    return Ok(());
+                let mut keys = store.keys(&self.query, self.tz, from, to).await?;
+                keys.sort_unstable();
+                if newest {
+                    keys.reverse();
                 }
-                match next {
-                    Some(cursor) => search.cursor = Some(cursor),
-                    None => {
-                        let _ = pages.send(Page::End).await;
+                for chunk in keys.chunks(PAGE) {
+                    let seqs = chunk.iter().map(|(_, seq)| *seq).collect();
+                    let page = store.entries(seqs).await?;
+                    // A send fails only when the encoder stopped; its error is reported below.
+                    if pages.send(Page::Rows(page)).await.is_err() {
                         return Ok(());
                     }
                 }
             }
+            let _ = pages.send(Page::End).await;
+            Ok(())
         };
         let read = read.await;
         drop(pages);

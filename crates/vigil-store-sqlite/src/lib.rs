@@ -54,6 +54,9 @@ struct Inner {
     writer: Mutex<Option<mpsc::Sender<writer::Job>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
+    /// Connections for bulk reads (exports): no memory map and a small cache, so reading the
+    /// whole journal does not map it all into the process.
+    bulk_readers: Mutex<Vec<Connection>>,
     /// `None` when opened for the journal alone (CLI verbs beside a running server).
     index: Option<Arc<SearchIndex>>,
     /// The last committed seq, as the writer last reported it.
@@ -97,25 +100,47 @@ fn scan_sync(conn: &Connection, from: u64, limit: usize) -> Result<Vec<StoredEve
 }
 
 /// Whole entries for a list of seqs, in the list's order.
+///
+/// Seqs close together (a page of a broad search, an export) are read as one range and only the
+/// wanted rows decoded, which is several times faster than looking each one up; scattered seqs
+/// are looked up one by one.
 fn by_seqs(conn: &Connection, seqs: &[u64]) -> Result<Vec<StoredEvent>, StoreError> {
-    if seqs.is_empty() {
+    let (Some(&lo), Some(&hi)) = (seqs.iter().min(), seqs.iter().max()) else {
         return Ok(Vec::new());
+    };
+    let mut found: std::collections::HashMap<u64, StoredEvent> =
+        std::collections::HashMap::with_capacity(seqs.len());
+    if hi - lo < seqs.len() as u64 * 4 {
+        let wanted: std::collections::HashSet<u64> = seqs.iter().copied().collect();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM events WHERE seq BETWEEN ? AND ?",
+                sql::COLUMNS
+            ))
+            .map_err(db)?;
+        let mut rows = stmt.query([lo as i64, hi as i64]).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            let seq = row.get::<_, i64>(0).map_err(db)? as u64;
+            if wanted.contains(&seq) {
+                found.insert(seq, sql::stored_event(row).map_err(db)?);
+            }
+        }
+    } else {
+        let text = format!(
+            "SELECT {} FROM events WHERE seq IN ({})",
+            sql::COLUMNS,
+            seqs.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut stmt = conn.prepare(&text).map_err(db)?;
+        let rows = stmt.query_map([], sql::stored_event).map_err(db)?;
+        for row in rows {
+            let e = row.map_err(db)?;
+            found.insert(e.seq, e);
+        }
     }
-    let text = format!(
-        "SELECT {} FROM events WHERE seq IN ({})",
-        sql::COLUMNS,
-        seqs.iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let mut stmt = conn.prepare(&text).map_err(db)?;
-    let mut found: std::collections::HashMap<u64, StoredEvent> = stmt
-        .query_map([], sql::stored_event)
-        .map_err(db)?
-        .map(|r| r.map(|e| (e.seq, e)))
-        .collect::<Result<_, _>>()
-        .map_err(db)?;
     seqs.iter()
         .map(|s| {
             found
@@ -153,6 +178,15 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 /// `vigil.db` → `vigil.db.index`.
+/// A connection for reading much of the journal once: without a memory map (the pages would
+/// all count in the process's memory) and with an 8 MiB cache.
+fn open_bulk_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = open_connection(path)?;
+    conn.pragma_update(None, "mmap_size", 0)?;
+    conn.pragma_update(None, "cache_size", -8_192)?;
+    Ok(conn)
+}
+
 fn index_dir(path: &Path) -> PathBuf {
     let mut name = path
         .file_name()
@@ -212,6 +246,7 @@ impl SqliteStore {
                 writer: Mutex::new(Some(writer)),
                 writer_thread: Mutex::new(Some(writer_thread)),
                 readers: Mutex::new(Vec::new()),
+                bulk_readers: Mutex::new(Vec::new()),
                 index,
                 head,
             }),
@@ -246,15 +281,30 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.read_with(false, f).await
+    }
+
+    /// Like [`Self::read`], from the pool of connections for bulk reads when `bulk`.
+    async fn read_with<T: Send + 'static>(
+        &self,
+        bulk: bool,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let pooled = inner.readers.lock().expect("pool lock").pop();
+            let pool = if bulk {
+                &inner.bulk_readers
+            } else {
+                &inner.readers
+            };
+            let pooled = pool.lock().expect("pool lock").pop();
             let conn = match pooled {
                 Some(c) => c,
+                None if bulk => open_bulk_connection(&inner.path).map_err(db)?,
                 None => open_connection(&inner.path).map_err(db)?,
             };
             let out = f(&conn);
-            let mut pool = inner.readers.lock().expect("pool lock");
+            let mut pool = pool.lock().expect("pool lock");
             if pool.len() < 8 {
                 pool.push(conn);
             }
@@ -318,6 +368,30 @@ impl Store for SqliteStore {
             let mut events = by_seqs(conn, &seqs)?;
             let next = next_cursor(&mut events, limit);
             Ok(Page { events, next })
+        })
+        .await
+    }
+
+    async fn keys(
+        &self,
+        query: &vigil_core::Query,
+        tz: chrono::FixedOffset,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        let index = self.index_current().await?;
+        let query = query.clone();
+        blocking(move || index.keys(&query, &tz, from, to)).await
+    }
+
+    async fn entries(&self, seqs: Vec<u64>) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read_with(true, move |conn| {
+            by_seqs(conn, &seqs).map_err(|e| match e {
+                StoreError::Backend(b) if b.is::<IndexAhead>() => {
+                    StoreError::NotFound(b.to_string())
+                }
+                other => other,
+            })
         })
         .await
     }

@@ -27,7 +27,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $make;
             appends_with_gap_free_seq_and_a_valid_chain, duplicates_are_reported_not_stored,
             a_conflicting_id_stores_nothing_of_its_batch, values_come_back_byte_exact, unknown_ids_are_not_found,
-            search_agrees_with_the_query_language, timeline_counts_every_match_once, facets_count_like_the_query_language,
+            search_agrees_with_the_query_language, keys_and_entries_agree_with_search, timeline_counts_every_match_once, facets_count_like_the_query_language,
             pages_are_stable_under_concurrent_appends, concurrent_appends_lose_and_duplicate_nothing, accounts_sessions_and_keys);
     };
     (@each $make:path; $($name:ident),+) => {$(
@@ -349,6 +349,45 @@ pub async fn search_agrees_with_the_query_language(store: Arc<dyn Store>) {
         store.event(first.events[0].event.id).await.unwrap(),
         "search returns whole entries"
     );
+}
+
+/// `keys` names exactly the matches within its time slice, and `entries` returns them whole, in
+/// the order asked.
+pub async fn keys_and_entries_agree_with_search(store: Arc<dyn Store>) {
+    let all = load(&*store, &dataset(300, 8), 100).await;
+    for text in [
+        "",
+        "section:finance",
+        "-kind:change rembourse",
+        "after:2026-11-05",
+    ] {
+        let q: Query = text.parse().unwrap();
+        let want: Vec<&StoredEvent> = all.iter().filter(|e| q.matches(&e.event, &Utc)).collect();
+        let (from, to) = (
+            (base_time() + Duration::days(3)).timestamp_micros(),
+            (base_time() + Duration::days(9)).timestamp_micros(),
+        );
+        let mut got = store.keys(&q, utc(), from, to).await.unwrap();
+        got.sort();
+        let mut sliced: Vec<(i64, u64)> = want
+            .iter()
+            .map(|e| (e.event.occurred_at.timestamp_micros(), e.seq))
+            .filter(|(t, _)| (from..to).contains(t))
+            .collect();
+        sliced.sort();
+        assert_eq!(got, sliced, "keys of {text:?} in a slice");
+        let everything = store.keys(&q, utc(), i64::MIN, i64::MAX).await.unwrap();
+        assert_eq!(everything.len(), want.len(), "keys of {text:?}");
+    }
+    let seqs = vec![all[7].seq, all[2].seq, all[250].seq];
+    let got = store.entries(seqs.clone()).await.unwrap();
+    assert_eq!(ids(&got), seqs, "in the order asked");
+    assert_eq!(got[0], all[7]);
+    assert!(matches!(
+        store.entries(vec![all[0].seq, 999_999]).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(store.entries(Vec::new()).await.unwrap().is_empty());
 }
 
 fn ids(events: &[StoredEvent]) -> Vec<u64> {

@@ -32,6 +32,20 @@ pub trait Store: Send + Sync + 'static {
     /// A page of matching entries in the requested order, with a cursor for the next page.
     async fn search(&self, search: &Search) -> Result<Page, StoreError>;
 
+    /// The `(occurred_at µs, seq)` of every matching entry whose occurred_at is in
+    /// `[from, to)`, in no particular order. Exports read a large result with it, slice by
+    /// slice, and fetch the entries with [`Store::entries`].
+    async fn keys(
+        &self,
+        query: &vigil_core::Query,
+        tz: chrono::FixedOffset,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, u64)>, StoreError>;
+
+    /// Whole entries for these seqs, in this order; `NotFound` if one is not stored.
+    async fn entries(&self, seqs: Vec<u64>) -> Result<Vec<StoredEvent>, StoreError>;
+
     /// Counts of matching entries per time bucket.
     async fn timeline(&self, request: &TimelineRequest) -> Result<Timeline, StoreError>;
 

@@ -128,6 +128,11 @@ fn json_and_ndjson_read_back_identical_and_share_one_digest() {
         assert!(text.starts_with(&source[..source.len() - 1]), "{text}");
     }
     assert_eq!(nd_about.sha256, support::sha256_hex(&nd));
+    let text = String::from_utf8(nd.clone()).unwrap();
+    assert!(
+        text.contains(r#""before":100.10,"after":12345678901234567890"#),
+        "exact digits"
+    );
 
     let (json, json_about) = export(Format::Json, &rows, &[]);
     let doc: Value = serde_json::from_slice(&json).unwrap();

@@ -52,6 +52,11 @@ fn stored(seq: u64, body: Value) -> StoredEvent {
     serde_json::from_value(v).unwrap()
 }
 
+/// JSON parsed from text: numbers keep the digits as written (`100.10`).
+fn exact(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
 /// An entry whose reason is `text`.
 pub fn entry_with_reason(seq: u64, text: &str) -> StoredEvent {
     stored(seq, json!({"reason": text}))
@@ -76,7 +81,7 @@ pub fn entries() -> Vec<StoredEvent> {
                 "session_id": "@session",
                 "request_id": format!("+req-{i}"),
                 "changes": [
-                    {"field": "balance", "before": 100.10, "after": 12345678901234567890u64},
+                    exact(r#"{"field": "balance", "before": 100.10, "after": 12345678901234567890}"#),
                     {"field": "note", "before": null, "after": text},
                 ],
                 "details": {"comment": text, "amount": -5, "nested": {"list": [1, "=2"]}},

@@ -14,7 +14,7 @@ use vigil_store::Order;
 
 use crate::auth::Reader;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::export::{index_caught_up, staff, Export};
+use crate::export::{index_caught_up, staff, Export, Plan};
 use crate::handlers::events::{parse_query, parse_tz};
 use crate::params::Params;
 use crate::state::AppState;
@@ -73,7 +73,8 @@ pub async fn export(
         entry: uuid::Uuid::now_v7(),
     };
     index_caught_up(state.store.as_ref(), INDEX_PATIENCE).await?;
-    let rows = export.count(state.store.as_ref()).await?;
+    let plan = export.plan(state.store.as_ref()).await?;
+    let rows = plan.total;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let filename = format!(
         "vigil-export-{}.{}",
@@ -96,7 +97,7 @@ pub async fn export(
         ),
         (HeaderName::from_static(ROWS_HEADER), header_value(rows)),
     ];
-    tokio::spawn(run(state, export, tx));
+    tokio::spawn(run(state, export, plan, tx));
     let body = Body::from_stream(tokio_stream_from(rx));
     Ok((headers, body).into_response())
 }
@@ -123,13 +124,24 @@ fn parse_format(format: Option<&str>) -> Result<Format, ApiError> {
 /// Writes the export into the response body, records it in the journal, then ends the body (so
 /// a client that read to the end finds the entry). On failure the body ends with an error, and
 /// the client sees an incomplete response.
-async fn run(state: AppState, export: Export, tx: mpsc::Sender<Result<Bytes, std::io::Error>>) {
+async fn run(
+    state: AppState,
+    export: Export,
+    plan: Plan,
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+) {
     let out = BodyWriter {
         tx: tx.clone(),
         buf: Vec::with_capacity(CHUNK),
     };
     let result = export
-        .run(state.store.clone(), out, state.stopping.subscribe(), |_| {})
+        .run(
+            &plan,
+            state.store.clone(),
+            out,
+            state.stopping.subscribe(),
+            |_| {},
+        )
         .await;
     let entry = export.journal_entry(result.as_ref().map(|(_, about)| about));
     if let Err(e) = state.append(vec![entry]).await {

@@ -238,3 +238,104 @@ fn a_second_server_on_the_same_journal_is_refused_clearly() {
     first.wait().unwrap();
     drop(first_stderr);
 }
+
+#[test]
+fn export_from_the_command_line_writes_the_file_its_about_and_a_journal_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let db = db.to_str().unwrap();
+    let out = vigil(
+        &[
+            "demo",
+            "--database",
+            db,
+            "--events",
+            "2000",
+            "--until",
+            "2026-11-26T12:00:00Z",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv_path = dir.path().join("finance.csv");
+    let export = |format: &str, out_path: &std::path::Path, q: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
+        c.args([
+            "export",
+            "--database",
+            db,
+            "--q",
+            q,
+            "--format",
+            format,
+            "--tz",
+            "+01:00",
+        ])
+        .arg("--out")
+        .arg(out_path)
+        .env_remove("VIGIL_DATABASE")
+        .env("USER", "ana.auditor");
+        if format == "csv" {
+            c.arg("--bom");
+        }
+        c.output().unwrap()
+    };
+    let out = export("csv", &csv_path, "section:finance after:2026-11-20");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("written to"),
+        "{}",
+        text(&out.stderr)
+    );
+    let bytes = std::fs::read(&csv_path).unwrap();
+    assert!(bytes.starts_with("\u{feff}occurred_at,seq,id,".as_bytes()));
+    let about: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("finance.csv.about.json")).unwrap())
+            .unwrap();
+    let rows = csv::Reader::from_reader(&bytes[3..]).records().count() as u64;
+    assert!(rows > 0);
+    assert_eq!(about["rows"], rows);
+    assert_eq!(about["generated_by"], "ana.auditor");
+    assert_eq!(about["time_zone"], "+01:00");
+    assert_eq!(
+        about["filters"],
+        serde_json::json!([
+            "section is finance",
+            "occurred at or after 2026-11-20T00:00:00+01:00 (2026-11-19T23:00:00Z)"
+        ])
+    );
+    assert_eq!(
+        about["file_sha256"],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes))
+    );
+    // The journal records the export, and still verifies.
+    let out = vigil(&["verify", "--database", db], "");
+    assert!(
+        text(&out.stdout).starts_with("verified 2001 entries"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Bad input: a clear error, no file, nothing half-written left behind.
+    let bad = dir.path().join("bad.xlsx");
+    let out = export("pdf", &bad, "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("csv, xlsx, json, ndjson"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = export("xlsx", &bad, "actor:");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("vigil: --q: column 7"),
+        "{}",
+        text(&out.stderr)
+    );
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("bad") || n.ends_with(".partial"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -3,5 +3,6 @@
 
 mod api;
 mod cli;
+mod export;
 mod live;
 mod support;
