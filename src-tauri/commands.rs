@@ -7,6 +7,7 @@ use vigil_store::{Facets, Timeline};
 
 use crate::console::{Console, Entries, EntriesPage, Entry, Live, Session};
 use crate::error::UiError;
+use crate::export::{ExportDone, ExportProgress, ExportRequest};
 use crate::querybar::{BarClause, Parsed};
 use crate::settings::SavedSearch;
 
@@ -109,4 +110,45 @@ pub fn save_search(
 #[tauri::command]
 pub fn delete_search(console: State<'_, Console>, name: String) -> Answer<Vec<SavedSearch>> {
     console.delete_search(&name)
+}
+
+/// Opens the native save dialog for an export; `null` when the user closes it.
+#[tauri::command]
+pub async fn export_pick<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    format: String,
+) -> Answer<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let name = crate::export::suggested_name(&format, chrono::Local::now());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Export the search")
+        .set_file_name(&name)
+        .add_filter(format.to_uppercase(), &[format.as_str()])
+        .save_file(move |picked| {
+            let _ = tx.send(picked);
+        });
+    let picked = rx.await.ok().flatten();
+    Ok(picked
+        .and_then(|p| p.into_path().ok())
+        .map(|p| p.display().to_string()))
+}
+
+#[tauri::command]
+pub async fn export_start(
+    console: State<'_, Console>,
+    request: ExportRequest,
+    on_progress: Channel<ExportProgress>,
+) -> Answer<ExportDone> {
+    console
+        .export(request, move |p| {
+            let _ = on_progress.send(p);
+        })
+        .await
+}
+
+#[tauri::command]
+pub fn export_cancel(console: State<'_, Console>) -> bool {
+    console.export_cancel()
 }

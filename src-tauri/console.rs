@@ -33,6 +33,8 @@ pub struct Console {
     vault: Vault,
     session: Arc<Mutex<Option<Active>>>,
     live: Mutex<Option<tokio::task::AbortHandle>>,
+    /// The running export's cancel flag.
+    pub(crate) exporting: Mutex<Option<Arc<std::sync::atomic::AtomicBool>>>,
 }
 
 impl std::fmt::Debug for Console {
@@ -185,7 +187,12 @@ impl Console {
             vault,
             session: Arc::new(Mutex::new(None)),
             live: Mutex::new(None),
+            exporting: Mutex::new(None),
         }
+    }
+
+    pub(crate) fn user_name(&self) -> Option<String> {
+        self.active().map(|a| a.user.name)
     }
 
     fn active(&self) -> Option<Active> {
@@ -194,7 +201,7 @@ impl Console {
 
     /// The signed-in client, or `signed_out`. It sends the local UTC offset of now, so that a
     /// console left open across a daylight-saving change reads "the last hour" right.
-    fn client(&self) -> Result<Client, UiError> {
+    pub(crate) fn client(&self) -> Result<Client, UiError> {
         self.active()
             .map(|a| a.client.with_tz(local_offset()))
             .ok_or_else(|| UiError::signed_out("Sign in to search the journal."))
@@ -355,7 +362,7 @@ impl Console {
     }
 
     /// Runs a request; a 401 ends the session here too.
-    async fn call<T>(&self, result: Result<T, ClientError>) -> Result<T, UiError> {
+    pub(crate) async fn call<T>(&self, result: Result<T, ClientError>) -> Result<T, UiError> {
         match result {
             Err(ClientError::Api {
                 status: 401,

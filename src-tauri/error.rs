@@ -88,6 +88,10 @@ impl From<ClientError> for UiError {
             ClientError::Api { message, .. } => {
                 UiError::new("server", format!("The store failed: {message}"))
             }
+            ClientError::Interrupted(message) => UiError::new(
+                "unreachable",
+                format!("The store stopped sending the export before its end ({message})."),
+            ),
             ClientError::Tail(message) => {
                 UiError::new("server", format!("The store's live tail failed: {message}"))
             }

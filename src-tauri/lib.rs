@@ -10,6 +10,7 @@
 mod commands;
 pub mod console;
 pub mod error;
+pub mod export;
 pub mod querybar;
 pub mod settings;
 pub mod vault;
@@ -73,23 +74,28 @@ fn give_webkit_a_language() {
 
 /// Registers the commands; the [`Console`] state is managed by the caller (see [`run`]).
 pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![
-        commands::session_status,
-        commands::sign_in,
-        commands::sign_out,
-        commands::parse_query,
-        commands::print_query,
-        commands::search,
-        commands::timeline,
-        commands::facets,
-        commands::event,
-        commands::around,
-        commands::live_start,
-        commands::live_stop,
-        commands::saved_searches,
-        commands::save_search,
-        commands::delete_search,
-    ])
+    builder
+        .plugin(tauri_plugin_dialog::init())
+        .invoke_handler(tauri::generate_handler![
+            commands::session_status,
+            commands::sign_in,
+            commands::sign_out,
+            commands::parse_query,
+            commands::print_query,
+            commands::search,
+            commands::timeline,
+            commands::facets,
+            commands::event,
+            commands::around,
+            commands::live_start,
+            commands::live_stop,
+            commands::saved_searches,
+            commands::save_search,
+            commands::delete_search,
+            commands::export_pick,
+            commands::export_start,
+            commands::export_cancel,
+        ])
 }
 
 /// The app's configuration, capabilities and embedded ui/.

@@ -1,5 +1,5 @@
-// The search screen: wires the filter bar, results, timeline, facets, detail, saved searches and
-// live tail together. One query text at a time drives them all; pivots, facets, brushing and
+// The search screen: wires the filter bar, results, timeline, facets, detail, saved searches,
+// live tail and export together. One query text at a time drives them all; pivots, facets, brushing and
 // saved searches change it through the filter bar, so the text and the controls never disagree.
 
 import { call } from './ipc.js';
@@ -13,6 +13,7 @@ import { createFacets } from './views/facets.js';
 import { createDetail } from './views/detail.js';
 import { createSaved } from './views/saved.js';
 import { createLive } from './views/live.js';
+import { createExport } from './views/export.js';
 
 const SUGGESTIONS = 50;
 
@@ -30,13 +31,16 @@ export function createSearchScreen() {
   let zoomStack = [];
   let zooming = false;
 
-  const filterbar = createFilterbar(byId('filterbar'), { onSearch: search, onError: showProblem });
+  const filterbar = createFilterbar(byId('filterbar'), {
+    onSearch: search, onError: showProblem, onValidity: (valid) => exporter.setValid(valid),
+  });
   const results = createResults(byId('results'), {
     onOpen: open, onSelect, onPivot: pivot, onError: searchError,
     onOrder: (o) => { order = o; search(current); },
     onBack: () => search(current),
   });
   const live = createLive(results.toolbar, { onShow: () => search(current) });
+  const exporter = createExport(results.countTools, app, { queryBarText: () => filterbar.text() });
   const timeline = createTimeline(byId('timeline'), { onBrush: brush, onZoomOut: zoomOut });
   const facets = createFacets(byId('facets'), {
     onPick: (key, value, negated) => filterbar.apply(narrowed(filterbar.clauses(), key, value, negated)),
@@ -70,7 +74,12 @@ export function createSearchScreen() {
     zooming = false;
     hideProblem();
     results.load(q, order);
-    timeline.load(q).then((n) => { if (n != null) results.setTotal(n, q); }, searchError);
+    exporter.setQuery(q);
+    timeline.load(q).then((n) => {
+      if (n == null) return;
+      results.setTotal(n, q);
+      exporter.setCount(n, q);
+    }, searchError);
     facets.load(q).catch(searchError);
     live.setQuery(q);
   }
@@ -143,6 +152,8 @@ export function createSearchScreen() {
 
   /** `/` query, j/k selection, Enter detail, Esc closes. */
   function handleKey(e) {
+    // The export dialog is modal: the keys stay in it.
+    if (exporter.isOpen()) return;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === 'Escape' && detail.isOpen()) {
       e.preventDefault();
@@ -179,7 +190,7 @@ export function createSearchScreen() {
     /** Leaves the screen (sign out). */
     async stop() {
       if (detail.isOpen()) closeDetail();
-      await live.off();
+      await Promise.all([live.off(), exporter.stop()]);
     },
     handleKey,
     showProblem,

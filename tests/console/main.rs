@@ -3,5 +3,6 @@
 //! runtime (arguments and `{code, message}` errors as the webview sees them).
 
 mod commands;
+mod export;
 mod ipc;
 mod support;

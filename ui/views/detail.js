@@ -6,34 +6,11 @@
 
 import { call } from '../ipc.js';
 import { el } from '../lib/dom.js';
+import { copyButton } from '../lib/clipboard.js';
 import { exactValue, renderChange } from '../lib/changes.js';
 import { fromValue, stringifyJson } from '../lib/json.js';
 import { formatLocalExact, formatUtcExact } from '../lib/time.js';
 import { pivot } from './row.js';
-
-/** Puts text on the clipboard: the async API, else a selected textarea and the copy command. */
-async function writeClipboard(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    const area = el('textarea', { class: 'offscreen', value: text, attrs: { 'aria-hidden': 'true' } });
-    document.body.append(area);
-    area.select();
-    const ok = document.execCommand('copy');
-    area.remove();
-    return ok;
-  }
-}
-
-function copyButton(label, value, text = 'Copy') {
-  const button = el('button', { type: 'button', class: 'copy', text, title: `Copy the ${label}`, data: { copy: label } });
-  button.addEventListener('click', async () => {
-    button.textContent = (await writeClipboard(value)) ? 'Copied' : 'Copy failed';
-    setTimeout(() => { button.textContent = text; }, 1200);
-  });
-  return button;
-}
 
 /** The details as pretty JSON: the exact text as the Rust side printed it, else JavaScript's. */
 function detailsText(e) {

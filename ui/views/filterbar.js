@@ -25,9 +25,10 @@ const TEXT_CONTROLS = [
 
 /**
  * Builds the bar in `root`. `onSearch(q)` runs a search for the text (already parsed);
- * `onError(error)` shows failures other than bad_query.
+ * `onError(error)` shows failures other than bad_query; `onValidity(valid)` hears when the text
+ * is marked as not parsing, and when the mark goes.
  */
-export function createFilterbar(root, { onSearch, onError }) {
+export function createFilterbar(root, { onSearch, onError, onValidity = () => {} }) {
   let clauses = [];
   let parseTimer = 0;
   let parseSeq = 0;
@@ -169,6 +170,7 @@ export function createFilterbar(root, { onSearch, onError }) {
     input.removeAttribute('aria-invalid');
     errorBox.hidden = true;
     errorBox.replaceChildren();
+    onValidity(true);
   }
 
   /** Marks the column (1-based, in characters) where the query goes wrong. */
@@ -186,6 +188,7 @@ export function createFilterbar(root, { onSearch, onError }) {
     );
     errorBox.dataset.column = String(column);
     errorBox.hidden = false;
+    onValidity(false);
     if (document.activeElement === input) {
       const start = before.length;
       input.setSelectionRange(start, start + at.length);

@@ -25,8 +25,9 @@ export function createResults(root, handlers) {
   const count = el('span', { class: 'results-count', attrs: { 'aria-live': 'polite' } });
   const banner = el('span', { class: 'results-banner', hidden: true });
   const order = el('button', { type: 'button', class: 'order-toggle', title: 'Change the order', on: { click: () => handlers.onOrder(s.order === 'newest' ? 'oldest' : 'newest') } });
+  const lead = el('span', { class: 'results-tools' });
   const slot = el('span', { class: 'results-tools' });
-  const bar = el('div', { class: 'results-bar' }, count, banner, el('span', { class: 'grow' }), slot, order);
+  const bar = el('div', { class: 'results-bar' }, count, lead, banner, el('span', { class: 'grow' }), slot, order);
   const head = el('div', { class: 'table-head', attrs: { role: 'row' } },
     COLUMNS.map(([key, label]) => el('span', { class: `cell c-${key}`, text: label, attrs: { role: 'columnheader' } })));
   const spacer = el('div', { class: 'table-spacer' });
@@ -158,6 +159,8 @@ export function createResults(root, handlers) {
   });
 
   return {
+    /** Tools beside the count (Export…), and on the right before the order (live tail). */
+    countTools: lead,
     toolbar: slot,
     body,
     /**

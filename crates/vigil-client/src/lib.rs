@@ -12,6 +12,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod save;
+
 use std::fmt;
 
 use chrono::FixedOffset;
@@ -64,6 +66,9 @@ pub enum ClientError {
     /// The answer was not what the API promises.
     #[error("unexpected answer from the server: {0}")]
     Decode(String),
+    /// A download (an export) stopped before its end.
+    #[error("the store stopped sending the export before its end: {0}")]
+    Interrupted(String),
     /// The live tail reported a failure on the server's side (it goes on).
     #[error("the live tail reported: {0}")]
     Tail(String),
@@ -514,13 +519,15 @@ impl Download {
     /// The next piece of the file; `None` at its end. An error means the export did not
     /// complete: what was received is not the whole file.
     pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, ClientError> {
-        self.response
-            .chunk()
-            .await
-            .map_err(|source| ClientError::Unreachable {
-                url: self.url.clone(),
-                source,
-            })
+        self.response.chunk().await.map_err(|e| {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text = format!("{text}: {s}");
+                source = s.source();
+            }
+            ClientError::Interrupted(format!("{text} (from {})", self.url))
+        })
     }
 }
 

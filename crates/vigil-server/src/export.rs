@@ -19,12 +19,12 @@ use vigil_export::{About, Context, ExportError, Exporter, Format, Row};
 use vigil_store::{Order, Store, StoreError, TimelineRequest};
 
 /// Entries read from the store at a time.
-const PAGE: usize = 2_000;
+const PAGE: usize = 256;
 /// At most about this many entries per time slice (a slice's keys are held in memory: 16 bytes
 /// each).
 const SLICE: u64 = 200_000;
 /// Pages read ahead of the encoder.
-const AHEAD: usize = 2;
+const AHEAD: usize = 1;
 
 /// The time slices an export reads, in order, and the entries expected.
 #[derive(Debug, Clone)]

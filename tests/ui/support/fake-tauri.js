@@ -1,8 +1,8 @@
 // In-page test double of the Rust side for the UI tests: window.__TAURI__.core.{invoke, Channel}
 // answering every command of docs/console.md from a generated journal. Configured through
 // window.__VIGIL_FAKE_CONFIG__ (set by an earlier init script; `exact: false` drops the entries'
-// `exact` texts as an older console would); tests drive it through
-// window.__fake (calls made, forced failures, live events).
+// `exact` texts as an older console would; `export` is the first export plan, see exportWith);
+// tests drive it through window.__fake (calls made, forced failures, live events, exports).
 (() => {
   const cfg = window.__VIGIL_FAKE_CONFIG__ ?? {};
   const Q = window.__vigilFakeQuery;
@@ -26,10 +26,69 @@
   const failures = new Map();
   const calls = [];
   let live = null;
+  // How the next exports go (window.__fake.exportWith) and the one running, if any.
+  let exportPlan = { ...(cfg.export ?? {}) };
+  let exporting = null;
   const cache = new Map();
   const gone = new Set();
 
   const err = (code, message, extra = {}) => ({ code, message, ...extra });
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  const FORMATS = ['csv', 'xlsx', 'json', 'ndjson'];
+  const EXPORT_SHA = '3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b';
+
+  /**
+   * export_start as export.rs runs it: checks the request, then sends `plan.progress` (default:
+   * 0, half, all of the matches) `plan.interval` ms apart, then resolves (`plan.result` patches
+   * the answer) or rejects with `plan.error`; `plan.hold` waits for exportFinish/exportFail.
+   */
+  function startExport({ request, onProgress }) {
+    const { q, format, path, bom } = request ?? {};
+    if (!FORMATS.includes(format)) throw err('invalid', `${JSON.stringify(format)} is not an export format: csv, xlsx, json, ndjson`);
+    if (typeof bom !== 'boolean') throw err('invalid', `bom: ${JSON.stringify(bom)} is not a boolean`);
+    const total = matches(q).length;
+    if (typeof path !== 'string' || !path.trim().startsWith('/')) throw err('invalid', `${JSON.stringify(path)}: choose where to save the file`);
+    if (!onProgress || typeof onProgress.onmessage !== 'function') throw err('invalid', 'missing onProgress channel');
+    if (exporting) throw err('invalid', 'An export is already running: wait for it or cancel it.');
+    const file = /\.[^/.]+$/.test(path.trim()) ? path.trim() : `${path.trim()}.${format}`;
+    const plan = exportPlan;
+    return new Promise((resolve, reject) => {
+      const job = { request: structuredClone(request), channel: onProgress, total };
+      job.send = (p) => { if (exporting === job) onProgress.onmessage(structuredClone(p)); };
+      job.finish = (patch = {}) => {
+        if (exporting !== job) return;
+        exporting = null;
+        const rows = patch.rows ?? plan.result?.rows ?? total;
+        resolve({
+          path: file,
+          about_path: format === 'csv' || format === 'ndjson' ? `${file}.about.json` : null,
+          rows,
+          summary: rows === 0 ? 'No activity' : `${rows} ${rows === 1 ? 'entry' : 'entries'}`,
+          sha256: EXPORT_SHA,
+          ...(plan.result ?? {}),
+          ...patch,
+        });
+      };
+      job.fail = (error) => {
+        if (exporting !== job) return;
+        exporting = null;
+        reject({ ...error });
+      };
+      exporting = job;
+      (async () => {
+        const steps = plan.progress ?? [{ rows: 0, total }, { rows: Math.floor(total / 2), total }, { rows: total, total }];
+        for (const step of steps) {
+          await sleep(plan.interval ?? 0);
+          job.send(step);
+        }
+        if (plan.hold) return;
+        await sleep(plan.interval ?? 0);
+        if (plan.error) job.fail(plan.error);
+        else job.finish();
+      })();
+    });
+  }
 
   function matches(q) {
     if (!cache.has(q)) cache.set(q, events.filter(Q.matcher(Q.parse(q).clauses)));
@@ -141,10 +200,22 @@
       saved = saved.filter((s) => s.name !== name);
       return saved;
     },
+    export_pick({ format }) {
+      if (!FORMATS.includes(format)) throw err('invalid', `${JSON.stringify(format)} is not an export format: csv, xlsx, json, ndjson`);
+      return 'path' in exportPlan ? exportPlan.path : `/home/k.morel/vigil-export-20261120-0410.${format}`;
+    },
+    export_start: startExport,
+    export_cancel() {
+      if (!exporting) return false;
+      exporting.fail(err('cancelled', 'Export cancelled. Nothing was written.'));
+      return true;
+    },
   };
 
   async function invoke(cmd, args = {}) {
-    const { channel, ...plain } = args;
+    // Channels are recorded by name only (their handlers cannot be cloned).
+    const plain = {};
+    for (const [key, value] of Object.entries(args)) plain[key] = value instanceof Channel ? '[Channel]' : value;
     calls.push({ cmd, args: structuredClone(plain) });
     await new Promise((resolve) => setTimeout(resolve, cfg.latency ?? 0));
     const forced = failures.get(cmd);
@@ -154,7 +225,7 @@
     }
     if (!commands[cmd]) throw err('invalid', `unknown command ${cmd}`);
     if (cmd !== 'session_status' && cmd !== 'sign_in' && session.state !== 'signed_in') throw err('signed_out', 'You are signed out.');
-    return structuredClone(commands[cmd](args));
+    return structuredClone(await commands[cmd](args));
   }
 
   class Channel {
@@ -178,6 +249,18 @@
     remove(id) { gone.add(id); },
     expire(reason) { session = signedOut(reason); },
     callsOf(cmd) { return calls.filter((c) => c.cmd === cmd).map((c) => c.args); },
+    /**
+     * How the next exports go: {path} is what export_pick answers (null: the user closed the
+     * save dialog); {progress: [{rows, total}], interval, hold, result, error} drive export_start.
+     */
+    exportWith(plan = {}) { exportPlan = { ...plan }; },
+    /** Sends a progress message on the running export's channel. */
+    exportProgress(rows, total) { exporting?.send({ rows, total: total ?? exporting.total }); },
+    /** Ends the running (held) export: resolves it (`patch` patches the answer)… */
+    exportFinish(patch) { exporting?.finish(patch); },
+    /** …or rejects it with `error`. */
+    exportFail(error) { exporting?.fail(error); },
+    exporting: () => (exporting ? { request: exporting.request, total: exporting.total } : null),
   };
   window.__TAURI__ = { core: { invoke, Channel } };
 })();

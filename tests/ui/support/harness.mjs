@@ -82,7 +82,8 @@ async function installScripts(shared, config) {
 
 /**
  * Opens the console afresh. `config` goes to the fake (count, session, latency, password, saved,
- * sessionPatch, reason, exact: false for entries without their exact texts). Waits for the first rows unless signed out.
+ * sessionPatch, reason, exact: false for entries without their exact texts, export: the first plan of
+ * window.__fake.exportWith). Waits for the first rows unless signed out.
  */
 export async function openApp(browser, { config = {}, viewport = { width: 1440, height: 900 }, wait = true } = {}) {
   const shared = await sharedPage(browser);

@@ -27,7 +27,7 @@ pub const ROWS_HEADER: &str = "vigil-export-rows";
 /// How long an export waits for the search index to hold every stored entry.
 const INDEX_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 /// Bytes handed to the connection at a time.
-const CHUNK: usize = 256 * 1024;
+const CHUNK: usize = 64 * 1024;
 
 /// Parameters of an export.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -75,7 +75,7 @@ pub async fn export(
     index_caught_up(state.store.as_ref(), INDEX_PATIENCE).await?;
     let plan = export.plan(state.store.as_ref()).await?;
     let rows = plan.total;
-    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let filename = format!(
         "vigil-export-{}.{}",
         export.at.format("%Y%m%d-%H%M%S"),
