@@ -369,6 +369,34 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
     let shot = screenshot(&c, "console-detail.png").await;
     println!("screenshot: {}", shot.display());
 
+    // Export… the filtered search as CSV: the native save dialog is answered with the keyboard,
+    // as a user would, and the file holds the search's rows, with its About beside it.
+    let exports = tempfile::tempdir().unwrap();
+    let target = exports.path().join("balance adjustments.csv");
+    click(&c, ".export-open").await;
+    wait_for(&c, "dialog.export-dialog[open] .export-start").await;
+    click(&c, ".export-start").await;
+    answer_save_dialog(&target);
+    wait_for(&c, "dialog.export-dialog[open] .export-done").await;
+    let said = c
+        .find(Locator::Css(".export-outcome"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(said.contains(&target.display().to_string()), "{said}");
+    screenshot(&c, "console-export.png").await;
+    let bytes = std::fs::read(&target).expect("the export is where the user said");
+    let rows = csv::Reader::from_reader(&bytes[3..]).records().count() as u64;
+    assert_eq!(rows, matches(&client, &q).await, "every row of the search");
+    let about: Value =
+        serde_json::from_slice(&std::fs::read(vigil_client::save::about_path(&target)).unwrap())
+            .unwrap();
+    assert_eq!(about["rows"], rows);
+    assert_eq!(about["generated_by"], USER);
+    click(&c, ".export-close").await;
+
     let scroll = scroll_rate(&c, store_count(&store).await).await;
     c.close().await.unwrap();
 
@@ -404,6 +432,46 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
         first_results,
         rss.map_or("n/a".into(), |r| format!("{r:.0}")),
     );
+}
+
+/// Answers the console's native save dialog (GTK) as a user does: waits for it, types the full
+/// path over the suggested name and presses Enter.
+fn answer_save_dialog(path: &std::path::Path) {
+    let xdotool = |args: &[&str]| {
+        let out = Command::new("xdotool")
+            .args(args)
+            .output()
+            .expect("xdotool runs (scripts/setup installs it)");
+        assert!(
+            out.status.success(),
+            "xdotool {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let window = loop {
+        let found = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "Export the search"])
+            .output()
+            .unwrap();
+        let id = String::from_utf8_lossy(&found.stdout)
+            .lines()
+            .next()
+            .map(str::to_owned);
+        if let Some(id) = id.filter(|i| !i.is_empty()) {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "the save dialog did not open");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    // No window manager under Xvfb: focus the dialog directly; keys go to the focused window.
+    xdotool(&["windowfocus", "--sync", &window]);
+    xdotool(&["key", "ctrl+a"]);
+    xdotool(&["type", "--delay", "5", &path.display().to_string()]);
+    std::thread::sleep(Duration::from_millis(300));
+    xdotool(&["key", "Return"]);
 }
 
 /// Types into the field `css`.
