@@ -116,6 +116,7 @@ pub fn delete_search(console: State<'_, Console>, name: String) -> Answer<Vec<Sa
 #[tauri::command]
 pub async fn export_pick<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
+    console: State<'_, Console>,
     format: String,
 ) -> Answer<Option<String>> {
     use tauri_plugin_dialog::DialogExt;
@@ -129,10 +130,8 @@ pub async fn export_pick<R: tauri::Runtime>(
         .save_file(move |picked| {
             let _ = tx.send(picked);
         });
-    let picked = rx.await.ok().flatten();
-    Ok(picked
-        .and_then(|p| p.into_path().ok())
-        .map(|p| p.display().to_string()))
+    let picked = rx.await.ok().flatten().and_then(|p| p.into_path().ok());
+    Ok(picked.map(|p| console.remember_pick(p, &format)))
 }
 
 #[tauri::command]
@@ -141,6 +140,7 @@ pub async fn export_start(
     request: ExportRequest,
     on_progress: Channel<ExportProgress>,
 ) -> Answer<ExportDone> {
+    console.take_pick(&request.path)?;
     console
         .export(request, move |p| {
             let _ = on_progress.send(p);

@@ -35,6 +35,9 @@ pub struct Console {
     live: Mutex<Option<tokio::task::AbortHandle>>,
     /// The running export's cancel flag.
     pub(crate) exporting: Mutex<Option<Arc<std::sync::atomic::AtomicBool>>>,
+    /// The file the user last picked in the save dialog: the only place an export may go when
+    /// the webview asks (so a script in the page cannot write anywhere else).
+    pub(crate) picked: Mutex<Option<std::path::PathBuf>>,
 }
 
 impl std::fmt::Debug for Console {
@@ -188,6 +191,7 @@ impl Console {
             session: Arc::new(Mutex::new(None)),
             live: Mutex::new(None),
             exporting: Mutex::new(None),
+            picked: Mutex::new(None),
         }
     }
 

@@ -52,6 +52,32 @@ pub struct ExportDone {
     pub sha256: String,
 }
 
+/// The file a picked path stands for: with the format's extension when it has none (unless a
+/// file by that name exists, which the save dialog did not ask about overwriting).
+pub fn with_extension(picked: PathBuf, format: &str) -> PathBuf {
+    let Some(format) = Format::parse(format) else {
+        return picked;
+    };
+    if picked.extension().is_some() {
+        return picked;
+    }
+    let with = picked.with_extension(format.as_str());
+    if with.exists() {
+        picked
+    } else {
+        with
+    }
+}
+
+/// Clears the running export's slot however the export ends.
+struct Running<'a>(&'a Console);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.exporting.lock().expect("export lock").take();
+    }
+}
+
 /// The file name offered in the save dialog: `vigil-export-20261127-0915.csv`.
 pub fn suggested_name(format: &str, now: chrono::DateTime<chrono::Local>) -> String {
     let ext = Format::parse(format).map_or("csv", |f| f.as_str());
@@ -84,9 +110,7 @@ impl Console {
         if path.is_dir() {
             return Err(UiError::invalid(format!("{} is a folder", path.display())));
         }
-        if path.extension().is_none() {
-            path.set_extension(format.as_str());
-        }
+        path = with_extension(path, format.as_str());
         let client = self.client()?;
         let cancel = Arc::new(AtomicBool::new(false));
         {
@@ -98,6 +122,7 @@ impl Console {
             }
             *running = Some(cancel.clone());
         }
+        let running = Running(self);
         let save = SaveRequest {
             q: request.q,
             format,
@@ -108,14 +133,14 @@ impl Console {
         };
         let mut progress = progress;
         let result = client
-            .save_export(&save, &cancel, move |p: SaveProgress| {
+            .save_export(&save, cancel, move |p: SaveProgress| {
                 progress(ExportProgress {
                     rows: p.rows,
                     total: p.total,
                 })
             })
             .await;
-        self.exporting.lock().expect("export lock").take();
+        drop(running);
         match result {
             Ok(saved) => Ok(ExportDone {
                 path: saved.path.display().to_string(),
@@ -133,9 +158,30 @@ impl Console {
                 "local",
                 format!("The export could not be written: {e}. Nothing was left under that name."),
             )),
+            Err(SaveError::TooManyRows(why)) => Err(UiError::invalid(why)),
             Err(SaveError::Incomplete(why)) => Err(UiError::new(
                 "server",
                 format!("The export was not saved: {why}."),
+            )),
+        }
+    }
+
+    /// Remembers the file the user picked in the save dialog; returns the path the export will
+    /// write (with the format's extension).
+    pub fn remember_pick(&self, picked: PathBuf, format: &str) -> String {
+        let path = with_extension(picked, format);
+        let shown = path.display().to_string();
+        *self.picked.lock().expect("pick lock") = Some(path);
+        shown
+    }
+
+    /// Checks that the webview exports to the file the user picked last (once per pick).
+    pub fn take_pick(&self, path: &str) -> Result<(), UiError> {
+        let picked = self.picked.lock().expect("pick lock").take();
+        match picked {
+            Some(p) if p.display().to_string() == path => Ok(()),
+            _ => Err(UiError::invalid(
+                "Choose where to save the export in the save dialog first.",
             )),
         }
     }

@@ -172,3 +172,30 @@ async fn xlsx_and_json_exports_carry_their_about_and_bad_requests_are_refused() 
         "signed_out"
     );
 }
+
+#[test]
+fn the_webview_can_only_export_to_the_file_picked_in_the_save_dialog() {
+    let home = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let c = console(home.path());
+    let bashrc = out.path().join(".bashrc");
+    assert_eq!(
+        c.take_pick(&bashrc.display().to_string()).unwrap_err().code,
+        "invalid",
+        "nothing picked"
+    );
+    // The picked name gets the format's extension; that exact path, once.
+    let shown = c.remember_pick(out.path().join("finance"), "xlsx");
+    assert_eq!(shown, out.path().join("finance.xlsx").display().to_string());
+    assert_eq!(
+        c.take_pick(&bashrc.display().to_string()).unwrap_err().code,
+        "invalid"
+    );
+    let shown = c.remember_pick(out.path().join("finance"), "xlsx");
+    c.take_pick(&shown).unwrap();
+    assert!(c.take_pick(&shown).is_err(), "a pick is used once");
+    // An existing file the user confirmed keeps its name.
+    std::fs::write(out.path().join("report.csv"), "x").unwrap();
+    let shown = c.remember_pick(out.path().join("report"), "csv");
+    assert_eq!(shown, out.path().join("report").display().to_string());
+}

@@ -6,11 +6,15 @@
 //! report progress while it builds a workbook), with vigil-export. Either way the file is written
 //! under a temporary name in the chosen folder and renamed only when it is complete and checked
 //! against the store's own record of the export (the journal entry's About: its rows and digest),
-//! so a cancelled, failed or damaged export leaves nothing under the chosen name.
+//! so a cancelled, failed or damaged export leaves nothing under the chosen name: CSV, JSON and
+//! NDJSON files must have the SHA-256 the store recorded for the file it sent, and an XLSX
+//! workbook must hold the rows with the digest the store recorded for them.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -81,6 +85,27 @@ pub enum SaveError {
     /// The user cancelled.
     #[error("the export was cancelled")]
     Cancelled,
+    /// More entries than the format can hold.
+    #[error("{0}")]
+    TooManyRows(String),
+}
+
+/// Runs `work` unless `cancel` is set first (looked at every tenth of a second).
+async fn unless_cancelled<T>(
+    cancel: &AtomicBool,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, SaveError> {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return Ok(out),
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(SaveError::Cancelled);
+                }
+            }
+        }
+    }
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> SaveError + '_ {
@@ -169,26 +194,36 @@ struct Notes {
 
 impl Client {
     /// Exports the entries matching `request.q` to `request.path`; `progress` hears the rows
-    /// written; setting `cancel` stops the export (nothing is left under the chosen name).
+    /// written; setting `cancel` stops the export within a tenth of a second, whatever it is
+    /// waiting for (nothing is left under the chosen name), unless the file was already in place.
     pub async fn save_export(
         &self,
         request: &SaveRequest,
-        cancel: &AtomicBool,
+        cancel: Arc<AtomicBool>,
         mut progress: impl FnMut(SaveProgress) + Send + 'static,
     ) -> Result<Saved, SaveError> {
+        let cancel = cancel.as_ref();
         let wire = match request.format {
             Format::Xlsx => Format::Ndjson,
             f => f,
         };
-        let mut download = self
-            .export(&ExportOptions {
+        let mut download = unless_cancelled(
+            cancel,
+            self.export(&ExportOptions {
                 q: request.q.clone(),
                 format: wire.as_str().into(),
                 order: request.order,
                 bom: request.bom,
-            })
-            .await?;
+            }),
+        )
+        .await??;
         let total = download.rows;
+        if request.format == Format::Xlsx && total > vigil_export::XLSX_MAX_ROWS {
+            return Err(SaveError::TooManyRows(format!(
+                "{total} entries match, and an Excel sheet holds at most {}: narrow the search, or export as CSV or NDJSON",
+                vigil_export::XLSX_MAX_ROWS
+            )));
+        }
         progress(SaveProgress { rows: 0, total });
         let partial = Partial::beside(&request.path)?;
         let out = std::io::BufWriter::with_capacity(
@@ -210,7 +245,7 @@ impl Client {
             (None, Some(digest))
         };
         // The store's record of the export, written before the body ended.
-        let entry = self.event(download.entry).await?;
+        let entry = unless_cancelled(cancel, self.event(download.entry)).await??;
         let recorded: About = entry
             .event
             .details
@@ -230,7 +265,7 @@ impl Client {
                 local
             }
             None => {
-                if wire.has_sidecar() && recorded.file_sha256 != file_sha256 {
+                if recorded.file_sha256.is_none() || recorded.file_sha256 != file_sha256 {
                     return Err(SaveError::Incomplete(
                         "the file differs from what the store sent".into(),
                     ));
@@ -238,6 +273,11 @@ impl Client {
                 recorded
             }
         };
+        if cancel.load(Ordering::Relaxed) {
+            return Err(SaveError::Cancelled);
+        }
+        // The file first, then its About beside it.
+        partial.keep(&request.path)?;
         let about_path = if request.format.has_sidecar() {
             let side = about_path(&request.path);
             let sidecar = Partial::beside(&side)?;
@@ -252,7 +292,6 @@ impl Client {
         } else {
             None
         };
-        partial.keep(&request.path)?;
         Ok(Saved {
             path: request.path.clone(),
             about_path,
@@ -290,10 +329,7 @@ async fn save_bytes(
     };
     let mut digest = Sha256::new();
     let mut reported = 0;
-    while let Some(chunk) = download.chunk().await? {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(SaveError::Cancelled);
-        }
+    while let Some(chunk) = unless_cancelled(cancel, download.chunk()).await?? {
         out.write_all(&chunk).map_err(io(&request.path))?;
         digest.update(&chunk);
         counter.feed(&chunk);
@@ -367,10 +403,7 @@ async fn write_xlsx<W: Write + Send + 'static>(
         Ok(exporter.finish()?.1)
     });
     let received = async {
-        while let Some(chunk) = download.chunk().await? {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(SaveError::Cancelled);
-            }
+        while let Some(chunk) = unless_cancelled(cancel, download.chunk()).await?? {
             while let Ok(rows) = done_rx.try_recv() {
                 progress(SaveProgress { rows, total });
             }
@@ -378,13 +411,15 @@ async fn write_xlsx<W: Write + Send + 'static>(
                 break; // the encoder failed: its error is reported below
             }
         }
-        Ok(())
+        Ok::<(), SaveError>(())
     }
     .await;
     abandoned_here.store(received.is_err(), Ordering::Relaxed);
     drop(tx);
-    let written = encoder
-        .await
+    // Zipping a big workbook takes a while: a cancel does not wait for it (the encoder then
+    // writes to a file already removed).
+    let written = unless_cancelled(cancel, encoder)
+        .await?
         .map_err(|e| SaveError::Incomplete(e.to_string()))?;
     received?;
     let about = written?;

@@ -25,6 +25,8 @@ pub struct Context {
     pub generated_by: String,
     /// The journal entry that records this export, when the store made it.
     pub journal_entry: Option<uuid::Uuid>,
+    /// The journal's last seq when the export began: it holds no entry stored later.
+    pub journal_seq: Option<u64>,
     /// CSV only: start with a UTF-8 byte-order mark (Excel then reads accents right).
     pub bom: bool,
 }
@@ -45,6 +47,7 @@ impl Context {
             generated_at,
             generated_by: generated_by.to_owned(),
             journal_entry: None,
+            journal_seq: None,
             bom: false,
         }
     }
@@ -85,6 +88,9 @@ pub struct About {
     /// The journal entry that records this export, when the store made it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journal_entry: Option<uuid::Uuid>,
+    /// The journal's last seq when the export began: it holds no entry stored later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal_seq: Option<u64>,
     /// How many entries.
     pub rows: u64,
     /// "No activity" when nothing matched, else "N entries".
@@ -92,7 +98,8 @@ pub struct About {
     /// SHA-256 (hex) of the rows in NDJSON form (each entry's JSON and a newline): the same in
     /// every format, and equal to `sha256sum` of the NDJSON export of the same rows.
     pub sha256: String,
-    /// SHA-256 (hex) of the data file itself (CSV and NDJSON, whose About is beside them).
+    /// SHA-256 (hex) of the data file itself: in the About beside CSV and NDJSON files, and in
+    /// the store's journal entry of a JSON export (the About inside a file cannot hold it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_sha256: Option<String>,
     /// XLSX only: cells cut at Excel's limit of 32,767 characters (the JSON and NDJSON exports
@@ -132,6 +139,7 @@ impl About {
             generated_by: context.generated_by,
             vigil_version: env!("CARGO_PKG_VERSION").into(),
             journal_entry: context.journal_entry,
+            journal_seq: context.journal_seq,
             rows,
             summary,
             sha256,
@@ -161,6 +169,9 @@ impl About {
         ];
         if let Some(id) = self.journal_entry {
             lines.push(("Journal entry of this export", id.to_string()));
+        }
+        if let Some(seq) = self.journal_seq {
+            lines.push(("Entries stored up to seq", seq.to_string()));
         }
         lines.push(("SHA-256 of the rows (NDJSON form)", self.sha256.clone()));
         if let Some(cut) = self.cells_cut {

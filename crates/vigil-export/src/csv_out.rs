@@ -3,29 +3,11 @@
 
 use std::io::Write;
 
-use sha2::{Digest, Sha256};
+use crate::hashing::Hashing;
 
 use crate::cell::neutralize;
 use crate::columns::{cells, Cell, HEADERS};
 use crate::{ExportError, Row};
-
-/// Passes bytes on and hashes them, for the file's own digest.
-struct Hashing<W> {
-    inner: W,
-    digest: Sha256,
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.digest.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
 
 pub(crate) struct CsvOut<W: Write> {
     csv: csv::Writer<Hashing<W>>,
@@ -34,10 +16,7 @@ pub(crate) struct CsvOut<W: Write> {
 
 impl<W: Write> CsvOut<W> {
     pub(crate) fn new(out: W, bom: bool) -> Result<Self, ExportError> {
-        let mut out = Hashing {
-            inner: out,
-            digest: Sha256::new(),
-        };
+        let mut out = Hashing::new(out);
         if bom {
             out.write_all("\u{feff}".as_bytes())?;
         }
@@ -75,7 +54,7 @@ impl<W: Write> CsvOut<W> {
             .into_inner()
             .map_err(|e| ExportError::Io(e.into_error()))?;
         out.flush()?;
-        Ok((out.inner, hex::encode(out.digest.finalize())))
+        Ok(out.finish())
     }
 }
 

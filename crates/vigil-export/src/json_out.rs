@@ -6,6 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 use vigil_core::StoredEvent;
 
+use crate::hashing::Hashing;
 use crate::{About, ExportError, Row};
 
 #[derive(Serialize)]
@@ -32,13 +33,13 @@ pub(crate) fn write_row(buf: &mut Vec<u8>, row: &Row<'_>) -> Result<(), ExportEr
 /// `{"events":[` one entry per line `],"about":{…}}`: the About comes last because its row
 /// count and digest are known only at the end.
 pub(crate) struct JsonOut<W: Write> {
-    out: std::io::BufWriter<W>,
+    out: std::io::BufWriter<Hashing<W>>,
     first: bool,
 }
 
 impl<W: Write> JsonOut<W> {
     pub(crate) fn new(out: W) -> Result<Self, ExportError> {
-        let mut out = std::io::BufWriter::with_capacity(256 * 1024, out);
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, Hashing::new(out));
         out.write_all(b"{\"events\":[")?;
         Ok(JsonOut { out, first: true })
     }
@@ -51,12 +52,16 @@ impl<W: Write> JsonOut<W> {
         Ok(())
     }
 
-    pub(crate) fn finish(mut self, about: &About) -> Result<W, ExportError> {
+    /// Ends the file with the About; returns the destination and the file's SHA-256 (which the
+    /// About inside the file cannot hold).
+    pub(crate) fn finish(mut self, about: &About) -> Result<(W, String), ExportError> {
         self.out.write_all(b"\n],\n\"about\":")?;
         serde_json::to_writer_pretty(&mut self.out, about)?;
         self.out.write_all(b"}\n")?;
-        self.out
+        let hashing = self
+            .out
             .into_inner()
-            .map_err(|e| ExportError::Io(e.into_error()))
+            .map_err(|e| ExportError::Io(e.into_error()))?;
+        Ok(hashing.finish())
     }
 }

@@ -30,6 +30,7 @@ mod about;
 pub mod cell;
 mod columns;
 mod csv_out;
+mod hashing;
 mod json_out;
 mod xlsx_out;
 
@@ -40,6 +41,9 @@ use vigil_core::StoredEvent;
 
 pub use about::{About, Context, NO_ACTIVITY};
 pub use columns::HEADERS;
+
+/// The most entries an XLSX export holds: an Excel sheet's rows, less the header.
+pub const XLSX_MAX_ROWS: u64 = 1_048_575;
 
 /// An export's file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -233,7 +237,11 @@ impl<W: Write + Send> Exporter<W> {
                 about.cells_cut = (cut > 0).then_some(cut);
                 w.finish(&about)?
             }
-            Out::Json(w) => w.finish(&about)?,
+            Out::Json(w) => {
+                let (out, file_sha256) = w.finish(&about)?;
+                about.file_sha256 = Some(file_sha256);
+                out
+            }
             Out::Ndjson(w) => {
                 about.file_sha256 = Some(about.sha256.clone());
                 w.into_inner()

@@ -18,7 +18,7 @@ use crate::{About, ExportError, Row};
 /// Excel's longest text cell, in UTF-16 code units.
 const MAX_CELL: usize = 32_767;
 /// Excel's last row (0-based); row 0 is the header.
-const MAX_ROW: u32 = 1_048_575;
+const MAX_ROW: u32 = crate::XLSX_MAX_ROWS as u32;
 /// What ends a cut cell.
 const CUT_MARK: &str = " …[cut at Excel's 32,767 characters; the JSON export has it whole]";
 

@@ -165,7 +165,7 @@ pub async fn export(
     args: &ExportArgs,
     progress: impl FnMut(u64, u64) + Send + 'static,
 ) -> anyhow::Result<vigil_export::About> {
-    use crate::export::{Export, ExportFailed};
+    use crate::export::Export;
     let format = vigil_export::Format::parse(&args.format).with_context(|| {
         format!(
             "--format {:?} is not one of: {}",
@@ -219,6 +219,9 @@ pub async fn export(
     })
     .await?;
     let plan = export.plan(state.store.as_ref()).await?;
+    if let Some(why) = plan.refusal(format) {
+        bail!("{why}");
+    }
     let total = plan.total;
     let partial = tempfile::Builder::new()
         .prefix(".vigil-export-")
@@ -236,32 +239,37 @@ pub async fn export(
             move |rows| progress(rows, total),
         )
         .await;
-    let entry = export.journal_entry(result.as_ref().map(|(_, about)| about));
+    // The file first, then its About beside it, then the journal says how it went.
+    let out = &args.out;
+    let saved = (|| -> anyhow::Result<vigil_export::About> {
+        let (file, about) = result?;
+        file.into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()
+            .context("writing the export to disk")?;
+        partial
+            .persist(out)
+            .with_context(|| format!("writing {}", out.display()))?;
+        if format.has_sidecar() {
+            let sidecar = sidecar_path(out);
+            let mut side = tempfile::Builder::new()
+                .prefix(".vigil-export-")
+                .suffix(".partial")
+                .tempfile_in(&dir)?;
+            serde_json::to_writer_pretty(&mut side, &about)?;
+            std::io::Write::write_all(&mut side, b"\n")?;
+            side.as_file().sync_all()?;
+            side.persist(&sidecar)
+                .with_context(|| format!("writing {}", sidecar.display()))?;
+        }
+        Ok(about)
+    })();
+    let entry = export.journal_entry(saved.as_ref().map_err(one_line));
     state
         .append(vec![entry])
         .await
         .context("recording the export in the journal")?;
-    let (file, about) = result.map_err(|e: ExportFailed| anyhow::anyhow!(e))?;
-    file.into_inner()
-        .map_err(|e| e.into_error())?
-        .sync_all()
-        .context("writing the export to disk")?;
-    if format.has_sidecar() {
-        let sidecar = sidecar_path(&args.out);
-        let mut side = tempfile::Builder::new()
-            .prefix(".vigil-export-")
-            .suffix(".partial")
-            .tempfile_in(&dir)?;
-        serde_json::to_writer_pretty(&mut side, &about)?;
-        std::io::Write::write_all(&mut side, b"\n")?;
-        side.as_file().sync_all()?;
-        side.persist(&sidecar)
-            .with_context(|| format!("writing {}", sidecar.display()))?;
-    }
-    partial
-        .persist(&args.out)
-        .with_context(|| format!("writing {}", args.out.display()))?;
-    Ok(about)
+    saved
 }
 
 /// `<file>.about.json`: where the About of a CSV or NDJSON export goes.
@@ -279,9 +287,13 @@ where
     Fut: std::future::Future<Output = Result<T, vigil_store::StoreError>>,
 {
     let mut told = false;
+    let started = std::time::Instant::now();
     loop {
         match f().await {
             Err(vigil_store::StoreError::Unavailable(why)) => {
+                if started.elapsed() > std::time::Duration::from_secs(600) {
+                    bail!("the search index did not catch up in 10 minutes ({why})");
+                }
                 if !told {
                     eprintln!("vigil: waiting for the search index ({why})");
                     told = true;

@@ -14,6 +14,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
+use vigil_core::query::{Clause, Term, TimeBound};
 use vigil_core::{Actor, ActorKind, Event, Kind, Outcome, Query, Severity, StoredEvent, Target};
 use vigil_export::{About, Context, ExportError, Exporter, Format, Row};
 use vigil_store::{Order, Store, StoreError, TimelineRequest};
@@ -33,6 +34,9 @@ pub struct Plan {
     pub slices: Vec<(i64, i64)>,
     /// Matching entries when the plan was made.
     pub total: u64,
+    /// The journal's last seq when the plan was made: entries stored later are left out, so
+    /// the export is the journal as it was then.
+    pub head: u64,
 }
 
 /// What the reader hands the encoder.
@@ -104,39 +108,118 @@ pub async fn index_caught_up(
     }
 }
 
+/// `after:from before:to` with exact times (µs).
+fn between(from: i64, to: i64) -> Query {
+    let at = |m: i64| {
+        chrono::DateTime::from_timestamp_micros(m)
+            .unwrap_or_default()
+            .fixed_offset()
+    };
+    Query {
+        clauses: vec![
+            Clause {
+                negated: false,
+                term: Term::After(TimeBound::Exact(at(from))),
+            },
+            Clause {
+                negated: false,
+                term: Term::Before(TimeBound::Exact(at(to))),
+            },
+        ],
+    }
+}
+
+impl Plan {
+    /// Why this plan cannot be written in `format`, if it cannot: an Excel sheet's rows.
+    pub fn refusal(&self, format: Format) -> Option<String> {
+        (format == Format::Xlsx && self.total > vigil_export::XLSX_MAX_ROWS).then(|| {
+            format!(
+                "{} entries match, and an Excel sheet holds at most {}: narrow the search, or export as CSV or NDJSON",
+                self.total,
+                vigil_export::XLSX_MAX_ROWS
+            )
+        })
+    }
+}
+
 impl Export {
-    /// Plans the export: which time slices to read, and how many entries match now (shown as
-    /// the rows to expect).
+    /// Plans the export: which time slices to read, the last seq stored now (the export holds
+    /// no entry stored after it), and how many entries match (shown as the rows to expect).
     pub async fn plan(&self, store: &dyn Store) -> Result<Plan, StoreError> {
-        let timeline = store
-            .timeline(&TimelineRequest {
-                query: self.query.clone(),
-                tz: self.tz,
-                buckets: 1000,
-            })
-            .await?;
-        let width = timeline.interval_seconds * 1_000_000;
+        self.plan_with(store, SLICE).await
+    }
+
+    /// [`Export::plan`] with slices of at most about `slice_rows` entries.
+    pub async fn plan_with(&self, store: &dyn Store, slice_rows: u64) -> Result<Plan, StoreError> {
+        let head = store.head().await?.map_or(0, |(seq, _)| seq);
+        let mut pieces = Vec::new();
+        self.cut(store, None, slice_rows, 0, &mut pieces).await?;
+        // Neighbouring pieces are read together while they hold at most `slice_rows` entries.
         let mut slices: Vec<(i64, i64)> = Vec::new();
         let mut in_slice = 0;
         let mut total = 0;
-        for b in timeline.buckets.iter().filter(|b| b.count > 0) {
-            let start = b.start.timestamp_micros();
+        for (from, to, count) in pieces {
             match slices.last_mut() {
-                Some(last) if in_slice + b.count <= SLICE => {
-                    last.1 = start + width;
-                    in_slice += b.count;
+                Some(last) if in_slice + count <= slice_rows => {
+                    last.1 = to;
+                    in_slice += count;
                 }
                 _ => {
-                    slices.push((start, start + width));
-                    in_slice = b.count;
+                    slices.push((from, to));
+                    in_slice = count;
                 }
             }
-            total += b.count;
+            total += count;
         }
         if self.order == Order::Newest {
             slices.reverse();
         }
-        Ok(Plan { slices, total })
+        Ok(Plan {
+            slices,
+            total,
+            head,
+        })
+    }
+
+    /// The non-empty time buckets of the query within `range` (all of time when `None`), oldest
+    /// first, as `(from, to, count)`; a bucket with more than `slice_rows` matches is cut again
+    /// (a journal with a few entries far in the past or future makes wide buckets).
+    fn cut<'a>(
+        &'a self,
+        store: &'a dyn Store,
+        range: Option<(i64, i64)>,
+        slice_rows: u64,
+        depth: u32,
+        out: &'a mut Vec<(i64, i64, u64)>,
+    ) -> futures::future::BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut query = self.query.clone();
+            if let Some((from, to)) = range {
+                query = query.and(between(from, to));
+            }
+            let timeline = store
+                .timeline(&TimelineRequest {
+                    query,
+                    tz: self.tz,
+                    buckets: 1000,
+                })
+                .await?;
+            let width = timeline.interval_seconds * 1_000_000;
+            for b in timeline.buckets.iter().filter(|b| b.count > 0) {
+                let start = b.start.timestamp_micros();
+                let (from, to) = match range {
+                    Some((lo, hi)) => (start.max(lo), (start + width).min(hi)),
+                    None => (start, start + width),
+                };
+                if b.count > slice_rows && width > 1_000_000 && depth < 4 {
+                    self.cut(store, Some((from, to)), slice_rows, depth + 1, out)
+                        .await?;
+                } else {
+                    out.push((from, to, b.count));
+                }
+            }
+            Ok(())
+        })
     }
 
     fn context(&self) -> Context {
@@ -163,7 +246,8 @@ impl Export {
     ) -> Result<(W, About), ExportFailed> {
         let (pages, mut incoming) = tokio::sync::mpsc::channel::<Page>(AHEAD);
         let format = self.format;
-        let context = self.context();
+        let mut context = self.context();
+        context.journal_seq = Some(plan.head);
         let encoder = tokio::task::spawn_blocking(move || -> Result<(W, About), ExportError> {
             let mut exporter = Exporter::new(format, out, context)?;
             loop {
@@ -191,6 +275,7 @@ impl Export {
                     return Err(ExportFailed::Stopping);
                 }
                 let mut keys = store.keys(&self.query, self.tz, from, to).await?;
+                keys.retain(|(_, seq)| *seq <= plan.head);
                 keys.sort_unstable();
                 if newest {
                     keys.reverse();
@@ -219,7 +304,7 @@ impl Export {
 
     /// The journal entry recording this export: its About when it completed, else what was
     /// asked and why it failed.
-    pub fn journal_entry(&self, result: Result<&About, &ExportFailed>) -> Event {
+    pub fn journal_entry(&self, result: Result<&About, String>) -> Event {
         let (outcome, details) = match result {
             Ok(about) => (
                 Outcome::Success,
@@ -231,7 +316,7 @@ impl Export {
                     "format": self.format.as_str(),
                     "query": self.query_text,
                     "time_zone": self.tz.to_string(),
-                    "error": e.to_string(),
+                    "error": e,
                 }),
             ),
         };
@@ -274,5 +359,27 @@ pub fn staff(name: &str) -> Actor {
         name: None,
         role: None,
         kind: Some(ActorKind::Staff),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xlsx_is_refused_beyond_a_sheet_and_other_formats_are_not() {
+        let plan = |total| Plan {
+            slices: vec![],
+            total,
+            head: total,
+        };
+        assert!(plan(vigil_export::XLSX_MAX_ROWS)
+            .refusal(Format::Xlsx)
+            .is_none());
+        let why = plan(vigil_export::XLSX_MAX_ROWS + 1)
+            .refusal(Format::Xlsx)
+            .unwrap();
+        assert!(why.contains("export as CSV or NDJSON"), "{why}");
+        assert!(plan(5_000_000).refusal(Format::Csv).is_none());
     }
 }

@@ -141,13 +141,20 @@ fn by_seqs(conn: &Connection, seqs: &[u64]) -> Result<Vec<StoredEvent>, StoreErr
             found.insert(e.seq, e);
         }
     }
-    seqs.iter()
-        .map(|s| {
-            found
-                .remove(s)
-                .ok_or_else(|| StoreError::backend(IndexAhead(*s)))
-        })
-        .collect()
+    let mut out: Vec<StoredEvent> = Vec::with_capacity(seqs.len());
+    for s in seqs {
+        let entry = match found.remove(s) {
+            Some(e) => e,
+            // Asked twice: the copy already taken.
+            None => out
+                .iter()
+                .find(|e| e.seq == *s)
+                .cloned()
+                .ok_or_else(|| StoreError::backend(IndexAhead(*s)))?,
+        };
+        out.push(entry);
+    }
+    Ok(out)
 }
 
 /// The index named an entry the journal does not have (it should have been rebuilt).

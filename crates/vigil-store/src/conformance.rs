@@ -383,6 +383,11 @@ pub async fn keys_and_entries_agree_with_search(store: Arc<dyn Store>) {
     let got = store.entries(seqs.clone()).await.unwrap();
     assert_eq!(ids(&got), seqs, "in the order asked");
     assert_eq!(got[0], all[7]);
+    // Close together, out of order, one asked twice.
+    let seqs = vec![all[9].seq, all[7].seq, all[8].seq, all[8].seq];
+    let got = store.entries(seqs.clone()).await.unwrap();
+    assert_eq!(ids(&got), seqs, "in the order asked, repeats included");
+    assert_eq!(got[3], all[8]);
     assert!(matches!(
         store.entries(vec![all[0].seq, 999_999]).await,
         Err(StoreError::NotFound(_))

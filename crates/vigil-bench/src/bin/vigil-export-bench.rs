@@ -284,7 +284,7 @@ async fn from_console(reader: &Client, format: Format, dir: &Path) -> anyhow::Re
                 path: path.clone(),
                 by: "bench".into(),
             },
-            &AtomicBool::new(false),
+            std::sync::Arc::new(AtomicBool::new(false)),
             |_| {},
         )
         .await?;

@@ -27,18 +27,29 @@ impl Query {
     }
 }
 
+/// "is alice", "is alice or bob"; negated: "is not alice", "is neither alice nor bob",
+/// "is none of alice, bob, carol".
+fn is_one_of(negated: bool, values: Vec<String>) -> String {
+    match (negated, values.len()) {
+        (false, _) => format!("is {}", values.join(" or ")),
+        (true, 0 | 1) => format!("is not {}", values.join("")),
+        (true, 2) => format!("is neither {} nor {}", values[0], values[1]),
+        (true, _) => format!("is none of {}", values.join(", ")),
+    }
+}
+
 fn clause(c: &Clause, tz: &FixedOffset) -> String {
-    let is = if c.negated { "is not" } else { "is" };
+    let is = |values: Vec<String>| is_one_of(c.negated, values);
     let either = |values: Vec<String>| values.join(" or ");
     match &c.term {
-        Term::Actor(v) => format!("actor {is} {}", either(v.clone())),
-        Term::Section(v) => format!("section {is} {}", either(v.clone())),
-        Term::Mark(v) if c.negated => format!("not marked {}", either(v.clone())),
+        Term::Actor(v) => format!("actor {}", is(v.clone())),
+        Term::Section(v) => format!("section {}", is(v.clone())),
+        Term::Mark(v) if c.negated => format!("not marked {}", v.join(" nor ")),
         Term::Mark(v) => format!("marked {}", either(v.clone())),
         Term::Kind(_) | Term::Severity(_) | Term::Outcome(_) => format!(
-            "{} {is} {}",
+            "{} {}",
             c.term.qualifier().unwrap_or_default(),
-            either(c.term.values())
+            is(c.term.values())
         ),
         Term::Action(v) => {
             let each = v.iter().map(|a| match a {
@@ -58,7 +69,7 @@ fn clause(c: &Clause, tz: &FixedOffset) -> String {
                 TargetPattern::Type(kind) => format!("any {kind}"),
                 TargetPattern::Id(id) => format!("id {id}"),
             });
-            format!("target {is} {}", each.collect::<Vec<_>>().join(" or "))
+            format!("target {}", is(each.collect()))
         }
         Term::Ip(v) => {
             let nets = v.iter().map(|n| {
@@ -68,7 +79,7 @@ fn clause(c: &Clause, tz: &FixedOffset) -> String {
                     format!("in {n}")
                 }
             });
-            format!("IP {is} {}", nets.collect::<Vec<_>>().join(" or "))
+            format!("IP {}", is(nets.collect()))
         }
         Term::After(t) => time_clause(c.negated, "at or after", "before", t, tz),
         Term::Before(t) => time_clause(c.negated, "before", "at or after", t, tz),
@@ -143,6 +154,18 @@ mod tests {
                 "not marked reviewed",
                 "has comment",
                 "has no mark"
+            ]
+        );
+    }
+
+    #[test]
+    fn negated_lists_read_as_none_of_them() {
+        assert_eq!(
+            words("-section:finance,bonuses -actor:a,b,c -kind:rights", 0),
+            [
+                "section is neither finance nor bonuses",
+                "actor is none of a, b, c",
+                "kind is not rights",
             ]
         );
     }

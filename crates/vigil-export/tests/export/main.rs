@@ -14,11 +14,14 @@ use vigil_export::{About, Context, Exporter, Format, Row, HEADERS, NO_ACTIVITY};
 use support::{csv_cells, entries, nasty_texts, xlsx_dump};
 
 fn context() -> Context {
+    context_for("section:finance -outcome:denied")
+}
+
+fn context_for(q: &str) -> Context {
     let at = chrono::DateTime::parse_from_rfc3339("2026-11-27T09:15:00.123456Z")
         .unwrap()
         .to_utc();
-    Context::new("section:finance -outcome:denied", "ana.auditor", at)
-        .in_zone(chrono::FixedOffset::east_opt(3600).unwrap())
+    Context::new(q, "ana.auditor", at).in_zone(chrono::FixedOffset::east_opt(3600).unwrap())
 }
 
 fn export(format: Format, rows: &[StoredEvent], marks: &[Vec<String>]) -> (Vec<u8>, About) {
@@ -146,7 +149,19 @@ fn json_and_ndjson_read_back_identical_and_share_one_digest() {
         assert_eq!(v["marks"], serde_json::json!([]));
     }
     let about: About = serde_json::from_value(doc["about"].clone()).unwrap();
-    assert_eq!(about, json_about);
+    assert_eq!(
+        json_about.file_sha256.as_deref(),
+        Some(support::sha256_hex(&json).as_str()),
+        "the returned About knows the file's digest"
+    );
+    assert_eq!(about.file_sha256, None, "a file cannot hold its own digest");
+    assert_eq!(
+        About {
+            file_sha256: None,
+            ..json_about.clone()
+        },
+        about
+    );
     assert_eq!(
         about.sha256, nd_about.sha256,
         "one digest for the same rows"
@@ -256,6 +271,33 @@ fn xlsx_reads_back_identical_in_openpyxl_with_no_formula() {
         lines["Filters"],
         "section is finance\noutcome is not denied"
     );
+}
+
+#[test]
+fn the_about_sheet_never_holds_a_live_formula_either() {
+    let mut ex = Exporter::new(Format::Xlsx, Vec::new(), context_for("-outcome:success")).unwrap();
+    ex.write(&Row::new(&entries()[0])).unwrap();
+    let (bytes, _) = ex.finish().unwrap();
+    let dump = xlsx_dump(&bytes);
+    let about = dump["sheets"][1]["rows"].as_array().unwrap();
+    let line = |label: &str| {
+        about
+            .iter()
+            .find(|r| r[0]["v"] == label)
+            .unwrap_or_else(|| panic!("no {label} line"))[1]
+            .clone()
+    };
+    let query = line("Query");
+    assert_eq!(query["v"], "-outcome:success", "the value as written");
+    assert_eq!(query["q"], true, "with the quote prefix");
+    assert_eq!(
+        line("Time zone of the query")["q"],
+        true,
+        "+01:00 starts like a formula"
+    );
+    for r in about {
+        assert_ne!(r[1]["t"], "f");
+    }
 }
 
 #[test]

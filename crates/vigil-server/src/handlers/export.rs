@@ -50,7 +50,7 @@ pub struct ExportParams {
 /// body ends. A body cut short (the connection fails) is an incomplete export.
 #[utoipa::path(get, path = "/v1/export", tag = "events", params(ExportParams),
     responses((status = 200, description = "The file; headers `Vigil-Export-Entry` (journal entry id) and `Vigil-Export-Rows` (rows expected)"),
-              (status = 400, description = "Bad query, format or parameter", body = ErrorEnvelope),
+              (status = 400, description = "Bad query, format or parameter; XLSX for more entries than a sheet holds", body = ErrorEnvelope),
               (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn export(
@@ -74,6 +74,9 @@ pub async fn export(
     };
     index_caught_up(state.store.as_ref(), INDEX_PATIENCE).await?;
     let plan = export.plan(state.store.as_ref()).await?;
+    if let Some(why) = plan.refusal(format) {
+        return Err(ApiError::bad_request("too_many_rows", why));
+    }
     let rows = plan.total;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let filename = format!(
@@ -143,7 +146,12 @@ async fn run(
             |_| {},
         )
         .await;
-    let entry = export.journal_entry(result.as_ref().map(|(_, about)| about));
+    let entry = export.journal_entry(
+        result
+            .as_ref()
+            .map(|(_, about)| about)
+            .map_err(|e| e.to_string()),
+    );
     if let Err(e) = state.append(vec![entry]).await {
         tracing::error!(error = %e, entry = %export.entry, "recording an export in the journal failed");
         let _ = tx
