@@ -6,8 +6,9 @@
 //! target/release/vigil-export-bench --events 1000000
 //! ```
 //!
-//! 1. A demo journal of `--events` entries (made once with `vigil demo`, then reused), served by
-//!    a real `vigil serve` child process on 127.0.0.1.
+//! 1. A demo journal of `--events` entries (made once with `vigil demo`, then reused, and read
+//!    once so that it is in the OS page cache), served by a real `vigil serve` child process on
+//!    127.0.0.1.
 //! 2. The bare writers for comparison: the csv crate and rust_xlsxwriter (constant memory) writing
 //!    the same number of audit rows as plain text cells, in this process.
 //! 3. From the store: `GET /v1/export` per format, saved to a file; seconds, size, and the
