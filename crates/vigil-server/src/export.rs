@@ -151,7 +151,11 @@ impl Export {
 
     /// [`Export::plan`] with slices of at most about `slice_rows` entries.
     pub async fn plan_with(&self, store: &dyn Store, slice_rows: u64) -> Result<Plan, StoreError> {
+        // The last seq the index answers for (every entry up to it can be found), within the
+        // journal's: entries stored after it are left out, even if the index takes them in
+        // while the export runs.
         let head = store.head().await?.map_or(0, |(seq, _)| seq);
+        let head = store.indexed().map_or(head, |indexed| indexed.min(head));
         let mut pieces = Vec::new();
         self.cut(store, None, slice_rows, 0, &mut pieces).await?;
         // Neighbouring pieces are read together while they hold at most `slice_rows` entries.
