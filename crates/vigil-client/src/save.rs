@@ -256,11 +256,16 @@ impl Client {
             })?;
         let about = match local_about {
             Some(local) => {
-                if local.sha256 != recorded.sha256 || local.rows != recorded.rows {
+                if local.rows != recorded.rows {
                     return Err(SaveError::Incomplete(format!(
                         "the workbook holds {} rows, the store sent {}",
                         local.rows, recorded.rows
                     )));
+                }
+                if local.sha256 != recorded.sha256 {
+                    return Err(SaveError::Incomplete(
+                        "the workbook's rows differ from those the store sent".into(),
+                    ));
                 }
                 local
             }

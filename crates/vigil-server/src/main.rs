@@ -246,6 +246,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let state = vigil_server::open(&ServerConfig {
                 database: path,
                 ..ServerConfig::default()
+            })
+            .map_err(|e| {
+                if cli::one_line(&e).contains("in use by another vigil process") {
+                    e.context(
+                        "vigil export reads the search index: stop `vigil serve` on this journal \
+                         first, or export through it (GET /v1/export, or Vigil Console's Export…)",
+                    )
+                } else {
+                    e
+                }
             })?;
             let args = cli::ExportArgs {
                 q,

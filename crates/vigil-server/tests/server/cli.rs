@@ -234,6 +234,27 @@ fn a_second_server_on_the_same_journal_is_refused_clearly() {
     // The verbs that only need the journal work beside the running server.
     let out = vigil(&["key", "create", "beside", "--database", db], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // Export needs the index the server holds: it says what to do instead.
+    let out_file = dir.path().join("x.csv");
+    let out = vigil(
+        &[
+            "export",
+            "--database",
+            db,
+            "--format",
+            "csv",
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("stop `vigil serve` on this journal first, or export through it"),
+        "{err}"
+    );
+    assert!(!out_file.exists());
     first.kill().unwrap();
     first.wait().unwrap();
     drop(first_stderr);
