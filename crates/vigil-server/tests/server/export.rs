@@ -64,24 +64,7 @@ async fn download(client: &Client, q: &str, format: &str) -> (Vec<u8>, vigil_cli
 
 /// Every entry matching `q`, newest first, through the search API.
 async fn searched(client: &Client, q: &str) -> Vec<StoredEvent> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = client
-            .search(&vigil_client::SearchOptions {
-                q: q.into(),
-                limit: Some(1000),
-                cursor,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        out.extend(page.events);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return out,
-        }
-    }
+    searched_in(client, q, vigil_store::Order::Newest).await
 }
 
 fn xlsx_dump(bytes: &[u8]) -> Value {
