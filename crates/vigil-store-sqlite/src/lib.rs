@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod alerts;
 mod schema;
 mod sql;
 mod writer;
@@ -32,7 +33,8 @@ use tokio::sync::oneshot;
 use vigil_core::{Event, StoredEvent};
 use vigil_index::{Journal, SearchIndex};
 use vigil_store::{
-    Appended, Cursor, FacetRequest, Facets, IngestKey, NewKey, NewSession, NewUser, Page, Search,
+    AlertItem, AlertItemKind, AlertMatch, Appended, Attempt, Cursor, Delivery, DeliveryCounts,
+    DeliveryFilter, FacetRequest, Facets, IngestKey, NewKey, NewSession, NewUser, Page, Search,
     Session, Store, StoreError, Timeline, TimelineRequest, User,
 };
 
@@ -490,6 +492,88 @@ impl Store for SqliteStore {
     async fn key(&self, key_hash: &[u8]) -> Result<IngestKey, StoreError> {
         let hash = key_hash.to_vec();
         self.read(move |conn| accounts::key(conn, &hash)).await
+    }
+
+    async fn alert_items(&self, kind: AlertItemKind) -> Result<Vec<AlertItem>, StoreError> {
+        self.read(move |conn| alerts::items(conn, kind)).await
+    }
+
+    async fn add_alert_item(
+        &self,
+        kind: AlertItemKind,
+        item: &AlertItem,
+    ) -> Result<(), StoreError> {
+        let item = item.clone();
+        self.read(move |conn| alerts::add_item(conn, kind, &item))
+            .await
+    }
+
+    async fn remove_alert_item(&self, kind: AlertItemKind, name: &str) -> Result<(), StoreError> {
+        let name = name.to_owned();
+        self.read(move |conn| alerts::remove_item(conn, kind, &name))
+            .await
+    }
+
+    async fn alert_cursor(&self) -> Result<Option<u64>, StoreError> {
+        self.read(alerts::cursor).await
+    }
+
+    async fn record_matches(
+        &self,
+        through: u64,
+        matches: Vec<AlertMatch>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.read(move |conn| alerts::record_matches(conn, through, &matches, now))
+            .await
+    }
+
+    async fn start_test_delivery(
+        &self,
+        channel: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Delivery, StoreError> {
+        let channel = channel.to_owned();
+        self.read(move |conn| alerts::start_test(conn, &channel, now))
+            .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.read(move |conn| alerts::claim(conn, now, limit)).await
+    }
+
+    async fn finish_delivery(&self, id: u64, attempt: Attempt) -> Result<(), StoreError> {
+        self.read(move |conn| alerts::finish(conn, id, &attempt))
+            .await
+    }
+
+    async fn release_deliveries(&self) -> Result<u64, StoreError> {
+        self.read(alerts::release).await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        self.read(alerts::next_due).await
+    }
+
+    async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
+        let filter = filter.clone();
+        self.read(move |conn| alerts::list(conn, &filter)).await
+    }
+
+    async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError> {
+        self.read(alerts::counts).await
+    }
+
+    async fn retry_delivery(
+        &self,
+        id: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Delivery, StoreError> {
+        self.read(move |conn| alerts::retry(conn, id, now)).await
     }
 }
 

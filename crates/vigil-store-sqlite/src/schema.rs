@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// Bumped when the schema changes; stored in `PRAGMA user_version`.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
@@ -62,6 +62,43 @@ CREATE TABLE IF NOT EXISTS ingest_keys (
     created_at  INTEGER NOT NULL,
     revoked_at  INTEGER
 );
+
+-- Alerting (schema version 2). Channels and rules added through the API and CLI, as JSON specs.
+CREATE TABLE IF NOT EXISTS alert_channels (
+    name        TEXT PRIMARY KEY,
+    spec        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_rules (
+    name        TEXT PRIMARY KEY,
+    spec        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT NOT NULL
+);
+-- 'evaluated_seq': the last journal seq the rules were evaluated on.
+CREATE TABLE IF NOT EXISTS alert_state (
+    key    TEXT PRIMARY KEY,
+    value  INTEGER NOT NULL
+);
+-- The outbox: one message to one channel. 'sending' is set while a process is sending it.
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+    id          INTEGER PRIMARY KEY,
+    rule        TEXT    NOT NULL,
+    channel     TEXT    NOT NULL,
+    kind        TEXT    NOT NULL,             -- event | digest | test
+    seqs        TEXT    NOT NULL,             -- JSON array of journal seqs
+    status      TEXT    NOT NULL,             -- pending | sent | failed
+    attempts    INTEGER NOT NULL,
+    sending     INTEGER NOT NULL,
+    due_at      INTEGER NOT NULL,
+    next_at     INTEGER NOT NULL,
+    last_error  TEXT,
+    created_at  INTEGER NOT NULL,
+    sent_at     INTEGER
+);
+CREATE INDEX IF NOT EXISTS alert_deliveries_due ON alert_deliveries (status, next_at);
+CREATE INDEX IF NOT EXISTS alert_deliveries_window ON alert_deliveries (rule, channel, due_at);
 "#;
 
 /// Creates the schema if missing; refuses a database from a newer Vigil.

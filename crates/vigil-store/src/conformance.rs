@@ -28,7 +28,8 @@ macro_rules! conformance_tests {
             appends_with_gap_free_seq_and_a_valid_chain, duplicates_are_reported_not_stored,
             a_conflicting_id_stores_nothing_of_its_batch, values_come_back_byte_exact, unknown_ids_are_not_found,
             search_agrees_with_the_query_language, keys_and_entries_agree_with_search, timeline_counts_every_match_once, facets_count_like_the_query_language,
-            pages_are_stable_under_concurrent_appends, concurrent_appends_lose_and_duplicate_nothing, accounts_sessions_and_keys);
+            pages_are_stable_under_concurrent_appends, concurrent_appends_lose_and_duplicate_nothing, accounts_sessions_and_keys,
+            alert_channels_and_rules_by_name, alert_outbox_schedules_claims_and_finishes);
     };
     (@each $make:path; $($name:ident),+) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -639,4 +640,223 @@ pub async fn accounts_sessions_and_keys(store: Arc<dyn Store>) {
         store.key(&[4; 32]).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// Channels and rules are kept by name, per kind, byte-exact.
+pub async fn alert_channels_and_rules_by_name(store: Arc<dyn Store>) {
+    use crate::{AlertItem, AlertItemKind};
+    let now = base_time();
+    let item = |name: &str| AlertItem {
+        name: name.into(),
+        spec: format!(r#"{{"type":"slack","name":"{name}","émoji":"🔔"}}"#),
+        created_at: now,
+        created_by: "alice".into(),
+    };
+    for kind in [AlertItemKind::Channel, AlertItemKind::Rule] {
+        assert!(store.alert_items(kind).await.unwrap().is_empty());
+        store.add_alert_item(kind, &item("b")).await.unwrap();
+        store.add_alert_item(kind, &item("a")).await.unwrap();
+        assert!(matches!(
+            store.add_alert_item(kind, &item("a")).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        assert_eq!(
+            store.alert_items(kind).await.unwrap(),
+            [item("a"), item("b")]
+        );
+        store.remove_alert_item(kind, "a").await.unwrap();
+        assert!(matches!(
+            store.remove_alert_item(kind, "a").await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+    // Channels and rules are separate: each kind kept its own "b".
+    assert_eq!(
+        store.alert_items(AlertItemKind::Channel).await.unwrap(),
+        [item("b")]
+    );
+}
+
+/// The outbox: immediate and windowed scheduling, claims, retries, release, test messages.
+pub async fn alert_outbox_schedules_claims_and_finishes(store: Arc<dyn Store>) {
+    use crate::{AlertMatch, Attempt, DeliveryFilter, DeliveryKind, DeliveryStatus};
+    let now = base_time();
+    let window = Duration::minutes(10);
+    let hit = |rule: &str, seq: u64| AlertMatch {
+        rule: rule.into(),
+        channel: "ops".into(),
+        seq,
+        window: (rule == "throttled").then_some(window),
+    };
+    assert_eq!(store.alert_cursor().await.unwrap(), None);
+    store.record_matches(4, vec![], now).await.unwrap();
+    assert_eq!(store.alert_cursor().await.unwrap(), Some(4));
+
+    // Two matches of an immediate rule, three of a throttled one in the same stretch.
+    let batch = vec![
+        hit("each", 5),
+        hit("throttled", 5),
+        hit("each", 6),
+        hit("throttled", 6),
+        hit("throttled", 7),
+    ];
+    store.record_matches(7, batch, now).await.unwrap();
+    assert_eq!(store.alert_cursor().await.unwrap(), Some(7));
+    // The cursor never goes back.
+    store.record_matches(6, vec![], now).await.unwrap();
+    assert_eq!(store.alert_cursor().await.unwrap(), Some(7));
+
+    let claimed = store.claim_deliveries(now, 10).await.unwrap();
+    let shape: Vec<_> = claimed
+        .iter()
+        .map(|d| (d.rule.as_str(), d.kind, d.seqs.clone(), d.attempts))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("each", DeliveryKind::Event, vec![5], 1),
+            ("throttled", DeliveryKind::Event, vec![5], 1),
+            ("each", DeliveryKind::Event, vec![6], 1),
+        ],
+        "the throttled rule's later matches wait for the end of its window"
+    );
+    assert!(
+        store.claim_deliveries(now, 10).await.unwrap().is_empty(),
+        "claimed deliveries are not claimed twice"
+    );
+    let (a, b, c) = (claimed[0].id, claimed[1].id, claimed[2].id);
+    store
+        .finish_delivery(a, Attempt::Sent(now + Duration::seconds(1)))
+        .await
+        .unwrap();
+    let retry_at = now + Duration::seconds(30);
+    store
+        .finish_delivery(
+            b,
+            Attempt::Failed {
+                error: "429: retry after 30".into(),
+                retry_at: Some(retry_at),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .finish_delivery(
+            c,
+            Attempt::Failed {
+                error: "gave up".into(),
+                retry_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.finish_delivery(a, Attempt::Sent(now)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let counts = store.delivery_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.sent, counts.failed), (2, 1, 1));
+    assert_eq!(store.next_delivery_due().await.unwrap(), Some(retry_at));
+
+    // A match later in the window joins the waiting digest.
+    store
+        .record_matches(8, vec![hit("throttled", 8)], now + Duration::minutes(1))
+        .await
+        .unwrap();
+    let at_window_end = store.claim_deliveries(now + window, 10).await.unwrap();
+    let shape: Vec<_> = at_window_end
+        .iter()
+        .map(|d| (d.id, d.kind, d.seqs.clone(), d.due_at))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (b, DeliveryKind::Event, vec![5], now),
+            (
+                at_window_end[1].id,
+                DeliveryKind::Digest,
+                vec![6, 7, 8],
+                now + window
+            ),
+        ]
+    );
+    assert_eq!(at_window_end[0].attempts, 2);
+    assert_eq!(
+        at_window_end[0].last_error.as_deref(),
+        Some("429: retry after 30")
+    );
+
+    // The digest is being sent: a new match opens the next window's digest.
+    store
+        .record_matches(
+            9,
+            vec![hit("throttled", 9)],
+            now + window + Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.next_delivery_due().await.unwrap(),
+        Some(now + window * 2)
+    );
+
+    // A process that stopped while sending: its claims are released.
+    assert_eq!(store.release_deliveries().await.unwrap(), 2);
+    assert_eq!(
+        store
+            .claim_deliveries(now + window, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Failed deliveries can be put back; others cannot.
+    let retried = store.retry_delivery(c, now + window).await.unwrap();
+    assert_eq!(
+        (retried.status, retried.next_at),
+        (DeliveryStatus::Pending, now + window)
+    );
+    assert!(matches!(
+        store.retry_delivery(a, now).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        store.retry_delivery(999_999, now).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // A test message starts claimed, so the dispatcher leaves it to whoever sends it.
+    let test = store.start_test_delivery("ops", now).await.unwrap();
+    assert_eq!((test.kind, test.attempts), (DeliveryKind::Test, 1));
+    store
+        .finish_delivery(test.id, Attempt::Sent(now))
+        .await
+        .unwrap();
+
+    let sent = store
+        .deliveries(&DeliveryFilter {
+            status: Some(DeliveryStatus::Sent),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [test.id, a],
+        "newest first"
+    );
+    assert_eq!(sent[1].sent_at, Some(now + Duration::seconds(1)));
+    let page = store
+        .deliveries(&DeliveryFilter {
+            rule: Some("throttled".into()),
+            before_id: Some(test.id),
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 2);
+    assert!(page.iter().all(|d| d.rule == "throttled" && d.id < test.id));
 }

@@ -7,12 +7,17 @@
 //! timelines and facets for a [`vigil_core::Query`].
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod api;
 mod types;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use alerts::{
+    AlertItem, AlertItemKind, AlertMatch, Attempt, Delivery, DeliveryCounts, DeliveryFilter,
+    DeliveryKind, DeliveryStatus,
+};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -91,4 +96,67 @@ pub trait Store: Send + Sync + 'static {
 
     /// An ingest key by hash.
     async fn key(&self, key_hash: &[u8]) -> Result<IngestKey, StoreError>;
+
+    // Alerting: see [`alerts`] for the outbox's rules.
+
+    /// The channels or rules stored through the API and CLI, by name.
+    async fn alert_items(&self, kind: AlertItemKind) -> Result<Vec<AlertItem>, StoreError>;
+
+    /// Stores a channel or rule; `Conflict` if the name is taken.
+    async fn add_alert_item(&self, kind: AlertItemKind, item: &AlertItem)
+        -> Result<(), StoreError>;
+
+    /// Removes a channel or rule; `NotFound` if there is none by that name.
+    async fn remove_alert_item(&self, kind: AlertItemKind, name: &str) -> Result<(), StoreError>;
+
+    /// The last seq the alert rules were evaluated on; `None` before the first evaluation.
+    async fn alert_cursor(&self) -> Result<Option<u64>, StoreError>;
+
+    /// Records the matches of the entries up to `through` as deliveries (scheduled from `now`)
+    /// and moves the cursor to `through`, in one transaction.
+    async fn record_matches(
+        &self,
+        through: u64,
+        matches: Vec<AlertMatch>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Records a test message to `channel`, already claimed for sending.
+    async fn start_test_delivery(
+        &self,
+        channel: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Delivery, StoreError>;
+
+    /// Claims up to `limit` pending deliveries due at `now`, oldest due first: each counts one
+    /// more attempt and is not claimed again until finished or released.
+    async fn claim_deliveries(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records what became of a claimed delivery's attempt.
+    async fn finish_delivery(&self, id: u64, attempt: Attempt) -> Result<(), StoreError>;
+
+    /// Makes claimed deliveries claimable again (a process that claimed them stopped before
+    /// finishing): how many.
+    async fn release_deliveries(&self) -> Result<u64, StoreError>;
+
+    /// When the soonest pending, unclaimed delivery is due.
+    async fn next_delivery_due(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
+
+    /// Deliveries, newest first.
+    async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError>;
+
+    /// How many deliveries are in each status.
+    async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError>;
+
+    /// Puts a failed delivery back in the outbox, due at `now`; `NotFound` if there is none by
+    /// that id, `Conflict` if it is not failed.
+    async fn retry_delivery(
+        &self,
+        id: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Delivery, StoreError>;
 }

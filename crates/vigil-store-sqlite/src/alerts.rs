@@ -1,0 +1,373 @@
+//! Alert channels and rules, the evaluation cursor, and the outbox of deliveries.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use vigil_store::{
+    AlertItem, AlertItemKind, AlertMatch, Attempt, Delivery, DeliveryCounts, DeliveryFilter,
+    DeliveryKind, DeliveryStatus, StoreError,
+};
+
+use crate::sql::{from_micros, micros};
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::backend(e)
+}
+
+fn table(kind: AlertItemKind) -> &'static str {
+    match kind {
+        AlertItemKind::Channel => "alert_channels",
+        AlertItemKind::Rule => "alert_rules",
+    }
+}
+
+pub fn items(conn: &Connection, kind: AlertItemKind) -> Result<Vec<AlertItem>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT name, spec, created_at, created_by FROM {} ORDER BY name",
+            table(kind)
+        ))
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(AlertItem {
+                name: r.get(0)?,
+                spec: r.get(1)?,
+                created_at: from_micros(r.get(2)?),
+                created_by: r.get(3)?,
+            })
+        })
+        .map_err(db)?;
+    rows.collect::<Result<_, _>>().map_err(db)
+}
+
+pub fn add_item(
+    conn: &Connection,
+    kind: AlertItemKind,
+    item: &AlertItem,
+) -> Result<(), StoreError> {
+    conn.execute(
+        &format!(
+            "INSERT INTO {} (name, spec, created_at, created_by) VALUES (?, ?, ?, ?)",
+            table(kind)
+        ),
+        params![
+            item.name,
+            item.spec,
+            micros(&item.created_at),
+            item.created_by
+        ],
+    )
+    .map(drop)
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Conflict {
+            message: format!("{} {:?} already exists", kind.as_str(), item.name),
+            index: None,
+        },
+        _ => db(e),
+    })
+}
+
+pub fn remove_item(conn: &Connection, kind: AlertItemKind, name: &str) -> Result<(), StoreError> {
+    let n = conn
+        .execute(
+            &format!("DELETE FROM {} WHERE name = ?", table(kind)),
+            [name],
+        )
+        .map_err(db)?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("{} {name:?}", kind.as_str())));
+    }
+    Ok(())
+}
+
+pub fn cursor(conn: &Connection) -> Result<Option<u64>, StoreError> {
+    conn.query_row(
+        "SELECT value FROM alert_state WHERE key = 'evaluated_seq'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .optional()
+    .map(|v| v.map(|v| v as u64))
+    .map_err(db)
+}
+
+const DELIVERY_COLUMNS: &str = "id, rule, channel, kind, seqs, status, attempts, due_at, next_at, \
+    last_error, created_at, sent_at";
+
+fn delivery(r: &Row<'_>) -> rusqlite::Result<Delivery> {
+    let bad = |i: usize, e: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    };
+    let kind: String = r.get(3)?;
+    let seqs: String = r.get(4)?;
+    let status: String = r.get(5)?;
+    Ok(Delivery {
+        id: r.get::<_, i64>(0)? as u64,
+        rule: r.get(1)?,
+        channel: r.get(2)?,
+        kind: match kind.as_str() {
+            "event" => DeliveryKind::Event,
+            "digest" => DeliveryKind::Digest,
+            "test" => DeliveryKind::Test,
+            other => return Err(bad(3, format!("unknown delivery kind {other:?}"))),
+        },
+        seqs: serde_json::from_str(&seqs).map_err(|e| bad(4, e.to_string()))?,
+        status: status.parse().map_err(|e| bad(5, e))?,
+        attempts: r.get::<_, i64>(6)? as u32,
+        due_at: from_micros(r.get(7)?),
+        next_at: from_micros(r.get(8)?),
+        last_error: r.get(9)?,
+        created_at: from_micros(r.get(10)?),
+        sent_at: r.get::<_, Option<i64>>(11)?.map(from_micros),
+    })
+}
+
+fn insert(
+    conn: &Connection,
+    m: &AlertMatch,
+    kind: DeliveryKind,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO alert_deliveries (rule, channel, kind, seqs, status, attempts, sending, \
+         due_at, next_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, 0, ?, ?, ?)",
+    )?
+    .execute(params![
+        m.rule,
+        m.channel,
+        kind.as_str(),
+        format!("[{}]", m.seq),
+        micros(&due),
+        micros(&due),
+        micros(&now)
+    ])
+    .map(drop)
+}
+
+/// Schedules one match: at once without a window; with one, into the digest that waits for
+/// the window's end, or a new digest due when the last message's window ends, or at once if
+/// that window is over.
+fn schedule(conn: &Connection, m: &AlertMatch, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    let Some(window) = m.window else {
+        return insert(conn, m, DeliveryKind::Event, now, now);
+    };
+    let last: Option<(i64, String, String, i64, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT id, kind, status, attempts, sending, due_at FROM alert_deliveries \
+             WHERE rule = ? AND channel = ? AND kind IN ('event', 'digest') \
+             ORDER BY due_at DESC, id DESC LIMIT 1",
+        )?
+        .query_row(params![m.rule, m.channel], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .optional()?;
+    let Some((id, kind, status, attempts, sending, due)) = last else {
+        return insert(conn, m, DeliveryKind::Event, now, now);
+    };
+    let due = from_micros(due);
+    let waiting = kind == "digest" && status == "pending" && attempts == 0 && sending == 0;
+    if waiting && due > now {
+        conn.prepare_cached(
+            "UPDATE alert_deliveries SET seqs = json_insert(seqs, '$[#]', ?) WHERE id = ?",
+        )?
+        .execute(params![m.seq as i64, id])?;
+        return Ok(());
+    }
+    let window_end = due + window;
+    if window_end > now {
+        insert(conn, m, DeliveryKind::Digest, window_end, now)
+    } else {
+        insert(conn, m, DeliveryKind::Event, now, now)
+    }
+}
+
+pub fn record_matches(
+    conn: &Connection,
+    through: u64,
+    matches: &[AlertMatch],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(db)?;
+    for m in matches {
+        schedule(&tx, m, now).map_err(db)?;
+    }
+    tx.execute(
+        "INSERT INTO alert_state (key, value) VALUES ('evaluated_seq', ?) \
+         ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+        [through as i64],
+    )
+    .map_err(db)?;
+    tx.commit().map_err(db)
+}
+
+fn by_id(conn: &Connection, id: u64) -> Result<Delivery, StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM alert_deliveries WHERE id = ?"
+    ))
+    .map_err(db)?
+    .query_row([id as i64], delivery)
+    .optional()
+    .map_err(db)?
+    .ok_or_else(|| StoreError::NotFound(format!("delivery {id}")))
+}
+
+pub fn start_test(
+    conn: &Connection,
+    channel: &str,
+    now: DateTime<Utc>,
+) -> Result<Delivery, StoreError> {
+    conn.execute(
+        "INSERT INTO alert_deliveries (rule, channel, kind, seqs, status, attempts, sending, \
+         due_at, next_at, created_at) VALUES ('', ?, 'test', '[]', 'pending', 1, 1, ?, ?, ?)",
+        params![channel, micros(&now), micros(&now), micros(&now)],
+    )
+    .map_err(db)?;
+    by_id(conn, conn.last_insert_rowid() as u64)
+}
+
+pub fn claim(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<Delivery>, StoreError> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(db)?;
+    let mut due: Vec<Delivery> = tx
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM alert_deliveries \
+             WHERE status = 'pending' AND sending = 0 AND next_at <= ? ORDER BY next_at, id LIMIT ?"
+        ))
+        .map_err(db)?
+        .query_map(params![micros(&now), limit as i64], delivery)
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    for d in &mut due {
+        tx.prepare_cached(
+            "UPDATE alert_deliveries SET sending = 1, attempts = attempts + 1 WHERE id = ?",
+        )
+        .map_err(db)?
+        .execute([d.id as i64])
+        .map_err(db)?;
+        d.attempts += 1;
+    }
+    tx.commit().map_err(db)?;
+    Ok(due)
+}
+
+pub fn finish(conn: &Connection, id: u64, attempt: &Attempt) -> Result<(), StoreError> {
+    let n = match attempt {
+        Attempt::Sent(at) => conn.execute(
+            "UPDATE alert_deliveries SET status = 'sent', sending = 0, sent_at = ? \
+             WHERE id = ? AND status = 'pending'",
+            params![micros(at), id as i64],
+        ),
+        Attempt::Failed {
+            error,
+            retry_at: Some(at),
+        } => conn.execute(
+            "UPDATE alert_deliveries SET sending = 0, last_error = ?, next_at = ? \
+             WHERE id = ? AND status = 'pending'",
+            params![error, micros(at), id as i64],
+        ),
+        Attempt::Failed {
+            error,
+            retry_at: None,
+        } => conn.execute(
+            "UPDATE alert_deliveries SET status = 'failed', sending = 0, last_error = ? \
+             WHERE id = ? AND status = 'pending'",
+            params![error, id as i64],
+        ),
+    }
+    .map_err(db)?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("pending delivery {id}")));
+    }
+    Ok(())
+}
+
+pub fn release(conn: &Connection) -> Result<u64, StoreError> {
+    conn.execute(
+        "UPDATE alert_deliveries SET sending = 0 WHERE sending = 1",
+        [],
+    )
+    .map(|n| n as u64)
+    .map_err(db)
+}
+
+pub fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, StoreError> {
+    conn.query_row(
+        "SELECT min(next_at) FROM alert_deliveries WHERE status = 'pending' AND sending = 0",
+        [],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .map(|v| v.map(from_micros))
+    .map_err(db)
+}
+
+pub fn list(conn: &Connection, f: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM alert_deliveries \
+             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR rule = ?2) \
+             AND (?3 IS NULL OR channel = ?3) AND (?4 IS NULL OR id < ?4) \
+             ORDER BY id DESC LIMIT ?5"
+        ))
+        .map_err(db)?;
+    let rows = stmt
+        .query_map(
+            params![
+                f.status.map(DeliveryStatus::as_str),
+                f.rule,
+                f.channel,
+                f.before_id.map(|i| i as i64),
+                f.limit as i64
+            ],
+            delivery,
+        )
+        .map_err(db)?;
+    rows.collect::<Result<_, _>>().map_err(db)
+}
+
+pub fn counts(conn: &Connection) -> Result<DeliveryCounts, StoreError> {
+    let mut c = DeliveryCounts::default();
+    let mut stmt = conn
+        .prepare_cached("SELECT status, count(*) FROM alert_deliveries GROUP BY status")
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })
+        .map_err(db)?;
+    for row in rows {
+        match row.map_err(db)? {
+            (s, n) if s == "pending" => c.pending = n,
+            (s, n) if s == "sent" => c.sent = n,
+            (_, n) => c.failed += n,
+        }
+    }
+    Ok(c)
+}
+
+pub fn retry(conn: &Connection, id: u64, now: DateTime<Utc>) -> Result<Delivery, StoreError> {
+    let d = by_id(conn, id)?;
+    if d.status != DeliveryStatus::Failed {
+        return Err(StoreError::Conflict {
+            message: format!("delivery {id} is {}, not failed", d.status.as_str()),
+            index: None,
+        });
+    }
+    conn.execute(
+        "UPDATE alert_deliveries SET status = 'pending', next_at = ? WHERE id = ? AND status = 'failed'",
+        params![micros(&now), id as i64],
+    )
+    .map_err(db)?;
+    by_id(conn, id)
+}
