@@ -145,6 +145,26 @@ impl FromRequestParts<AppState> for Reader {
     }
 }
 
+/// A signed-in user with the admin role: may manage alerts (and, later, users and roles).
+#[derive(Debug, Clone)]
+pub struct Admin(pub Reader);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let reader = Reader::from_request_parts(parts, state).await?;
+        if !reader.user.roles.iter().any(|r| r == "admin") {
+            return Err(ApiError::forbidden(format!(
+                "managing alerts needs the admin role; {:?} has {}",
+                reader.user.name,
+                reader.user.roles.join(", ")
+            )));
+        }
+        Ok(Admin(reader))
+    }
+}
+
 /// A sending system with a valid ingest key: may append events.
 #[derive(Debug, Clone)]
 pub struct Ingester {

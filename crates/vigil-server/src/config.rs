@@ -21,6 +21,8 @@ pub struct ServerConfig {
     pub database: PathBuf,
     /// How long a session token lives.
     pub token_ttl: chrono::Duration,
+    /// Alert channels, rules and delivery settings.
+    pub alerts: crate::alerts::model::AlertsConfig,
 }
 
 impl Default for ServerConfig {
@@ -29,6 +31,7 @@ impl Default for ServerConfig {
             listen: DEFAULT_LISTEN.parse().expect("valid default"),
             database: PathBuf::from(DEFAULT_DATABASE),
             token_ttl: chrono::Duration::hours(12),
+            alerts: Default::default(),
         }
     }
 }
@@ -43,6 +46,8 @@ pub struct FileConfig {
     pub database: Option<String>,
     /// `token_ttl_hours = 12`
     pub token_ttl_hours: Option<u32>,
+    /// `[alerts]`: channels, rules and delivery settings.
+    pub alerts: Option<crate::alerts::model::AlertsConfig>,
 }
 
 impl FileConfig {
@@ -50,8 +55,14 @@ impl FileConfig {
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config file {}", path.display()))?;
-        toml::from_str(&text)
-            .with_context(|| format!("config file {} is not valid", path.display()))
+        let config: FileConfig = toml::from_str(&text)
+            .with_context(|| format!("config file {} is not valid", path.display()))?;
+        if let Some(alerts) = &config.alerts {
+            alerts
+                .validate()
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        }
+        Ok(config)
     }
 }
 
@@ -90,6 +101,56 @@ database = "sqlite://./vigil-data/vigil.db"
 
 # How long a session token from POST /v1/auth/login stays valid (env VIGIL_TOKEN_TTL_HOURS).
 token_ttl_hours = 12
+
+# Alerts: rules evaluated on every ingested entry, messages sent through a durable outbox.
+# Channels and rules can also be added with `vigil alerts …` or the API (/v1/alerts/…).
+[alerts]
+# The built-in rule "critical": severity:critical to every channel. false switches it off.
+default_rule = true
+# Messages show times in UTC and in this zone.
+time_zone = "+01:00"
+# The store's address as people reach it, for the links in messages [default: http://LISTEN].
+# public_url = "https://vigil.example.com"
+# A failed delivery is tried again after 5 s, then 10 s, 20 s … up to 10 minutes (with jitter),
+# or when the channel says (Telegram's retry_after, Retry-After); given up after 72 hours.
+retry_initial_seconds = 5
+retry_max_seconds = 600
+give_up_after_hours = 72
+
+# Secrets (password, bot_token, webhook_url, secret) are written as the value itself, or as
+# { env = "NAME" } or { file = "/path" }, read when a message is sent. They never appear in
+# logs, API answers or errors.
+
+# [alerts.channels.secops-mail]
+# type = "email"
+# host = "smtp.example.com"
+# port = 587
+# tls = "starttls"            # starttls (587), tls (465) or none (25)
+# username = "vigil"
+# password = { env = "VIGIL_SMTP_PASSWORD" }
+# from = "Vigil <vigil@example.com>"
+# to = ["secops@example.com", "finance-lead@example.com"]
+
+# [alerts.channels.secops-telegram]
+# type = "telegram"
+# bot_token = { file = "/run/secrets/telegram-bot-token" }
+# chat_id = -1001234567890
+# thread_id = 42              # a forum topic (optional)
+# api_base = "https://api.telegram.org"
+
+# [alerts.channels.secops-slack]
+# type = "slack"
+# webhook_url = { env = "VIGIL_SLACK_WEBHOOK_URL" }
+
+# [alerts.channels.siem]
+# type = "webhook"            # JSON POST, X-Vigil-Signature: sha256=<HMAC-SHA256 of the body>
+# url = "https://siem.example.com/hooks/vigil"
+# secret = { env = "VIGIL_WEBHOOK_SECRET" }
+
+# [alerts.rules.cancelled-withdrawals]
+# q = "action:withdrawal.cancel"
+# channels = ["secops-telegram"]   # none listed: every channel
+# window_minutes = 10              # at most one message per 10 minutes, with a digest of the rest
 "#;
 
 #[cfg(test)]
@@ -100,6 +161,34 @@ mod tests {
     fn the_example_parses() {
         let c: FileConfig = toml::from_str(EXAMPLE).unwrap();
         assert_eq!(c.token_ttl_hours, Some(12));
+        let alerts = c.alerts.as_ref().unwrap();
+        alerts.validate().unwrap();
+        assert!(alerts.default_rule);
+        // The commented channels parse too, once uncommented.
+        let uncommented: String = EXAMPLE
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# [alerts.")
+                    .map(|r| format!("[alerts.{r}"))
+                    .unwrap_or_else(|| {
+                        let setting = l.strip_prefix("# ").filter(|r| {
+                            r.split_once(" = ").is_some_and(|(k, _)| {
+                                k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                            })
+                        });
+                        match setting {
+                            Some(r) if !r.starts_with("public_url") => r.to_owned(),
+                            _ => l.to_owned(),
+                        }
+                    })
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let full: FileConfig = toml::from_str(&uncommented).unwrap();
+        let alerts = full.alerts.unwrap();
+        alerts.validate().unwrap();
+        assert_eq!(alerts.channels.len(), 4);
+        assert_eq!(alerts.rules.len(), 1);
         assert_eq!(
             database_path(c.database.as_deref().unwrap()).unwrap(),
             PathBuf::from("./vigil-data/vigil.db")

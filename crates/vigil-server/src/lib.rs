@@ -11,6 +11,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -55,23 +56,30 @@ fn state(store: vigil_store_sqlite::SqliteStore, config: &config::ServerConfig) 
         store: Arc::new(store),
         clock: Arc::new(chrono::Utc::now),
         config: Arc::new(config.clone()),
+        alerts: Arc::new(alerts::Alerting::new(config.alerts.clone(), config.listen)),
         appended: Arc::new(tokio::sync::watch::Sender::new(0)),
         stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
     }
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests
-/// (live tails end at once).
+/// Serves the API on `listener`, and evaluates alert rules and delivers alerts, until
+/// `shutdown` completes; then finishes in-flight requests (live tails end at once) and lets
+/// sends under way finish briefly.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let stopping = state.stopping.clone();
-    axum::serve(listener, app(state))
+    let stopped = state.stopping.clone();
+    let alerting = tokio::spawn(alerts::engine::run(state.clone()));
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(async move {
             shutdown.await;
             stopping.send_replace(true);
         })
-        .await
+        .await;
+    stopped.send_replace(true);
+    let _ = alerting.await;
+    served
 }

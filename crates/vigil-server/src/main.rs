@@ -105,6 +105,21 @@ enum Command {
         #[arg(long, env = "USER")]
         by: Option<String>,
     },
+    /// Alert channels, rules, test messages and the outbox's status. Works beside a running
+    /// server; changes are journaled.
+    Alerts {
+        /// The journal: sqlite://PATH or a file path [default: the config's, or ./vigil-data/vigil.db].
+        #[arg(long, env = "VIGIL_DATABASE", global = true)]
+        database: Option<String>,
+        /// The server's vigil.toml: its [alerts] channels and rules are listed and tested too.
+        #[arg(long, env = "VIGIL_CONFIG", global = true)]
+        config: Option<PathBuf>,
+        /// Who is acting, as recorded in the journal [default: the login name].
+        #[arg(long, env = "USER", global = true)]
+        by: Option<String>,
+        #[command(subcommand)]
+        command: vigil_server::alerts::cli::AlertsCommand,
+    },
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -175,6 +190,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     format!("--listen {addr:?} is not an address like 127.0.0.1:7878")
                 })?;
             }
+            settings.alerts = file.alerts.unwrap_or_default();
             if let Some(h) = token_ttl_hours.or(file.token_ttl_hours) {
                 anyhow::ensure!(
                     (1..=8760).contains(&h),
@@ -288,6 +304,40 @@ async fn run(command: Command) -> anyhow::Result<()> {
             if about.format.has_sidecar() {
                 eprintln!("about: {}", cli::sidecar_path(&args.out).display());
             }
+            Ok(())
+        }
+        Command::Alerts {
+            database,
+            config,
+            by,
+            command,
+        } => {
+            let file = config
+                .as_deref()
+                .map(FileConfig::read)
+                .transpose()?
+                .unwrap_or_default();
+            let mut settings = ServerConfig {
+                alerts: file.alerts.unwrap_or_default(),
+                ..ServerConfig::default()
+            };
+            if let Some(db) = database.or(file.database) {
+                settings.database = config::database_path(&db)?;
+            }
+            if let Some(addr) = file.listen {
+                settings.listen = addr.parse().with_context(|| {
+                    format!("listen {addr:?} is not an address like 127.0.0.1:7878")
+                })?;
+            }
+            anyhow::ensure!(
+                settings.database.exists(),
+                "no journal at {}",
+                settings.database.display()
+            );
+            let state = vigil_server::open_journal(&settings)?;
+            let by = by.unwrap_or_else(|| "unknown".into());
+            let out = vigil_server::alerts::cli::run(&state, &by, command).await?;
+            print!("{out}");
             Ok(())
         }
         Command::Config(ConfigCommand::Example) => {

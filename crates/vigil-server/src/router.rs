@@ -7,14 +7,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::handlers::{events, export, meta, session, stream};
+use crate::handlers::{alerts, events, export, meta, session, stream};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vigil audit store", description = "Ingest, search, timeline and facets over the Vigil audit journal."),
     modifiers(&BearerAuth),
-    tags((name = "events", description = "The journal"), (name = "auth", description = "Sessions"), (name = "meta", description = "Health and the API description"))
+    tags((name = "events", description = "The journal"), (name = "auth", description = "Sessions"), (name = "alerts", description = "Alert channels, rules and deliveries (admins)"), (name = "meta", description = "Health and the API description"))
 )]
 struct ApiDoc;
 
@@ -48,6 +48,13 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::login))
         .routes(routes!(session::logout))
         .routes(routes!(session::me))
+        .routes(routes!(alerts::list_channels, alerts::add_channel))
+        .routes(routes!(alerts::remove_channel))
+        .routes(routes!(alerts::test_channel))
+        .routes(routes!(alerts::list_rules, alerts::add_rule))
+        .routes(routes!(alerts::remove_rule))
+        .routes(routes!(alerts::deliveries))
+        .routes(routes!(alerts::retry_delivery))
         .routes(routes!(meta::healthz))
         .split_for_parts()
 }

@@ -20,6 +20,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Settings.
     pub config: Arc<ServerConfig>,
+    /// Alerting's settings, HTTP client and wake-up call.
+    pub alerts: Arc<crate::alerts::Alerting>,
     /// The highest seq this process has appended: live tails wake on it instead of polling
     /// (appends by other processes are picked up by the tails' slow poll).
     pub appended: Arc<tokio::sync::watch::Sender<u64>>,

@@ -1,0 +1,273 @@
+//! The two loops of alerting, started by [`crate::serve`]:
+//!
+//! - the **evaluator** wakes on each append (and polls slowly for other processes' appends),
+//!   reads the journal from its cursor, evaluates the rules on each new entry and records the
+//!   matches in the outbox together with the new cursor;
+//! - the **dispatcher** claims due deliveries and hands them to one worker per channel, which
+//!   sends them in order and records what the channel said.
+//!
+//! On start, the cursor is created at the journal's head (alerts begin with what is ingested
+//! from then on), deliveries a stopped process had claimed are released, and whatever is due
+//! is sent.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::mpsc;
+use vigil_store::{AlertMatch, Attempt, Delivery, StoreError};
+
+use super::message::Alert;
+use super::{send, Setup};
+use crate::state::AppState;
+
+/// Entries read per step of the evaluator.
+const BATCH: usize = 1000;
+/// How often the evaluator looks for appends by other processes.
+const POLL: Duration = Duration::from_secs(2);
+/// The most deliveries claimed and not yet finished.
+const IN_FLIGHT: usize = 64;
+/// The longest the dispatcher sleeps without looking at the outbox.
+const IDLE: Duration = Duration::from_secs(30);
+
+/// Runs the evaluator and the dispatcher until the server stops.
+pub async fn run(state: AppState) {
+    tokio::join!(evaluator(state.clone()), dispatcher(state));
+}
+
+async fn evaluator(state: AppState) {
+    let mut appended = state.appended.subscribe();
+    let mut stopping = state.stopping.subscribe();
+    loop {
+        match evaluate(&state).await {
+            Ok(true) => state.alerts.wake.notify_one(),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "alerts: evaluating new entries failed; retrying"),
+        }
+        tokio::select! {
+            _ = appended.changed() => {}
+            _ = tokio::time::sleep(POLL) => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// Evaluates the rules on the entries after the cursor; whether any delivery was recorded.
+pub async fn evaluate(state: &AppState) -> Result<bool, StoreError> {
+    let head = state.store.head().await?.map_or(0, |(seq, _)| seq);
+    let Some(mut cursor) = state.store.alert_cursor().await? else {
+        state
+            .store
+            .record_matches(head, vec![], state.now())
+            .await?;
+        return Ok(false);
+    };
+    if cursor >= head {
+        return Ok(false);
+    }
+    let setup = Setup::load(state).await?;
+    let rules: Vec<(&super::Rule, Vec<&str>)> = setup
+        .rules
+        .iter()
+        .map(|r| (r, setup.targets(r)))
+        .filter(|(_, targets)| !targets.is_empty())
+        .collect();
+    if rules.is_empty() {
+        state
+            .store
+            .record_matches(head, vec![], state.now())
+            .await?;
+        return Ok(false);
+    }
+    let tz = state.alerts.config.tz();
+    let mut recorded = false;
+    loop {
+        let entries = state.store.scan(cursor + 1, BATCH).await?;
+        let Some(last) = entries.last().map(|e| e.seq) else {
+            break;
+        };
+        let mut matches = Vec::new();
+        for entry in &entries {
+            for (rule, targets) in &rules {
+                if rule.query.matches(&entry.event, &tz) {
+                    matches.extend(targets.iter().map(|channel| AlertMatch {
+                        rule: rule.name.clone(),
+                        channel: (*channel).to_owned(),
+                        seq: entry.seq,
+                        window: rule.spec.window(),
+                    }));
+                }
+            }
+        }
+        recorded |= !matches.is_empty();
+        state
+            .store
+            .record_matches(last, matches, state.now())
+            .await?;
+        cursor = last;
+        if entries.len() < BATCH {
+            break;
+        }
+    }
+    Ok(recorded)
+}
+
+async fn dispatcher(state: AppState) {
+    let mut stopping = state.stopping.subscribe();
+    match state.store.release_deliveries().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            deliveries = n,
+            "alerts: resuming deliveries a stopped process had begun"
+        ),
+        Err(e) => tracing::warn!(error = %e, "alerts: releasing claimed deliveries failed"),
+    }
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let mut workers: HashMap<String, mpsc::UnboundedSender<Delivery>> = HashMap::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        let room = IN_FLIGHT.saturating_sub(in_flight.load(Ordering::Acquire));
+        let mut wait = IDLE;
+        if room > 0 {
+            match state.store.claim_deliveries(state.now(), room).await {
+                Ok(claimed) => {
+                    for delivery in claimed {
+                        in_flight.fetch_add(1, Ordering::AcqRel);
+                        let worker = workers.entry(delivery.channel.clone()).or_insert_with(|| {
+                            let (tx, rx) = mpsc::unbounded_channel();
+                            tasks.spawn(worker(state.clone(), rx, in_flight.clone()));
+                            tx
+                        });
+                        // The worker lives as long as its sender, which is kept here.
+                        let _ = worker.send(delivery);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "alerts: reading the outbox failed; retrying");
+                    wait = Duration::from_secs(1);
+                }
+            }
+            if let Ok(Some(next)) = state.store.next_delivery_due().await {
+                let until = (next - state.now()).to_std().unwrap_or(Duration::ZERO);
+                wait = wait.min(until);
+            }
+        }
+        tokio::select! {
+            _ = state.alerts.wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopping.wait_for(|s| *s) => break,
+        }
+    }
+    // Let sends under way finish briefly; what is cut off is released on the next start.
+    drop(workers);
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    tasks.abort_all();
+}
+
+async fn worker(
+    state: AppState,
+    mut queue: mpsc::UnboundedReceiver<Delivery>,
+    in_flight: Arc<AtomicUsize>,
+) {
+    while let Some(delivery) = queue.recv().await {
+        deliver(&state, &delivery).await;
+        in_flight.fetch_sub(1, Ordering::AcqRel);
+        state.alerts.wake.notify_one();
+    }
+}
+
+/// Sends one claimed delivery and records the outcome.
+async fn deliver(state: &AppState, delivery: &Delivery) {
+    let attempt = match attempt(state, delivery).await {
+        Ok(()) => Attempt::Sent(state.now()),
+        Err(Failure { error, permanent }) => {
+            let jitter = rand::thread_rng().gen::<f64>();
+            let retry_at = match permanent {
+                true => None,
+                false => super::retry_at(
+                    &state.alerts.config,
+                    delivery,
+                    error.retry_after,
+                    state.now(),
+                    jitter,
+                ),
+            };
+            tracing::warn!(
+                delivery = delivery.id,
+                channel = %delivery.channel,
+                error = %error.message,
+                retry_at = ?retry_at,
+                "alerts: delivery failed"
+            );
+            Attempt::Failed {
+                error: error.message,
+                retry_at,
+            }
+        }
+    };
+    if let Err(e) = state.store.finish_delivery(delivery.id, attempt).await {
+        tracing::error!(delivery = delivery.id, error = %e, "alerts: recording a delivery failed; it will be sent again after a restart");
+    }
+}
+
+struct Failure {
+    error: send::SendError,
+    permanent: bool,
+}
+
+impl Failure {
+    fn permanent(message: String) -> Self {
+        Failure {
+            error: send::SendError {
+                message,
+                retry_after: None,
+            },
+            permanent: true,
+        }
+    }
+}
+
+async fn attempt(state: &AppState, delivery: &Delivery) -> Result<(), Failure> {
+    let transient = |e: StoreError| Failure {
+        error: send::SendError {
+            message: format!("reading the journal failed: {e}"),
+            retry_after: None,
+        },
+        permanent: false,
+    };
+    let setup = Setup::load(state).await.map_err(transient)?;
+    let Some(channel) = setup.channel(&delivery.channel) else {
+        return Err(Failure::permanent(format!(
+            "channel {:?} no longer exists",
+            delivery.channel
+        )));
+    };
+    let rule = setup
+        .rule(&delivery.rule)
+        .map(|r| (r.name.clone(), r.spec.q.clone()))
+        .unwrap_or_else(|| (delivery.rule.clone(), "(rule removed)".into()));
+    let entries = state
+        .store
+        .entries(delivery.seqs.clone())
+        .await
+        .map_err(transient)?;
+    let alert = Alert {
+        delivery: delivery.id,
+        rule: Some(rule),
+        entries,
+        test: None,
+        tz: state.alerts.config.tz(),
+        public_url: state.alerts.public_url.clone(),
+    };
+    send::send(&state.alerts.http, &channel.spec, &alert)
+        .await
+        .map_err(|error| Failure {
+            error,
+            permanent: false,
+        })
+}

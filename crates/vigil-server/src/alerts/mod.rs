@@ -1,0 +1,624 @@
+//! Alerting: rules evaluated on ingest, and messages delivered through a durable outbox to
+//! email, Telegram, Slack and signed webhooks.
+//!
+//! - [`model`]: channels and rules as written in `vigil.toml`, the API and the CLI.
+//! - [`engine`]: the evaluator (follows the journal, records matches in the outbox with the
+//!   cursor) and the dispatcher (sends what is due, one channel's messages in order, retries
+//!   with exponential backoff and jitter).
+//! - [`message`]: what a message says, per channel; [`send`]: the channels' protocols.
+//! - This module: the setup (config + stored channels and rules) and managing it, journaled.
+
+pub mod cli;
+pub mod engine;
+pub mod message;
+pub mod model;
+pub mod send;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use vigil_core::{Event, Kind, Outcome, Query, Severity, Target};
+use vigil_store::{AlertItem, AlertItemKind, Attempt, Delivery, DeliveryStatus, StoreError};
+
+use crate::state::AppState;
+use model::{check_name, AlertsConfig, ChannelSpec, RuleSpec, Source};
+
+/// The built-in rule's name.
+pub const DEFAULT_RULE: &str = "critical";
+/// The built-in rule's query.
+pub const DEFAULT_QUERY: &str = "severity:critical";
+
+/// What alerting shares across the server: settings, the HTTP client of the channels, and the
+/// dispatcher's wake-up call.
+pub struct Alerting {
+    /// The `[alerts]` settings.
+    pub config: AlertsConfig,
+    /// The store's address in links.
+    pub public_url: String,
+    /// For Telegram, Slack and webhooks.
+    pub http: reqwest::Client,
+    /// Wakes the dispatcher (new deliveries, or a worker finished).
+    pub wake: tokio::sync::Notify,
+}
+
+impl Alerting {
+    /// Alerting with these settings; `listen` makes the default public URL.
+    pub fn new(config: AlertsConfig, listen: std::net::SocketAddr) -> Self {
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let http = reqwest::Client::builder()
+            .timeout(send::TIMEOUT)
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("an HTTP client with rustls builds");
+        Alerting {
+            config,
+            public_url,
+            http,
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+}
+
+/// A channel and where it was defined.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    /// Its name.
+    pub name: String,
+    /// Where it sends.
+    pub spec: ChannelSpec,
+    /// Config file or API.
+    pub source: Source,
+}
+
+/// A rule, its parsed query, and where it was defined.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Its name.
+    pub name: String,
+    /// As written.
+    pub spec: RuleSpec,
+    /// `spec.q`, parsed.
+    pub query: Query,
+    /// Built in, config file or API.
+    pub source: Source,
+}
+
+/// Every channel and rule in force: the built-in rule, `vigil.toml`'s, and the stored ones.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// By name.
+    pub channels: Vec<Channel>,
+    /// By name.
+    pub rules: Vec<Rule>,
+}
+
+impl Setup {
+    /// Reads the stored channels and rules and adds them to the configured ones. A stored spec
+    /// that no longer parses is left out with a warning.
+    pub async fn load(state: &AppState) -> Result<Setup, StoreError> {
+        let config = &state.alerts.config;
+        let mut setup = Setup::default();
+        for (name, spec) in &config.channels {
+            setup.channels.push(Channel {
+                name: name.clone(),
+                spec: spec.clone(),
+                source: Source::Config,
+            });
+        }
+        for item in state.store.alert_items(AlertItemKind::Channel).await? {
+            match serde_json::from_str::<ChannelSpec>(&item.spec) {
+                Ok(spec) => setup.channels.push(Channel {
+                    name: item.name,
+                    spec,
+                    source: Source::Api,
+                }),
+                Err(e) => {
+                    tracing::warn!(channel = %item.name, error = %e, "stored alert channel ignored")
+                }
+            }
+        }
+        if config.default_rule {
+            setup.rules.push(Rule {
+                name: DEFAULT_RULE.into(),
+                spec: RuleSpec {
+                    q: DEFAULT_QUERY.into(),
+                    channels: vec![],
+                    window_minutes: None,
+                },
+                query: DEFAULT_QUERY.parse().expect("the default rule parses"),
+                source: Source::Builtin,
+            });
+        }
+        let stored = state.store.alert_items(AlertItemKind::Rule).await?;
+        let configured = config
+            .rules
+            .iter()
+            .map(|(n, s)| (n.clone(), s.clone(), Source::Config));
+        let stored = stored.into_iter().filter_map(|item| {
+            match serde_json::from_str::<RuleSpec>(&item.spec) {
+                Ok(spec) => Some((item.name, spec, Source::Api)),
+                Err(e) => {
+                    tracing::warn!(rule = %item.name, error = %e, "stored alert rule ignored");
+                    None
+                }
+            }
+        });
+        for (name, spec, source) in configured.chain(stored) {
+            match spec.validate() {
+                Ok(query) => setup.rules.push(Rule {
+                    name,
+                    spec,
+                    query,
+                    source,
+                }),
+                Err(e) => tracing::warn!(rule = %name, error = %e, "alert rule ignored"),
+            }
+        }
+        setup.channels.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(setup)
+    }
+
+    /// A channel by name.
+    pub fn channel(&self, name: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.name == name)
+    }
+
+    /// A rule by name.
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.name == name)
+    }
+
+    /// The channels a rule sends to: those it names, or every channel.
+    pub fn targets<'a>(&'a self, rule: &'a Rule) -> Vec<&'a str> {
+        if rule.spec.channels.is_empty() {
+            self.channels.iter().map(|c| c.name.as_str()).collect()
+        } else {
+            rule.spec.channels.iter().map(String::as_str).collect()
+        }
+    }
+}
+
+/// Why managing alerts refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    /// Bad input; the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such channel or rule.
+    #[error("{0}")]
+    NotFound(String),
+    /// A taken name, or a channel still used by rules, or one defined in vigil.toml.
+    #[error("{0}")]
+    Conflict(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A channel as answers show it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChannelView {
+    /// Its name.
+    pub name: String,
+    /// `email`, `telegram`, `slack` or `webhook`, and its settings; secrets show where they
+    /// come from (`{"env": …}`, `{"file": …}`) or `(set)`, never their value.
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
+    /// `config` (vigil.toml) or `api`.
+    #[schema(value_type = String)]
+    pub source: Source,
+}
+
+/// A rule as answers show it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RuleView {
+    /// Its name.
+    pub name: String,
+    /// The query.
+    pub q: String,
+    /// The channels it sends to (every channel when it names none).
+    pub channels: Vec<String>,
+    /// At most one message per this many minutes per channel (absent: one per match).
+    pub window_minutes: Option<u32>,
+    /// `builtin`, `config` or `api`.
+    #[schema(value_type = String)]
+    pub source: Source,
+}
+
+impl Channel {
+    /// As answers show it.
+    pub fn view(&self) -> ChannelView {
+        ChannelView {
+            name: self.name.clone(),
+            spec: self.spec.view(),
+            source: self.source,
+        }
+    }
+}
+
+impl Setup {
+    /// The rules as answers show them, with the channels they resolve to.
+    pub fn rule_views(&self) -> Vec<RuleView> {
+        self.rules
+            .iter()
+            .map(|r| RuleView {
+                name: r.name.clone(),
+                q: r.spec.q.clone(),
+                channels: self.targets(r).into_iter().map(String::from).collect(),
+                window_minutes: r.spec.window_minutes,
+                source: r.source,
+            })
+            .collect()
+    }
+}
+
+/// Adds a channel through the API or CLI, journaled as `alert.channel.create` by `by`.
+pub async fn add_channel(
+    state: &AppState,
+    by: &vigil_core::Actor,
+    name: &str,
+    spec: ChannelSpec,
+) -> Result<ChannelView, ManageError> {
+    check_name("channel", name).map_err(ManageError::Invalid)?;
+    spec.validate().map_err(ManageError::Invalid)?;
+    let setup = Setup::load(state).await?;
+    if setup.channel(name).is_some() {
+        return Err(ManageError::Conflict(format!(
+            "channel {name:?} already exists"
+        )));
+    }
+    let channel = Channel {
+        name: name.into(),
+        spec,
+        source: Source::Api,
+    };
+    let item = AlertItem {
+        name: name.into(),
+        spec: serde_json::to_string(&channel.spec).expect("a channel spec serializes"),
+        created_at: state.now(),
+        created_by: by.id.clone(),
+    };
+    state
+        .store
+        .add_alert_item(AlertItemKind::Channel, &item)
+        .await
+        .map_err(conflict)?;
+    let view = channel.view();
+    let details = serde_json::json!({ "channel": view });
+    if let Err(e) = journal(
+        state,
+        by,
+        "alert.channel.create",
+        Kind::Create,
+        name,
+        details,
+    )
+    .await
+    {
+        let _ = state
+            .store
+            .remove_alert_item(AlertItemKind::Channel, name)
+            .await;
+        return Err(e.into());
+    }
+    Ok(view)
+}
+
+/// Removes a stored channel that no rule names, journaled as `alert.channel.delete`.
+pub async fn remove_channel(
+    state: &AppState,
+    by: &vigil_core::Actor,
+    name: &str,
+) -> Result<(), ManageError> {
+    let setup = Setup::load(state).await?;
+    let channel = setup
+        .channel(name)
+        .ok_or_else(|| ManageError::NotFound(format!("no channel {name:?}")))?;
+    if channel.source == Source::Config {
+        return Err(ManageError::Conflict(format!(
+            "channel {name:?} is defined in vigil.toml: remove it there and restart"
+        )));
+    }
+    let users: Vec<&str> = setup
+        .rules
+        .iter()
+        .filter(|r| r.spec.channels.iter().any(|c| c == name))
+        .map(|r| r.name.as_str())
+        .collect();
+    if !users.is_empty() {
+        return Err(ManageError::Conflict(format!(
+            "channel {name:?} is used by rule(s) {}: remove them first",
+            users.join(", ")
+        )));
+    }
+    let details = serde_json::json!({ "channel": channel.view() });
+    state
+        .store
+        .remove_alert_item(AlertItemKind::Channel, name)
+        .await?;
+    journal(
+        state,
+        by,
+        "alert.channel.delete",
+        Kind::Delete,
+        name,
+        details,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds a rule through the API or CLI, journaled as `alert.rule.create`.
+pub async fn add_rule(
+    state: &AppState,
+    by: &vigil_core::Actor,
+    name: &str,
+    spec: RuleSpec,
+) -> Result<RuleView, ManageError> {
+    check_name("rule", name).map_err(ManageError::Invalid)?;
+    let query = spec.validate().map_err(ManageError::Invalid)?;
+    let setup = Setup::load(state).await?;
+    if setup.rule(name).is_some() || name == DEFAULT_RULE {
+        return Err(ManageError::Conflict(format!(
+            "rule {name:?} already exists"
+        )));
+    }
+    let missing: Vec<&str> = spec
+        .channels
+        .iter()
+        .filter(|c| setup.channel(c).is_none())
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        let known: Vec<&str> = setup.channels.iter().map(|c| c.name.as_str()).collect();
+        return Err(ManageError::Invalid(format!(
+            "channels: no channel named {}; the channels are: {}",
+            missing.join(", "),
+            if known.is_empty() {
+                "(none yet)".to_owned()
+            } else {
+                known.join(", ")
+            }
+        )));
+    }
+    let item = AlertItem {
+        name: name.into(),
+        spec: serde_json::to_string(&spec).expect("a rule serializes"),
+        created_at: state.now(),
+        created_by: by.id.clone(),
+    };
+    state
+        .store
+        .add_alert_item(AlertItemKind::Rule, &item)
+        .await
+        .map_err(conflict)?;
+    let rule = Rule {
+        name: name.into(),
+        spec,
+        query,
+        source: Source::Api,
+    };
+    let mut with_rule = setup;
+    with_rule.rules = vec![rule];
+    let view = with_rule.rule_views().remove(0);
+    let details = serde_json::json!({ "rule": view });
+    if let Err(e) = journal(state, by, "alert.rule.create", Kind::Create, name, details).await {
+        let _ = state
+            .store
+            .remove_alert_item(AlertItemKind::Rule, name)
+            .await;
+        return Err(e.into());
+    }
+    Ok(view)
+}
+
+/// Removes a stored rule, journaled as `alert.rule.delete`.
+pub async fn remove_rule(
+    state: &AppState,
+    by: &vigil_core::Actor,
+    name: &str,
+) -> Result<(), ManageError> {
+    let setup = Setup::load(state).await?;
+    let rule = setup
+        .rule(name)
+        .ok_or_else(|| ManageError::NotFound(format!("no rule {name:?}")))?;
+    match rule.source {
+        Source::Api => {}
+        Source::Config => {
+            return Err(ManageError::Conflict(format!(
+                "rule {name:?} is defined in vigil.toml: remove it there and restart"
+            )))
+        }
+        Source::Builtin => {
+            return Err(ManageError::Conflict(format!(
+                "rule {name:?} is built in: switch it off with default_rule = false in [alerts] of vigil.toml"
+            )))
+        }
+    }
+    let details = serde_json::json!({ "rule": {"name": name, "q": rule.spec.q, "channels": rule.spec.channels, "window_minutes": rule.spec.window_minutes} });
+    state
+        .store
+        .remove_alert_item(AlertItemKind::Rule, name)
+        .await?;
+    journal(state, by, "alert.rule.delete", Kind::Delete, name, details).await?;
+    Ok(())
+}
+
+/// Sends a test message to a channel now, records it as a `test` delivery and journals
+/// `alert.channel.test`. The delivery tells whether the channel accepted it.
+pub async fn test_channel(
+    state: &AppState,
+    by: &vigil_core::Actor,
+    name: &str,
+) -> Result<Delivery, ManageError> {
+    let setup = Setup::load(state).await?;
+    let channel = setup
+        .channel(name)
+        .ok_or_else(|| ManageError::NotFound(format!("no channel {name:?}")))?;
+    let mut delivery = state.store.start_test_delivery(name, state.now()).await?;
+    let alert = message::Alert {
+        delivery: delivery.id,
+        rule: None,
+        entries: vec![],
+        test: Some((by.id.clone(), name.into())),
+        tz: state.alerts.config.tz(),
+        public_url: state.alerts.public_url.clone(),
+    };
+    let result = send::send(&state.alerts.http, &channel.spec, &alert).await;
+    let attempt = match &result {
+        Ok(()) => Attempt::Sent(state.now()),
+        Err(e) => Attempt::Failed {
+            error: e.message.clone(),
+            retry_at: None,
+        },
+    };
+    state
+        .store
+        .finish_delivery(delivery.id, attempt.clone())
+        .await?;
+    match attempt {
+        Attempt::Sent(at) => {
+            delivery.status = DeliveryStatus::Sent;
+            delivery.sent_at = Some(at);
+        }
+        Attempt::Failed { error, .. } => {
+            delivery.status = DeliveryStatus::Failed;
+            delivery.last_error = Some(error);
+        }
+    }
+    let details = serde_json::json!({
+        "channel": name,
+        "delivery": delivery.id,
+        "status": delivery.status,
+        "error": delivery.last_error,
+    });
+    journal(state, by, "alert.channel.test", Kind::Access, name, details).await?;
+    Ok(delivery)
+}
+
+fn conflict(e: StoreError) -> ManageError {
+    match e {
+        StoreError::Conflict { message, .. } => ManageError::Conflict(message),
+        other => ManageError::Store(other),
+    }
+}
+
+/// Appends one entry about managing alerts: section `vigil`, the person as actor.
+async fn journal(
+    state: &AppState,
+    by: &vigil_core::Actor,
+    action: &str,
+    kind: Kind,
+    target: &str,
+    details: serde_json::Value,
+) -> Result<(), StoreError> {
+    let event = Event {
+        id: uuid::Uuid::now_v7(),
+        occurred_at: state.now(),
+        actor: by.clone(),
+        action: action.into(),
+        kind,
+        section: "vigil".into(),
+        severity: Severity::Info,
+        outcome: Outcome::Success,
+        target: Some(Target {
+            kind: if action.starts_with("alert.rule") {
+                "alert_rule".into()
+            } else {
+                "alert_channel".into()
+            },
+            id: target.into(),
+            name: None,
+        }),
+        changes: None,
+        ip: None,
+        user_agent: None,
+        session_id: None,
+        request_id: None,
+        reason: None,
+        details: match details {
+            serde_json::Value::Object(map) => Some(map),
+            _ => None,
+        },
+    };
+    state.append(vec![event]).await.map(drop)
+}
+
+/// When to try a failed delivery again: exponential backoff with jitter from the settings,
+/// at least what the channel asked for; `None` once it has failed for `give_up_after_hours`.
+pub fn retry_at(
+    config: &AlertsConfig,
+    delivery: &Delivery,
+    asked: Option<std::time::Duration>,
+    now: DateTime<Utc>,
+    jitter: f64,
+) -> Option<DateTime<Utc>> {
+    if now - delivery.created_at >= chrono::Duration::hours(config.give_up_after_hours.into()) {
+        return None;
+    }
+    let exponent = delivery.attempts.saturating_sub(1).min(30);
+    let full = (f64::from(config.retry_initial_seconds) * 2f64.powi(exponent as i32))
+        .min(f64::from(config.retry_max_seconds));
+    // Half fixed, half random: retries of many deliveries spread out, none comes too soon.
+    let mut wait = full * (0.5 + 0.5 * jitter.clamp(0.0, 1.0));
+    if let Some(asked) = asked {
+        wait = wait.max(asked.as_secs_f64());
+    }
+    Some(now + chrono::Duration::milliseconds((wait * 1000.0) as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(attempts: u32, created_at: DateTime<Utc>) -> Delivery {
+        Delivery {
+            id: 1,
+            rule: "r".into(),
+            channel: "c".into(),
+            kind: vigil_store::DeliveryKind::Event,
+            seqs: vec![1],
+            status: DeliveryStatus::Pending,
+            attempts,
+            due_at: created_at,
+            next_at: created_at,
+            last_error: None,
+            created_at,
+            sent_at: None,
+        }
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_with_jitter_up_to_the_maximum() {
+        let config = AlertsConfig::default();
+        let now = Utc::now();
+        let wait = |attempts, jitter| {
+            (retry_at(&config, &delivery(attempts, now), None, now, jitter).unwrap() - now)
+                .num_milliseconds()
+        };
+        assert_eq!(wait(1, 1.0), 5_000);
+        assert_eq!(wait(1, 0.0), 2_500);
+        assert_eq!(wait(3, 1.0), 20_000);
+        assert_eq!(wait(20, 1.0), 600_000, "capped at retry_max_seconds");
+        let asked = retry_at(
+            &config,
+            &delivery(1, now),
+            Some(std::time::Duration::from_secs(42)),
+            now,
+            0.0,
+        )
+        .unwrap();
+        assert_eq!(
+            (asked - now).num_seconds(),
+            42,
+            "the channel's retry_after wins"
+        );
+        let old = now - chrono::Duration::hours(72);
+        assert_eq!(retry_at(&config, &delivery(9, old), None, now, 0.5), None);
+    }
+}

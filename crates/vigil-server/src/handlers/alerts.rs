@@ -1,0 +1,297 @@
+//! Managing alerts: channels, rules, test messages, and the outbox's deliveries. Admins only;
+//! every change is journaled.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use vigil_store::{Delivery, DeliveryCounts, DeliveryFilter, DeliveryStatus};
+
+use crate::alerts::model::{ChannelSpec, RuleSpec};
+use crate::alerts::{self, ChannelView, ManageError, RuleView, Setup};
+use crate::auth::Admin;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::export::staff;
+use crate::state::AppState;
+
+impl From<ManageError> for ApiError {
+    fn from(e: ManageError) -> Self {
+        match e {
+            ManageError::Invalid(m) => ApiError::bad_request("invalid", m),
+            ManageError::NotFound(m) => ApiError::not_found(m),
+            ManageError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            ManageError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The channels.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChannelList {
+    /// By name.
+    pub channels: Vec<ChannelView>,
+}
+
+/// The rules.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RuleList {
+    /// The built-in rule (if on), then the others by name.
+    pub rules: Vec<RuleView>,
+}
+
+/// A page of deliveries and the outbox's counts.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeliveryList {
+    /// Newest first.
+    pub deliveries: Vec<Delivery>,
+    /// Pass as `before` for the next page; null on the last page.
+    pub next_before: Option<u64>,
+    /// Every delivery by status.
+    pub counts: DeliveryCounts,
+}
+
+/// Lists the channels (secrets show where they come from, never their value).
+#[utoipa::path(get, path = "/v1/alerts/channels", tag = "alerts",
+    responses((status = 200, body = ChannelList), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn list_channels(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<ChannelList>, ApiError> {
+    let setup = Setup::load(&state).await?;
+    Ok(Json(ChannelList {
+        channels: setup.channels.iter().map(|c| c.view()).collect(),
+    }))
+}
+
+/// Adds a channel: `{"name": "ops", "type": "telegram", "bot_token": {"env": "TG"}, "chat_id": -100123}`.
+/// Types: `email`, `telegram`, `slack`, `webhook` (see `vigil config example`).
+#[utoipa::path(post, path = "/v1/alerts/channels", tag = "alerts",
+    request_body(content = Object, description = "name, type and the type's settings"),
+    responses((status = 201, body = ChannelView), (status = 400, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn add_channel(
+    State(state): State<AppState>,
+    Admin(reader): Admin,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
+    let (name, rest) = named_body(&body)?;
+    let spec: ChannelSpec = serde_json::from_value(rest)
+        .map_err(|e| ApiError::bad_request("invalid", format!("channel: {e}")))?;
+    let view = alerts::add_channel(&state, &staff(&reader.user.name), &name, spec).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Removes a channel added through the API (not one from vigil.toml, nor one a rule names).
+#[utoipa::path(delete, path = "/v1/alerts/channels/{name}", tag = "alerts",
+    params(("name" = String, Path, description = "The channel")),
+    responses((status = 204), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn remove_channel(
+    State(state): State<AppState>,
+    Admin(reader): Admin,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    alerts::remove_channel(&state, &staff(&reader.user.name), &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends a test message to the channel now. 200 with the delivery when the channel accepted it;
+/// 502 `channel_failed` with what the channel said when it did not.
+#[utoipa::path(post, path = "/v1/alerts/channels/{name}/test", tag = "alerts",
+    params(("name" = String, Path, description = "The channel")),
+    responses((status = 200, body = Delivery), (status = 404, body = ErrorEnvelope),
+              (status = 502, description = "The channel refused or could not be reached", body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn test_channel(
+    State(state): State<AppState>,
+    Admin(reader): Admin,
+    Path(name): Path<String>,
+) -> Result<Json<Delivery>, ApiError> {
+    let delivery = alerts::test_channel(&state, &staff(&reader.user.name), &name).await?;
+    match delivery.status {
+        DeliveryStatus::Sent => Ok(Json(delivery)),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "channel_failed",
+            format!(
+                "channel {name:?} did not take the test message (delivery {}): {}",
+                delivery.id,
+                delivery.last_error.unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+/// Lists the rules in force: the built-in one, vigil.toml's and the API's.
+#[utoipa::path(get, path = "/v1/alerts/rules", tag = "alerts",
+    responses((status = 200, body = RuleList), (status = 403, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn list_rules(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<RuleList>, ApiError> {
+    let setup = Setup::load(&state).await?;
+    Ok(Json(RuleList {
+        rules: setup.rule_views(),
+    }))
+}
+
+/// A new rule.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRule {
+    /// 1 to 64 of a-z, 0-9, '.', '_', '-'.
+    pub name: String,
+    /// The query, e.g. `action:withdrawal.cancel`.
+    pub q: String,
+    /// Channel names; none: every channel.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// At most one message per this many minutes (1 to 1440) per channel, with a digest of the
+    /// rest; absent: one message per match.
+    #[serde(default)]
+    pub window_minutes: Option<u32>,
+}
+
+/// Adds a rule.
+#[utoipa::path(post, path = "/v1/alerts/rules", tag = "alerts", request_body = NewRule,
+    responses((status = 201, body = RuleView), (status = 400, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn add_rule(
+    State(state): State<AppState>,
+    Admin(reader): Admin,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<RuleView>), ApiError> {
+    let rule: NewRule = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid",
+            format!(
+                "the body must be {{\"name\", \"q\", \"channels\"?, \"window_minutes\"?}}: {e}"
+            ),
+        )
+    })?;
+    let spec = RuleSpec {
+        q: rule.q,
+        channels: rule.channels,
+        window_minutes: rule.window_minutes,
+    };
+    let view = alerts::add_rule(&state, &staff(&reader.user.name), &rule.name, spec).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Removes a rule added through the API.
+#[utoipa::path(delete, path = "/v1/alerts/rules/{name}", tag = "alerts",
+    params(("name" = String, Path, description = "The rule")),
+    responses((status = 204), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn remove_rule(
+    State(state): State<AppState>,
+    Admin(reader): Admin,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    alerts::remove_rule(&state, &staff(&reader.user.name), &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Which deliveries to list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryParams {
+    /// `pending`, `sent` or `failed`.
+    pub status: Option<String>,
+    /// Only this rule's.
+    pub rule: Option<String>,
+    /// Only this channel's.
+    pub channel: Option<String>,
+    /// Only ids below this (the previous page's `next_before`).
+    pub before: Option<u64>,
+    /// 1 to 500 [default: 50].
+    pub limit: Option<usize>,
+}
+
+/// Lists deliveries, newest first, with the outbox's counts: pending (with the last error while
+/// it is retried), sent, failed.
+#[utoipa::path(get, path = "/v1/alerts/deliveries", tag = "alerts", params(DeliveryParams),
+    responses((status = 200, body = DeliveryList), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn deliveries(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(p): Query<DeliveryParams>,
+) -> Result<Json<DeliveryList>, ApiError> {
+    let status = p
+        .status
+        .as_deref()
+        .map(str::parse::<DeliveryStatus>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("bad_parameter", format!("status: {e}")))?;
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "bad_parameter",
+            format!("limit: must be 1 to 500, not {limit}"),
+        ));
+    }
+    let mut deliveries = state
+        .store
+        .deliveries(&DeliveryFilter {
+            status,
+            rule: p.rule,
+            channel: p.channel,
+            before_id: p.before,
+            limit: limit + 1,
+        })
+        .await?;
+    let next_before = if deliveries.len() > limit {
+        deliveries.truncate(limit);
+        deliveries.last().map(|d| d.id)
+    } else {
+        None
+    };
+    Ok(Json(DeliveryList {
+        deliveries,
+        next_before,
+        counts: state.store.delivery_counts().await?,
+    }))
+}
+
+/// Puts a failed delivery back in the outbox, to be sent now.
+#[utoipa::path(post, path = "/v1/alerts/deliveries/{id}/retry", tag = "alerts",
+    params(("id" = u64, Path, description = "The delivery")),
+    responses((status = 200, body = Delivery), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn retry_delivery(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<u64>,
+) -> Result<Json<Delivery>, ApiError> {
+    let delivery = state.store.retry_delivery(id, state.now()).await?;
+    state.alerts.wake.notify_one();
+    Ok(Json(delivery))
+}
+
+/// Splits `{"name": …, …}` into the name and the rest.
+fn named_body(body: &[u8]) -> Result<(String, Value), ApiError> {
+    let mut value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("invalid", format!("the body is not JSON: {e}")))?;
+    let Some(object) = value.as_object_mut() else {
+        return Err(ApiError::bad_request(
+            "invalid",
+            "the body must be a JSON object with name, type and the type's settings",
+        ));
+    };
+    let name = match object.remove("name") {
+        Some(Value::String(s)) => s,
+        _ => {
+            return Err(
+                ApiError::bad_request("invalid", "name: a channel needs a name (a string)")
+                    .at_field("name"),
+            )
+        }
+    };
+    Ok((name, value))
+}
