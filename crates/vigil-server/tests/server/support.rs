@@ -27,11 +27,17 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose settings `configure` changes first (alerts, …).
+    pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let config = ServerConfig {
+        let mut config = ServerConfig {
             database: dir.path().join("vigil.db"),
             ..ServerConfig::default()
         };
+        configure(&mut config);
         let mut state = vigil_server::open(&config).unwrap();
         let now = Arc::new(Mutex::new(Utc::now()));
         let clock = now.clone();
