@@ -44,7 +44,7 @@ pub enum ChannelCommand {
     List,
     /// Add a channel. Secrets come from an environment variable or a file of the server
     /// (--…-env, --…-file), read when a message is sent; never from the command line.
-    Add(ChannelArgs),
+    Add(Box<ChannelArgs>),
     /// Remove a channel added here or through the API.
     Remove {
         /// Its name.
