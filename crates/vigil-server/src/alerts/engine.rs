@@ -40,8 +40,9 @@ pub async fn run(state: AppState) {
 async fn evaluator(state: AppState) {
     let mut appended = state.appended.subscribe();
     let mut stopping = state.stopping.subscribe();
+    let mut cursor = None;
     loop {
-        match evaluate(&state).await {
+        match evaluate(&state, &mut cursor).await {
             Ok(true) => state.alerts.wake.notify_one(),
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "alerts: evaluating new entries failed; retrying"),
@@ -49,22 +50,87 @@ async fn evaluator(state: AppState) {
         tokio::select! {
             _ = appended.changed() => {}
             _ = tokio::time::sleep(POLL) => {}
-            _ = stopping.wait_for(|s| *s) => return,
+            _ = stopping.wait_for(|s| *s) => break,
+        }
+    }
+    if let Some(c) = cursor {
+        if let Err(e) = c.save(&state).await {
+            tracing::warn!(error = %e, "alerts: saving the evaluation cursor failed");
         }
     }
 }
 
+/// Where the evaluator is. Stretches without a match move it in memory only, saved now and
+/// then: after a crash they are evaluated again, which finds nothing to send twice. A stretch
+/// with matches is saved with them, in one transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct Cursor {
+    at: u64,
+    saved: u64,
+    saved_when: std::time::Instant,
+}
+
+/// Save a match-free advance of the cursor after this many entries or this long.
+const SAVE_EVERY: u64 = 10_000;
+const SAVE_AFTER: Duration = Duration::from_secs(10);
+
+impl Cursor {
+    async fn advance(
+        &mut self,
+        state: &AppState,
+        to: u64,
+        matches: Vec<AlertMatch>,
+    ) -> Result<(), StoreError> {
+        let save = !matches.is_empty()
+            || to - self.saved >= SAVE_EVERY
+            || self.saved_when.elapsed() >= SAVE_AFTER;
+        if save {
+            // If this fails the cursor stays where it was, and the stretch is evaluated again.
+            state.store.record_matches(to, matches, state.now()).await?;
+            self.saved = to;
+            self.saved_when = std::time::Instant::now();
+        }
+        self.at = to;
+        Ok(())
+    }
+
+    async fn save(&self, state: &AppState) -> Result<(), StoreError> {
+        if self.at > self.saved {
+            state
+                .store
+                .record_matches(self.at, vec![], state.now())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 /// Evaluates the rules on the entries after the cursor; whether any delivery was recorded.
-pub async fn evaluate(state: &AppState) -> Result<bool, StoreError> {
+/// `cursor` is the evaluator's memory between calls (`None` the first time).
+pub async fn evaluate(state: &AppState, cursor: &mut Option<Cursor>) -> Result<bool, StoreError> {
     let head = state.store.head().await?.map_or(0, |(seq, _)| seq);
-    let Some(mut cursor) = state.store.alert_cursor().await? else {
-        state
-            .store
-            .record_matches(head, vec![], state.now())
-            .await?;
-        return Ok(false);
+    let c = match cursor {
+        Some(c) => c,
+        None => {
+            let at = match state.store.alert_cursor().await? {
+                Some(at) => at,
+                None => {
+                    // The first run: alerts begin with what arrives from now on.
+                    state
+                        .store
+                        .record_matches(head, vec![], state.now())
+                        .await?;
+                    head
+                }
+            };
+            cursor.insert(Cursor {
+                at,
+                saved: at,
+                saved_when: std::time::Instant::now(),
+            })
+        }
     };
-    if cursor >= head {
+    if c.at >= head {
         return Ok(false);
     }
     let setup = Setup::load(state).await?;
@@ -75,16 +141,13 @@ pub async fn evaluate(state: &AppState) -> Result<bool, StoreError> {
         .filter(|(_, targets)| !targets.is_empty())
         .collect();
     if rules.is_empty() {
-        state
-            .store
-            .record_matches(head, vec![], state.now())
-            .await?;
+        c.advance(state, head, vec![]).await?;
         return Ok(false);
     }
     let tz = state.alerts.config.tz();
     let mut recorded = false;
     loop {
-        let entries = state.store.scan(cursor + 1, BATCH).await?;
+        let entries = state.store.scan(c.at + 1, BATCH).await?;
         let Some(last) = entries.last().map(|e| e.seq) else {
             break;
         };
@@ -102,11 +165,7 @@ pub async fn evaluate(state: &AppState) -> Result<bool, StoreError> {
             }
         }
         recorded |= !matches.is_empty();
-        state
-            .store
-            .record_matches(last, matches, state.now())
-            .await?;
-        cursor = last;
+        c.advance(state, last, matches).await?;
         if entries.len() < BATCH {
             break;
         }
