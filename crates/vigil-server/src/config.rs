@@ -116,6 +116,9 @@ time_zone = "+01:00"
 retry_initial_seconds = 5
 retry_max_seconds = 600
 give_up_after_hours = 72
+# Channels added through the API or CLI may read secret files only in this folder (absolute),
+# and environment variables only if named VIGIL_…; channels in this file may name any.
+# secrets_dir = "/run/vigil-secrets"
 
 # Secrets (password, bot_token, webhook_url, secret) are written as the value itself, or as
 # { env = "NAME" } or { file = "/path" }, read when a message is sent. They never appear in

@@ -384,6 +384,7 @@ async fn serve(settings: ServerConfig) -> anyhow::Result<()> {
         )
         .init();
     let state = vigil_server::open(&settings)?;
+    let alerts = vigil_server::alerts::check_setup(&state).await?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -395,6 +396,7 @@ async fn serve(settings: ServerConfig) -> anyhow::Result<()> {
         listener.local_addr()?,
         settings.database.display()
     );
+    eprintln!("{alerts}");
     if state.store.count_users().await? == 0 {
         eprintln!(
             "No users yet. Create the first admin with:\n  vigil user add NAME --role admin --database {}",

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use vigil_store::{
     AlertItem, AlertItemKind, AlertMatch, Attempt, Delivery, DeliveryCounts, DeliveryFilter,
-    DeliveryKind, DeliveryStatus, StoreError,
+    DeliveryKind, DeliveryStatus, StoreError, DIGEST_KEPT,
 };
 
 use crate::sql::{from_micros, micros};
@@ -92,7 +92,7 @@ pub fn cursor(conn: &Connection) -> Result<Option<u64>, StoreError> {
 }
 
 const DELIVERY_COLUMNS: &str = "id, rule, channel, kind, seqs, status, attempts, due_at, next_at, \
-    last_error, created_at, sent_at";
+    last_error, created_at, sent_at, matches";
 
 fn delivery(r: &Row<'_>) -> rusqlite::Result<Delivery> {
     let bad = |i: usize, e: String| {
@@ -119,6 +119,7 @@ fn delivery(r: &Row<'_>) -> rusqlite::Result<Delivery> {
         last_error: r.get(9)?,
         created_at: from_micros(r.get(10)?),
         sent_at: r.get::<_, Option<i64>>(11)?.map(from_micros),
+        matches: r.get::<_, i64>(12)? as u64,
     })
 }
 
@@ -130,8 +131,8 @@ fn insert(
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO alert_deliveries (rule, channel, kind, seqs, status, attempts, sending, \
-         due_at, next_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, 0, ?, ?, ?)",
+        "INSERT INTO alert_deliveries (rule, channel, kind, seqs, matches, status, attempts, \
+         sending, due_at, next_at, created_at) VALUES (?, ?, ?, ?, 1, 'pending', 0, 0, ?, ?, ?)",
     )?
     .execute(params![
         m.rule,
@@ -145,9 +146,9 @@ fn insert(
     .map(drop)
 }
 
-/// Schedules one match: at once without a window; with one, into the digest that waits for
-/// the window's end, or a new digest due when the last message's window ends, or at once if
-/// that window is over.
+/// Schedules one match: at once without a window; with one, into the digest that has not gone
+/// out yet, or a new digest due when the last message's window ends, or at once if that window
+/// is over.
 fn schedule(conn: &Connection, m: &AlertMatch, now: DateTime<Utc>) -> rusqlite::Result<()> {
     let Some(window) = m.window else {
         return insert(conn, m, DeliveryKind::Event, now, now);
@@ -174,11 +175,13 @@ fn schedule(conn: &Connection, m: &AlertMatch, now: DateTime<Utc>) -> rusqlite::
     };
     let due = from_micros(due);
     let waiting = kind == "digest" && status == "pending" && attempts == 0 && sending == 0;
-    if waiting && due > now {
+    if waiting {
         conn.prepare_cached(
-            "UPDATE alert_deliveries SET seqs = json_insert(seqs, '$[#]', ?) WHERE id = ?",
+            "UPDATE alert_deliveries SET matches = matches + 1, seqs = CASE \
+             WHEN json_array_length(seqs) < ? THEN json_insert(seqs, '$[#]', ?) ELSE seqs END \
+             WHERE id = ?",
         )?
-        .execute(params![m.seq as i64, id])?;
+        .execute(params![DIGEST_KEPT as i64, m.seq as i64, id])?;
         return Ok(());
     }
     let window_end = due + window;
@@ -225,8 +228,8 @@ pub fn start_test(
     now: DateTime<Utc>,
 ) -> Result<Delivery, StoreError> {
     conn.execute(
-        "INSERT INTO alert_deliveries (rule, channel, kind, seqs, status, attempts, sending, \
-         due_at, next_at, created_at) VALUES ('', ?, 'test', '[]', 'pending', 1, 1, ?, ?, ?)",
+        "INSERT INTO alert_deliveries (rule, channel, kind, seqs, matches, status, attempts, \
+         sending, due_at, next_at, created_at) VALUES ('', ?, 'test', '[]', 0, 'pending', 1, 1, ?, ?, ?)",
         params![channel, micros(&now), micros(&now), micros(&now)],
     )
     .map_err(db)?;
@@ -237,15 +240,25 @@ pub fn claim(
     conn: &Connection,
     now: DateTime<Utc>,
     limit: usize,
+    per_channel: usize,
 ) -> Result<Vec<Delivery>, StoreError> {
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(db)?;
+    // Per channel, the oldest due first, as many as leave at most `per_channel` claimed.
     let mut due: Vec<Delivery> = tx
         .prepare_cached(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM alert_deliveries \
-             WHERE status = 'pending' AND sending = 0 AND next_at <= ? ORDER BY next_at, id LIMIT ?"
+            "SELECT {DELIVERY_COLUMNS} FROM ( \
+               SELECT d.*, row_number() OVER (PARTITION BY channel ORDER BY next_at, id) AS rn, \
+                 (SELECT count(*) FROM alert_deliveries s \
+                  WHERE s.sending = 1 AND s.channel = d.channel) AS busy \
+               FROM alert_deliveries d \
+               WHERE status = 'pending' AND sending = 0 AND next_at <= ?1) \
+             WHERE rn + busy <= ?2 ORDER BY next_at, id LIMIT ?3"
         ))
         .map_err(db)?
-        .query_map(params![micros(&now), limit as i64], delivery)
+        .query_map(
+            params![micros(&now), per_channel as i64, limit as i64],
+            delivery,
+        )
         .map_err(db)?
         .collect::<Result<_, _>>()
         .map_err(db)?;
@@ -294,12 +307,22 @@ pub fn finish(conn: &Connection, id: u64, attempt: &Attempt) -> Result<(), Store
 }
 
 pub fn release(conn: &Connection) -> Result<u64, StoreError> {
-    conn.execute(
-        "UPDATE alert_deliveries SET sending = 0 WHERE sending = 1",
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(db)?;
+    tx.execute(
+        "UPDATE alert_deliveries SET status = 'failed', sending = 0, \
+         last_error = 'the server stopped before the test message was sent' \
+         WHERE sending = 1 AND kind = 'test'",
         [],
     )
-    .map(|n| n as u64)
-    .map_err(db)
+    .map_err(db)?;
+    let n = tx
+        .execute(
+            "UPDATE alert_deliveries SET sending = 0 WHERE sending = 1",
+            [],
+        )
+        .map_err(db)?;
+    tx.commit().map_err(db)?;
+    Ok(n as u64)
 }
 
 pub fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -358,6 +381,12 @@ pub fn counts(conn: &Connection) -> Result<DeliveryCounts, StoreError> {
 
 pub fn retry(conn: &Connection, id: u64, now: DateTime<Utc>) -> Result<Delivery, StoreError> {
     let d = by_id(conn, id)?;
+    if d.kind == DeliveryKind::Test {
+        return Err(StoreError::Conflict {
+            message: format!("delivery {id} is a test message: send a new one instead"),
+            index: None,
+        });
+    }
     if d.status != DeliveryStatus::Failed {
         return Err(StoreError::Conflict {
             message: format!("delivery {id} is {}, not failed", d.status.as_str()),
@@ -365,7 +394,8 @@ pub fn retry(conn: &Connection, id: u64, now: DateTime<Utc>) -> Result<Delivery,
         });
     }
     conn.execute(
-        "UPDATE alert_deliveries SET status = 'pending', next_at = ? WHERE id = ? AND status = 'failed'",
+        "UPDATE alert_deliveries SET status = 'pending', next_at = ?1, due_at = ?1 \
+         WHERE id = ?2 AND status = 'failed'",
         params![micros(&now), id as i64],
     )
     .map_err(db)?;

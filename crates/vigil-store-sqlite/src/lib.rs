@@ -542,8 +542,10 @@ impl Store for SqliteStore {
         &self,
         now: chrono::DateTime<chrono::Utc>,
         limit: usize,
+        per_channel: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        self.read(move |conn| alerts::claim(conn, now, limit)).await
+        self.read(move |conn| alerts::claim(conn, now, limit, per_channel))
+            .await
     }
 
     async fn finish_delivery(&self, id: u64, attempt: Attempt) -> Result<(), StoreError> {

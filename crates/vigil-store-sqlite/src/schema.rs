@@ -87,7 +87,8 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
     rule        TEXT    NOT NULL,
     channel     TEXT    NOT NULL,
     kind        TEXT    NOT NULL,             -- event | digest | test
-    seqs        TEXT    NOT NULL,             -- JSON array of journal seqs
+    seqs        TEXT    NOT NULL,             -- JSON array of journal seqs (a digest's first 11)
+    matches     INTEGER NOT NULL,             -- how many entries it tells of
     status      TEXT    NOT NULL,             -- pending | sent | failed
     attempts    INTEGER NOT NULL,
     sending     INTEGER NOT NULL,

@@ -14,6 +14,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// How many of a digest's entries are kept by seq: the first in full and ten listed; the rest
+/// are counted.
+pub const DIGEST_KEPT: usize = 11;
+
 /// Channels or rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertItemKind {
@@ -133,13 +137,16 @@ pub struct Delivery {
     pub channel: String,
     /// What it carries.
     pub kind: DeliveryKind,
-    /// The journal entries it tells of, oldest first.
+    /// The journal entries it tells of, oldest first: for a digest, the first
+    /// [`DIGEST_KEPT`] of them.
     pub seqs: Vec<u64>,
+    /// How many entries it tells of (a digest may have more than it keeps).
+    pub matches: u64,
     /// Where it stands.
     pub status: DeliveryStatus,
     /// How many times sending was tried.
     pub attempts: u32,
-    /// When it was first due (for a digest: the end of its window).
+    /// When it was first due (for a digest: the end of its window), or put back by hand.
     #[serde(with = "vigil_core::event::micros")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub due_at: DateTime<Utc>,

@@ -29,7 +29,8 @@ macro_rules! conformance_tests {
             a_conflicting_id_stores_nothing_of_its_batch, values_come_back_byte_exact, unknown_ids_are_not_found,
             search_agrees_with_the_query_language, keys_and_entries_agree_with_search, timeline_counts_every_match_once, facets_count_like_the_query_language,
             pages_are_stable_under_concurrent_appends, concurrent_appends_lose_and_duplicate_nothing, accounts_sessions_and_keys,
-            alert_channels_and_rules_by_name, alert_outbox_schedules_claims_and_finishes);
+            alert_channels_and_rules_by_name, alert_outbox_schedules_claims_and_finishes,
+            alert_digests_are_bounded_and_channels_share_claims);
     };
     (@each $make:path; $($name:ident),+) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -706,7 +707,7 @@ pub async fn alert_outbox_schedules_claims_and_finishes(store: Arc<dyn Store>) {
     store.record_matches(6, vec![], now).await.unwrap();
     assert_eq!(store.alert_cursor().await.unwrap(), Some(7));
 
-    let claimed = store.claim_deliveries(now, 10).await.unwrap();
+    let claimed = store.claim_deliveries(now, 10, 10).await.unwrap();
     let shape: Vec<_> = claimed
         .iter()
         .map(|d| (d.rule.as_str(), d.kind, d.seqs.clone(), d.attempts))
@@ -721,7 +722,11 @@ pub async fn alert_outbox_schedules_claims_and_finishes(store: Arc<dyn Store>) {
         "the throttled rule's later matches wait for the end of its window"
     );
     assert!(
-        store.claim_deliveries(now, 10).await.unwrap().is_empty(),
+        store
+            .claim_deliveries(now, 10, 10)
+            .await
+            .unwrap()
+            .is_empty(),
         "claimed deliveries are not claimed twice"
     );
     let (a, b, c) = (claimed[0].id, claimed[1].id, claimed[2].id);
@@ -763,7 +768,7 @@ pub async fn alert_outbox_schedules_claims_and_finishes(store: Arc<dyn Store>) {
         .record_matches(8, vec![hit("throttled", 8)], now + Duration::minutes(1))
         .await
         .unwrap();
-    let at_window_end = store.claim_deliveries(now + window, 10).await.unwrap();
+    let at_window_end = store.claim_deliveries(now + window, 10, 10).await.unwrap();
     let shape: Vec<_> = at_window_end
         .iter()
         .map(|d| (d.id, d.kind, d.seqs.clone(), d.due_at))
@@ -781,6 +786,7 @@ pub async fn alert_outbox_schedules_claims_and_finishes(store: Arc<dyn Store>) {
         ]
     );
     assert_eq!(at_window_end[0].attempts, 2);
+    assert_eq!(at_window_end[1].matches, 3);
     assert_eq!(
         at_window_end[0].last_error.as_deref(),
         Some("429: retry after 30")
@@ -804,18 +810,18 @@ pub async fn alert_outbox_schedules_claims_and_finishes(store: Arc<dyn Store>) {
     assert_eq!(store.release_deliveries().await.unwrap(), 2);
     assert_eq!(
         store
-            .claim_deliveries(now + window, 10)
+            .claim_deliveries(now + window, 10, 10)
             .await
             .unwrap()
             .len(),
         2
     );
 
-    // Failed deliveries can be put back; others cannot.
+    // Failed deliveries can be put back, due now (giving up counts from then); others cannot.
     let retried = store.retry_delivery(c, now + window).await.unwrap();
     assert_eq!(
-        (retried.status, retried.next_at),
-        (DeliveryStatus::Pending, now + window)
+        (retried.status, retried.next_at, retried.due_at),
+        (DeliveryStatus::Pending, now + window, now + window)
     );
     assert!(matches!(
         store.retry_delivery(a, now).await,
@@ -848,6 +854,24 @@ pub async fn alert_outbox_schedules_claims_and_finishes(store: Arc<dyn Store>) {
         "newest first"
     );
     assert_eq!(sent[1].sent_at, Some(now + Duration::seconds(1)));
+    // A test message a stopped process was sending fails; it is not sent later, nor retried.
+    let stuck = store.start_test_delivery("ops", now).await.unwrap();
+    store.release_deliveries().await.unwrap();
+    let failed = store
+        .deliveries(&DeliveryFilter {
+            status: Some(DeliveryStatus::Failed),
+            channel: Some("ops".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed[0].id, stuck.id);
+    assert!(matches!(
+        store.retry_delivery(stuck.id, now).await,
+        Err(StoreError::Conflict { .. })
+    ));
+
     let page = store
         .deliveries(&DeliveryFilter {
             rule: Some("throttled".into()),
@@ -859,4 +883,46 @@ pub async fn alert_outbox_schedules_claims_and_finishes(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(page.len(), 2);
     assert!(page.iter().all(|d| d.rule == "throttled" && d.id < test.id));
+}
+
+/// A digest keeps the first entries and counts the rest; a digest that is due but not yet
+/// claimed still takes matches; one slow channel cannot take every claim.
+pub async fn alert_digests_are_bounded_and_channels_share_claims(store: Arc<dyn Store>) {
+    use crate::{AlertMatch, DIGEST_KEPT};
+    let now = base_time();
+    let window = Duration::minutes(5);
+    let hit = |channel: &str, seq: u64, window: Option<Duration>| AlertMatch {
+        rule: "r".into(),
+        channel: channel.into(),
+        seq,
+        window,
+    };
+    store.record_matches(0, vec![], now).await.unwrap();
+    let flood: Vec<_> = (1..=40).map(|seq| hit("ops", seq, Some(window))).collect();
+    store.record_matches(40, flood, now).await.unwrap();
+    // Due, not claimed yet: a late match still joins it.
+    store
+        .record_matches(41, vec![hit("ops", 41, Some(window))], now + window)
+        .await
+        .unwrap();
+    let claimed = store.claim_deliveries(now + window, 10, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2, "the first match at once, then one digest");
+    assert_eq!((claimed[0].seqs.clone(), claimed[0].matches), (vec![1], 1));
+    let digest = &claimed[1];
+    assert_eq!(digest.matches, 40);
+    assert_eq!(digest.seqs, (2..2 + DIGEST_KEPT as u64).collect::<Vec<_>>());
+
+    // A slow channel with many due, a healthy one with two: claims leave room for both.
+    let slow: Vec<_> = (100..120)
+        .map(|seq| hit("slow", seq, None))
+        .chain([hit("fast", 200, None), hit("fast", 201, None)])
+        .collect();
+    store.record_matches(201, slow, now).await.unwrap();
+    let first = store.claim_deliveries(now, 64, 4).await.unwrap();
+    let count = |ds: &[crate::Delivery], c: &str| ds.iter().filter(|d| d.channel == c).count();
+    assert_eq!((count(&first, "slow"), count(&first, "fast")), (4, 2));
+    assert!(
+        store.claim_deliveries(now, 64, 4).await.unwrap().is_empty(),
+        "the slow channel already has 4 claimed"
+    );
 }

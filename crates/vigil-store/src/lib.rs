@@ -16,7 +16,7 @@ pub mod conformance;
 
 pub use alerts::{
     AlertItem, AlertItemKind, AlertMatch, Attempt, Delivery, DeliveryCounts, DeliveryFilter,
-    DeliveryKind, DeliveryStatus,
+    DeliveryKind, DeliveryStatus, DIGEST_KEPT,
 };
 pub use types::*;
 
@@ -128,19 +128,23 @@ pub trait Store: Send + Sync + 'static {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Delivery, StoreError>;
 
-    /// Claims up to `limit` pending deliveries due at `now`, oldest due first: each counts one
-    /// more attempt and is not claimed again until finished or released.
+    /// Claims up to `limit` pending deliveries due at `now`, oldest due first, and no more than
+    /// leaves `per_channel` claimed for one channel (so a slow channel cannot hold up the
+    /// others): each counts one more attempt and is not claimed again until finished or
+    /// released.
     async fn claim_deliveries(
         &self,
         now: chrono::DateTime<chrono::Utc>,
         limit: usize,
+        per_channel: usize,
     ) -> Result<Vec<Delivery>, StoreError>;
 
     /// Records what became of a claimed delivery's attempt.
     async fn finish_delivery(&self, id: u64, attempt: Attempt) -> Result<(), StoreError>;
 
     /// Makes claimed deliveries claimable again (a process that claimed them stopped before
-    /// finishing): how many.
+    /// finishing), except test messages, which fail (they are sent while someone waits, never
+    /// later): how many were released.
     async fn release_deliveries(&self) -> Result<u64, StoreError>;
 
     /// When the soonest pending, unclaimed delivery is due.
@@ -152,8 +156,9 @@ pub trait Store: Send + Sync + 'static {
     /// How many deliveries are in each status.
     async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError>;
 
-    /// Puts a failed delivery back in the outbox, due at `now`; `NotFound` if there is none by
-    /// that id, `Conflict` if it is not failed.
+    /// Puts a failed delivery back in the outbox, due at `now` (its `due_at` too, so that
+    /// giving up counts from then); `NotFound` if there is none by that id, `Conflict` if it is
+    /// not failed or is a test message.
     async fn retry_delivery(
         &self,
         id: u64,

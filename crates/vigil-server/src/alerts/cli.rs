@@ -42,8 +42,9 @@ pub enum AlertsCommand {
 pub enum ChannelCommand {
     /// List the channels (secrets show where they come from).
     List,
-    /// Add a channel. Secrets come from an environment variable or a file of the server
-    /// (--…-env, --…-file), read when a message is sent; never from the command line.
+    /// Add a channel. Secrets come from an environment variable named VIGIL_… or a file in
+    /// [alerts] secrets_dir (--…-env, --…-file), read when a message is sent; never from the
+    /// command line.
     Add(Box<ChannelArgs>),
     /// Remove a channel added here or through the API.
     Remove {
@@ -350,7 +351,9 @@ pub async fn run(state: &AppState, by: &str, command: AlertsCommand) -> anyhow::
             }
         }
         AlertsCommand::Retry { id } => {
-            let d = state.store.retry_delivery(id, state.now()).await?;
+            let d = super::retry_delivery(state, &actor, id)
+                .await
+                .map_err(manage)?;
             out.push_str(&format!(
                 "delivery {} is pending again; a running server sends it shortly\n",
                 d.id

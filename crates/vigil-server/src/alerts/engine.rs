@@ -29,6 +29,8 @@ const BATCH: usize = 1000;
 const POLL: Duration = Duration::from_secs(2);
 /// The most deliveries claimed and not yet finished.
 const IN_FLIGHT: usize = 64;
+/// The most claimed for one channel: a channel that hangs holds no more than this.
+const PER_CHANNEL: usize = 8;
 /// The longest the dispatcher sleeps without looking at the outbox.
 const IDLE: Duration = Duration::from_secs(30);
 
@@ -190,7 +192,11 @@ async fn dispatcher(state: AppState) {
         let room = IN_FLIGHT.saturating_sub(in_flight.load(Ordering::Acquire));
         let mut wait = IDLE;
         if room > 0 {
-            match state.store.claim_deliveries(state.now(), room).await {
+            match state
+                .store
+                .claim_deliveries(state.now(), room, PER_CHANNEL)
+                .await
+            {
                 Ok(claimed) => {
                     for delivery in claimed {
                         in_flight.fetch_add(1, Ordering::AcqRel);
@@ -199,8 +205,12 @@ async fn dispatcher(state: AppState) {
                             tasks.spawn(worker(state.clone(), rx, in_flight.clone()));
                             tx
                         });
-                        // The worker lives as long as its sender, which is kept here.
-                        let _ = worker.send(delivery);
+                        // The worker lives as long as its sender, which is kept here; if it
+                        // died anyway, the claim is released at the next start.
+                        if worker.send(delivery).is_err() {
+                            in_flight.fetch_sub(1, Ordering::AcqRel);
+                            tracing::error!("alerts: a channel's worker stopped");
+                        }
                     }
                 }
                 Err(e) => {
@@ -244,9 +254,9 @@ async fn worker(
 async fn deliver(state: &AppState, delivery: &Delivery) {
     let attempt = match attempt(state, delivery).await {
         Ok(()) => Attempt::Sent(state.now()),
-        Err(Failure { error, permanent }) => {
+        Err(error) => {
             let jitter = rand::thread_rng().gen::<f64>();
-            let retry_at = match permanent {
+            let retry_at = match error.permanent {
                 true => None,
                 false => super::retry_at(
                     &state.alerts.config,
@@ -269,39 +279,48 @@ async fn deliver(state: &AppState, delivery: &Delivery) {
             }
         }
     };
-    if let Err(e) = state.store.finish_delivery(delivery.id, attempt).await {
-        tracing::error!(delivery = delivery.id, error = %e, "alerts: recording a delivery failed; it will be sent again after a restart");
-    }
-}
-
-struct Failure {
-    error: send::SendError,
-    permanent: bool,
-}
-
-impl Failure {
-    fn permanent(message: String) -> Self {
-        Failure {
-            error: send::SendError {
-                message,
-                retry_after: None,
-            },
-            permanent: true,
+    // What the channel said must be written down: a sent message left pending would go again.
+    for wait in [0, 1, 5, 30] {
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+        match state
+            .store
+            .finish_delivery(delivery.id, attempt.clone())
+            .await
+        {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!(delivery = delivery.id, error = %e, "alerts: recording a delivery failed")
+            }
         }
     }
+    tracing::error!(
+        delivery = delivery.id,
+        "alerts: gave up recording a delivery; it is released at the next start"
+    );
 }
 
-async fn attempt(state: &AppState, delivery: &Delivery) -> Result<(), Failure> {
-    let transient = |e: StoreError| Failure {
-        error: send::SendError {
-            message: format!("reading the journal failed: {e}"),
-            retry_after: None,
-        },
+fn permanent(message: String) -> send::SendError {
+    send::SendError {
+        message,
+        retry_after: None,
+        permanent: true,
+    }
+}
+
+async fn attempt(state: &AppState, delivery: &Delivery) -> Result<(), send::SendError> {
+    let transient = |e: StoreError| send::SendError {
+        message: format!("reading the journal failed: {e}"),
+        retry_after: None,
         permanent: false,
     };
+    if delivery.kind == vigil_store::DeliveryKind::Test {
+        return Err(permanent(
+            "a test message is sent while someone waits, never later".into(),
+        ));
+    }
     let setup = Setup::load(state).await.map_err(transient)?;
     let Some(channel) = setup.channel(&delivery.channel) else {
-        return Err(Failure::permanent(format!(
+        return Err(permanent(format!(
             "channel {:?} no longer exists",
             delivery.channel
         )));
@@ -319,14 +338,10 @@ async fn attempt(state: &AppState, delivery: &Delivery) -> Result<(), Failure> {
         delivery: delivery.id,
         rule: Some(rule),
         entries,
+        total: delivery.matches,
         test: None,
         tz: state.alerts.config.tz(),
         public_url: state.alerts.public_url.clone(),
     };
-    send::send(&state.alerts.http, &channel.spec, &alert)
-        .await
-        .map_err(|error| Failure {
-            error,
-            permanent: false,
-        })
+    send::send(&state.alerts.http, &channel.spec, &alert).await
 }

@@ -18,8 +18,10 @@ pub struct Alert {
     pub delivery: u64,
     /// The rule's name and query (`None` for a test message).
     pub rule: Option<(String, String)>,
-    /// The entries, oldest first (empty for a test message).
+    /// The entries, oldest first (empty for a test message); a digest's first ones.
     pub entries: Vec<StoredEvent>,
+    /// How many entries it tells of (a digest's may be more than `entries`).
+    pub total: u64,
     /// Who asked for a test message, and the channel's name.
     pub test: Option<(String, String)>,
     /// The zone shown besides UTC.
@@ -53,8 +55,8 @@ impl Alert {
             e.event.actor.id,
             e.event.section
         );
-        if self.entries.len() > 1 {
-            line.push_str(&format!(" (and {} more)", self.entries.len() - 1));
+        if self.others() > 0 {
+            line.push_str(&format!(" (and {} more)", self.others()));
         }
         line
     }
@@ -175,9 +177,14 @@ impl Alert {
             .collect()
     }
 
+    /// How many entries besides the first.
+    fn others(&self) -> u64 {
+        self.total.max(self.entries.len() as u64).saturating_sub(1)
+    }
+
     /// How many others a digest has beyond the listed lines.
-    fn unlisted(&self) -> usize {
-        self.entries.len().saturating_sub(1 + LISTED)
+    fn unlisted(&self) -> u64 {
+        self.others().saturating_sub(self.more_lines().len() as u64)
     }
 
     /// The email's plain-text part (also the body of any channel that shows plain text).
@@ -195,7 +202,7 @@ impl Alert {
         }
         let more = self.more_lines();
         if !more.is_empty() {
-            out.push_str(&format!("\nAnd {} more:\n", self.entries.len() - 1));
+            out.push_str(&format!("\nAnd {} more:\n", self.others()));
             for line in more {
                 out.push_str(&format!("- {line}\n"));
             }
@@ -228,10 +235,7 @@ impl Alert {
         let mut more = String::new();
         let lines = self.more_lines();
         if !lines.is_empty() {
-            more.push_str(&format!(
-                "<p>And {} more:</p>\n<ul>\n",
-                self.entries.len() - 1
-            ));
+            more.push_str(&format!("<p>And {} more:</p>\n<ul>\n", self.others()));
             for line in lines {
                 more.push_str(&format!("<li>{}</li>\n", html_escape(&line)));
             }
@@ -266,7 +270,7 @@ impl Alert {
         }
         let lines = self.more_lines();
         if !lines.is_empty() {
-            out.push_str(&format!("\n<b>And {} more:</b>\n", self.entries.len() - 1));
+            out.push_str(&format!("\n<b>And {} more:</b>\n", self.others()));
             for line in lines {
                 out.push_str(&format!("• {}\n", html_escape(&line)));
             }
@@ -276,7 +280,16 @@ impl Alert {
         }
         if telegram_len(&out) > 4096 {
             // Cut the plain version instead: cutting HTML could leave a tag open.
-            let plain: String = self.text().chars().take(4000).collect();
+            let mut plain = String::new();
+            let mut units = 0;
+            for c in self.text().chars() {
+                // Escaping can only add entities, each counted as one: 4000 units stay below.
+                units += c.len_utf16();
+                if units > 4000 {
+                    break;
+                }
+                plain.push(c);
+            }
             return format!("{}\n…", html_escape(&plain));
         }
         out
@@ -289,12 +302,26 @@ impl Alert {
             "type": "header",
             "text": {"type": "plain_text", "text": cut_to(&headline, 150), "emoji": false}
         })];
-        let fields: Vec<Value> = self
-            .fields()
+        // Slack takes at most 10 fields: the changes go in one.
+        let mut merged: Vec<Field> = Vec::new();
+        for f in self.fields() {
+            match merged
+                .iter_mut()
+                .find(|m| m.label == "Changes" && f.label == "Change")
+            {
+                Some(m) => m.value = format!("{}\n{}", m.value, f.value),
+                None if f.label == "Change" => merged.push(Field {
+                    label: "Changes",
+                    value: f.value,
+                }),
+                None => merged.push(f),
+            }
+        }
+        let fields: Vec<Value> = merged
             .into_iter()
             .take(10)
             .map(|f| {
-                json!({"type": "mrkdwn", "text": cut_to(&format!("*{}*\n{}", f.label, slack_escape(&f.value)), 2000)})
+                json!({"type": "mrkdwn", "text": format!("*{}*\n{}", f.label, slack_escape(&cut_to(&f.value, 1900)))})
             })
             .collect();
         if !fields.is_empty() {
@@ -312,16 +339,14 @@ impl Alert {
         }
         let lines = self.more_lines();
         if !lines.is_empty() {
-            let mut text = format!("*And {} more:*\n", self.entries.len() - 1);
+            let mut text = format!("*And {} more:*\n", self.others());
             for line in lines {
-                text.push_str(&format!("• {}\n", slack_escape(&line)));
+                text.push_str(&format!("• {}\n", slack_escape(&cut_to(&line, 200))));
             }
             if self.unlisted() > 0 {
                 text.push_str(&format!("… and {} others", self.unlisted()));
             }
-            blocks.push(
-                json!({"type": "section", "text": {"type": "mrkdwn", "text": cut_to(&text, 3000)}}),
-            );
+            blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
         }
         json!({ "text": slack_escape(&headline), "blocks": blocks })
     }
@@ -333,7 +358,7 @@ impl Alert {
             "headline": self.headline(),
             "rule": self.rule.as_ref().map(|(name, q)| json!({"name": name, "q": q})),
             "test": self.test.is_some(),
-            "total": self.entries.len(),
+            "total": self.total.max(self.entries.len() as u64),
             "entries": self.entries,
             "links": self.entries.first().map(|e| json!({
                 "console": Self::console_link(e),
@@ -343,8 +368,8 @@ impl Alert {
     }
 }
 
-/// The length Telegram counts: the text after parsing its HTML (tags take no room, an entity
-/// such as `&amp;` is one character).
+/// The length Telegram counts: UTF-16 code units of the text after parsing its HTML (tags take
+/// no room, an entity such as `&amp;` is one).
 pub fn telegram_len(html: &str) -> usize {
     let (mut n, mut in_tag, mut in_entity) = (0, false, false);
     for c in html.chars() {
@@ -358,7 +383,7 @@ pub fn telegram_len(html: &str) -> usize {
             }
             ';' if in_entity => in_entity = false,
             _ if in_entity => {}
-            _ => n += 1,
+            c => n += c.len_utf16(),
         }
     }
     n
@@ -443,6 +468,7 @@ mod tests {
         Alert {
             delivery: 7,
             rule: Some(("critical".into(), "severity:critical".into())),
+            total: entries.len() as u64,
             entries,
             test: None,
             tz: "+01:00".parse().unwrap(),
@@ -497,16 +523,50 @@ mod tests {
         assert!(text.contains("… and 4 others"));
         let slack = a.slack();
         assert_eq!(slack["blocks"][0]["text"]["text"], a.headline());
+        // A digest that kept 11 entries of 40 counts them all.
+        let mut kept = alert((1..=11).map(|i| entry(i, "op", "r")).collect());
+        kept.total = 40;
+        assert!(kept.headline().ends_with("(and 39 more)"));
+        assert!(kept.text().contains("And 39 more:") && kept.text().contains("… and 29 others"));
+    }
+
+    #[test]
+    fn slack_keeps_every_field_when_there_are_many_changes() {
+        let mut e = entry(1, "alice", "the reason");
+        e.event.changes = Some(
+            (0..8)
+                .map(|i| vigil_core::Change {
+                    field: format!("f{i}"),
+                    before: json!(i),
+                    after: json!(i + 1),
+                })
+                .collect(),
+        );
+        let slack = alert(vec![e]).slack();
+        let fields = slack["blocks"][1]["fields"].as_array().unwrap();
+        let texts: Vec<&str> = fields.iter().map(|f| f["text"].as_str().unwrap()).collect();
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with("*Changes*\nf0: 0 → 1\nf1: 1 → 2")
+                    && t.ends_with("f7: 7 → 8")),
+            "{texts:?}"
+        );
+        assert!(
+            texts.iter().any(|t| t.starts_with("*Reason*"))
+                && texts.iter().any(|t| t.starts_with("*Rule*"))
+        );
     }
 
     #[test]
     fn telegram_stays_within_its_limit() {
         let name = "<".repeat(250);
-        let long = "&".repeat(20_000);
+        let long = "&🎰".repeat(10_000);
         let entries: Vec<_> = (1..=12).map(|i| entry(i, &name, &long)).collect();
         let tg = alert(entries).telegram();
         assert!(telegram_len(&tg) <= 4096, "{}", telegram_len(&tg));
         assert!(telegram_len(&tg) > 3000, "cut, not emptied");
         assert_eq!(telegram_len("<b>a &amp; b</b>"), 5);
+        assert_eq!(telegram_len("🎰"), 2, "Telegram counts UTF-16 code units");
     }
 }

@@ -53,6 +53,9 @@ impl Alerting {
             .timeout(send::TIMEOUT)
             .connect_timeout(std::time::Duration::from_secs(5))
             .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
+            // A redirect would turn the POST into a GET (and carry the signature elsewhere):
+            // only the channel's own answer counts.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("an HTTP client with rustls builds");
         Alerting {
@@ -183,6 +186,56 @@ impl Setup {
     }
 }
 
+/// Checks the setup a server starts with: names defined twice (in vigil.toml and through the
+/// API), and rules naming a channel that exists nowhere. Returns a one-line summary.
+pub async fn check_setup(state: &AppState) -> anyhow::Result<String> {
+    let setup = Setup::load(state).await?;
+    let mut seen = std::collections::HashSet::new();
+    for c in &setup.channels {
+        anyhow::ensure!(
+            seen.insert(c.name.as_str()),
+            "alert channel {:?} is defined in vigil.toml and was also added through the API: remove one (vigil alerts channel remove, or edit vigil.toml)",
+            c.name
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in &setup.rules {
+        anyhow::ensure!(
+            seen.insert(r.name.as_str()),
+            "alert rule {:?} is defined twice (vigil.toml, the API or the built-in rule): remove one (vigil alerts rule remove, or edit vigil.toml)",
+            r.name
+        );
+        for c in &r.spec.channels {
+            anyhow::ensure!(
+                setup.channel(c).is_some(),
+                "alert rule {:?} names channel {c:?}, which is neither in vigil.toml nor added through the API",
+                r.name
+            );
+        }
+    }
+    let rules: Vec<&str> = setup.rules.iter().map(|r| r.name.as_str()).collect();
+    Ok(match setup.channels.len() {
+        0 => {
+            "alerts: no channel yet (vigil alerts channel add, or [alerts.channels] in vigil.toml)"
+                .into()
+        }
+        n => format!(
+            "alerts: {n} channel(s) ({}), rule(s): {}",
+            setup
+                .channels
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if rules.is_empty() {
+                "none".into()
+            } else {
+                rules.join(", ")
+            }
+        ),
+    })
+}
+
 /// Why managing alerts refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ManageError {
@@ -266,6 +319,8 @@ pub async fn add_channel(
 ) -> Result<ChannelView, ManageError> {
     check_name("channel", name).map_err(ManageError::Invalid)?;
     spec.validate().map_err(ManageError::Invalid)?;
+    spec.check_sources(state.alerts.config.secrets_dir.as_deref())
+        .map_err(ManageError::Invalid)?;
     let setup = Setup::load(state).await?;
     if setup.channel(name).is_some() {
         return Err(ManageError::Conflict(format!(
@@ -337,20 +392,7 @@ pub async fn remove_channel(
         )));
     }
     let details = serde_json::json!({ "channel": channel.view() });
-    state
-        .store
-        .remove_alert_item(AlertItemKind::Channel, name)
-        .await?;
-    journal(
-        state,
-        by,
-        "alert.channel.delete",
-        Kind::Delete,
-        name,
-        details,
-    )
-    .await?;
-    Ok(())
+    remove_journaled(state, by, AlertItemKind::Channel, name, details).await
 }
 
 /// Adds a rule through the API or CLI, journaled as `alert.rule.create`.
@@ -441,12 +483,7 @@ pub async fn remove_rule(
         }
     }
     let details = serde_json::json!({ "rule": {"name": name, "q": rule.spec.q, "channels": rule.spec.channels, "window_minutes": rule.spec.window_minutes} });
-    state
-        .store
-        .remove_alert_item(AlertItemKind::Rule, name)
-        .await?;
-    journal(state, by, "alert.rule.delete", Kind::Delete, name, details).await?;
-    Ok(())
+    remove_journaled(state, by, AlertItemKind::Rule, name, details).await
 }
 
 /// Sends a test message to a channel now, records it as a `test` delivery and journals
@@ -465,6 +502,7 @@ pub async fn test_channel(
         delivery: delivery.id,
         rule: None,
         entries: vec![],
+        total: 0,
         test: Some((by.id.clone(), name.into())),
         tz: state.alerts.config.tz(),
         public_url: state.alerts.public_url.clone(),
@@ -498,6 +536,64 @@ pub async fn test_channel(
         "error": delivery.last_error,
     });
     journal(state, by, "alert.channel.test", Kind::Access, name, details).await?;
+    Ok(delivery)
+}
+
+/// Removes a stored channel or rule and journals it; if the journal refuses, puts it back.
+async fn remove_journaled(
+    state: &AppState,
+    by: &vigil_core::Actor,
+    kind: AlertItemKind,
+    name: &str,
+    details: serde_json::Value,
+) -> Result<(), ManageError> {
+    let stored = state
+        .store
+        .alert_items(kind)
+        .await?
+        .into_iter()
+        .find(|i| i.name == name);
+    state.store.remove_alert_item(kind, name).await?;
+    let action = format!("alert.{}.delete", kind.as_str());
+    if let Err(e) = journal(state, by, &action, Kind::Delete, name, details).await {
+        if let Some(item) = stored {
+            let _ = state.store.add_alert_item(kind, &item).await;
+        }
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// Puts a failed delivery back in the outbox, journaled as `alert.delivery.retry`.
+pub async fn retry_delivery(
+    state: &AppState,
+    by: &vigil_core::Actor,
+    id: u64,
+) -> Result<Delivery, ManageError> {
+    let delivery = state
+        .store
+        .retry_delivery(id, state.now())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(_) => ManageError::NotFound(format!("no delivery {id}")),
+            other => conflict(other),
+        })?;
+    let details = serde_json::json!({
+        "delivery": id,
+        "rule": delivery.rule,
+        "channel": delivery.channel,
+        "last_error": delivery.last_error,
+    });
+    journal(
+        state,
+        by,
+        "alert.delivery.retry",
+        Kind::Change,
+        &delivery.channel,
+        details,
+    )
+    .await?;
+    state.alerts.wake.notify_one();
     Ok(delivery)
 }
 
@@ -558,7 +654,7 @@ pub fn retry_at(
     now: DateTime<Utc>,
     jitter: f64,
 ) -> Option<DateTime<Utc>> {
-    if now - delivery.created_at >= chrono::Duration::hours(config.give_up_after_hours.into()) {
+    if now - delivery.due_at >= chrono::Duration::hours(config.give_up_after_hours.into()) {
         return None;
     }
     let exponent = delivery.attempts.saturating_sub(1).min(30);
@@ -583,6 +679,7 @@ mod tests {
             channel: "c".into(),
             kind: vigil_store::DeliveryKind::Event,
             seqs: vec![1],
+            matches: 1,
             status: DeliveryStatus::Pending,
             attempts,
             due_at: created_at,
@@ -620,5 +717,11 @@ mod tests {
         );
         let old = now - chrono::Duration::hours(72);
         assert_eq!(retry_at(&config, &delivery(9, old), None, now, 0.5), None);
+        let mut put_back = delivery(9, old);
+        put_back.due_at = now - chrono::Duration::minutes(1);
+        assert!(
+            retry_at(&config, &put_back, None, now, 0.5).is_some(),
+            "counted from due_at"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! validation, and the views that answers show (secrets never in them).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
@@ -38,10 +38,9 @@ impl Secret {
     pub fn resolve(&self, what: &str) -> Result<String, String> {
         let value = match self {
             Secret::Value(v) => v.clone(),
-            Secret::Env { env } => std::env::var(env).map_err(|_| {
-                format!("{what}: environment variable {env} is not set in the server's environment")
-            })?,
-            Secret::File { file } => std::fs::read_to_string(file)
+            Secret::Env { env } => std::env::var(env)
+                .map_err(|_| format!("{what}: environment variable {env} is not set"))?,
+            Secret::File { file } => read_secret_file(file)
                 .map_err(|e| format!("{what}: cannot read {}: {e}", file.display()))?
                 .trim_end_matches(['\n', '\r'])
                 .to_owned(),
@@ -52,6 +51,41 @@ impl Secret {
         Ok(value)
     }
 
+    /// Where a channel added through the API or CLI may take a secret from: environment
+    /// variables named `VIGIL_…`, and files in `[alerts] secrets_dir`. (Channels in vigil.toml
+    /// are the operator's and may use any.) So an admin cannot send the server's other
+    /// secrets to a host of their choosing.
+    pub fn check_source(&self, what: &str, secrets_dir: Option<&Path>) -> Result<(), String> {
+        match self {
+            Secret::Value(_) => Ok(()),
+            Secret::Env { env } if env.starts_with("VIGIL_") && env.len() > 6 => Ok(()),
+            Secret::Env { env } => Err(format!(
+                "{what}: environment variable {env:?} cannot be used by a channel added here: use one named VIGIL_…"
+            )),
+            Secret::File { file } => {
+                let Some(dir) = secrets_dir else {
+                    return Err(format!(
+                        "{what}: files can be used by channels added here only inside [alerts] secrets_dir, which vigil.toml does not set"
+                    ));
+                };
+                let inside = file.is_absolute()
+                    && file.starts_with(dir)
+                    && !file
+                        .components()
+                        .any(|c| matches!(c, std::path::Component::ParentDir));
+                if inside {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{what}: {} is not inside [alerts] secrets_dir ({})",
+                        file.display(),
+                        dir.display()
+                    ))
+                }
+            }
+        }
+    }
+
     /// What answers show: where it comes from, never the value.
     pub fn view(&self) -> Value {
         match self {
@@ -60,6 +94,24 @@ impl Secret {
             Secret::Value(_) => json!("(set)"),
         }
     }
+}
+
+/// The largest secret file read.
+const MAX_SECRET_FILE: u64 = 64 * 1024;
+
+/// A regular file of at most [`MAX_SECRET_FILE`] bytes.
+fn read_secret_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() > MAX_SECRET_FILE {
+        return Err(std::io::Error::other(format!(
+            "not a regular file of at most {MAX_SECRET_FILE} bytes"
+        )));
+    }
+    let mut text = String::new();
+    file.take(MAX_SECRET_FILE).read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// How an email channel talks to its SMTP server.
@@ -209,32 +261,38 @@ impl ChannelSpec {
     /// The spec as answers show it: secrets replaced by where they come from.
     pub fn view(&self) -> Value {
         let mut value = serde_json::to_value(self).expect("a channel spec serializes");
-        let secrets: Vec<(&str, &Secret)> = match self {
+        for (field, secret) in self.secrets() {
+            value[field] = secret.view();
+        }
+        value
+    }
+
+    /// Its secrets, by field.
+    fn secrets(&self) -> Vec<(&'static str, &Secret)> {
+        match self {
             ChannelSpec::Email { password, .. } => {
                 password.iter().map(|p| ("password", p)).collect()
             }
             ChannelSpec::Telegram { bot_token, .. } => vec![("bot_token", bot_token)],
             ChannelSpec::Slack { webhook_url } => vec![("webhook_url", webhook_url)],
             ChannelSpec::Webhook { secret, .. } => vec![("secret", secret)],
-        };
-        for (field, secret) in secrets {
-            value[field] = secret.view();
         }
-        value
     }
 
     /// Every secret value it holds or points to that can be read now, to scrub from errors.
     pub fn secret_values(&self) -> Vec<String> {
-        let secrets: Vec<&Secret> = match self {
-            ChannelSpec::Email { password, .. } => password.iter().collect(),
-            ChannelSpec::Telegram { bot_token, .. } => vec![bot_token],
-            ChannelSpec::Slack { webhook_url } => vec![webhook_url],
-            ChannelSpec::Webhook { secret, .. } => vec![secret],
-        };
-        secrets
+        self.secrets()
             .into_iter()
-            .filter_map(|s| s.resolve("").ok())
+            .filter_map(|(_, s)| s.resolve("").ok())
             .collect()
+    }
+
+    /// Checks where its secrets come from, for a channel added through the API or CLI (see
+    /// [`Secret::check_source`]).
+    pub fn check_sources(&self, secrets_dir: Option<&Path>) -> Result<(), String> {
+        self.secrets()
+            .into_iter()
+            .try_for_each(|(field, s)| s.check_source(field, secrets_dir))
     }
 }
 
@@ -271,6 +329,10 @@ impl RuleSpec {
             return Err("q: a rule needs a query (e.g. severity:critical)".into());
         }
         let query: Query = self.q.parse().map_err(|e| format!("q: {e}"))?;
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = self.channels.iter().find(|c| !seen.insert(c.as_str())) {
+            return Err(format!("channels: {twice} is listed twice"));
+        }
         if let Some(w) = self.window_minutes {
             if !(1..=MAX_WINDOW_MINUTES).contains(&w) {
                 return Err(format!(
@@ -336,7 +398,10 @@ pub struct AlertsConfig {
     /// The longest delay between two attempts, in seconds.
     #[serde(default = "retry_max")]
     pub retry_max_seconds: u32,
-    /// A delivery still failing this long after it was recorded is given up on.
+    /// The folder that channels added through the API or CLI may read secret files from.
+    #[serde(default)]
+    pub secrets_dir: Option<PathBuf>,
+    /// A delivery still failing this long after it was due is given up on.
     #[serde(default = "give_up")]
     pub give_up_after_hours: u32,
     /// Channels by name.
@@ -383,6 +448,14 @@ impl AlertsConfig {
             tz.parse::<chrono::FixedOffset>().map_err(|_| {
                 format!("[alerts] time_zone {tz:?}: expected an offset like +01:00")
             })?;
+        }
+        if let Some(dir) = &self.secrets_dir {
+            if !dir.is_absolute() {
+                return Err(format!(
+                    "[alerts] secrets_dir {}: give an absolute path",
+                    dir.display()
+                ));
+            }
         }
         if let Some(url) = &self.public_url {
             http_url("[alerts] public_url", url)?;
@@ -489,7 +562,66 @@ mod tests {
             window_minutes: None,
         };
         assert!(rule.validate().unwrap_err().starts_with("q:"));
+        let twice = RuleSpec {
+            q: "severity:critical".into(),
+            channels: vec!["ops".into(), "ops".into()],
+            window_minutes: None,
+        };
+        assert_eq!(
+            twice.validate().unwrap_err(),
+            "channels: ops is listed twice"
+        );
         assert!(check_name("rule", "Big").is_err());
         assert!(check_name("rule", "big-bonus.v2").is_ok());
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+
+    #[test]
+    fn channels_added_here_read_only_vigil_variables_and_the_secrets_folder() {
+        let dir = Path::new("/run/vigil-secrets");
+        let env = |e: &str| Secret::Env { env: e.into() };
+        let file = |f: &str| Secret::File { file: f.into() };
+        assert!(env("VIGIL_TELEGRAM_TOKEN")
+            .check_source("bot_token", None)
+            .is_ok());
+        assert!(env("AWS_SECRET_ACCESS_KEY")
+            .check_source("bot_token", None)
+            .unwrap_err()
+            .contains("use one named VIGIL_"));
+        assert!(file("/run/vigil-secrets/tg")
+            .check_source("bot_token", Some(dir))
+            .is_ok());
+        assert!(file("/run/vigil-secrets/../../etc/shadow")
+            .check_source("bot_token", Some(dir))
+            .is_err());
+        assert!(file("/etc/shadow")
+            .check_source("bot_token", Some(dir))
+            .is_err());
+        assert!(file("/run/vigil-secrets/tg")
+            .check_source("bot_token", None)
+            .unwrap_err()
+            .contains("secrets_dir"));
+        assert!(Secret::Value("x".into())
+            .check_source("bot_token", None)
+            .is_ok());
+    }
+
+    #[test]
+    fn secret_files_must_be_small_regular_files() {
+        let err = Secret::File {
+            file: "/dev/zero".into(),
+        }
+        .resolve("bot_token")
+        .unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "123:abc\n").unwrap();
+        let secret = Secret::File { file: path };
+        assert_eq!(secret.resolve("bot_token").unwrap(), "123:abc");
     }
 }

@@ -29,6 +29,9 @@ pub struct SendError {
     pub message: String,
     /// The channel asked to wait this long (Telegram's `retry_after`, `Retry-After`).
     pub retry_after: Option<Duration>,
+    /// Trying again cannot help until someone changes something (a 4xx other than 408 and
+    /// 429, a redirect, an SMTP 5xx): the delivery fails at once, to be put back by hand.
+    pub permanent: bool,
 }
 
 impl SendError {
@@ -36,8 +39,17 @@ impl SendError {
         SendError {
             message: message.into(),
             retry_after: None,
+            permanent: false,
         }
     }
+}
+
+/// Whether an HTTP status means the request will never succeed as it is.
+fn refused_for_good(status: reqwest::StatusCode) -> bool {
+    status.is_redirection()
+        || (status.is_client_error()
+            && status != reqwest::StatusCode::REQUEST_TIMEOUT
+            && status != reqwest::StatusCode::TOO_MANY_REQUESTS)
 }
 
 /// Sends `alert` through the channel.
@@ -154,6 +166,7 @@ async fn accepted(who: &str, response: reqwest::Response) -> Result<(), SendErro
     Err(SendError {
         message: format!("{who} answered {status}: {body}"),
         retry_after,
+        permanent: refused_for_good(status),
     })
 }
 
@@ -177,15 +190,18 @@ async fn telegram(http: &reqwest::Client, url: &str, body: &Value) -> Result<(),
         .as_u64()
         .map(Duration::from_secs)
         .or(header_wait);
+    let code = answer["error_code"]
+        .as_u64()
+        .and_then(|c| reqwest::StatusCode::from_u16(c as u16).ok())
+        .unwrap_or(status);
     Err(SendError {
         message: format!(
             "Telegram answered {}: {}",
-            answer["error_code"]
-                .as_i64()
-                .unwrap_or(status.as_u16().into()),
+            code.as_u16(),
             answer["description"].as_str().unwrap_or("no description")
         ),
         retry_after,
+        permanent: refused_for_good(code),
     })
 }
 
@@ -249,7 +265,11 @@ async fn email(spec: &ChannelSpec, alert: &Alert) -> Result<(), SendError> {
         .send(message)
         .await
         .map(drop)
-        .map_err(|e| SendError::new(format!("SMTP server {host}: {e}")))
+        .map_err(|e| SendError {
+            message: format!("SMTP server {host}: {e}"),
+            retry_after: None,
+            permanent: e.is_permanent(),
+        })
 }
 
 #[cfg(test)]

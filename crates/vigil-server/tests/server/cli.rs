@@ -184,7 +184,7 @@ fn serve_starts_says_how_to_begin_and_stops_on_sigterm() {
         .unwrap();
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let mut lines = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         let mut line = String::new();
         std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
         lines.push(line);
@@ -193,11 +193,15 @@ fn serve_starts_says_how_to_begin_and_stops_on_sigterm() {
         lines[0].contains("listening on http://127.0.0.1:") && lines[0].contains("0 events"),
         "{lines:?}"
     );
-    assert_eq!(lines[1], "No users yet. Create the first admin with:\n");
-    assert!(
-        lines[2].contains("vigil user add NAME --role admin --database"),
-        "{lines:?}"
+    if !lines[3].contains("vigil user add NAME --role admin --database") {
+        let _ = child.kill();
+        panic!("{lines:?}");
+    }
+    assert_eq!(
+        lines[1],
+        "alerts: no channel yet (vigil alerts channel add, or [alerts.channels] in vigil.toml)\n"
     );
+    assert_eq!(lines[2], "No users yet. Create the first admin with:\n");
     assert!(
         db.exists(),
         "the first start creates the database and its folder"

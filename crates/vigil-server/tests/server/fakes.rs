@@ -43,7 +43,27 @@ pub enum Refusal {
 #[derive(Default)]
 struct Inner {
     got: Mutex<Vec<Got>>,
+    /// What was answered as accepted: what the channel would have shown people.
+    accepted: Mutex<Vec<Got>>,
     refusals: Mutex<VecDeque<Refusal>>,
+    /// Requests are taken in and never answered (a channel that hangs).
+    hang: std::sync::atomic::AtomicBool,
+}
+
+impl Inner {
+    async fn maybe_hang(&self) {
+        if self.hang.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    }
+
+    fn accept(&self, path: String, headers: HeaderMap, body: Bytes) {
+        self.accepted.lock().unwrap().push(Got {
+            path,
+            headers,
+            body,
+        });
+    }
 }
 
 /// A fake channel server on 127.0.0.1.
@@ -111,6 +131,35 @@ impl Fake {
         self.inner.refusals.lock().unwrap().extend(refusals);
     }
 
+    /// From now on, take requests in and never answer them (or answer again).
+    pub fn set_hang(&self, hang: bool) {
+        self.inner
+            .hang
+            .store(hang, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// What was accepted so far.
+    pub fn accepted(&self) -> Vec<Got> {
+        self.inner.accepted.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` requests were accepted (or panics after `limit`).
+    pub async fn wait_accepted(&self, n: usize, limit: Duration) -> Vec<Got> {
+        let start = Instant::now();
+        loop {
+            let got = self.accepted();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "expected {n} accepted within {limit:?}, got {}",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Everything received so far, accepted or not.
     pub fn got(&self) -> Vec<Got> {
         self.inner.got.lock().unwrap().clone()
@@ -164,7 +213,13 @@ async fn telegram(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let refusal = record(&inner, format!("/{bot}/sendMessage"), headers, body.clone());
+    let refusal = record(
+        &inner,
+        format!("/{bot}/sendMessage"),
+        headers.clone(),
+        body.clone(),
+    );
+    inner.maybe_hang().await;
     if bot != format!("bot{BOT_TOKEN}") {
         return telegram_error(StatusCode::UNAUTHORIZED, "Unauthorized", None);
     }
@@ -210,6 +265,7 @@ async fn telegram(
             None,
         );
     }
+    inner.accept(format!("/{bot}/sendMessage"), headers, body.clone());
     axum::Json(json!({
         "ok": true,
         "result": {
@@ -270,7 +326,8 @@ async fn slack(
     body: Bytes,
 ) -> Response {
     let path = format!("/services/{a}/{b}/{c}");
-    let refusal = record(&inner, path.clone(), headers, body.clone());
+    let refusal = record(&inner, path.clone(), headers.clone(), body.clone());
+    inner.maybe_hang().await;
     if path != SLACK_PATH {
         return (StatusCode::NOT_FOUND, "no_service").into_response();
     }
@@ -309,12 +366,13 @@ async fn slack(
     if !blocks_ok {
         return (StatusCode::BAD_REQUEST, "invalid_blocks").into_response();
     }
+    inner.accept(path, headers, body);
     (StatusCode::OK, "ok").into_response()
 }
 
 /// A webhook receiver: 204 when accepted.
 async fn webhook(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
-    match record(&inner, "/hook".into(), headers, body) {
+    match record(&inner, "/hook".into(), headers.clone(), body.clone()) {
         Some(Refusal::RateLimited(s)) => (
             StatusCode::TOO_MANY_REQUESTS,
             [("retry-after", s.to_string())],
@@ -322,7 +380,10 @@ async fn webhook(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
         )
             .into_response(),
         Some(Refusal::Broken) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-        None => StatusCode::NO_CONTENT.into_response(),
+        None => {
+            inner.accept("/hook".into(), headers, body);
+            StatusCode::NO_CONTENT.into_response()
+        }
     }
 }
 
