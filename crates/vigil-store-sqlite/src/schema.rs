@@ -100,6 +100,7 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
 );
 CREATE INDEX IF NOT EXISTS alert_deliveries_due ON alert_deliveries (status, next_at);
 CREATE INDEX IF NOT EXISTS alert_deliveries_window ON alert_deliveries (rule, channel, due_at);
+CREATE INDEX IF NOT EXISTS alert_deliveries_sending ON alert_deliveries (channel) WHERE sending = 1;
 "#;
 
 /// Creates the schema if missing; refuses a database from a newer Vigil.

@@ -30,7 +30,7 @@ const POLL: Duration = Duration::from_secs(2);
 /// The most deliveries claimed and not yet finished.
 const IN_FLIGHT: usize = 64;
 /// The most claimed for one channel: a channel that hangs holds no more than this.
-const PER_CHANNEL: usize = 8;
+const PER_CHANNEL: usize = 16;
 /// The longest the dispatcher sleeps without looking at the outbox.
 const IDLE: Duration = Duration::from_secs(30);
 
@@ -244,14 +244,18 @@ async fn worker(
     in_flight: Arc<AtomicUsize>,
 ) {
     while let Some(delivery) = queue.recv().await {
-        deliver(&state, &delivery).await;
+        let sent = deliver(&state, &delivery).await;
         in_flight.fetch_sub(1, Ordering::AcqRel);
-        state.alerts.wake.notify_one();
+        // The dispatcher claims more when this channel's queue runs dry, and looks at the
+        // outbox again after a failure (its retry may be due before the dispatcher's sleep ends).
+        if !sent || queue.is_empty() {
+            state.alerts.wake.notify_one();
+        }
     }
 }
 
-/// Sends one claimed delivery and records the outcome.
-async fn deliver(state: &AppState, delivery: &Delivery) {
+/// Sends one claimed delivery and records the outcome; whether the channel accepted it.
+async fn deliver(state: &AppState, delivery: &Delivery) -> bool {
     let attempt = match attempt(state, delivery).await {
         Ok(()) => Attempt::Sent(state.now()),
         Err(error) => {
@@ -279,6 +283,7 @@ async fn deliver(state: &AppState, delivery: &Delivery) {
             }
         }
     };
+    let sent = matches!(attempt, Attempt::Sent(_));
     // What the channel said must be written down: a sent message left pending would go again.
     for wait in [0, 1, 5, 30] {
         tokio::time::sleep(Duration::from_secs(wait)).await;
@@ -287,7 +292,7 @@ async fn deliver(state: &AppState, delivery: &Delivery) {
             .finish_delivery(delivery.id, attempt.clone())
             .await
         {
-            Ok(()) => return,
+            Ok(()) => return sent,
             Err(e) => {
                 tracing::error!(delivery = delivery.id, error = %e, "alerts: recording a delivery failed")
             }
@@ -297,6 +302,7 @@ async fn deliver(state: &AppState, delivery: &Delivery) {
         delivery = delivery.id,
         "alerts: gave up recording a delivery; it is released at the next start"
     );
+    sent
 }
 
 fn permanent(message: String) -> send::SendError {
