@@ -325,12 +325,17 @@ pub fn release(conn: &Connection) -> Result<u64, StoreError> {
     Ok(n as u64)
 }
 
-pub fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, StoreError> {
-    conn.query_row(
-        "SELECT min(next_at) FROM alert_deliveries WHERE status = 'pending' AND sending = 0",
-        [],
-        |r| r.get::<_, Option<i64>>(0),
+pub fn next_due(
+    conn: &Connection,
+    per_channel: usize,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    conn.prepare_cached(
+        "SELECT min(next_at) FROM alert_deliveries d \
+         WHERE status = 'pending' AND sending = 0 AND (SELECT count(*) FROM alert_deliveries s \
+           WHERE s.sending = 1 AND s.channel = d.channel) < ?",
     )
+    .map_err(db)?
+    .query_row([per_channel as i64], |r| r.get::<_, Option<i64>>(0))
     .map(|v| v.map(from_micros))
     .map_err(db)
 }

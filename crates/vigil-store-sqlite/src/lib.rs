@@ -557,8 +557,12 @@ impl Store for SqliteStore {
         self.read(alerts::release).await
     }
 
-    async fn next_delivery_due(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-        self.read(alerts::next_due).await
+    async fn next_delivery_due(
+        &self,
+        per_channel: usize,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        self.read(move |conn| alerts::next_due(conn, per_channel))
+            .await
     }
 
     async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {

@@ -761,7 +761,7 @@ pub async fn alert_outbox_schedules_claims_and_finishes(store: Arc<dyn Store>) {
     ));
     let counts = store.delivery_counts().await.unwrap();
     assert_eq!((counts.pending, counts.sent, counts.failed), (2, 1, 1));
-    assert_eq!(store.next_delivery_due().await.unwrap(), Some(retry_at));
+    assert_eq!(store.next_delivery_due(10).await.unwrap(), Some(retry_at));
 
     // A match later in the window joins the waiting digest.
     store
@@ -802,7 +802,7 @@ pub async fn alert_outbox_schedules_claims_and_finishes(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(
-        store.next_delivery_due().await.unwrap(),
+        store.next_delivery_due(10).await.unwrap(),
         Some(now + window * 2)
     );
 
@@ -925,4 +925,10 @@ pub async fn alert_digests_are_bounded_and_channels_share_claims(store: Arc<dyn 
         store.claim_deliveries(now, 64, 4).await.unwrap().is_empty(),
         "the slow channel already has 4 claimed"
     );
+    assert_eq!(
+        store.next_delivery_due(4).await.unwrap(),
+        None,
+        "what waits for claims to finish is not due at a time"
+    );
+    assert_eq!(store.next_delivery_due(5).await.unwrap(), Some(now));
 }

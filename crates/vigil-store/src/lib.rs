@@ -147,8 +147,12 @@ pub trait Store: Send + Sync + 'static {
     /// later): how many were released.
     async fn release_deliveries(&self) -> Result<u64, StoreError>;
 
-    /// When the soonest pending, unclaimed delivery is due.
-    async fn next_delivery_due(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
+    /// When the soonest pending, unclaimed delivery is due, among channels with fewer than
+    /// `per_channel` claimed (the others' wait for their claims to finish, not for a time).
+    async fn next_delivery_due(
+        &self,
+        per_channel: usize,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
 
     /// Deliveries, newest first.
     async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError>;

@@ -218,7 +218,8 @@ async fn dispatcher(state: AppState) {
                     wait = Duration::from_secs(1);
                 }
             }
-            if let Ok(Some(next)) = state.store.next_delivery_due().await {
+            // Channels at their limit are left out: their worker wakes this loop when done.
+            if let Ok(Some(next)) = state.store.next_delivery_due(PER_CHANNEL).await {
                 let until = (next - state.now()).to_std().unwrap_or(Duration::ZERO);
                 wait = wait.min(until);
             }
