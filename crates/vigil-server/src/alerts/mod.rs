@@ -297,16 +297,18 @@ impl Channel {
 impl Setup {
     /// The rules as answers show them, with the channels they resolve to.
     pub fn rule_views(&self) -> Vec<RuleView> {
-        self.rules
-            .iter()
-            .map(|r| RuleView {
-                name: r.name.clone(),
-                q: r.spec.q.clone(),
-                channels: self.targets(r).into_iter().map(String::from).collect(),
-                window_minutes: r.spec.window_minutes,
-                source: r.source,
-            })
-            .collect()
+        self.rules.iter().map(|r| self.rule_view(r)).collect()
+    }
+
+    /// A rule as answers show it, with the channels it resolves to in this setup.
+    pub fn rule_view(&self, r: &Rule) -> RuleView {
+        RuleView {
+            name: r.name.clone(),
+            q: r.spec.q.clone(),
+            channels: self.targets(r).into_iter().map(String::from).collect(),
+            window_minutes: r.spec.window_minutes,
+            source: r.source,
+        }
     }
 }
 
@@ -445,9 +447,7 @@ pub async fn add_rule(
         query,
         source: Source::Api,
     };
-    let mut with_rule = setup;
-    with_rule.rules = vec![rule];
-    let view = with_rule.rule_views().remove(0);
+    let view = setup.rule_view(&rule);
     let details = serde_json::json!({ "rule": view });
     if let Err(e) = journal(state, by, "alert.rule.create", Kind::Create, name, details).await {
         let _ = state
