@@ -6,21 +6,26 @@
 //!   cursor) and the dispatcher (sends what is due, one channel's messages in order, retries
 //!   with exponential backoff and jitter).
 //! - [`message`]: what a message says, per channel; [`send`]: the channels' protocols.
-//! - This module: the setup (config + stored channels and rules) and managing it, journaled.
+//! - This module: the setup (config + stored channels and rules); [`manage`]: changing it,
+//!   journaled.
 
 pub mod cli;
 pub mod engine;
+pub mod manage;
 pub mod message;
 pub mod model;
 pub mod send;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use vigil_core::{Event, Kind, Outcome, Query, Severity, Target};
-use vigil_store::{AlertItem, AlertItemKind, Attempt, Delivery, DeliveryStatus, StoreError};
+use vigil_core::Query;
+use vigil_store::{AlertItemKind, Delivery, StoreError};
 
 use crate::state::AppState;
-use model::{check_name, AlertsConfig, ChannelSpec, RuleSpec, Source};
+pub use manage::{
+    add_channel, add_rule, remove_channel, remove_rule, retry_delivery, test_channel, ManageError,
+};
+use model::{AlertsConfig, ChannelSpec, RuleSpec, Source};
 
 /// The built-in rule's name.
 pub const DEFAULT_RULE: &str = "critical";
@@ -236,23 +241,6 @@ pub async fn check_setup(state: &AppState) -> anyhow::Result<String> {
     })
 }
 
-/// Why managing alerts refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ManageError {
-    /// Bad input; the message names the field.
-    #[error("{0}")]
-    Invalid(String),
-    /// No such channel or rule.
-    #[error("{0}")]
-    NotFound(String),
-    /// A taken name, or a channel still used by rules, or one defined in vigil.toml.
-    #[error("{0}")]
-    Conflict(String),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// A channel as answers show it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChannelView {
@@ -312,339 +300,6 @@ impl Setup {
     }
 }
 
-/// Adds a channel through the API or CLI, journaled as `alert.channel.create` by `by`.
-pub async fn add_channel(
-    state: &AppState,
-    by: &vigil_core::Actor,
-    name: &str,
-    spec: ChannelSpec,
-) -> Result<ChannelView, ManageError> {
-    check_name("channel", name).map_err(ManageError::Invalid)?;
-    spec.validate().map_err(ManageError::Invalid)?;
-    spec.check_sources(state.alerts.config.secrets_dir.as_deref())
-        .map_err(ManageError::Invalid)?;
-    let setup = Setup::load(state).await?;
-    if setup.channel(name).is_some() {
-        return Err(ManageError::Conflict(format!(
-            "channel {name:?} already exists"
-        )));
-    }
-    let channel = Channel {
-        name: name.into(),
-        spec,
-        source: Source::Api,
-    };
-    let item = AlertItem {
-        name: name.into(),
-        spec: serde_json::to_string(&channel.spec).expect("a channel spec serializes"),
-        created_at: state.now(),
-        created_by: by.id.clone(),
-    };
-    state
-        .store
-        .add_alert_item(AlertItemKind::Channel, &item)
-        .await
-        .map_err(conflict)?;
-    let view = channel.view();
-    let details = serde_json::json!({ "channel": view });
-    if let Err(e) = journal(
-        state,
-        by,
-        "alert.channel.create",
-        Kind::Create,
-        name,
-        details,
-    )
-    .await
-    {
-        let _ = state
-            .store
-            .remove_alert_item(AlertItemKind::Channel, name)
-            .await;
-        return Err(e.into());
-    }
-    Ok(view)
-}
-
-/// Removes a stored channel that no rule names, journaled as `alert.channel.delete`.
-pub async fn remove_channel(
-    state: &AppState,
-    by: &vigil_core::Actor,
-    name: &str,
-) -> Result<(), ManageError> {
-    let setup = Setup::load(state).await?;
-    let channel = setup
-        .channel(name)
-        .ok_or_else(|| ManageError::NotFound(format!("no channel {name:?}")))?;
-    if channel.source == Source::Config {
-        return Err(ManageError::Conflict(format!(
-            "channel {name:?} is defined in vigil.toml: remove it there and restart"
-        )));
-    }
-    let users: Vec<&str> = setup
-        .rules
-        .iter()
-        .filter(|r| r.spec.channels.iter().any(|c| c == name))
-        .map(|r| r.name.as_str())
-        .collect();
-    if !users.is_empty() {
-        return Err(ManageError::Conflict(format!(
-            "channel {name:?} is used by rule(s) {}: remove them first",
-            users.join(", ")
-        )));
-    }
-    let details = serde_json::json!({ "channel": channel.view() });
-    remove_journaled(state, by, AlertItemKind::Channel, name, details).await
-}
-
-/// Adds a rule through the API or CLI, journaled as `alert.rule.create`.
-pub async fn add_rule(
-    state: &AppState,
-    by: &vigil_core::Actor,
-    name: &str,
-    spec: RuleSpec,
-) -> Result<RuleView, ManageError> {
-    check_name("rule", name).map_err(ManageError::Invalid)?;
-    let query = spec.validate().map_err(ManageError::Invalid)?;
-    let setup = Setup::load(state).await?;
-    if setup.rule(name).is_some() || name == DEFAULT_RULE {
-        return Err(ManageError::Conflict(format!(
-            "rule {name:?} already exists"
-        )));
-    }
-    let missing: Vec<&str> = spec
-        .channels
-        .iter()
-        .filter(|c| setup.channel(c).is_none())
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        let known: Vec<&str> = setup.channels.iter().map(|c| c.name.as_str()).collect();
-        return Err(ManageError::Invalid(format!(
-            "channels: no channel named {}; the channels are: {}",
-            missing.join(", "),
-            if known.is_empty() {
-                "(none yet)".to_owned()
-            } else {
-                known.join(", ")
-            }
-        )));
-    }
-    let item = AlertItem {
-        name: name.into(),
-        spec: serde_json::to_string(&spec).expect("a rule serializes"),
-        created_at: state.now(),
-        created_by: by.id.clone(),
-    };
-    state
-        .store
-        .add_alert_item(AlertItemKind::Rule, &item)
-        .await
-        .map_err(conflict)?;
-    let rule = Rule {
-        name: name.into(),
-        spec,
-        query,
-        source: Source::Api,
-    };
-    let view = setup.rule_view(&rule);
-    let details = serde_json::json!({ "rule": view });
-    if let Err(e) = journal(state, by, "alert.rule.create", Kind::Create, name, details).await {
-        let _ = state
-            .store
-            .remove_alert_item(AlertItemKind::Rule, name)
-            .await;
-        return Err(e.into());
-    }
-    Ok(view)
-}
-
-/// Removes a stored rule, journaled as `alert.rule.delete`.
-pub async fn remove_rule(
-    state: &AppState,
-    by: &vigil_core::Actor,
-    name: &str,
-) -> Result<(), ManageError> {
-    let setup = Setup::load(state).await?;
-    let rule = setup
-        .rule(name)
-        .ok_or_else(|| ManageError::NotFound(format!("no rule {name:?}")))?;
-    match rule.source {
-        Source::Api => {}
-        Source::Config => {
-            return Err(ManageError::Conflict(format!(
-                "rule {name:?} is defined in vigil.toml: remove it there and restart"
-            )))
-        }
-        Source::Builtin => {
-            return Err(ManageError::Conflict(format!(
-                "rule {name:?} is built in: switch it off with default_rule = false in [alerts] of vigil.toml"
-            )))
-        }
-    }
-    let details = serde_json::json!({ "rule": {"name": name, "q": rule.spec.q, "channels": rule.spec.channels, "window_minutes": rule.spec.window_minutes} });
-    remove_journaled(state, by, AlertItemKind::Rule, name, details).await
-}
-
-/// Sends a test message to a channel now, records it as a `test` delivery and journals
-/// `alert.channel.test`. The delivery tells whether the channel accepted it.
-pub async fn test_channel(
-    state: &AppState,
-    by: &vigil_core::Actor,
-    name: &str,
-) -> Result<Delivery, ManageError> {
-    let setup = Setup::load(state).await?;
-    let channel = setup
-        .channel(name)
-        .ok_or_else(|| ManageError::NotFound(format!("no channel {name:?}")))?;
-    let mut delivery = state.store.start_test_delivery(name, state.now()).await?;
-    let alert = message::Alert {
-        delivery: delivery.id,
-        rule: None,
-        entries: vec![],
-        total: 0,
-        test: Some((by.id.clone(), name.into())),
-        tz: state.alerts.config.tz(),
-        public_url: state.alerts.public_url.clone(),
-    };
-    let result = send::send(&state.alerts.http, &channel.spec, &alert).await;
-    let attempt = match &result {
-        Ok(()) => Attempt::Sent(state.now()),
-        Err(e) => Attempt::Failed {
-            error: e.message.clone(),
-            retry_at: None,
-        },
-    };
-    state
-        .store
-        .finish_delivery(delivery.id, attempt.clone())
-        .await?;
-    match attempt {
-        Attempt::Sent(at) => {
-            delivery.status = DeliveryStatus::Sent;
-            delivery.sent_at = Some(at);
-        }
-        Attempt::Failed { error, .. } => {
-            delivery.status = DeliveryStatus::Failed;
-            delivery.last_error = Some(error);
-        }
-    }
-    let details = serde_json::json!({
-        "channel": name,
-        "delivery": delivery.id,
-        "status": delivery.status,
-        "error": delivery.last_error,
-    });
-    journal(state, by, "alert.channel.test", Kind::Access, name, details).await?;
-    Ok(delivery)
-}
-
-/// Removes a stored channel or rule and journals it; if the journal refuses, puts it back.
-async fn remove_journaled(
-    state: &AppState,
-    by: &vigil_core::Actor,
-    kind: AlertItemKind,
-    name: &str,
-    details: serde_json::Value,
-) -> Result<(), ManageError> {
-    let stored = state
-        .store
-        .alert_items(kind)
-        .await?
-        .into_iter()
-        .find(|i| i.name == name);
-    state.store.remove_alert_item(kind, name).await?;
-    let action = format!("alert.{}.delete", kind.as_str());
-    if let Err(e) = journal(state, by, &action, Kind::Delete, name, details).await {
-        if let Some(item) = stored {
-            let _ = state.store.add_alert_item(kind, &item).await;
-        }
-        return Err(e.into());
-    }
-    Ok(())
-}
-
-/// Puts a failed delivery back in the outbox, journaled as `alert.delivery.retry`.
-pub async fn retry_delivery(
-    state: &AppState,
-    by: &vigil_core::Actor,
-    id: u64,
-) -> Result<Delivery, ManageError> {
-    let delivery = state
-        .store
-        .retry_delivery(id, state.now())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound(_) => ManageError::NotFound(format!("no delivery {id}")),
-            other => conflict(other),
-        })?;
-    let details = serde_json::json!({
-        "delivery": id,
-        "rule": delivery.rule,
-        "channel": delivery.channel,
-        "last_error": delivery.last_error,
-    });
-    journal(
-        state,
-        by,
-        "alert.delivery.retry",
-        Kind::Change,
-        &delivery.channel,
-        details,
-    )
-    .await?;
-    state.alerts.wake.notify_one();
-    Ok(delivery)
-}
-
-fn conflict(e: StoreError) -> ManageError {
-    match e {
-        StoreError::Conflict { message, .. } => ManageError::Conflict(message),
-        other => ManageError::Store(other),
-    }
-}
-
-/// Appends one entry about managing alerts: section `vigil`, the person as actor.
-async fn journal(
-    state: &AppState,
-    by: &vigil_core::Actor,
-    action: &str,
-    kind: Kind,
-    target: &str,
-    details: serde_json::Value,
-) -> Result<(), StoreError> {
-    let event = Event {
-        id: uuid::Uuid::now_v7(),
-        occurred_at: state.now(),
-        actor: by.clone(),
-        action: action.into(),
-        kind,
-        section: "vigil".into(),
-        severity: Severity::Info,
-        outcome: Outcome::Success,
-        target: Some(Target {
-            kind: if action.starts_with("alert.rule") {
-                "alert_rule".into()
-            } else {
-                "alert_channel".into()
-            },
-            id: target.into(),
-            name: None,
-        }),
-        changes: None,
-        ip: None,
-        user_agent: None,
-        session_id: None,
-        request_id: None,
-        reason: None,
-        details: match details {
-            serde_json::Value::Object(map) => Some(map),
-            _ => None,
-        },
-    };
-    state.append(vec![event]).await.map(drop)
-}
-
 /// When to try a failed delivery again: exponential backoff with jitter from the settings,
 /// at least what the channel asked for; `None` once it has failed for `give_up_after_hours`.
 pub fn retry_at(
@@ -671,6 +326,7 @@ pub fn retry_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vigil_store::DeliveryStatus;
 
     fn delivery(attempts: u32, created_at: DateTime<Utc>) -> Delivery {
         Delivery {
