@@ -13,11 +13,13 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod annotation;
 pub mod chain;
 pub mod event;
 pub mod query;
 pub mod text;
 pub mod validate;
 
+pub use annotation::{Annotated, Annotation, IncidentRef, Notes};
 pub use event::{Actor, ActorKind, Change, Event, Kind, Outcome, Severity, StoredEvent, Target};
 pub use query::{Query, QueryError};

@@ -49,6 +49,8 @@ fn term() -> impl Strategy<Value = Term> {
         list(value()).prop_map(Term::Actor),
         list(value()).prop_map(Term::Section),
         list(value()).prop_map(Term::Mark),
+        // Incident ids are read case-insensitively (kept lowercase).
+        list(value().prop_map(|v| v.to_lowercase())).prop_map(Term::Incident),
         list(prop::sample::select(Kind::ALL)).prop_map(Term::Kind),
         list(prop::sample::select(Severity::ALL)).prop_map(Term::Severity),
         list(prop::sample::select(Outcome::ALL)).prop_map(Term::Outcome),

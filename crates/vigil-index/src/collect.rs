@@ -192,7 +192,8 @@ impl SegmentCollector for CountsSegment {
 
     fn collect(&mut self, doc: DocId, _: Score) {
         if let Some(col) = &self.column {
-            if let Some(ord) = col.ords().first(doc) {
+            // Every value of the entry (an entry has several marks).
+            for ord in col.ords().values_for_doc(doc) {
                 self.counts[ord as usize] += 1;
             }
         }

@@ -20,12 +20,14 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::FixedOffset;
+use std::collections::HashMap;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur};
 use tantivy::{
     DocId, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument,
 };
-use vigil_core::{Query, StoredEvent};
+
+use vigil_core::{Notes, Query, StoredEvent};
 use vigil_store::{
     BucketPlan, Cursor, FacetRequest, FacetValue, Facets, Order, StoreError, Timeline,
     TimelineRequest,
@@ -40,11 +42,19 @@ pub trait Journal: Send + Sync + 'static {
 
     /// The last seq in the journal (another process may have appended).
     fn head(&self) -> Result<u64, StoreError>;
+
+    /// What the annotations and incidents of these entries add to them (entries with none
+    /// may be left out).
+    fn notes(&self, seqs: &[u64]) -> Result<HashMap<u64, Notes>, StoreError>;
+
+    /// The entries before `before` whose annotations or incident pins were journaled at seqs
+    /// in `[from, to]`: their documents must be written again.
+    fn touched(&self, from: u64, to: u64, before: u64) -> Result<Vec<StoredEvent>, StoreError>;
 }
 
 /// Written with every commit: the format, the last seq indexed and that entry's chain hash (so
 /// an index is never reused for another journal that happens to be as long).
-const PAYLOAD_PREFIX: &str = "vigil-index/2 seq=";
+const PAYLOAD_PREFIX: &str = "vigil-index/3 seq=";
 /// Entries read from the journal at a time.
 const READ_BATCH: usize = 5_000;
 /// Commits are at least this far apart, so heavy ingest makes fewer, larger segments.
@@ -606,12 +616,32 @@ impl Follower {
         let mut pending = false;
         while indexed < self.head() && !self.stopping() {
             let batch = self.journal.read(indexed + 1, READ_BATCH)?;
-            let Some(last) = batch.last() else { break };
+            let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+                break;
+            };
             last_hash = last.hash.clone();
+            let seqs: Vec<u64> = batch.iter().map(|e| e.seq).collect();
+            let notes = self.journal.notes(&seqs)?;
+            let none = Notes::default();
             for e in &batch {
+                let n = notes.get(&e.seq).unwrap_or(&none);
                 self.writer
-                    .add_document(schema::document(&self.fields, e))
+                    .add_document(schema::document(&self.fields, e, n))
                     .map_err(index_error)?;
+            }
+            // Entries annotated (or pinned) by entries of this batch: written again, whole.
+            let touched = self.journal.touched(first.seq, last.seq, first.seq)?;
+            if !touched.is_empty() {
+                let seqs: Vec<u64> = touched.iter().map(|e| e.seq).collect();
+                let notes = self.journal.notes(&seqs)?;
+                for e in &touched {
+                    self.writer
+                        .delete_term(tantivy::Term::from_field_u64(self.fields.seq, e.seq));
+                    let n = notes.get(&e.seq).unwrap_or(&none);
+                    self.writer
+                        .add_document(schema::document(&self.fields, e, n))
+                        .map_err(index_error)?;
+                }
             }
             indexed = last.seq;
             pending = true;

@@ -3,12 +3,10 @@
 use std::ops::Bound;
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
-use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
-};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
-use vigil_core::query::{day_start, ActionPattern, Has, TargetPattern, Term as Q};
+use vigil_core::query::{day_start, ActionPattern, TargetPattern, Term as Q};
 use vigil_store::{Cursor, Order};
 
 use crate::schema::{ipv6, Fields};
@@ -143,14 +141,9 @@ fn clause(f: &Fields, t: &Q, tz: &FixedOffset) -> Boxed {
                 )
             })
             .collect()),
-        Q::Mark(_) => Box::new(EmptyQuery),
-        Q::Has(v) => any(v
-            .iter()
-            .map(|h| match h {
-                Has::Comment | Has::Mark => Box::new(EmptyQuery) as Boxed,
-                other => term(f.has, other.as_str()),
-            })
-            .collect()),
+        Q::Mark(v) => strings(f.mark, v),
+        Q::Incident(v) => strings(f.incident, v),
+        Q::Has(v) => any(v.iter().map(|h| term(f.has, h.as_str())).collect()),
         Q::Text { text, .. } => {
             let words = vigil_core::text::tokens(text);
             if words.len() == 1 {

@@ -7,7 +7,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{PreTokenizedString, Token};
 use tantivy::TantivyDocument;
-use vigil_core::StoredEvent;
+use vigil_core::{Notes, StoredEvent};
 
 /// Field names, used for fast-field access by name.
 pub const SEQ: &str = "seq";
@@ -15,6 +15,8 @@ pub const SEQ: &str = "seq";
 pub const TIME: &str = "t";
 /// The severity (for critical counts).
 pub const SEVERITY: &str = "severity";
+/// Marks of the entry's annotations.
+pub const MARK: &str = "mark";
 
 /// The fields of the schema.
 #[derive(Debug, Clone, Copy)]
@@ -32,8 +34,13 @@ pub struct Fields {
     pub target: Field,
     pub ip: Field,
     pub has: Field,
+    pub mark: Field,
+    pub incident: Field,
     pub text: Field,
 }
+
+/// Positions left between the event's text and each comment, so that no phrase spans two.
+const COMMENT_GAP: usize = 100;
 
 /// An exact-match keyword: indexed whole, with a columnar copy for facets.
 fn keyword(fast: bool) -> TextOptions {
@@ -53,6 +60,8 @@ fn keyword(fast: bool) -> TextOptions {
 pub fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let numeric = NumericOptions::default().set_fast();
+    // Indexed too: an entry's document is replaced (found by seq) when it is annotated.
+    let seq = NumericOptions::default().set_fast().set_indexed();
     let text = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer("raw")
@@ -60,7 +69,7 @@ pub fn build() -> (Schema, Fields) {
             .set_fieldnorms(false),
     );
     let fields = Fields {
-        seq: b.add_u64_field(SEQ, numeric.clone()),
+        seq: b.add_u64_field(SEQ, seq),
         time: b.add_i64_field(TIME, numeric),
         actor: b.add_text_field("actor", keyword(true)),
         section: b.add_text_field("section", keyword(true)),
@@ -73,6 +82,8 @@ pub fn build() -> (Schema, Fields) {
         target: b.add_text_field("target", keyword(false)),
         ip: b.add_ip_addr_field("ip", IpAddrOptions::default().set_fast()),
         has: b.add_text_field("has", keyword(false)),
+        mark: b.add_text_field(MARK, keyword(true)),
+        incident: b.add_text_field("incident", keyword(false)),
         text: b.add_text_field("text", text),
     };
     (b.build(), fields)
@@ -86,9 +97,10 @@ pub fn ipv6(ip: IpAddr) -> Ipv6Addr {
     }
 }
 
-/// The document of one entry. Full-text is pre-tokenized with [`vigil_core::text::tokens`], so
-/// the index and the in-memory evaluation of a query fold words the same way.
-pub fn document(f: &Fields, s: &StoredEvent) -> TantivyDocument {
+/// The document of one entry with what its annotations add. Full-text is pre-tokenized with
+/// [`vigil_core::text::tokens`], so the index and the in-memory evaluation of a query fold words
+/// the same way.
+pub fn document(f: &Fields, s: &StoredEvent, notes: &Notes) -> TantivyDocument {
     let e = &s.event;
     let mut doc = TantivyDocument::new();
     doc.add_u64(f.seq, s.seq);
@@ -118,17 +130,37 @@ pub fn document(f: &Fields, s: &StoredEvent) -> TantivyDocument {
     if e.details.is_some() {
         doc.add_text(f.has, "details");
     }
-    let tokens = vigil_core::text::tokens(&vigil_core::text::searchable(e))
-        .into_iter()
-        .enumerate()
-        .map(|(position, text)| Token {
-            offset_from: 0,
-            offset_to: 0,
-            position,
-            text,
-            position_length: 1,
-        })
-        .collect();
+    for m in &notes.marks {
+        doc.add_text(f.mark, m);
+    }
+    if !notes.marks.is_empty() {
+        doc.add_text(f.has, "mark");
+    }
+    if !notes.comments.is_empty() {
+        doc.add_text(f.has, "comment");
+    }
+    for i in &notes.incidents {
+        doc.add_text(f.incident, i);
+    }
+    let mut tokens: Vec<Token> = Vec::new();
+    let mut position = 0;
+    let texts =
+        std::iter::once(vigil_core::text::searchable(e)).chain(notes.comments.iter().cloned());
+    for (n, text) in texts.enumerate() {
+        if n > 0 {
+            position += COMMENT_GAP;
+        }
+        for word in vigil_core::text::tokens(&text) {
+            tokens.push(Token {
+                offset_from: 0,
+                offset_to: 0,
+                position,
+                text: word,
+                position_length: 1,
+            });
+            position += 1;
+        }
+    }
     doc.add_pre_tokenized_text(
         f.text,
         PreTokenizedString {

@@ -19,6 +19,7 @@
 
 mod accounts;
 mod alerts;
+mod notes;
 mod schema;
 mod sql;
 mod writer;
@@ -30,12 +31,15 @@ use std::sync::{mpsc, Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
+use vigil_core::Annotation;
 use vigil_core::{Event, StoredEvent};
 use vigil_index::{Journal, SearchIndex};
 use vigil_store::{
     AlertItem, AlertItemKind, AlertMatch, Appended, Attempt, Cursor, Delivery, DeliveryCounts,
-    DeliveryFilter, FacetRequest, Facets, IngestKey, NewKey, NewSession, NewUser, Page, Search,
-    Session, Store, StoreError, Timeline, TimelineRequest, User,
+    DeliveryFilter, EntryNotes, FacetRequest, Facets, Incident, IncidentKey, IncidentNote,
+    IngestKey, Mark, MarkChange, NewAnnotation, NewIncident, NewIncidentNote, NewKey, NewPin,
+    NewSession, NewUser, Page, Pin, Search, Session, Store, StoreError, Timeline, TimelineRequest,
+    User, Written,
 };
 
 pub use writer::Clock;
@@ -75,6 +79,19 @@ impl Journal for JournalReader {
 
     fn head(&self) -> Result<u64, StoreError> {
         writer::head_seq(&self.0.lock().expect("journal reader lock")).map_err(db)
+    }
+
+    fn notes(
+        &self,
+        seqs: &[u64],
+    ) -> Result<std::collections::HashMap<u64, vigil_core::Notes>, StoreError> {
+        notes::notes(&self.0.lock().expect("journal reader lock"), seqs)
+    }
+
+    fn touched(&self, from: u64, to: u64, before: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.0.lock().expect("journal reader lock");
+        let seqs = notes::touched(&conn, from, to, before)?;
+        by_seqs(&conn, &seqs)
     }
 }
 
@@ -340,14 +357,7 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
-        let sent = match self.inner.writer.lock().expect("writer lock").as_ref() {
-            Some(writer) => writer.send(writer::Job { events, reply }).is_ok(),
-            None => false,
-        };
-        if !sent {
-            return Err(StoreError::backend(WriterGone));
-        }
-        answer.await.map_err(|_| StoreError::backend(WriterGone))?
+        self.send(writer::Job::append(events, reply), answer).await
     }
 
     async fn event(&self, id: uuid::Uuid) -> Result<StoredEvent, StoreError> {
@@ -580,6 +590,121 @@ impl Store for SqliteStore {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Delivery, StoreError> {
         self.read(move |conn| alerts::retry(conn, id, now)).await
+    }
+
+    async fn marks(&self) -> Result<Vec<Mark>, StoreError> {
+        self.read(notes::marks).await
+    }
+
+    async fn change_mark(&self, change: MarkChange, journal: Event) -> Result<(), StoreError> {
+        self.write(1, move |conn, chain| {
+            notes::change_mark(conn, chain, &change, journal)
+        })
+        .await
+    }
+
+    async fn annotate(
+        &self,
+        annotation: NewAnnotation,
+        journal: Event,
+    ) -> Result<(Annotation, Written), StoreError> {
+        self.write(1, move |conn, chain| {
+            notes::annotate(conn, chain, &annotation, journal)
+        })
+        .await
+    }
+
+    async fn annotations(&self, entry: uuid::Uuid) -> Result<Vec<Annotation>, StoreError> {
+        self.read(move |conn| notes::annotations(conn, entry)).await
+    }
+
+    async fn entry_notes(
+        &self,
+        seqs: Vec<u64>,
+    ) -> Result<std::collections::HashMap<u64, EntryNotes>, StoreError> {
+        self.read(move |conn| notes::entry_notes(conn, &seqs)).await
+    }
+
+    async fn open_incident(
+        &self,
+        incident: NewIncident,
+        journal: Event,
+    ) -> Result<(Incident, Written), StoreError> {
+        self.write(1, move |conn, chain| {
+            notes::open_incident(conn, chain, &incident, journal)
+        })
+        .await
+    }
+
+    async fn incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        self.read(notes::incidents).await
+    }
+
+    async fn incident(&self, key: IncidentKey) -> Result<Incident, StoreError> {
+        self.read(move |conn| notes::incident(conn, key)).await
+    }
+
+    async fn incident_notes(&self, incident: uuid::Uuid) -> Result<Vec<IncidentNote>, StoreError> {
+        self.read(move |conn| notes::incident_notes(conn, incident))
+            .await
+    }
+
+    async fn pins(&self, incident: uuid::Uuid) -> Result<Vec<Pin>, StoreError> {
+        self.read(move |conn| notes::pins(conn, incident)).await
+    }
+
+    async fn pin(&self, pin: NewPin, journal: Event) -> Result<(Pin, Written), StoreError> {
+        self.write(1, move |conn, chain| notes::pin(conn, chain, &pin, journal))
+            .await
+    }
+
+    async fn add_incident_note(
+        &self,
+        note: NewIncidentNote,
+        journal: Event,
+    ) -> Result<(IncidentNote, Written), StoreError> {
+        self.write(1, move |conn, chain| {
+            notes::add_incident_note(conn, chain, &note, journal)
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    /// Gives a job to the writer and waits for its outcome, of type `T`.
+    async fn send<T: 'static>(
+        &self,
+        job: writer::Job,
+        answer: oneshot::Receiver<Result<writer::Output, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let sent = match self.inner.writer.lock().expect("writer lock").as_ref() {
+            Some(writer) => writer.send(job).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(StoreError::backend(WriterGone));
+        }
+        let output = answer
+            .await
+            .map_err(|_| StoreError::backend(WriterGone))??;
+        Ok(*output
+            .downcast::<T>()
+            .expect("a job's output has the type its sender expects"))
+    }
+
+    /// Runs `work` in the writer's transaction (it may append to the chain), durably.
+    async fn write<T: Send + 'static>(
+        &self,
+        size: usize,
+        work: impl FnOnce(&Connection, &mut writer::Chain) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = writer::Job {
+            size,
+            work: Box::new(move |conn, chain| Ok(Box::new(work(conn, chain)?) as writer::Output)),
+            reply,
+        };
+        self.send(job, answer).await
     }
 }
 

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// Bumped when the schema changes; stored in `PRAGMA user_version`.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
@@ -101,7 +101,71 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
 CREATE INDEX IF NOT EXISTS alert_deliveries_due ON alert_deliveries (status, next_at);
 CREATE INDEX IF NOT EXISTS alert_deliveries_window ON alert_deliveries (rule, channel, due_at);
 CREATE INDEX IF NOT EXISTS alert_deliveries_sending ON alert_deliveries (channel) WHERE sending = 1;
+
+-- What investigators add (schema version 3). The marks catalog is managed; everything else is
+-- append-only, like the journal, and each row names the journal entry that tells of it.
+CREATE TABLE IF NOT EXISTS marks (
+    key       TEXT PRIMARY KEY,
+    label_fr  TEXT NOT NULL,
+    label_en  TEXT NOT NULL,
+    colour    TEXT NOT NULL,
+    position  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS annotations (
+    id           BLOB PRIMARY KEY,
+    entry_seq    INTEGER NOT NULL REFERENCES events(seq),
+    author       TEXT NOT NULL,
+    written_at   INTEGER NOT NULL,
+    received_at  INTEGER NOT NULL,
+    comment      TEXT,
+    marks        TEXT NOT NULL,               -- JSON array of mark keys
+    supersedes   BLOB,
+    journal_seq  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS annotations_entry ON annotations (entry_seq);
+CREATE INDEX IF NOT EXISTS annotations_journal ON annotations (journal_seq);
+CREATE TABLE IF NOT EXISTS incidents (
+    id           BLOB PRIMARY KEY,
+    number       INTEGER NOT NULL UNIQUE,
+    title        TEXT NOT NULL,
+    description  TEXT,
+    author       TEXT NOT NULL,
+    written_at   INTEGER NOT NULL,
+    received_at  INTEGER NOT NULL,
+    journal_seq  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS incident_pins (
+    id           BLOB PRIMARY KEY,
+    incident     BLOB NOT NULL REFERENCES incidents(id),
+    entry_seq    INTEGER NOT NULL REFERENCES events(seq),
+    author       TEXT NOT NULL,
+    written_at   INTEGER NOT NULL,
+    received_at  INTEGER NOT NULL,
+    journal_seq  INTEGER NOT NULL,
+    UNIQUE (incident, entry_seq)
+);
+CREATE INDEX IF NOT EXISTS incident_pins_entry ON incident_pins (entry_seq);
+CREATE INDEX IF NOT EXISTS incident_pins_journal ON incident_pins (journal_seq);
+CREATE TABLE IF NOT EXISTS incident_notes (
+    id           BLOB PRIMARY KEY,
+    incident     BLOB NOT NULL REFERENCES incidents(id),
+    author       TEXT NOT NULL,
+    written_at   INTEGER NOT NULL,
+    received_at  INTEGER NOT NULL,
+    text         TEXT,
+    status       TEXT,                        -- open | closed, when the note changes it
+    journal_seq  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_notes_incident ON incident_notes (incident);
 "#;
+
+/// The append-only tables of schema version 3: no row is updated or deleted.
+const APPEND_ONLY: [&str; 4] = [
+    "annotations",
+    "incidents",
+    "incident_pins",
+    "incident_notes",
+];
 
 /// Creates the schema if missing; refuses a database from a newer Vigil.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<Result<(), String>> {
@@ -112,6 +176,23 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<Result<(), String>> {
         )));
     }
     conn.execute_batch(SCHEMA)?;
+    for table in APPEND_ONLY {
+        conn.execute_batch(&format!(
+            "CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} \
+             BEGIN SELECT RAISE(ABORT, '{table} are append-only: write a new one instead'); END; \
+             CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} \
+             BEGIN SELECT RAISE(ABORT, '{table} are append-only: they cannot be deleted'); END;"
+        ))?;
+    }
+    if version < 3 {
+        // The shipped marks, once: an admin who removes one does not see it come back.
+        for (position, m) in vigil_store::default_marks().into_iter().enumerate() {
+            conn.execute(
+                "INSERT OR IGNORE INTO marks (key, label_fr, label_en, colour, position) VALUES (?,?,?,?,?)",
+                rusqlite::params![m.key, m.label_fr, m.label_en, m.colour, position as i64],
+            )?;
+        }
+    }
     conn.pragma_update(None, "user_version", VERSION)?;
     Ok(Ok(()))
 }

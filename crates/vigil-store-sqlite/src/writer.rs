@@ -16,10 +16,54 @@ use crate::sql::{self, micros};
 /// A clock, passed in so that tests control time.
 pub type Clock = std::sync::Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// One batch to append and where to send its outcome.
+/// What a job leaves for its sender, told once the group is committed.
+pub(crate) type Output = Box<dyn std::any::Any + Send>;
+
+/// What a job does inside the group's transaction: it may append to the chain and write other
+/// tables, all or nothing (it runs in a savepoint of its own).
+pub(crate) type Work =
+    Box<dyn FnOnce(&Connection, &mut Chain) -> Result<Output, StoreError> + Send>;
+
+/// One job (a batch to append, or a record and the journal entry about it) and where to send
+/// its outcome.
 pub(crate) struct Job {
-    pub events: Vec<Event>,
-    pub reply: oneshot::Sender<Result<Vec<Appended>, StoreError>>,
+    /// About how many events it appends (groups are kept under [`MAX_GROUP_EVENTS`]).
+    pub size: usize,
+    pub work: Work,
+    pub reply: oneshot::Sender<Result<Output, StoreError>>,
+}
+
+impl Job {
+    /// Appends a batch.
+    pub fn append(events: Vec<Event>, reply: oneshot::Sender<Result<Output, StoreError>>) -> Job {
+        Job {
+            size: events.len(),
+            work: Box::new(move |conn, chain| Ok(Box::new(chain.append(conn, &events)?))),
+            reply,
+        }
+    }
+}
+
+/// The end of the chain inside a job, and the time the group is received at.
+pub(crate) struct Chain {
+    head: Head,
+    now: i64,
+}
+
+impl Chain {
+    /// Appends events (ids already stored come back as duplicates).
+    pub fn append(
+        &mut self,
+        conn: &Connection,
+        events: &[Event],
+    ) -> Result<Vec<Appended>, StoreError> {
+        append_batch(conn, &mut self.head, events, self.now)
+    }
+
+    /// When the group is received, µs since the epoch.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
 }
 
 /// Most events committed in one transaction.
@@ -96,24 +140,26 @@ fn read_head(conn: &Connection) -> rusqlite::Result<Head> {
 
 fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, clock: Clock, on_commit: OnCommit) {
     while let Ok(first) = rx.recv() {
-        let mut total = first.events.len();
+        let mut total = first.size;
         let mut jobs = vec![first];
         while total < MAX_GROUP_EVENTS {
             match rx.try_recv() {
                 Ok(job) => {
-                    total += job.events.len();
+                    total += job.size;
                     jobs.push(job);
                 }
                 Err(_) => break,
             }
         }
-        let (results, head) = write_group(&mut conn, &jobs, &clock);
+        let (works, replies): (Vec<Work>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.work, j.reply)).unzip();
+        let (results, head) = write_group(&mut conn, works, &clock);
         if let Some(seq) = head {
             on_commit(seq);
         }
-        for (job, result) in jobs.into_iter().zip(results) {
+        for (reply, result) in replies.into_iter().zip(results) {
             // A sender that gave up (client disconnected) is not our problem: its events are stored.
-            let _ = job.reply.send(result);
+            let _ = reply.send(result);
         }
     }
 }
@@ -123,13 +169,13 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, clock: Clock, on_commit: O
 /// lock), so another process appending to the same file cannot fork the chain.
 fn write_group(
     conn: &mut Connection,
-    jobs: &[Job],
+    jobs: Vec<Work>,
     clock: &Clock,
-) -> (Vec<Result<Vec<Appended>, StoreError>>, Option<u64>) {
+) -> (Vec<Result<Output, StoreError>>, Option<u64>) {
+    let count = jobs.len();
     let fail_all = |e: rusqlite::Error| {
         tracing::error!(error = %e, "journal write failed");
-        let results = jobs
-            .iter()
+        let results = (0..count)
             .map(|_| Err(StoreError::backend(CommitFailed(e.to_string()))))
             .collect();
         (results, None)
@@ -146,19 +192,17 @@ fn write_group(
     // received_at never goes backwards, even if the wall clock does.
     let now = micros(&clock()).max(head.received_at);
     let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let mut batch_head = head;
-        // A savepoint per batch: dropped without commit, it rolls back that batch alone.
-        let outcome = tx.savepoint().and_then(|sp| {
-            match append_batch(&sp, &mut batch_head, &job.events, now) {
-                Ok(ok) => sp.commit().map(|_| Ok(ok)),
-                Err(e) => Ok(Err(e)),
-            }
+    for work in jobs {
+        let mut chain = Chain { head, now };
+        // A savepoint per job: dropped without commit, it rolls back that job alone.
+        let outcome = tx.savepoint().and_then(|sp| match work(&sp, &mut chain) {
+            Ok(ok) => sp.commit().map(|_| Ok(ok)),
+            Err(e) => Ok(Err(e)),
         });
         match outcome {
-            Ok(Ok(appended)) => {
-                head = batch_head;
-                results.push(Ok(appended));
+            Ok(Ok(output)) => {
+                head = chain.head;
+                results.push(Ok(output));
             }
             Ok(Err(e)) => results.push(Err(e)),
             Err(e) => results.push(Err(StoreError::backend(e))),

@@ -9,6 +9,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod notes;
 mod types;
 
 #[cfg(feature = "conformance")]
@@ -18,10 +19,14 @@ pub use alerts::{
     AlertItem, AlertItemKind, AlertMatch, Attempt, Delivery, DeliveryCounts, DeliveryFilter,
     DeliveryKind, DeliveryStatus, DIGEST_KEPT,
 };
+pub use notes::{
+    default_marks, EntryNotes, Incident, IncidentKey, IncidentNote, IncidentStatus, Mark,
+    MarkChange, NewAnnotation, NewIncident, NewIncidentNote, NewPin, Pin, Written,
+};
 pub use types::*;
 
 use async_trait::async_trait;
-use vigil_core::{Event, StoredEvent};
+use vigil_core::{Annotation, Event, StoredEvent};
 
 /// What a storage backend can do. Implementations are cheap to share (`Arc<dyn Store>`).
 #[async_trait]
@@ -159,6 +164,63 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many deliveries are in each status.
     async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError>;
+
+    // What investigators add: see [`notes`]. Each write stores its record and `journal` (the
+    // entry that tells of it) in one transaction; a replay (same id, same content) stores
+    // neither, the same id with other content is a `Conflict`.
+
+    /// The marks catalog, in the order marks were added.
+    async fn marks(&self) -> Result<Vec<Mark>, StoreError>;
+
+    /// Changes the marks catalog.
+    async fn change_mark(&self, change: MarkChange, journal: Event) -> Result<(), StoreError>;
+
+    /// Stores an annotation: `NotFound` for an unknown entry, `Invalid` for a mark not in the
+    /// catalog or a `supersedes` that is not an annotation of the same entry.
+    async fn annotate(
+        &self,
+        annotation: NewAnnotation,
+        journal: Event,
+    ) -> Result<(Annotation, Written), StoreError>;
+
+    /// An entry's annotations, oldest first; `NotFound` for an unknown entry.
+    async fn annotations(&self, entry: uuid::Uuid) -> Result<Vec<Annotation>, StoreError>;
+
+    /// The annotations and incidents of these entries (by seq; entries with none left out).
+    async fn entry_notes(
+        &self,
+        seqs: Vec<u64>,
+    ) -> Result<std::collections::HashMap<u64, EntryNotes>, StoreError>;
+
+    /// Opens an incident (the store gives it the next number).
+    async fn open_incident(
+        &self,
+        incident: NewIncident,
+        journal: Event,
+    ) -> Result<(Incident, Written), StoreError>;
+
+    /// Every incident, newest first.
+    async fn incidents(&self) -> Result<Vec<Incident>, StoreError>;
+
+    /// One incident; `NotFound` if there is none.
+    async fn incident(&self, key: IncidentKey) -> Result<Incident, StoreError>;
+
+    /// The notes of an incident, oldest first.
+    async fn incident_notes(&self, incident: uuid::Uuid) -> Result<Vec<IncidentNote>, StoreError>;
+
+    /// The entries pinned to an incident, in order of pinning.
+    async fn pins(&self, incident: uuid::Uuid) -> Result<Vec<Pin>, StoreError>;
+
+    /// Pins an entry to an incident; `NotFound` for an unknown incident or entry. Pinning an
+    /// entry already pinned there is a replay of that pin.
+    async fn pin(&self, pin: NewPin, journal: Event) -> Result<(Pin, Written), StoreError>;
+
+    /// Writes a note on an incident (closing or reopening it if it says so).
+    async fn add_incident_note(
+        &self,
+        note: NewIncidentNote,
+        journal: Event,
+    ) -> Result<(IncidentNote, Written), StoreError>;
 
     /// Puts a failed delivery back in the outbox, due at `now` (its `due_at` too, so that
     /// giving up counts from then); `NotFound` if there is none by that id, `Conflict` if it is

@@ -291,6 +291,8 @@ pub enum FacetField {
     Severity,
     /// The outcome.
     Outcome,
+    /// The marks of the entries' annotations.
+    Mark,
 }
 
 impl FacetField {
@@ -303,6 +305,7 @@ impl FacetField {
         FacetField::TargetType,
         FacetField::Severity,
         FacetField::Outcome,
+        FacetField::Mark,
     ];
 
     /// The name used on the API.
@@ -315,6 +318,7 @@ impl FacetField {
             FacetField::TargetType => "target_type",
             FacetField::Severity => "severity",
             FacetField::Outcome => "outcome",
+            FacetField::Mark => "mark",
         }
     }
 
@@ -333,6 +337,8 @@ impl FacetField {
             FacetField::TargetType => return e.target.as_ref().map(|t| t.kind.clone()),
             FacetField::Severity => e.severity.as_str().into(),
             FacetField::Outcome => e.outcome.as_str().into(),
+            // Marks come from annotations, not from the event.
+            FacetField::Mark => return None,
         })
     }
 }

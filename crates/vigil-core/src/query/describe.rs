@@ -46,6 +46,8 @@ fn clause(c: &Clause, tz: &FixedOffset) -> String {
         Term::Section(v) => format!("section {}", is(v.clone())),
         Term::Mark(v) if c.negated => format!("not marked {}", v.join(" nor ")),
         Term::Mark(v) => format!("marked {}", either(v.clone())),
+        Term::Incident(v) if c.negated => format!("not in incident {}", v.join(" nor ")),
+        Term::Incident(v) => format!("in incident {}", either(v.clone())),
         Term::Kind(_) | Term::Severity(_) | Term::Outcome(_) => format!(
             "{} {}",
             c.term.qualifier().unwrap_or_default(),

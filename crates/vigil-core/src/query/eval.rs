@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::{local_start, ActionPattern, Has, Query, TargetPattern, Term};
+use crate::annotation::Notes;
 use crate::event::Event;
 use crate::text;
 
@@ -18,15 +19,36 @@ pub struct Bounds {
 }
 
 impl Query {
-    /// Whether the event matches, reading dates and times without an offset in `tz`.
-    /// Annotations are not part of [`Event`]: `mark:`, `has:comment` and `has:mark` do not match.
+    /// Whether the event matches, reading dates and times without an offset in `tz`, for an
+    /// entry without annotations (`mark:`, `incident:`, `has:comment` and `has:mark` do not
+    /// match): new entries, as the live tail and alert rules see them.
     pub fn matches<Tz: TimeZone>(&self, e: &Event, tz: &Tz) -> bool {
+        self.matches_noted(e, &Notes::default(), tz)
+    }
+
+    /// Whether the entry matches with what its annotations and incidents add: marks, comments
+    /// (full-text searches each comment on its own, as well as the event) and incidents.
+    pub fn matches_noted<Tz: TimeZone>(&self, e: &Event, notes: &Notes, tz: &Tz) -> bool {
         let mut words: Option<Vec<String>> = None;
         self.clauses.iter().all(|c| {
             let hit = match &c.term {
                 Term::Text { text: t, .. } => {
+                    let wanted = text::tokens(t);
                     let doc = words.get_or_insert_with(|| text::tokens(&text::searchable(e)));
-                    text::contains_phrase(doc, &text::tokens(t))
+                    text::contains_phrase(doc, &wanted)
+                        || notes
+                            .comments
+                            .iter()
+                            .any(|c| text::contains_phrase(&text::tokens(c), &wanted))
+                }
+                Term::Mark(v) => v.iter().any(|m| notes.marks.contains(m)),
+                Term::Incident(v) => v.iter().any(|i| notes.incidents.contains(i)),
+                Term::Has(v) if v.iter().any(|h| matches!(h, Has::Comment | Has::Mark)) => {
+                    v.iter().any(|h| match h {
+                        Has::Comment => !notes.comments.is_empty(),
+                        Has::Mark => !notes.marks.is_empty(),
+                        other => term_matches(&Term::Has(vec![*other]), e, tz),
+                    })
                 }
                 term => term_matches(term, e, tz),
             };
@@ -94,7 +116,7 @@ fn term_matches<Tz: TimeZone>(term: &Term, e: &Event, tz: &Tz) -> bool {
             e.occurred_at >= day_start(tz, *d)
                 && e.occurred_at < day_start(tz, *d + Duration::days(1))
         }),
-        Term::Mark(_) => false,
+        Term::Mark(_) | Term::Incident(_) => false,
         Term::Has(v) => v.iter().any(|h| match h {
             Has::Comment | Has::Mark => false,
             Has::Changes => e.changes.as_ref().is_some_and(|c| !c.is_empty()),
@@ -184,6 +206,48 @@ mod tests {
         ] {
             assert!(!hit(q), "{q} should not match");
         }
+    }
+
+    #[test]
+    fn annotations_count_once_the_entry_has_some() {
+        let notes = Notes {
+            marks: vec!["suspicious".into()],
+            comments: vec!["Chargeback review #4411".into(), "vu avec le joueur".into()],
+            incidents: vec!["12".into(), "0190a5e0-0000-7000-8000-000000000001".into()],
+        };
+        let hit = |q: &str| {
+            q.parse::<Query>()
+                .unwrap()
+                .matches_noted(&event(), &notes, &Utc)
+        };
+        for q in [
+            "mark:suspicious",
+            "mark:reviewed,suspicious",
+            "has:comment",
+            "has:mark",
+            "has:ip,mark",
+            "chargeback",
+            "\"review 4411\"",
+            "\"vu avec\" rembourse",
+            "incident:12",
+            "incident:0190A5E0-0000-7000-8000-000000000001",
+            "-mark:reviewed",
+        ] {
+            assert!(hit(q), "{q} should match");
+        }
+        for q in [
+            "mark:reviewed",
+            "-has:comment",
+            "-has:mark",
+            "\"4411 vu\"",
+            "incident:13",
+        ] {
+            assert!(!hit(q), "{q} should not match");
+        }
+        assert!("-has:mark"
+            .parse::<Query>()
+            .unwrap()
+            .matches(&event(), &Utc));
     }
 
     #[test]

@@ -77,6 +77,8 @@ pub enum Term {
     Mark(Vec<String>),
     /// `has:` the entry has one of these.
     Has(Vec<Has>),
+    /// `incident:` pinned to one of these incidents (by number or id).
+    Incident(Vec<String>),
     /// A bare word or a quoted phrase: full-text.
     Text {
         /// The words, as written.

@@ -9,7 +9,7 @@ use crate::event::{Kind, Outcome, Severity};
 /// The qualifiers, as written before the colon.
 pub(crate) const QUALIFIERS: &[&str] = &[
     "actor", "section", "kind", "action", "severity", "outcome", "target", "ip", "after", "before",
-    "on", "mark", "has",
+    "on", "mark", "has", "incident",
 ];
 
 struct Parser<'a> {
@@ -192,6 +192,9 @@ impl Parser<'_> {
             "actor" => Term::Actor(strings(values)),
             "section" => Term::Section(strings(values)),
             "mark" => Term::Mark(strings(values)),
+            "incident" => {
+                Term::Incident(values.into_iter().map(|r| r.text.to_lowercase()).collect())
+            }
             "kind" => Term::Kind(enums(values, name, Kind::choices())?),
             "severity" => Term::Severity(enums(values, name, Severity::choices())?),
             "outcome" => Term::Outcome(enums(values, name, Outcome::choices())?),

@@ -64,6 +64,7 @@ impl Term {
             Term::On(_) => "on",
             Term::Mark(_) => "mark",
             Term::Has(_) => "has",
+            Term::Incident(_) => "incident",
             Term::Text { .. } => return None,
         })
     }
@@ -72,7 +73,7 @@ impl Term {
     pub fn values(&self) -> Vec<String> {
         let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         match self {
-            Term::Actor(v) | Term::Section(v) | Term::Mark(v) => v.clone(),
+            Term::Actor(v) | Term::Section(v) | Term::Mark(v) | Term::Incident(v) => v.clone(),
             Term::Kind(v) => names(&v.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
             Term::Severity(v) => names(&v.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
             Term::Outcome(v) => names(&v.iter().map(|k| k.as_str()).collect::<Vec<_>>()),

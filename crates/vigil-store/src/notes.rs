@@ -1,0 +1,301 @@
+//! The types of what investigators add: the marks catalog, annotations, incidents with their
+//! pinned entries and notes. Every record but the catalog is append-only and written together
+//! with the journal entry that tells of it; records carry an id the client chose, so that a
+//! retried write (the console's outbox after a lost answer) is recognised and stores nothing.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use vigil_core::event::micros;
+use vigil_core::{Annotation, IncidentRef};
+
+/// A mark of the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Mark {
+    /// What queries use: `mark:suspicious`.
+    pub key: String,
+    /// The French label: « suspect ».
+    pub label_fr: String,
+    /// The English label: "suspicious".
+    pub label_en: String,
+    /// `#rrggbb`.
+    pub colour: String,
+}
+
+/// The marks every new store starts with.
+pub fn default_marks() -> Vec<Mark> {
+    let m = |key: &str, fr: &str, en: &str, colour: &str| Mark {
+        key: key.into(),
+        label_fr: fr.into(),
+        label_en: en.into(),
+        colour: colour.into(),
+    };
+    vec![
+        m(
+            "player-request",
+            "sur demande du joueur",
+            "at the player's request",
+            "#2f7dd1",
+        ),
+        m("reviewed", "vérifié", "reviewed", "#2e9e5b"),
+        m("suspicious", "suspect", "suspicious", "#d9822b"),
+        m(
+            "false-positive",
+            "faux positif",
+            "false positive",
+            "#7a7f87",
+        ),
+        m("escalated", "escaladé", "escalated", "#c23b3b"),
+    ]
+}
+
+/// A change to the marks catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkChange {
+    /// A new mark; `Conflict` if the key is taken.
+    Add(Mark),
+    /// New labels or colour for a mark; `NotFound` if there is none by that key.
+    Update(Mark),
+    /// Removes a mark; `NotFound` if there is none, `Conflict` if an annotation uses it.
+    Remove(String),
+}
+
+/// An annotation to store. The store checks that the entry exists, that the marks are in the
+/// catalog and that `supersedes` names an annotation of the same entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAnnotation {
+    /// The client's id.
+    pub id: Uuid,
+    /// The annotated entry.
+    pub entry: Uuid,
+    /// Who writes it.
+    pub author: String,
+    /// When they wrote it.
+    pub written_at: DateTime<Utc>,
+    /// A comment (not blank).
+    pub comment: Option<String>,
+    /// Mark keys, each once.
+    pub marks: Vec<String>,
+    /// The annotation it corrects.
+    pub supersedes: Option<Uuid>,
+}
+
+/// Open or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentStatus {
+    /// Being investigated.
+    Open,
+    /// Done.
+    Closed,
+}
+
+impl IncidentStatus {
+    /// The written form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Open => "open",
+            IncidentStatus::Closed => "closed",
+        }
+    }
+
+    /// Reads the written form.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(IncidentStatus::Open),
+            "closed" => Some(IncidentStatus::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// An incident to open.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIncident {
+    /// The client's id.
+    pub id: Uuid,
+    /// Its title (not blank).
+    pub title: String,
+    /// What it is about.
+    pub description: Option<String>,
+    /// Who opens it.
+    pub author: String,
+    /// When they wrote it.
+    pub written_at: DateTime<Utc>,
+}
+
+/// An incident as the store keeps it, with its current status and how many entries it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Incident {
+    /// Its id.
+    pub id: Uuid,
+    /// Its number, in order of receipt: `incident:12`.
+    pub number: u64,
+    /// Its title.
+    pub title: String,
+    /// What it is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Who opened it.
+    pub author: String,
+    /// When they wrote it.
+    #[serde(with = "micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub written_at: DateTime<Utc>,
+    /// When the store received it.
+    #[serde(with = "micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub received_at: DateTime<Utc>,
+    /// Open or closed: the last status a note set.
+    pub status: IncidentStatus,
+    /// Entries pinned to it.
+    pub entries: u64,
+    /// The journal entry that records its opening.
+    pub journal_seq: u64,
+}
+
+impl Incident {
+    /// How an entry names it.
+    pub fn to_ref(&self) -> IncidentRef {
+        IncidentRef {
+            id: self.id,
+            number: self.number,
+            title: self.title.clone(),
+        }
+    }
+}
+
+/// A note to write on an incident; it may close or reopen it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIncidentNote {
+    /// The client's id.
+    pub id: Uuid,
+    /// The incident.
+    pub incident: Uuid,
+    /// Who writes it.
+    pub author: String,
+    /// When they wrote it.
+    pub written_at: DateTime<Utc>,
+    /// The text.
+    pub text: Option<String>,
+    /// The status it sets.
+    pub status: Option<IncidentStatus>,
+}
+
+/// A note on an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentNote {
+    /// Its id.
+    pub id: Uuid,
+    /// The incident.
+    pub incident: Uuid,
+    /// Who wrote it.
+    pub author: String,
+    /// When they wrote it.
+    #[serde(with = "micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub written_at: DateTime<Utc>,
+    /// When the store received it.
+    #[serde(with = "micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub received_at: DateTime<Utc>,
+    /// The text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The status it set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<IncidentStatus>,
+    /// The journal entry that records it.
+    pub journal_seq: u64,
+}
+
+/// An entry to pin to an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPin {
+    /// The client's id.
+    pub id: Uuid,
+    /// The incident.
+    pub incident: Uuid,
+    /// The entry.
+    pub entry: Uuid,
+    /// Who pins it.
+    pub author: String,
+    /// When they did.
+    pub written_at: DateTime<Utc>,
+}
+
+/// An entry pinned to an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Pin {
+    /// Its id.
+    pub id: Uuid,
+    /// The incident.
+    pub incident: Uuid,
+    /// The entry.
+    pub entry: Uuid,
+    /// Who pinned it.
+    pub author: String,
+    /// When they did.
+    #[serde(with = "micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub written_at: DateTime<Utc>,
+    /// When the store received it.
+    #[serde(with = "micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub received_at: DateTime<Utc>,
+    /// The journal entry that records it.
+    pub journal_seq: u64,
+}
+
+/// Which incident: by id or by number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentKey {
+    /// Its id.
+    Id(Uuid),
+    /// Its number.
+    Number(u64),
+}
+
+impl std::str::FromStr for IncidentKey {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Ok(n) = s.parse::<u64>() {
+            return Ok(IncidentKey::Number(n));
+        }
+        Uuid::parse_str(s)
+            .map(IncidentKey::Id)
+            .map_err(|_| format!("{s:?} is neither an incident number nor an incident id"))
+    }
+}
+
+impl std::fmt::Display for IncidentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IncidentKey::Id(id) => write!(f, "{id}"),
+            IncidentKey::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// An entry's annotations (oldest first) and incidents.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EntryNotes {
+    /// Its annotations.
+    pub annotations: Vec<Annotation>,
+    /// The incidents it is pinned to.
+    pub incidents: Vec<IncidentRef>,
+}
+
+/// Whether a write stored something new or found the same record already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Stored now.
+    Created,
+    /// Already stored with the same content (a retry): nothing was written.
+    Replayed,
+}
