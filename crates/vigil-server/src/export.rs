@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use vigil_core::query::{Clause, Term, TimeBound};
-use vigil_core::{Actor, ActorKind, Event, Kind, Outcome, Query, Severity, StoredEvent, Target};
+use vigil_core::{Actor, Event, Kind, Outcome, Query, StoredEvent};
 use vigil_export::{About, Context, ExportError, Exporter, Format, Row};
 use vigil_store::{Order, Store, StoreError, TimelineRequest};
 
@@ -325,46 +325,26 @@ impl Export {
             ),
         };
         let rows = details.get("rows").and_then(|r| r.as_u64());
+        let name = match rows {
+            Some(n) => format!("{} export of {n} entries", self.format),
+            None => format!("{} export", self.format),
+        };
         Event {
             id: self.entry,
-            occurred_at: self.at,
-            actor: self.by.clone(),
-            action: "journal.export".into(),
-            kind: Kind::Access,
-            section: "vigil".into(),
-            severity: Severity::Info,
             outcome,
-            target: Some(Target {
-                kind: "export".into(),
-                id: self.entry.to_string(),
-                name: Some(match rows {
-                    Some(n) => format!("{} export of {n} entries", self.format),
-                    None => format!("{} export", self.format),
-                }),
-            }),
-            changes: None,
-            ip: None,
-            user_agent: None,
-            session_id: None,
-            request_id: None,
-            reason: None,
-            details: match details {
-                serde_json::Value::Object(map) => Some(map),
-                _ => None,
-            },
+            ..crate::journal::entry(
+                self.at,
+                &self.by,
+                "journal.export",
+                Kind::Access,
+                crate::journal::target("export", self.entry.to_string(), Some(name)),
+                details,
+            )
         }
     }
 }
 
-/// The actor of a signed-in user's export.
-pub fn staff(name: &str) -> Actor {
-    Actor {
-        id: name.to_owned(),
-        name: None,
-        role: None,
-        kind: Some(ActorKind::Staff),
-    }
-}
+pub use crate::journal::staff;
 
 #[cfg(test)]
 mod tests {

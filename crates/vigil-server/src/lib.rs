@@ -18,6 +18,8 @@ pub mod config;
 pub mod error;
 pub mod export;
 pub mod handlers;
+pub mod journal;
+pub mod notes;
 pub mod params;
 pub mod router;
 pub mod state;

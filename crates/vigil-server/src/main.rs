@@ -120,6 +120,18 @@ enum Command {
         #[command(subcommand)]
         command: vigil_server::alerts::cli::AlertsCommand,
     },
+    /// The marks catalog annotations use: list, add, change, remove. Works beside a running
+    /// server; changes are journaled.
+    Marks {
+        /// The journal: sqlite://PATH or a file path [default: ./vigil-data/vigil.db].
+        #[arg(long, env = "VIGIL_DATABASE", global = true)]
+        database: Option<String>,
+        /// Who is acting, as recorded in the journal [default: the login name].
+        #[arg(long, env = "USER", global = true)]
+        by: Option<String>,
+        #[command(subcommand)]
+        command: vigil_server::notes::cli::MarksCommand,
+    },
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -337,6 +349,26 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let state = vigil_server::open_journal(&settings)?;
             let by = by.unwrap_or_else(|| "unknown".into());
             let out = vigil_server::alerts::cli::run(&state, &by, command).await?;
+            print!("{out}");
+            Ok(())
+        }
+        Command::Marks {
+            database,
+            by,
+            command,
+        } => {
+            let mut settings = ServerConfig::default();
+            if let Some(db) = database {
+                settings.database = config::database_path(&db)?;
+            }
+            anyhow::ensure!(
+                settings.database.exists(),
+                "no journal at {}",
+                settings.database.display()
+            );
+            let state = vigil_server::open_journal(&settings)?;
+            let by = by.unwrap_or_else(|| "unknown".into());
+            let out = vigil_server::notes::cli::run(&state, &by, command).await?;
             print!("{out}");
             Ok(())
         }

@@ -7,14 +7,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::handlers::{alerts, events, export, meta, session, stream};
+use crate::handlers::{alerts, events, export, meta, notes, session, stream};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vigil audit store", description = "Ingest, search, timeline and facets over the Vigil audit journal."),
     modifiers(&BearerAuth),
-    tags((name = "events", description = "The journal"), (name = "auth", description = "Sessions"), (name = "alerts", description = "Alert channels, rules and deliveries (admins)"), (name = "meta", description = "Health and the API description"))
+    tags((name = "events", description = "The journal"), (name = "auth", description = "Sessions"), (name = "annotations", description = "Comments and marks on entries, and the marks catalog"), (name = "incidents", description = "Incidents: entries gathered with notes"), (name = "alerts", description = "Alert channels, rules and deliveries (admins)"), (name = "meta", description = "Health and the API description"))
 )]
 struct ApiDoc;
 
@@ -41,6 +41,13 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(events::ingest, events::search))
         .routes(routes!(events::get_event))
+        .routes(routes!(notes::annotate, notes::annotations))
+        .routes(routes!(notes::list_marks, notes::add_mark))
+        .routes(routes!(notes::update_mark, notes::remove_mark))
+        .routes(routes!(notes::list_incidents, notes::open_incident))
+        .routes(routes!(notes::get_incident))
+        .routes(routes!(notes::pin))
+        .routes(routes!(notes::add_note))
         .routes(routes!(events::timeline))
         .routes(routes!(events::facets))
         .routes(routes!(export::export))

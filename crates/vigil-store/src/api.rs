@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use vigil_core::StoredEvent;
+use vigil_core::Annotated;
 
 use crate::Appended;
 
@@ -22,8 +22,8 @@ pub struct IngestAnswer {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventsPage {
-    /// Entries in the requested order.
-    pub events: Vec<StoredEvent>,
+    /// Entries in the requested order, with their annotations and incidents.
+    pub events: Vec<Annotated>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }

@@ -1,7 +1,7 @@
 //! Changing the alert setup through the API and CLI: every change checked, stored and
 //! journaled (or undone if the journal refuses), and test messages.
 
-use vigil_core::{Event, Kind, Outcome, Severity, Target};
+use vigil_core::Kind;
 use vigil_store::{AlertItem, AlertItemKind, Attempt, Delivery, DeliveryStatus, StoreError};
 
 use super::model::{check_name, ChannelSpec, RuleSpec, Source};
@@ -326,34 +326,18 @@ async fn journal(
     target: &str,
     details: serde_json::Value,
 ) -> Result<(), StoreError> {
-    let event = Event {
-        id: uuid::Uuid::now_v7(),
-        occurred_at: state.now(),
-        actor: by.clone(),
-        action: action.into(),
-        kind,
-        section: "vigil".into(),
-        severity: Severity::Info,
-        outcome: Outcome::Success,
-        target: Some(Target {
-            kind: if action.starts_with("alert.rule") {
-                "alert_rule".into()
-            } else {
-                "alert_channel".into()
-            },
-            id: target.into(),
-            name: None,
-        }),
-        changes: None,
-        ip: None,
-        user_agent: None,
-        session_id: None,
-        request_id: None,
-        reason: None,
-        details: match details {
-            serde_json::Value::Object(map) => Some(map),
-            _ => None,
-        },
+    let kind_of_target = if action.starts_with("alert.rule") {
+        "alert_rule"
+    } else {
+        "alert_channel"
     };
+    let event = crate::journal::entry(
+        state.now(),
+        by,
+        action,
+        kind,
+        crate::journal::target(kind_of_target, target, None),
+        details,
+    );
     state.append(vec![event]).await.map(drop)
 }

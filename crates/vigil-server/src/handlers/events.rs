@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 use vigil_core::validate::{self, MAX_BATCH_BYTES, MAX_BATCH_EVENTS};
-use vigil_core::{Event, Query, StoredEvent};
+use vigil_core::{Annotated, Event, Query};
 use vigil_store::api::{EventsPage, IngestAnswer};
 use vigil_store::{
     Cursor, FacetField, FacetRequest, Facets, Order, Search, Timeline, TimelineRequest,
@@ -230,23 +230,25 @@ pub async fn search(
     };
     let page = state.store.search(&search).await?;
     Ok(Json(EventsPage {
-        events: page.events,
+        events: crate::notes::annotated(&state, page.events).await?,
         next_cursor: page.next.map(|c| c.encode()),
     }))
 }
 
-/// One entry by id.
+/// One entry by id, with its annotations and incidents.
 #[utoipa::path(get, path = "/v1/events/{id}", tag = "events", params(("id" = String, Path, description = "The event's UUID")),
-    responses((status = 200, body = StoredEvent), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, body = Annotated), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn get_event(
     State(state): State<AppState>,
     _reader: Reader,
     Path(id): Path<String>,
-) -> Result<Json<StoredEvent>, ApiError> {
+) -> Result<Json<Annotated>, ApiError> {
     let id = uuid::Uuid::parse_str(&id)
         .map_err(|_| ApiError::bad_request("bad_parameter", format!("{id:?} is not a UUID")))?;
-    Ok(Json(state.store.event(id).await?))
+    let entry = state.store.event(id).await?;
+    let mut one = crate::notes::annotated(&state, vec![entry]).await?;
+    Ok(Json(one.remove(0)))
 }
 
 /// Parameters of a timeline.
@@ -287,7 +289,7 @@ pub async fn timeline(
 pub struct FacetParams {
     /// The query.
     q: Option<String>,
-    /// actor, section, kind, action, target_type, severity or outcome.
+    /// actor, section, kind, action, target_type, severity, outcome or mark.
     field: Option<String>,
     /// At most this many values, 1 to 100 (default 10).
     limit: Option<usize>,

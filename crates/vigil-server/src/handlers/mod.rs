@@ -4,5 +4,6 @@ pub mod alerts;
 pub mod events;
 pub mod export;
 pub mod meta;
+pub mod notes;
 pub mod session;
 pub mod stream;
