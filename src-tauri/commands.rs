@@ -3,11 +3,12 @@
 
 use tauri::ipc::Channel;
 use tauri::State;
-use vigil_store::{Facets, Timeline};
+use vigil_store::{Facets, Mark, Timeline};
 
 use crate::console::{Console, Entries, EntriesPage, Entry, Live, Session};
 use crate::error::UiError;
 use crate::export::{ExportDone, ExportProgress, ExportRequest};
+use crate::notes::{AnnotateAnswer, IncidentDetailView, IncidentView, Opened, Outbox, Queued};
 use crate::querybar::{BarClause, Parsed};
 use crate::settings::SavedSearch;
 
@@ -151,4 +152,73 @@ pub async fn export_start(
 #[tauri::command]
 pub fn export_cancel(console: State<'_, Console>) -> bool {
     console.export_cancel()
+}
+
+#[tauri::command]
+pub async fn marks(console: State<'_, Console>) -> Answer<Vec<Mark>> {
+    console.marks().await
+}
+
+#[tauri::command]
+pub async fn annotate(
+    console: State<'_, Console>,
+    id: String,
+    comment: Option<String>,
+    marks: Option<Vec<String>>,
+    supersedes: Option<String>,
+) -> Answer<AnnotateAnswer> {
+    console.annotate(&id, comment, marks, supersedes).await
+}
+
+#[tauri::command]
+pub async fn incidents(console: State<'_, Console>) -> Answer<Vec<IncidentView>> {
+    console.incidents().await
+}
+
+#[tauri::command]
+pub async fn incident(console: State<'_, Console>, id: String) -> Answer<IncidentDetailView> {
+    console.incident(&id).await
+}
+
+#[tauri::command]
+pub async fn open_incident(
+    console: State<'_, Console>,
+    title: String,
+    description: Option<String>,
+) -> Answer<Opened> {
+    console.open_incident(&title, description).await
+}
+
+#[tauri::command]
+pub async fn pin_entry(
+    console: State<'_, Console>,
+    incident: String,
+    entry: String,
+) -> Answer<Queued> {
+    console.pin_entry(&incident, &entry).await
+}
+
+#[tauri::command]
+pub async fn incident_note(
+    console: State<'_, Console>,
+    incident: String,
+    text: Option<String>,
+    status: Option<String>,
+) -> Answer<Queued> {
+    console.incident_note(&incident, text, status).await
+}
+
+#[tauri::command]
+pub async fn outbox(console: State<'_, Console>) -> Answer<Outbox> {
+    console.outbox().await
+}
+
+#[tauri::command]
+pub async fn outbox_retry(console: State<'_, Console>, n: Option<i64>) -> Answer<Outbox> {
+    console.outbox_retry(n).await
+}
+
+#[tauri::command]
+pub fn outbox_discard(console: State<'_, Console>, n: i64) -> Answer<Outbox> {
+    console.outbox_discard(n)
 }

@@ -10,13 +10,18 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use vigil_client::{Client, ClientError, SearchOptions, Tailed};
 use vigil_core::query::quote_if_needed;
-use vigil_core::StoredEvent;
-use vigil_store::{Facets, Order, Timeline};
+use vigil_core::{Annotated, IncidentRef, StoredEvent};
+use vigil_store::{FacetField, FacetValue, Facets, Order, Timeline};
 
 use crate::error::UiError;
+use crate::local::Local;
+use crate::notes::{notes_with_pending, AnnotationView};
 use crate::querybar::{self, BarClause, Parsed};
 use crate::settings::{SavedSearch, SettingsFile};
 use crate::vault::Vault;
+
+/// Cursors of pages read from the cache start with this.
+const LOCAL_CURSOR: &str = "local:";
 
 /// How far "Around this" looks on each side of an entry.
 pub const AROUND: chrono::Duration = chrono::Duration::minutes(15);
@@ -38,6 +43,14 @@ pub struct Console {
     /// The file the user last picked in the save dialog: the only place an export may go when
     /// the webview asks (so a script in the page cannot write anywhere else).
     pub(crate) picked: Mutex<Option<std::path::PathBuf>>,
+    /// The cache and the outbox.
+    pub(crate) local: Arc<Local>,
+    /// Whether the store answered the last request.
+    online: std::sync::atomic::AtomicBool,
+    /// Held while the outbox is being sent (one sender at a time).
+    pub(crate) flushing: tokio::sync::Mutex<()>,
+    /// When the UI's polling last tried to send the outbox.
+    pub(crate) last_flush: Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for Console {
@@ -55,7 +68,8 @@ struct Active {
     client: Client,
     server: String,
     user: UserInfo,
-    expires_at: DateTime<Utc>,
+    /// Unknown when the session was resumed while the store could not be reached.
+    expires_at: Option<DateTime<Utc>>,
 }
 
 /// The signed-in user.
@@ -86,6 +100,9 @@ pub struct Session {
     pub keyring_note: Option<String>,
     /// Why the user is signed out (expired, revoked, unreachable).
     pub reason: Option<String>,
+    /// Signed in with the kept token while the store cannot be reached: the cache is searched
+    /// and what is written waits in the outbox.
+    pub offline: bool,
 }
 
 /// A message of the live tail.
@@ -109,7 +126,8 @@ pub enum Live {
 }
 
 /// An entry as the UI gets it: the stored event, plus the JSON text of its changes' values and
-/// details exactly as stored (JavaScript numbers would lose digits: `100.10`, 2^53 + 1).
+/// details exactly as stored (JavaScript numbers would lose digits: `100.10`, 2^53 + 1), its
+/// annotations (the store's, then the ones waiting in the outbox) and its incidents.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
     /// The entry.
@@ -117,6 +135,10 @@ pub struct Entry {
     pub stored: StoredEvent,
     /// Exact texts.
     pub exact: Exact,
+    /// Oldest first; waiting ones last.
+    pub annotations: Vec<AnnotationView>,
+    /// The incidents it is pinned to.
+    pub incidents: Vec<IncidentRef>,
 }
 
 /// The exact JSON texts of an entry's values.
@@ -157,7 +179,32 @@ impl From<StoredEvent> for Entry {
                 .as_ref()
                 .map(|d| serde_json::to_string_pretty(d).expect("JSON values serialize")),
         };
-        Entry { stored, exact }
+        Entry {
+            stored,
+            exact,
+            annotations: Vec::new(),
+            incidents: Vec::new(),
+        }
+    }
+}
+
+impl Entry {
+    /// An entry with its annotations, the waiting ones last.
+    pub fn annotated(a: Annotated, pending: &[AnnotationView]) -> Entry {
+        let mut annotations: Vec<AnnotationView> =
+            a.annotations.iter().map(AnnotationView::from).collect();
+        annotations.extend(
+            pending
+                .iter()
+                .filter(|p| !annotations.iter().any(|s| s.id == p.id))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        Entry {
+            annotations,
+            incidents: a.incidents,
+            ..Entry::from(a.entry)
+        }
     }
 }
 
@@ -168,6 +215,8 @@ pub struct EntriesPage {
     pub events: Vec<Entry>,
     /// Where the next page starts; `null` on the last page.
     pub next_cursor: Option<String>,
+    /// The store could not be reached: the page comes from the local cache.
+    pub offline: bool,
 }
 
 /// Entries, in an order the caller chose.
@@ -183,15 +232,58 @@ fn local_offset() -> chrono::FixedOffset {
 }
 
 impl Console {
-    /// A console keeping its settings in `data_dir` and its token in `vault`.
-    pub fn new(data_dir: &Path, vault: Vault) -> Console {
-        Console {
+    /// A console keeping its settings, cache and outbox in `data_dir` and its token in `vault`.
+    pub fn new(data_dir: &Path, vault: Vault) -> Result<Console, UiError> {
+        Ok(Console {
             settings: SettingsFile::new(data_dir),
             vault,
             session: Arc::new(Mutex::new(None)),
             live: Mutex::new(None),
             exporting: Mutex::new(None),
             picked: Mutex::new(None),
+            local: Arc::new(Local::open(data_dir)?),
+            online: std::sync::atomic::AtomicBool::new(true),
+            flushing: tokio::sync::Mutex::new(()),
+            last_flush: Mutex::new(None),
+        })
+    }
+
+    /// Whether the store answered the last request.
+    pub(crate) fn is_online(&self) -> bool {
+        self.online.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn mark_online(&self, online: bool) {
+        self.online
+            .store(online, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The server signed in to.
+    pub(crate) fn server(&self) -> Option<String> {
+        self.active().map(|a| a.server)
+    }
+
+    /// The signed-in client and its server.
+    pub(crate) fn client_and_server(&self) -> Result<(Client, String), UiError> {
+        let client = self.client()?;
+        let server = self
+            .server()
+            .ok_or_else(|| UiError::signed_out("Sign in to search the journal."))?;
+        Ok((client, server))
+    }
+
+    /// Runs a request: its answer, or `None` when the store cannot be reached (the caller then
+    /// answers from the cache); other errors as [`Console::call`] gives them.
+    pub(crate) async fn reach<T>(
+        &self,
+        result: Result<T, ClientError>,
+    ) -> Result<Option<T>, UiError> {
+        match result {
+            Err(ClientError::Unreachable { .. }) => {
+                self.mark_online(false);
+                Ok(None)
+            }
+            other => self.call(other).await.map(Some),
         }
     }
 
@@ -217,10 +309,11 @@ impl Console {
             server: Some(a.server.clone()),
             user: Some(a.user.clone()),
             last_user: Some(a.user.name.clone()),
-            expires_at: Some(vigil_core::event::micros::format(&a.expires_at)),
+            expires_at: a.expires_at.as_ref().map(vigil_core::event::micros::format),
             keyring: self.vault.kind().into(),
             keyring_note: self.vault.note().map(String::from),
             reason: None,
+            offline: !self.is_online(),
         }
     }
 
@@ -235,6 +328,7 @@ impl Console {
             keyring: self.vault.kind().into(),
             keyring_note: self.vault.note().map(String::from),
             reason,
+            offline: false,
         }
     }
 
@@ -259,6 +353,7 @@ impl Console {
         };
         match client.me().await {
             Ok(me) => {
+                self.mark_online(true);
                 let a = Active {
                     client,
                     server,
@@ -266,7 +361,31 @@ impl Console {
                         name: me.name,
                         roles: me.roles,
                     },
-                    expires_at: me.expires_at,
+                    expires_at: Some(me.expires_at),
+                };
+                let _ = self.local.keep(&a.server, "me", &a.user);
+                *self.session.lock().expect("session lock") = Some(a.clone());
+                self.signed_in(&a)
+            }
+            // The store cannot be reached: work offline with the kept token (checked when the
+            // store answers again; a 401 then ends the session as usual).
+            Err(ClientError::Unreachable { .. }) => {
+                self.mark_online(false);
+                let user_info = self
+                    .local
+                    .kept::<UserInfo>(&server, "me")
+                    .ok()
+                    .flatten()
+                    .filter(|u| u.name == user)
+                    .unwrap_or(UserInfo {
+                        name: user,
+                        roles: Vec::new(),
+                    });
+                let a = Active {
+                    client,
+                    server,
+                    user: user_info,
+                    expires_at: None,
                 };
                 *self.session.lock().expect("session lock") = Some(a.clone());
                 self.signed_in(&a)
@@ -337,8 +456,10 @@ impl Console {
                 name: answer.user.name,
                 roles: answer.user.roles,
             },
-            expires_at: answer.expires_at,
+            expires_at: Some(answer.expires_at),
         };
+        self.mark_online(true);
+        self.local.keep(&server, "me", &a.user)?;
         let kept = self.vault.save(&server, &a.user.name, &answer.token);
         let name = a.user.name.clone();
         self.settings.update(|s| {
@@ -367,6 +488,7 @@ impl Console {
 
     /// Runs a request; a 401 ends the session here too.
     pub(crate) async fn call<T>(&self, result: Result<T, ClientError>) -> Result<T, UiError> {
+        self.mark_online(!matches!(result, Err(ClientError::Unreachable { .. })));
         match result {
             Err(ClientError::Api {
                 status: 401,
@@ -400,23 +522,137 @@ impl Console {
             Some("oldest") => Order::Oldest,
             Some(o) => return Err(UiError::invalid(format!("order {o:?}: newest or oldest"))),
         };
+        let cursor = cursor.filter(|c| !c.is_empty());
+        let server = self.server().unwrap_or_default();
+        let query: vigil_core::Query = q.parse()?;
+        if cursor
+            .as_deref()
+            .is_some_and(|c| c.starts_with(LOCAL_CURSOR))
+        {
+            return self
+                .search_cache(&server, query, cursor, limit, order)
+                .await;
+        }
         let options = SearchOptions {
             q: q.into(),
             limit,
-            cursor: cursor.filter(|c| !c.is_empty()),
+            cursor,
             order: Some(order),
         };
-        let page = self.call(client.search(&options).await).await?;
+        let Some(page) = self.reach(client.search(&options).await).await? else {
+            return self.search_cache(&server, query, None, limit, order).await;
+        };
+        self.local.keep_entries(&server, &page.events)?;
+        let pending = self.pending_annotations(&server);
         Ok(EntriesPage {
-            events: page.events.into_iter().map(Entry::from).collect(),
+            events: page
+                .events
+                .into_iter()
+                .map(|a| {
+                    let p = pending.get(&a.entry.event.id.to_string());
+                    Entry::annotated(a, p.map_or(&[][..], Vec::as_slice))
+                })
+                .collect(),
             next_cursor: page.next_cursor,
+            offline: false,
+        })
+    }
+
+    /// The cached entries that match, with their waiting annotations and what a query sees of
+    /// them, in the order asked.
+    async fn cached_matches(
+        &self,
+        server: &str,
+        query: vigil_core::Query,
+        order: Order,
+    ) -> Result<Vec<Entry>, UiError> {
+        let local = self.local.clone();
+        let server = server.to_owned();
+        let pending = self.pending_annotations(&server);
+        tokio::task::spawn_blocking(move || {
+            let tz = local_offset();
+            let mut hits: Vec<Entry> = local
+                .entries(&server)?
+                .into_iter()
+                .filter_map(|a| {
+                    let p = pending
+                        .get(&a.entry.event.id.to_string())
+                        .map_or(&[][..], Vec::as_slice);
+                    let notes = notes_with_pending(&a, p);
+                    query
+                        .matches_noted(&a.entry.event, &notes, &tz)
+                        .then(|| Entry::annotated(a, p))
+                })
+                .collect();
+            hits.sort_by_key(|e| (e.stored.event.occurred_at, e.stored.seq));
+            if order == Order::Newest {
+                hits.reverse();
+            }
+            Ok(hits)
+        })
+        .await
+        .map_err(|e| UiError::new("local", e.to_string()))?
+    }
+
+    /// A page of the cache, for when the store cannot be reached.
+    async fn search_cache(
+        &self,
+        server: &str,
+        query: vigil_core::Query,
+        cursor: Option<String>,
+        limit: Option<usize>,
+        order: Order,
+    ) -> Result<EntriesPage, UiError> {
+        let skip: usize = match cursor.as_deref() {
+            Some(c) => c[LOCAL_CURSOR.len()..].parse().map_err(|_| {
+                UiError::invalid(format!("cursor {c:?} is not one the console gave"))
+            })?,
+            None => 0,
+        };
+        let limit = limit.unwrap_or(50).clamp(1, 1000);
+        let hits = self.cached_matches(server, query, order).await?;
+        let next = (hits.len() > skip + limit).then(|| format!("{LOCAL_CURSOR}{}", skip + limit));
+        Ok(EntriesPage {
+            events: hits.into_iter().skip(skip).take(limit).collect(),
+            next_cursor: next,
+            offline: true,
         })
     }
 
     /// The histogram of a query (its bucket counts add up to the number of matches).
     pub async fn timeline(&self, q: &str, buckets: Option<u32>) -> Result<Timeline, UiError> {
-        let client = self.client()?;
-        self.call(client.timeline(q, buckets).await).await
+        let (client, server) = self.client_and_server()?;
+        let query: vigil_core::Query = q.parse()?;
+        if let Some(t) = self.reach(client.timeline(q, buckets).await).await? {
+            return Ok(t);
+        }
+        let tz = local_offset();
+        let hits = self
+            .cached_matches(&server, query.clone(), Order::Oldest)
+            .await?;
+        let bounds = query.bounds(&tz);
+        let micros = |e: &Entry| e.stored.event.occurred_at.timestamp_micros();
+        let from = bounds
+            .from
+            .map(|t| t.timestamp_micros())
+            .or(hits.first().map(micros))
+            .unwrap_or_else(|| chrono::Utc::now().timestamp_micros() - 86_400_000_000);
+        let to = bounds
+            .to
+            .map(|t| t.timestamp_micros())
+            .or(hits.last().map(|e| micros(e) + 1))
+            .unwrap_or_else(|| chrono::Utc::now().timestamp_micros());
+        let plan = vigil_store::BucketPlan::new(from, to.max(from + 1), buckets.unwrap_or(60), tz);
+        let mut counts = vec![(0u64, 0u64); plan.count];
+        for e in &hits {
+            if let Some(i) = plan.index(micros(e)) {
+                counts[i].0 += 1;
+                if e.stored.event.severity == vigil_core::Severity::Critical {
+                    counts[i].1 += 1;
+                }
+            }
+        }
+        Ok(plan.timeline(&counts))
     }
 
     /// The most frequent values of a field among the matches.
@@ -426,27 +662,77 @@ impl Console {
         field: &str,
         limit: Option<usize>,
     ) -> Result<Facets, UiError> {
-        let client = self.client()?;
-        self.call(client.facets(q, field, limit).await).await
+        let (client, server) = self.client_and_server()?;
+        let query: vigil_core::Query = q.parse()?;
+        if let Some(f) = self.reach(client.facets(q, field, limit).await).await? {
+            return Ok(f);
+        }
+        let field = FacetField::parse(field)
+            .ok_or_else(|| UiError::invalid(format!("{field:?} is not a facet")))?;
+        let mut counts: std::collections::HashMap<String, u64> = Default::default();
+        for e in self.cached_matches(&server, query, Order::Newest).await? {
+            let values: Vec<String> = match field {
+                FacetField::Mark => {
+                    let mut m: Vec<String> = e
+                        .annotations
+                        .iter()
+                        .filter(|a| !e.annotations.iter().any(|b| b.supersedes == Some(a.id)))
+                        .flat_map(|a| a.marks.clone())
+                        .collect();
+                    m.sort();
+                    m.dedup();
+                    m
+                }
+                f => f.value_of(&e.stored.event).into_iter().collect(),
+            };
+            for v in values {
+                *counts.entry(v).or_default() += 1;
+            }
+        }
+        let mut values: Vec<FacetValue> = counts
+            .into_iter()
+            .map(|(value, count)| FacetValue { value, count })
+            .collect();
+        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        values.truncate(limit.unwrap_or(10).max(1));
+        Ok(Facets { field, values })
     }
 
-    /// One entry.
+    /// One entry, with its annotations (from the cache when the store cannot be reached).
     pub async fn event(&self, id: &str) -> Result<Entry, UiError> {
-        self.stored_event(id).await.map(Entry::from)
+        let (a, server) = self.annotated_event(id).await?;
+        let pending = self.pending_annotations(&server);
+        let p = pending.get(&a.entry.event.id.to_string());
+        Ok(Entry::annotated(a, p.map_or(&[][..], Vec::as_slice)))
+    }
+
+    async fn annotated_event(&self, id: &str) -> Result<(Annotated, String), UiError> {
+        let (client, server) = self.client_and_server()?;
+        let id = uuid::Uuid::parse_str(id.trim())
+            .map_err(|_| UiError::invalid(format!("{id:?} is not an entry id")))?;
+        match self.reach(client.event(id).await).await? {
+            Some(a) => {
+                self.local.keep_entries(&server, std::slice::from_ref(&a))?;
+                Ok((a, server))
+            }
+            None => match self.local.entry(&server, &id.to_string())? {
+                Some(a) => Ok((a, server)),
+                None => Err(UiError::new(
+                    "unreachable",
+                    format!("The store at {server} cannot be reached and entry {id} is not cached on this computer."),
+                )),
+            },
+        }
     }
 
     async fn stored_event(&self, id: &str) -> Result<StoredEvent, UiError> {
-        let client = self.client()?;
-        let id = uuid::Uuid::parse_str(id.trim())
-            .map_err(|_| UiError::invalid(format!("{id:?} is not an entry id")))?;
-        self.call(client.event(id).await).await
+        self.annotated_event(id).await.map(|(a, _)| a.entry)
     }
 
     /// The same actor's and the same target's entries within ±15 minutes of an entry, oldest
     /// first, each once.
     pub async fn around(&self, id: &str) -> Result<Entries, UiError> {
         let entry = self.stored_event(id).await?;
-        let client = self.client()?;
         let e = &entry.event;
         let window = |t: DateTime<Utc>| vigil_core::event::micros::format(&t);
         let range = format!(
@@ -461,22 +747,16 @@ impl Console {
                 quote_if_needed(&format!("{}/{}", t.kind, t.id))
             ));
         }
-        let mut events: Vec<StoredEvent> = Vec::new();
+        let mut events: Vec<Entry> = Vec::new();
         for q in queries {
-            let options = SearchOptions {
-                q,
-                limit: Some(AROUND_LIMIT),
-                cursor: None,
-                order: Some(Order::Oldest),
-            };
-            let page = self.call(client.search(&options).await).await?;
+            let page = self
+                .search(&q, None, Some(AROUND_LIMIT), Some("oldest"))
+                .await?;
             events.extend(page.events);
         }
-        events.sort_by_key(|e| (e.event.occurred_at, e.seq));
-        events.dedup_by_key(|e| e.seq);
-        Ok(Entries {
-            events: events.into_iter().map(Entry::from).collect(),
-        })
+        events.sort_by_key(|e| (e.stored.event.occurred_at, e.stored.seq));
+        events.dedup_by_key(|e| e.stored.seq);
+        Ok(Entries { events })
     }
 
     /// Starts tailing new entries matching `q` (stopping any other tail); messages go to `sink`

@@ -11,6 +11,8 @@ mod commands;
 pub mod console;
 pub mod error;
 pub mod export;
+pub mod local;
+pub mod notes;
 pub mod querybar;
 pub mod settings;
 pub mod vault;
@@ -95,6 +97,16 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::export_pick,
             commands::export_start,
             commands::export_cancel,
+            commands::marks,
+            commands::annotate,
+            commands::incidents,
+            commands::incident,
+            commands::open_incident,
+            commands::pin_entry,
+            commands::incident_note,
+            commands::outbox,
+            commands::outbox_retry,
+            commands::outbox_discard,
         ])
 }
 
@@ -117,7 +129,7 @@ pub fn run() {
     builder(tauri::Builder::default())
         .setup(move |app| {
             let data_dir = app.path().app_data_dir()?;
-            let console = Console::new(&data_dir, vault::Vault::open());
+            let console = Console::new(&data_dir, vault::Vault::open())?;
             if let (Some(server), Some(user), Some(password)) =
                 (&launch.server, &launch.user, &launch.password)
             {

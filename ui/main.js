@@ -22,7 +22,7 @@ function signedIn(session) {
   showHeader(session);
   byId('app-screen').hidden = false;
   screen ??= createSearchScreen();
-  screen.start();
+  screen.start(session);
 }
 
 function signedOut(session, message) {

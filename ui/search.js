@@ -1,6 +1,9 @@
 // The search screen: wires the filter bar, results, timeline, facets, detail, saved searches,
 // live tail and export together. One query text at a time drives them all; pivots, facets, brushing and
 // saved searches change it through the filter bar, so the text and the controls never disagree.
+// Investigators' writes (annotations, incidents, pins, notes) go to the outbox, whose badge and
+// offline banner live here too; the incident panel and the entry detail share the right column
+// (the entry in front; closing it shows the incident again).
 
 import { call } from './ipc.js';
 import { byId, el, typingIn } from './lib/dom.js';
@@ -14,6 +17,10 @@ import { createDetail } from './views/detail.js';
 import { createSaved } from './views/saved.js';
 import { createLive } from './views/live.js';
 import { createExport } from './views/export.js';
+import { createIncidents } from './views/incidents.js';
+import { createIncidentPanel } from './views/incident.js';
+import { createOutbox } from './views/outbox.js';
+import { loadMarks, markCatalog } from './lib/marks.js';
 
 const SUGGESTIONS = 50;
 
@@ -38,6 +45,7 @@ export function createSearchScreen() {
     onOpen: open, onSelect, onPivot: pivot, onError: searchError,
     onOrder: (o) => { order = o; search(current); },
     onBack: () => search(current),
+    onOffline: (offline) => outbox.searched(offline),
   });
   const live = createLive(results.toolbar, { onShow: () => search(current) });
   const exporter = createExport(results.countTools, app, { queryBarText: () => filterbar.text() });
@@ -45,8 +53,32 @@ export function createSearchScreen() {
   const facets = createFacets(byId('facets'), {
     onPick: (key, value, negated) => filterbar.apply(narrowed(filterbar.clauses(), key, value, negated)),
   });
-  const detail = createDetail(byId('detail'), { onPivot: pivot, onTarget, onAround, onClose: closeDetail });
+  const detail = createDetail(byId('detail'), {
+    onPivot: pivot, onTarget, onAround, onClose: closeDetail,
+    onEntry: (entry) => results.update(entry),
+    onWrote: (box) => outbox.written(box),
+    onIncident: openIncident,
+    onIncidents: () => incidents.load(),
+  });
   const saved = createSaved(byId('saved'), { currentQuery: () => filterbar.text(), onRun: (q) => filterbar.run(q), onError: showProblem });
+  const incidents = createIncidents(byId('incidents'), {
+    onOpen: openIncident,
+    onList: (list) => detail.setIncidents(list),
+  });
+  const incidentPanel = createIncidentPanel(byId('incident'), {
+    onSearch: (q) => filterbar.run(q),
+    onWrote: (box) => outbox.written(box),
+    onChanged: () => incidents.load(),
+    onClose: closeIncident,
+  });
+  const outbox = createOutbox({ badge: byId('header-outbox'), panel: byId('outbox-panel'), banner: byId('offline-banner') }, {
+    // Items left the outbox: what showed them as waiting is fetched again.
+    onSent: () => {
+      incidents.load();
+      detail.refresh();
+      incidentPanel.refresh();
+    },
+  });
 
   function showProblem(error) {
     if (error.handled) return;
@@ -113,9 +145,39 @@ export function createSearchScreen() {
     zoomTo(filterbar.clauses(), previous.after, previous.before);
   }
 
+  /** The right column: the entry detail in front of the incident panel; the grid makes room. */
+  function layout() {
+    incidentPanel.setVisible(!detail.isOpen());
+    app.classList.toggle('detail-open', detail.isOpen() || incidentPanel.isOpen());
+  }
+
   function open(entry) {
-    app.classList.add('detail-open');
     detail.open(entry);
+    layout();
+  }
+
+  /** Opens an incident (from the sidebar or an entry's incidents) and searches its entries. */
+  function openIncident(ref) {
+    const known = incidents.list().find((i) => i.id === ref.id);
+    if (detail.isOpen()) detail.close();
+    incidents.setActive(ref.id);
+    incidentPanel.open(known ?? { status: 'open', ...ref });
+    layout();
+  }
+
+  function closeIncident() {
+    incidentPanel.close();
+    incidents.setActive(null);
+    layout();
+    results.focus();
+  }
+
+  /** `p`: the selected entry's detail, with the focus on "Pin to incident". */
+  function pinSelected() {
+    const entry = results.selected();
+    if (!entry) return;
+    open(entry);
+    detail.focusPin();
   }
 
   function onSelect(entry) {
@@ -124,7 +186,7 @@ export function createSearchScreen() {
 
   function closeDetail() {
     detail.close();
-    app.classList.remove('detail-open');
+    layout();
     results.focus();
   }
 
@@ -150,7 +212,7 @@ export function createSearchScreen() {
     }
   }
 
-  /** `/` query, j/k selection, Enter detail, Esc closes. */
+  /** `/` query, j/k selection, Enter detail, `p` pin, Esc closes the detail, then the incident. */
   function handleKey(e) {
     // The export dialog is modal: the keys stay in it.
     if (exporter.isOpen()) return;
@@ -158,6 +220,11 @@ export function createSearchScreen() {
     if (e.key === 'Escape' && detail.isOpen()) {
       e.preventDefault();
       closeDetail();
+      return;
+    }
+    if (e.key === 'Escape' && incidentPanel.isOpen() && !typingIn(e.target)) {
+      e.preventDefault();
+      closeIncident();
       return;
     }
     if (typingIn(e.target)) return;
@@ -170,6 +237,9 @@ export function createSearchScreen() {
     } else if (e.key === 'k' || (e.key === 'ArrowUp' && e.target === results.body)) {
       e.preventDefault();
       results.move(-1);
+    } else if (e.key === 'p') {
+      e.preventDefault();
+      pinSelected();
     } else if (e.key === 'Enter' && !(e.target instanceof Element && e.target.closest('button, a'))) {
       const entry = results.selected();
       if (entry) {
@@ -181,15 +251,20 @@ export function createSearchScreen() {
 
   return {
     /** Shows the screen for a fresh session: everything, newest first. */
-    start() {
+    start(session) {
       order = 'newest';
+      outbox.start(session);
+      loadMarks().then(() => filterbar.setMarks(markCatalog()));
       saved.load();
+      incidents.load();
       suggest();
       filterbar.run('');
     },
     /** Leaves the screen (sign out). */
     async stop() {
       if (detail.isOpen()) closeDetail();
+      if (incidentPanel.isOpen()) closeIncident();
+      outbox.stop();
       await Promise.all([live.off(), exporter.stop()]);
     },
     handleKey,

@@ -368,7 +368,7 @@ async fn saved_searches_are_kept_between_launches() {
         "bad_query"
     );
     drop(c);
-    let again = Console::new(dir.path(), crate::support::vault());
+    let again = Console::new(dir.path(), crate::support::vault()).expect("console opens");
     assert_eq!(again.saved_searches().len(), 2);
     assert_eq!(again.delete_search("Admin grants").unwrap().len(), 1);
     assert_eq!(again.saved_searches()[0].name, "Night bonuses");

@@ -98,5 +98,5 @@ pub fn vault() -> Vault {
 }
 
 pub fn console(dir: &Path) -> Console {
-    Console::new(dir, vault())
+    Console::new(dir, vault()).expect("console opens")
 }

@@ -316,10 +316,11 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
     // The entry shown is the newest of the filtered ones, with the values the store holds.
     let shown = &expected.events[0];
     assert!(
-        detail.contains(&shown.event.id.to_string()),
+        detail.contains(&shown.entry.event.id.to_string()),
         "the detail shows the first row: {detail}"
     );
     let change = &shown
+        .entry
         .event
         .changes
         .as_ref()
@@ -342,7 +343,10 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
             "{side} shows {text}: {shown_side}"
         );
     }
-    assert!(detail.contains(&shown.hash), "the detail shows the hash");
+    assert!(
+        detail.contains(&shown.entry.hash),
+        "the detail shows the hash"
+    );
     assert!(detail.contains(&change.field));
     // Live: new matching entries are counted, not pushed under the reader's eyes.
     click(&c, ".live-toggle").await;
@@ -352,7 +356,7 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
         "return document.querySelector('.live-state').textContent.includes('live')",
     )
     .await;
-    let mut fresh = serde_json::to_value(&shown.event).unwrap();
+    let mut fresh = serde_json::to_value(&shown.entry.event).unwrap();
     fresh["id"] = json!(uuid::Uuid::now_v7());
     fresh["occurred_at"] = json!(vigil_core::event::micros::format(&chrono::Utc::now()));
     store.ingester.ingest(&json!([fresh])).await.unwrap();

@@ -3,6 +3,8 @@
 // view: everything about the target, and what happened around this entry. Changes, details and
 // the copied JSON come from the entry's `exact` texts when it has them (numbers keep their
 // digits: `100.10`, integers past 2^53), else from the values as JavaScript parsed them.
+// Below the fields: the entry's annotation thread with its form, and the incidents it is pinned
+// to with "Pin to incident"; both keep what is typed while the entry is refreshed.
 
 import { call } from '../ipc.js';
 import { el } from '../lib/dom.js';
@@ -11,6 +13,8 @@ import { exactValue, renderChange } from '../lib/changes.js';
 import { fromValue, stringifyJson } from '../lib/json.js';
 import { formatLocalExact, formatUtcExact } from '../lib/time.js';
 import { pivot } from './row.js';
+import { createAnnotations } from './annotations.js';
+import { createPin } from './pin.js';
 
 /** The details as pretty JSON: the exact text as the Rust side printed it, else JavaScript's. */
 function detailsText(e) {
@@ -19,12 +23,14 @@ function detailsText(e) {
 }
 
 /**
- * The entry as pretty JSON for "Copy JSON": without `exact`, but with its texts in place of the
- * changes' values and the details, so that every number is copied as the store holds it.
+ * The entry as pretty JSON for "Copy JSON": the journal's record (what its hash covers), so
+ * without `exact` and without the annotations and incidents added to it since, but with the
+ * exact texts in place of the changes' values and the details, so that every number is copied
+ * as the store holds it.
  */
 export function entryJson(e) {
-  if (!e.exact) return JSON.stringify(e, null, 2);
-  const { exact, ...rest } = e;
+  const { exact, annotations, incidents, ...rest } = e;
+  if (!exact) return JSON.stringify(rest, null, 2);
   const tree = fromValue(rest);
   if (Array.isArray(e.changes) && tree.get('changes')) {
     tree.set('changes', e.changes.map((c, i) => {
@@ -81,16 +87,69 @@ function fields(e) {
   return el('dl', { class: 'fields' }, out);
 }
 
-/** Handlers: onPivot(key, value, how), onTarget(entry), onAround(entry), onClose(). */
+/**
+ * Handlers: onPivot(key, value, how), onTarget(entry), onAround(entry), onClose(), onEntry(entry)
+ * (a fresher copy of an entry, for the table), onWrote(outbox) after each write,
+ * onIncident(id) opens an incident, onIncidents() when one was opened here.
+ */
 export function createDetail(root, handlers) {
   let current = null;
   let gen = 0;
+
+  const notes = createAnnotations({ onSaved: saved });
+  const pins = createPin({
+    onWrote: handlers.onWrote, onOpen: handlers.onIncident, onIncidents: handlers.onIncidents, onPinned: pinned,
+  });
+
+  /** Shows a write at once (the annotation, the pin), then asks for the entry as stored. */
+  function saved(id, answer) {
+    handlers.onWrote(answer.outbox);
+    if (current?.id !== id || !answer.annotation) return;
+    const list = current.annotations ?? [];
+    if (!list.some((a) => a.id === answer.annotation.id)) current = { ...current, annotations: [...list, answer.annotation] };
+    render(current);
+    refresh();
+  }
+
+  function pinned(id, incident) {
+    if (current?.id !== id) return;
+    const list = current.incidents ?? [];
+    if (!list.some((i) => i.id === incident.id)) {
+      current = { ...current, incidents: [...list, { id: incident.id, number: incident.number, title: incident.title }] };
+    }
+    render(current);
+    refresh();
+  }
+
+  /** Fetches the entry on screen again (after a write, or when the outbox sent something). */
+  function refresh() {
+    if (current && !root.hidden) load(current, gen);
+  }
+
+  async function load(entry, mine) {
+    try {
+      const fresh = await call('event', { id: entry.id });
+      if (mine !== gen || root.hidden || current?.id !== entry.id) return;
+      const changed = JSON.stringify(fresh) !== JSON.stringify(current);
+      current = fresh;
+      if (changed) {
+        render(fresh);
+        handlers.onEntry(fresh);
+      }
+    } catch (error) {
+      if (mine !== gen || error.handled) return;
+      if (error.code === 'not_found') missing(entry.id, error.message);
+      else render(current ?? entry, `Could not refresh this entry: ${error.message}`);
+    }
+  }
 
   function render(e, note) {
     const actions = el('div', { class: 'detail-actions' },
       e.target ? el('button', { type: 'button', class: 'act-target', text: 'Everything about this target', on: { click: () => handlers.onTarget(e) } }) : null,
       el('button', { type: 'button', class: 'act-around', text: 'Around this', title: 'The same actor\'s and target\'s entries within ±15 minutes', on: { click: () => handlers.onAround(e) } }),
       copyButton('JSON', entryJson(e), 'Copy JSON'));
+    notes.show(e);
+    pins.show(e);
     const parts = [
       el('header', { class: 'detail-head' },
         el('h2', { class: 'detail-title', text: e.action }),
@@ -98,6 +157,8 @@ export function createDetail(root, handlers) {
       note ? el('p', { class: 'notice notice-warn', text: note }) : null,
       actions,
       fields(e),
+      notes.node,
+      pins.node,
     ];
     if (e.changes?.length) {
       parts.push(el('section', { class: 'detail-section detail-changes' }, el('h3', { text: 'Changes' }),
@@ -108,7 +169,14 @@ export function createDetail(root, handlers) {
       parts.push(el('section', { class: 'detail-section' }, el('h3', { text: 'Details' }),
         el('pre', { class: 'json-block details-json', text: details })));
     }
+    // The forms are moved, not rebuilt: focus and the caret go back where they were.
+    const active = root.contains(document.activeElement) ? document.activeElement : null;
+    const caret = active && typeof active.selectionStart === 'number' ? [active.selectionStart, active.selectionEnd] : null;
     root.replaceChildren(...parts.filter(Boolean));
+    if (active && root.contains(active) && document.activeElement !== active) {
+      active.focus({ preventScroll: true });
+      if (caret) active.setSelectionRange(...caret);
+    }
   }
 
   function missing(id, message) {
@@ -129,29 +197,26 @@ export function createDetail(root, handlers) {
     async open(entry) {
       const mine = ++gen;
       const same = current?.id === entry.id;
-      current = entry;
+      if (!same) current = entry;
       root.hidden = false;
       if (!same) {
         render(entry);
         root.scrollTop = 0;
       }
-      try {
-        const fresh = await call('event', { id: entry.id });
-        if (mine !== gen || root.hidden) return;
-        current = fresh;
-        if (JSON.stringify(fresh) !== JSON.stringify(entry)) render(fresh);
-      } catch (error) {
-        if (mine !== gen || error.handled) return;
-        if (error.code === 'not_found') missing(entry.id, error.message);
-        else render(entry, `Could not refresh this entry: ${error.message}`);
-      }
+      await load(entry, mine);
     },
     close() {
       gen++;
+      notes.leave();
       current = null;
       root.hidden = true;
       root.replaceChildren();
     },
+    refresh,
+    /** The incidents "Pin to incident" offers. */
+    setIncidents: (list) => pins.setIncidents(list),
+    /** Puts the focus on "Pin to incident" (the `p` key). */
+    focusPin: () => pins.focus(),
     isOpen: () => !root.hidden,
     current: () => current,
   };

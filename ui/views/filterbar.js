@@ -21,6 +21,7 @@ const TEXT_CONTROLS = [
   { key: 'section', label: 'Section', placeholder: 'finance', list: true },
   { key: 'action', label: 'Action', placeholder: 'bonus.*', list: true },
   { key: 'ip', label: 'IP', placeholder: '203.0.113.0/24' },
+  { key: 'incident', label: 'Incident', placeholder: '12', cls: 'incident-control' },
 ];
 
 /**
@@ -54,7 +55,7 @@ export function createFilterbar(root, { onSearch, onError, onValidity = () => {}
 
   for (const spec of TEXT_CONTROLS) {
     const listId = `suggest-${spec.key}`;
-    const box = el('input', { type: 'text', spellcheck: false, autocomplete: 'off', placeholder: spec.placeholder, attrs: spec.list ? { list: listId } : {} });
+    const box = el('input', { type: 'text', class: spec.cls, spellcheck: false, autocomplete: 'off', placeholder: spec.placeholder, attrs: spec.list ? { list: listId } : {} });
     const wrap = field(spec.label, box, spec.key);
     if (spec.list) wrap.append(el('datalist', { id: listId }));
     wireText(box, (value) => withValues(clauses, spec.key, value.split(',')));
@@ -73,6 +74,15 @@ export function createFilterbar(root, { onSearch, onError, onValidity = () => {}
     });
     controls.set(key, { kind: 'select', node: select, wrap });
   }
+
+  // Marks: the catalog's, filled in when it arrives (setMarks); values it lacks show as extras.
+  const markSelect = el('select', {}, el('option', { value: '', text: 'any' }));
+  const markWrap = field('Mark', markSelect, 'mark');
+  markSelect.addEventListener('change', () => {
+    if (markSelect.selectedOptions[0]?.dataset.extra) return;
+    commit(withValues(clauses, 'mark', markSelect.value ? [markSelect.value] : []));
+  });
+  controls.set('mark', { kind: 'select', node: markSelect, wrap: markWrap });
 
   const text = el('input', { type: 'text', class: 'text-control', spellcheck: false, autocomplete: 'off', placeholder: 'words or "a phrase"' });
   const textWrap = field('Text', text, 'text');
@@ -221,6 +231,12 @@ export function createFilterbar(root, { onSearch, onError, onValidity = () => {}
     focus() {
       input.focus();
       input.select();
+    },
+    /** Fills the Mark control with the catalog ([{key, label_en, label_fr}]). */
+    setMarks(catalog) {
+      markSelect.replaceChildren(el('option', { value: '', text: 'any' }),
+        ...catalog.map((m) => el('option', { value: m.key, text: m.label_en, title: m.label_fr })));
+      showSelect(markSelect, valuesOf(clauses, 'mark'));
     },
     /** Fills a control's suggestions (<datalist>) with values. */
     suggest(key, values) {

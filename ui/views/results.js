@@ -16,7 +16,8 @@ const BIG_PAGE = 1000;
 
 /**
  * Builds the table in `root`. Handlers: onOpen(entry), onSelect(entry), onPivot(key, value,
- * how), onOrder(order), onBack(), onError(error).
+ * how), onOrder(order), onBack(), onError(error), onOffline(offline) with each search answer's
+ * `offline` (true when it came from the cache on this computer).
  */
 export function createResults(root, handlers) {
   const s = { q: '', order: 'newest', entries: [], total: null, cursor: null, done: true, loading: false, gen: 0, selected: -1, list: false, pending: null };
@@ -29,7 +30,7 @@ export function createResults(root, handlers) {
   const slot = el('span', { class: 'results-tools' });
   const bar = el('div', { class: 'results-bar' }, count, lead, banner, el('span', { class: 'grow' }), slot, order);
   const head = el('div', { class: 'table-head', attrs: { role: 'row' } },
-    COLUMNS.map(([key, label]) => el('span', { class: `cell c-${key}`, text: label, attrs: { role: 'columnheader' } })));
+    COLUMNS.map(([key, label, title]) => el('span', { class: `cell c-${key}`, text: label, title, attrs: { role: 'columnheader', ...(title ? { 'aria-label': title } : {}) } })));
   const spacer = el('div', { class: 'table-spacer' });
   const rowsBox = el('div', { class: 'table-rows', attrs: { role: 'rowgroup' } });
   const empty = el('div', { class: 'table-empty', text: 'No entries match', hidden: true });
@@ -81,6 +82,7 @@ export function createResults(root, handlers) {
     try {
       const answer = await call('search', { q: s.q, cursor: s.cursor ?? undefined, limit, order: s.order });
       if (gen !== s.gen) return;
+      handlers.onOffline(answer.offline === true);
       for (const e of answer.events) s.entries.push(e);
       s.cursor = answer.next_cursor ?? null;
       s.done = !s.cursor || answer.events.length === 0;
@@ -175,6 +177,7 @@ export function createResults(root, handlers) {
       try {
         const answer = await call('search', { q, limit: PAGE, order: o });
         if (gen !== s.gen) return;
+        handlers.onOffline(answer.offline === true);
         banner.hidden = true;
         reset({ q, order: o, entries: answer.events, cursor: answer.next_cursor ?? null, total: s.pending.total });
       } catch (error) {
@@ -201,6 +204,18 @@ export function createResults(root, handlers) {
         showCount();
         render();
       }
+    },
+    /** Puts a fresher copy of an entry (annotated, pinned) in place of the loaded one. */
+    update(entry) {
+      let found = false;
+      s.entries.forEach((e, i) => {
+        if (e.id !== entry.id) return;
+        s.entries[i] = entry;
+        found = true;
+      });
+      if (!found) return;
+      for (const row of pool) if (row.id === entry.id) row.id = undefined;
+      render();
     },
     /** Selects the row of this entry id, if it is loaded. */
     selectId(id) {

@@ -1,11 +1,17 @@
 // One row of the results table: built once, then refilled as the table scrolls (the table keeps a
 // small pool of these). Actor, section, target and IP are pivots: click searches on the value.
+// The first cell marks annotated entries: a dot per mark (in the mark's colour, three at most)
+// and a speech bubble when there is a comment, from the annotations no later one corrects.
 
 import { el } from '../lib/dom.js';
+import { markColour, markInfo, notesOf } from '../lib/marks.js';
 import { formatLocalSeconds, formatUtcExact } from '../lib/time.js';
 
+const DOTS = 3;
+
+/** [key, header, header's tooltip]. */
 export const COLUMNS = [
-  ['time', 'Time'], ['actor', 'Actor'], ['section', 'Section'], ['action', 'Action'],
+  ['notes', '', 'Marks and comments'], ['time', 'Time'], ['actor', 'Actor'], ['section', 'Section'], ['action', 'Action'],
   ['target', 'Target'], ['ip', 'IP'], ['severity', 'Severity'], ['outcome', 'Outcome'],
 ];
 
@@ -46,10 +52,13 @@ export function makeRow() {
     node.append(cells[key]);
   }
   const refs = {
+    dots: Array.from({ length: DOTS }, () => el('span', { class: 'note-dot', hidden: true })),
+    bubble: el('span', { class: 'note-bubble', hidden: true, attrs: { 'aria-label': 'commented' } }),
     actor: pivot('actor', ''), section: pivot('section', ''), target: pivot('target', ''), ip: pivot('ip', ''),
     targetName: el('span', { class: 'dim' }),
     severity: el('span', { class: 'badge' }), outcome: el('span', { class: 'badge' }),
   };
+  cells.notes.append(...refs.dots, refs.bubble);
   cells.actor.append(refs.actor);
   cells.section.append(refs.section);
   cells.target.append(refs.target, refs.targetName);
@@ -57,6 +66,20 @@ export function makeRow() {
   cells.severity.append(refs.severity);
   cells.outcome.append(refs.outcome);
   return { node, cells, refs, id: undefined };
+}
+
+/** The marker cell: coloured dots for the marks, a bubble for comments, the details as its title. */
+function fillNotes(cell, refs, entry) {
+  const { marks, comments } = notesOf(entry);
+  refs.dots.forEach((dot, i) => {
+    dot.hidden = i >= marks.length;
+    if (i < marks.length) dot.style.backgroundColor = markColour(marks[i]);
+  });
+  refs.bubble.hidden = comments === 0;
+  const said = [marks.map((k) => markInfo(k).label_en).join(', '), comments ? `${comments} ${comments === 1 ? 'comment' : 'comments'}` : ''];
+  cell.title = said.filter(Boolean).join(' · ');
+  if (marks.length) cell.dataset.marks = marks.join(',');
+  else delete cell.dataset.marks;
 }
 
 function setPivot(span, key, entry, text) {
@@ -74,6 +97,11 @@ export function fillRow(row, entry, index, selected) {
       row.id = null;
       row.node.className = 'row placeholder';
       for (const cell of Object.values(row.cells)) cell.hidden = true;
+      // The marker cell holds the first column's place; the time cell says "Loading…".
+      row.cells.notes.hidden = false;
+      for (const dot of row.refs.dots) dot.hidden = true;
+      row.refs.bubble.hidden = true;
+      row.cells.notes.title = '';
       row.cells.time.hidden = false;
       row.cells.time.textContent = 'Loading…';
     }
@@ -89,6 +117,7 @@ export function fillRow(row, entry, index, selected) {
   }
   row.id = entry.id;
   const { cells, refs } = row;
+  fillNotes(cells.notes, refs, entry);
   cells.time.textContent = formatLocalSeconds(entry.occurred_at);
   cells.time.title = formatUtcExact(entry.occurred_at);
   setPivot(refs.actor, 'actor', entry);

@@ -269,12 +269,18 @@ async fn samples(reader: &Client) -> anyhow::Result<(Vec<String>, String, String
         .first()
         .context("no event with a player target")?;
     let target = e
+        .entry
         .event
         .target
         .as_ref()
         .map(|t| format!("player/{}", t.id))
         .unwrap_or_default();
-    let ip = e.event.ip.map(|ip| ip.to_string()).unwrap_or_default();
+    let ip = e
+        .entry
+        .event
+        .ip
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
     Ok((actors, target, ip))
 }
 

@@ -23,9 +23,20 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use url::Url;
-use vigil_core::StoredEvent;
+use vigil_core::{Annotated, StoredEvent};
 use vigil_store::api::{EventsPage, Health, IngestAnswer, Login, LoginAnswer, MeAnswer};
-use vigil_store::{Facets, Order, Timeline};
+use vigil_store::{Facets, Incident, IncidentNote, Mark, Order, Pin, Timeline};
+
+/// An incident with its notes and pinned entries (`GET /v1/incidents/{key}`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub struct IncidentDetail {
+    /// The incident.
+    pub incident: Incident,
+    /// Its notes, oldest first.
+    pub notes: Vec<IncidentNote>,
+    /// Its pinned entries, in order of pinning.
+    pub pins: Vec<Pin>,
+}
 
 /// What can go wrong talking to the store.
 #[derive(Debug, thiserror::Error)]
@@ -363,10 +374,50 @@ impl Client {
             .await
     }
 
-    /// `GET /v1/events/{id}`.
-    pub async fn event(&self, id: uuid::Uuid) -> Result<StoredEvent, ClientError> {
+    /// `GET /v1/events/{id}`: the entry with its annotations and incidents.
+    pub async fn event(&self, id: uuid::Uuid) -> Result<Annotated, ClientError> {
         self.json(self.request(Method::GET, &format!("v1/events/{id}")))
             .await
+    }
+
+    /// `GET /v1/marks`: the marks catalog.
+    pub async fn marks(&self) -> Result<Vec<Mark>, ClientError> {
+        #[derive(Deserialize)]
+        struct Marks {
+            marks: Vec<Mark>,
+        }
+        let m: Marks = self.json(self.request(Method::GET, "v1/marks")).await?;
+        Ok(m.marks)
+    }
+
+    /// `GET /v1/incidents`, newest first.
+    pub async fn incidents(&self) -> Result<Vec<Incident>, ClientError> {
+        #[derive(Deserialize)]
+        struct Incidents {
+            incidents: Vec<Incident>,
+        }
+        let i: Incidents = self.json(self.request(Method::GET, "v1/incidents")).await?;
+        Ok(i.incidents)
+    }
+
+    /// `GET /v1/incidents/{key}` (a number or an id).
+    pub async fn incident(&self, key: &str) -> Result<IncidentDetail, ClientError> {
+        self.json(self.request(Method::GET, &format!("v1/incidents/{key}")))
+            .await
+    }
+
+    /// `POST` of a JSON record to `path` (`v1/events/{id}/annotations`, `v1/incidents`, …):
+    /// whether it was stored now (201) or had been already (200), and the stored record.
+    pub async fn record<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(bool, T), ClientError> {
+        let response = self
+            .send(self.request(Method::POST, path).json(body))
+            .await?;
+        let created = response.status() == StatusCode::CREATED;
+        Ok((created, self.decode(response).await?))
     }
 
     /// `GET /v1/timeline`.

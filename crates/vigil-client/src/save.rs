@@ -247,6 +247,7 @@ impl Client {
         // The store's record of the export, written before the body ended.
         let entry = unless_cancelled(cancel, self.event(download.entry)).await??;
         let recorded: About = entry
+            .entry
             .event
             .details
             .map(serde_json::Value::Object)

@@ -251,6 +251,7 @@ async fn from_store(reader: &Client, pid: u32, format: Format, dir: &Path) -> an
     let about = reader
         .event(d.entry)
         .await?
+        .entry
         .event
         .details
         .context("the export's About")?;
@@ -321,7 +322,7 @@ async fn bare_writers(reader: &Client, n: usize, dir: &Path) -> anyhow::Result<(
                 ..Default::default()
             })
             .await?;
-        sample.extend(page.events);
+        sample.extend(page.events.into_iter().map(|a| a.entry));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => break,

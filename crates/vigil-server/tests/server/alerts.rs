@@ -679,9 +679,9 @@ async fn managing_channels_and_rules_is_checked_journaled_and_admin_only() {
         .iter()
         .map(|e| {
             (
-                e.event.action.clone(),
-                e.event.actor.id.clone(),
-                e.event.target.as_ref().unwrap().id.clone(),
+                e.entry.event.action.clone(),
+                e.entry.event.actor.id.clone(),
+                e.entry.event.target.as_ref().unwrap().id.clone(),
             )
         })
         .collect();

@@ -416,7 +416,7 @@ async fn search_timeline_and_facets_over_http() {
     };
     loop {
         let page = s.reader.search(&options).await.unwrap();
-        seen.extend(page.events.iter().map(|e| e.event.clone()));
+        seen.extend(page.events.iter().map(|e| e.entry.event.clone()));
         match page.next_cursor {
             Some(c) => options.cursor = Some(c),
             None => break,
@@ -437,7 +437,7 @@ async fn search_timeline_and_facets_over_http() {
     assert_eq!(f.values.iter().map(|v| v.count).sum::<u64>(), 40);
 
     let one = s.reader.event(seen[0].id).await.unwrap();
-    assert_eq!(one.event, seen[0]);
+    assert_eq!(one.entry.event, seen[0]);
 }
 
 /// Strings and numbers sent as JSON text come back identical through the API.

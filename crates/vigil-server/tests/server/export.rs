@@ -116,11 +116,11 @@ async fn every_format_carries_the_matching_entries_exactly_and_the_export_is_jou
     assert!(text.contains("12345678901234567890"));
     // The journal entry of the export holds its About, written before the body ended.
     let entry = s.reader.event(d.entry).await.unwrap();
-    assert_eq!(entry.event.section, "vigil");
-    assert_eq!(entry.event.action, "journal.export");
-    assert_eq!(entry.event.actor.id, "alice");
-    assert_eq!(entry.event.outcome, vigil_core::Outcome::Success);
-    let about = entry.event.details.unwrap();
+    assert_eq!(entry.entry.event.section, "vigil");
+    assert_eq!(entry.entry.event.action, "journal.export");
+    assert_eq!(entry.entry.event.actor.id, "alice");
+    assert_eq!(entry.entry.event.outcome, vigil_core::Outcome::Success);
+    let about = entry.entry.event.details.unwrap();
     assert_eq!(about["rows"], expected.len());
     assert_eq!(about["format"], "ndjson");
     assert_eq!(about["query"], q);
@@ -151,6 +151,7 @@ async fn every_format_carries_the_matching_entries_exactly_and_the_export_is_jou
         .event(d.entry)
         .await
         .unwrap()
+        .entry
         .event
         .details
         .unwrap();
@@ -211,6 +212,7 @@ async fn an_export_that_matches_nothing_says_no_activity() {
         .event(d.entry)
         .await
         .unwrap()
+        .entry
         .event
         .details
         .unwrap();
@@ -306,8 +308,8 @@ async fn a_client_that_goes_away_leaves_a_failed_export_in_the_journal() {
         }
     }
     let recorded = recorded.expect("the failed export is journaled");
-    assert_eq!(recorded.event.outcome, vigil_core::Outcome::Failure);
-    let details = recorded.event.details.unwrap();
+    assert_eq!(recorded.entry.event.outcome, vigil_core::Outcome::Failure);
+    let details = recorded.entry.event.details.unwrap();
     assert!(
         details["error"]
             .as_str()
@@ -331,7 +333,7 @@ async fn searched_in(client: &Client, q: &str, order: vigil_store::Order) -> Vec
             })
             .await
             .unwrap();
-        out.extend(page.events);
+        out.extend(page.events.into_iter().map(|a| a.entry));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => return out,
