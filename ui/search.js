@@ -20,7 +20,7 @@ import { createExport } from './views/export.js';
 import { createIncidents } from './views/incidents.js';
 import { createIncidentPanel } from './views/incident.js';
 import { createOutbox } from './views/outbox.js';
-import { loadMarks, markCatalog } from './lib/marks.js';
+import { loadMarks } from './lib/marks.js';
 
 const SUGGESTIONS = 50;
 
@@ -254,7 +254,7 @@ export function createSearchScreen() {
     start(session) {
       order = 'newest';
       outbox.start(session);
-      loadMarks().then(() => filterbar.setMarks(markCatalog()));
+      loadMarks();
       saved.load();
       incidents.load();
       suggest();

@@ -132,10 +132,9 @@ export function createDetail(root, handlers) {
       if (mine !== gen || root.hidden || current?.id !== entry.id) return;
       const changed = JSON.stringify(fresh) !== JSON.stringify(current);
       current = fresh;
-      if (changed) {
-        render(fresh);
-        handlers.onEntry(fresh);
-      }
+      if (changed) render(fresh);
+      // The table may hold an older copy (before a write, or from before a send).
+      handlers.onEntry(fresh);
     } catch (error) {
       if (mine !== gen || error.handled) return;
       if (error.code === 'not_found') missing(entry.id, error.message);

@@ -75,15 +75,6 @@ export function createFilterbar(root, { onSearch, onError, onValidity = () => {}
     controls.set(key, { kind: 'select', node: select, wrap });
   }
 
-  // Marks: the catalog's, filled in when it arrives (setMarks); values it lacks show as extras.
-  const markSelect = el('select', {}, el('option', { value: '', text: 'any' }));
-  const markWrap = field('Mark', markSelect, 'mark');
-  markSelect.addEventListener('change', () => {
-    if (markSelect.selectedOptions[0]?.dataset.extra) return;
-    commit(withValues(clauses, 'mark', markSelect.value ? [markSelect.value] : []));
-  });
-  controls.set('mark', { kind: 'select', node: markSelect, wrap: markWrap });
-
   const text = el('input', { type: 'text', class: 'text-control', spellcheck: false, autocomplete: 'off', placeholder: 'words or "a phrase"' });
   const textWrap = field('Text', text, 'text');
   wireText(text, (value) => withText(clauses, value));
@@ -231,12 +222,6 @@ export function createFilterbar(root, { onSearch, onError, onValidity = () => {}
     focus() {
       input.focus();
       input.select();
-    },
-    /** Fills the Mark control with the catalog ([{key, label_en, label_fr}]). */
-    setMarks(catalog) {
-      markSelect.replaceChildren(el('option', { value: '', text: 'any' }),
-        ...catalog.map((m) => el('option', { value: m.key, text: m.label_en, title: m.label_fr })));
-      showSelect(markSelect, valuesOf(clauses, 'mark'));
     },
     /** Fills a control's suggestions (<datalist>) with values. */
     suggest(key, values) {

@@ -166,3 +166,73 @@ async fn appends_from_another_process_are_indexed_and_chained() {
         "{refused:?}"
     );
 }
+
+fn note_about(action: &str) -> vigil_core::Event {
+    vigil_store::conformance::event(serde_json::json!({
+        "occurred_at": "2026-11-30T12:00:00Z", "actor": {"id": "alice"},
+        "action": action, "kind": "create", "section": "vigil",
+    }))
+}
+
+#[tokio::test]
+async fn annotations_survive_an_index_rebuild_and_cannot_be_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vigil.db");
+    let store = SqliteStore::open(&path, system_clock()).unwrap();
+    store.append(dataset(50, 21)).await.unwrap();
+    let all = store.scan(1, 100).await.unwrap();
+    let annotate = |seq: usize, mark: &str, comment: &str| vigil_store::NewAnnotation {
+        id: uuid::Uuid::now_v7(),
+        entry: all[seq].event.id,
+        author: "alice".into(),
+        written_at: chrono::Utc::now(),
+        comment: Some(comment.into()),
+        marks: vec![mark.into()],
+        supersedes: None,
+    };
+    store
+        .annotate(
+            annotate(3, "suspicious", "chargeback review 4411"),
+            note_about("annotation.create"),
+        )
+        .await
+        .unwrap();
+    store
+        .annotate(
+            annotate(40, "reviewed", "vu"),
+            note_about("annotation.create"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        search_all(&store, "mark:suspicious").await,
+        vec![all[3].seq]
+    );
+    drop(store);
+    // Without its index, the store rebuilds it from the journal, annotations included.
+    std::fs::remove_dir_all(dir.path().join("vigil.db.index")).unwrap();
+    let store = SqliteStore::open(&path, system_clock()).unwrap();
+    assert_eq!(
+        search_all(&store, "mark:suspicious").await,
+        vec![all[3].seq]
+    );
+    assert_eq!(search_all(&store, "mark:reviewed").await, vec![all[40].seq]);
+    assert_eq!(
+        search_all(&store, "\"review 4411\" has:mark").await,
+        vec![all[3].seq]
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for sql in [
+        "UPDATE annotations SET comment = 'rewritten'",
+        "DELETE FROM annotations",
+    ] {
+        let err = conn.execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(
+        store.annotations(all[3].event.id).await.unwrap()[0]
+            .comment
+            .as_deref(),
+        Some("chargeback review 4411")
+    );
+}

@@ -1,8 +1,10 @@
 // In-page test double of the query language for the UI tests: parse_query, print_query and
 // matching, close enough to vigil-core's for the queries the tests type (the real parser is in
 // Rust and tested there). Installed as an init script; defines window.__vigilFakeQuery.
+// `mark:`, `has:comment`, `has:mark`, `incident:` and the comments' words see what the entry's
+// annotations and pins amount to, through the `notesOf(entry)` given to matcher().
 (() => {
-  const QUALIFIERS = ['actor', 'section', 'kind', 'action', 'severity', 'outcome', 'target', 'ip', 'after', 'before', 'on', 'mark', 'has'];
+  const QUALIFIERS = ['actor', 'section', 'kind', 'action', 'severity', 'outcome', 'target', 'ip', 'after', 'before', 'on', 'mark', 'has', 'incident'];
   const ENUMS = {
     kind: ['change', 'create', 'delete', 'rights', 'access'],
     severity: ['info', 'warning', 'critical'],
@@ -66,7 +68,8 @@
         const column = pos + 1;
         const raw = chars[pos] === '"' ? quoted() : { text: bare((c) => c === ','), column };
         if (raw.text === '') fail(column, `${word}: needs a value`);
-        if (ENUMS[word] && !ENUMS[word].includes(raw.text)) fail(raw.column, `${word}: '${raw.text}' is not one of ${ENUMS[word].join(', ')}`);
+        if (word === 'incident') raw.text = raw.text.toLowerCase();
+      if (ENUMS[word] && !ENUMS[word].includes(raw.text)) fail(raw.column, `${word}: '${raw.text}' is not one of ${ENUMS[word].join(', ')}`);
         if ((word === 'after' || word === 'before' || word === 'on') && !/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(raw.text)) {
           fail(raw.column, `${word}: '${raw.text}' is not a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM)`);
         }
@@ -126,7 +129,9 @@
     return texts.get(e);
   }
 
-  function term(c, e) {
+  const NO_NOTES = { marks: [], comments: [], incidents: [] };
+
+  function term(c, e, notes) {
     const v = c.values;
     switch (c.key) {
       case 'actor': return v.includes(e.actor.id);
@@ -144,15 +149,26 @@
       case 'after': return Date.parse(e.occurred_at) >= instant(v[0]);
       case 'before': return Date.parse(e.occurred_at) < instant(v[0]);
       case 'on': return v.some((d) => { const t = Date.parse(e.occurred_at); const s = instant(d); return t >= s && t < s + 86400e3; });
-      case 'mark': return false;
-      case 'has': return v.some((h) => ({ changes: e.changes?.length, reason: e.reason, target: e.target, ip: e.ip, details: e.details }[h]));
-      case 'text': return fold(v.join(' ')).split(/\s+/).every((w) => haystack(e).includes(w));
+      case 'mark': return v.some((m) => notes.marks.includes(m));
+      case 'incident': return v.some((i) => notes.incidents.includes(i));
+      case 'has': return v.some((h) => ({
+        changes: e.changes?.length, reason: e.reason, target: e.target, ip: e.ip, details: e.details,
+        comment: notes.comments.length, mark: notes.marks.length,
+      }[h]));
+      case 'text': {
+        const comments = notes.comments.length ? ` ${fold(notes.comments.join(' '))}` : '';
+        return fold(v.join(' ')).split(/\s+/).every((w) => haystack(e).includes(w) || comments.includes(w));
+      }
       default: return false;
     }
   }
 
-  function matcher(clauses) {
-    return (e) => clauses.every((c) => term(c, e) !== c.negated);
+  /** A test of entries against clauses; `notesOf(entry)` gives {marks, comments, incidents}. */
+  function matcher(clauses, notesOf = () => NO_NOTES) {
+    return (e) => {
+      const notes = notesOf(e);
+      return clauses.every((c) => term(c, e, notes) !== c.negated);
+    };
   }
 
   window.__vigilFakeQuery = { parse, print, matcher, instant };

@@ -2,7 +2,9 @@
 // answering every command of docs/console.md from a generated journal. Configured through
 // window.__VIGIL_FAKE_CONFIG__ (set by an earlier init script; `exact: false` drops the entries'
 // `exact` texts as an older console would; `export` is the first export plan, see exportWith);
-// tests drive it through window.__fake (calls made, forced failures, live events, exports).
+// tests drive it through window.__fake (calls made, forced failures, live events, exports,
+// and through fake-notes.js the offline switch, the outbox, annotations and incidents;
+// `notes: false` starts without seeded annotations and incidents).
 (() => {
   const cfg = window.__VIGIL_FAKE_CONFIG__ ?? {};
   const Q = window.__vigilFakeQuery;
@@ -31,6 +33,12 @@
   let exporting = null;
   const cache = new Map();
   const gone = new Set();
+  const N = window.__vigilFakeNotes.create({
+    events, server: SERVER, seed: cfg.notes !== false,
+    user: () => session.user?.name ?? 'k.morel',
+    onChange: () => cache.clear(),
+  });
+  if (cfg.offline) N.setOffline(true);
 
   const err = (code, message, extra = {}) => ({ code, message, ...extra });
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -91,7 +99,7 @@
   }
 
   function matches(q) {
-    if (!cache.has(q)) cache.set(q, events.filter(Q.matcher(Q.parse(q).clauses)));
+    if (!cache.has(q)) cache.set(q, events.filter(Q.matcher(Q.parse(q).clauses, N.notesOf)));
     return cache.get(q);
   }
 
@@ -127,6 +135,7 @@
 
   function facetValue(e, field) {
     switch (field) {
+      case 'mark': return N.notesOf(e).marks;
       case 'actor': return e.actor.id;
       case 'target_type': return e.target?.type;
       case 'severity': return e.severity ?? 'info';
@@ -155,15 +164,17 @@
       const list = matches(q);
       const offset = cursor ? Number(cursor) : 0;
       const page = [];
-      for (let i = offset; i < Math.min(list.length, offset + limit); i++) page.push(order === 'oldest' ? list[i] : list[list.length - 1 - i]);
-      return { events: page, next_cursor: offset + limit < list.length ? String(offset + limit) : null };
+      for (let i = offset; i < Math.min(list.length, offset + limit); i++) page.push(N.decorate(order === 'oldest' ? list[i] : list[list.length - 1 - i]));
+      return { events: page, next_cursor: offset + limit < list.length ? String(offset + limit) : null, offline: !N.online() };
     },
     timeline: ({ q, buckets }) => timeline(q, buckets),
     facets({ q, field, limit = 10 }) {
       const counts = new Map();
       for (const e of matches(q)) {
-        const v = facetValue(e, field);
-        if (v != null) counts.set(v, (counts.get(v) ?? 0) + 1);
+        // A mark counts once per entry that has it.
+        for (const v of [facetValue(e, field)].flat()) {
+          if (v != null) counts.set(v, (counts.get(v) ?? 0) + 1);
+        }
       }
       const values = [...counts].map(([value, count]) => ({ value, count }))
         .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1)).slice(0, limit);
@@ -172,14 +183,14 @@
     event({ id }) {
       const e = gone.has(id) ? null : events.find((x) => x.id === id);
       if (!e) throw err('not_found', `no entry ${id}`);
-      return e;
+      return N.decorate(e);
     },
     around({ id }) {
       const e = commands.event({ id });
       const t = Date.parse(e.occurred_at);
       const near = events.filter((x) => Math.abs(Date.parse(x.occurred_at) - t) <= 15 * 60e3
         && (x.actor.id === e.actor.id || (e.target && x.target && x.target.type === e.target.type && x.target.id === e.target.id)));
-      return { events: near };
+      return { events: near.map(N.decorate) };
     },
     live_start({ q, channel }) {
       Q.parse(q);
@@ -205,6 +216,7 @@
       return 'path' in exportPlan ? exportPlan.path : `/home/k.morel/vigil-export-20261120-0410.${format}`;
     },
     export_start: startExport,
+    ...N.commands,
     export_cancel() {
       if (!exporting) return false;
       exporting.fail(err('cancelled', 'Export cancelled. Nothing was written.'));
@@ -242,7 +254,7 @@
     clearFailures() { failures.clear(); },
     /** Sends `n` new entries down the live channel. */
     pushLive(n = 1) {
-      for (let i = 0; i < n; i++) live?.channel.onmessage({ type: 'event', event: events[events.length - 1 - i] });
+      for (let i = 0; i < n; i++) live?.channel.onmessage({ type: 'event', event: N.decorate(events[events.length - 1 - i]) });
     },
     liveError(message, code = 'unreachable') { live?.channel.onmessage({ type: 'error', code, message }); },
     live: () => (live ? { q: live.q } : null),
@@ -261,6 +273,20 @@
     /** …or rejects it with `error`. */
     exportFail(error) { exporting?.fail(error); },
     exporting: () => (exporting ? { request: exporting.request, total: exporting.total } : null),
+    /** Offline (true): writes wait in the outbox, pending, and searches say `offline: true`. */
+    setOffline(value) {
+      N.setOffline(value);
+      cache.clear();
+    },
+    /** The store refuses outbox item `n` (default: the first waiting one); answers its n. */
+    failOutboxItem: (n, error) => N.failOutboxItem(n, error),
+    /** The next send of an outbox item of `kind` is refused with `error`. */
+    refuseNext: (kind, error) => N.refuseNext(kind, error),
+    outbox: () => N.outbox(),
+    annotationsOf: (id) => N.annotationsOf(id),
+    incidents: () => N.incidents(),
+    notesOfIncident: (id) => N.notesOfIncident(id),
+    pins: () => N.pins(),
   };
   window.__TAURI__ = { core: { invoke, Channel } };
 })();

@@ -77,7 +77,7 @@ async function installScripts(shared, config) {
     }),
     await page.addInitScript((c) => { window.__VIGIL_FAKE_CONFIG__ = c; }, config),
   ];
-  for (const f of ['fake-query.js', 'fake-data.js', 'fake-tauri.js']) shared.scripts.push(await page.addInitScript({ path: join(HERE, f) }));
+  for (const f of ['fake-query.js', 'fake-data.js', 'fake-notes.js', 'fake-tauri.js']) shared.scripts.push(await page.addInitScript({ path: join(HERE, f) }));
 }
 
 /**

@@ -364,3 +364,106 @@ fn export_from_the_command_line_writes_the_file_its_about_and_a_journal_entry() 
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn marks_are_listed_added_changed_and_removed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let db = db.to_str().unwrap();
+    let out = vigil(&["demo", "--database", db, "--events", "100"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let marks = |args: &[&str]| {
+        let mut all = vec!["marks"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--database", db, "--by", "root"]);
+        vigil(&all, "")
+    };
+    let out = marks(&["list"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains("suspicious      #d9822b  suspect / suspicious"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("player-request  #2f7dd1  sur demande du joueur / at the player's request"),
+        "{listed}"
+    );
+    let out = marks(&[
+        "add",
+        "chargeback",
+        "--fr",
+        "rétrofacturation",
+        "--en",
+        "chargeback",
+        "--colour",
+        "#AA0000",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "added mark chargeback (rétrofacturation / chargeback, #aa0000)\n"
+    );
+    let out = marks(&[
+        "add",
+        "chargeback",
+        "--fr",
+        "x",
+        "--en",
+        "y",
+        "--colour",
+        "#000000",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "vigil: mark \"chargeback\" already exists\n"
+    );
+    let out = marks(&[
+        "add", "Bad", "--fr", "x", "--en", "y", "--colour", "#000000",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("key: \"Bad\" is not a mark key"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = marks(&["set", "chargeback", "--en", "charged back"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "mark chargeback is now rétrofacturation / charged back, #aa0000\n"
+    );
+    let out = marks(&["set", "chargeback"]);
+    assert_eq!(
+        text(&out.stderr),
+        "vigil: nothing to change: give --fr, --en or --colour\n"
+    );
+    let out = marks(&["remove", "escalated"]);
+    assert_eq!(text(&out.stdout), "removed mark escalated\n");
+    let out = marks(&["remove", "escalated"]);
+    assert_eq!(text(&out.stderr), "vigil: mark \"escalated\" not found\n");
+    let listed = text(&marks(&["list"]).stdout);
+    assert!(
+        !listed.contains("escalated") && listed.contains("charged back"),
+        "{listed}"
+    );
+    // Each change is in the journal, by root, and the journal verifies.
+    let out = vigil(&["verify", "--database", db], "");
+    assert!(
+        text(&out.stdout).starts_with("verified 103 entries"),
+        "{}",
+        text(&out.stdout)
+    );
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let actions: Vec<String> = conn
+        .prepare(
+            "SELECT action FROM events WHERE section = 'vigil' AND actor_id = 'root' ORDER BY seq",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(actions, ["mark.create", "mark.update", "mark.delete"]);
+}

@@ -7,4 +7,5 @@ mod cli;
 mod export;
 mod fakes;
 mod live;
+mod notes;
 mod support;
