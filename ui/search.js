@@ -78,6 +78,9 @@ export function createSearchScreen() {
       detail.refresh();
       incidentPanel.refresh();
     },
+    onItems: (items) => {
+      if (!items.some((i) => i.kind === 'pin')) detail.forgetPins();
+    },
   });
 
   function showProblem(error) {

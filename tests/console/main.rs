@@ -5,4 +5,5 @@
 mod commands;
 mod export;
 mod ipc;
+mod offline;
 mod support;

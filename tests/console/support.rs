@@ -19,41 +19,85 @@ pub struct Store {
     pub state: vigil_server::AppState,
     pub now: Arc<Mutex<DateTime<Utc>>>,
     pub ingester: Client,
-    _dir: tempfile::TempDir,
+    key: String,
+    dir: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// A store that was stopped: its database, and the address it starts on again.
+pub struct Stopped {
+    url: String,
+    now: Arc<Mutex<DateTime<Utc>>>,
+    key: String,
+    dir: tempfile::TempDir,
 }
 
 impl Store {
     pub async fn start() -> Store {
         let dir = tempfile::tempdir().unwrap();
+        let now = Arc::new(Mutex::new(Utc::now()));
+        Self::serve(dir, "127.0.0.1:0", now, None).await
+    }
+
+    async fn serve(
+        dir: tempfile::TempDir,
+        addr: &str,
+        now: Arc<Mutex<DateTime<Utc>>>,
+        key: Option<String>,
+    ) -> Store {
         let config = ServerConfig {
             database: dir.path().join("vigil.db"),
             ..ServerConfig::default()
         };
         let mut state = vigil_server::open(&config).unwrap();
-        let now = Arc::new(Mutex::new(Utc::now()));
         let clock = now.clone();
         state.clock = Arc::new(move || *clock.lock().unwrap());
-        vigil_server::cli::add_user(&state, USER, &["auditor".into()], PASSWORD)
-            .await
-            .unwrap();
-        let key = vigil_server::cli::create_key(&state, "backoffice")
-            .await
-            .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let key = match key {
+            Some(k) => k,
+            None => {
+                vigil_server::cli::add_user(&state, USER, &["auditor".into()], PASSWORD)
+                    .await
+                    .unwrap();
+                vigil_server::cli::create_key(&state, "backoffice")
+                    .await
+                    .unwrap()
+            }
+        };
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(vigil_server::serve(state.clone(), listener, async move {
+        let served = tokio::spawn(vigil_server::serve(state.clone(), listener, async move {
             let _ = stopped.await;
         }));
         Store {
             ingester: Client::new(&url).unwrap().with_token(&key),
+            key,
             state,
             url,
             now,
-            _dir: dir,
+            dir,
             _stop: stop,
+            served,
         }
+    }
+
+    /// Stops the store (it no longer answers; its files stay) and waits until it has.
+    pub async fn stop(self) -> Stopped {
+        let Store {
+            url,
+            state,
+            now,
+            key,
+            dir,
+            _stop,
+            served,
+            ..
+        } = self;
+        drop(_stop);
+        served.await.unwrap().unwrap();
+        drop(state);
+        Stopped { url, now, key, dir }
     }
 
     /// Moves the store's clock.
@@ -68,6 +112,14 @@ impl Store {
             self.ingester.ingest(chunk).await.unwrap();
         }
         events
+    }
+}
+
+impl Stopped {
+    /// Starts the store again on the same address and database.
+    pub async fn start(self) -> Store {
+        let addr = self.url.trim_start_matches("http://").to_owned();
+        Store::serve(self.dir, &addr, self.now, Some(self.key)).await
     }
 }
 

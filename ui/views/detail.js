@@ -101,7 +101,7 @@ export function createDetail(root, handlers) {
     onWrote: handlers.onWrote, onOpen: handlers.onIncident, onIncidents: handlers.onIncidents, onPinned: pinned,
   });
 
-  /** Shows a write at once (the annotation, the pin), then asks for the entry as stored. */
+  /** Shows the annotation at once, then asks for the entry as stored. */
   function saved(id, answer) {
     handlers.onWrote(answer.outbox);
     if (current?.id !== id || !answer.annotation) return;
@@ -111,14 +111,9 @@ export function createDetail(root, handlers) {
     refresh();
   }
 
-  function pinned(id, incident) {
-    if (current?.id !== id) return;
-    const list = current.incidents ?? [];
-    if (!list.some((i) => i.id === incident.id)) {
-      current = { ...current, incidents: [...list, { id: incident.id, number: incident.number, title: incident.title }] };
-    }
-    render(current);
-    refresh();
+  /** The entry lists the store's pins only: ask for it again (the pin control says the rest). */
+  function pinned(id) {
+    if (current?.id === id) refresh();
   }
 
   /** Fetches the entry on screen again (after a write, or when the outbox sent something). */
@@ -214,6 +209,8 @@ export function createDetail(root, handlers) {
     refresh,
     /** The incidents "Pin to incident" offers. */
     setIncidents: (list) => pins.setIncidents(list),
+    /** No pin waits in the outbox any more. */
+    forgetPins: () => pins.forget(),
     /** Puts the focus on "Pin to incident" (the `p` key). */
     focusPin: () => pins.focus(),
     isOpen: () => !root.hidden,

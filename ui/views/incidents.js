@@ -27,7 +27,7 @@ export function createIncidents(root, { onOpen, onList }) {
       el('span', { class: 'incident-title', text: i.title, attrs: { dir: 'auto' } }),
       el('span', { class: 'incident-meta-line' },
         el('span', { class: `badge incident-status status-${i.status}`, text: i.status }),
-        el('span', { class: 'incident-count', text: formatEntries(i.entries ?? 0) }))))));
+        el('span', { class: 'incident-count', text: i.pending ? 'waiting to be sent' : formatEntries(i.entries ?? 0) }))))));
     empty.hidden = list.length > 0;
   }
 

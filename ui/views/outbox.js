@@ -20,9 +20,10 @@ export function offlineText(server) {
 
 /**
  * `badge` (a header button), `panel` (its popover) and `banner` are index.html's. Handlers:
- * onSent() when items left the outbox (sent or discarded): what shows them is fetched again.
+ * onSent() when items left the outbox (sent or discarded): what shows them is fetched again;
+ * onItems(items) with every outbox shown.
  */
-export function createOutbox({ badge, panel, banner }, { onSent }) {
+export function createOutbox({ badge, panel, banner }, { onSent, onItems = () => {} }) {
   let on = false;
   let timer = 0;
   let asked = 0;
@@ -108,11 +109,12 @@ export function createOutbox({ badge, panel, banner }, { onSent }) {
     // Everything not yet received counts, the refused items too (they wait for the user).
     const waiting = Math.max(outbox.waiting ?? 0, items.length);
     badge.hidden = waiting === 0;
-    badge.textContent = failed ? `${waiting} waiting · ${failed} failed` : `${waiting} waiting`;
+    badge.textContent = failed ? `${waiting} waiting (${failed} failed)` : `${waiting} waiting`;
     badge.classList.toggle('failed', failed > 0);
     badge.title = 'What was written here and not yet received by the store';
     showBanner();
     showPanel();
+    onItems(items);
     if (gone) onSent();
   }
 
@@ -131,11 +133,11 @@ export function createOutbox({ badge, panel, banner }, { onSent }) {
       if (!on || mine < shown) return;
       shown = mine;
       show(outbox);
-    } catch (error) {
+    } catch {
       // signed_out is handled by ipc (back to the form); anything else waits for the next poll.
-      if (error.handled) return;
     } finally {
-      if (mine === asked) schedule();
+      // One timer whatever ran meanwhile (a write's poll, Retry): the next poll is 3 s away.
+      schedule();
     }
   }
 
@@ -157,12 +159,15 @@ export function createOutbox({ badge, panel, banner }, { onSent }) {
   }
 
   badge.addEventListener('click', () => toggle());
-  panel.addEventListener('keydown', (e) => {
-    if (e.key !== 'Escape') return;
+  // Esc closes the open list first (before it could close the detail pane behind it).
+  window.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || panel.hidden) return;
+    e.preventDefault();
     e.stopPropagation();
+    const inside = panel.contains(document.activeElement);
     toggle(false);
-    badge.focus();
-  });
+    if (inside) badge.focus();
+  }, true);
   document.addEventListener('mousedown', (e) => {
     if (panel.hidden || !(e.target instanceof Node) || panel.contains(e.target) || badge.contains(e.target)) return;
     toggle(false);

@@ -1,7 +1,9 @@
 // The detail pane's incidents: the ones the entry is pinned to (click opens one), and "Pin to
 // incident": a select of the open incidents, or "New incident…", a small form whose title (and
 // optional description) opens an incident (`open_incident`) before the entry is pinned to it
-// (`pin_entry`). Built once and kept across re-renders, like the annotation form.
+// (`pin_entry`). Built once and kept across re-renders, like the annotation form. An entry lists
+// the store's pins only, so a pin still in the outbox is said under the control (and its
+// incident is no longer offered for this entry) until the entry shows it.
 
 import { call } from '../ipc.js';
 import { el } from '../lib/dom.js';
@@ -15,12 +17,14 @@ export function incidentNumber(i) {
 
 /**
  * Handlers: onWrote(outbox) after each write, onPinned(entryId, incident) once pinned,
- * onOpen({id, number, title}) opens an incident, onIncidents() when an incident was opened here.
+ * onOpen({id, number, title}) opens an incident, onIncidents() when incidents changed here.
  */
 export function createPin({ onWrote, onPinned, onOpen, onIncidents }) {
   let entry = null;
   let incidents = [];
   let busy = false;
+  // Pins made here, per entry id: {incident id → incident}, until the entry lists them.
+  const made = new Map();
 
   const pinned = el('ul', { class: 'pinned-list' });
   const none = el('p', { class: 'pinned-none', text: 'Not pinned to any incident.' });
@@ -33,8 +37,9 @@ export function createPin({ onWrote, onPinned, onOpen, onIncidents }) {
   const form = el('form', { class: 'incident-new', hidden: true, attrs: { 'aria-label': 'New incident' } },
     title, description, el('div', { class: 'note-buttons' }, create, cancel));
   const problem = el('p', { class: 'form-error pin-error', hidden: true, attrs: { role: 'alert' } });
+  const waiting = el('ul', { class: 'pin-waiting', attrs: { role: 'status' } });
   const node = el('section', { class: 'detail-section detail-incidents', attrs: { 'aria-label': 'Incidents' } },
-    el('h3', { text: 'Incidents' }), none, pinned,
+    el('h3', { text: 'Incidents' }), none, pinned, waiting,
     el('div', { class: 'pin-row' }, select, go), form, problem);
 
   function say(text) {
@@ -55,13 +60,20 @@ export function createPin({ onWrote, onPinned, onOpen, onIncidents }) {
       el('button', { type: 'button', class: 'link pinned-incident', data: { id: i.id }, title: 'Open the incident' },
         el('span', { class: 'incident-number', text: incidentNumber(i) }), ' ', el('span', { class: 'incident-title', text: i.title ?? '', attrs: { dir: 'auto' } })))));
     pinned.hidden = list.length === 0;
-    none.hidden = list.length > 0;
+    // Pins made here that the entry does not list yet: sent and on their way, or waiting.
+    const mine = made.get(entry?.id);
+    for (const id of list.map((i) => i.id)) mine?.delete(id);
+    const later = [...(mine?.values() ?? [])];
+    waiting.replaceChildren(...later.map((i) => el('li', { class: 'pin-note', data: { id: i.id } },
+      `Pinned to ${i.number != null ? `#${i.number}` : `“${i.title}”`} — waiting to be sent.`)));
+    waiting.hidden = later.length === 0;
+    none.hidden = list.length > 0 || later.length > 0;
   }
 
   /** The open incidents this entry is not pinned to yet, then "New incident…". */
   function showChoices() {
     const keep = select.value;
-    const mine = new Set((entry?.incidents ?? []).map((i) => i.id));
+    const mine = new Set([...(entry?.incidents ?? []).map((i) => i.id), ...(made.get(entry?.id)?.keys() ?? [])]);
     const open = incidents.filter((i) => i.status !== 'closed' && !mine.has(i.id));
     select.replaceChildren(
       el('option', { value: '', text: 'Pin to incident…' }),
@@ -82,8 +94,15 @@ export function createPin({ onWrote, onPinned, onOpen, onIncidents }) {
   async function pin(incident) {
     const id = entry.id;
     const answer = await call('pin_entry', { incident: incident.id, entry: id });
+    if (!made.has(id)) made.set(id, new Map());
+    made.get(id).set(incident.id, incident);
+    if (entry?.id === id) {
+      showPinned();
+      showChoices();
+    }
     onWrote(answer.outbox);
     onPinned(id, incident);
+    onIncidents();
   }
 
   select.addEventListener('change', () => {
@@ -131,12 +150,12 @@ export function createPin({ onWrote, onPinned, onOpen, onIncidents }) {
       const answer = await call('open_incident', args);
       opened = answer.incident;
       onWrote(answer.outbox);
-      onIncidents();
       await pin(opened);
       closeForm();
     } catch (error) {
       if (error.handled) return;
       if (opened) {
+        onIncidents();
         closeForm();
         say(`Incident “${opened.title}” is opened, but the entry is not pinned to it: ${error.message}`);
       } else {
@@ -168,6 +187,15 @@ export function createPin({ onWrote, onPinned, onOpen, onIncidents }) {
     setIncidents(list) {
       incidents = list;
       showChoices();
+    },
+    /** No pin waits in the outbox any more (sent or discarded): the entries say the rest. */
+    forget() {
+      if (!made.size) return;
+      made.clear();
+      if (entry) {
+        showPinned();
+        showChoices();
+      }
     },
     focus() {
       node.scrollIntoView({ block: 'nearest' });

@@ -70,6 +70,13 @@ export function makeRow() {
 
 /** The marker cell: coloured dots for the marks, a bubble for comments, the details as its title. */
 function fillNotes(cell, refs, entry) {
+  if (!entry.annotations?.length) {
+    for (const dot of refs.dots) dot.hidden = true;
+    refs.bubble.hidden = true;
+    cell.title = '';
+    delete cell.dataset.marks;
+    return;
+  }
   const { marks, comments } = notesOf(entry);
   refs.dots.forEach((dot, i) => {
     dot.hidden = i >= marks.length;

@@ -87,20 +87,30 @@
       return [...list.filter((a) => !a.pending), ...list.filter((a) => a.pending)];
     };
 
-    const incidentShown = (i) => ({ ...i, entries: pins.filter((p) => p.incident === i.id).length });
+    /**
+     * An incident as `incidents` lists it (console/notes.rs): the store's count of pinned entries
+     * and status; one not sent yet has no entries.
+     */
+    const incidentShown = (i) => {
+      const { stored, ...shown } = i;
+      return { ...shown, status: stored, entries: i.pending ? 0 : pins.filter((p) => p.incident === i.id && !p.pending).length };
+    };
 
-    /** What an entry answer carries besides the journal's record. */
+    /** What an entry answer carries besides the journal's record: the store's incidents only. */
     function decorate(e) {
-      const refs = pins.filter((p) => p.entry === e.id).map((p) => incidentOf(p.incident)).filter(Boolean)
+      const refs = pins.filter((p) => p.entry === e.id && !p.pending).map((p) => incidentOf(p.incident)).filter((i) => i && !i.pending)
         .map((i) => ({ id: i.id, number: i.number, title: i.title }));
       return { ...e, annotations: threadOf(e.id), incidents: refs };
     }
 
-    /** What a query sees: marks and comments of the received annotations no later one corrects. */
+    /**
+     * What a query sees: marks and comments of the annotations no later one corrects; offline,
+     * the ones in the outbox count too (a mark set offline finds the entry offline).
+     */
     const NONE = { marks: [], comments: [], incidents: [] };
     function notesOf(e) {
       if (!annotations.has(e.id) && !pins.some((p) => p.entry === e.id)) return NONE;
-      const list = (annotations.get(e.id) ?? []).filter((a) => !a.pending);
+      const list = (annotations.get(e.id) ?? []).filter((a) => !a.pending || !online);
       const old = new Set(list.map((a) => a.supersedes).filter(Boolean));
       const live = list.filter((a) => !old.has(a.id));
       const marks = [...new Set(live.flatMap((a) => a.marks))].sort();
@@ -140,7 +150,7 @@
     function openIncident({ title, description } = {}, author = user(), written_at = now()) {
       if (blank(title)) throw err('invalid', 'An incident needs a title.');
       if (title.length > 200) throw err('invalid', 'title: longer than 200 characters');
-      const i = { id: uuid('1c00'), number: null, title, author, written_at, received_at: null, status: 'open', pending: true };
+      const i = { id: uuid('1c00'), number: null, title, author, written_at, received_at: null, stored: 'open', pending: true };
       if (!blank(description)) i.description = description;
       incidents.push(i);
       enqueue('incident', `Incident “${title}” by ${author}`, written_at, () => {
@@ -174,13 +184,12 @@
       if (!blank(text)) n.text = text;
       if (status != null) n.status = status;
       notes.push(n);
-      const before = i.status;
-      if (status) i.status = status;
       const what = status === 'closed' ? 'Closing of' : status === 'open' ? 'Reopening of' : 'Note on';
-      enqueue('note', `${what} ${named(i)} by ${author}`, written_at, () => receive(n), () => {
-        notes.splice(notes.indexOf(n), 1);
-        if (status) i.status = before;
-      });
+      // The store's status changes when it receives the note; `incident` shows it before.
+      enqueue('note', `${what} ${named(i)} by ${author}`, written_at, () => {
+        receive(n);
+        if (status) i.stored = status;
+      }, () => notes.splice(notes.indexOf(n), 1));
       return { outbox: answer() };
     }
 
@@ -220,9 +229,12 @@
         incident({ id }) {
           const i = incidentOf(id);
           if (!i) throw err('not_found', `no incident ${id}`);
+          const waiting = notes.filter((n) => n.incident === id && n.pending);
+          const shown = incidentShown(i);
+          for (const n of waiting) if (n.status) shown.status = n.status;
           return {
-            incident: incidentShown(i),
-            notes: [...notes.filter((n) => n.incident === id && !n.pending), ...notes.filter((n) => n.incident === id && n.pending)],
+            incident: shown,
+            notes: [...notes.filter((n) => n.incident === id && !n.pending), ...waiting],
             pins: pins.filter((p) => p.incident === id),
           };
         },
