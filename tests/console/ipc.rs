@@ -143,6 +143,100 @@ fn the_webview_gets_answers_and_code_message_errors() {
         "{\n  \"z\": 2.50,\n  \"a\": [\n    0.10,\n    null\n  ]\n}"
     );
 
+    // Annotations, marks and incidents, with the arguments the webview sends.
+    let marks = invoke(&w, "marks", json!({})).unwrap();
+    assert_eq!(
+        marks[2],
+        json!({"key": "suspicious", "label_fr": "suspect", "label_en": "suspicious", "colour": "#d9822b"})
+    );
+    let err = invoke(
+        &w,
+        "annotate",
+        json!({"id": id, "comment": "  ", "marks": []}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        json!({"code": "invalid", "message": "Write a comment or choose at least one mark."})
+    );
+    let err = invoke(&w, "annotate", json!({"id": id, "marks": ["fraud"]})).unwrap_err();
+    assert_eq!(err["code"], "invalid");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("the marks are: player-request, reviewed"),
+        "{err}"
+    );
+    let done = invoke(
+        &w,
+        "annotate",
+        json!({"id": id, "comment": "vu ✅", "marks": ["reviewed"]}),
+    )
+    .unwrap();
+    assert_eq!(done["annotation"]["pending"], false, "sent at once: {done}");
+    assert_eq!(done["outbox"]["waiting"], 0);
+    let fix = invoke(
+        &w,
+        "annotate",
+        json!({"id": id, "marks": ["suspicious"], "supersedes": done["annotation"]["id"]}),
+    )
+    .unwrap();
+    assert_eq!(fix["annotation"]["supersedes"], done["annotation"]["id"]);
+    let entry = invoke(&w, "event", json!({"id": id})).unwrap();
+    let thread = entry["annotations"].as_array().unwrap();
+    assert_eq!(thread.len(), 2);
+    assert_eq!(
+        (thread[0]["comment"].as_str(), thread[0]["author"].as_str()),
+        (Some("vu ✅"), Some(USER))
+    );
+    assert!(thread[0]["received_at"].is_string());
+    let facets = invoke(&w, "facets", json!({"q": "", "field": "mark"})).unwrap();
+    assert_eq!(
+        facets["values"],
+        json!([{"value": "suspicious", "count": 1}])
+    );
+    let opened = invoke(
+        &w,
+        "open_incident",
+        json!({"title": "Chargebacks", "description": null}),
+    )
+    .unwrap();
+    assert_eq!(opened["incident"]["number"], 1);
+    let incident = opened["incident"]["id"].as_str().unwrap();
+    invoke(&w, "pin_entry", json!({"incident": incident, "entry": id})).unwrap();
+    invoke(
+        &w,
+        "incident_note",
+        json!({"incident": incident, "text": null, "status": "closed"}),
+    )
+    .unwrap();
+    let detail = invoke(&w, "incident", json!({"id": incident})).unwrap();
+    assert_eq!(
+        (
+            detail["incident"]["status"].as_str(),
+            detail["pins"].as_array().unwrap().len()
+        ),
+        (Some("closed"), 1)
+    );
+    let pinned = invoke(&w, "search", json!({"q": "incident:1"})).unwrap();
+    assert_eq!(pinned["events"][0]["id"], id);
+    assert_eq!(pinned["events"][0]["incidents"][0]["number"], 1);
+    let err = invoke(
+        &w,
+        "incident_note",
+        json!({"incident": incident, "status": "archived"}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "invalid");
+    let outbox = invoke(&w, "outbox", json!({})).unwrap();
+    assert_eq!(
+        (outbox["online"].as_bool(), outbox["waiting"].as_u64()),
+        (Some(true), Some(0))
+    );
+    let err = invoke(&w, "outbox_discard", json!({"n": 99})).unwrap_err();
+    assert_eq!(err["code"], "invalid");
+
     let saved = invoke(
         &w,
         "save_search",
