@@ -494,18 +494,19 @@ impl Console {
                 status: 401,
                 message,
                 ..
-            }) => {
-                let ended = self.session.lock().expect("session lock").take();
-                if let Some(a) = ended {
-                    let _ = self.vault.forget(&a.server, &a.user.name);
-                }
-                self.live_stop();
-                Err(UiError::signed_out(format!(
-                    "Your session has ended ({message}). Sign in again."
-                )))
-            }
+            }) => Err(self.session_ended(&message)),
             other => other.map_err(UiError::from),
         }
+    }
+
+    /// The store said the session is over (401): it ends here too, and its token is forgotten.
+    pub(crate) fn session_ended(&self, why: &str) -> UiError {
+        let ended = self.session.lock().expect("session lock").take();
+        if let Some(a) = ended {
+            let _ = self.vault.forget(&a.server, &a.user.name);
+        }
+        self.live_stop();
+        UiError::signed_out(format!("Your session has ended ({why}). Sign in again."))
     }
 
     /// A page of matching entries.

@@ -157,7 +157,25 @@ impl Local {
         }
         let now = chrono::Utc::now().timestamp_micros();
         self.with(|conn| {
-            let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+            // The cache can be fetched again: it need not wait for the disk as the outbox does.
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            let kept = Self::put_entries(conn, server, entries, now);
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            kept
+        })
+    }
+
+    fn put_entries(
+        conn: &Connection,
+        server: &str,
+        entries: &[Annotated],
+        now: i64,
+    ) -> rusqlite::Result<()> {
+        {
+            let tx = rusqlite::Transaction::new_unchecked(
+                conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )?;
             {
                 let mut put = tx.prepare_cached(
                     "INSERT INTO entries (server, id, occurred_at, seq, body, seen_at) VALUES (?,?,?,?,?,?) \
@@ -187,7 +205,7 @@ impl Local {
                 )?;
             }
             tx.commit()
-        })
+        }
     }
 
     /// One cached entry.

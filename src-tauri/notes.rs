@@ -776,18 +776,13 @@ impl Console {
                         return;
                     }
                 }
-                Err(ClientError::Api { status: 401, .. }) => {
-                    // The session ended: the items wait for the user to sign in again.
-                    let _ = self
-                        .call::<()>(Err(ClientError::Api {
-                            status: 401,
-                            code: "unauthorized".into(),
-                            message: "the session ended while sending the outbox".into(),
-                            index: None,
-                            field: None,
-                            column: None,
-                        }))
-                        .await;
+                Err(ClientError::Api {
+                    status: 401,
+                    message,
+                    ..
+                }) => {
+                    // The items wait for the user to sign in again.
+                    self.session_ended(&message);
                     return;
                 }
                 Err(e) if is_unreachable(&e) => {

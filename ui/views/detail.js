@@ -90,7 +90,7 @@ function fields(e) {
 /**
  * Handlers: onPivot(key, value, how), onTarget(entry), onAround(entry), onClose(), onEntry(entry)
  * (a fresher copy of an entry, for the table), onWrote(outbox) after each write,
- * onIncident(id) opens an incident, onIncidents() when one was opened here.
+ * onIncident({id, number, title}) opens an incident, onIncidents() when incidents changed here.
  */
 export function createDetail(root, handlers) {
   let current = null;

@@ -54,6 +54,7 @@ export function makeRow() {
   const refs = {
     dots: Array.from({ length: DOTS }, () => el('span', { class: 'note-dot', hidden: true })),
     bubble: el('span', { class: 'note-bubble', hidden: true, attrs: { 'aria-label': 'commented' } }),
+    marked: false,
     actor: pivot('actor', ''), section: pivot('section', ''), target: pivot('target', ''), ip: pivot('ip', ''),
     targetName: el('span', { class: 'dim' }),
     severity: el('span', { class: 'badge' }), outcome: el('span', { class: 'badge' }),
@@ -70,13 +71,17 @@ export function makeRow() {
 
 /** The marker cell: coloured dots for the marks, a bubble for comments, the details as its title. */
 function fillNotes(cell, refs, entry) {
+  // Most entries have no annotation: touch nothing that is already blank (scrolling refills rows).
   if (!entry.annotations?.length) {
+    if (!refs.marked) return;
+    refs.marked = false;
     for (const dot of refs.dots) dot.hidden = true;
     refs.bubble.hidden = true;
     cell.title = '';
     delete cell.dataset.marks;
     return;
   }
+  refs.marked = true;
   const { marks, comments } = notesOf(entry);
   refs.dots.forEach((dot, i) => {
     dot.hidden = i >= marks.length;
@@ -106,9 +111,8 @@ export function fillRow(row, entry, index, selected) {
       for (const cell of Object.values(row.cells)) cell.hidden = true;
       // The marker cell holds the first column's place; the time cell says "Loading…".
       row.cells.notes.hidden = false;
-      for (const dot of row.refs.dots) dot.hidden = true;
-      row.refs.bubble.hidden = true;
-      row.cells.notes.title = '';
+      row.refs.marked = true;
+      fillNotes(row.cells.notes, row.refs, {});
       row.cells.time.hidden = false;
       row.cells.time.textContent = 'Loading…';
     }

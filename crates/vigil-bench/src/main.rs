@@ -6,9 +6,12 @@
 //!
 //! 1. Ingest: a real server on 127.0.0.1:0 over a fresh SQLite file; `--senders` concurrent
 //!    clients post demo events in batches of `--batch` (durable: each 2xx is fsynced).
-//! 2. Search: the first page (50) of each query class, `--runs` times each, p50/p95/p99.
-//! 3. Timeline and facets for a few queries.
-//! 4. Disk bytes per event.
+//! 2. Annotate: `--annotations` finance entries get a comment and a mark, one request at a time
+//!    (each durable, with its journal entry), p50/p95/p99.
+//! 3. Search: the first page (50) of each query class, `--runs` times each, p50/p95/p99,
+//!    annotation queries (`mark:`, `has:comment`, comment words) included.
+//! 4. Timeline and facets for a few queries.
+//! 5. Disk bytes per event.
 //!
 //! `--reuse` keeps a database from an earlier run with the same `--events` and skips ingest.
 
@@ -42,6 +45,9 @@ struct Args {
     /// Reuse the database of an earlier run with the same --events.
     #[arg(long)]
     reuse: bool,
+    /// Entries to annotate (skipped when reusing a database already annotated).
+    #[arg(long, default_value_t = 2000)]
+    annotations: usize,
 }
 
 const PASSWORD: &str = "bench password 123";
@@ -103,14 +109,68 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let count = vigil_server::cli::event_count(&state).await?;
-    if count as usize != args.events {
+    if (count as usize) < args.events {
         bail!("the journal has {count} events, expected {}", args.events);
     }
     let token = client.login("bench", PASSWORD).await?.token;
     let reader = client.with_token(&token);
     wait_for_index(&reader).await?;
+    annotate(&reader, args.annotations).await?;
+    wait_for_index(&reader).await?;
     queries(&reader, &args).await?;
     disk(&db, count)?;
+    Ok(())
+}
+
+/// Annotates `n` finance entries, one request at a time, and prints the latency of each write
+/// (durable, with its journal entry and the re-indexing it causes later).
+async fn annotate(reader: &Client, n: usize) -> anyhow::Result<()> {
+    let already = reader.search(&SearchOptions::query("has:mark")).await?;
+    if n == 0 || !already.events.is_empty() {
+        println!("annotate: skipped (the database is already annotated)");
+        return Ok(());
+    }
+    let mut ids = Vec::with_capacity(n);
+    let mut cursor = None;
+    while ids.len() < n {
+        let page = reader
+            .search(&SearchOptions {
+                q: "section:finance".into(),
+                limit: Some(1000),
+                cursor,
+                ..Default::default()
+            })
+            .await?;
+        ids.extend(page.events.iter().step_by(3).map(|e| e.entry.event.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    ids.truncate(n);
+    let marks = ["suspicious", "reviewed", "player-request", "false-positive"];
+    let comments = [
+        "chargeback review, see ticket",
+        "vu avec le joueur, geste commercial",
+        "montant vérifié avec la banque",
+    ];
+    let mut lat = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        let body = serde_json::json!({
+            "comment": format!("{} #{i}", comments[i % comments.len()]),
+            "marks": [marks[i % marks.len()]],
+        });
+        let t = Instant::now();
+        reader
+            .record::<serde_json::Value>(&format!("v1/events/{id}/annotations"), &body)
+            .await?;
+        lat.push(t.elapsed());
+    }
+    println!(
+        "annotate {} entries, one at a time (durable, journaled): {}",
+        ids.len(),
+        percentiles(&mut lat)
+    );
     Ok(())
 }
 
@@ -329,6 +389,14 @@ async fn queries(reader: &Client, args: &Args) -> anyhow::Result<()> {
             vec![
                 format!("actor:{} section:finance -outcome:success", a(1)),
                 "section:bonuses kind:create severity:warning,critical".into(),
+            ],
+        ),
+        (
+            "annotations",
+            vec![
+                "mark:suspicious".into(),
+                "has:comment section:finance".into(),
+                "\"chargeback review\" -mark:reviewed".into(),
             ],
         ),
         ("everything", vec!["".into()]),
