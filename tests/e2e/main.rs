@@ -668,3 +668,152 @@ async fn figures_against_a_running_store() {
         firsts.join(", "),
     );
 }
+
+/// Kills every running console process at once (SIGKILL: no chance to tidy up).
+fn kill_console() -> usize {
+    let mut killed = 0;
+    for pid in std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|d| d.ok()?.file_name().to_str()?.parse::<u32>().ok())
+    {
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if name.trim() == "vigil-console" {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            killed += 1;
+        }
+    }
+    killed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, a Secret Service and tauri-driver: scripts/test runs it under scripts/with-keyring and xvfb-run"]
+async fn annotations_written_offline_survive_a_killed_console_and_arrive_once() {
+    let store = Store::start().await;
+    store.demo(2000).await;
+    let home = tempfile::tempdir().unwrap();
+    let _driver = Driver::start(home.path());
+    let c = launch().await;
+    wait_for(&c, "#signin-screen:not([hidden]) #signin-server").await;
+    type_into(&c, "#signin-server", &store.url).await;
+    type_into(&c, "#signin-user", USER).await;
+    type_into(&c, "#signin-password", PASSWORD).await;
+    click(&c, "#signin-submit").await;
+    wait_for(&c, "#app-screen:not([hidden]) .row:not(.placeholder)").await;
+    let before = store_count(&store).await;
+
+    // The store goes away; the console keeps the rows it showed.
+    let stopped = store.stop().await;
+    let comments = [
+        "Offline 1: remboursé à la demande du joueur",
+        "Offline 2: \"chargeback\" review #4411",
+        "Offline 3: vérifié avec la banque",
+    ];
+    for (i, comment) in comments.iter().enumerate() {
+        c.execute(
+            "const rows = [...document.querySelectorAll('.row:not(.placeholder)')].filter(n => n.offsetParent); rows[arguments[0]].dispatchEvent(new MouseEvent('dblclick', {bubbles: true}));",
+            vec![json!(i)],
+        )
+        .await
+        .unwrap();
+        let input = wait_for(&c, ".detail-notes .note-input").await;
+        wait_until(
+            &c,
+            "the detail of the next row",
+            &format!("return document.querySelectorAll('.detail-notes .note-text').length === 0 || ![...document.querySelectorAll('.detail-notes .note-text')].some(n => n.textContent.startsWith('Offline {i}'))"),
+        )
+        .await;
+        input.send_keys(comment).await.unwrap();
+        click(&c, ".detail-notes .note-save").await;
+        wait_until(
+            &c,
+            "the annotation in the thread, waiting",
+            &format!(
+                "return [...document.querySelectorAll('.detail-notes .note-text')].some(n => n.textContent === {}) && document.querySelector('.detail-notes .note-pending')",
+                json!(comment)
+            ),
+        )
+        .await;
+    }
+    wait_until(
+        &c,
+        "the three rows to show their comment",
+        "const rows = [...document.querySelectorAll('.row:not(.placeholder)')].filter(n => n.offsetParent).slice(0, 3); return rows.every(r => !r.querySelector('.note-bubble').hidden)",
+    )
+    .await;
+    let badge = wait_until(
+        &c,
+        "the badge to count three",
+        "const b = document.querySelector('#header-outbox'); return !b.hidden && b.textContent.startsWith('3 waiting') && b.textContent",
+    )
+    .await;
+    println!("badge: {badge}");
+    wait_until(
+        &c,
+        "the offline banner",
+        "const b = document.querySelector('#offline-banner'); return !b.hidden && b.textContent.startsWith('Offline')",
+    )
+    .await;
+    let shot = screenshot(&c, "console-offline.png").await;
+    println!("screenshot: {}", shot.display());
+
+    // Killed while they wait; started again, still offline: signed in, the three still waiting.
+    assert!(kill_console() >= 1, "a console process to kill");
+    let _ = c.close().await;
+    let c = launch().await;
+    wait_until(
+        &c,
+        "the relaunched console, offline, with three waiting",
+        "const b = document.querySelector('#header-outbox'); const s = document.querySelector('#app-screen'); return s && !s.hidden && !b.hidden && b.textContent.startsWith('3 waiting') && !document.querySelector('#offline-banner').hidden",
+    )
+    .await;
+
+    // The store is back: the outbox empties by itself, and each annotation is stored once.
+    let store = stopped.start().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let hidden = c
+            .execute(
+                "return document.querySelector('#header-outbox').hidden",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if hidden == json!(true) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the outbox did not empty");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_until(
+        &c,
+        "the banner to go",
+        "return document.querySelector('#offline-banner').hidden",
+    )
+    .await;
+    screenshot(&c, "console-back-online.png").await;
+    let client = store_client(&store).await;
+    let annotated = client
+        .search(&SearchOptions::query("has:comment"))
+        .await
+        .unwrap();
+    assert_eq!(annotated.events.len(), 3, "three entries annotated");
+    let mut seen: Vec<String> = Vec::new();
+    for e in &annotated.events {
+        assert_eq!(e.annotations.len(), 1, "exactly once: {:?}", e.annotations);
+        let a = &e.annotations[0];
+        assert_eq!(a.author, USER);
+        assert!(
+            a.written_at < a.received_at,
+            "written offline, received later: {a:?}"
+        );
+        seen.push(a.comment.clone().unwrap());
+    }
+    seen.sort();
+    assert_eq!(seen, comments);
+    assert_eq!(
+        store_count(&store).await,
+        before + 3,
+        "three journal entries"
+    );
+    c.close().await.unwrap();
+}

@@ -108,6 +108,7 @@ export function createDetail(root, handlers) {
     const list = current.annotations ?? [];
     if (!list.some((a) => a.id === answer.annotation.id)) current = { ...current, annotations: [...list, answer.annotation] };
     render(current);
+    handlers.onEntry(current);
     refresh();
   }
 
@@ -124,12 +125,13 @@ export function createDetail(root, handlers) {
   async function load(entry, mine) {
     try {
       const fresh = await call('event', { id: entry.id });
+      // The table may hold an older copy (before a write, or from before a send): update its
+      // row even when the pane has moved on to another entry meanwhile.
+      handlers.onEntry(fresh);
       if (mine !== gen || root.hidden || current?.id !== entry.id) return;
       const changed = JSON.stringify(fresh) !== JSON.stringify(current);
       current = fresh;
       if (changed) render(fresh);
-      // The table may hold an older copy (before a write, or from before a send).
-      handlers.onEntry(fresh);
     } catch (error) {
       if (mine !== gen || error.handled) return;
       if (error.code === 'not_found') missing(entry.id, error.message);
