@@ -285,12 +285,24 @@ impl Local {
         })
     }
 
-    /// The outbox of a server, in order.
-    pub fn items(&self, server: &str) -> Result<Vec<Item>, UiError> {
+    /// What one user wrote for one server and the store does not have yet, in order.
+    pub fn items(&self, server: &str, user: &str) -> Result<Vec<Item>, UiError> {
         self.with(|conn| {
-            let mut stmt = conn.prepare_cached(&format!("{ITEM} WHERE server = ? ORDER BY n"))?;
-            let rows = stmt.query_map([server], item_row)?;
+            let mut stmt =
+                conn.prepare_cached(&format!("{ITEM} WHERE server = ? AND user = ? ORDER BY n"))?;
+            let rows = stmt.query_map([server, user], item_row)?;
             rows.collect()
+        })
+    }
+
+    /// Replaces what an item posts (the store refused its time: it is sent without one).
+    pub fn rewrite(&self, n: i64, body: &serde_json::Value) -> Result<(), UiError> {
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE outbox SET body = ? WHERE n = ?",
+                params![serde_json::to_string(body).expect("JSON serializes"), n],
+            )
+            .map(drop)
         })
     }
 
@@ -327,24 +339,24 @@ impl Local {
         })
     }
 
-    /// Failed items (one, or all of a server) wait again.
-    pub fn retry(&self, server: &str, n: Option<i64>) -> Result<(), UiError> {
+    /// A user's failed items for a server (one, or all) wait again.
+    pub fn retry(&self, server: &str, user: &str, n: Option<i64>) -> Result<(), UiError> {
         self.with(|conn| {
             conn.execute(
                 "UPDATE outbox SET state = 'waiting', error = NULL \
-                 WHERE server = ?1 AND state = 'failed' AND (?2 IS NULL OR n = ?2)",
-                params![server, n],
+                 WHERE server = ?1 AND user = ?2 AND state = 'failed' AND (?3 IS NULL OR n = ?3)",
+                params![server, user, n],
             )
             .map(drop)
         })
     }
 
-    /// Drops a failed item; `false` if there is no failed item `n`.
-    pub fn discard(&self, server: &str, n: i64) -> Result<bool, UiError> {
+    /// Drops one of a user's failed items; `false` if there is no such failed item.
+    pub fn discard(&self, server: &str, user: &str, n: i64) -> Result<bool, UiError> {
         self.with(|conn| {
             conn.execute(
-                "DELETE FROM outbox WHERE server = ? AND n = ? AND state = 'failed'",
-                params![server, n],
+                "DELETE FROM outbox WHERE server = ? AND user = ? AND n = ? AND state = 'failed'",
+                params![server, user, n],
             )
             .map(|changed| changed > 0)
         })

@@ -313,16 +313,26 @@ pub struct Queued {
     pub outbox: Outbox,
 }
 
+/// The store did not take the item, but may later: not there, failing, busy or slow.
 fn is_unreachable(e: &ClientError) -> bool {
     matches!(e, ClientError::Unreachable { .. })
-        || matches!(e, ClientError::Api { status, .. } if *status >= 500)
+        || matches!(e, ClientError::Api { status, .. } if *status >= 500 || *status == 408 || *status == 429)
 }
 
 impl Console {
-    /// The waiting annotations of the current server, by entry id.
+    /// What the signed-in user wrote for `server` and the store does not have yet: only their
+    /// own (another user's items wait for that user, unseen).
+    fn my_items(&self, server: &str) -> Result<Vec<Item>, UiError> {
+        match self.user_name() {
+            Some(user) => self.local.items(server, &user),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The signed-in user's waiting annotations for `server`, by entry id.
     pub(crate) fn pending_annotations(&self, server: &str) -> HashMap<String, Vec<AnnotationView>> {
         let mut out: HashMap<String, Vec<AnnotationView>> = HashMap::new();
-        for item in self.local.items(server).unwrap_or_default() {
+        for item in self.my_items(server).unwrap_or_default() {
             if item.kind == "annotation" {
                 if let Some(a) = pending_annotation(&item) {
                     out.entry(item.subject.clone()).or_default().push(a);
@@ -458,8 +468,7 @@ impl Console {
             None => self.local.kept(&server, "incidents")?.unwrap_or_default(),
         };
         let mut out: Vec<IncidentView> = self
-            .local
-            .items(&server)?
+            .my_items(&server)?
             .iter()
             .filter(|i| i.kind == "incident")
             .filter_map(pending_incident)
@@ -490,7 +499,7 @@ impl Console {
             }
             None => self.local.kept(&server, &name)?,
         };
-        let items = self.local.items(&server)?;
+        let items = self.my_items(&server)?;
         let mut detail = match stored {
             Some(d) => IncidentDetailView {
                 incident: IncidentView::from(&d.incident),
@@ -698,16 +707,16 @@ impl Console {
 
     /// Failed items wait again; then a send is tried.
     pub async fn outbox_retry(&self, n: Option<i64>) -> Result<Outbox, UiError> {
-        if let Some(server) = self.server() {
-            self.local.retry(&server, n)?;
+        if let (Some(server), Some(user)) = (self.server(), self.user_name()) {
+            self.local.retry(&server, &user, n)?;
         }
         self.flush_now().await
     }
 
     /// Drops a failed item.
     pub fn outbox_discard(&self, n: i64) -> Result<Outbox, UiError> {
-        if let Some(server) = self.server() {
-            if !self.local.discard(&server, n)? {
+        if let (Some(server), Some(user)) = (self.server(), self.user_name()) {
+            if !self.local.discard(&server, &user, n)? {
                 return Err(UiError::invalid(format!(
                     "There is no failed item {n} in the outbox."
                 )));
@@ -719,7 +728,7 @@ impl Console {
     fn outbox_status(&self) -> Result<Outbox, UiError> {
         let server = self.server();
         let items = match &server {
-            Some(s) => self.local.items(s)?,
+            Some(s) => self.my_items(s)?,
             None => Vec::new(),
         };
         Ok(Outbox {
@@ -756,7 +765,15 @@ impl Console {
             return;
         };
         let Some(user) = self.user_name() else { return };
+        // Only while the same person stays signed in to the same store: another session's
+        // items are theirs to send.
+        let still = || {
+            self.server().as_deref() == Some(&server) && self.user_name().as_deref() == Some(&user)
+        };
         loop {
+            if !still() {
+                return;
+            }
             let item = match self.local.next_waiting(&server, &user) {
                 Ok(Some(item)) => item,
                 Ok(None) => return,
@@ -782,12 +799,28 @@ impl Console {
                     ..
                 }) => {
                     // The items wait for the user to sign in again.
-                    self.session_ended(&message);
+                    if still() {
+                        self.session_ended(&message);
+                    }
                     return;
                 }
                 Err(e) if is_unreachable(&e) => {
                     self.mark_online(!matches!(e, ClientError::Unreachable { .. }));
                     return;
+                }
+                // This computer's clock is ahead of the store's: send it without the time
+                // written (the store takes its own), rather than never.
+                Err(ClientError::Api { code, .. })
+                    if code == "bad_written_at" && item.body.get("written_at").is_some() =>
+                {
+                    let mut body = item.body.clone();
+                    if let Some(fields) = body.as_object_mut() {
+                        fields.remove("written_at");
+                    }
+                    if let Err(e) = self.local.rewrite(item.n, &body) {
+                        tracing::error!(error = %e.message, "outbox could not rewrite an item");
+                        return;
+                    }
                 }
                 Err(e) => {
                     self.mark_online(true);

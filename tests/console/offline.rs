@@ -229,3 +229,60 @@ async fn annotations_written_offline_arrive_once_with_their_author_and_both_time
     assert_eq!(page.events.len(), 2);
     assert!(page.events.iter().all(|e| !e.annotations[0].pending));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_one_user_wrote_waits_for_them_and_goes_under_their_name() {
+    let store = Store::start().await;
+    store.demo(50).await;
+    vigil_server::cli::add_user(
+        &store.state,
+        "second.auditor",
+        &["investigator".into()],
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = console(dir.path());
+    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    let page = c.search("", None, Some(5), None).await.unwrap();
+    let id = page.events[0].stored.event.id.to_string();
+    let stopped = store.stop().await;
+    let a = c
+        .annotate(&id, Some("mine, written offline".into()), None, None)
+        .await
+        .unwrap();
+    assert!(a.annotation.pending);
+    let store = stopped.start().await;
+    c.sign_out().await.unwrap();
+
+    // Someone else signs in on this computer: they neither see nor send it.
+    c.sign_in(&store.url, "second.auditor", PASSWORD)
+        .await
+        .unwrap();
+    let o = c.outbox_retry(None).await.unwrap();
+    assert_eq!((o.waiting, o.items.len()), (0, 0), "{o:?}");
+    let entry = c.event(&id).await.unwrap();
+    assert!(entry.annotations.is_empty(), "{:?}", entry.annotations);
+    assert!(store
+        .state
+        .store
+        .annotations(id.parse().unwrap())
+        .await
+        .unwrap()
+        .is_empty());
+    c.sign_out().await.unwrap();
+
+    // Its author signs in again: it goes, under their name.
+    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    assert_eq!(sent(&c).await.waiting, 0);
+    let stored = store
+        .state
+        .store
+        .annotations(id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].author, USER);
+    assert_eq!(stored[0].comment.as_deref(), Some("mine, written offline"));
+}

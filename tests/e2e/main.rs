@@ -669,15 +669,38 @@ async fn figures_against_a_running_store() {
     );
 }
 
-/// Kills every running console process at once (SIGKILL: no chance to tidy up).
-fn kill_console() -> usize {
+/// Kills the console that this test's tauri-driver started (SIGKILL: no chance to tidy up),
+/// leaving any other console on the machine alone.
+fn kill_console(driver: &Driver) -> usize {
+    let parent = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The fields after the parenthesised name: state, then the parent's pid.
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let under_driver = |mut pid: u32| {
+        while let Some(p) = parent(pid) {
+            if p == driver.child.id() {
+                return true;
+            }
+            if p <= 1 {
+                return false;
+            }
+            pid = p;
+        }
+        false
+    };
     let mut killed = 0;
     for pid in std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|d| d.ok()?.file_name().to_str()?.parse::<u32>().ok())
     {
         let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if name.trim() == "vigil-console" {
+        if name.trim() == "vigil-console" && under_driver(pid) {
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
             killed += 1;
         }
@@ -691,7 +714,7 @@ async fn annotations_written_offline_survive_a_killed_console_and_arrive_once() 
     let store = Store::start().await;
     store.demo(2000).await;
     let home = tempfile::tempdir().unwrap();
-    let _driver = Driver::start(home.path());
+    let driver = Driver::start(home.path());
     let c = launch().await;
     wait_for(&c, "#signin-screen:not([hidden]) #signin-server").await;
     type_into(&c, "#signin-server", &store.url).await;
@@ -757,7 +780,7 @@ async fn annotations_written_offline_survive_a_killed_console_and_arrive_once() 
     println!("screenshot: {}", shot.display());
 
     // Killed while they wait; started again, still offline: signed in, the three still waiting.
-    assert!(kill_console() >= 1, "a console process to kill");
+    assert_eq!(kill_console(&driver), 1, "this test's console, killed");
     let _ = c.close().await;
     let c = launch().await;
     wait_until(

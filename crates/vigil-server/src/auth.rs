@@ -145,7 +145,8 @@ impl FromRequestParts<AppState> for Reader {
     }
 }
 
-/// A signed-in user with the admin role: may manage alerts (and, later, users and roles).
+/// A signed-in user with the admin role: may manage alerts and the marks catalog (and, later,
+/// users and roles).
 #[derive(Debug, Clone)]
 pub struct Admin(pub Reader);
 
@@ -156,12 +157,40 @@ impl FromRequestParts<AppState> for Admin {
         let reader = Reader::from_request_parts(parts, state).await?;
         if !reader.user.roles.iter().any(|r| r == "admin") {
             return Err(ApiError::forbidden(format!(
-                "managing alerts needs the admin role; {:?} has {}",
+                "this needs the admin role; {:?} has {}",
                 reader.user.name,
                 reader.user.roles.join(", ")
             )));
         }
         Ok(Admin(reader))
+    }
+}
+
+/// The roles that may annotate, open incidents, pin entries and write notes.
+pub const ANNOTATING_ROLES: [&str; 3] = ["admin", "auditor", "investigator"];
+
+/// A signed-in user who may annotate (roles admin, auditor, investigator; not viewer).
+#[derive(Debug, Clone)]
+pub struct Annotator(pub Reader);
+
+impl FromRequestParts<AppState> for Annotator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let reader = Reader::from_request_parts(parts, state).await?;
+        if !reader
+            .user
+            .roles
+            .iter()
+            .any(|r| ANNOTATING_ROLES.contains(&r.as_str()))
+        {
+            return Err(ApiError::forbidden(format!(
+                "annotating needs the investigator, auditor or admin role; {:?} has {}",
+                reader.user.name,
+                reader.user.roles.join(", ")
+            )));
+        }
+        Ok(Annotator(reader))
     }
 }
 

@@ -28,8 +28,8 @@ pub fn target(kind: &str, id: impl Into<String>, name: Option<String>) -> Target
     }
 }
 
-/// A successful action in section `vigil`, now, by `by`, on `target`; `details` if it is a
-/// JSON object.
+/// A successful action in section `vigil`, at `at`, by `by`, on `target`; `details` if it is
+/// a JSON object.
 pub fn entry(
     at: DateTime<Utc>,
     by: &Actor,
@@ -55,7 +55,7 @@ pub fn entry(
         request_id: None,
         reason: None,
         details: match details {
-            Value::Object(map) if !map.is_empty() => Some(map),
+            Value::Object(map) => Some(map),
             _ => None,
         },
     }

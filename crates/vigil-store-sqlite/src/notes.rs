@@ -185,11 +185,16 @@ pub fn annotate(
 ) -> Result<(Annotation, Written), StoreError> {
     let seq = entry_seq(conn, a.entry)?;
     if let Some((_, stored)) = annotation_by_id(conn, a.id)? {
+        // The time written is not compared: a retry that lets it default gets another "now".
+        let sorted = |m: &[String]| {
+            let mut m = m.to_vec();
+            m.sort();
+            m
+        };
         let same = stored.entry == a.entry
             && stored.author == a.author
-            && stored.written_at == a.written_at
             && stored.comment == a.comment
-            && stored.marks == a.marks
+            && sorted(&stored.marks) == sorted(&a.marks)
             && stored.supersedes == a.supersedes;
         return match same {
             true => Ok((stored, Written::Replayed)),
@@ -254,14 +259,27 @@ pub fn entry_notes(
     };
     let wanted: std::collections::HashSet<u64> = seqs.iter().copied().collect();
     let mut out: HashMap<u64, EntryNotes> = HashMap::new();
+    // Close together (a page of a narrow time range, an index batch): one range. Scattered (a
+    // page of a rare match over the whole journal): the seqs themselves, not every annotation
+    // between them.
+    let close = hi - lo < seqs.len() as u64 * 4;
+    let filter = match close {
+        true => format!("BETWEEN {lo} AND {hi}"),
+        false => format!(
+            "IN ({})",
+            wanted
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    };
     let mut stmt = conn
-        .prepare_cached(&format!(
-            "{ANNOTATION} WHERE a.entry_seq BETWEEN ? AND ? ORDER BY a.journal_seq"
+        .prepare(&format!(
+            "{ANNOTATION} WHERE a.entry_seq {filter} ORDER BY a.journal_seq"
         ))
         .map_err(db)?;
-    let rows = stmt
-        .query_map([lo as i64, hi as i64], annotation_row)
-        .map_err(db)?;
+    let rows = stmt.query_map([], annotation_row).map_err(db)?;
     for row in rows {
         let (seq, a) = row.map_err(db)?;
         if wanted.contains(&seq) {
@@ -269,13 +287,13 @@ pub fn entry_notes(
         }
     }
     let mut stmt = conn
-        .prepare_cached(
+        .prepare(&format!(
             "SELECT p.entry_seq, i.id, i.number, i.title FROM incident_pins p \
-             JOIN incidents i ON i.id = p.incident WHERE p.entry_seq BETWEEN ? AND ? ORDER BY i.number",
-        )
+             JOIN incidents i ON i.id = p.incident WHERE p.entry_seq {filter} ORDER BY i.number"
+        ))
         .map_err(db)?;
     let rows = stmt
-        .query_map([lo as i64, hi as i64], |r| {
+        .query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)? as u64,
                 IncidentRef {
@@ -375,11 +393,15 @@ pub fn open_incident(
     i: &NewIncident,
     event: Event,
 ) -> Result<(Incident, Written), StoreError> {
-    if let Ok(stored) = incident(conn, IncidentKey::Id(i.id)) {
+    let found = match incident(conn, IncidentKey::Id(i.id)) {
+        Ok(stored) => Some(stored),
+        Err(StoreError::NotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(stored) = found {
         let same = stored.title == i.title
             && stored.description == i.description
-            && stored.author == i.author
-            && stored.written_at == i.written_at;
+            && stored.author == i.author;
         return match same {
             true => Ok((stored, Written::Replayed)),
             false => Err(conflict(format!(
@@ -448,10 +470,8 @@ pub fn pin(
         .optional()
         .map_err(db)?;
     if let Some(stored) = by_id {
-        let same = stored.incident == p.incident
-            && stored.entry == p.entry
-            && stored.author == p.author
-            && stored.written_at == p.written_at;
+        let same =
+            stored.incident == p.incident && stored.entry == p.entry && stored.author == p.author;
         return match same {
             true => Ok((stored, Written::Replayed)),
             false => Err(conflict(format!(
@@ -543,7 +563,6 @@ pub fn add_incident_note(
     if let Some(stored) = by_id(conn)? {
         let same = stored.incident == n.incident
             && stored.author == n.author
-            && stored.written_at == n.written_at
             && stored.text == n.text
             && stored.status == n.status;
         return match same {

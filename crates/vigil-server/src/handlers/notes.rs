@@ -8,7 +8,7 @@ use serde::Serialize;
 use vigil_core::Annotation;
 use vigil_store::{Incident, IncidentNote, Mark, Pin};
 
-use crate::auth::{Admin, Reader};
+use crate::auth::{Admin, Annotator, Reader};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::notes::{
     self, AnnotationRequest, IncidentRequest, MarkRequest, NoteRequest, PinRequest,
@@ -35,12 +35,13 @@ pub struct AnnotationList {
         (status = 201, description = "Stored, with its journal entry", body = Annotation),
         (status = 200, description = "This id was already stored with the same content: nothing new", body = Annotation),
         (status = 400, description = "Empty, comment too long, unknown mark, bad supersedes or written_at", body = ErrorEnvelope),
-        (status = 401, body = ErrorEnvelope), (status = 404, description = "No such entry", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope), (status = 403, description = "Not allowed to annotate (viewer, ingest key)", body = ErrorEnvelope),
+        (status = 404, description = "No such entry", body = ErrorEnvelope),
         (status = 409, description = "This id is stored with other content", body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn annotate(
     State(state): State<AppState>,
-    reader: Reader,
+    Annotator(reader): Annotator,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Annotation>), ApiError> {
@@ -173,7 +174,7 @@ pub async fn list_incidents(
     security(("bearer" = [])))]
 pub async fn open_incident(
     State(state): State<AppState>,
-    reader: Reader,
+    Annotator(reader): Annotator,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
     let request: IncidentRequest = notes::body(&body, "invalid_incident")?;
@@ -209,7 +210,7 @@ pub async fn get_incident(
     security(("bearer" = [])))]
 pub async fn pin(
     State(state): State<AppState>,
-    reader: Reader,
+    Annotator(reader): Annotator,
     Path(key): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Pin>), ApiError> {
@@ -227,7 +228,7 @@ pub async fn pin(
     security(("bearer" = [])))]
 pub async fn add_note(
     State(state): State<AppState>,
-    reader: Reader,
+    Annotator(reader): Annotator,
     Path(key): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<IncidentNote>), ApiError> {

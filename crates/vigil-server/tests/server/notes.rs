@@ -194,6 +194,35 @@ async fn retrying_the_same_annotation_five_times_stores_one() {
         received >= sent - chrono::Duration::milliseconds(1) && received <= chrono::Utc::now(),
         "received when sent: {received}"
     );
+    // A retry that lets written_at default (to another "now") is still a retry.
+    let plain = json!({"id": uuid::Uuid::now_v7(), "marks": ["escalated"]});
+    let path = format!("v1/events/{}/annotations", ids[1]);
+    assert!(post(&bob, &path, plain.clone()).await.0);
+    s.advance(chrono::Duration::seconds(30));
+    let (created, again) = post(&bob, &path, plain.clone()).await;
+    assert!(!created, "a replay: {again}");
+    assert_eq!(s.count().await, before + 2);
+    // So is one with the same marks in another order.
+    let two = uuid::Uuid::now_v7();
+    assert!(
+        post(
+            &bob,
+            &path,
+            json!({"id": two, "marks": ["reviewed", "suspicious"]})
+        )
+        .await
+        .0
+    );
+    assert!(
+        !post(
+            &bob,
+            &path,
+            json!({"id": two, "marks": ["suspicious", "reviewed"]})
+        )
+        .await
+        .0
+    );
+    assert_eq!(s.count().await, before + 3);
     // The same id with other content is a conflict, and stores nothing.
     let mut other = body.clone();
     other["comment"] = json!("changed my mind");
@@ -209,7 +238,7 @@ async fn retrying_the_same_annotation_five_times_stores_one() {
         (status, err["error"]["code"].as_str()),
         (409, Some("conflict"))
     );
-    assert_eq!(s.count().await, before + 1);
+    assert_eq!(s.count().await, before + 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,6 +294,21 @@ async fn bad_annotations_get_a_precise_4xx_and_store_nothing() {
     )
     .await;
     assert_eq!(status, 403, "an ingest key cannot annotate");
+    vigil_server::cli::add_user(&s.state, "vera", &["viewer".into()], PASSWORD)
+        .await
+        .unwrap();
+    let viewer = token_of(&s, "vera").await;
+    for (p, body) in [
+        (path(&ids[0]), json!({"comment": "x"})),
+        ("/v1/incidents".to_owned(), json!({"title": "x"})),
+    ] {
+        let (status, err) = raw(&s, Some(&viewer), Method::POST, &p, &body.to_string()).await;
+        assert_eq!(status, 403, "a viewer reads but does not write: {err}");
+        assert!(err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("annotating needs the investigator, auditor or admin role"));
+    }
     assert_eq!(s.count().await, before, "nothing was journaled");
     assert!(bob
         .event(ids[0].parse().unwrap())
