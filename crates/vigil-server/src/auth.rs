@@ -25,6 +25,13 @@ pub const KEY_PREFIX: &str = "vik_";
 /// Shortest accepted password.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
+/// Five failed sign-ins within 15 minutes lock the name for 15 minutes.
+pub const LOCKOUT: vigil_store::LockoutPolicy = vigil_store::LockoutPolicy {
+    failures: 5,
+    window: chrono::Duration::minutes(15),
+    lock_for: chrono::Duration::minutes(15),
+};
+
 /// A new random secret with a prefix: 256 bits, base64url.
 pub fn new_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];

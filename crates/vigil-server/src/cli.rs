@@ -78,6 +78,74 @@ pub async fn create_key(state: &AppState, name: &str) -> anyhow::Result<String> 
     Ok(key)
 }
 
+/// Ends every live session of a user, journaled as `user.revoke` by `by`: how many.
+pub async fn revoke_user(state: &AppState, by: &str, name: &str) -> anyhow::Result<u64> {
+    let now = state.now();
+    let journal = crate::journal::entry(
+        now,
+        &crate::journal::staff(by),
+        "user.revoke",
+        vigil_core::Kind::Change,
+        crate::journal::target("user", name, None),
+        serde_json::json!({"sessions": "all"}),
+    );
+    Ok(state.store.revoke_user_sessions(name, now, journal).await?)
+}
+
+/// Lifts a sign-in lock, journaled as `user.unlock` by `by` when one held: whether it did.
+pub async fn unlock_user(state: &AppState, by: &str, name: &str) -> anyhow::Result<bool> {
+    let now = state.now();
+    let held = state.store.clear_sign_in_failures(name, now).await?;
+    if held {
+        let journal = crate::journal::entry(
+            now,
+            &crate::journal::staff(by),
+            "user.unlock",
+            vigil_core::Kind::Change,
+            crate::journal::target("user", name, None),
+            serde_json::json!({}),
+        );
+        state.append(vec![journal]).await?;
+    }
+    Ok(held)
+}
+
+/// The ingest keys as a table: name, created, revoked.
+pub async fn list_keys(state: &AppState) -> anyhow::Result<String> {
+    let keys = state.store.ingest_keys().await?;
+    let width = keys
+        .iter()
+        .map(|k| k.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let time = |t: &DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let mut out = format!("{:width$}  {:23}  REVOKED\n", "NAME", "CREATED");
+    for k in keys {
+        out.push_str(&format!(
+            "{:width$}  {:23}  {}\n",
+            k.name,
+            time(&k.created_at),
+            k.revoked_at.as_ref().map_or("-".to_owned(), time)
+        ));
+    }
+    Ok(out)
+}
+
+/// Revokes an ingest key, journaled as `key.revoke` by `by`.
+pub async fn revoke_key(state: &AppState, by: &str, name: &str) -> anyhow::Result<()> {
+    let now = state.now();
+    let journal = crate::journal::entry(
+        now,
+        &crate::journal::staff(by),
+        "key.revoke",
+        vigil_core::Kind::Change,
+        crate::journal::target("ingest_key", name, None),
+        serde_json::json!({}),
+    );
+    Ok(state.store.revoke_key(name, now, journal).await?)
+}
+
 /// `--until`, or now rounded down to the hour.
 pub fn parse_until(until: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
     match until {

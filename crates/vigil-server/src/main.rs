@@ -152,6 +152,26 @@ enum UserCommand {
         #[command(flatten)]
         db: Database,
     },
+    /// End every session of a user at once: their tokens stop working (journaled).
+    Revoke {
+        /// Login name.
+        name: String,
+        /// Who is acting, as recorded in the journal [default: the login name].
+        #[arg(long, env = "USER")]
+        by: Option<String>,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Lift the lock that repeated failed sign-ins put on a name (journaled).
+    Unlock {
+        /// Login name.
+        name: String,
+        /// Who is acting, as recorded in the journal [default: the login name].
+        #[arg(long, env = "USER")]
+        by: Option<String>,
+        #[command(flatten)]
+        db: Database,
+    },
 }
 
 #[derive(Subcommand)]
@@ -160,6 +180,21 @@ enum KeyCommand {
     Create {
         /// The sending system's name, e.g. backoffice.
         name: String,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// List the ingest keys: name, created, revoked (never the key itself).
+    List {
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Revoke an ingest key: it stops working at once (journaled).
+    Revoke {
+        /// The key's name.
+        name: String,
+        /// Who is acting, as recorded in the journal [default: the login name].
+        #[arg(long, env = "USER")]
+        by: Option<String>,
         #[command(flatten)]
         db: Database,
     },
@@ -222,6 +257,38 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let state = open(&db)?;
             cli::add_user(&state, &name, &roles, &password).await?;
             eprintln!("user {name:?} created with role(s) {}", roles.join(", "));
+            Ok(())
+        }
+        Command::User(UserCommand::Revoke { name, by, db }) => {
+            let state = open(&db)?;
+            let by = by.unwrap_or_else(|| "unknown".into());
+            let n = cli::revoke_user(&state, &by, &name).await?;
+            println!("revoked {n} session(s) of {name:?}");
+            Ok(())
+        }
+        Command::User(UserCommand::Unlock { name, by, db }) => {
+            let state = open(&db)?;
+            let by = by.unwrap_or_else(|| "unknown".into());
+            let held = cli::unlock_user(&state, &by, &name).await?;
+            println!(
+                "{}",
+                match held {
+                    true => format!("{name:?} may sign in again"),
+                    false => format!("{name:?} was not locked"),
+                }
+            );
+            Ok(())
+        }
+        Command::Key(KeyCommand::List { db }) => {
+            let state = open(&db)?;
+            print!("{}", cli::list_keys(&state).await?);
+            Ok(())
+        }
+        Command::Key(KeyCommand::Revoke { name, by, db }) => {
+            let state = open(&db)?;
+            let by = by.unwrap_or_else(|| "unknown".into());
+            cli::revoke_key(&state, &by, &name).await?;
+            println!("ingest key {name:?} revoked");
             Ok(())
         }
         Command::Key(KeyCommand::Create { name, db }) => {

@@ -1,7 +1,10 @@
 //! Users, sessions and ingest keys.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
-use vigil_store::{IngestKey, NewKey, NewSession, NewUser, Session, StoreError, User};
+use vigil_store::{
+    IngestKey, Lockout, LockoutPolicy, NewKey, NewSession, NewUser, Session, StoreError, User,
+};
 
 use crate::sql::{from_micros, micros};
 
@@ -119,18 +122,148 @@ pub fn add_key(conn: &Connection, k: &NewKey) -> Result<(), StoreError> {
     .map_err(|e| conflict_or_db(e, format!("ingest key {:?} already exists", k.name)))
 }
 
+fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IngestKey> {
+    Ok(IngestKey {
+        name: r.get(0)?,
+        created_at: from_micros(r.get(1)?),
+        revoked_at: r.get::<_, Option<i64>>(2)?.map(from_micros),
+    })
+}
+
 pub fn key(conn: &Connection, hash: &[u8]) -> Result<IngestKey, StoreError> {
     conn.query_row(
-        "SELECT name, revoked_at FROM ingest_keys WHERE key_hash = ?",
+        "SELECT name, created_at, revoked_at FROM ingest_keys WHERE key_hash = ?",
         [hash],
-        |r| {
-            Ok(IngestKey {
-                name: r.get(0)?,
-                revoked_at: r.get::<_, Option<i64>>(1)?.map(from_micros),
-            })
-        },
+        key_row,
     )
     .optional()
     .map_err(db)?
     .ok_or_else(|| StoreError::NotFound("ingest key".into()))
+}
+
+pub fn keys(conn: &Connection) -> Result<Vec<IngestKey>, StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT name, created_at, revoked_at FROM ingest_keys ORDER BY name")
+        .map_err(db)?;
+    let rows = stmt.query_map([], key_row).map_err(db)?;
+    rows.collect::<Result<_, _>>().map_err(db)
+}
+
+pub fn revoke_key(conn: &Connection, name: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    let revoked: Option<Option<i64>> = conn
+        .query_row(
+            "SELECT revoked_at FROM ingest_keys WHERE name = ?",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    match revoked {
+        None => Err(StoreError::NotFound(format!("ingest key {name:?}"))),
+        Some(Some(when)) => Err(StoreError::Conflict {
+            message: format!(
+                "ingest key {name:?} was already revoked at {}",
+                vigil_core::event::micros::format(&from_micros(when))
+            ),
+            index: None,
+        }),
+        Some(None) => conn
+            .execute(
+                "UPDATE ingest_keys SET revoked_at = ? WHERE name = ?",
+                params![micros(&at), name],
+            )
+            .map(drop)
+            .map_err(db),
+    }
+}
+
+pub fn revoke_user_sessions(
+    conn: &Connection,
+    name: &str,
+    at: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    user(conn, name)?;
+    conn.execute(
+        "UPDATE sessions SET revoked_at = ?1 WHERE user_name = ?2 AND revoked_at IS NULL AND expires_at > ?1",
+        params![micros(&at), name],
+    )
+    .map(|n| n as u64)
+    .map_err(db)
+}
+
+pub fn locked_until(
+    conn: &Connection,
+    name: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let until: Option<i64> = conn
+        .query_row(
+            "SELECT until FROM lockouts WHERE name = ? AND until > ?",
+            params![name, micros(&at)],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    Ok(until.map(from_micros))
+}
+
+/// Records a failure; locks the name when the policy says so. `lockout` is told whether this
+/// failure locked it (the caller appends the journal entry in the same transaction).
+pub fn sign_in_failed(
+    conn: &Connection,
+    name: &str,
+    at: DateTime<Utc>,
+    policy: LockoutPolicy,
+) -> Result<Lockout, StoreError> {
+    let since = micros(&(at - policy.window));
+    conn.execute(
+        "DELETE FROM sign_in_failures WHERE name = ? AND at <= ?",
+        params![name, since],
+    )
+    .map_err(db)?;
+    conn.execute(
+        "INSERT INTO sign_in_failures (name, at) VALUES (?, ?)",
+        params![name, micros(&at)],
+    )
+    .map_err(db)?;
+    let failures: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sign_in_failures WHERE name = ? AND at > ?",
+            params![name, since],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    let held = locked_until(conn, name, at)?;
+    let locked_now = held.is_none() && failures as u32 >= policy.failures;
+    let locked_until = match locked_now {
+        true => {
+            let until = at + policy.lock_for;
+            conn.execute(
+                "INSERT INTO lockouts (name, until) VALUES (?1, ?2) \
+                 ON CONFLICT (name) DO UPDATE SET until = ?2",
+                params![name, micros(&until)],
+            )
+            .map_err(db)?;
+            Some(until)
+        }
+        false => held,
+    };
+    Ok(Lockout {
+        failures: failures as u32,
+        locked_until,
+        locked_now,
+    })
+}
+
+pub fn clear_sign_in_failures(
+    conn: &Connection,
+    name: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let held = locked_until(conn, name, at)?.is_some();
+    conn.execute("DELETE FROM sign_in_failures WHERE name = ?", [name])
+        .map_err(db)?;
+    conn.execute("DELETE FROM lockouts WHERE name = ?", [name])
+        .map_err(db)?;
+    Ok(held)
 }

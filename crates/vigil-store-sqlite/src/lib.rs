@@ -37,9 +37,9 @@ use vigil_index::{Journal, SearchIndex};
 use vigil_store::{
     AlertItem, AlertItemKind, AlertMatch, Appended, Attempt, Cursor, Delivery, DeliveryCounts,
     DeliveryFilter, EntryNotes, FacetRequest, Facets, Incident, IncidentKey, IncidentNote,
-    IngestKey, Mark, MarkChange, NewAnnotation, NewIncident, NewIncidentNote, NewKey, NewPin,
-    NewSession, NewUser, Page, Pin, Search, Session, Store, StoreError, Timeline, TimelineRequest,
-    User, Written,
+    IngestKey, Lockout, LockoutPolicy, Mark, MarkChange, NewAnnotation, NewIncident,
+    NewIncidentNote, NewKey, NewPin, NewSession, NewUser, Page, Pin, Search, Session, Store,
+    StoreError, Timeline, TimelineRequest, User, Written,
 };
 
 pub use writer::Clock;
@@ -502,6 +502,80 @@ impl Store for SqliteStore {
     async fn key(&self, key_hash: &[u8]) -> Result<IngestKey, StoreError> {
         let hash = key_hash.to_vec();
         self.read(move |conn| accounts::key(conn, &hash)).await
+    }
+
+    async fn ingest_keys(&self) -> Result<Vec<IngestKey>, StoreError> {
+        self.read(accounts::keys).await
+    }
+
+    async fn revoke_key(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        journal: Event,
+    ) -> Result<(), StoreError> {
+        let name = name.to_owned();
+        self.write(1, move |conn, chain| {
+            accounts::revoke_key(conn, &name, at)?;
+            chain.append(conn, &[journal]).map(drop)
+        })
+        .await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        journal: Event,
+    ) -> Result<u64, StoreError> {
+        let name = name.to_owned();
+        self.write(1, move |conn, chain| {
+            let n = accounts::revoke_user_sessions(conn, &name, at)?;
+            chain.append(conn, &[journal])?;
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn sign_in_failed(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        policy: LockoutPolicy,
+        journal: Event,
+        lockout: Event,
+    ) -> Result<Lockout, StoreError> {
+        let name = name.to_owned();
+        self.write(2, move |conn, chain| {
+            let l = accounts::sign_in_failed(conn, &name, at, policy)?;
+            let mut entries = vec![journal];
+            if l.locked_now {
+                entries.push(lockout);
+            }
+            chain.append(conn, &entries)?;
+            Ok(l)
+        })
+        .await
+    }
+
+    async fn locked_until(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let name = name.to_owned();
+        self.read(move |conn| accounts::locked_until(conn, &name, at))
+            .await
+    }
+
+    async fn clear_sign_in_failures(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let name = name.to_owned();
+        self.read(move |conn| accounts::clear_sign_in_failures(conn, &name, at))
+            .await
     }
 
     async fn alert_items(&self, kind: AlertItemKind) -> Result<Vec<AlertItem>, StoreError> {

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// Bumped when the schema changes; stored in `PRAGMA user_version`.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
@@ -157,6 +157,17 @@ CREATE TABLE IF NOT EXISTS incident_notes (
     journal_seq  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS incident_notes_incident ON incident_notes (incident);
+
+-- Failed sign-ins and locks (schema version 4), by the name tried (known or not).
+CREATE TABLE IF NOT EXISTS sign_in_failures (
+    name  TEXT    NOT NULL,
+    at    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sign_in_failures_name ON sign_in_failures (name, at);
+CREATE TABLE IF NOT EXISTS lockouts (
+    name   TEXT PRIMARY KEY,
+    until  INTEGER NOT NULL
+);
 "#;
 
 /// The append-only tables of schema version 3: no row is updated or deleted.

@@ -102,6 +102,53 @@ pub trait Store: Send + Sync + 'static {
     /// An ingest key by hash.
     async fn key(&self, key_hash: &[u8]) -> Result<IngestKey, StoreError>;
 
+    /// Every ingest key, by name.
+    async fn ingest_keys(&self) -> Result<Vec<IngestKey>, StoreError>;
+
+    /// Revokes an ingest key, with `journal` (the entry that tells of it), in one transaction;
+    /// `NotFound` if there is none by that name, `Conflict` if it is already revoked.
+    async fn revoke_key(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        journal: Event,
+    ) -> Result<(), StoreError>;
+
+    /// Revokes every live session of a user, with `journal`, in one transaction: how many;
+    /// `NotFound` if there is no such user.
+    async fn revoke_user_sessions(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        journal: Event,
+    ) -> Result<u64, StoreError>;
+
+    /// Records a failed sign-in for `name` with its journal entry; when `policy` says so, locks
+    /// the name and appends `lockout` too, all in one transaction.
+    async fn sign_in_failed(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        policy: LockoutPolicy,
+        journal: Event,
+        lockout: Event,
+    ) -> Result<Lockout, StoreError>;
+
+    /// When the name's lock ends, if one holds at `at`.
+    async fn locked_until(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
+
+    /// Forgets a name's failed sign-ins and lock (a good sign-in, or an admin's unlock): whether
+    /// a lock held.
+    async fn clear_sign_in_failures(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError>;
+
     // Alerting: see [`alerts`] for the outbox's rules.
 
     /// The channels or rules stored through the API and CLI, by name.

@@ -440,8 +440,32 @@ pub struct NewKey {
 pub struct IngestKey {
     /// Its name.
     pub name: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// When repeated failed sign-ins lock a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// This many failures…
+    pub failures: u32,
+    /// …within this long lock the name…
+    pub window: chrono::Duration,
+    /// …for this long.
+    pub lock_for: chrono::Duration,
+}
+
+/// What a failed sign-in led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lockout {
+    /// Failures within the policy's window, this one included.
+    pub failures: u32,
+    /// The name is locked until then (set by this failure when `locked_now`).
+    pub locked_until: Option<DateTime<Utc>>,
+    /// This failure locked the name.
+    pub locked_now: bool,
 }
 
 impl std::fmt::Debug for NewUser {

@@ -6,8 +6,12 @@ use axum::Json;
 use vigil_store::api::{Login, LoginAnswer, Me, MeAnswer};
 use vigil_store::{NewSession, StoreError};
 
+use serde_json::json;
+use vigil_core::{Event, Kind, Outcome, Severity};
+
 use crate::auth::{self, Reader};
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::journal;
 use crate::state::AppState;
 
 /// Password checks running at once.
@@ -16,7 +20,8 @@ static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_n
 /// Signs in with a name and password; returns a session token.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = Login,
     responses((status = 200, body = LoginAnswer), (status = 400, body = ErrorEnvelope),
-              (status = 401, description = "Wrong name or password", body = ErrorEnvelope)))]
+              (status = 401, description = "Wrong name or password (journaled)", body = ErrorEnvelope),
+              (status = 429, description = "Locked after 5 failures in 15 minutes, for 15 minutes (journaled)", body = ErrorEnvelope)))]
 pub async fn login(
     State(state): State<AppState>,
     body: axum::body::Bytes,
@@ -27,6 +32,12 @@ pub async fn login(
             format!("the body must be {{\"name\": …, \"password\": …}}: {e}"),
         )
     })?;
+    // The name as tried, kept short for the journal and the lock (it may be anything).
+    let tried: String = login.name.chars().take(64).collect();
+    let now = state.now();
+    if let Some(until) = state.store.locked_until(&tried, now).await? {
+        return Err(locked(&tried, until));
+    }
     let user = match state.store.user(&login.name).await {
         Ok(u) => Some(u),
         Err(StoreError::NotFound(_)) => None,
@@ -48,10 +59,49 @@ pub async fn login(
         .map_err(ApiError::internal)?;
     let user = match user {
         Some(u) if ok => u,
-        _ => return Err(ApiError::unauthorized("wrong user name or password")),
+        _ => {
+            let by = journal::staff(&tried);
+            let failed = Event {
+                outcome: Outcome::Failure,
+                severity: Severity::Warning,
+                ..journal::entry(
+                    now,
+                    &by,
+                    "auth.login",
+                    Kind::Access,
+                    journal::target("user", tried.clone(), None),
+                    json!({"reason": "wrong user name or password"}),
+                )
+            };
+            let until = now + auth::LOCKOUT.lock_for;
+            let lockout = Event {
+                outcome: Outcome::Denied,
+                severity: Severity::Critical,
+                ..journal::entry(
+                    now,
+                    &by,
+                    "auth.lockout",
+                    Kind::Access,
+                    journal::target("user", tried.clone(), None),
+                    json!({
+                        "failures": auth::LOCKOUT.failures,
+                        "window_minutes": auth::LOCKOUT.window.num_minutes(),
+                        "until": vigil_core::event::micros::format(&until),
+                    }),
+                )
+            };
+            let l = state
+                .store
+                .sign_in_failed(&tried, now, auth::LOCKOUT, failed, lockout)
+                .await?;
+            return Err(match l.locked_until {
+                Some(until) if l.locked_now => locked(&tried, until),
+                _ => ApiError::unauthorized("wrong user name or password"),
+            });
+        }
     };
+    state.store.clear_sign_in_failures(&tried, now).await?;
     let token = auth::new_secret(auth::TOKEN_PREFIX);
-    let now = state.now();
     let expires_at = now + state.config.token_ttl;
     state
         .store
@@ -70,6 +120,20 @@ pub async fn login(
             roles: user.roles,
         },
     }))
+}
+
+/// The answer while a name is locked.
+fn locked(name: &str, until: chrono::DateTime<chrono::Utc>) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked",
+        format!(
+            "too many failed sign-ins for {name:?}: signing in is locked until {}; try again then, or ask an admin to run 'vigil user unlock {name}'",
+            vigil_core::event::micros::format(&until)
+        ),
+    );
+    e.body.field = Some("name".into());
+    e
 }
 
 /// Ends the current session: its token stops working.

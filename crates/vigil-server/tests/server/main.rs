@@ -1,6 +1,7 @@
 //! vigil-server's integration tests: the HTTP API against a real server on 127.0.0.1:0, and the
 //! `vigil` binary's verbs on real SQLite files.
 
+mod accounts;
 mod alerts;
 mod api;
 mod cli;
