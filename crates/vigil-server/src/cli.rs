@@ -87,7 +87,7 @@ pub async fn revoke_user(state: &AppState, by: &str, name: &str) -> anyhow::Resu
         "user.revoke",
         vigil_core::Kind::Change,
         crate::journal::target("user", name, None),
-        serde_json::json!({"sessions": "all"}),
+        serde_json::json!({}),
     );
     Ok(state.store.revoke_user_sessions(name, now, journal).await?)
 }
@@ -95,19 +95,15 @@ pub async fn revoke_user(state: &AppState, by: &str, name: &str) -> anyhow::Resu
 /// Lifts a sign-in lock, journaled as `user.unlock` by `by` when one held: whether it did.
 pub async fn unlock_user(state: &AppState, by: &str, name: &str) -> anyhow::Result<bool> {
     let now = state.now();
-    let held = state.store.clear_sign_in_failures(name, now).await?;
-    if held {
-        let journal = crate::journal::entry(
-            now,
-            &crate::journal::staff(by),
-            "user.unlock",
-            vigil_core::Kind::Change,
-            crate::journal::target("user", name, None),
-            serde_json::json!({}),
-        );
-        state.append(vec![journal]).await?;
-    }
-    Ok(held)
+    let journal = crate::journal::entry(
+        now,
+        &crate::journal::staff(by),
+        "user.unlock",
+        vigil_core::Kind::Change,
+        crate::journal::target("user", name, None),
+        serde_json::json!({}),
+    );
+    Ok(state.store.unlock_sign_in(name, now, journal).await?)
 }
 
 /// The ingest keys as a table: name, created, revoked.

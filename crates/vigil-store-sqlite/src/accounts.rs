@@ -216,11 +216,12 @@ pub fn sign_in_failed(
     policy: LockoutPolicy,
 ) -> Result<Lockout, StoreError> {
     let since = micros(&(at - policy.window));
-    conn.execute(
-        "DELETE FROM sign_in_failures WHERE name = ? AND at <= ?",
-        params![name, since],
-    )
-    .map_err(db)?;
+    // Whatever the name, failures older than the window and ended locks count no more: the
+    // tables stay as small as the last window's failures.
+    conn.execute("DELETE FROM sign_in_failures WHERE at <= ?", [since])
+        .map_err(db)?;
+    conn.execute("DELETE FROM lockouts WHERE until <= ?", [micros(&at)])
+        .map_err(db)?;
     conn.execute(
         "INSERT INTO sign_in_failures (name, at) VALUES (?, ?)",
         params![name, micros(&at)],

@@ -531,6 +531,11 @@ impl Store for SqliteStore {
         let name = name.to_owned();
         self.write(1, move |conn, chain| {
             let n = accounts::revoke_user_sessions(conn, &name, at)?;
+            let mut journal = journal;
+            journal
+                .details
+                .get_or_insert_with(Default::default)
+                .insert("sessions".into(), n.into());
             chain.append(conn, &[journal])?;
             Ok(n)
         })
@@ -568,14 +573,38 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn clear_sign_in_failures(
+    async fn sign_in_succeeded(
         &self,
         name: &str,
         at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let name = name.to_owned();
+        // In the writer, so that it is ordered with the failures recorded meanwhile.
+        self.write(0, move |conn, _| {
+            if let Some(until) = accounts::locked_until(conn, &name, at)? {
+                return Ok(Some(until));
+            }
+            accounts::clear_sign_in_failures(conn, &name, at)?;
+            Ok(None)
+        })
+        .await
+    }
+
+    async fn unlock_sign_in(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        journal: Event,
     ) -> Result<bool, StoreError> {
         let name = name.to_owned();
-        self.read(move |conn| accounts::clear_sign_in_failures(conn, &name, at))
-            .await
+        self.write(1, move |conn, chain| {
+            let held = accounts::clear_sign_in_failures(conn, &name, at)?;
+            if held {
+                chain.append(conn, &[journal])?;
+            }
+            Ok(held)
+        })
+        .await
     }
 
     async fn alert_items(&self, kind: AlertItemKind) -> Result<Vec<AlertItem>, StoreError> {

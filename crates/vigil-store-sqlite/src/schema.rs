@@ -164,6 +164,7 @@ CREATE TABLE IF NOT EXISTS sign_in_failures (
     at    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sign_in_failures_name ON sign_in_failures (name, at);
+CREATE INDEX IF NOT EXISTS sign_in_failures_at ON sign_in_failures (at);
 CREATE TABLE IF NOT EXISTS lockouts (
     name   TEXT PRIMARY KEY,
     until  INTEGER NOT NULL

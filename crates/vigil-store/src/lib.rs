@@ -141,12 +141,21 @@ pub trait Store: Send + Sync + 'static {
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
 
-    /// Forgets a name's failed sign-ins and lock (a good sign-in, or an admin's unlock): whether
-    /// a lock held.
-    async fn clear_sign_in_failures(
+    /// A good password for `name`: if a lock holds at `at` (set by failures checked at the same
+    /// time), when it ends, and nothing changes; else its failures are forgotten and `None`.
+    async fn sign_in_succeeded(
         &self,
         name: &str,
         at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
+
+    /// Lifts a name's lock and forgets its failures, appending `journal` if a lock held, in
+    /// one transaction: whether one held.
+    async fn unlock_sign_in(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        journal: Event,
     ) -> Result<bool, StoreError>;
 
     // Alerting: see [`alerts`] for the outbox's rules.

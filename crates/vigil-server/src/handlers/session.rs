@@ -21,7 +21,7 @@ static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_n
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = Login,
     responses((status = 200, body = LoginAnswer), (status = 400, body = ErrorEnvelope),
               (status = 401, description = "Wrong name or password (journaled)", body = ErrorEnvelope),
-              (status = 429, description = "Locked after 5 failures in 15 minutes, for 15 minutes (journaled)", body = ErrorEnvelope)))]
+              (status = 429, description = "Locked for 15 minutes after 5 failures in 15 minutes (the locking failure and the lock are journaled)", body = ErrorEnvelope)))]
 pub async fn login(
     State(state): State<AppState>,
     body: axum::body::Bytes,
@@ -54,9 +54,14 @@ pub async fn login(
         .acquire()
         .await
         .map_err(ApiError::internal)?;
+    // Failures recorded while this one waited may have locked the name meanwhile.
+    if let Some(until) = state.store.locked_until(&tried, state.now()).await? {
+        return Err(locked(&tried, until));
+    }
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
         .await
         .map_err(ApiError::internal)?;
+    let now = state.now();
     let user = match user {
         Some(u) if ok => u,
         _ => {
@@ -84,7 +89,7 @@ pub async fn login(
                     Kind::Access,
                     journal::target("user", tried.clone(), None),
                     json!({
-                        "failures": auth::LOCKOUT.failures,
+                        "after_failures": auth::LOCKOUT.failures,
                         "window_minutes": auth::LOCKOUT.window.num_minutes(),
                         "until": vigil_core::event::micros::format(&until),
                     }),
@@ -95,12 +100,16 @@ pub async fn login(
                 .sign_in_failed(&tried, now, auth::LOCKOUT, failed, lockout)
                 .await?;
             return Err(match l.locked_until {
-                Some(until) if l.locked_now => locked(&tried, until),
-                _ => ApiError::unauthorized("wrong user name or password"),
+                Some(until) => locked(&tried, until),
+                None => ApiError::unauthorized("wrong user name or password"),
             });
         }
     };
-    state.store.clear_sign_in_failures(&tried, now).await?;
+    // Ordered with the failures in the writer: a lock set by concurrent guesses holds even
+    // against this right password.
+    if let Some(until) = state.store.sign_in_succeeded(&tried, now).await? {
+        return Err(locked(&tried, until));
+    }
     let token = auth::new_secret(auth::TOKEN_PREFIX);
     let expires_at = now + state.config.token_ttl;
     state

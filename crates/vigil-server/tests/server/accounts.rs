@@ -52,10 +52,21 @@ async fn five_failed_sign_ins_lock_the_name_for_fifteen_minutes() {
     let mut want: Vec<(String, String)> = vec![("auth.login".into(), "failure".into()); 5];
     want.push(("auth.lockout".into(), "denied".into()));
     assert_eq!(journal_of(&s, "alice").await, want);
-    s.advance(chrono::Duration::minutes(16));
+    s.advance(chrono::Duration::minutes(15) - chrono::Duration::seconds(1));
+    assert_eq!(
+        sign_in(&s, "alice", PASSWORD).await.0,
+        429,
+        "locked for the whole 15 minutes"
+    );
+    s.advance(chrono::Duration::seconds(1));
     let (status, answer) = sign_in(&s, "alice", PASSWORD).await;
     assert_eq!(status, 200, "{answer}");
-    // A good sign-in forgets the failures: four more do not lock.
+    // A good sign-in forgets the failures: three, a success, then four more do not lock (without
+    // the forgetting, the second of those would be the fifth).
+    for _ in 0..3 {
+        assert_eq!(sign_in(&s, "alice", "wrong again!").await.0, 401);
+    }
+    assert_eq!(sign_in(&s, "alice", PASSWORD).await.0, 200);
     for _ in 0..4 {
         assert_eq!(sign_in(&s, "alice", "wrong again!").await.0, 401);
     }
@@ -71,6 +82,36 @@ async fn five_failed_sign_ins_lock_the_name_for_fifteen_minutes() {
         s.advance(chrono::Duration::minutes(4));
     }
     assert_eq!(sign_in(&s, "alice", "wrong again!").await.0, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_cannot_slip_past_the_lock() {
+    let s = std::sync::Arc::new(TestServer::start().await);
+    let mut guesses = Vec::new();
+    for i in 0..16 {
+        let s = s.clone();
+        guesses.push(tokio::spawn(async move {
+            sign_in(&s, "alice", &format!("guess number {i}")).await.0
+        }));
+    }
+    let mut answers = Vec::new();
+    for g in guesses {
+        answers.push(g.await.unwrap());
+    }
+    assert!(
+        answers.iter().all(|a| *a == 401 || *a == 429),
+        "{answers:?}"
+    );
+    let wrong = answers.iter().filter(|a| **a == 401).count();
+    assert!(
+        wrong <= 4,
+        "at most four guesses are told 'wrong' before the lock: {answers:?}"
+    );
+    assert_eq!(
+        sign_in(&s, "alice", PASSWORD).await.0,
+        429,
+        "the lock holds against the right password"
+    );
 }
 
 #[test]
