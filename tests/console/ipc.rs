@@ -109,7 +109,12 @@ fn the_webview_gets_answers_and_code_message_errors() {
         .iter()
         .map(|b| b["count"].as_u64().unwrap())
         .sum();
-    assert_eq!(total, 200);
+    // The 200 demo entries, and the journal's record of the wrong password above.
+    assert_eq!(total, 201);
+    let failed = invoke(&w, "search", json!({"q": "section:vigil"})).unwrap();
+    assert_eq!(failed["events"][0]["action"], "auth.login");
+    assert_eq!(failed["events"][0]["outcome"], "failure");
+    assert_eq!(failed["events"][0]["actor"]["id"], USER);
 
     // Values reach the webview with their exact JSON text beside them.
     let raw = r#"{"id": "0195f8a2-1111-7000-8000-00000000e1ac", "occurred_at": "2026-11-20T03:12:08.000123Z",
