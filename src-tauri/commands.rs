@@ -5,6 +5,7 @@ use tauri::ipc::Channel;
 use tauri::State;
 use vigil_store::{Facets, Mark, Timeline};
 
+use crate::admin::Accounts;
 use crate::console::{Console, Entries, EntriesPage, Entry, Live, Session};
 use crate::error::UiError;
 use crate::export::{ExportDone, ExportProgress, ExportRequest};
@@ -221,4 +222,50 @@ pub async fn outbox_retry(console: State<'_, Console>, n: Option<i64>) -> Answer
 #[tauri::command]
 pub fn outbox_discard(console: State<'_, Console>, n: i64) -> Answer<Outbox> {
     console.outbox_discard(n)
+}
+
+#[tauri::command]
+pub async fn accounts(console: State<'_, Console>) -> Answer<Accounts> {
+    console.accounts().await
+}
+
+#[tauri::command]
+pub async fn add_user(
+    console: State<'_, Console>,
+    name: String,
+    password: String,
+    roles: Vec<String>,
+) -> Answer<Accounts> {
+    console.add_user(&name, &password, roles).await
+}
+
+#[tauri::command]
+pub async fn set_roles(
+    console: State<'_, Console>,
+    name: String,
+    roles: Vec<String>,
+) -> Answer<Accounts> {
+    console.set_roles(&name, roles).await
+}
+
+#[tauri::command]
+pub async fn revoke_user(console: State<'_, Console>, name: String) -> Answer<Accounts> {
+    console.revoke_user(&name).await
+}
+
+#[tauri::command]
+pub async fn add_role(
+    console: State<'_, Console>,
+    name: String,
+    rights: Vec<String>,
+    scope: Option<String>,
+) -> Answer<Accounts> {
+    console
+        .add_role(&name, rights, scope.as_deref().unwrap_or(""))
+        .await
+}
+
+#[tauri::command]
+pub async fn remove_role(console: State<'_, Console>, name: String) -> Answer<Accounts> {
+    console.remove_role(&name).await
 }

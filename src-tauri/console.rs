@@ -79,6 +79,10 @@ pub struct UserInfo {
     pub name: String,
     /// Roles.
     pub roles: Vec<String>,
+    /// What the roles allow (`read`, `unmask`, `annotate`, `export`, `alerts`, `marks`,
+    /// `accounts`): the UI offers only these.
+    #[serde(default)]
+    pub rights: Vec<String>,
 }
 
 /// Whether someone is signed in, and what the sign-in form needs otherwise.
@@ -139,6 +143,10 @@ pub struct Entry {
     pub annotations: Vec<AnnotationView>,
     /// The incidents it is pinned to.
     pub incidents: Vec<IncidentRef>,
+    /// The fields the store masked (the user may not see personal data): `ip` (shown as its
+    /// /24 or /48), `target.name`, `changes.email`, …
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<String>,
 }
 
 /// The exact JSON texts of an entry's values.
@@ -184,6 +192,7 @@ impl From<StoredEvent> for Entry {
             exact,
             annotations: Vec::new(),
             incidents: Vec::new(),
+            masked: Vec::new(),
         }
     }
 }
@@ -203,6 +212,7 @@ impl Entry {
         Entry {
             annotations,
             incidents: a.incidents,
+            masked: a.masked,
             ..Entry::from(a.entry)
         }
     }
@@ -360,6 +370,7 @@ impl Console {
                     user: UserInfo {
                         name: me.name,
                         roles: me.roles,
+                        rights: me.rights,
                     },
                     expires_at: Some(me.expires_at),
                 };
@@ -380,6 +391,7 @@ impl Console {
                     .unwrap_or(UserInfo {
                         name: user,
                         roles: Vec::new(),
+                        rights: Vec::new(),
                     });
                 let a = Active {
                     client,
@@ -455,6 +467,7 @@ impl Console {
             user: UserInfo {
                 name: answer.user.name,
                 roles: answer.user.roles,
+                rights: answer.user.rights,
             },
             expires_at: Some(answer.expires_at),
         };

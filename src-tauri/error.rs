@@ -82,6 +82,12 @@ impl From<ClientError> for UiError {
                 message,
                 ..
             } => UiError::new("not_found", message),
+            // The store says which right is missing and whose roles lack it.
+            ClientError::Api {
+                status: 403,
+                message,
+                ..
+            } => UiError::new("forbidden", message),
             ClientError::Api {
                 status, message, ..
             } if (400..500).contains(&status) => UiError::invalid(message),

@@ -7,6 +7,7 @@
 //! [`console::Console`] directly.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 mod commands;
 pub mod console;
 pub mod error;
@@ -107,6 +108,12 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::outbox,
             commands::outbox_retry,
             commands::outbox_discard,
+            commands::accounts,
+            commands::add_user,
+            commands::set_roles,
+            commands::revoke_user,
+            commands::add_role,
+            commands::remove_role,
         ])
 }
 

@@ -56,10 +56,10 @@ impl Store {
         let key = match key {
             Some(k) => k,
             None => {
-                vigil_server::cli::add_user(&state, USER, &["auditor".into()], PASSWORD)
+                vigil_server::cli::add_user(&state, "root", USER, &["auditor".into()], PASSWORD)
                     .await
                     .unwrap();
-                vigil_server::cli::create_key(&state, "backoffice")
+                vigil_server::cli::create_key(&state, "root", "backoffice")
                     .await
                     .unwrap()
             }

@@ -420,6 +420,66 @@ impl Client {
         Ok((created, self.decode(response).await?))
     }
 
+    /// `GET /v1/users` (the accounts right).
+    pub async fn users(&self) -> Result<Vec<vigil_store::UserSummary>, ClientError> {
+        self.json(self.request(Method::GET, "v1/users")).await
+    }
+
+    /// `POST /v1/users`: creates a user.
+    pub async fn add_user(
+        &self,
+        user: &vigil_store::api::NewUserRequest,
+    ) -> Result<vigil_store::UserSummary, ClientError> {
+        self.json(self.request(Method::POST, "v1/users").json(user))
+            .await
+    }
+
+    /// `PUT /v1/users/{name}/roles`: gives a user these roles in place of theirs.
+    pub async fn set_roles(
+        &self,
+        name: &str,
+        roles: &[String],
+    ) -> Result<vigil_store::UserSummary, ClientError> {
+        let body = vigil_store::api::RolesRequest {
+            roles: roles.to_vec(),
+        };
+        let path = format!("v1/users/{}/roles", urlencoding_path(name));
+        self.json(self.request(Method::PUT, &path).json(&body)).await
+    }
+
+    /// `POST /v1/users/{name}/revoke`: ends a user's sessions; how many.
+    pub async fn revoke_user(&self, name: &str) -> Result<u64, ClientError> {
+        #[derive(Deserialize)]
+        struct Revoked {
+            sessions: u64,
+        }
+        let path = format!("v1/users/{}/revoke", urlencoding_path(name));
+        let r: Revoked = self.json(self.request(Method::POST, &path)).await?;
+        Ok(r.sessions)
+    }
+
+    /// `GET /v1/roles`: built-in roles, then custom ones.
+    pub async fn roles(&self) -> Result<Vec<vigil_store::api::RoleInfo>, ClientError> {
+        self.json(self.request(Method::GET, "v1/roles")).await
+    }
+
+    /// `POST /v1/roles`: creates a custom role.
+    pub async fn add_role(
+        &self,
+        role: &vigil_store::api::NewRoleRequest,
+    ) -> Result<vigil_store::api::RoleInfo, ClientError> {
+        self.json(self.request(Method::POST, "v1/roles").json(role))
+            .await
+    }
+
+    /// `DELETE /v1/roles/{name}`: removes a custom role nobody holds.
+    pub async fn remove_role(&self, name: &str) -> Result<(), ClientError> {
+        let path = format!("v1/roles/{}", urlencoding_path(name));
+        self.send(self.request(Method::DELETE, &path))
+            .await
+            .map(drop)
+    }
+
     /// `GET /v1/timeline`.
     pub async fn timeline(&self, q: &str, buckets: Option<u32>) -> Result<Timeline, ClientError> {
         let mut params = self.query_params(q);
@@ -604,4 +664,11 @@ mod tests {
         assert_eq!(c.base_url().as_str(), "http://127.0.0.1:7878/vigil/");
         assert!(!format!("{:?}", c.with_token("vgl_secret")).contains("secret"));
     }
+}
+
+/// A name as one URL path segment.
+fn urlencoding_path(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }

@@ -120,6 +120,10 @@ pub struct Annotated {
     /// The incidents it is pinned to.
     #[serde(default)]
     pub incidents: Vec<IncidentRef>,
+    /// The fields masked because the reader may not see personal data (`ip`, `target.name`,
+    /// `changes.email`, …); absent when nothing was. A masked entry no longer matches its hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<String>,
 }
 
 impl Annotated {
@@ -129,6 +133,7 @@ impl Annotated {
             entry,
             annotations: Vec::new(),
             incidents: Vec::new(),
+            masked: Vec::new(),
         }
     }
 

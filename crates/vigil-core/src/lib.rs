@@ -17,6 +17,7 @@ pub mod annotation;
 pub mod chain;
 pub mod event;
 pub mod query;
+pub mod rights;
 pub mod text;
 pub mod validate;
 

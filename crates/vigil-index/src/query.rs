@@ -141,6 +141,7 @@ fn clause(f: &Fields, t: &Q, tz: &FixedOffset) -> Boxed {
                 )
             })
             .collect()),
+        Q::Any(queries) => any(queries.iter().map(|q| compile(f, q, tz)).collect()),
         Q::Mark(v) => strings(f.mark, v),
         Q::Incident(v) => strings(f.incident, v),
         Q::Has(v) => any(v.iter().map(|h| term(f.has, h.as_str())).collect()),

@@ -13,6 +13,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use vigil_core::rights::{self, Grants, Right, Role};
 use vigil_store::{StoreError, User};
 
 use crate::error::ApiError;
@@ -103,7 +104,8 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     }
 }
 
-/// A signed-in user with a valid session: may read.
+/// A signed-in user with a valid session, and what their roles allow. Handlers take one of
+/// the capabilities below, which check a right once; this alone only proves who is asking.
 #[derive(Debug, Clone)]
 pub struct Reader {
     /// Who.
@@ -112,6 +114,8 @@ pub struct Reader {
     pub token_hash: Vec<u8>,
     /// When the session ends.
     pub expires_at: DateTime<Utc>,
+    /// What the user's roles allow, right by right.
+    pub grants: Grants,
 }
 
 impl FromRequestParts<AppState> for Reader {
@@ -144,62 +148,150 @@ impl FromRequestParts<AppState> for Reader {
                 vigil_core::event::micros::format(&session.expires_at)
             )));
         }
+        let grants = grants_of(state, &session.user.roles).await?;
         Ok(Reader {
             user: session.user,
             token_hash,
             expires_at: session.expires_at,
+            grants,
         })
     }
 }
 
-/// A signed-in user with the admin role: may manage alerts and the marks catalog (and, later,
-/// users and roles).
-#[derive(Debug, Clone)]
-pub struct Admin(pub Reader);
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let reader = Reader::from_request_parts(parts, state).await?;
-        if !reader.user.roles.iter().any(|r| r == "admin") {
-            return Err(ApiError::forbidden(format!(
-                "this needs the admin role; {:?} has {}",
-                reader.user.name,
-                reader.user.roles.join(", ")
-            )));
+/// What a user's roles allow: built-in roles from the code, custom ones from the store (read
+/// on each request, so that a change made by the CLI beside a running server holds at once).
+pub async fn grants_of(state: &AppState, roles: &[String]) -> Result<Grants, ApiError> {
+    let mut defined: Vec<Role> = roles.iter().filter_map(|r| rights::builtin(r)).collect();
+    if defined.len() < roles.len() {
+        for stored in state.store.roles().await? {
+            if roles.contains(&stored.name) {
+                defined.push(role_of(&stored)?);
+            }
         }
-        Ok(Admin(reader))
     }
+    Ok(Grants::of(&defined))
 }
 
-/// The roles that may annotate, open incidents, pin entries and write notes.
-pub const ANNOTATING_ROLES: [&str; 3] = ["admin", "auditor", "investigator"];
+/// A stored role as rights and a scope.
+pub fn role_of(stored: &vigil_store::RoleRecord) -> Result<Role, ApiError> {
+    let scope = stored.scope.parse().map_err(|e| {
+        ApiError::internal(format!(
+            "role {:?} has a scope that does not parse: {e}",
+            stored.name
+        ))
+    })?;
+    let rights = stored.rights.iter().filter_map(|r| Right::parse(r));
+    Ok(Role::new(&stored.name, rights, scope))
+}
 
-/// A signed-in user who may annotate (roles admin, auditor, investigator; not viewer).
-#[derive(Debug, Clone)]
-pub struct Annotator(pub Reader);
+impl Reader {
+    /// `query` limited to the entries this user may read.
+    pub fn scoped(&self, query: vigil_core::Query) -> vigil_core::Query {
+        self.grants.read.narrow(query)
+    }
 
-impl FromRequestParts<AppState> for Annotator {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let reader = Reader::from_request_parts(parts, state).await?;
-        if !reader
-            .user
-            .roles
+    /// The names of the rights held.
+    pub fn rights(&self) -> Vec<String> {
+        self.grants
+            .rights()
             .iter()
-            .any(|r| ANNOTATING_ROLES.contains(&r.as_str()))
-        {
-            return Err(ApiError::forbidden(format!(
-                "annotating needs the investigator, auditor or admin role; {:?} has {}",
-                reader.user.name,
-                reader.user.roles.join(", ")
-            )));
-        }
-        Ok(Annotator(reader))
+            .map(|r| r.as_str().to_owned())
+            .collect()
     }
 }
+
+impl Reader {
+    /// Refuses a query that would let a reader of masked data find a whole IP address by
+    /// trying addresses (an `ip:` narrower than the /24 or /48 they see).
+    pub fn check_query(&self, query: &vigil_core::Query) -> Result<(), ApiError> {
+        if !self.grants.unmask.is_all() && rights::probes_ip(query) {
+            return Err(ApiError::forbidden(
+                "searching by an IP range narrower than /24 (IPv4) or /48 (IPv6) needs the \
+                 unmask right: without it, addresses are shown masked",
+            )
+            .at_field("q"));
+        }
+        Ok(())
+    }
+
+    /// Whether the entry is one this user may read.
+    pub fn may_read(&self, entry: &vigil_core::Annotated) -> bool {
+        self.grants
+            .read
+            .contains(&entry.entry.event, &entry.notes())
+    }
+
+    /// Masks the personal data of the entries this user may not see unmasked.
+    pub fn present(&self, state: &AppState, entries: &mut [vigil_core::Annotated]) {
+        if self.grants.unmask.is_all() {
+            return;
+        }
+        for e in entries {
+            if !self.grants.unmask.contains(&e.entry.event, &e.notes()) {
+                e.masked = rights::mask(&mut e.entry, &state.config.privacy.personal_fields);
+            }
+        }
+    }
+}
+
+fn refuse(reader: &Reader, doing: &str, right: Right) -> ApiError {
+    ApiError::forbidden(format!(
+        "{doing} needs the {right} right, which none of {:?}'s roles ({}) grants",
+        reader.user.name,
+        reader.user.roles.join(", ")
+    ))
+}
+
+/// Defines a capability: an extractor that yields the caller only if their roles grant a
+/// right (on some entries, for the entry rights, whose scope the handler then applies).
+macro_rules! capability {
+    ($(#[$doc:meta])* $name:ident, $right:expr, $doing:literal, |$g:ident| $held:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub Reader);
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, ApiError> {
+                let reader = Reader::from_request_parts(parts, state).await?;
+                let $g = &reader.grants;
+                if !$held {
+                    return Err(refuse(&reader, $doing, $right));
+                }
+                Ok($name(reader))
+            }
+        }
+    };
+}
+
+capability!(
+    /// May read entries (within the read scope).
+    CanRead, Right::Read, "reading the journal", |g| !g.read.is_none()
+);
+capability!(
+    /// May annotate, open incidents, pin entries and write notes (within the annotate scope).
+    Annotator, Right::Annotate, "annotating", |g| !g.annotate.is_none()
+);
+capability!(
+    /// May export entries (within the export scope).
+    Exporter, Right::Export, "exporting", |g| !g.export.is_none() && !g.read.is_none()
+);
+capability!(
+    /// May manage alert rules and channels.
+    AlertsAdmin, Right::Alerts, "managing alerts", |g| g.alerts
+);
+capability!(
+    /// May manage the marks catalog.
+    MarksAdmin, Right::Marks, "managing the marks catalog", |g| g.marks
+);
+capability!(
+    /// May manage users, roles and ingest keys.
+    AccountsAdmin, Right::Accounts, "managing users, roles and keys", |g| g.accounts
+);
 
 /// A sending system with a valid ingest key: may append events.
 #[derive(Debug, Clone)]

@@ -2,14 +2,13 @@
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, DurationRound, Utc};
+use serde_json::json;
 use vigil_core::chain::Verifier;
-use vigil_store::{NewKey, NewUser};
+use vigil_core::rights;
+use vigil_store::{AccountChange, NewKey, NewUser};
 
 use crate::auth;
 use crate::state::AppState;
-
-/// The built-in roles.
-pub const ROLES: &[&str] = &["admin", "auditor", "investigator", "viewer"];
 
 /// An error and its causes on one line.
 pub fn one_line(e: &anyhow::Error) -> String {
@@ -24,55 +23,254 @@ pub async fn event_count(state: &AppState) -> anyhow::Result<u64> {
     Ok(state.store.head().await?.map_or(0, |(seq, _)| seq))
 }
 
-/// Creates a user after checking the name, roles and password rules.
+/// Checks a user name: 1 to 64 letters, digits, `.`, `_`, `-` or `@`.
+pub fn check_user_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.chars().count() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "user name {name:?} must be 1 to 64 letters, digits, '.', '_', '-' or '@'"
+        ))
+    }
+}
+
+/// An entry about accounts (users, roles, keys), by `by`.
+pub fn account_entry(
+    state: &AppState,
+    by: &str,
+    action: &str,
+    kind: &str,
+    id: &str,
+    details: serde_json::Value,
+) -> vigil_core::Event {
+    crate::journal::entry(
+        state.now(),
+        &crate::journal::staff(by),
+        action,
+        vigil_core::Kind::Rights,
+        crate::journal::target(kind, id, None),
+        details,
+    )
+}
+
+/// Creates a user after checking the name, roles and password rules, journaled as
+/// `user.create` by `by`.
 pub async fn add_user(
     state: &AppState,
+    by: &str,
     name: &str,
     roles: &[String],
     password: &str,
 ) -> anyhow::Result<()> {
-    let valid_name = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if !valid_name {
-        bail!("user name {name:?} must be 1 to 64 letters, digits, '.', '_', '-' or '@'");
-    }
-    if let Some(bad) = roles.iter().find(|r| !ROLES.contains(&r.as_str())) {
-        bail!("role {bad:?} is not one of: {}", ROLES.join(", "));
-    }
+    check_user_name(name).map_err(anyhow::Error::msg)?;
     auth::check_password_rules(password).map_err(anyhow::Error::msg)?;
-    let password = password.to_owned();
-    let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await?;
     let mut roles = roles.to_vec();
     roles.dedup();
+    let password = password.to_owned();
+    let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await?;
+    let journal = account_entry(
+        state,
+        by,
+        "user.create",
+        "user",
+        name,
+        json!({"roles": roles}),
+    );
     state
         .store
-        .add_user(&NewUser {
-            name: name.into(),
-            password_hash,
-            roles,
-            created_at: state.now(),
-        })
+        .change_accounts(
+            AccountChange::AddUser(NewUser {
+                name: name.into(),
+                password_hash,
+                roles,
+                created_at: state.now(),
+            }),
+            journal,
+        )
         .await
         .context("creating the user")?;
     Ok(())
 }
 
-/// Creates an ingest key and returns it (the store keeps only its hash).
-pub async fn create_key(state: &AppState, name: &str) -> anyhow::Result<String> {
-    if name.trim().is_empty() || name.len() > 64 {
+/// Gives a user these roles (in place of theirs), journaled as `user.roles` by `by` with the
+/// roles before and after.
+pub async fn set_roles(
+    state: &AppState,
+    by: &str,
+    name: &str,
+    roles: &[String],
+) -> anyhow::Result<()> {
+    let before = state.store.user(name).await?.roles;
+    let mut roles = roles.to_vec();
+    roles.dedup();
+    let mut journal = account_entry(state, by, "user.roles", "user", name, json!({}));
+    journal.changes = Some(vec![vigil_core::Change {
+        field: "roles".into(),
+        before: json!(before),
+        after: json!(roles),
+    }]);
+    state
+        .store
+        .change_accounts(
+            AccountChange::SetRoles {
+                name: name.into(),
+                roles,
+            },
+            journal,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Creates a custom role after checking its name, rights and scope, journaled as
+/// `role.create` by `by`.
+pub async fn add_role(
+    state: &AppState,
+    by: &str,
+    name: &str,
+    rights: &str,
+    scope: &str,
+) -> anyhow::Result<vigil_store::RoleRecord> {
+    rights::check_role_name(name).map_err(anyhow::Error::msg)?;
+    let rights = rights::parse_rights(rights).map_err(anyhow::Error::msg)?;
+    let scope: vigil_core::Query = scope.parse().map_err(|e| anyhow::anyhow!("scope: {e}"))?;
+    let record = vigil_store::RoleRecord {
+        name: name.into(),
+        rights: rights.iter().map(|r| r.as_str().to_owned()).collect(),
+        scope: scope.to_string(),
+        created_at: state.now(),
+    };
+    let journal = account_entry(
+        state,
+        by,
+        "role.create",
+        "role",
+        name,
+        json!({"rights": record.rights, "scope": record.scope}),
+    );
+    state
+        .store
+        .change_accounts(AccountChange::AddRole(record.clone()), journal)
+        .await?;
+    Ok(record)
+}
+
+/// Removes a custom role nobody holds, journaled as `role.delete` by `by`.
+pub async fn remove_role(state: &AppState, by: &str, name: &str) -> anyhow::Result<()> {
+    if rights::builtin(name).is_some() {
+        bail!("{name:?} is a built-in role and cannot be removed");
+    }
+    let journal = account_entry(state, by, "role.delete", "role", name, json!({}));
+    state
+        .store
+        .change_accounts(AccountChange::RemoveRole(name.into()), journal)
+        .await?;
+    Ok(())
+}
+
+/// Every role, built in and custom, with its rights and scope.
+pub async fn all_roles(state: &AppState) -> anyhow::Result<Vec<vigil_store::api::RoleInfo>> {
+    let mut out: Vec<_> = rights::BUILTIN
+        .iter()
+        .filter_map(|n| rights::builtin(n))
+        .map(|r| vigil_store::api::RoleInfo {
+            name: r.name,
+            rights: r.rights.iter().map(|r| r.as_str().to_owned()).collect(),
+            scope: String::new(),
+            builtin: true,
+        })
+        .collect();
+    out.extend(
+        state
+            .store
+            .roles()
+            .await?
+            .into_iter()
+            .map(|r| vigil_store::api::RoleInfo {
+                name: r.name,
+                rights: r.rights,
+                scope: r.scope,
+                builtin: false,
+            }),
+    );
+    Ok(out)
+}
+
+/// The roles as a table.
+pub async fn list_roles(state: &AppState) -> anyhow::Result<String> {
+    let roles = all_roles(state).await?;
+    let width = roles
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut out = format!("{:width$}  {:40}  SCOPE\n", "NAME", "RIGHTS");
+    for r in roles {
+        let scope = match (r.builtin, r.scope.is_empty()) {
+            (true, _) => "every entry (built in)".to_owned(),
+            (false, true) => "every entry".to_owned(),
+            (false, false) => r.scope,
+        };
+        out.push_str(&format!(
+            "{:width$}  {:40}  {scope}\n",
+            r.name,
+            r.rights.join(",")
+        ));
+    }
+    Ok(out)
+}
+
+/// The users as a table: name, roles, live sessions, lock.
+pub async fn list_users(state: &AppState) -> anyhow::Result<String> {
+    let users = state.store.users(state.now()).await?;
+    let width = users
+        .iter()
+        .map(|u| u.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut out = format!(
+        "{:width$}  {:30}  SESSIONS  LOCKED UNTIL\n",
+        "NAME", "ROLES"
+    );
+    for u in users {
+        out.push_str(&format!(
+            "{:width$}  {:30}  {:8}  {}\n",
+            u.name,
+            u.roles.join(","),
+            u.live_sessions,
+            u.locked_until.map_or("-".to_owned(), |t| t
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string())
+        ));
+    }
+    Ok(out)
+}
+
+/// Creates an ingest key and returns it (the store keeps only its hash), journaled as
+/// `key.create` by `by`.
+pub async fn create_key(state: &AppState, by: &str, name: &str) -> anyhow::Result<String> {
+    if name.trim().is_empty() || name.chars().count() > 64 {
         bail!("key name {name:?} must be 1 to 64 characters");
     }
     let key = auth::new_secret(auth::KEY_PREFIX);
+    let journal = account_entry(state, by, "key.create", "ingest_key", name, json!({}));
     state
         .store
-        .add_key(&NewKey {
-            name: name.into(),
-            key_hash: auth::secret_hash(&key),
-            created_at: state.now(),
-        })
+        .change_accounts(
+            AccountChange::AddKey(NewKey {
+                name: name.into(),
+                key_hash: auth::secret_hash(&key),
+                created_at: state.now(),
+            }),
+            journal,
+        )
         .await
         .context("creating the ingest key")?;
     Ok(key)
@@ -263,6 +461,8 @@ pub async fn export(
         args.out.display()
     );
     let export = Export {
+        scope: None,
+        mask: None,
         query_text: args.q.clone(),
         query,
         tz,

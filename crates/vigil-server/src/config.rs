@@ -23,6 +23,47 @@ pub struct ServerConfig {
     pub token_ttl: chrono::Duration,
     /// Alert channels, rules and delivery settings.
     pub alerts: crate::alerts::model::AlertsConfig,
+    /// What is masked for readers without the unmask right, and which sections' entries are
+    /// journaled when opened.
+    pub privacy: PrivacyConfig,
+}
+
+/// `[privacy]`: personal fields and sensitive sections.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Fields masked (besides the IP, shown as its /24 or /48, and the target's name) for
+    /// readers without the unmask right: `changes.FIELD`, `details.KEY`, `actor.name`,
+    /// `user_agent`, `reason`, `session_id`.
+    pub personal_fields: Vec<String>,
+    /// Opening an entry of these sections (GET /v1/events/{id}) is itself journaled.
+    pub sensitive_sections: Vec<String>,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        PrivacyConfig {
+            personal_fields: owned(&[
+                "changes.email",
+                "changes.phone",
+                "details.email",
+                "details.phone",
+            ]),
+            sensitive_sections: owned(&["finance", "players", "staff"]),
+        }
+    }
+}
+
+impl PrivacyConfig {
+    /// Checks each personal field's form.
+    pub fn validate(&self) -> Result<(), String> {
+        for f in &self.personal_fields {
+            vigil_core::rights::check_personal_field(f)
+                .map_err(|e| format!("[privacy] personal_fields: {e}"))?;
+        }
+        Ok(())
+    }
 }
 
 impl Default for ServerConfig {
@@ -32,6 +73,7 @@ impl Default for ServerConfig {
             database: PathBuf::from(DEFAULT_DATABASE),
             token_ttl: chrono::Duration::hours(12),
             alerts: Default::default(),
+            privacy: Default::default(),
         }
     }
 }
@@ -48,6 +90,8 @@ pub struct FileConfig {
     pub token_ttl_hours: Option<u32>,
     /// `[alerts]`: channels, rules and delivery settings.
     pub alerts: Option<crate::alerts::model::AlertsConfig>,
+    /// `[privacy]`: personal fields and sensitive sections.
+    pub privacy: Option<PrivacyConfig>,
 }
 
 impl FileConfig {
@@ -59,6 +103,11 @@ impl FileConfig {
             .with_context(|| format!("config file {} is not valid", path.display()))?;
         if let Some(alerts) = &config.alerts {
             alerts
+                .validate()
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        }
+        if let Some(privacy) = &config.privacy {
+            privacy
                 .validate()
                 .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
         }
@@ -101,6 +150,14 @@ database = "sqlite://./vigil-data/vigil.db"
 
 # How long a session token from POST /v1/auth/login stays valid (env VIGIL_TOKEN_TTL_HOURS).
 token_ttl_hours = 12
+
+# Personal data: readers without the `unmask` right (the built-in viewer, custom roles without
+# it) see IP addresses as their /24 (IPv4) or /48 (IPv6), target names as [masked], and these
+# fields as [masked]: changes.FIELD (before and after), details.KEY, actor.name, user_agent,
+# reason, session_id. Opening an entry of a sensitive section is itself journaled.
+[privacy]
+personal_fields = ["changes.email", "changes.phone", "details.email", "details.phone"]
+sensitive_sections = ["finance", "players", "staff"]
 
 # Alerts: rules evaluated on every ingested entry, messages sent through a durable outbox.
 # Channels and rules can also be added with `vigil alerts …` or the API (/v1/alerts/…).
@@ -164,6 +221,7 @@ mod tests {
     fn the_example_parses() {
         let c: FileConfig = toml::from_str(EXAMPLE).unwrap();
         assert_eq!(c.token_ttl_hours, Some(12));
+        assert_eq!(c.privacy.unwrap(), PrivacyConfig::default());
         let alerts = c.alerts.as_ref().unwrap();
         alerts.validate().unwrap();
         assert!(alerts.default_rule);

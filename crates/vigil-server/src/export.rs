@@ -67,6 +67,11 @@ pub struct Export {
     pub at: DateTime<Utc>,
     /// The id of the journal entry that will record this export.
     pub entry: uuid::Uuid,
+    /// The exporter's scope, when their roles limit it (already part of `query`).
+    pub scope: Option<Query>,
+    /// When the exporter may not see all personal data: the entries they see unmasked, and
+    /// the personal fields to mask in the others.
+    pub mask: Option<(vigil_core::rights::Scope, Vec<String>)>,
 }
 
 /// Why an export stopped.
@@ -234,6 +239,21 @@ impl Export {
         };
         context.journal_entry = Some(self.entry);
         context.bom = self.bom;
+        if let Some(scope) = &self.scope {
+            context.scope = Some(scope.describe(&self.tz).join("; "));
+        }
+        if let Some((_, personal)) = &self.mask {
+            let mut fields = vec![
+                "ip (shown as its /24 or /48)".to_owned(),
+                "target.name".into(),
+            ];
+            fields.extend(personal.iter().cloned());
+            context.masking = Some(format!(
+                "masked for {} (no unmask right): {}; masked entries no longer match their hash",
+                self.by.id,
+                fields.join(", ")
+            ));
+        }
         context
     }
 
@@ -252,13 +272,23 @@ impl Export {
         let format = self.format;
         let mut context = self.context();
         context.journal_seq = Some(plan.head);
+        let mask = self.mask.clone();
         let encoder = tokio::task::spawn_blocking(move || -> Result<(W, About), ExportError> {
             let mut exporter = Exporter::new(format, out, context)?;
             loop {
                 match incoming.blocking_recv() {
                     Some(Page::Rows(page)) => {
                         for entry in &page {
-                            exporter.write(&Row::new(entry))?;
+                            match &mask {
+                                Some((unmasked, personal))
+                                    if !unmasked.contains(&entry.event, &Default::default()) =>
+                                {
+                                    let mut masked = entry.clone();
+                                    vigil_core::rights::mask(&mut masked, personal);
+                                    exporter.write(&Row::new(&masked))?;
+                                }
+                                _ => exporter.write(&Row::new(entry))?,
+                            }
                         }
                         progress(exporter.rows());
                     }

@@ -64,6 +64,40 @@ fn state(store: vigil_store_sqlite::SqliteStore, config: &config::ServerConfig) 
     }
 }
 
+/// Journals the store's own start or stop (`vigil.start`, `vigil.stop`), with the system
+/// account `vigil` as actor.
+pub async fn journal_lifecycle(
+    state: &AppState,
+    action: &str,
+    config: &config::ServerConfig,
+) -> anyhow::Result<()> {
+    let mut entry = journal::entry(
+        state.now(),
+        &vigil_core::Actor {
+            id: "vigil".into(),
+            name: None,
+            role: None,
+            kind: Some(vigil_core::ActorKind::System),
+        },
+        action,
+        vigil_core::Kind::Access,
+        journal::target("store", config.listen.to_string(), None),
+        serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "pid": std::process::id(),
+            "database": config.database.display().to_string(),
+        }),
+    );
+    if action == "vigil.stop" {
+        entry.severity = vigil_core::Severity::Warning;
+    }
+    state
+        .append(vec![entry])
+        .await
+        .with_context(|| format!("journaling {action}"))?;
+    Ok(())
+}
+
 /// Serves the API on `listener`, and evaluates alert rules and delivers alerts, until
 /// `shutdown` completes; then finishes in-flight requests (live tails end at once) and lets
 /// sends under way finish briefly.

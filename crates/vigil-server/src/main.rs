@@ -52,6 +52,9 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage roles: the built-in ones and custom ones (rights within a scope).
+    #[command(subcommand)]
+    Role(RoleCommand),
     /// Manage ingest keys (what back offices send events with).
     #[command(subcommand)]
     Key(KeyCommand),
@@ -139,16 +142,37 @@ enum Command {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create a user (the first admin comes from here).
+    /// Create a user (the first admin comes from here); journaled.
     Add {
         /// Login name.
         name: String,
-        /// Role: admin, auditor, investigator or viewer (repeat for several).
+        /// Role: admin, auditor, investigator, viewer or a custom role (repeat for several).
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
         /// Read the password from the first line of standard input instead of prompting.
         #[arg(long)]
         password_stdin: bool,
+        /// Who is acting, as recorded in the journal [default: the login name].
+        #[arg(long, env = "USER")]
+        by: Option<String>,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// List the users: roles, live sessions, sign-in lock.
+    List {
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Give a user these roles in place of theirs (journaled, before and after).
+    Roles {
+        /// Login name.
+        name: String,
+        /// Role (repeat for several).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Who is acting, as recorded in the journal [default: the login name].
+        #[arg(long, env = "USER")]
+        by: Option<String>,
         #[command(flatten)]
         db: Database,
     },
@@ -176,10 +200,14 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum KeyCommand {
-    /// Create an ingest key; it is printed once, on the last line, and stored only as a hash.
+    /// Create an ingest key; it is printed once, on the last line, and stored only as a hash
+    /// (journaled).
     Create {
         /// The sending system's name, e.g. backoffice.
         name: String,
+        /// Who is acting, as recorded in the journal [default: the login name].
+        #[arg(long, env = "USER")]
+        by: Option<String>,
         #[command(flatten)]
         db: Database,
     },
@@ -191,6 +219,42 @@ enum KeyCommand {
     /// Revoke an ingest key: it stops working at once (journaled).
     Revoke {
         /// The key's name.
+        name: String,
+        /// Who is acting, as recorded in the journal [default: the login name].
+        #[arg(long, env = "USER")]
+        by: Option<String>,
+        #[command(flatten)]
+        db: Database,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoleCommand {
+    /// Create a custom role: rights within a scope (journaled).
+    Add {
+        /// 1 to 64 lowercase letters, digits, '.', '_' or '-'.
+        name: String,
+        /// The entries its entry rights reach, as a query (e.g. 'section:finance') [default:
+        /// every entry].
+        #[arg(long, default_value = "")]
+        scope: String,
+        /// Comma-separated rights: read, unmask, annotate, export, alerts, marks, accounts.
+        #[arg(long = "can", required = true)]
+        rights: String,
+        /// Who is acting, as recorded in the journal [default: the login name].
+        #[arg(long, env = "USER")]
+        by: Option<String>,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// List the roles, built in and custom, with their rights and scopes.
+    List {
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Remove a custom role nobody holds (journaled).
+    Remove {
+        /// The role.
         name: String,
         /// Who is acting, as recorded in the journal [default: the login name].
         #[arg(long, env = "USER")]
@@ -238,6 +302,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 })?;
             }
             settings.alerts = file.alerts.unwrap_or_default();
+            settings.privacy = file.privacy.unwrap_or_default();
             if let Some(h) = token_ttl_hours.or(file.token_ttl_hours) {
                 anyhow::ensure!(
                     (1..=8760).contains(&h),
@@ -251,12 +316,62 @@ async fn run(command: Command) -> anyhow::Result<()> {
             name,
             roles,
             password_stdin,
+            by,
             db,
         }) => {
             let password = read_password(password_stdin)?;
             let state = open(&db)?;
-            cli::add_user(&state, &name, &roles, &password).await?;
+            let by = by.unwrap_or_else(|| "unknown".into());
+            cli::add_user(&state, &by, &name, &roles, &password).await?;
             eprintln!("user {name:?} created with role(s) {}", roles.join(", "));
+            Ok(())
+        }
+        Command::User(UserCommand::List { db }) => {
+            print!("{}", cli::list_users(&open(&db)?).await?);
+            Ok(())
+        }
+        Command::User(UserCommand::Roles {
+            name,
+            roles,
+            by,
+            db,
+        }) => {
+            let state = open(&db)?;
+            let by = by.unwrap_or_else(|| "unknown".into());
+            cli::set_roles(&state, &by, &name, &roles).await?;
+            println!("{name:?} now has role(s) {}", roles.join(", "));
+            Ok(())
+        }
+        Command::Role(RoleCommand::Add {
+            name,
+            scope,
+            rights,
+            by,
+            db,
+        }) => {
+            let state = open(&db)?;
+            let by = by.unwrap_or_else(|| "unknown".into());
+            let role = cli::add_role(&state, &by, &name, &rights, &scope).await?;
+            println!(
+                "role {name:?} created: {} on {}",
+                role.rights.join(","),
+                if role.scope.is_empty() {
+                    "every entry"
+                } else {
+                    &role.scope
+                }
+            );
+            Ok(())
+        }
+        Command::Role(RoleCommand::List { db }) => {
+            print!("{}", cli::list_roles(&open(&db)?).await?);
+            Ok(())
+        }
+        Command::Role(RoleCommand::Remove { name, by, db }) => {
+            let state = open(&db)?;
+            let by = by.unwrap_or_else(|| "unknown".into());
+            cli::remove_role(&state, &by, &name).await?;
+            println!("role {name:?} removed");
             Ok(())
         }
         Command::User(UserCommand::Revoke { name, by, db }) => {
@@ -291,9 +406,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("ingest key {name:?} revoked");
             Ok(())
         }
-        Command::Key(KeyCommand::Create { name, db }) => {
+        Command::Key(KeyCommand::Create { name, by, db }) => {
             let state = open(&db)?;
-            let key = cli::create_key(&state, &name).await?;
+            let by = by.unwrap_or_else(|| "unknown".into());
+            let key = cli::create_key(&state, &by, &name).await?;
             eprintln!("ingest key {name:?} created. It is shown once; send it as 'Authorization: Bearer <key>':");
             println!("{key}");
             Ok(())
@@ -502,9 +618,13 @@ async fn serve(settings: ServerConfig) -> anyhow::Result<()> {
             settings.database.display()
         );
     }
-    vigil_server::serve(state, listener, shutdown)
+    let journal = state.clone();
+    vigil_server::journal_lifecycle(&journal, "vigil.start", &settings).await?;
+    let served = vigil_server::serve(state, listener, shutdown)
         .await
-        .context("serving")?;
+        .context("serving");
+    vigil_server::journal_lifecycle(&journal, "vigil.stop", &settings).await?;
+    served?;
     eprintln!("vigil stopped");
     Ok(())
 }

@@ -7,14 +7,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::handlers::{alerts, events, export, meta, notes, session, stream};
+use crate::handlers::{accounts, alerts, events, export, meta, notes, session, stream};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vigil audit store", description = "Ingest, search, timeline and facets over the Vigil audit journal."),
     modifiers(&BearerAuth),
-    tags((name = "events", description = "The journal"), (name = "auth", description = "Sessions"), (name = "annotations", description = "Comments and marks on entries, and the marks catalog"), (name = "incidents", description = "Incidents: entries gathered with notes"), (name = "alerts", description = "Alert channels, rules and deliveries (admins)"), (name = "meta", description = "Health and the API description"))
+    tags((name = "events", description = "The journal"), (name = "auth", description = "Sessions"), (name = "annotations", description = "Comments and marks on entries, and the marks catalog"), (name = "incidents", description = "Incidents: entries gathered with notes"), (name = "alerts", description = "Alert channels, rules and deliveries (the alerts right)"), (name = "accounts", description = "Users, roles and ingest keys (the accounts right)"), (name = "meta", description = "Health and the API description"))
 )]
 struct ApiDoc;
 
@@ -62,6 +62,14 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::remove_rule))
         .routes(routes!(alerts::deliveries))
         .routes(routes!(alerts::retry_delivery))
+        .routes(routes!(accounts::list_users, accounts::add_user))
+        .routes(routes!(accounts::set_roles))
+        .routes(routes!(accounts::revoke_user))
+        .routes(routes!(accounts::unlock_user))
+        .routes(routes!(accounts::list_roles, accounts::add_role))
+        .routes(routes!(accounts::remove_role))
+        .routes(routes!(accounts::list_keys, accounts::create_key))
+        .routes(routes!(accounts::revoke_key))
         .routes(routes!(meta::healthz))
         .split_for_parts()
 }

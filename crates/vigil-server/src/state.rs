@@ -36,6 +36,17 @@ impl AppState {
         (self.clock)()
     }
 
+    /// Wakes the live tails for entries a store method appended (with what it changed).
+    pub async fn wake(&self) {
+        if let Ok(Some((last, _))) = self.store.head().await {
+            self.appended.send_if_modified(|seq| {
+                let newer = last > *seq;
+                *seq = (*seq).max(last);
+                newer
+            });
+        }
+    }
+
     /// Appends to the journal and wakes the live tails.
     pub async fn append(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError> {
         let results = self.store.append(events).await?;

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use vigil_store::{
-    IngestKey, Lockout, LockoutPolicy, NewKey, NewSession, NewUser, Session, StoreError, User,
+    AccountChange, IngestKey, Lockout, LockoutPolicy, NewKey, NewSession, NewUser, RoleRecord,
+    Session, StoreError, User, UserSummary,
 };
 
 use crate::sql::{from_micros, micros};
@@ -267,4 +268,141 @@ pub fn clear_sign_in_failures(
     conn.execute("DELETE FROM lockouts WHERE name = ?", [name])
         .map_err(db)?;
     Ok(held)
+}
+
+/// Applies a change to users, roles or keys (the caller appends its journal entry).
+pub fn change(conn: &Connection, change: &AccountChange) -> Result<(), StoreError> {
+    match change {
+        AccountChange::AddUser(u) => {
+            check_roles(conn, &u.roles)?;
+            add_user(conn, u)
+        }
+        AccountChange::SetRoles { name, roles } => {
+            user(conn, name)?;
+            check_roles(conn, roles)?;
+            conn.execute(
+                "UPDATE users SET roles = ? WHERE name = ?",
+                params![
+                    serde_json::to_string(roles).expect("strings serialize"),
+                    name
+                ],
+            )
+            .map(drop)
+            .map_err(db)
+        }
+        AccountChange::AddRole(r) => {
+            if vigil_core::rights::builtin(&r.name).is_some() {
+                return Err(StoreError::Conflict {
+                    message: format!("{:?} is a built-in role", r.name),
+                    index: None,
+                });
+            }
+            conn.execute(
+                "INSERT INTO roles (name, rights, scope, created_at) VALUES (?, ?, ?, ?)",
+                params![
+                    r.name,
+                    serde_json::to_string(&r.rights).expect("strings serialize"),
+                    r.scope,
+                    micros(&r.created_at)
+                ],
+            )
+            .map(drop)
+            .map_err(|e| conflict_or_db(e, format!("role {:?} already exists", r.name)))
+        }
+        AccountChange::RemoveRole(name) => {
+            let holders: Vec<String> = {
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT u.name FROM users u, json_each(u.roles) r \
+                         WHERE r.value = ? ORDER BY u.name",
+                    )
+                    .map_err(db)?;
+                let rows = stmt.query_map([name], |r| r.get(0)).map_err(db)?;
+                rows.collect::<Result<_, _>>().map_err(db)?
+            };
+            if !holders.is_empty() {
+                return Err(StoreError::Conflict {
+                    message: format!(
+                        "role {name:?} is held by {}: take it from them first",
+                        holders.join(", ")
+                    ),
+                    index: None,
+                });
+            }
+            match conn
+                .execute("DELETE FROM roles WHERE name = ?", [name])
+                .map_err(db)?
+            {
+                0 => Err(StoreError::NotFound(format!("role {name:?}"))),
+                _ => Ok(()),
+            }
+        }
+        AccountChange::AddKey(k) => add_key(conn, k),
+    }
+}
+
+/// `Invalid` unless every role is built in or stored.
+fn check_roles(conn: &Connection, roles: &[String]) -> Result<(), StoreError> {
+    if roles.is_empty() {
+        return Err(StoreError::Invalid("a user needs at least one role".into()));
+    }
+    for name in roles {
+        if vigil_core::rights::builtin(name).is_some() {
+            continue;
+        }
+        let stored: bool = conn
+            .query_row("SELECT 1 FROM roles WHERE name = ?", [name], |_| Ok(true))
+            .optional()
+            .map_err(db)?
+            .unwrap_or(false);
+        if !stored {
+            return Err(StoreError::Invalid(format!(
+                "role {name:?} does not exist: the built-in roles are {}, and custom ones come \
+                 from vigil role add",
+                vigil_core::rights::BUILTIN.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn users(conn: &Connection, at: DateTime<Utc>) -> Result<Vec<UserSummary>, StoreError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT u.name, u.roles, u.created_at, \
+               (SELECT count(*) FROM sessions s WHERE s.user_name = u.name \
+                  AND s.revoked_at IS NULL AND s.expires_at > ?1), \
+               (SELECT l.until FROM lockouts l WHERE l.name = u.name AND l.until > ?1) \
+             FROM users u ORDER BY u.name",
+        )
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([micros(&at)], |r| {
+            Ok(UserSummary {
+                name: r.get(0)?,
+                roles: roles(r.get(1)?)?,
+                created_at: from_micros(r.get(2)?),
+                live_sessions: r.get::<_, i64>(3)? as u64,
+                locked_until: r.get::<_, Option<i64>>(4)?.map(from_micros),
+            })
+        })
+        .map_err(db)?;
+    rows.collect::<Result<_, _>>().map_err(db)
+}
+
+pub fn stored_roles(conn: &Connection) -> Result<Vec<RoleRecord>, StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT name, rights, scope, created_at FROM roles ORDER BY name")
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(RoleRecord {
+                name: r.get(0)?,
+                rights: roles(r.get(1)?)?,
+                scope: r.get(2)?,
+                created_at: from_micros(r.get(3)?),
+            })
+        })
+        .map_err(db)?;
+    rows.collect::<Result<_, _>>().map_err(db)
 }

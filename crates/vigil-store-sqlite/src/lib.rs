@@ -35,11 +35,11 @@ use vigil_core::Annotation;
 use vigil_core::{Event, StoredEvent};
 use vigil_index::{Journal, SearchIndex};
 use vigil_store::{
-    AlertItem, AlertItemKind, AlertMatch, Appended, Attempt, Cursor, Delivery, DeliveryCounts,
-    DeliveryFilter, EntryNotes, FacetRequest, Facets, Incident, IncidentKey, IncidentNote,
-    IngestKey, Lockout, LockoutPolicy, Mark, MarkChange, NewAnnotation, NewIncident,
-    NewIncidentNote, NewKey, NewPin, NewSession, NewUser, Page, Pin, Search, Session, Store,
-    StoreError, Timeline, TimelineRequest, User, Written,
+    AccountChange, AlertItem, AlertItemKind, AlertMatch, Appended, Attempt, Cursor, Delivery,
+    DeliveryCounts, DeliveryFilter, EntryNotes, FacetRequest, Facets, Incident, IncidentKey,
+    IncidentNote, IngestKey, Lockout, LockoutPolicy, Mark, MarkChange, NewAnnotation, NewIncident,
+    NewIncidentNote, NewKey, NewPin, NewSession, NewUser, Page, Pin, RoleRecord, Search, Session,
+    Store, StoreError, Timeline, TimelineRequest, User, UserSummary, Written,
 };
 
 pub use writer::Clock;
@@ -488,10 +488,37 @@ impl Store for SqliteStore {
         &self,
         token_hash: &[u8],
         at: chrono::DateTime<chrono::Utc>,
+        journal: Event,
     ) -> Result<(), StoreError> {
         let hash = token_hash.to_vec();
-        self.read(move |conn| accounts::revoke_session(conn, &hash, at))
-            .await
+        self.write(1, move |conn, chain| {
+            accounts::revoke_session(conn, &hash, at)?;
+            chain.append(conn, &[journal]).map(drop)
+        })
+        .await
+    }
+
+    async fn change_accounts(
+        &self,
+        change: AccountChange,
+        journal: Event,
+    ) -> Result<(), StoreError> {
+        self.write(1, move |conn, chain| {
+            accounts::change(conn, &change)?;
+            chain.append(conn, &[journal]).map(drop)
+        })
+        .await
+    }
+
+    async fn users(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<UserSummary>, StoreError> {
+        self.read(move |conn| accounts::users(conn, at)).await
+    }
+
+    async fn roles(&self) -> Result<Vec<RoleRecord>, StoreError> {
+        self.read(accounts::stored_roles).await
     }
 
     async fn add_key(&self, key: &NewKey) -> Result<(), StoreError> {
@@ -577,14 +604,18 @@ impl Store for SqliteStore {
         &self,
         name: &str,
         at: chrono::DateTime<chrono::Utc>,
+        session: NewSession,
+        journal: Event,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         let name = name.to_owned();
         // In the writer, so that it is ordered with the failures recorded meanwhile.
-        self.write(0, move |conn, _| {
+        self.write(1, move |conn, chain| {
             if let Some(until) = accounts::locked_until(conn, &name, at)? {
                 return Ok(Some(until));
             }
             accounts::clear_sign_in_failures(conn, &name, at)?;
+            accounts::add_session(conn, &session)?;
+            chain.append(conn, &[journal])?;
             Ok(None)
         })
         .await

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// Bumped when the schema changes; stored in `PRAGMA user_version`.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
@@ -168,6 +168,14 @@ CREATE INDEX IF NOT EXISTS sign_in_failures_at ON sign_in_failures (at);
 CREATE TABLE IF NOT EXISTS lockouts (
     name   TEXT PRIMARY KEY,
     until  INTEGER NOT NULL
+);
+
+-- Custom roles (schema version 5); the built-in ones are in the code.
+CREATE TABLE IF NOT EXISTS roles (
+    name        TEXT PRIMARY KEY,
+    rights      TEXT NOT NULL,                -- JSON array of right names
+    scope       TEXT NOT NULL,                -- a query ('' for every entry)
+    created_at  INTEGER NOT NULL
 );
 "#;
 

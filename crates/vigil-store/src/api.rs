@@ -47,6 +47,10 @@ pub struct Me {
     pub name: String,
     /// Role names.
     pub roles: Vec<String>,
+    /// The rights these roles grant (on some entries at least): `read`, `unmask`, `annotate`,
+    /// `export`, `alerts`, `marks`, `accounts`.
+    #[serde(default)]
+    pub rights: Vec<String>,
 }
 
 /// A new session. `Debug` does not show the token.
@@ -71,6 +75,9 @@ pub struct MeAnswer {
     pub name: String,
     /// Role names.
     pub roles: Vec<String>,
+    /// The rights these roles grant (on some entries at least).
+    #[serde(default)]
+    pub rights: Vec<String>,
     /// When the session ends.
     #[serde(with = "vigil_core::event::micros")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
@@ -108,4 +115,89 @@ impl std::fmt::Debug for LoginAnswer {
             .field("user", &self.user)
             .finish()
     }
+}
+
+/// A role, built in or custom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoleInfo {
+    /// Its name.
+    pub name: String,
+    /// Its rights: `read`, `unmask`, `annotate`, `export`, `alerts`, `marks`, `accounts`.
+    pub rights: Vec<String>,
+    /// The entries its entry rights reach, in the query language (empty: every entry).
+    pub scope: String,
+    /// Built in (cannot be changed or removed).
+    pub builtin: bool,
+}
+
+/// A new custom role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewRoleRequest {
+    /// 1 to 64 lowercase letters, digits, `.`, `_` or `-`.
+    pub name: String,
+    /// At least one right.
+    pub rights: Vec<String>,
+    /// A query (empty or absent: every entry).
+    #[serde(default)]
+    pub scope: String,
+}
+
+/// A new user. `Debug` does not show the password.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    /// Login name.
+    pub name: String,
+    /// At least 10 characters.
+    pub password: String,
+    /// At least one role.
+    pub roles: Vec<String>,
+}
+
+impl std::fmt::Debug for NewUserRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUserRequest")
+            .field("name", &self.name)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user's roles, from now on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RolesRequest {
+    /// At least one role.
+    pub roles: Vec<String>,
+}
+
+/// A new ingest key, shown once.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyCreated {
+    /// Its name.
+    pub name: String,
+    /// The key: send as `Authorization: Bearer <key>`. Only its hash is stored.
+    pub key: String,
+}
+
+/// An ingest key as listed (never the key itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyInfo {
+    /// Its name.
+    pub name: String,
+    /// When it was created.
+    #[serde(with = "vigil_core::event::micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub revoked_at: Option<DateTime<Utc>>,
 }

@@ -18,7 +18,7 @@ use vigil_core::{Event, Query, Severity, StoredEvent};
 use crate::{
     utc, Cursor, EntryNotes, FacetField, FacetRequest, IncidentKey, IncidentStatus, Mark,
     MarkChange, NewAnnotation, NewIncident, NewIncidentNote, NewKey, NewPin, NewSession, NewUser,
-    Order, Search, Store, StoreError, TimelineRequest, Written,
+    Order, RoleRecord, Search, Store, StoreError, TimelineRequest, Written,
 };
 
 /// Expands to one `#[tokio::test]` per conformance check, each on a fresh store from `$make`.
@@ -30,6 +30,7 @@ macro_rules! conformance_tests {
             a_conflicting_id_stores_nothing_of_its_batch, values_come_back_byte_exact, unknown_ids_are_not_found,
             search_agrees_with_the_query_language, keys_and_entries_agree_with_search, timeline_counts_every_match_once, facets_count_like_the_query_language,
             pages_are_stable_under_concurrent_appends, concurrent_appends_lose_and_duplicate_nothing, accounts_sessions_and_keys,
+            roles_and_users_change_with_their_journal_entry,
             alert_channels_and_rules_by_name, alert_outbox_schedules_claims_and_finishes,
             alert_digests_are_bounded_and_channels_share_claims,
             annotations_are_searched_like_the_query_language, annotations_are_written_once_with_their_journal_entry);
@@ -329,11 +330,38 @@ pub const QUERIES: &[&str] = &[
     "actor:j.smith section:finance,bonuses severity:warning,critical -outcome:success",
 ];
 
+/// Role scopes (unions of queries) that a caller's query is narrowed to, with that query.
+const SCOPED: &[(&[&str], &str)] = &[
+    (&["section:finance"], ""),
+    (
+        &["section:finance", "section:bonuses severity:critical"],
+        "",
+    ),
+    (&["section:finance", "actor:j.smith"], "-outcome:success"),
+    (
+        &["ip:203.0.113.0/24", "has:reason -section:players"],
+        "rembourse",
+    ),
+    (&[], ""),
+];
+
+fn scoped(scopes: &[&str], text: &str) -> Query {
+    let mut scope = vigil_core::rights::Scope::Nothing;
+    for s in scopes {
+        scope.add(&s.parse().unwrap());
+    }
+    scope.narrow(text.parse().unwrap())
+}
+
 /// Every query returns exactly the entries the reference evaluation picks, in order, across pages.
 pub async fn search_agrees_with_the_query_language(store: Arc<dyn Store>) {
     let all = load(&*store, &dataset(400, 5), 97).await;
-    for text in QUERIES {
-        let q: Query = text.parse().unwrap();
+    let queries = QUERIES
+        .iter()
+        .map(|t| t.parse::<Query>().unwrap())
+        .chain(SCOPED.iter().map(|(scopes, t)| scoped(scopes, t)));
+    for q in queries {
+        let text = q.to_string();
         let mut want: Vec<_> = all
             .iter()
             .filter(|e| q.matches(&e.event, &Utc))
@@ -587,6 +615,114 @@ pub async fn concurrent_appends_lose_and_duplicate_nothing(store: Arc<dyn Store>
     }
 }
 
+/// An entry of section `vigil` with this action.
+fn vigil_event(action: &str) -> Event {
+    event(json!({
+        "occurred_at": base_time().to_rfc3339(), "actor": {"id": "root", "kind": "staff"},
+        "action": action, "kind": "rights", "section": "vigil",
+    }))
+}
+
+async fn journal_ids(store: &dyn Store) -> Vec<Uuid> {
+    all_in_seq_order(store)
+        .await
+        .into_iter()
+        .map(|e| e.event.id)
+        .collect()
+}
+
+/// Custom roles and users' roles: refused changes store nothing, not even their journal entry.
+pub async fn roles_and_users_change_with_their_journal_entry(store: Arc<dyn Store>) {
+    use crate::AccountChange::*;
+    let now = base_time();
+    let role = RoleRecord {
+        name: "finance-auditor".into(),
+        rights: vec!["read".into(), "export".into()],
+        scope: "section:finance".into(),
+        created_at: now,
+    };
+    let user = |name: &str, roles: &[&str]| NewUser {
+        name: name.into(),
+        password_hash: "$argon2id$x".into(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        created_at: now,
+    };
+    let mut written = Vec::new();
+    let mut change = async |c: crate::AccountChange| {
+        let e = vigil_event("role.change");
+        let r = store.change_accounts(c, e.clone()).await;
+        if r.is_ok() {
+            written.push(e.id);
+        }
+        r
+    };
+    assert!(matches!(
+        change(AddUser(user("bob", &["finance-auditor"]))).await,
+        Err(StoreError::Invalid(m)) if m.contains("\"finance-auditor\" does not exist")
+    ));
+    change(AddRole(role.clone())).await.unwrap();
+    assert!(matches!(
+        change(AddRole(role.clone())).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let admin = RoleRecord {
+        name: "admin".into(),
+        ..role.clone()
+    };
+    assert!(matches!(
+        change(AddRole(admin)).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    change(AddUser(user("bob", &["finance-auditor", "viewer"])))
+        .await
+        .unwrap();
+    assert!(matches!(
+        change(AddUser(user("carol", &[]))).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        change(RemoveRole("finance-auditor".into())).await,
+        Err(StoreError::Conflict { message, .. }) if message.contains("held by bob")
+    ));
+    assert!(matches!(
+        change(SetRoles {
+            name: "nobody".into(),
+            roles: vec!["viewer".into()]
+        })
+        .await,
+        Err(StoreError::NotFound(_))
+    ));
+    change(SetRoles {
+        name: "bob".into(),
+        roles: vec!["viewer".into()],
+    })
+    .await
+    .unwrap();
+    assert_eq!(store.user("bob").await.unwrap().roles, ["viewer"]);
+    assert_eq!(store.roles().await.unwrap(), [role]);
+    change(RemoveRole("finance-auditor".into())).await.unwrap();
+    assert!(matches!(
+        change(RemoveRole("finance-auditor".into())).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(store.roles().await.unwrap().is_empty());
+    change(AddKey(NewKey {
+        name: "crm".into(),
+        key_hash: vec![9; 32],
+        created_at: now,
+    }))
+    .await
+    .unwrap();
+    let users = store.users(now).await.unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!((users[0].name.as_str(), users[0].live_sessions), ("bob", 0));
+    assert_eq!(
+        journal_ids(&*store).await,
+        written,
+        "one entry per change made, none per refusal"
+    );
+}
+
 /// Users, sessions and ingest keys.
 pub async fn accounts_sessions_and_keys(store: Arc<dyn Store>) {
     let now = base_time();
@@ -621,7 +757,16 @@ pub async fn accounts_sessions_and_keys(store: Arc<dyn Store>) {
         (s.user.name.as_str(), s.expires_at, s.revoked_at),
         ("alice", now + Duration::hours(1), None)
     );
-    store.revoke_session(&[1; 32], now).await.unwrap();
+    let signed_out = vigil_event("auth.logout");
+    store
+        .revoke_session(&[1; 32], now, signed_out.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        journal_ids(&*store).await,
+        [signed_out.id],
+        "sign-out is journaled"
+    );
     assert_eq!(store.session(&[1; 32]).await.unwrap().revoked_at, Some(now));
     assert!(matches!(
         store.session(&[2; 32]).await,

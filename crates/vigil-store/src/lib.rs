@@ -89,12 +89,30 @@ pub trait Store: Send + Sync + 'static {
     /// A session by token hash, with its user.
     async fn session(&self, token_hash: &[u8]) -> Result<Session, StoreError>;
 
-    /// Revokes a session.
+    /// Revokes a session (signing out), with `journal`, in one transaction.
     async fn revoke_session(
         &self,
         token_hash: &[u8],
         at: chrono::DateTime<chrono::Utc>,
+        journal: Event,
     ) -> Result<(), StoreError>;
+
+    /// Changes users, roles or ingest keys, with `journal` (the entry that tells of it), in
+    /// one transaction.
+    async fn change_accounts(
+        &self,
+        change: AccountChange,
+        journal: Event,
+    ) -> Result<(), StoreError>;
+
+    /// Every user, by name.
+    async fn users(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<UserSummary>, StoreError>;
+
+    /// Every custom role, by name.
+    async fn roles(&self) -> Result<Vec<RoleRecord>, StoreError>;
 
     /// Creates an ingest key (by its hash); `Conflict` if the name is taken.
     async fn add_key(&self, key: &NewKey) -> Result<(), StoreError>;
@@ -142,11 +160,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
 
     /// A good password for `name`: if a lock holds at `at` (set by failures checked at the same
-    /// time), when it ends, and nothing changes; else its failures are forgotten and `None`.
+    /// time), when it ends, and nothing changes; else its failures are forgotten, `session` is
+    /// recorded and `journal` appended, in one transaction, and `None`.
     async fn sign_in_succeeded(
         &self,
         name: &str,
         at: chrono::DateTime<chrono::Utc>,
+        session: NewSession,
+        journal: Event,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
 
     /// Lifts a name's lock and forgets its failures, appending `journal` if a lock held, in

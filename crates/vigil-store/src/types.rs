@@ -446,6 +446,63 @@ pub struct IngestKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A custom role as stored (the built-in ones are not stored: see `vigil_core::rights`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoleRecord {
+    /// Its name.
+    pub name: String,
+    /// The names of its rights.
+    pub rights: Vec<String>,
+    /// Its scope, in the query language (empty: every entry).
+    pub scope: String,
+    /// When it was created.
+    #[serde(with = "vigil_core::event::micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user as the admin screens list them (no password hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserSummary {
+    /// Login name.
+    pub name: String,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// When the user was created.
+    #[serde(with = "vigil_core::event::micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: DateTime<Utc>,
+    /// Sessions that have not ended.
+    pub live_sessions: u64,
+    /// When a sign-in lock ends, if one holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// A change to users, roles or ingest keys; the store checks that the roles it names exist
+/// (built in or stored).
+#[derive(Debug, Clone)]
+pub enum AccountChange {
+    /// A new user: `Conflict` if the name is taken, `Invalid` for an unknown role.
+    AddUser(NewUser),
+    /// A user's roles: `NotFound` for an unknown user, `Invalid` for an unknown role.
+    SetRoles {
+        /// Whose.
+        name: String,
+        /// The roles from now on.
+        roles: Vec<String>,
+    },
+    /// A new custom role: `Conflict` if the name is taken (built-in names included).
+    AddRole(RoleRecord),
+    /// Removes a custom role: `NotFound` if there is none, `Conflict` while a user has it.
+    RemoveRole(String),
+    /// A new ingest key: `Conflict` if the name is taken.
+    AddKey(NewKey),
+}
+
 /// When repeated failed sign-ins lock a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockoutPolicy {

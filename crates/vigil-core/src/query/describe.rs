@@ -102,6 +102,15 @@ fn clause(c: &Clause, tz: &FixedOffset) -> String {
             };
             format!("text {verb} {text:?}")
         }
+        Term::Any(queries) => {
+            let each = queries
+                .iter()
+                .map(|q| format!("({})", q.describe(tz).join("; ")))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            let within = if c.negated { "outside" } else { "within" };
+            format!("{within} the scope {each}")
+        }
     }
 }
 

@@ -43,6 +43,7 @@ impl Query {
                 }
                 Term::Mark(v) => v.iter().any(|m| notes.marks.contains(m)),
                 Term::Incident(v) => v.iter().any(|i| notes.incidents.contains(i)),
+                Term::Any(queries) => queries.iter().any(|q| q.matches_noted(e, notes, tz)),
                 Term::Has(v) if v.iter().any(|h| matches!(h, Has::Comment | Has::Mark)) => {
                     v.iter().any(|h| match h {
                         Has::Comment => !notes.comments.is_empty(),
@@ -125,7 +126,9 @@ fn term_matches<Tz: TimeZone>(term: &Term, e: &Event, tz: &Tz) -> bool {
             Has::Ip => e.ip.is_some(),
             Has::Details => e.details.is_some(),
         }),
-        Term::Text { .. } => unreachable!("text is matched by the caller, which caches the words"),
+        Term::Text { .. } | Term::Any(_) => {
+            unreachable!("text and unions are matched by the caller, which has the notes")
+        }
     }
 }
 

@@ -79,6 +79,10 @@ pub enum Term {
     Has(Vec<Has>),
     /// `incident:` pinned to one of these incidents (by number or id).
     Incident(Vec<String>),
+    /// Any of these queries holds: the union of a user's role scopes. Not written in the text
+    /// language (printed as `(…) OR (…)` for people to read); the server adds it to a caller's
+    /// query, which can then only narrow it.
+    Any(Vec<Query>),
     /// A bare word or a quoted phrase: full-text.
     Text {
         /// The words, as written.

@@ -31,6 +31,15 @@ fn write_clause(c: &Clause, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Ok(())
     };
     match &c.term {
+        Term::Any(queries) => {
+            for (i, q) in queries.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(" OR ")?;
+                }
+                write!(f, "({q})")?;
+            }
+            Ok(())
+        }
         Term::Text { text, quoted } => {
             if *quoted || needs_quotes(text) {
                 write_quoted(text, f)
@@ -65,7 +74,7 @@ impl Term {
             Term::Mark(_) => "mark",
             Term::Has(_) => "has",
             Term::Incident(_) => "incident",
-            Term::Text { .. } => return None,
+            Term::Text { .. } | Term::Any(_) => return None,
         })
     }
 
@@ -84,6 +93,7 @@ impl Term {
             Term::On(v) => v.iter().map(|d| d.format("%Y-%m-%d").to_string()).collect(),
             Term::After(b) | Term::Before(b) => vec![time_bound(b)],
             Term::Text { text, .. } => vec![text.clone()],
+            Term::Any(queries) => queries.iter().map(|q| q.to_string()).collect(),
         }
     }
 }

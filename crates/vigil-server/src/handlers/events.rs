@@ -12,10 +12,10 @@ use vigil_core::validate::{self, MAX_BATCH_BYTES, MAX_BATCH_EVENTS};
 use vigil_core::{Annotated, Event, Query};
 use vigil_store::api::{EventsPage, IngestAnswer};
 use vigil_store::{
-    Cursor, FacetField, FacetRequest, Facets, Order, Search, Timeline, TimelineRequest,
+    Cursor, FacetField, FacetRequest, Facets, Order, Search, StoreError, Timeline, TimelineRequest,
 };
 
-use crate::auth::{Ingester, Reader};
+use crate::auth::{CanRead, Ingester, Reader};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::params::Params;
 use crate::state::AppState;
@@ -210,10 +210,11 @@ fn bounded(
     security(("bearer" = [])))]
 pub async fn search(
     State(state): State<AppState>,
-    _reader: Reader,
+    CanRead(reader): CanRead,
     Params(p): Params<SearchParams>,
 ) -> Result<Json<EventsPage>, ApiError> {
     let query = parse_query(p.q.as_deref())?;
+    reader.check_query(&query)?;
     let limit = bounded("limit", p.limit, 50, 1000)?;
     let cursor = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Some(
@@ -222,17 +223,52 @@ pub async fn search(
         ),
         None => None,
     };
+    let first_page = cursor.is_none();
+    let text = query.to_string();
     let search = Search {
         cursor,
         tz: parse_tz(p.tz.as_deref())?,
         order: p.order.unwrap_or_default(),
-        ..Search::new(query, limit)
+        ..Search::new(reader.scoped(query), limit)
     };
     let page = state.store.search(&search).await?;
+    if first_page {
+        // Each search is journaled with its query (its further pages are not), once it has
+        // run (so that it does not find itself): no record, no answer.
+        let searched = vigil_core::Event {
+            target: None,
+            ..crate::journal::entry(
+                state.now(),
+                &crate::journal::staff(&reader.user.name),
+                "journal.search",
+                vigil_core::Kind::Access,
+                crate::journal::target("journal", "events", None),
+                serde_json::json!({"q": text, "tz": search.tz.to_string()}),
+            )
+        };
+        state.append(vec![searched]).await?;
+    }
+    let mut events = crate::notes::annotated(&state, page.events).await?;
+    reader.present(&state, &mut events);
     Ok(Json(EventsPage {
-        events: crate::notes::annotated(&state, page.events).await?,
+        events,
         next_cursor: page.next.map(|c| c.encode()),
     }))
+}
+
+/// An entry with its notes, if this reader may read it: 404 otherwise, as for an entry that
+/// does not exist, so that a scope does not tell what lies outside it.
+pub(crate) async fn readable(
+    state: &AppState,
+    reader: &Reader,
+    id: uuid::Uuid,
+) -> Result<Annotated, ApiError> {
+    let entry = state.store.event(id).await?;
+    let one = crate::notes::annotated(state, vec![entry]).await?.remove(0);
+    if !reader.may_read(&one) {
+        return Err(StoreError::NotFound(format!("entry {id}")).into());
+    }
+    Ok(one)
 }
 
 /// One entry by id, with its annotations and incidents.
@@ -241,14 +277,33 @@ pub async fn search(
     security(("bearer" = [])))]
 pub async fn get_event(
     State(state): State<AppState>,
-    _reader: Reader,
+    CanRead(reader): CanRead,
     Path(id): Path<String>,
 ) -> Result<Json<Annotated>, ApiError> {
     let id = uuid::Uuid::parse_str(&id)
         .map_err(|_| ApiError::bad_request("bad_parameter", format!("{id:?} is not a UUID")))?;
-    let entry = state.store.event(id).await?;
-    let mut one = crate::notes::annotated(&state, vec![entry]).await?;
-    Ok(Json(one.remove(0)))
+    let mut one = [readable(&state, &reader, id).await?];
+    let e = &one[0].entry;
+    if state
+        .config
+        .privacy
+        .sensitive_sections
+        .contains(&e.event.section)
+    {
+        // Opening an entry of a sensitive section is journaled: no record, no answer.
+        let opened = crate::journal::entry(
+            state.now(),
+            &crate::journal::staff(&reader.user.name),
+            "entry.open",
+            vigil_core::Kind::Access,
+            crate::journal::target("entry", id.to_string(), None),
+            serde_json::json!({"section": e.event.section, "action": e.event.action, "seq": e.seq}),
+        );
+        state.append(vec![opened]).await?;
+    }
+    reader.present(&state, &mut one);
+    let [one] = one;
+    Ok(Json(one))
 }
 
 /// Parameters of a timeline.
@@ -267,10 +322,12 @@ pub struct TimelineParams {
     responses((status = 200, body = Timeline), (status = 400, body = ErrorEnvelope)), security(("bearer" = [])))]
 pub async fn timeline(
     State(state): State<AppState>,
-    _reader: Reader,
+    CanRead(reader): CanRead,
     Params(p): Params<TimelineParams>,
 ) -> Result<Json<Timeline>, ApiError> {
     let query = parse_query(p.q.as_deref())?;
+    reader.check_query(&query)?;
+    let query = reader.scoped(query);
     let buckets = bounded("buckets", p.buckets, 60, 1000)? as u32;
     Ok(Json(
         state
@@ -302,10 +359,12 @@ pub struct FacetParams {
     responses((status = 200, body = Facets), (status = 400, body = ErrorEnvelope)), security(("bearer" = [])))]
 pub async fn facets(
     State(state): State<AppState>,
-    _reader: Reader,
+    CanRead(reader): CanRead,
     Params(p): Params<FacetParams>,
 ) -> Result<Json<Facets>, ApiError> {
     let query = parse_query(p.q.as_deref())?;
+    reader.check_query(&query)?;
+    let query = reader.scoped(query);
     let choices = || {
         FacetField::ALL
             .iter()

@@ -9,10 +9,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use utoipa::IntoParams;
+use vigil_core::Query;
 use vigil_export::Format;
 use vigil_store::Order;
 
-use crate::auth::Reader;
+use crate::auth::Exporter;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::export::{index_caught_up, staff, Export, Plan};
 use crate::handlers::events::{parse_query, parse_tz};
@@ -55,13 +56,32 @@ pub struct ExportParams {
     security(("bearer" = [])))]
 pub async fn export(
     State(state): State<AppState>,
-    reader: Reader,
+    Exporter(reader): Exporter,
     Params(p): Params<ExportParams>,
 ) -> Result<Response, ApiError> {
     let format = parse_format(p.format.as_deref())?;
     let query_text = p.q.unwrap_or_default();
     let query = parse_query(Some(&query_text))?;
+    reader.check_query(&query)?;
+    // Only what the exporter may both read and export.
+    let g = &reader.grants;
+    let query = g.export.narrow(g.read.narrow(query));
+    let scope = Query {
+        clauses: [g.read.clause(), g.export.clause()]
+            .into_iter()
+            .flatten()
+            .collect(),
+    };
+    let scope = (!scope.clauses.is_empty()).then_some(scope);
+    let mask = (!g.unmask.is_all()).then(|| {
+        (
+            g.unmask.clone(),
+            state.config.privacy.personal_fields.clone(),
+        )
+    });
     let export = Export {
+        scope,
+        mask,
         query_text,
         query,
         tz: parse_tz(p.tz.as_deref())?,

@@ -1,5 +1,6 @@
 //! Request handlers, one module per resource, named after their verb.
 
+pub mod accounts;
 pub mod alerts;
 pub mod events;
 pub mod export;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use vigil_core::Annotation;
 use vigil_store::{Incident, IncidentNote, Mark, Pin};
 
-use crate::auth::{Admin, Annotator, Reader};
+use crate::auth::{Annotator, CanRead, MarksAdmin};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::notes::{
     self, AnnotationRequest, IncidentRequest, MarkRequest, NoteRequest, PinRequest,
@@ -18,6 +18,24 @@ use crate::state::AppState;
 fn entry_id(id: &str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::parse_str(id)
         .map_err(|_| ApiError::bad_request("bad_parameter", format!("{id:?} is not a UUID")))
+}
+
+/// 404 for an entry outside the reader's scope (as for one that does not exist), 403 for one
+/// they may read but not annotate.
+async fn may_annotate(
+    state: &AppState,
+    reader: &crate::auth::Reader,
+    entry: uuid::Uuid,
+) -> Result<(), ApiError> {
+    let e = crate::handlers::events::readable(state, reader, entry).await?;
+    if !reader.grants.annotate.contains(&e.entry.event, &e.notes()) {
+        return Err(ApiError::forbidden(format!(
+            "annotating this entry needs the annotate right within its scope (section {:?}), \
+             which none of {:?}'s roles grants",
+            e.entry.event.section, reader.user.name
+        )));
+    }
+    Ok(())
 }
 
 /// An entry's annotations.
@@ -47,6 +65,7 @@ pub async fn annotate(
 ) -> Result<(StatusCode, Json<Annotation>), ApiError> {
     let entry = entry_id(&id)?;
     let request: AnnotationRequest = notes::body(&body, "invalid_annotation")?;
+    may_annotate(&state, &reader, entry).await?;
     let (a, written) = notes::annotate(&state, &reader.user.name, entry, request).await?;
     Ok((notes::status_of(written), Json(a)))
 }
@@ -58,10 +77,12 @@ pub async fn annotate(
     security(("bearer" = [])))]
 pub async fn annotations(
     State(state): State<AppState>,
-    _reader: Reader,
+    CanRead(reader): CanRead,
     Path(id): Path<String>,
 ) -> Result<Json<AnnotationList>, ApiError> {
-    let annotations = state.store.annotations(entry_id(&id)?).await?;
+    let id = entry_id(&id)?;
+    crate::handlers::events::readable(&state, &reader, id).await?;
+    let annotations = state.store.annotations(id).await?;
     Ok(Json(AnnotationList { annotations }))
 }
 
@@ -78,7 +99,7 @@ pub struct MarkList {
     security(("bearer" = [])))]
 pub async fn list_marks(
     State(state): State<AppState>,
-    _reader: Reader,
+    _reader: CanRead,
 ) -> Result<Json<MarkList>, ApiError> {
     Ok(Json(MarkList {
         marks: state.store.marks().await?,
@@ -92,7 +113,7 @@ pub async fn list_marks(
     security(("bearer" = [])))]
 pub async fn add_mark(
     State(state): State<AppState>,
-    Admin(reader): Admin,
+    MarksAdmin(reader): MarksAdmin,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Mark>), ApiError> {
     let request: MarkRequest = notes::body(&body, "invalid_mark")?;
@@ -111,7 +132,7 @@ pub async fn add_mark(
     security(("bearer" = [])))]
 pub async fn update_mark(
     State(state): State<AppState>,
-    Admin(reader): Admin,
+    MarksAdmin(reader): MarksAdmin,
     Path(key): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Mark>, ApiError> {
@@ -128,7 +149,7 @@ pub async fn update_mark(
     security(("bearer" = [])))]
 pub async fn remove_mark(
     State(state): State<AppState>,
-    Admin(reader): Admin,
+    MarksAdmin(reader): MarksAdmin,
     Path(key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let by = crate::journal::staff(&reader.user.name);
@@ -160,7 +181,7 @@ pub struct IncidentDetail {
     security(("bearer" = [])))]
 pub async fn list_incidents(
     State(state): State<AppState>,
-    _reader: Reader,
+    _reader: CanRead,
 ) -> Result<Json<IncidentList>, ApiError> {
     Ok(Json(IncidentList {
         incidents: state.store.incidents().await?,
@@ -189,12 +210,25 @@ pub async fn open_incident(
     security(("bearer" = [])))]
 pub async fn get_incident(
     State(state): State<AppState>,
-    _reader: Reader,
+    CanRead(reader): CanRead,
     Path(key): Path<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     let incident = notes::find_incident(&state, &key).await?;
     let notes = state.store.incident_notes(incident.id).await?;
-    let pins = state.store.pins(incident.id).await?;
+    let mut pins = state.store.pins(incident.id).await?;
+    if !reader.grants.read.is_all() {
+        // Only the pins of entries this reader may read.
+        let mut kept = Vec::with_capacity(pins.len());
+        for p in pins {
+            if crate::handlers::events::readable(&state, &reader, p.entry)
+                .await
+                .is_ok()
+            {
+                kept.push(p);
+            }
+        }
+        pins = kept;
+    }
     Ok(Json(IncidentDetail {
         incident,
         notes,
@@ -216,6 +250,7 @@ pub async fn pin(
 ) -> Result<(StatusCode, Json<Pin>), ApiError> {
     let request: PinRequest = notes::body(&body, "invalid_pin")?;
     let incident = notes::find_incident(&state, &key).await?;
+    may_annotate(&state, &reader, request.entry).await?;
     let (p, written) = notes::pin(&state, &reader.user.name, &incident, request).await?;
     Ok((notes::status_of(written), Json(p)))
 }

@@ -107,26 +107,38 @@ pub async fn login(
     };
     // Ordered with the failures in the writer: a lock set by concurrent guesses holds even
     // against this right password.
-    if let Some(until) = state.store.sign_in_succeeded(&tried, now).await? {
-        return Err(locked(&tried, until));
-    }
     let token = auth::new_secret(auth::TOKEN_PREFIX);
     let expires_at = now + state.config.token_ttl;
-    state
+    let session = NewSession {
+        token_hash: auth::secret_hash(&token),
+        user: user.name.clone(),
+        created_at: now,
+        expires_at,
+    };
+    let signed_in = journal::entry(
+        now,
+        &journal::staff(&user.name),
+        "auth.login",
+        Kind::Access,
+        journal::target("user", user.name.clone(), None),
+        json!({"expires_at": vigil_core::event::micros::format(&expires_at)}),
+    );
+    if let Some(until) = state
         .store
-        .add_session(&NewSession {
-            token_hash: auth::secret_hash(&token),
-            user: user.name.clone(),
-            created_at: now,
-            expires_at,
-        })
-        .await?;
+        .sign_in_succeeded(&tried, now, session, signed_in)
+        .await?
+    {
+        return Err(locked(&tried, until));
+    }
+    state.wake().await;
+    let rights = auth::grants_of(&state, &user.roles).await?.rights();
     Ok(Json(LoginAnswer {
         token,
         expires_at,
         user: Me {
             name: user.name,
             roles: user.roles,
+            rights: rights.iter().map(|r| r.as_str().to_owned()).collect(),
         },
     }))
 }
@@ -145,14 +157,24 @@ fn locked(name: &str, until: chrono::DateTime<chrono::Utc>) -> ApiError {
     e
 }
 
-/// Ends the current session: its token stops working.
+/// Ends the current session: its token stops working (journaled as `auth.logout`).
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
     responses((status = 204, description = "Signed out"), (status = 401, body = ErrorEnvelope)), security(("bearer" = [])))]
 pub async fn logout(State(state): State<AppState>, reader: Reader) -> Result<StatusCode, ApiError> {
+    let now = state.now();
+    let signed_out = journal::entry(
+        now,
+        &journal::staff(&reader.user.name),
+        "auth.logout",
+        Kind::Access,
+        journal::target("user", reader.user.name.clone(), None),
+        json!({}),
+    );
     state
         .store
-        .revoke_session(&reader.token_hash, state.now())
+        .revoke_session(&reader.token_hash, now, signed_out)
         .await?;
+    state.wake().await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -161,6 +183,7 @@ pub async fn logout(State(state): State<AppState>, reader: Reader) -> Result<Sta
     responses((status = 200, body = MeAnswer), (status = 401, body = ErrorEnvelope)), security(("bearer" = [])))]
 pub async fn me(reader: Reader) -> Json<MeAnswer> {
     Json(MeAnswer {
+        rights: reader.rights(),
         name: reader.user.name,
         roles: reader.user.roles,
         expires_at: reader.expires_at,

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use vigil_core::Query;
 
-use crate::auth::Reader;
+use crate::auth::{CanRead, Reader};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::handlers::events::{parse_query, parse_tz};
 use crate::params::Params;
@@ -49,11 +49,13 @@ pub struct StreamParams {
     security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
-    reader: Reader,
+    CanRead(reader): CanRead,
     headers: HeaderMap,
     Params(p): Params<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let query = parse_query(p.q.as_deref())?;
+    reader.check_query(&query)?;
+    let query = reader.scoped(query);
     let tz = parse_tz(p.tz.as_deref())?;
     let after = match last_event_id(&headers)? {
         Some(seq) => seq,
@@ -128,7 +130,9 @@ impl Tail {
                         for entry in entries {
                             tail.after = entry.seq;
                             if tail.query.matches(&entry.event, &tail.tz) {
-                                out.push(Ok(entry_event(&entry)));
+                                let mut one = [vigil_core::Annotated::bare(entry)];
+                                tail.reader.present(&tail.state, &mut one);
+                                out.push(Ok(entry_event(&one[0])));
                             }
                         }
                         return Some((
@@ -167,10 +171,15 @@ impl Tail {
     }
 }
 
-fn entry_event(entry: &vigil_core::StoredEvent) -> SseEvent {
-    let json = serde_json::to_string(entry).expect("a stored event serializes");
+/// The entry's JSON (with `masked` when personal data was masked).
+fn entry_event(entry: &vigil_core::Annotated) -> SseEvent {
+    let mut value = serde_json::to_value(&entry.entry).expect("a stored event serializes");
+    if !entry.masked.is_empty() {
+        value["masked"] = serde_json::json!(entry.masked);
+    }
+    let json = value.to_string();
     SseEvent::default()
         .event("entry")
-        .id(entry.seq.to_string())
+        .id(entry.entry.seq.to_string())
         .data(json)
 }

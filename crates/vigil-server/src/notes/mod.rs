@@ -278,6 +278,7 @@ pub async fn annotated(
                 entry: e,
                 annotations: n.annotations,
                 incidents: n.incidents,
+                masked: Vec::new(),
             }
         })
         .collect())

@@ -92,7 +92,7 @@ async fn ingest_answers_seq_hash_and_duplicates() {
     assert_eq!((first.accepted, first.duplicates), (2, 0));
     assert_eq!(
         first.results.iter().map(|r| r.seq).collect::<Vec<_>>(),
-        [1, 2]
+        [s.setup + 1, s.setup + 2]
     );
     assert!(first.results.iter().all(|r| r.hash.len() == 64));
 
@@ -498,14 +498,17 @@ async fn concurrent_senders_lose_and_duplicate_nothing() {
     }
     assert_eq!(s.count().await, 4000);
     let report = vigil_server::cli::verify(&s.state).await.unwrap();
-    assert!(report.starts_with("verified 4000 entries"), "{report}");
+    let report_head = format!("verified {} entries", 4000 + s.setup);
+    assert!(report.starts_with(&report_head), "{report}");
 }
 
 #[tokio::test]
 async fn health_and_openapi() {
     let s = TestServer::start().await;
     let h = s.anonymous.health().await.unwrap();
-    assert_eq!((h.status.as_str(), h.events, h.indexed), ("ok", 0, Some(0)));
+    // The setup's entries: alice's creation, the key's, her sign-in.
+    assert_eq!((h.status.as_str(), h.events), ("ok", s.setup));
+    assert!(h.indexed.is_some_and(|i| i <= s.setup), "{:?}", h.indexed);
     let doc: Value = s
         .raw(Method::GET, "/openapi.json")
         .send()

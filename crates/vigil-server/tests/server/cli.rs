@@ -125,7 +125,8 @@ fn users_and_keys_from_the_command_line() {
     );
     assert_eq!(
         text(&out.stderr),
-        "vigil: role \"boss\" is not one of: admin, auditor, investigator, viewer\n"
+        "vigil: creating the user: role \"boss\" does not exist: the built-in roles are admin, \
+         auditor, investigator, viewer, and custom ones come from vigil role add\n"
     );
     let out = vigil(
         &[

@@ -20,6 +20,8 @@ pub struct TestServer {
     pub anonymous: Client,
     /// The ingest key.
     pub key: String,
+    /// The last seq of the setup's own entries (alice's creation, the key's, her sign-in).
+    pub setup: u64,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -42,10 +44,10 @@ impl TestServer {
         let now = Arc::new(Mutex::new(Utc::now()));
         let clock = now.clone();
         state.clock = Arc::new(move || *clock.lock().unwrap());
-        vigil_server::cli::add_user(&state, "alice", &["admin".into()], PASSWORD)
+        vigil_server::cli::add_user(&state, "root", "alice", &["admin".into()], PASSWORD)
             .await
             .unwrap();
-        let key = vigil_server::cli::create_key(&state, "backoffice")
+        let key = vigil_server::cli::create_key(&state, "root", "backoffice")
             .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -56,7 +58,9 @@ impl TestServer {
         }));
         let anonymous = Client::new(&url).unwrap();
         let token = anonymous.login("alice", PASSWORD).await.unwrap().token;
+        let setup = vigil_server::cli::event_count(&state).await.unwrap();
         TestServer {
+            setup,
             reader: anonymous.with_token(&token),
             ingester: anonymous.with_token(&key),
             key,
@@ -87,9 +91,33 @@ impl TestServer {
         *self.now.lock().unwrap() += by;
     }
 
-    /// Entries in the journal.
+    /// Entries written since the setup, other than the traces that reading leaves (searches,
+    /// opened entries, sign-ins and sign-outs): what the tests of writes count. The tests of
+    /// the traces themselves read them with [`TestServer::journal`].
     pub async fn count(&self) -> u64 {
-        vigil_server::cli::event_count(&self.state).await.unwrap()
+        const TRACES: [&str; 4] = ["journal.search", "entry.open", "auth.login", "auth.logout"];
+        self.journal()
+            .await
+            .iter()
+            .filter(|e| e.seq > self.setup && !TRACES.contains(&e.event.action.as_str()))
+            .count() as u64
+    }
+
+    /// Every entry of the journal, in seq order.
+    pub async fn journal(&self) -> Vec<vigil_core::StoredEvent> {
+        let mut all = Vec::new();
+        loop {
+            let batch = self
+                .state
+                .store
+                .scan(all.len() as u64 + 1, 5000)
+                .await
+                .unwrap();
+            if batch.is_empty() {
+                return all;
+            }
+            all.extend(batch);
+        }
     }
 
     /// A raw request, for what the typed client cannot send.

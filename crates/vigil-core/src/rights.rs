@@ -1,0 +1,540 @@
+//! Roles and rights: what a signed-in user may see and do, and how personal data is masked for
+//! those who may not see it.
+//!
+//! A [`Role`] grants [`Right`]s within a scope (a [`Query`]; the empty query is every entry).
+//! A user has one or more roles; [`Grants::of`] folds them into one answer per right, each the
+//! union of the scopes of the roles that grant it. The server turns the grants into typed
+//! capabilities once per request.
+//!
+//! ```
+//! use vigil_core::rights::{builtin, Grants, Right, Role};
+//! let finance: Role = Role::new("finance-auditor", [Right::Read, Right::Export],
+//!     "section:finance".parse().unwrap());
+//! let viewer = builtin("viewer").unwrap();
+//! let grants = Grants::of([&finance, &viewer]);
+//! assert!(grants.read.is_all(), "the viewer reads everything");
+//! assert!(!grants.export.is_all() && !grants.export.is_none(), "exports only finance");
+//! assert!(grants.unmask.is_none(), "neither role unmasks personal data");
+//! ```
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use serde_json::Value;
+
+use crate::annotation::Notes;
+use crate::event::{Event, StoredEvent};
+use crate::query::{Clause, Query, Term};
+
+/// One thing a role can allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Right {
+    /// Search, read and follow entries (within the role's scope).
+    Read,
+    /// See personal data unmasked: whole IP addresses, target names, personal fields.
+    Unmask,
+    /// Comment, mark, open incidents and pin entries (within the scope).
+    Annotate,
+    /// Export entries to files (within the scope).
+    Export,
+    /// Manage alert rules and channels.
+    Alerts,
+    /// Manage the marks catalog.
+    Marks,
+    /// Manage users, roles and ingest keys.
+    Accounts,
+}
+
+impl Right {
+    /// Every right, in the order they are listed.
+    pub const ALL: &'static [Right] = &[
+        Right::Read,
+        Right::Unmask,
+        Right::Annotate,
+        Right::Export,
+        Right::Alerts,
+        Right::Marks,
+        Right::Accounts,
+    ];
+
+    /// The name used on the API and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Right::Read => "read",
+            Right::Unmask => "unmask",
+            Right::Annotate => "annotate",
+            Right::Export => "export",
+            Right::Alerts => "alerts",
+            Right::Marks => "marks",
+            Right::Accounts => "accounts",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(name: &str) -> Option<Right> {
+        Self::ALL.iter().copied().find(|r| r.as_str() == name)
+    }
+
+    /// Every name, comma-separated (for error messages).
+    pub fn choices() -> String {
+        Self::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Whether the role's scope bounds this right (the managing rights are not about entries).
+    pub fn is_scoped(self) -> bool {
+        matches!(
+            self,
+            Right::Read | Right::Unmask | Right::Annotate | Right::Export
+        )
+    }
+}
+
+impl std::fmt::Display for Right {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role: rights within a scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Role {
+    /// Its name.
+    pub name: String,
+    /// What it allows.
+    pub rights: BTreeSet<Right>,
+    /// The entries its entry rights reach (the empty query: all of them).
+    pub scope: Query,
+}
+
+impl Role {
+    /// A role.
+    pub fn new(name: &str, rights: impl IntoIterator<Item = Right>, scope: Query) -> Role {
+        Role {
+            name: name.to_owned(),
+            rights: rights.into_iter().collect(),
+            scope,
+        }
+    }
+}
+
+/// The names of the built-in roles.
+pub const BUILTIN: &[&str] = &["admin", "auditor", "investigator", "viewer"];
+
+/// A built-in role: admin (everything), auditor (read all, unmasked, annotate, export),
+/// investigator (read all, unmasked, annotate), viewer (read with personal data masked).
+pub fn builtin(name: &str) -> Option<Role> {
+    use Right::*;
+    let rights: &[Right] = match name {
+        "admin" => Right::ALL,
+        "auditor" => &[Read, Unmask, Annotate, Export],
+        "investigator" => &[Read, Unmask, Annotate],
+        "viewer" => &[Read],
+        _ => return None,
+    };
+    Some(Role::new(name, rights.iter().copied(), Query::all()))
+}
+
+/// Checks a role name: 1 to 64 lowercase letters, digits, `.`, `_` or `-`, starting with a
+/// letter.
+pub fn check_role_name(name: &str) -> Result<(), String> {
+    let ok = (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "role name {name:?} must be 1 to 64 lowercase letters, digits, '.', '_' or '-', \
+             starting with a letter"
+        ))
+    }
+}
+
+/// Parses a comma-separated list of rights (`read,annotate,export`).
+pub fn parse_rights(list: &str) -> Result<BTreeSet<Right>, String> {
+    let mut rights = BTreeSet::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match Right::parse(name) {
+            Some(r) => rights.insert(r),
+            None => {
+                return Err(format!(
+                    "{name:?} is not a right; the rights are: {}",
+                    Right::choices()
+                ))
+            }
+        };
+    }
+    if rights.is_empty() {
+        return Err(format!(
+            "a role needs at least one right: {}",
+            Right::choices()
+        ));
+    }
+    Ok(rights)
+}
+
+/// The entries a right reaches: none, all, or those matching any of some queries.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Scope {
+    /// No entry.
+    #[default]
+    Nothing,
+    /// Every entry.
+    All,
+    /// The entries that match at least one of these queries.
+    Any(Vec<Query>),
+}
+
+impl Scope {
+    /// Adds a role's scope to the union.
+    pub fn add(&mut self, scope: &Query) {
+        match self {
+            Scope::All => {}
+            _ if scope.clauses.is_empty() => *self = Scope::All,
+            Scope::Nothing => *self = Scope::Any(vec![scope.clone()]),
+            Scope::Any(queries) => {
+                if !queries.contains(scope) {
+                    queries.push(scope.clone())
+                }
+            }
+        }
+    }
+
+    /// Whether no entry is reached.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Scope::Nothing)
+    }
+
+    /// Whether every entry is reached.
+    pub fn is_all(&self) -> bool {
+        matches!(self, Scope::All)
+    }
+
+    /// The clause that limits a query to this scope (`None` for every entry; a clause that
+    /// matches nothing for no entry).
+    pub fn clause(&self) -> Option<Clause> {
+        let queries = match self {
+            Scope::All => return None,
+            Scope::Nothing => Vec::new(),
+            Scope::Any(queries) => queries.clone(),
+        };
+        Some(Clause {
+            negated: false,
+            term: Term::Any(queries),
+        })
+    }
+
+    /// `query`, limited to this scope: a query can only narrow a scope.
+    pub fn narrow(&self, mut query: Query) -> Query {
+        if let Some(c) = self.clause() {
+            query.clauses.insert(0, c);
+        }
+        query
+    }
+
+    /// Whether the entry (with its notes) is within the scope. Dates in scopes are read in UTC.
+    pub fn contains(&self, e: &Event, notes: &Notes) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Nothing => false,
+            Scope::Any(queries) => queries
+                .iter()
+                .any(|q| q.matches_noted(e, notes, &chrono::Utc)),
+        }
+    }
+}
+
+/// What a user's roles allow, right by right.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Grants {
+    /// Entries they may read.
+    pub read: Scope,
+    /// Entries whose personal data they see unmasked (among those they read).
+    pub unmask: Scope,
+    /// Entries they may annotate (among those they read).
+    pub annotate: Scope,
+    /// Entries they may export (among those they read).
+    pub export: Scope,
+    /// May manage alert rules and channels.
+    pub alerts: bool,
+    /// May manage the marks catalog.
+    pub marks: bool,
+    /// May manage users, roles and ingest keys.
+    pub accounts: bool,
+}
+
+impl Grants {
+    /// The union of what the roles allow.
+    pub fn of<'a>(roles: impl IntoIterator<Item = &'a Role>) -> Grants {
+        let mut g = Grants::default();
+        for role in roles {
+            for right in &role.rights {
+                match right {
+                    Right::Read => g.read.add(&role.scope),
+                    Right::Unmask => g.unmask.add(&role.scope),
+                    Right::Annotate => g.annotate.add(&role.scope),
+                    Right::Export => g.export.add(&role.scope),
+                    Right::Alerts => g.alerts = true,
+                    Right::Marks => g.marks = true,
+                    Right::Accounts => g.accounts = true,
+                }
+            }
+        }
+        g
+    }
+
+    /// The rights held at all (on some entries at least), in [`Right::ALL`] order.
+    pub fn rights(&self) -> Vec<Right> {
+        Right::ALL
+            .iter()
+            .copied()
+            .filter(|r| match r {
+                Right::Read => !self.read.is_none(),
+                Right::Unmask => !self.unmask.is_none(),
+                Right::Annotate => !self.annotate.is_none(),
+                Right::Export => !self.export.is_none(),
+                Right::Alerts => self.alerts,
+                Right::Marks => self.marks,
+                Right::Accounts => self.accounts,
+            })
+            .collect()
+    }
+}
+
+/// What masked text shows instead of the value.
+pub const MASKED: &str = "[masked]";
+
+/// The personal fields that can be listed for masking besides the IP and the target's name:
+/// `actor.name`, `user_agent`, `reason`, `session_id`, `changes.FIELD` (its before and after)
+/// and `details.KEY` (a top-level key of the details).
+pub fn check_personal_field(path: &str) -> Result<(), String> {
+    let ok = matches!(
+        path,
+        "target.name" | "actor.name" | "user_agent" | "reason" | "session_id"
+    ) || path
+        .strip_prefix("changes.")
+        .or_else(|| path.strip_prefix("details."))
+        .is_some_and(|rest| !rest.is_empty());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{path:?} is not a field that can be masked: target.name, actor.name, user_agent, \
+             reason, session_id, changes.FIELD or details.KEY"
+        ))
+    }
+}
+
+/// The network an IP address is masked to: its /24 (IPv4) or /48 (IPv6).
+pub fn masked_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            IpAddr::from([a, b, c, 0])
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::from([s[0], s[1], s[2], 0, 0, 0, 0, 0])
+        }
+    }
+}
+
+/// The prefix length an IP address is masked to.
+pub fn masked_prefix(ip: IpAddr) -> u8 {
+    match ip {
+        IpAddr::V4(_) => 24,
+        IpAddr::V6(_) => 48,
+    }
+}
+
+/// Masks an entry's personal data in place: the IP to its network (/24 or /48), the target's
+/// name, and each listed personal field that it has. Returns the paths masked (`ip`,
+/// `target.name`, `changes.email`, …), empty if nothing was. The hash stays the stored one:
+/// a masked entry no longer matches it, which is how a reader can tell.
+pub fn mask(entry: &mut StoredEvent, personal: &[String]) -> Vec<String> {
+    let e = &mut entry.event;
+    let mut masked = Vec::new();
+    let hide = |v: &mut Value| {
+        if !v.is_null() {
+            *v = Value::String(MASKED.into())
+        }
+    };
+    if let Some(ip) = e.ip {
+        e.ip = Some(masked_ip(ip));
+        masked.push("ip".to_owned());
+    }
+    if let Some(name) = e.target.as_mut().and_then(|t| t.name.as_mut()) {
+        *name = MASKED.into();
+        masked.push("target.name".to_owned());
+    }
+    for path in personal {
+        let hit = match path.as_str() {
+            "target.name" => false,
+            "actor.name" => e.actor.name.as_mut().map(|v| *v = MASKED.into()).is_some(),
+            "user_agent" => e.user_agent.as_mut().map(|v| *v = MASKED.into()).is_some(),
+            "reason" => e.reason.as_mut().map(|v| *v = MASKED.into()).is_some(),
+            "session_id" => e.session_id.as_mut().map(|v| *v = MASKED.into()).is_some(),
+            other => {
+                if let Some(field) = other.strip_prefix("changes.") {
+                    let mut hit = false;
+                    for c in e.changes.iter_mut().flatten().filter(|c| c.field == field) {
+                        hide(&mut c.before);
+                        hide(&mut c.after);
+                        hit = true;
+                    }
+                    hit
+                } else if let Some(key) = other.strip_prefix("details.") {
+                    e.details
+                        .as_mut()
+                        .and_then(|d| d.get_mut(key))
+                        .map(hide)
+                        .is_some()
+                } else {
+                    false
+                }
+            }
+        };
+        if hit && !masked.contains(path) {
+            masked.push(path.clone());
+        }
+    }
+    masked
+}
+
+/// Whether a query asks about a narrower IP range than masking shows (a whole address, say):
+/// a masked reader could learn an address by trying them.
+pub fn probes_ip(query: &Query) -> bool {
+    query.clauses.iter().any(|c| match &c.term {
+        Term::Ip(nets) => nets
+            .iter()
+            .any(|n| n.prefix_len() > masked_prefix(n.network())),
+        Term::Any(queries) => queries.iter().any(probes_ip),
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(json: serde_json::Value) -> StoredEvent {
+        let mut base = serde_json::json!({
+            "seq": 1, "received_at": "2026-11-26T10:00:00Z", "hash": "ab",
+            "id": "0192b7a0-0000-7000-8000-000000000001", "occurred_at": "2026-11-26T10:00:00Z",
+            "actor": {"id": "m.dupont", "name": "Marie Dupont"}, "action": "player.update",
+            "kind": "change", "section": "players", "severity": "info", "outcome": "success",
+        });
+        base.as_object_mut()
+            .unwrap()
+            .extend(json.as_object().unwrap().clone());
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn masking_hides_addresses_names_and_listed_fields_only() {
+        let mut e = entry(serde_json::json!({
+            "ip": "203.0.113.77",
+            "target": {"type": "player", "id": "p1", "name": "Алиса «Ω» 🎰"},
+            "changes": [{"field": "email", "before": "a@x.io", "after": null},
+                        {"field": "status", "before": "active", "after": "blocked"}],
+            "details": {"phone": "+33 6", "vip": true},
+        }));
+        let masked = mask(
+            &mut e,
+            &[
+                "changes.email".into(),
+                "details.phone".into(),
+                "reason".into(),
+            ],
+        );
+        assert_eq!(
+            masked,
+            ["ip", "target.name", "changes.email", "details.phone"]
+        );
+        assert_eq!(e.event.ip.unwrap().to_string(), "203.0.113.0");
+        assert_eq!(
+            e.event.target.as_ref().unwrap().name.as_deref(),
+            Some(MASKED)
+        );
+        let changes = e.event.changes.as_ref().unwrap();
+        assert_eq!(changes[0].before, MASKED);
+        assert_eq!(
+            changes[0].after,
+            Value::Null,
+            "an absent value stays absent"
+        );
+        assert_eq!(changes[1].after, "blocked");
+        let details = e.event.details.as_ref().unwrap();
+        assert_eq!(details["phone"], MASKED);
+        assert_eq!(details["vip"], true);
+        assert_eq!(e.event.actor.name.as_deref(), Some("Marie Dupont"));
+
+        let mut v6 = entry(serde_json::json!({"ip": "2001:db8:abcd:12::1"}));
+        assert_eq!(mask(&mut v6, &[]), ["ip"]);
+        assert_eq!(v6.event.ip.unwrap().to_string(), "2001:db8:abcd::");
+    }
+
+    #[test]
+    fn grants_are_the_union_of_roles_right_by_right() {
+        let finance = Role::new(
+            "finance",
+            [Right::Read, Right::Export],
+            "section:finance".parse().unwrap(),
+        );
+        let bonuses = Role::new(
+            "bonuses",
+            [Right::Read, Right::Unmask],
+            "section:bonuses".parse().unwrap(),
+        );
+        let g = Grants::of([&finance, &bonuses]);
+        let fin = entry(serde_json::json!({"section": "finance"}));
+        let bon = entry(serde_json::json!({"section": "bonuses"}));
+        let other = entry(serde_json::json!({"section": "players"}));
+        let none = Notes::default();
+        assert!(g.read.contains(&fin.event, &none) && g.read.contains(&bon.event, &none));
+        assert!(!g.read.contains(&other.event, &none));
+        assert!(g.export.contains(&fin.event, &none) && !g.export.contains(&bon.event, &none));
+        assert!(g.unmask.contains(&bon.event, &none) && !g.unmask.contains(&fin.event, &none));
+        assert!(g.annotate.is_none() && !g.accounts);
+        assert_eq!(g.rights(), [Right::Read, Right::Unmask, Right::Export]);
+
+        let narrowed = g.read.narrow("actor:m.dupont".parse().unwrap());
+        assert_eq!(
+            narrowed.to_string(),
+            "(section:finance) OR (section:bonuses) actor:m.dupont"
+        );
+        assert!(narrowed.matches(&fin.event, &chrono::Utc));
+        assert!(!narrowed.matches(&other.event, &chrono::Utc));
+        assert!(!Scope::Nothing
+            .narrow(Query::all())
+            .matches(&fin.event, &chrono::Utc));
+    }
+
+    #[test]
+    fn names_rights_and_fields_are_checked() {
+        assert!(check_role_name("finance-auditor").is_ok());
+        assert!(check_role_name("Finance").is_err() && check_role_name("").is_err());
+        assert_eq!(
+            parse_rights("read, export")
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            [Right::Read, Right::Export]
+        );
+        assert!(parse_rights("read,fly")
+            .unwrap_err()
+            .contains("\"fly\" is not a right"));
+        assert!(parse_rights("").is_err());
+        assert!(check_personal_field("changes.email").is_ok());
+        assert!(check_personal_field("changes.").is_err() && check_personal_field("ip").is_err());
+        assert!(probes_ip(&"ip:203.0.113.7".parse().unwrap()));
+        assert!(!probes_ip(&"ip:203.0.113.0/24".parse().unwrap()));
+        assert!(probes_ip(&"ip:2001:db8::/64".parse().unwrap()));
+    }
+}
