@@ -19,10 +19,7 @@ pub struct Accounts {
 }
 
 impl Console {
-    async fn online<T>(
-        &self,
-        result: Result<T, vigil_client::ClientError>,
-    ) -> Result<T, UiError> {
+    async fn online<T>(&self, result: Result<T, vigil_client::ClientError>) -> Result<T, UiError> {
         self.reach(result).await?.ok_or_else(|| {
             UiError::new(
                 "offline",

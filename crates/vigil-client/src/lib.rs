@@ -444,7 +444,8 @@ impl Client {
             roles: roles.to_vec(),
         };
         let path = format!("v1/users/{}/roles", urlencoding_path(name));
-        self.json(self.request(Method::PUT, &path).json(&body)).await
+        self.json(self.request(Method::PUT, &path).json(&body))
+            .await
     }
 
     /// `POST /v1/users/{name}/revoke`: ends a user's sessions; how many.
@@ -642,6 +643,13 @@ impl Download {
     }
 }
 
+/// A name as one URL path segment.
+fn urlencoding_path(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -664,11 +672,4 @@ mod tests {
         assert_eq!(c.base_url().as_str(), "http://127.0.0.1:7878/vigil/");
         assert!(!format!("{:?}", c.with_token("vgl_secret")).contains("secret"));
     }
-}
-
-/// A name as one URL path segment.
-fn urlencoding_path(name: &str) -> String {
-    url::form_urlencoded::byte_serialize(name.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }

@@ -215,6 +215,136 @@ fn serve_starts_says_how_to_begin_and_stops_on_sigterm() {
         child.wait().unwrap().success(),
         "SIGTERM stops vigil cleanly"
     );
+    // The store's own start and stop are in its journal, by the system account `vigil`.
+    let out = vigil(
+        &[
+            "export",
+            "--format",
+            "ndjson",
+            "--out",
+            dir.path().join("j.ndjson").to_str().unwrap(),
+            "--database",
+            db.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = std::fs::read_to_string(dir.path().join("j.ndjson")).unwrap();
+    let seen: Vec<(String, String, String)> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| {
+            let s = |p: &str| {
+                v.pointer(p)
+                    .and_then(|x| x.as_str())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            (s("/action"), s("/actor/id"), s("/actor/kind"))
+        })
+        .collect();
+    let system = |a: &str| (a.to_owned(), "vigil".to_owned(), "system".to_owned());
+    // Newest first: the stop, then the start.
+    assert_eq!(seen, [system("vigil.stop"), system("vigil.start")]);
+}
+
+#[test]
+fn roles_and_users_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let db = db.to_str().unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut all = args.to_vec();
+        all.extend(["--database", db, "--by", "root"]);
+        vigil(&all, stdin)
+    };
+    let out = run(
+        &[
+            "role",
+            "add",
+            "finance-auditor",
+            "--scope",
+            "section:finance",
+            "--can",
+            "read,annotate,export",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "role \"finance-auditor\" created: read,annotate,export on section:finance\n"
+    );
+    let out = run(&["role", "add", "x", "--can", "read,fly"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "vigil: \"fly\" is not a right; the rights are: read, unmask, annotate, export, alerts, marks, accounts\n"
+    );
+    let out = run(
+        &["role", "add", "x", "--can", "read", "--scope", "colour:red"],
+        "",
+    );
+    assert!(
+        text(&out.stderr).starts_with("vigil: scope: column 1: "),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        &[
+            "user",
+            "add",
+            "fiona",
+            "--role",
+            "finance-auditor",
+            "--password-stdin",
+        ],
+        "correct horse battery\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = vigil(&["role", "list", "--database", db], "");
+    let listed = text(&out.stdout);
+    assert!(listed.starts_with("NAME "), "{listed}");
+    assert!(
+        listed.contains("admin ") && listed.contains("every entry (built in)"),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("finance-auditor") && l.ends_with("section:finance")),
+        "{listed}"
+    );
+    let out = run(&["role", "remove", "finance-auditor"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "vigil: role \"finance-auditor\" is held by fiona: take it from them first\n"
+    );
+    let out = run(&["user", "roles", "fiona", "--role", "viewer"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = vigil(&["user", "list", "--database", db], "");
+    let users = text(&out.stdout);
+    assert!(
+        users
+            .lines()
+            .any(|l| l.starts_with("fiona") && l.contains(" viewer ")),
+        "{users}"
+    );
+    let out = run(&["role", "remove", "finance-auditor"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["role", "remove", "viewer"], "");
+    assert_eq!(
+        text(&out.stderr),
+        "vigil: \"viewer\" is a built-in role and cannot be removed\n"
+    );
+    // Each change is journaled with the one acting.
+    let out = vigil(&["verify", "--database", db], "");
+    assert!(
+        text(&out.stdout).starts_with("verified 4 entries"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]

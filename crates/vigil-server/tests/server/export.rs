@@ -46,7 +46,11 @@ async fn seed(s: &TestServer) -> Vec<String> {
     HARD.iter().map(|t| t.to_string()).collect()
 }
 
-async fn download(client: &Client, q: &str, format: &str) -> (Vec<u8>, vigil_client::Download) {
+pub(crate) async fn download(
+    client: &Client,
+    q: &str,
+    format: &str,
+) -> (Vec<u8>, vigil_client::Download) {
     let mut d = client
         .export(&ExportOptions {
             q: q.into(),
@@ -67,7 +71,7 @@ async fn searched(client: &Client, q: &str) -> Vec<StoredEvent> {
     searched_in(client, q, vigil_store::Order::Newest).await
 }
 
-fn xlsx_dump(bytes: &[u8]) -> Value {
+pub(crate) fn xlsx_dump(bytes: &[u8]) -> Value {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let python = std::env::var_os("VIGIL_PYTHON")
         .map(PathBuf::from)

@@ -9,4 +9,5 @@ mod export;
 mod fakes;
 mod live;
 mod notes;
+mod rights;
 mod support;
