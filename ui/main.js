@@ -1,12 +1,20 @@
 // Vigil Console's frontend entry point: asks the Rust side for the session, then shows the
-// sign-in form or the search screen. Any command answering `signed_out` comes back here.
+// sign-in form or the search screen. Any command answering `signed_out` comes back here. The
+// session's rights say what the screens offer (lib/rights.js); "Users & roles" (views/admin.js)
+// shows in the header only to users whose roles grant `accounts`.
 
 import { call, onSignedOut } from './ipc.js';
 import { byId } from './lib/dom.js';
 import { initSignIn, showSignIn, hideSignIn } from './views/signin.js';
 import { createSearchScreen } from './search.js';
+import { holds, setUser } from './lib/rights.js';
+import { createAdmin } from './views/admin.js';
 
 let screen = null;
+const admin = createAdmin(byId('admin'), {
+  button: byId('header-admin'),
+  covers: [...document.querySelectorAll('#app-screen > .sidebar, #app-screen > .search'), byId('detail'), byId('incident')],
+});
 
 function showHeader(session) {
   byId('header-server').textContent = session.server ?? '';
@@ -19,13 +27,17 @@ function showHeader(session) {
 
 function signedIn(session) {
   hideSignIn();
+  setUser(session.user);
   showHeader(session);
+  admin.setUser(session.user, holds('accounts'));
   byId('app-screen').hidden = false;
   screen ??= createSearchScreen();
   screen.start(session);
 }
 
 function signedOut(session, message) {
+  admin.reset();
+  setUser(null);
   void screen?.stop();
   byId('app-screen').hidden = true;
   showSignIn(session, message);
@@ -61,7 +73,9 @@ byId('signout').addEventListener('click', async () => {
 });
 
 document.addEventListener('keydown', (e) => {
-  if (!byId('app-screen').hidden) screen?.handleKey(e);
+  if (byId('app-screen').hidden) return;
+  if (admin.isOpen()) admin.handleKey(e);
+  else screen?.handleKey(e);
 });
 
 initSignIn(signedIn);

@@ -3,7 +3,8 @@
 // saved searches change it through the filter bar, so the text and the controls never disagree.
 // Investigators' writes (annotations, incidents, pins, notes) go to the outbox, whose badge and
 // offline banner live here too; the incident panel and the entry detail share the right column
-// (the entry in front; closing it shows the incident again).
+// (the entry in front; closing it shows the incident again). What the user's roles do not allow
+// is not offered (lib/rights.js): Export… without `export`, the write controls without `annotate`.
 
 import { call } from './ipc.js';
 import { byId, el, typingIn } from './lib/dom.js';
@@ -21,6 +22,7 @@ import { createIncidents } from './views/incidents.js';
 import { createIncidentPanel } from './views/incident.js';
 import { createOutbox } from './views/outbox.js';
 import { loadMarks } from './lib/marks.js';
+import { can } from './lib/rights.js';
 
 const SUGGESTIONS = 50;
 
@@ -28,6 +30,7 @@ const PROBLEM_PREFIX = {
   unreachable: 'Cannot reach the server — the results on screen are the last ones loaded. ',
   server: 'The audit store failed: ',
   keyring: 'The OS keyring refused: ',
+  forbidden: 'Not allowed: ',
 };
 
 export function createSearchScreen() {
@@ -175,12 +178,12 @@ export function createSearchScreen() {
     results.focus();
   }
 
-  /** `p`: the selected entry's detail, with the focus on "Pin to incident". */
+  /** `p`: the selected entry's detail, with the focus on "Pin to incident" (if it is offered). */
   function pinSelected() {
     const entry = results.selected();
     if (!entry) return;
     open(entry);
-    detail.focusPin();
+    if (can('annotate')) detail.focusPin();
   }
 
   function onSelect(entry) {
@@ -256,6 +259,7 @@ export function createSearchScreen() {
     /** Shows the screen for a fresh session: everything, newest first. */
     start(session) {
       order = 'newest';
+      exporter.setAllowed(can('export'));
       outbox.start(session);
       loadMarks();
       saved.load();

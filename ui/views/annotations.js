@@ -2,12 +2,14 @@
 // append-only: "Correct" writes a new one that supersedes the old, which stays in the thread,
 // struck through, with who corrected it. The form is built once and outlives re-renders of the
 // pane (the entry is refreshed while the user types), and what is typed for an entry is kept
-// as a draft when the pane moves to another one, so nothing typed is lost by j/k.
+// as a draft when the pane moves to another one, so nothing typed is lost by j/k. The form and
+// "Correct" show only to users whose roles grant `annotate`; the thread shows to every reader.
 
 import { call } from '../ipc.js';
 import { el } from '../lib/dom.js';
 import { inkOn, markCatalog, markChip, markColour, sortMarks, supersededIds } from '../lib/marks.js';
 import { formatLocalSeconds, formatUtcExact } from '../lib/time.js';
+import { can, failureText } from '../lib/rights.js';
 
 /** "2026-11-20 04:12:08" with the exact UTC time as its tooltip. */
 export function timeText(t, cls = 'note-time') {
@@ -120,7 +122,7 @@ export function createAnnotations({ onSaved }) {
         timeText(a.written_at),
         receipt(a),
         el('span', { class: 'grow' }),
-        correctedBy ? null : el('button', {
+        correctedBy || !can('annotate') ? null : el('button', {
           type: 'button', class: 'link note-correct', text: 'Correct', data: { id: a.id },
           title: 'Write an annotation that replaces this one (this one stays in the thread)',
         })),
@@ -187,7 +189,7 @@ export function createAnnotations({ onSaved }) {
     } catch (error) {
       if (error.handled || entryId !== id) return;
       const prefix = error.code === 'unreachable' ? 'The console could not keep it: ' : 'Not saved: ';
-      say(`${prefix}${error.message} What you typed is still here.`);
+      say(`${failureText(error, prefix)} What you typed is still here.`);
     } finally {
       saving = false;
       showSave();
@@ -204,6 +206,7 @@ export function createAnnotations({ onSaved }) {
         loadDraft(entry.id);
       }
       if (builtFrom !== markCatalog()) buildToggles();
+      form.hidden = !can('annotate');
       annotations = Array.isArray(entry.annotations) ? entry.annotations : [];
       showThread();
       showSave();
@@ -213,6 +216,6 @@ export function createAnnotations({ onSaved }) {
       keepDraft();
       entryId = null;
     },
-    focus: () => comment.focus(),
+    focus: () => { if (!form.hidden) comment.focus(); },
   };
 }

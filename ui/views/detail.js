@@ -4,7 +4,9 @@
 // the copied JSON come from the entry's `exact` texts when it has them (numbers keep their
 // digits: `100.10`, integers past 2^53), else from the values as JavaScript parsed them.
 // Below the fields: the entry's annotation thread with its form, and the incidents it is pinned
-// to with "Pin to incident"; both keep what is typed while the entry is refreshed.
+// to with "Pin to incident"; both keep what is typed while the entry is refreshed, and both
+// forms show only to users whose roles grant `annotate`. Personal data the store masked (the
+// user lacks `unmask`) is said above the fields, and a masked IP shows with its prefix.
 
 import { call } from '../ipc.js';
 import { el } from '../lib/dom.js';
@@ -12,6 +14,7 @@ import { copyButton } from '../lib/clipboard.js';
 import { exactValue, renderChange } from '../lib/changes.js';
 import { fromValue, stringifyJson } from '../lib/json.js';
 import { formatLocalExact, formatUtcExact } from '../lib/time.js';
+import { isMasked, maskedNotice, shownIp } from '../lib/masking.js';
 import { pivot } from './row.js';
 import { createAnnotations } from './annotations.js';
 import { createPin } from './pin.js';
@@ -60,6 +63,11 @@ function textValue(value, cls = '') {
   return el('span', { class: `val ${cls}`.trim(), text: value, attrs: { dir: 'auto' } });
 }
 
+/** A text the store may have masked (`[masked]`, shown as such). */
+function personal(e, field, value, cls = '') {
+  return textValue(value, isMasked(e, field) ? `${cls} masked`.trim() : cls);
+}
+
 function fields(e) {
   const a = e.actor ?? {};
   const actorMore = [a.name, a.role, a.kind].filter(Boolean).join(' · ');
@@ -74,12 +82,14 @@ function fields(e) {
     row('Outcome', el('span', { class: `badge out-${e.outcome ?? 'success'}`, text: e.outcome ?? 'success' })),
   ];
   if (e.target) {
-    out.push(row('Target', pivot('target', `${e.target.type}/${e.target.id}`), e.target.name != null ? textValue(e.target.name, 'target-name') : null));
+    out.push(row('Target', pivot('target', `${e.target.type}/${e.target.id}`), e.target.name != null ? personal(e, 'target.name', e.target.name, 'target-name') : null));
   }
-  if (e.ip) out.push(row('IP', pivot('ip', e.ip), copyButton('IP', e.ip)));
-  if (e.reason != null) out.push(row('Reason', textValue(e.reason, 'reason')));
+  // A masked IP is its network: shown, searched and copied with its prefix (203.0.113.0/24).
+  const ip = shownIp(e);
+  if (ip) out.push(row('IP', pivot('ip', ip), copyButton('IP', ip)));
+  if (e.reason != null) out.push(row('Reason', personal(e, 'reason', e.reason, 'reason')));
   for (const [label, key] of [['User agent', 'user_agent'], ['Session', 'session_id'], ['Request', 'request_id']]) {
-    if (e[key] != null) out.push(row(label, textValue(e[key], 'mono')));
+    if (e[key] != null) out.push(row(label, personal(e, key, e[key], 'mono')));
   }
   out.push(row('ID', textValue(e.id, 'mono'), copyButton('id', e.id)));
   out.push(row('Seq', textValue(String(e.seq), 'mono')));
@@ -146,12 +156,14 @@ export function createDetail(root, handlers) {
       copyButton('JSON', entryJson(e), 'Copy JSON'));
     notes.show(e);
     pins.show(e);
+    const masked = maskedNotice(e);
     const parts = [
       el('header', { class: 'detail-head' },
         el('h2', { class: 'detail-title', text: e.action }),
         el('button', { type: 'button', class: 'detail-close', text: '×', title: 'Close (Esc)', attrs: { 'aria-label': 'Close the detail' }, on: { click: () => handlers.onClose() } })),
       note ? el('p', { class: 'notice notice-warn', text: note }) : null,
       actions,
+      masked ? el('p', { class: 'notice masked-notice', text: masked, attrs: { role: 'note' } }) : null,
       fields(e),
       notes.node,
       pins.node,

@@ -2,12 +2,14 @@
 // dialog (format, BOM for CSV); "Choose file and export…" asks Rust for a path in the native save
 // dialog (`export_pick`), then runs `export_start`, whose channel reports the rows written. One
 // export at a time; "Cancel" (`export_cancel`) leaves nothing behind. The dialog cannot be closed
-// while an export runs.
+// while an export runs. The button shows only to users whose roles grant `export`; a refusal
+// of the store (`forbidden`) shows its reason in the dialog.
 
 import { call, channel } from '../ipc.js';
 import { el } from '../lib/dom.js';
 import { copyButton } from '../lib/clipboard.js';
 import { formatEntries, formatNumber } from '../lib/format.js';
+import { failureText } from '../lib/rights.js';
 
 const FORMATS = [
   ['csv', 'CSV'],
@@ -33,6 +35,7 @@ export function createExport(slot, host, { queryBarText = () => null } = {}) {
   let q = '';
   let count = null;
   let valid = true;
+  let allowed = true;
   let picking = false;
   let running = false;
   let gen = 0;
@@ -71,6 +74,7 @@ export function createExport(slot, host, { queryBarText = () => null } = {}) {
   const format = () => dialog.querySelector('input[name="export-format"]:checked')?.value ?? 'csv';
 
   function showButton() {
+    button.hidden = !allowed;
     button.disabled = !valid || running;
     button.title = !valid ? 'Fix the query first' : running ? 'An export is running' : 'Save the entries of this search to a file';
   }
@@ -157,7 +161,7 @@ export function createExport(slot, host, { queryBarText = () => null } = {}) {
     try {
       path = await call('export_pick', { format: f });
     } catch (error) {
-      if (!error.handled) showError(error.message);
+      if (!error.handled) showError(failureText(error));
       return;
     } finally {
       picking = false;
@@ -184,7 +188,7 @@ export function createExport(slot, host, { queryBarText = () => null } = {}) {
     } catch (error) {
       if (mine !== gen || error.handled) return;
       if (error.code === 'cancelled') say(el('p', { class: 'export-cancelled notice', text: CANCELLED }));
-      else showError(error.message);
+      else showError(failureText(error));
     } finally {
       if (mine === gen) finish();
     }
@@ -208,7 +212,7 @@ export function createExport(slot, host, { queryBarText = () => null } = {}) {
   }
 
   function open() {
-    if (button.disabled || dialog.open) return;
+    if (button.disabled || button.hidden || dialog.open) return;
     say();
     progress.hidden = true;
     showWhat();
@@ -229,7 +233,7 @@ export function createExport(slot, host, { queryBarText = () => null } = {}) {
     try {
       await call('export_cancel');
     } catch (error) {
-      if (!error.handled && running) showError(error.message);
+      if (!error.handled && running) showError(failureText(error));
     }
   });
   options.addEventListener('change', () => { bomRow.hidden = format() !== 'csv'; });
@@ -237,7 +241,7 @@ export function createExport(slot, host, { queryBarText = () => null } = {}) {
   dialog.addEventListener('cancel', (e) => { if (picking || running) e.preventDefault(); });
   dialog.addEventListener('close', () => {
     window.removeEventListener('keydown', onKey, true);
-    if (!button.disabled && !host.hidden) button.focus();
+    if (!button.disabled && !button.hidden && !host.hidden) button.focus();
   });
 
   showButton();
@@ -258,6 +262,12 @@ export function createExport(slot, host, { queryBarText = () => null } = {}) {
     /** Whether the query bar's text parses: Export… waits for a valid query. */
     setValid(ok) {
       valid = ok;
+      showButton();
+    },
+    /** Whether the user's roles grant `export`: without it there is no Export… button. */
+    setAllowed(ok) {
+      allowed = ok;
+      if (!ok && dialog.open && !picking && !running) dialog.close();
       showButton();
     },
     isOpen: () => dialog.open,

@@ -1,11 +1,13 @@
 // The incident panel, in the detail pane's place: title, description, status, who opened it and
 // when, its notes (text and status changes) with a form to add one, and Close / Reopen. Opening
 // a numbered incident runs the search `incident:N`, so the table, timeline and facets show its
-// entries (and Export… exports them); one not yet sent has no number to search on yet.
+// entries (and Export… exports them); one not yet sent has no number to search on yet. The note
+// form and Close / Reopen show only to users whose roles grant `annotate`.
 
 import { call } from '../ipc.js';
 import { el } from '../lib/dom.js';
 import { formatEntries } from '../lib/format.js';
+import { can, failureText } from '../lib/rights.js';
 import { receipt, timeText } from './annotations.js';
 import { incidentNumber } from './pin.js';
 
@@ -75,7 +77,7 @@ export function createIncidentPanel(root, { onSearch, onWrote, onChanged, onClos
       entries,
       el('section', { class: 'detail-section' }, el('h3', { text: 'Notes' }),
         notes.length ? el('ol', { class: 'note-thread incident-notes' }, notes.map(noteItem)) : el('p', { class: 'note-none', text: 'No notes yet.' }),
-        form),
+        can('annotate') ? form : null),
     ];
     const active = root.contains(document.activeElement) ? document.activeElement : null;
     root.replaceChildren(...parts.filter(Boolean));
@@ -113,7 +115,7 @@ export function createIncidentPanel(root, { onSearch, onWrote, onChanged, onClos
       onChanged();
       await load();
     } catch (error) {
-      if (!error.handled) say(`Not saved: ${error.message} What you typed is still here.`);
+      if (!error.handled) say(`${failureText(error, 'Not saved: ')} What you typed is still here.`);
     } finally {
       busy = false;
       showButtons();

@@ -3,10 +3,12 @@
 // optional description) opens an incident (`open_incident`) before the entry is pinned to it
 // (`pin_entry`). Built once and kept across re-renders, like the annotation form. An entry lists
 // the store's pins only, so a pin still in the outbox is said under the control (and its
-// incident is no longer offered for this entry) until the entry shows it.
+// incident is no longer offered for this entry) until the entry shows it. Pinning shows only to
+// users whose roles grant `annotate`; the incidents the entry is pinned to show to every reader.
 
 import { call } from '../ipc.js';
 import { el } from '../lib/dom.js';
+import { can, failureText } from '../lib/rights.js';
 
 const NEW = 'new';
 
@@ -38,9 +40,9 @@ export function createPin({ onWrote, onPinned, onOpen, onIncidents }) {
     title, description, el('div', { class: 'note-buttons' }, create, cancel));
   const problem = el('p', { class: 'form-error pin-error', hidden: true, attrs: { role: 'alert' } });
   const waiting = el('ul', { class: 'pin-waiting', attrs: { role: 'status' } });
+  const pinRow = el('div', { class: 'pin-row' }, select, go);
   const node = el('section', { class: 'detail-section detail-incidents', attrs: { 'aria-label': 'Incidents' } },
-    el('h3', { text: 'Incidents' }), none, pinned, waiting,
-    el('div', { class: 'pin-row' }, select, go), form, problem);
+    el('h3', { text: 'Incidents' }), none, pinned, waiting, pinRow, form, problem);
 
   function say(text) {
     problem.textContent = text ?? '';
@@ -120,7 +122,7 @@ export function createPin({ onWrote, onPinned, onOpen, onIncidents }) {
       await pin(incident);
       select.value = '';
     } catch (error) {
-      if (!error.handled) say(`Not pinned: ${error.message}`);
+      if (!error.handled) say(failureText(error, 'Not pinned: '));
     } finally {
       setBusy(false);
     }
@@ -159,7 +161,7 @@ export function createPin({ onWrote, onPinned, onOpen, onIncidents }) {
         closeForm();
         say(`Incident “${opened.title}” is opened, but the entry is not pinned to it: ${error.message}`);
       } else {
-        say(`No incident opened: ${error.message}`);
+        say(failureText(error, 'No incident opened: '));
       }
     } finally {
       setBusy(false);
@@ -175,10 +177,11 @@ export function createPin({ onWrote, onPinned, onOpen, onIncidents }) {
     node,
     /** Shows the incidents of `entry`; the new-incident form is kept for the same entry. */
     show(next) {
-      if (next.id !== entry?.id) {
+      if (next.id !== entry?.id || !can('annotate')) {
         closeForm();
         say(null);
       }
+      pinRow.hidden = !can('annotate');
       entry = next;
       showPinned();
       showChoices();
@@ -199,7 +202,7 @@ export function createPin({ onWrote, onPinned, onOpen, onIncidents }) {
     },
     focus() {
       node.scrollIntoView({ block: 'nearest' });
-      select.focus();
+      if (!pinRow.hidden) select.focus();
     },
   };
 }

@@ -6,6 +6,7 @@
 import { el } from '../lib/dom.js';
 import { markColour, markInfo, notesOf } from '../lib/marks.js';
 import { formatLocalSeconds, formatUtcExact } from '../lib/time.js';
+import { shownIp } from '../lib/masking.js';
 
 const DOTS = 3;
 
@@ -23,7 +24,8 @@ export function pivotValue(key, entry) {
     case 'actor': return entry.actor?.id ?? null;
     case 'section': return entry.section ?? null;
     case 'target': return entry.target ? `${entry.target.type}/${entry.target.id}` : null;
-    case 'ip': return entry.ip ?? null;
+    // A masked IP is its network, searched with its prefix (203.0.113.0/24).
+    case 'ip': return shownIp(entry);
     default: return null;
   }
 }

@@ -4,14 +4,22 @@
 // `exact` texts as an older console would; `export` is the first export plan, see exportWith);
 // tests drive it through window.__fake (calls made, forced failures, live events, exports,
 // and through fake-notes.js the offline switch, the outbox, annotations and incidents;
-// `notes: false` starts without seeded annotations and incidents).
+// `notes: false` starts without seeded annotations and incidents). The session's user is a
+// user of fake-accounts.js (`user`, default k.morel: auditor and compliance; `vera` is a viewer,
+// `c.roux` an admin) with the rights their roles grant, checked as the store checks them: a
+// missing right is `forbidden` with the store's message (writes are queued, then refused in the
+// outbox), and the entries of a user without `unmask` come masked (`personal` lists the
+// personal fields besides the IP and the target's name; default `changes.nickname`).
 (() => {
   const cfg = window.__VIGIL_FAKE_CONFIG__ ?? {};
   const Q = window.__vigilFakeQuery;
   const D = window.__vigilFakeData;
   const SERVER = 'https://vigil.casino.example';
+  const A = window.__vigilFakeAccounts.create({ users: cfg.users, roles: cfg.roles, parse: (scope) => Q.parse(scope) });
+  /** The session's user for a login name: a known user's roles and rights, else an auditor. */
+  const userInfo = (name) => A.userInfo(name) ?? { name, roles: ['auditor'], rights: A.rightsOf(['auditor']) };
   const signedIn = {
-    state: 'signed_in', server: SERVER, user: { name: 'k.morel', roles: ['auditor', 'compliance'] }, last_user: 'k.morel',
+    state: 'signed_in', server: SERVER, user: userInfo(cfg.user ?? 'k.morel'), last_user: cfg.user ?? 'k.morel',
     expires_at: '2026-11-27T09:00:00.000000Z', keyring: 'os', keyring_note: null, reason: null,
   };
   const signedOut = (reason = null) => ({ ...signedIn, state: 'signed_out', user: null, expires_at: null, reason });
@@ -43,6 +51,93 @@
   const err = (code, message, extra = {}) => ({ code, message, ...extra });
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+  /**
+   * The signed-in user as the store knows them now (their roles may have changed since the
+   * session began: the store checks the current ones).
+   */
+  const storeUser = () => A.userInfo(session.user?.name) ?? session.user ?? { name: '', roles: [], rights: [] };
+  /** Whether the user's roles grant `right` (a user listing no rights: the store decides yes). */
+  const holds = (right) => !storeUser().rights?.length || storeUser().rights.includes(right);
+  /** auth.rs's refusal: what was done, the right, the user and their roles. */
+  const refusal = (doing, right) => `${doing} needs the ${right} right, which none of ${JSON.stringify(storeUser().name)}'s roles (${storeUser().roles.join(', ')}) grants`;
+  function need(right, doing) {
+    if (!holds(right)) throw err('forbidden', refusal(doing, right));
+  }
+  /** A query asking about a narrower IP range than a masked reader sees (auth.rs's check_query). */
+  function checkQuery(q) {
+    if (holds('unmask')) return;
+    const probes = Q.parse(q ?? '').clauses.some((c) => c.key === 'ip' && c.values.some((v) => {
+      const [, bits] = v.split('/');
+      return bits == null || Number(bits) > (v.includes(':') ? 48 : 24);
+    }));
+    if (probes) {
+      throw err('forbidden', 'searching by an IP range narrower than /24 (IPv4) or /48 (IPv6) needs the unmask right: without it, addresses are shown masked');
+    }
+  }
+
+  const PERSONAL = cfg.personal ?? ['changes.nickname'];
+  const MASKED = '[masked]';
+  /** An IPv4's /24 or an IPv6's /48 network address, as Rust prints it. */
+  function network(ip) {
+    if (!ip.includes(':')) return ip.split('.').slice(0, 3).concat('0').join('.');
+    const [head, tail = ''] = ip.split('::');
+    const left = head ? head.split(':') : [];
+    const right = tail ? tail.split(':') : [];
+    const groups = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right].slice(0, 3)
+      .map((g) => parseInt(g, 16).toString(16));
+    while (groups.length && groups.at(-1) === '0') groups.pop();
+    return `${groups.join(':')}::`;
+  }
+  /** vigil_core::rights::mask, for a user without `unmask`: the entry as the store sends it. */
+  function mask(e) {
+    if (holds('unmask')) return e;
+    const out = structuredClone(e);
+    const masked = [];
+    if (out.ip) {
+      out.ip = network(out.ip);
+      masked.push('ip');
+    }
+    if (out.target?.name != null) {
+      out.target.name = MASKED;
+      masked.push('target.name');
+    }
+    for (const path of PERSONAL) {
+      let hit = false;
+      if (path.startsWith('changes.')) {
+        (out.changes ?? []).forEach((c, i) => {
+          if (c.field !== path.slice(8)) return;
+          for (const side of ['before', 'after']) {
+            if (c[side] == null) continue;
+            c[side] = MASKED;
+            if (out.exact?.changes?.[i]) out.exact.changes[i][side] = JSON.stringify(MASKED);
+          }
+          hit = true;
+        });
+      } else if (out[path] != null) {
+        out[path] = MASKED;
+        hit = true;
+      }
+      if (hit) masked.push(path);
+    }
+    if (masked.length) out.masked = masked;
+    return out;
+  }
+  /** An entry as the commands answer it: with its notes, masked for a user without `unmask`. */
+  const present = (e) => mask(N.decorate(e));
+
+  /** A write the store refuses without `annotate`: the console queues it, the send fails. */
+  function write(kind, command) {
+    return (args) => {
+      if (!holds('annotate')) N.refuseNext(kind, refusal('annotating', 'annotate'));
+      return N.commands[command](args);
+    };
+  }
+  /** An accounts command: the `accounts` right first. */
+  const admin = (command) => (args) => {
+    need('accounts', 'managing users, roles and keys');
+    return A.commands[command](args);
+  };
+
   const FORMATS = ['csv', 'xlsx', 'json', 'ndjson'];
   const EXPORT_SHA = '3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b';
 
@@ -52,6 +147,7 @@
    * the answer) or rejects with `plan.error`; `plan.hold` waits for exportFinish/exportFail.
    */
   function startExport({ request, onProgress }) {
+    need('export', 'exporting');
     const { q, format, path, bom } = request ?? {};
     if (!FORMATS.includes(format)) throw err('invalid', `${JSON.stringify(format)} is not an export format: csv, xlsx, json, ndjson`);
     if (typeof bom !== 'boolean') throw err('invalid', `bom: ${JSON.stringify(bom)} is not a boolean`);
@@ -150,7 +246,7 @@
       if (!/^https?:\/\/[^\s/]+/.test(server ?? '')) throw err('bad_url', `server URL: '${server}' is not an http(s) URL`);
       if (/unreachable|down\./.test(server)) throw err('unreachable', `no answer from ${server} (connection refused)`);
       if (password !== (cfg.password ?? 'correct horse battery')) throw err('bad_credentials', 'Wrong user name or password.');
-      session = { ...signedIn, server, user: { name: user, roles: ['auditor'] }, last_user: user, ...(cfg.sessionPatch ?? {}) };
+      session = { ...signedIn, server, user: userInfo(user), last_user: user, ...(cfg.sessionPatch ?? {}) };
       return session;
     },
     sign_out() {
@@ -161,14 +257,19 @@
     print_query: ({ clauses }) => Q.print(clauses),
     search({ q, cursor, limit = 50, order = 'newest' }) {
       if (limit < 1 || limit > 1000) throw err('invalid', `limit: ${limit} is not between 1 and 1000`);
+      checkQuery(q);
       const list = matches(q);
       const offset = cursor ? Number(cursor) : 0;
       const page = [];
-      for (let i = offset; i < Math.min(list.length, offset + limit); i++) page.push(N.decorate(order === 'oldest' ? list[i] : list[list.length - 1 - i]));
+      for (let i = offset; i < Math.min(list.length, offset + limit); i++) page.push(present(order === 'oldest' ? list[i] : list[list.length - 1 - i]));
       return { events: page, next_cursor: offset + limit < list.length ? String(offset + limit) : null, offline: !N.online() };
     },
-    timeline: ({ q, buckets }) => timeline(q, buckets),
+    timeline({ q, buckets }) {
+      checkQuery(q);
+      return timeline(q, buckets);
+    },
     facets({ q, field, limit = 10 }) {
+      checkQuery(q);
       const counts = new Map();
       for (const e of matches(q)) {
         // A mark counts once per entry that has it.
@@ -183,17 +284,17 @@
     event({ id }) {
       const e = gone.has(id) ? null : events.find((x) => x.id === id);
       if (!e) throw err('not_found', `no entry ${id}`);
-      return N.decorate(e);
+      return present(e);
     },
     around({ id }) {
       const e = commands.event({ id });
       const t = Date.parse(e.occurred_at);
       const near = events.filter((x) => Math.abs(Date.parse(x.occurred_at) - t) <= 15 * 60e3
         && (x.actor.id === e.actor.id || (e.target && x.target && x.target.type === e.target.type && x.target.id === e.target.id)));
-      return { events: near.map(N.decorate) };
+      return { events: near.map(present) };
     },
     live_start({ q, channel }) {
-      Q.parse(q);
+      checkQuery(q);
       live = { q, channel };
       setTimeout(() => live?.channel === channel && channel.onmessage({ type: 'connected' }), 0);
       return null;
@@ -217,6 +318,16 @@
     },
     export_start: startExport,
     ...N.commands,
+    annotate: write('annotation', 'annotate'),
+    open_incident: write('incident', 'open_incident'),
+    pin_entry: write('pin', 'pin_entry'),
+    incident_note: write('note', 'incident_note'),
+    accounts: admin('accounts'),
+    add_user: admin('add_user'),
+    set_roles: admin('set_roles'),
+    revoke_user: admin('revoke_user'),
+    add_role: admin('add_role'),
+    remove_role: admin('remove_role'),
     export_cancel() {
       if (!exporting) return false;
       exporting.fail(err('cancelled', 'Export cancelled. Nothing was written.'));
@@ -254,7 +365,7 @@
     clearFailures() { failures.clear(); },
     /** Sends `n` new entries down the live channel. */
     pushLive(n = 1) {
-      for (let i = 0; i < n; i++) live?.channel.onmessage({ type: 'event', event: N.decorate(events[events.length - 1 - i]) });
+      for (let i = 0; i < n; i++) live?.channel.onmessage({ type: 'event', event: present(events[events.length - 1 - i]) });
     },
     liveError(message, code = 'unreachable') { live?.channel.onmessage({ type: 'error', code, message }); },
     live: () => (live ? { q: live.q } : null),
@@ -287,6 +398,9 @@
     incidents: () => N.incidents(),
     notesOfIncident: (id) => N.notesOfIncident(id),
     pins: () => N.pins(),
+    /** The store's users (fake-accounts.js), as `accounts` lists them. */
+    users: () => A.users(),
+    session: () => structuredClone(session),
   };
   window.__TAURI__ = { core: { invoke, Channel } };
 })();

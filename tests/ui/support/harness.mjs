@@ -77,13 +77,15 @@ async function installScripts(shared, config) {
     }),
     await page.addInitScript((c) => { window.__VIGIL_FAKE_CONFIG__ = c; }, config),
   ];
-  for (const f of ['fake-query.js', 'fake-data.js', 'fake-notes.js', 'fake-tauri.js']) shared.scripts.push(await page.addInitScript({ path: join(HERE, f) }));
+  for (const f of ['fake-query.js', 'fake-data.js', 'fake-notes.js', 'fake-accounts.js', 'fake-tauri.js']) shared.scripts.push(await page.addInitScript({ path: join(HERE, f) }));
 }
 
 /**
  * Opens the console afresh. `config` goes to the fake (count, session, latency, password, saved,
  * sessionPatch, reason, exact: false for entries without their exact texts, export: the first plan of
- * window.__fake.exportWith). Waits for the first rows unless signed out.
+ * window.__fake.exportWith; user: who is signed in, e.g. 'vera' (viewer) or 'c.roux' (admin);
+ * users, roles, personal: see fake-accounts.js and fake-tauri.js). Waits for the first rows unless
+ * signed out.
  */
 export async function openApp(browser, { config = {}, viewport = { width: 1440, height: 900 }, wait = true } = {}) {
   const shared = await sharedPage(browser);
