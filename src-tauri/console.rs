@@ -880,8 +880,8 @@ impl LiveTail {
                                 }
                             }
                             Ok(Some(Ok(Tailed::Entry(entry)))) => {
-                                after = Some(entry.seq);
-                                let event = Box::new(Entry::from(*entry));
+                                after = Some(entry.entry.seq);
+                                let event = Box::new(Entry::annotated(*entry, &[]));
                                 if !sink(Live::Event { event }) {
                                     return;
                                 }

@@ -233,7 +233,7 @@ async fn what_one_user_wrote_waits_for_them_and_goes_under_their_name() {
     store.demo(50).await;
     vigil_server::cli::add_user(
         &store.state,
-        "root",
+        &vigil_server::auth::ManageAccounts::from_command_line("root"),
         "second.auditor",
         &["investigator".into()],
         PASSWORD,

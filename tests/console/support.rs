@@ -56,12 +56,22 @@ impl Store {
         let key = match key {
             Some(k) => k,
             None => {
-                vigil_server::cli::add_user(&state, "root", USER, &["auditor".into()], PASSWORD)
-                    .await
-                    .unwrap();
-                vigil_server::cli::create_key(&state, "root", "backoffice")
-                    .await
-                    .unwrap()
+                vigil_server::cli::add_user(
+                    &state,
+                    &vigil_server::auth::ManageAccounts::from_command_line("root"),
+                    USER,
+                    &["auditor".into()],
+                    PASSWORD,
+                )
+                .await
+                .unwrap();
+                vigil_server::cli::create_key(
+                    &state,
+                    &vigil_server::auth::ManageAccounts::from_command_line("root"),
+                    "backoffice",
+                )
+                .await
+                .unwrap()
             }
         };
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();

@@ -78,11 +78,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let state = vigil_server::open(&config)?;
     println!("store opened in {:.2} s", started.elapsed().as_secs_f64());
     let key = if reuse {
-        vigil_server::cli::create_key(&state, "bench", &format!("bench-{}", uuid::Uuid::now_v7()))
-            .await?
+        vigil_server::cli::create_key(
+            &state,
+            &vigil_server::auth::ManageAccounts::from_command_line("bench"),
+            &format!("bench-{}", uuid::Uuid::now_v7()),
+        )
+        .await?
     } else {
-        vigil_server::cli::add_user(&state, "root", "bench", &["admin".into()], PASSWORD).await?;
-        vigil_server::cli::create_key(&state, "root", "bench").await?
+        vigil_server::cli::add_user(
+            &state,
+            &vigil_server::auth::ManageAccounts::from_command_line("root"),
+            "bench",
+            &["admin".into()],
+            PASSWORD,
+        )
+        .await?;
+        vigil_server::cli::create_key(
+            &state,
+            &vigil_server::auth::ManageAccounts::from_command_line("root"),
+            "bench",
+        )
+        .await?
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);

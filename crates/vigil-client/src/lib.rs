@@ -23,7 +23,7 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use url::Url;
-use vigil_core::{Annotated, StoredEvent};
+use vigil_core::Annotated;
 use vigil_store::api::{EventsPage, Health, IngestAnswer, Login, LoginAnswer, MeAnswer};
 use vigil_store::{Facets, Incident, IncidentNote, Mark, Order, Pin, Timeline};
 
@@ -93,8 +93,9 @@ pub enum Tailed {
         /// The seq the tail starts after.
         after: u64,
     },
-    /// A new matching entry.
-    Entry(Box<StoredEvent>),
+    /// A new matching entry (new entries have no annotations yet; `masked` names the fields
+    /// masked for a reader without the unmask right).
+    Entry(Box<Annotated>),
 }
 
 impl ClientError {
@@ -570,7 +571,7 @@ impl Client {
             async move {
                 match item {
                     Ok(e) if e.event == "entry" => Some(
-                        serde_json::from_str::<StoredEvent>(&e.data)
+                        serde_json::from_str::<Annotated>(&e.data)
                             .map(|entry| Tailed::Entry(Box::new(entry)))
                             .map_err(|err| ClientError::Decode(err.to_string())),
                     ),

@@ -293,6 +293,36 @@ capability!(
     AccountsAdmin, Right::Accounts, "managing users, roles and keys", |g| g.accounts
 );
 
+/// The capability the account functions (`cli::add_user`, `cli::add_role`, …) require: they
+/// cannot be called without it. It comes from the [`AccountsAdmin`] extractor (a signed-in user
+/// whose roles grant `accounts`), or from the command line, whose operator can open the
+/// database file anyway (that is how the first admin is made).
+#[derive(Debug, Clone)]
+pub struct ManageAccounts {
+    by: String,
+}
+
+impl ManageAccounts {
+    /// The operator of the command line, named as the journal will show them (`--by`).
+    pub fn from_command_line(by: &str) -> Self {
+        ManageAccounts { by: by.to_owned() }
+    }
+
+    /// Who acts, as the journal names them.
+    pub fn by(&self) -> &str {
+        &self.by
+    }
+}
+
+impl AccountsAdmin {
+    /// The capability to change accounts, as this user.
+    pub fn capability(&self) -> ManageAccounts {
+        ManageAccounts {
+            by: self.0.user.name.clone(),
+        }
+    }
+}
+
 /// A sending system with a valid ingest key: may append events.
 #[derive(Debug, Clone)]
 pub struct Ingester {

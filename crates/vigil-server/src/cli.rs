@@ -7,7 +7,7 @@ use vigil_core::chain::Verifier;
 use vigil_core::rights;
 use vigil_store::{AccountChange, NewKey, NewUser};
 
-use crate::auth;
+use crate::auth::{self, ManageAccounts};
 use crate::state::AppState;
 
 /// An error and its causes on one line.
@@ -62,11 +62,12 @@ pub fn account_entry(
 /// `user.create` by `by`.
 pub async fn add_user(
     state: &AppState,
-    by: &str,
+    cap: &ManageAccounts,
     name: &str,
     roles: &[String],
     password: &str,
 ) -> anyhow::Result<()> {
+    let by = cap.by();
     check_user_name(name).map_err(anyhow::Error::msg)?;
     auth::check_password_rules(password).map_err(anyhow::Error::msg)?;
     let mut roles = roles.to_vec();
@@ -101,10 +102,11 @@ pub async fn add_user(
 /// roles before and after.
 pub async fn set_roles(
     state: &AppState,
-    by: &str,
+    cap: &ManageAccounts,
     name: &str,
     roles: &[String],
 ) -> anyhow::Result<()> {
+    let by = cap.by();
     let before = state.store.user(name).await?.roles;
     let mut roles = roles.to_vec();
     roles.dedup();
@@ -131,11 +133,12 @@ pub async fn set_roles(
 /// `role.create` by `by`.
 pub async fn add_role(
     state: &AppState,
-    by: &str,
+    cap: &ManageAccounts,
     name: &str,
     rights: &str,
     scope: &str,
 ) -> anyhow::Result<vigil_store::RoleRecord> {
+    let by = cap.by();
     rights::check_role_name(name).map_err(anyhow::Error::msg)?;
     let rights = rights::parse_rights(rights).map_err(anyhow::Error::msg)?;
     let scope: vigil_core::Query = scope.parse().map_err(|e| anyhow::anyhow!("scope: {e}"))?;
@@ -161,7 +164,8 @@ pub async fn add_role(
 }
 
 /// Removes a custom role nobody holds, journaled as `role.delete` by `by`.
-pub async fn remove_role(state: &AppState, by: &str, name: &str) -> anyhow::Result<()> {
+pub async fn remove_role(state: &AppState, cap: &ManageAccounts, name: &str) -> anyhow::Result<()> {
+    let by = cap.by();
     if rights::builtin(name).is_some() {
         bail!("{name:?} is a built-in role and cannot be removed");
     }
@@ -255,7 +259,12 @@ pub async fn list_users(state: &AppState) -> anyhow::Result<String> {
 
 /// Creates an ingest key and returns it (the store keeps only its hash), journaled as
 /// `key.create` by `by`.
-pub async fn create_key(state: &AppState, by: &str, name: &str) -> anyhow::Result<String> {
+pub async fn create_key(
+    state: &AppState,
+    cap: &ManageAccounts,
+    name: &str,
+) -> anyhow::Result<String> {
+    let by = cap.by();
     if name.trim().is_empty() || name.chars().count() > 64 {
         bail!("key name {name:?} must be 1 to 64 characters");
     }
@@ -277,7 +286,12 @@ pub async fn create_key(state: &AppState, by: &str, name: &str) -> anyhow::Resul
 }
 
 /// Ends every live session of a user, journaled as `user.revoke` by `by`: how many.
-pub async fn revoke_user(state: &AppState, by: &str, name: &str) -> anyhow::Result<u64> {
+pub async fn revoke_user(
+    state: &AppState,
+    cap: &ManageAccounts,
+    name: &str,
+) -> anyhow::Result<u64> {
+    let by = cap.by();
     let now = state.now();
     let journal = crate::journal::entry(
         now,
@@ -291,7 +305,12 @@ pub async fn revoke_user(state: &AppState, by: &str, name: &str) -> anyhow::Resu
 }
 
 /// Lifts a sign-in lock, journaled as `user.unlock` by `by` when one held: whether it did.
-pub async fn unlock_user(state: &AppState, by: &str, name: &str) -> anyhow::Result<bool> {
+pub async fn unlock_user(
+    state: &AppState,
+    cap: &ManageAccounts,
+    name: &str,
+) -> anyhow::Result<bool> {
+    let by = cap.by();
     let now = state.now();
     let journal = crate::journal::entry(
         now,
@@ -327,7 +346,8 @@ pub async fn list_keys(state: &AppState) -> anyhow::Result<String> {
 }
 
 /// Revokes an ingest key, journaled as `key.revoke` by `by`.
-pub async fn revoke_key(state: &AppState, by: &str, name: &str) -> anyhow::Result<()> {
+pub async fn revoke_key(state: &AppState, cap: &ManageAccounts, name: &str) -> anyhow::Result<()> {
+    let by = cap.by();
     let now = state.now();
     let journal = crate::journal::entry(
         now,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
+use vigil_server::auth::ManageAccounts;
 use vigil_server::config::{self, FileConfig, ServerConfig};
 use vigil_server::{cli, AppState};
 
@@ -322,7 +323,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let password = read_password(password_stdin)?;
             let state = open(&db)?;
             let by = by.unwrap_or_else(|| "unknown".into());
-            cli::add_user(&state, &by, &name, &roles, &password).await?;
+            cli::add_user(
+                &state,
+                &ManageAccounts::from_command_line(&by),
+                &name,
+                &roles,
+                &password,
+            )
+            .await?;
             eprintln!("user {name:?} created with role(s) {}", roles.join(", "));
             Ok(())
         }
@@ -338,7 +346,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }) => {
             let state = open(&db)?;
             let by = by.unwrap_or_else(|| "unknown".into());
-            cli::set_roles(&state, &by, &name, &roles).await?;
+            cli::set_roles(
+                &state,
+                &ManageAccounts::from_command_line(&by),
+                &name,
+                &roles,
+            )
+            .await?;
             println!("{name:?} now has role(s) {}", roles.join(", "));
             Ok(())
         }
@@ -351,7 +365,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }) => {
             let state = open(&db)?;
             let by = by.unwrap_or_else(|| "unknown".into());
-            let role = cli::add_role(&state, &by, &name, &rights, &scope).await?;
+            let role = cli::add_role(
+                &state,
+                &ManageAccounts::from_command_line(&by),
+                &name,
+                &rights,
+                &scope,
+            )
+            .await?;
             println!(
                 "role {name:?} created: {} on {}",
                 role.rights.join(","),
@@ -370,21 +391,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Role(RoleCommand::Remove { name, by, db }) => {
             let state = open(&db)?;
             let by = by.unwrap_or_else(|| "unknown".into());
-            cli::remove_role(&state, &by, &name).await?;
+            cli::remove_role(&state, &ManageAccounts::from_command_line(&by), &name).await?;
             println!("role {name:?} removed");
             Ok(())
         }
         Command::User(UserCommand::Revoke { name, by, db }) => {
             let state = open(&db)?;
             let by = by.unwrap_or_else(|| "unknown".into());
-            let n = cli::revoke_user(&state, &by, &name).await?;
+            let n =
+                cli::revoke_user(&state, &ManageAccounts::from_command_line(&by), &name).await?;
             println!("revoked {n} session(s) of {name:?}");
             Ok(())
         }
         Command::User(UserCommand::Unlock { name, by, db }) => {
             let state = open(&db)?;
             let by = by.unwrap_or_else(|| "unknown".into());
-            let held = cli::unlock_user(&state, &by, &name).await?;
+            let held =
+                cli::unlock_user(&state, &ManageAccounts::from_command_line(&by), &name).await?;
             println!(
                 "{}",
                 match held {
@@ -402,14 +425,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Key(KeyCommand::Revoke { name, by, db }) => {
             let state = open(&db)?;
             let by = by.unwrap_or_else(|| "unknown".into());
-            cli::revoke_key(&state, &by, &name).await?;
+            cli::revoke_key(&state, &ManageAccounts::from_command_line(&by), &name).await?;
             println!("ingest key {name:?} revoked");
             Ok(())
         }
         Command::Key(KeyCommand::Create { name, by, db }) => {
             let state = open(&db)?;
             let by = by.unwrap_or_else(|| "unknown".into());
-            let key = cli::create_key(&state, &by, &name).await?;
+            let key =
+                cli::create_key(&state, &ManageAccounts::from_command_line(&by), &name).await?;
             eprintln!("ingest key {name:?} created. It is shown once; send it as 'Authorization: Bearer <key>':");
             println!("{key}");
             Ok(())

@@ -47,6 +47,14 @@ impl AppState {
         }
     }
 
+    /// Appends a trace of reading (a search, an opened entry) and wakes the live tails; see
+    /// [`Store::append_trace`].
+    pub async fn append_trace(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError> {
+        let results = self.store.append_trace(events).await?;
+        self.wake().await;
+        Ok(results)
+    }
+
     /// Appends to the journal and wakes the live tails.
     pub async fn append(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError> {
         let results = self.store.append(events).await?;

@@ -67,6 +67,9 @@ struct Inner {
     index: Option<Arc<SearchIndex>>,
     /// The last committed seq, as the writer last reported it.
     head: Arc<AtomicU64>,
+    /// The last seq a search must see (the index waits for it): everything acknowledged but
+    /// the traces of reading, so that a search does not wait for the previous search's trace.
+    awaited: AtomicU64,
 }
 
 /// The journal as the search index reads it, on a connection of its own.
@@ -275,6 +278,7 @@ impl SqliteStore {
                 bulk_readers: Mutex::new(Vec::new()),
                 index,
                 head,
+                awaited: AtomicU64::new(head_seq),
             }),
         })
     }
@@ -287,7 +291,7 @@ impl SqliteStore {
             )
         })?;
         index
-            .wait_for(self.inner.head.load(Ordering::Acquire))
+            .wait_for(self.inner.awaited.load(Ordering::Acquire))
             .await?;
         Ok(index)
     }
@@ -357,7 +361,17 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
-        self.send(writer::Job::append(events, reply), answer).await
+        self.send(writer::Job::append(events, reply), answer, true)
+            .await
+    }
+
+    async fn append_trace(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(writer::Job::append(events, reply), answer, false)
+            .await
     }
 
     async fn event(&self, id: uuid::Uuid) -> Result<StoredEvent, StoreError> {
@@ -806,10 +820,13 @@ impl Store for SqliteStore {
 
 impl SqliteStore {
     /// Gives a job to the writer and waits for its outcome, of type `T`.
+    /// Hands a job to the writer and waits for it to be durable; unless it is a trace of
+    /// reading (`awaited` false), searches from now on wait for the index to hold it.
     async fn send<T: 'static>(
         &self,
         job: writer::Job,
         answer: oneshot::Receiver<Result<writer::Output, StoreError>>,
+        awaited: bool,
     ) -> Result<T, StoreError> {
         let sent = match self.inner.writer.lock().expect("writer lock").as_ref() {
             Some(writer) => writer.send(job).is_ok(),
@@ -821,6 +838,11 @@ impl SqliteStore {
         let output = answer
             .await
             .map_err(|_| StoreError::backend(WriterGone))??;
+        if awaited {
+            // The head now holds this job's commit (and perhaps later ones).
+            let head = self.inner.head.load(Ordering::Acquire);
+            self.inner.awaited.fetch_max(head, Ordering::AcqRel);
+        }
         Ok(*output
             .downcast::<T>()
             .expect("a job's output has the type its sender expects"))
@@ -838,7 +860,7 @@ impl SqliteStore {
             work: Box::new(move |conn, chain| Ok(Box::new(work(conn, chain)?) as writer::Output)),
             reply,
         };
-        self.send(job, answer).await
+        self.send(job, answer, true).await
     }
 }
 

@@ -36,6 +36,13 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Conflict`] and nothing of the batch is stored.
     async fn append(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError>;
 
+    /// Appends entries that record reading (a search, an opened entry): durable and chained
+    /// like any other, but searches need not wait for the index to hold them, so a search does
+    /// not wait for the trace of the one before.
+    async fn append_trace(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError> {
+        self.append(events).await
+    }
+
     /// One entry by id.
     async fn event(&self, id: uuid::Uuid) -> Result<StoredEvent, StoreError>;
 

@@ -60,11 +60,11 @@ async fn summary(state: &AppState, name: &str) -> Result<UserSummary, ApiError> 
     security(("bearer" = [])))]
 pub async fn add_user(
     State(state): State<AppState>,
-    AccountsAdmin(admin): AccountsAdmin,
+    admin: AccountsAdmin,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<UserSummary>), ApiError> {
     let r: NewUserRequest = json_body(&body, r#"{"name", "password", "roles": [...]}"#)?;
-    cli::add_user(&state, &admin.user.name, &r.name, &r.roles, &r.password)
+    cli::add_user(&state, &admin.capability(), &r.name, &r.roles, &r.password)
         .await
         .map_err(refused)?;
     state.wake().await;
@@ -78,12 +78,12 @@ pub async fn add_user(
     security(("bearer" = [])))]
 pub async fn set_roles(
     State(state): State<AppState>,
-    AccountsAdmin(admin): AccountsAdmin,
+    admin: AccountsAdmin,
     Path(name): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<UserSummary>, ApiError> {
     let r: RolesRequest = json_body(&body, r#"{"roles": [...]}"#)?;
-    cli::set_roles(&state, &admin.user.name, &name, &r.roles)
+    cli::set_roles(&state, &admin.capability(), &name, &r.roles)
         .await
         .map_err(refused)?;
     state.wake().await;
@@ -104,10 +104,10 @@ pub struct Revoked {
     security(("bearer" = [])))]
 pub async fn revoke_user(
     State(state): State<AppState>,
-    AccountsAdmin(admin): AccountsAdmin,
+    admin: AccountsAdmin,
     Path(name): Path<String>,
 ) -> Result<Json<Revoked>, ApiError> {
-    let sessions = cli::revoke_user(&state, &admin.user.name, &name)
+    let sessions = cli::revoke_user(&state, &admin.capability(), &name)
         .await
         .map_err(refused)?;
     state.wake().await;
@@ -128,10 +128,10 @@ pub struct Unlocked {
     security(("bearer" = [])))]
 pub async fn unlock_user(
     State(state): State<AppState>,
-    AccountsAdmin(admin): AccountsAdmin,
+    admin: AccountsAdmin,
     Path(name): Path<String>,
 ) -> Result<Json<Unlocked>, ApiError> {
-    let was_locked = cli::unlock_user(&state, &admin.user.name, &name)
+    let was_locked = cli::unlock_user(&state, &admin.capability(), &name)
         .await
         .map_err(refused)?;
     state.wake().await;
@@ -156,7 +156,7 @@ pub async fn list_roles(
     security(("bearer" = [])))]
 pub async fn add_role(
     State(state): State<AppState>,
-    AccountsAdmin(admin): AccountsAdmin,
+    admin: AccountsAdmin,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<RoleInfo>), ApiError> {
     let r: NewRoleRequest = json_body(&body, r#"{"name", "rights": [...], "scope"}"#)?;
@@ -167,7 +167,7 @@ pub async fn add_role(
     }
     let record = cli::add_role(
         &state,
-        &admin.user.name,
+        &admin.capability(),
         &r.name,
         &r.rights.join(","),
         &r.scope,
@@ -194,10 +194,10 @@ pub async fn add_role(
     security(("bearer" = [])))]
 pub async fn remove_role(
     State(state): State<AppState>,
-    AccountsAdmin(admin): AccountsAdmin,
+    admin: AccountsAdmin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    cli::remove_role(&state, &admin.user.name, &name)
+    cli::remove_role(&state, &admin.capability(), &name)
         .await
         .map_err(refused)?;
     state.wake().await;
@@ -238,11 +238,11 @@ pub struct NewKeyRequest {
     security(("bearer" = [])))]
 pub async fn create_key(
     State(state): State<AppState>,
-    AccountsAdmin(admin): AccountsAdmin,
+    admin: AccountsAdmin,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<KeyCreated>), ApiError> {
     let r: NewKeyRequest = json_body(&body, r#"{"name"}"#)?;
-    let key = cli::create_key(&state, &admin.user.name, &r.name)
+    let key = cli::create_key(&state, &admin.capability(), &r.name)
         .await
         .map_err(refused)?;
     state.wake().await;
@@ -256,10 +256,10 @@ pub async fn create_key(
     security(("bearer" = [])))]
 pub async fn revoke_key(
     State(state): State<AppState>,
-    AccountsAdmin(admin): AccountsAdmin,
+    admin: AccountsAdmin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    cli::revoke_key(&state, &admin.user.name, &name)
+    cli::revoke_key(&state, &admin.capability(), &name)
         .await
         .map_err(refused)?;
     state.wake().await;

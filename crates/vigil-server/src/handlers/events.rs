@@ -248,7 +248,7 @@ pub async fn search(
     let trace_id = trace.as_ref().map(|t| t.id);
     let (page, traced) = tokio::join!(state.store.search(&search), async {
         match trace {
-            Some(t) => state.append(vec![t]).await.map(drop),
+            Some(t) => state.append_trace(vec![t]).await.map(drop),
             None => Ok(()),
         }
     });
@@ -272,7 +272,8 @@ pub(crate) async fn readable(
     let entry = state.store.event(id).await?;
     let one = crate::notes::annotated(state, vec![entry]).await?.remove(0);
     if !reader.may_read(&one) {
-        return Err(StoreError::NotFound(format!("entry {id}")).into());
+        // Word for word what the store says of an id it does not hold.
+        return Err(StoreError::NotFound(format!("event {id}")).into());
     }
     Ok(one)
 }
@@ -305,7 +306,7 @@ pub async fn get_event(
             crate::journal::target("entry", id.to_string(), None),
             serde_json::json!({"section": e.event.section, "action": e.event.action, "seq": e.seq}),
         );
-        state.append(vec![opened]).await?;
+        state.append_trace(vec![opened]).await?;
     }
     reader.present(&state, &mut one);
     let [one] = one;

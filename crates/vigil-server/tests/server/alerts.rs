@@ -488,9 +488,15 @@ async fn a_throttled_rule_sends_one_message_then_one_digest_per_window() {
 async fn managing_channels_and_rules_is_checked_journaled_and_admin_only() {
     let sl = Fake::slack().await;
     let s = TestServer::start().await;
-    vigil_server::cli::add_user(&s.state, "root", "bob", &["auditor".into()], PASSWORD)
-        .await
-        .unwrap();
+    vigil_server::cli::add_user(
+        &s.state,
+        &vigil_server::auth::ManageAccounts::from_command_line("root"),
+        "bob",
+        &["auditor".into()],
+        PASSWORD,
+    )
+    .await
+    .unwrap();
     let bob = token(&s, "bob").await;
     let r = s
         .raw(Method::GET, "/v1/alerts/rules")

@@ -83,7 +83,7 @@ async fn next_entry(
             .expect("the tail answers within seconds")?;
         match item.unwrap() {
             Tailed::Ready { .. } => continue,
-            Tailed::Entry(e) => return Some(*e),
+            Tailed::Entry(e) => return Some(e.entry),
         }
     }
 }

@@ -15,9 +15,15 @@ async fn with_entries() -> (TestServer, Vec<String>, Client) {
         .map(|e| e["id"].as_str().unwrap().to_owned())
         .collect();
     s.ingester.ingest(&events).await.unwrap();
-    vigil_server::cli::add_user(&s.state, "root", "bob", &["investigator".into()], PASSWORD)
-        .await
-        .unwrap();
+    vigil_server::cli::add_user(
+        &s.state,
+        &vigil_server::auth::ManageAccounts::from_command_line("root"),
+        "bob",
+        &["investigator".into()],
+        PASSWORD,
+    )
+    .await
+    .unwrap();
     let token = s.anonymous.login("bob", PASSWORD).await.unwrap().token;
     let bob = s.anonymous.with_token(&token);
     (s, ids, bob)
@@ -308,9 +314,15 @@ async fn bad_annotations_get_a_precise_4xx_and_store_nothing() {
     )
     .await;
     assert_eq!(status, 403, "an ingest key cannot annotate");
-    vigil_server::cli::add_user(&s.state, "root", "vera", &["viewer".into()], PASSWORD)
-        .await
-        .unwrap();
+    vigil_server::cli::add_user(
+        &s.state,
+        &vigil_server::auth::ManageAccounts::from_command_line("root"),
+        "vera",
+        &["viewer".into()],
+        PASSWORD,
+    )
+    .await
+    .unwrap();
     let before = before + 1; // vera's creation
     let viewer = token_of(&s, "vera").await;
     for (p, body) in [

@@ -802,11 +802,17 @@ async fn reads_return_exactly_the_rows_in_scope_everywhere() {
             let got = c.event(id.parse().unwrap()).await;
             match want.contains(id) {
                 true => assert_eq!(got.unwrap().entry.event.id.to_string(), *id),
-                false => assert_eq!(
-                    got.unwrap_err().status(),
-                    Some(404),
-                    "{id} outside {name}'s scope"
-                ),
+                false => {
+                    let outside = got.unwrap_err();
+                    assert_eq!(outside.status(), Some(404), "{id} outside {name}'s scope");
+                    // Word for word what an id that does not exist gets.
+                    let ghost = uuid::Uuid::now_v7();
+                    let missing = c.event(ghost).await.unwrap_err();
+                    assert_eq!(
+                        outside.to_string().replace(id.as_str(), "ID"),
+                        missing.to_string().replace(&ghost.to_string(), "ID")
+                    );
+                }
             }
         }
         if name != "vera" {
@@ -877,7 +883,7 @@ async fn reads_return_exactly_the_rows_in_scope_everywhere() {
     s.ingester.ingest(&[bonus, fin.clone()]).await.unwrap();
     match tail.next().await {
         Some(Ok(Tailed::Entry(e))) => {
-            assert_eq!(e.event.id.to_string(), fin["id"].as_str().unwrap())
+            assert_eq!(e.entry.event.id.to_string(), fin["id"].as_str().unwrap())
         }
         other => panic!("expected the finance entry, got {other:?}"),
     }
@@ -946,7 +952,10 @@ async fn personal_data_is_masked_in_answers_and_every_export_format() {
     e["ip"] = json!(SECRET_IP);
     s.ingester.ingest(&[e]).await.unwrap();
     match tail.next().await {
-        Some(Ok(Tailed::Entry(e))) => assert_eq!(e.event.ip.unwrap().to_string(), "203.0.113.0"),
+        Some(Ok(Tailed::Entry(e))) => {
+            assert_eq!(e.entry.event.ip.unwrap().to_string(), "203.0.113.0");
+            assert_eq!(e.masked, ["ip"]);
+        }
         other => panic!("expected an entry, got {other:?}"),
     }
 

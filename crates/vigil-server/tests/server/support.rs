@@ -44,12 +44,22 @@ impl TestServer {
         let now = Arc::new(Mutex::new(Utc::now()));
         let clock = now.clone();
         state.clock = Arc::new(move || *clock.lock().unwrap());
-        vigil_server::cli::add_user(&state, "root", "alice", &["admin".into()], PASSWORD)
-            .await
-            .unwrap();
-        let key = vigil_server::cli::create_key(&state, "root", "backoffice")
-            .await
-            .unwrap();
+        vigil_server::cli::add_user(
+            &state,
+            &vigil_server::auth::ManageAccounts::from_command_line("root"),
+            "alice",
+            &["admin".into()],
+            PASSWORD,
+        )
+        .await
+        .unwrap();
+        let key = vigil_server::cli::create_key(
+            &state,
+            &vigil_server::auth::ManageAccounts::from_command_line("root"),
+            "backoffice",
+        )
+        .await
+        .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
