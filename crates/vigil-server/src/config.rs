@@ -49,6 +49,7 @@ impl Default for PrivacyConfig {
                 "changes.phone",
                 "details.email",
                 "details.phone",
+                "details.player_name",
             ]),
             sensitive_sections: owned(&["finance", "players", "staff"]),
         }
@@ -156,7 +157,7 @@ token_ttl_hours = 12
 # fields as [masked]: changes.FIELD (before and after), details.KEY, actor.name, user_agent,
 # reason, session_id. Opening an entry of a sensitive section is itself journaled.
 [privacy]
-personal_fields = ["changes.email", "changes.phone", "details.email", "details.phone"]
+personal_fields = ["changes.email", "changes.phone", "details.email", "details.phone", "details.player_name"]
 sensitive_sections = ["finance", "players", "staff"]
 
 # Alerts: rules evaluated on every ingested entry, messages sent through a durable outbox.
