@@ -198,9 +198,7 @@ impl Reader {
             .map(|r| r.as_str().to_owned())
             .collect()
     }
-}
 
-impl Reader {
     /// Refuses a query that would let a reader of masked data find a whole IP address by
     /// trying addresses (an `ip:` narrower than the /24 or /48 they see).
     pub fn check_query(&self, query: &vigil_core::Query) -> Result<(), ApiError> {
@@ -247,8 +245,24 @@ fn refuse(reader: &Reader, doing: &str, right: Right) -> ApiError {
 macro_rules! capability {
     ($(#[$doc:meta])* $name:ident, $right:expr, $doing:literal, |$g:ident| $held:expr) => {
         $(#[$doc])*
+        ///
+        /// Only the extractor makes one (the field is private): holding it proves the check.
         #[derive(Debug, Clone)]
-        pub struct $name(pub Reader);
+        pub struct $name(Reader);
+
+        impl std::ops::Deref for $name {
+            type Target = Reader;
+            fn deref(&self) -> &Reader {
+                &self.0
+            }
+        }
+
+        impl $name {
+            /// The caller, for what outlives the request (a live tail).
+            pub fn into_reader(self) -> Reader {
+                self.0
+            }
+        }
 
         impl FromRequestParts<AppState> for $name {
             type Rejection = ApiError;

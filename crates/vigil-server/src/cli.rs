@@ -58,6 +58,49 @@ pub fn account_entry(
     )
 }
 
+/// The roles in the order given, each once.
+fn distinct(roles: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    roles
+        .iter()
+        .filter(|r| seen.insert(r.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Refuses to take the accounts right from the last user who has it: nobody could then manage
+/// users from the console or the API.
+async fn keeps_an_account_manager(
+    state: &AppState,
+    name: &str,
+    roles: &[String],
+) -> anyhow::Result<()> {
+    let manages = |g: &vigil_core::rights::Grants| g.accounts;
+    let grants = |roles: Vec<String>| async move {
+        auth::grants_of(state, &roles)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.body.message))
+    };
+    if !manages(&grants(state.store.user(name).await?.roles).await?)
+        || manages(&grants(roles.to_vec()).await?)
+    {
+        return Ok(());
+    }
+    for other in state.store.users(state.now()).await? {
+        if other.name != name && manages(&grants(other.roles).await?) {
+            return Ok(());
+        }
+    }
+    Err(vigil_store::StoreError::Conflict {
+        message: format!(
+            "{name:?} is the last user who may manage users, roles and keys: give someone else \
+             the admin role (or another role with the accounts right) first"
+        ),
+        index: None,
+    }
+    .into())
+}
+
 /// Creates a user after checking the name, roles and password rules, journaled as
 /// `user.create` by `by`.
 pub async fn add_user(
@@ -70,8 +113,7 @@ pub async fn add_user(
     let by = cap.by();
     check_user_name(name).map_err(anyhow::Error::msg)?;
     auth::check_password_rules(password).map_err(anyhow::Error::msg)?;
-    let mut roles = roles.to_vec();
-    roles.dedup();
+    let roles = distinct(roles);
     let password = password.to_owned();
     let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await?;
     let journal = account_entry(
@@ -108,8 +150,8 @@ pub async fn set_roles(
 ) -> anyhow::Result<()> {
     let by = cap.by();
     let before = state.store.user(name).await?.roles;
-    let mut roles = roles.to_vec();
-    roles.dedup();
+    let roles = distinct(roles);
+    keeps_an_account_manager(state, name, &roles).await?;
     let mut journal = account_entry(state, by, "user.roles", "user", name, json!({}));
     journal.changes = Some(vec![vigil_core::Change {
         field: "roles".into(),

@@ -19,9 +19,10 @@ use crate::state::AppState;
 /// caller's input (a name, a password, a right, a scope).
 fn refused(e: anyhow::Error) -> ApiError {
     match e.downcast::<StoreError>() {
-        Ok(StoreError::Invalid(m)) if m.contains("role") => {
+        Ok(StoreError::Invalid(m)) if m.contains("does not exist") => {
             ApiError::bad_request("unknown_role", m).at_field("roles")
         }
+        Ok(StoreError::Invalid(m)) => ApiError::bad_request("invalid", m).at_field("roles"),
         Ok(store) => store.into(),
         Err(other) => ApiError::bad_request("invalid", cli::one_line(&other)),
     }

@@ -74,7 +74,7 @@ pub async fn list_channels(
     security(("bearer" = [])))]
 pub async fn add_channel(
     State(state): State<AppState>,
-    AlertsAdmin(reader): AlertsAdmin,
+    reader: AlertsAdmin,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
     let (name, rest) = named_body(&body)?;
@@ -91,7 +91,7 @@ pub async fn add_channel(
     security(("bearer" = [])))]
 pub async fn remove_channel(
     State(state): State<AppState>,
-    AlertsAdmin(reader): AlertsAdmin,
+    reader: AlertsAdmin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     alerts::remove_channel(&state, &staff(&reader.user.name), &name).await?;
@@ -107,7 +107,7 @@ pub async fn remove_channel(
     security(("bearer" = [])))]
 pub async fn test_channel(
     State(state): State<AppState>,
-    AlertsAdmin(reader): AlertsAdmin,
+    reader: AlertsAdmin,
     Path(name): Path<String>,
 ) -> Result<Json<Delivery>, ApiError> {
     // In a task of its own: a client that goes away does not cut the send (and its record) short.
@@ -168,7 +168,7 @@ pub struct NewRule {
     security(("bearer" = [])))]
 pub async fn add_rule(
     State(state): State<AppState>,
-    AlertsAdmin(reader): AlertsAdmin,
+    reader: AlertsAdmin,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<RuleView>), ApiError> {
     let rule: NewRule = serde_json::from_slice(&body).map_err(|e| {
@@ -195,7 +195,7 @@ pub async fn add_rule(
     security(("bearer" = [])))]
 pub async fn remove_rule(
     State(state): State<AppState>,
-    AlertsAdmin(reader): AlertsAdmin,
+    reader: AlertsAdmin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     alerts::remove_rule(&state, &staff(&reader.user.name), &name).await?;
@@ -271,7 +271,7 @@ pub async fn deliveries(
     security(("bearer" = [])))]
 pub async fn retry_delivery(
     State(state): State<AppState>,
-    AlertsAdmin(reader): AlertsAdmin,
+    reader: AlertsAdmin,
     Path(id): Path<u64>,
 ) -> Result<Json<Delivery>, ApiError> {
     let by = staff(&reader.user.name);

@@ -210,7 +210,7 @@ fn bounded(
     security(("bearer" = [])))]
 pub async fn search(
     State(state): State<AppState>,
-    CanRead(reader): CanRead,
+    reader: CanRead,
     Params(p): Params<SearchParams>,
 ) -> Result<Json<EventsPage>, ApiError> {
     let query = parse_query(p.q.as_deref())?;
@@ -284,7 +284,7 @@ pub(crate) async fn readable(
     security(("bearer" = [])))]
 pub async fn get_event(
     State(state): State<AppState>,
-    CanRead(reader): CanRead,
+    reader: CanRead,
     Path(id): Path<String>,
 ) -> Result<Json<Annotated>, ApiError> {
     let id = uuid::Uuid::parse_str(&id)
@@ -329,7 +329,7 @@ pub struct TimelineParams {
     responses((status = 200, body = Timeline), (status = 400, body = ErrorEnvelope)), security(("bearer" = [])))]
 pub async fn timeline(
     State(state): State<AppState>,
-    CanRead(reader): CanRead,
+    reader: CanRead,
     Params(p): Params<TimelineParams>,
 ) -> Result<Json<Timeline>, ApiError> {
     let query = parse_query(p.q.as_deref())?;
@@ -366,7 +366,7 @@ pub struct FacetParams {
     responses((status = 200, body = Facets), (status = 400, body = ErrorEnvelope)), security(("bearer" = [])))]
 pub async fn facets(
     State(state): State<AppState>,
-    CanRead(reader): CanRead,
+    reader: CanRead,
     Params(p): Params<FacetParams>,
 ) -> Result<Json<Facets>, ApiError> {
     let query = parse_query(p.q.as_deref())?;

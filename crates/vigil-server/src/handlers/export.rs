@@ -56,7 +56,7 @@ pub struct ExportParams {
     security(("bearer" = [])))]
 pub async fn export(
     State(state): State<AppState>,
-    Exporter(reader): Exporter,
+    reader: Exporter,
     Params(p): Params<ExportParams>,
 ) -> Result<Response, ApiError> {
     let format = parse_format(p.format.as_deref())?;

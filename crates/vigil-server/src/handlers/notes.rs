@@ -59,7 +59,7 @@ pub struct AnnotationList {
     security(("bearer" = [])))]
 pub async fn annotate(
     State(state): State<AppState>,
-    Annotator(reader): Annotator,
+    reader: Annotator,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Annotation>), ApiError> {
@@ -77,7 +77,7 @@ pub async fn annotate(
     security(("bearer" = [])))]
 pub async fn annotations(
     State(state): State<AppState>,
-    CanRead(reader): CanRead,
+    reader: CanRead,
     Path(id): Path<String>,
 ) -> Result<Json<AnnotationList>, ApiError> {
     let id = entry_id(&id)?;
@@ -113,7 +113,7 @@ pub async fn list_marks(
     security(("bearer" = [])))]
 pub async fn add_mark(
     State(state): State<AppState>,
-    MarksAdmin(reader): MarksAdmin,
+    reader: MarksAdmin,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Mark>), ApiError> {
     let request: MarkRequest = notes::body(&body, "invalid_mark")?;
@@ -132,7 +132,7 @@ pub async fn add_mark(
     security(("bearer" = [])))]
 pub async fn update_mark(
     State(state): State<AppState>,
-    MarksAdmin(reader): MarksAdmin,
+    reader: MarksAdmin,
     Path(key): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Mark>, ApiError> {
@@ -149,7 +149,7 @@ pub async fn update_mark(
     security(("bearer" = [])))]
 pub async fn remove_mark(
     State(state): State<AppState>,
-    MarksAdmin(reader): MarksAdmin,
+    reader: MarksAdmin,
     Path(key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let by = crate::journal::staff(&reader.user.name);
@@ -195,7 +195,7 @@ pub async fn list_incidents(
     security(("bearer" = [])))]
 pub async fn open_incident(
     State(state): State<AppState>,
-    Annotator(reader): Annotator,
+    reader: Annotator,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
     let request: IncidentRequest = notes::body(&body, "invalid_incident")?;
@@ -210,7 +210,7 @@ pub async fn open_incident(
     security(("bearer" = [])))]
 pub async fn get_incident(
     State(state): State<AppState>,
-    CanRead(reader): CanRead,
+    reader: CanRead,
     Path(key): Path<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     let incident = notes::find_incident(&state, &key).await?;
@@ -244,7 +244,7 @@ pub async fn get_incident(
     security(("bearer" = [])))]
 pub async fn pin(
     State(state): State<AppState>,
-    Annotator(reader): Annotator,
+    reader: Annotator,
     Path(key): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Pin>), ApiError> {
@@ -263,7 +263,7 @@ pub async fn pin(
     security(("bearer" = [])))]
 pub async fn add_note(
     State(state): State<AppState>,
-    Annotator(reader): Annotator,
+    reader: Annotator,
     Path(key): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<IncidentNote>), ApiError> {

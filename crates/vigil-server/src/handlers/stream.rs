@@ -49,7 +49,7 @@ pub struct StreamParams {
     security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
-    CanRead(reader): CanRead,
+    reader: CanRead,
     headers: HeaderMap,
     Params(p): Params<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
@@ -66,7 +66,7 @@ pub async fn stream(
         query,
         tz,
         after,
-        reader,
+        reader: reader.into_reader(),
     };
     Ok(Sse::new(tail.run()).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

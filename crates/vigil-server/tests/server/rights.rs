@@ -1240,6 +1240,20 @@ async fn bad_account_requests_get_a_precise_4xx_and_change_nothing() {
             409,
             "already exists",
         ),
+        (
+            Method::PUT,
+            "/v1/users/alice/roles",
+            json!({"roles": ["viewer"]}),
+            409,
+            "\"alice\" is the last user who may manage users, roles and keys",
+        ),
+        (
+            Method::POST,
+            "/v1/users",
+            json!({"name": "dup", "password": PASSWORD, "roles": ["viewer", "viewer", "fly"]}),
+            400,
+            "role \"fly\" does not exist",
+        ),
     ];
     for (method, path, body, status, why) in cases {
         let (got, answer) = api(s, &alice, method.clone(), path, body.clone()).await;
@@ -1278,5 +1292,29 @@ async fn bad_account_requests_get_a_precise_4xx_and_change_nothing() {
         ),
         "{err}"
     );
+    // Roles given twice count once; once someone else may manage accounts, alice may step down.
+    let (status, user) = api(
+        s,
+        &alice,
+        Method::PUT,
+        "/v1/users/audrey/roles",
+        json!({"roles": ["admin", "auditor", "admin"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, &user["roles"]),
+        (200, &json!(["admin", "auditor"]))
+    );
+    let (status, user) = api(
+        s,
+        &alice,
+        Method::PUT,
+        "/v1/users/alice/roles",
+        json!({"roles": ["viewer"]}),
+    )
+    .await;
+    assert_eq!((status, &user["roles"]), (200, &json!(["viewer"])));
+    let (status, _) = api(s, &alice, Method::GET, "/v1/users", json!({})).await;
+    assert_eq!(status, 403, "alice's next request has her new role");
     let _: &Client = &fiona;
 }
