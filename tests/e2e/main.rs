@@ -507,8 +507,8 @@ async fn matches(client: &vigil_client::Client, q: &str) -> u64 {
 /// Entries other than the traces of reading (sign-ins, searches, opened entries), which the
 /// test's and the console's own requests leave.
 async fn written_count(store: &Store) -> u64 {
-    let q = "-action:auth.login,auth.logout,journal.search,entry.open";
-    matches(&store_client(store).await, q).await
+    let q = format!("-action:{}", vigil_server::journal::READING.join(","));
+    matches(&store_client(store).await, &q).await
 }
 
 async fn store_client(store: &Store) -> vigil_client::Client {

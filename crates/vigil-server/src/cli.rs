@@ -4,7 +4,7 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, DurationRound, Utc};
 use serde_json::json;
 use vigil_core::chain::Verifier;
-use vigil_core::rights;
+use vigil_core::{rights, Kind};
 use vigil_store::{AccountChange, NewKey, NewUser};
 
 use crate::auth::{self, ManageAccounts};
@@ -39,21 +39,23 @@ pub fn check_user_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// An entry about accounts (users, roles, keys), by `by`.
-pub fn account_entry(
-    state: &AppState,
-    by: &str,
+/// An entry about accounts (users, roles, keys) at `at`, by whoever holds `cap`, on the
+/// `target_type` named `id`.
+fn account_entry(
+    at: DateTime<Utc>,
+    cap: &ManageAccounts,
     action: &str,
-    kind: &str,
+    family: vigil_core::Kind,
+    target_type: &str,
     id: &str,
     details: serde_json::Value,
 ) -> vigil_core::Event {
     crate::journal::entry(
-        state.now(),
-        &crate::journal::staff(by),
+        at,
+        &crate::journal::staff(cap.by()),
         action,
-        vigil_core::Kind::Rights,
-        crate::journal::target(kind, id, None),
+        family,
+        crate::journal::target(target_type, id, None),
         details,
     )
 }
@@ -110,16 +112,16 @@ pub async fn add_user(
     roles: &[String],
     password: &str,
 ) -> anyhow::Result<()> {
-    let by = cap.by();
     check_user_name(name).map_err(anyhow::Error::msg)?;
     auth::check_password_rules(password).map_err(anyhow::Error::msg)?;
     let roles = distinct(roles);
     let password = password.to_owned();
     let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await?;
     let journal = account_entry(
-        state,
-        by,
+        state.now(),
+        cap,
         "user.create",
+        Kind::Rights,
         "user",
         name,
         json!({"roles": roles}),
@@ -148,11 +150,18 @@ pub async fn set_roles(
     name: &str,
     roles: &[String],
 ) -> anyhow::Result<()> {
-    let by = cap.by();
     let before = state.store.user(name).await?.roles;
     let roles = distinct(roles);
     keeps_an_account_manager(state, name, &roles).await?;
-    let mut journal = account_entry(state, by, "user.roles", "user", name, json!({}));
+    let mut journal = account_entry(
+        state.now(),
+        cap,
+        "user.roles",
+        Kind::Rights,
+        "user",
+        name,
+        json!({}),
+    );
     journal.changes = Some(vec![vigil_core::Change {
         field: "roles".into(),
         before: json!(before),
@@ -180,7 +189,6 @@ pub async fn add_role(
     rights: &str,
     scope: &str,
 ) -> anyhow::Result<vigil_store::RoleRecord> {
-    let by = cap.by();
     rights::check_role_name(name).map_err(anyhow::Error::msg)?;
     let rights = rights::parse_rights(rights).map_err(anyhow::Error::msg)?;
     let scope: vigil_core::Query = scope.parse().map_err(|e| anyhow::anyhow!("scope: {e}"))?;
@@ -191,9 +199,10 @@ pub async fn add_role(
         created_at: state.now(),
     };
     let journal = account_entry(
-        state,
-        by,
+        state.now(),
+        cap,
         "role.create",
+        Kind::Rights,
         "role",
         name,
         json!({"rights": record.rights, "scope": record.scope}),
@@ -207,11 +216,18 @@ pub async fn add_role(
 
 /// Removes a custom role nobody holds, journaled as `role.delete` by `by`.
 pub async fn remove_role(state: &AppState, cap: &ManageAccounts, name: &str) -> anyhow::Result<()> {
-    let by = cap.by();
     if rights::builtin(name).is_some() {
         bail!("{name:?} is a built-in role and cannot be removed");
     }
-    let journal = account_entry(state, by, "role.delete", "role", name, json!({}));
+    let journal = account_entry(
+        state.now(),
+        cap,
+        "role.delete",
+        Kind::Rights,
+        "role",
+        name,
+        json!({}),
+    );
     state
         .store
         .change_accounts(AccountChange::RemoveRole(name.into()), journal)
@@ -306,12 +322,19 @@ pub async fn create_key(
     cap: &ManageAccounts,
     name: &str,
 ) -> anyhow::Result<String> {
-    let by = cap.by();
     if name.trim().is_empty() || name.chars().count() > 64 {
         bail!("key name {name:?} must be 1 to 64 characters");
     }
     let key = auth::new_secret(auth::KEY_PREFIX);
-    let journal = account_entry(state, by, "key.create", "ingest_key", name, json!({}));
+    let journal = account_entry(
+        state.now(),
+        cap,
+        "key.create",
+        Kind::Rights,
+        "ingest_key",
+        name,
+        json!({}),
+    );
     state
         .store
         .change_accounts(
@@ -333,15 +356,15 @@ pub async fn revoke_user(
     cap: &ManageAccounts,
     name: &str,
 ) -> anyhow::Result<u64> {
-    let by = cap.by();
     let now = state.now();
-    let journal = crate::journal::entry(
+    let journal = account_entry(
         now,
-        &crate::journal::staff(by),
+        cap,
         "user.revoke",
-        vigil_core::Kind::Change,
-        crate::journal::target("user", name, None),
-        serde_json::json!({}),
+        Kind::Change,
+        "user",
+        name,
+        json!({}),
     );
     Ok(state.store.revoke_user_sessions(name, now, journal).await?)
 }
@@ -352,15 +375,15 @@ pub async fn unlock_user(
     cap: &ManageAccounts,
     name: &str,
 ) -> anyhow::Result<bool> {
-    let by = cap.by();
     let now = state.now();
-    let journal = crate::journal::entry(
+    let journal = account_entry(
         now,
-        &crate::journal::staff(by),
+        cap,
         "user.unlock",
-        vigil_core::Kind::Change,
-        crate::journal::target("user", name, None),
-        serde_json::json!({}),
+        Kind::Change,
+        "user",
+        name,
+        json!({}),
     );
     Ok(state.store.unlock_sign_in(name, now, journal).await?)
 }
@@ -389,15 +412,15 @@ pub async fn list_keys(state: &AppState) -> anyhow::Result<String> {
 
 /// Revokes an ingest key, journaled as `key.revoke` by `by`.
 pub async fn revoke_key(state: &AppState, cap: &ManageAccounts, name: &str) -> anyhow::Result<()> {
-    let by = cap.by();
     let now = state.now();
-    let journal = crate::journal::entry(
+    let journal = account_entry(
         now,
-        &crate::journal::staff(by),
+        cap,
         "key.revoke",
-        vigil_core::Kind::Change,
-        crate::journal::target("ingest_key", name, None),
-        serde_json::json!({}),
+        Kind::Change,
+        "ingest_key",
+        name,
+        json!({}),
     );
     Ok(state.store.revoke_key(name, now, journal).await?)
 }

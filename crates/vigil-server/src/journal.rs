@@ -9,6 +9,10 @@ use vigil_core::{Actor, ActorKind, Event, Kind, Outcome, Severity, Target};
 /// The section of Vigil's own entries.
 pub const SECTION: &str = "vigil";
 
+/// The actions of Vigil's entries that record someone signing in or out or reading (rather than
+/// changing anything): what a count of changes leaves out.
+pub const READING: [&str; 4] = ["auth.login", "auth.logout", "journal.search", "entry.open"];
+
 /// A staff member acting in Vigil (a signed-in user, or `--by` on the command line).
 pub fn staff(name: &str) -> Actor {
     Actor {

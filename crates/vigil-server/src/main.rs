@@ -27,6 +27,25 @@ struct Database {
     database: String,
 }
 
+/// Who changes accounts, on which journal: the command line's operator, who can open the
+/// database file.
+#[derive(Args, Clone)]
+struct Acting {
+    /// Who is acting, as recorded in the journal [default: the login name].
+    #[arg(long, env = "USER")]
+    by: Option<String>,
+    #[command(flatten)]
+    db: Database,
+}
+
+impl Acting {
+    /// The journal, and the capability to change its accounts as `--by`.
+    fn open(&self) -> anyhow::Result<(AppState, ManageAccounts)> {
+        let by = self.by.as_deref().unwrap_or("unknown");
+        Ok((open(&self.db)?, ManageAccounts::from_command_line(by)))
+    }
+}
+
 impl Database {
     fn path(&self) -> anyhow::Result<PathBuf> {
         config::database_path(&self.database)
@@ -153,11 +172,8 @@ enum UserCommand {
         /// Read the password from the first line of standard input instead of prompting.
         #[arg(long)]
         password_stdin: bool,
-        /// Who is acting, as recorded in the journal [default: the login name].
-        #[arg(long, env = "USER")]
-        by: Option<String>,
         #[command(flatten)]
-        db: Database,
+        acting: Acting,
     },
     /// List the users: roles, live sessions, sign-in lock.
     List {
@@ -171,31 +187,22 @@ enum UserCommand {
         /// Role (repeat for several).
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
-        /// Who is acting, as recorded in the journal [default: the login name].
-        #[arg(long, env = "USER")]
-        by: Option<String>,
         #[command(flatten)]
-        db: Database,
+        acting: Acting,
     },
     /// End every session of a user at once: their tokens stop working (journaled).
     Revoke {
         /// Login name.
         name: String,
-        /// Who is acting, as recorded in the journal [default: the login name].
-        #[arg(long, env = "USER")]
-        by: Option<String>,
         #[command(flatten)]
-        db: Database,
+        acting: Acting,
     },
     /// Lift the lock that repeated failed sign-ins put on a name (journaled).
     Unlock {
         /// Login name.
         name: String,
-        /// Who is acting, as recorded in the journal [default: the login name].
-        #[arg(long, env = "USER")]
-        by: Option<String>,
         #[command(flatten)]
-        db: Database,
+        acting: Acting,
     },
 }
 
@@ -206,11 +213,8 @@ enum KeyCommand {
     Create {
         /// The sending system's name, e.g. backoffice.
         name: String,
-        /// Who is acting, as recorded in the journal [default: the login name].
-        #[arg(long, env = "USER")]
-        by: Option<String>,
         #[command(flatten)]
-        db: Database,
+        acting: Acting,
     },
     /// List the ingest keys: name, created, revoked (never the key itself).
     List {
@@ -221,11 +225,8 @@ enum KeyCommand {
     Revoke {
         /// The key's name.
         name: String,
-        /// Who is acting, as recorded in the journal [default: the login name].
-        #[arg(long, env = "USER")]
-        by: Option<String>,
         #[command(flatten)]
-        db: Database,
+        acting: Acting,
     },
 }
 
@@ -242,11 +243,8 @@ enum RoleCommand {
         /// Comma-separated rights: read, unmask, annotate, export, alerts, marks, accounts.
         #[arg(long = "can", required = true)]
         rights: String,
-        /// Who is acting, as recorded in the journal [default: the login name].
-        #[arg(long, env = "USER")]
-        by: Option<String>,
         #[command(flatten)]
-        db: Database,
+        acting: Acting,
     },
     /// List the roles, built in and custom, with their rights and scopes.
     List {
@@ -257,11 +255,8 @@ enum RoleCommand {
     Remove {
         /// The role.
         name: String,
-        /// Who is acting, as recorded in the journal [default: the login name].
-        #[arg(long, env = "USER")]
-        by: Option<String>,
         #[command(flatten)]
-        db: Database,
+        acting: Acting,
     },
 }
 
@@ -317,20 +312,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             name,
             roles,
             password_stdin,
-            by,
-            db,
+            acting,
         }) => {
             let password = read_password(password_stdin)?;
-            let state = open(&db)?;
-            let by = by.unwrap_or_else(|| "unknown".into());
-            cli::add_user(
-                &state,
-                &ManageAccounts::from_command_line(&by),
-                &name,
-                &roles,
-                &password,
-            )
-            .await?;
+            let (state, cap) = acting.open()?;
+            cli::add_user(&state, &cap, &name, &roles, &password).await?;
             eprintln!("user {name:?} created with role(s) {}", roles.join(", "));
             Ok(())
         }
@@ -341,18 +327,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::User(UserCommand::Roles {
             name,
             roles,
-            by,
-            db,
+            acting,
         }) => {
-            let state = open(&db)?;
-            let by = by.unwrap_or_else(|| "unknown".into());
-            cli::set_roles(
-                &state,
-                &ManageAccounts::from_command_line(&by),
-                &name,
-                &roles,
-            )
-            .await?;
+            let (state, cap) = acting.open()?;
+            cli::set_roles(&state, &cap, &name, &roles).await?;
             println!("{name:?} now has role(s) {}", roles.join(", "));
             Ok(())
         }
@@ -360,19 +338,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             name,
             scope,
             rights,
-            by,
-            db,
+            acting,
         }) => {
-            let state = open(&db)?;
-            let by = by.unwrap_or_else(|| "unknown".into());
-            let role = cli::add_role(
-                &state,
-                &ManageAccounts::from_command_line(&by),
-                &name,
-                &rights,
-                &scope,
-            )
-            .await?;
+            let (state, cap) = acting.open()?;
+            let role = cli::add_role(&state, &cap, &name, &rights, &scope).await?;
             println!(
                 "role {name:?} created: {} on {}",
                 role.rights.join(","),
@@ -388,26 +357,21 @@ async fn run(command: Command) -> anyhow::Result<()> {
             print!("{}", cli::list_roles(&open(&db)?).await?);
             Ok(())
         }
-        Command::Role(RoleCommand::Remove { name, by, db }) => {
-            let state = open(&db)?;
-            let by = by.unwrap_or_else(|| "unknown".into());
-            cli::remove_role(&state, &ManageAccounts::from_command_line(&by), &name).await?;
+        Command::Role(RoleCommand::Remove { name, acting }) => {
+            let (state, cap) = acting.open()?;
+            cli::remove_role(&state, &cap, &name).await?;
             println!("role {name:?} removed");
             Ok(())
         }
-        Command::User(UserCommand::Revoke { name, by, db }) => {
-            let state = open(&db)?;
-            let by = by.unwrap_or_else(|| "unknown".into());
-            let n =
-                cli::revoke_user(&state, &ManageAccounts::from_command_line(&by), &name).await?;
+        Command::User(UserCommand::Revoke { name, acting }) => {
+            let (state, cap) = acting.open()?;
+            let n = cli::revoke_user(&state, &cap, &name).await?;
             println!("revoked {n} session(s) of {name:?}");
             Ok(())
         }
-        Command::User(UserCommand::Unlock { name, by, db }) => {
-            let state = open(&db)?;
-            let by = by.unwrap_or_else(|| "unknown".into());
-            let held =
-                cli::unlock_user(&state, &ManageAccounts::from_command_line(&by), &name).await?;
+        Command::User(UserCommand::Unlock { name, acting }) => {
+            let (state, cap) = acting.open()?;
+            let held = cli::unlock_user(&state, &cap, &name).await?;
             println!(
                 "{}",
                 match held {
@@ -422,18 +386,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
             print!("{}", cli::list_keys(&state).await?);
             Ok(())
         }
-        Command::Key(KeyCommand::Revoke { name, by, db }) => {
-            let state = open(&db)?;
-            let by = by.unwrap_or_else(|| "unknown".into());
-            cli::revoke_key(&state, &ManageAccounts::from_command_line(&by), &name).await?;
+        Command::Key(KeyCommand::Revoke { name, acting }) => {
+            let (state, cap) = acting.open()?;
+            cli::revoke_key(&state, &cap, &name).await?;
             println!("ingest key {name:?} revoked");
             Ok(())
         }
-        Command::Key(KeyCommand::Create { name, by, db }) => {
-            let state = open(&db)?;
-            let by = by.unwrap_or_else(|| "unknown".into());
-            let key =
-                cli::create_key(&state, &ManageAccounts::from_command_line(&by), &name).await?;
+        Command::Key(KeyCommand::Create { name, acting }) => {
+            let (state, cap) = acting.open()?;
+            let key = cli::create_key(&state, &cap, &name).await?;
             eprintln!("ingest key {name:?} created. It is shown once; send it as 'Authorization: Bearer <key>':");
             println!("{key}");
             Ok(())

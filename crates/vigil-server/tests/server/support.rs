@@ -105,11 +105,11 @@ impl TestServer {
     /// opened entries, sign-ins and sign-outs): what the tests of writes count. The tests of
     /// the traces themselves read them with [`TestServer::journal`].
     pub async fn count(&self) -> u64 {
-        const TRACES: [&str; 4] = ["journal.search", "entry.open", "auth.login", "auth.logout"];
+        let reading = vigil_server::journal::READING;
         self.journal()
             .await
             .iter()
-            .filter(|e| e.seq > self.setup && !TRACES.contains(&e.event.action.as_str()))
+            .filter(|e| e.seq > self.setup && !reading.contains(&e.event.action.as_str()))
             .count() as u64
     }
 
