@@ -3,8 +3,8 @@
 //! is no offline copy of accounts.
 
 use serde::{Deserialize, Serialize};
-use vigil_store::api::{NewRoleRequest, NewUserRequest, RoleInfo};
-use vigil_store::UserSummary;
+use vigil_api::UserSummary;
+use vigil_api::{NewRoleRequest, NewUserRequest, RoleInfo};
 
 use crate::console::Console;
 use crate::error::UiError;

@@ -3,7 +3,7 @@
 
 use tauri::ipc::Channel;
 use tauri::State;
-use vigil_store::{Facets, Mark, Timeline};
+use vigil_api::{Facets, Mark, Timeline};
 
 use crate::admin::Accounts;
 use crate::console::{Console, Entries, EntriesPage, Entry, Live, Session};

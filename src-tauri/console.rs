@@ -8,10 +8,10 @@ use std::time::Duration;
 use chrono::{DateTime, Offset, Utc};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use vigil_api::{FacetField, FacetValue, Facets, Order, Timeline};
 use vigil_client::{Client, ClientError, SearchOptions, Tailed};
 use vigil_core::query::quote_if_needed;
 use vigil_core::{Annotated, IncidentRef, StoredEvent};
-use vigil_store::{FacetField, FacetValue, Facets, Order, Timeline};
 
 use crate::error::UiError;
 use crate::local::Local;
@@ -656,7 +656,7 @@ impl Console {
             .map(|t| t.timestamp_micros())
             .or(hits.last().map(|e| micros(e) + 1))
             .unwrap_or_else(|| chrono::Utc::now().timestamp_micros());
-        let plan = vigil_store::BucketPlan::new(from, to.max(from + 1), buckets.unwrap_or(60), tz);
+        let plan = vigil_api::BucketPlan::new(from, to.max(from + 1), buckets.unwrap_or(60), tz);
         let mut counts = vec![(0u64, 0u64); plan.count];
         for e in &hits {
             if let Some(i) = plan.index(micros(e)) {

@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
+use vigil_api::{Incident, IncidentNote, Mark, Pin};
 use vigil_client::ClientError;
 use vigil_core::annotation::{self, MAX_MARKS, MAX_TITLE_CHARS};
 use vigil_core::event::micros;
 use vigil_core::{Annotated, Annotation, Notes};
-use vigil_store::{Incident, IncidentNote, Mark, Pin};
 
 use crate::console::Console;
 use crate::error::UiError;
@@ -492,7 +492,7 @@ impl Console {
             }
             other => self.reach(other).await?,
         };
-        let stored: Option<vigil_client::IncidentDetail> = match fetched {
+        let stored: Option<vigil_api::IncidentDetail> = match fetched {
             Some(d) => {
                 self.local.keep(&server, &name, &d)?;
                 Some(d)

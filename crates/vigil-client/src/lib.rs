@@ -21,22 +21,14 @@ use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use url::Url;
+use vigil_api::{
+    ErrorEnvelope, EventsPage, Facets, Health, Incident, IncidentDetail, IncidentList,
+    IngestAnswer, Login, LoginAnswer, Mark, MarkList, MeAnswer, NewRoleRequest, NewUserRequest,
+    Order, Revoked, RoleInfo, RolesRequest, Timeline, UserSummary, EXPORT_ENTRY_HEADER,
+    EXPORT_ROWS_HEADER,
+};
 use vigil_core::Annotated;
-use vigil_store::api::{EventsPage, Health, IngestAnswer, Login, LoginAnswer, MeAnswer};
-use vigil_store::{Facets, Incident, IncidentNote, Mark, Order, Pin, Timeline};
-
-/// An incident with its notes and pinned entries (`GET /v1/incidents/{key}`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-pub struct IncidentDetail {
-    /// The incident.
-    pub incident: Incident,
-    /// Its notes, oldest first.
-    pub notes: Vec<IncidentNote>,
-    /// Its pinned entries, in order of pinning.
-    pub pins: Vec<Pin>,
-}
 
 /// What can go wrong talking to the store.
 #[derive(Debug, thiserror::Error)]
@@ -114,20 +106,6 @@ impl ClientError {
             _ => None,
         }
     }
-}
-
-#[derive(Deserialize)]
-struct ErrorEnvelope {
-    error: ErrorBody,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    code: String,
-    message: String,
-    index: Option<usize>,
-    field: Option<String>,
-    column: Option<usize>,
 }
 
 /// How long a request (other than the live tail) may take before it counts as unanswered: a
@@ -369,7 +347,7 @@ impl Client {
             params.push(("cursor", c.clone()));
         }
         if let Some(order) = o.order {
-            params.push(("order", order_name(order).into()));
+            params.push(("order", order.as_str().into()));
         }
         self.json(self.request(Method::GET, "v1/events").query(&params))
             .await
@@ -383,21 +361,13 @@ impl Client {
 
     /// `GET /v1/marks`: the marks catalog.
     pub async fn marks(&self) -> Result<Vec<Mark>, ClientError> {
-        #[derive(Deserialize)]
-        struct Marks {
-            marks: Vec<Mark>,
-        }
-        let m: Marks = self.json(self.request(Method::GET, "v1/marks")).await?;
+        let m: MarkList = self.json(self.request(Method::GET, "v1/marks")).await?;
         Ok(m.marks)
     }
 
     /// `GET /v1/incidents`, newest first.
     pub async fn incidents(&self) -> Result<Vec<Incident>, ClientError> {
-        #[derive(Deserialize)]
-        struct Incidents {
-            incidents: Vec<Incident>,
-        }
-        let i: Incidents = self.json(self.request(Method::GET, "v1/incidents")).await?;
+        let i: IncidentList = self.json(self.request(Method::GET, "v1/incidents")).await?;
         Ok(i.incidents)
     }
 
@@ -422,15 +392,12 @@ impl Client {
     }
 
     /// `GET /v1/users` (the accounts right).
-    pub async fn users(&self) -> Result<Vec<vigil_store::UserSummary>, ClientError> {
+    pub async fn users(&self) -> Result<Vec<UserSummary>, ClientError> {
         self.json(self.request(Method::GET, "v1/users")).await
     }
 
     /// `POST /v1/users`: creates a user.
-    pub async fn add_user(
-        &self,
-        user: &vigil_store::api::NewUserRequest,
-    ) -> Result<vigil_store::UserSummary, ClientError> {
+    pub async fn add_user(&self, user: &NewUserRequest) -> Result<UserSummary, ClientError> {
         self.json(self.request(Method::POST, "v1/users").json(user))
             .await
     }
@@ -440,8 +407,8 @@ impl Client {
         &self,
         name: &str,
         roles: &[String],
-    ) -> Result<vigil_store::UserSummary, ClientError> {
-        let body = vigil_store::api::RolesRequest {
+    ) -> Result<UserSummary, ClientError> {
+        let body = RolesRequest {
             roles: roles.to_vec(),
         };
         let path = format!("v1/users/{}/roles", urlencoding_path(name));
@@ -451,25 +418,18 @@ impl Client {
 
     /// `POST /v1/users/{name}/revoke`: ends a user's sessions; how many.
     pub async fn revoke_user(&self, name: &str) -> Result<u64, ClientError> {
-        #[derive(Deserialize)]
-        struct Revoked {
-            sessions: u64,
-        }
         let path = format!("v1/users/{}/revoke", urlencoding_path(name));
         let r: Revoked = self.json(self.request(Method::POST, &path)).await?;
         Ok(r.sessions)
     }
 
     /// `GET /v1/roles`: built-in roles, then custom ones.
-    pub async fn roles(&self) -> Result<Vec<vigil_store::api::RoleInfo>, ClientError> {
+    pub async fn roles(&self) -> Result<Vec<RoleInfo>, ClientError> {
         self.json(self.request(Method::GET, "v1/roles")).await
     }
 
     /// `POST /v1/roles`: creates a custom role.
-    pub async fn add_role(
-        &self,
-        role: &vigil_store::api::NewRoleRequest,
-    ) -> Result<vigil_store::api::RoleInfo, ClientError> {
+    pub async fn add_role(&self, role: &NewRoleRequest) -> Result<RoleInfo, ClientError> {
         self.json(self.request(Method::POST, "v1/roles").json(role))
             .await
     }
@@ -515,7 +475,7 @@ impl Client {
         let mut params = self.query_params(&o.q);
         params.push(("format", o.format.clone()));
         if let Some(order) = o.order {
-            params.push(("order", order_name(order).into()));
+            params.push(("order", order.as_str().into()));
         }
         if o.bom {
             params.push(("bom", "true".into()));
@@ -529,10 +489,10 @@ impl Client {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let entry = header("vigil-export-entry")
+        let entry = header(EXPORT_ENTRY_HEADER)
             .and_then(|v| uuid::Uuid::parse_str(&v).ok())
             .ok_or_else(|| ClientError::Decode("an export without Vigil-Export-Entry".into()))?;
-        let rows = header("vigil-export-rows")
+        let rows = header(EXPORT_ROWS_HEADER)
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let filename = header("content-disposition").and_then(|v| {
@@ -591,13 +551,6 @@ impl Client {
                 }
             }
         }))
-    }
-}
-
-fn order_name(order: Order) -> &'static str {
-    match order {
-        Order::Newest => "newest",
-        Order::Oldest => "oldest",
     }
 }
 

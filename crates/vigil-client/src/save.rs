@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use vigil_api::Order;
 use vigil_core::StoredEvent;
 use vigil_export::{About, Context, Exporter, Format, Row};
-use vigil_store::Order;
 
 use crate::{Client, ClientError, ExportOptions};
 

@@ -236,11 +236,11 @@ pub async fn remove_role(state: &AppState, cap: &ManageAccounts, name: &str) -> 
 }
 
 /// Every role, built in and custom, with its rights and scope.
-pub async fn all_roles(state: &AppState) -> anyhow::Result<Vec<vigil_store::api::RoleInfo>> {
+pub async fn all_roles(state: &AppState) -> anyhow::Result<Vec<vigil_api::RoleInfo>> {
     let mut out: Vec<_> = rights::BUILTIN
         .iter()
         .filter_map(|n| rights::builtin(n))
-        .map(|r| vigil_store::api::RoleInfo {
+        .map(|r| vigil_api::RoleInfo {
             name: r.name,
             rights: r.rights.iter().map(|r| r.as_str().to_owned()).collect(),
             scope: String::new(),
@@ -253,7 +253,7 @@ pub async fn all_roles(state: &AppState) -> anyhow::Result<Vec<vigil_store::api:
             .roles()
             .await?
             .into_iter()
-            .map(|r| vigil_store::api::RoleInfo {
+            .map(|r| vigil_api::RoleInfo {
                 name: r.name,
                 rights: r.rights,
                 scope: r.scope,

@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+pub use vigil_api::{ErrorBody, ErrorEnvelope};
 use vigil_store::StoreError;
 
 /// An error answer.
@@ -15,38 +15,13 @@ pub struct ApiError {
     pub body: ErrorBody,
 }
 
-/// The `error` object of an error answer.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    /// Stable machine-readable code: `invalid_event`, `bad_query`, `unauthorized`, …
-    pub code: &'static str,
-    /// What is wrong, for a person.
-    pub message: String,
-    /// Position in the batch, for batch errors.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub index: Option<usize>,
-    /// The field, for validation errors.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// The 1-based column, for query syntax errors.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<usize>,
-}
-
-/// The envelope.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorEnvelope {
-    /// The error.
-    pub error: ErrorBody,
-}
-
 impl ApiError {
     /// An error with a status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             body: ErrorBody {
-                code,
+                code: code.to_owned(),
                 message: message.into(),
                 index: None,
                 field: None,
@@ -56,7 +31,7 @@ impl ApiError {
     }
 
     /// 400.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 

@@ -8,22 +8,24 @@
 #![forbid(unsafe_code)]
 
 pub mod alerts;
-pub mod api;
 pub mod notes;
 mod types;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use alerts::{
-    AlertItem, AlertItemKind, AlertMatch, Attempt, Delivery, DeliveryCounts, DeliveryFilter,
-    DeliveryKind, DeliveryStatus, DIGEST_KEPT,
-};
+pub use alerts::{AlertItem, AlertItemKind, AlertMatch, Attempt, DeliveryFilter, DIGEST_KEPT};
 pub use notes::{
-    default_marks, EntryNotes, Incident, IncidentKey, IncidentNote, IncidentStatus, Mark,
-    MarkChange, NewAnnotation, NewIncident, NewIncidentNote, NewPin, Pin, Written,
+    default_marks, EntryNotes, IncidentKey, MarkChange, NewAnnotation, NewIncident,
+    NewIncidentNote, NewPin, Written,
 };
 pub use types::*;
+/// The records a store keeps that travel on the wire as they are: the API's types.
+pub use vigil_api::{
+    Appended, Bucket, BucketPlan, Delivery, DeliveryCounts, DeliveryKind, DeliveryStatus,
+    FacetField, FacetValue, Facets, Incident, IncidentNote, IncidentStatus, Mark, Order, Pin,
+    Timeline, UserSummary,
+};
 
 use async_trait::async_trait;
 use vigil_core::{Annotation, Event, StoredEvent};

@@ -4,24 +4,10 @@
 //! retried write (the console's outbox after a lost answer) is recognised and stores nothing.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use vigil_core::event::micros;
 use vigil_core::{Annotation, IncidentRef};
 
-/// A mark of the catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Mark {
-    /// What queries use: `mark:suspicious`.
-    pub key: String,
-    /// The French label: « suspect ».
-    pub label_fr: String,
-    /// The English label: "suspicious".
-    pub label_en: String,
-    /// `#rrggbb`.
-    pub colour: String,
-}
+use crate::{IncidentStatus, Mark};
 
 /// The marks every new store starts with.
 pub fn default_marks() -> Vec<Mark> {
@@ -81,36 +67,6 @@ pub struct NewAnnotation {
     pub supersedes: Option<Uuid>,
 }
 
-/// Open or closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum IncidentStatus {
-    /// Being investigated.
-    Open,
-    /// Done.
-    Closed,
-}
-
-impl IncidentStatus {
-    /// The written form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IncidentStatus::Open => "open",
-            IncidentStatus::Closed => "closed",
-        }
-    }
-
-    /// Reads the written form.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "open" => Some(IncidentStatus::Open),
-            "closed" => Some(IncidentStatus::Closed),
-            _ => None,
-        }
-    }
-}
-
 /// An incident to open.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewIncident {
@@ -124,48 +80,6 @@ pub struct NewIncident {
     pub author: String,
     /// When they wrote it.
     pub written_at: DateTime<Utc>,
-}
-
-/// An incident as the store keeps it, with its current status and how many entries it holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Incident {
-    /// Its id.
-    pub id: Uuid,
-    /// Its number, in order of receipt: `incident:12`.
-    pub number: u64,
-    /// Its title.
-    pub title: String,
-    /// What it is about.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Who opened it.
-    pub author: String,
-    /// When they wrote it.
-    #[serde(with = "micros")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub written_at: DateTime<Utc>,
-    /// When the store received it.
-    #[serde(with = "micros")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub received_at: DateTime<Utc>,
-    /// Open or closed: the last status a note set.
-    pub status: IncidentStatus,
-    /// Entries pinned to it.
-    pub entries: u64,
-    /// The journal entry that records its opening.
-    pub journal_seq: u64,
-}
-
-impl Incident {
-    /// How an entry names it.
-    pub fn to_ref(&self) -> IncidentRef {
-        IncidentRef {
-            id: self.id,
-            number: self.number,
-            title: self.title.clone(),
-        }
-    }
 }
 
 /// A note to write on an incident; it may close or reopen it.
@@ -185,34 +99,6 @@ pub struct NewIncidentNote {
     pub status: Option<IncidentStatus>,
 }
 
-/// A note on an incident.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct IncidentNote {
-    /// Its id.
-    pub id: Uuid,
-    /// The incident.
-    pub incident: Uuid,
-    /// Who wrote it.
-    pub author: String,
-    /// When they wrote it.
-    #[serde(with = "micros")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub written_at: DateTime<Utc>,
-    /// When the store received it.
-    #[serde(with = "micros")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub received_at: DateTime<Utc>,
-    /// The text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// The status it set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<IncidentStatus>,
-    /// The journal entry that records it.
-    pub journal_seq: u64,
-}
-
 /// An entry to pin to an incident.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPin {
@@ -226,30 +112,6 @@ pub struct NewPin {
     pub author: String,
     /// When they did.
     pub written_at: DateTime<Utc>,
-}
-
-/// An entry pinned to an incident.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Pin {
-    /// Its id.
-    pub id: Uuid,
-    /// The incident.
-    pub incident: Uuid,
-    /// The entry.
-    pub entry: Uuid,
-    /// Who pinned it.
-    pub author: String,
-    /// When they did.
-    #[serde(with = "micros")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub written_at: DateTime<Utc>,
-    /// When the store received it.
-    #[serde(with = "micros")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub received_at: DateTime<Utc>,
-    /// The journal entry that records it.
-    pub journal_seq: u64,
 }
 
 /// Which incident: by id or by number.

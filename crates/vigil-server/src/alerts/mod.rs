@@ -17,7 +17,7 @@ pub mod model;
 pub mod send;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+pub use vigil_api::{ChannelView, RuleView};
 use vigil_core::Query;
 use vigil_store::{AlertItemKind, Delivery, StoreError};
 
@@ -239,36 +239,6 @@ pub async fn check_setup(state: &AppState) -> anyhow::Result<String> {
             }
         ),
     })
-}
-
-/// A channel as answers show it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ChannelView {
-    /// Its name.
-    pub name: String,
-    /// `email`, `telegram`, `slack` or `webhook`, and its settings; secrets show where they
-    /// come from (`{"env": …}`, `{"file": …}`) or `(set)`, never their value.
-    #[schema(value_type = Object)]
-    pub spec: serde_json::Value,
-    /// `config` (vigil.toml) or `api`.
-    #[schema(value_type = String)]
-    pub source: Source,
-}
-
-/// A rule as answers show it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct RuleView {
-    /// Its name.
-    pub name: String,
-    /// The query.
-    pub q: String,
-    /// The channels it sends to (every channel when it names none).
-    pub channels: Vec<String>,
-    /// At most one message per this many minutes per channel (absent: one per match).
-    pub window_minutes: Option<u32>,
-    /// `builtin`, `config` or `api`.
-    #[schema(value_type = String)]
-    pub source: Source,
 }
 
 impl Channel {

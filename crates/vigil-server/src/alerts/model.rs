@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
+pub use vigil_api::Source;
 use vigil_core::Query;
 
 /// A secret: given as the value itself, or read from an environment variable or a file when a
@@ -365,18 +366,6 @@ pub fn check_name(what: &str, name: &str) -> Result<(), String> {
             "{what} name {name:?}: use 1 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit"
         ))
     }
-}
-
-/// Where a channel or rule was defined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    /// `vigil.toml`: changed by editing the file and restarting.
-    Config,
-    /// The API or CLI: stored in the journal's database.
-    Api,
-    /// Built in (the default rule).
-    Builtin,
 }
 
 /// The `[alerts]` section of `vigil.toml`.

@@ -4,9 +4,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use vigil_store::api::{
-    KeyCreated, KeyInfo, NewRoleRequest, NewUserRequest, RoleInfo, RolesRequest,
+use vigil_api::{
+    KeyCreated, KeyInfo, NewKeyRequest, NewRoleRequest, NewUserRequest, Revoked, RoleInfo,
+    RolesRequest, Unlocked,
 };
 use vigil_store::{StoreError, UserSummary};
 
@@ -91,13 +91,6 @@ pub async fn set_roles(
     Ok(Json(summary(&state, &name).await?))
 }
 
-/// How many sessions a revocation ended.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Revoked {
-    /// Sessions ended.
-    pub sessions: u64,
-}
-
 /// Ends every live session of a user (journaled as `user.revoke`).
 #[utoipa::path(post, path = "/v1/users/{name}/revoke", tag = "accounts",
     params(("name" = String, Path, description = "Login name")),
@@ -113,13 +106,6 @@ pub async fn revoke_user(
         .map_err(refused)?;
     state.wake().await;
     Ok(Json(Revoked { sessions }))
-}
-
-/// Whether an unlock lifted a lock.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Unlocked {
-    /// A lock held and was lifted.
-    pub was_locked: bool,
 }
 
 /// Lifts a sign-in lock (journaled as `user.unlock` when one held).
@@ -223,14 +209,6 @@ pub async fn list_keys(
             })
             .collect(),
     ))
-}
-
-/// The name of a new ingest key.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewKeyRequest {
-    /// The sending system, e.g. `backoffice`.
-    pub name: String,
 }
 
 /// Creates an ingest key, shown once in the answer (journaled as `key.create`).

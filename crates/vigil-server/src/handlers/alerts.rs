@@ -4,12 +4,15 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use vigil_store::{Delivery, DeliveryCounts, DeliveryFilter, DeliveryStatus};
+use vigil_api::{
+    ChannelList, ChannelView, Delivery, DeliveryList, DeliveryParams, DeliveryStatus, NewRule,
+    RuleList, RuleView,
+};
+use vigil_store::DeliveryFilter;
 
 use crate::alerts::model::{ChannelSpec, RuleSpec};
-use crate::alerts::{self, ChannelView, ManageError, RuleView, Setup};
+use crate::alerts::{self, ManageError, Setup};
 use crate::auth::AlertsAdmin;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::export::staff;
@@ -24,31 +27,6 @@ impl From<ManageError> for ApiError {
             ManageError::Store(e) => e.into(),
         }
     }
-}
-
-/// The channels.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ChannelList {
-    /// By name.
-    pub channels: Vec<ChannelView>,
-}
-
-/// The rules.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct RuleList {
-    /// The built-in rule (if on), then the others by name.
-    pub rules: Vec<RuleView>,
-}
-
-/// A page of deliveries and the outbox's counts.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct DeliveryList {
-    /// Newest first.
-    pub deliveries: Vec<Delivery>,
-    /// Pass as `before` for the next page; null on the last page.
-    pub next_before: Option<u64>,
-    /// Every delivery by status.
-    pub counts: DeliveryCounts,
 }
 
 /// Lists the channels (secrets show where they come from, never their value).
@@ -144,23 +122,6 @@ pub async fn list_rules(
     }))
 }
 
-/// A new rule.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewRule {
-    /// 1 to 64 of a-z, 0-9, '.', '_', '-'.
-    pub name: String,
-    /// The query, e.g. `action:withdrawal.cancel`.
-    pub q: String,
-    /// Channel names; none: every channel.
-    #[serde(default)]
-    pub channels: Vec<String>,
-    /// At most one message per this many minutes (1 to 1440) per channel, with a digest of the
-    /// rest; absent: one message per match.
-    #[serde(default)]
-    pub window_minutes: Option<u32>,
-}
-
 /// Adds a rule.
 #[utoipa::path(post, path = "/v1/alerts/rules", tag = "alerts", request_body = NewRule,
     responses((status = 201, body = RuleView), (status = 400, body = ErrorEnvelope),
@@ -200,22 +161,6 @@ pub async fn remove_rule(
 ) -> Result<StatusCode, ApiError> {
     alerts::remove_rule(&state, &staff(&reader.user.name), &name).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Which deliveries to list.
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DeliveryParams {
-    /// `pending`, `sent` or `failed`.
-    pub status: Option<String>,
-    /// Only this rule's.
-    pub rule: Option<String>,
-    /// Only this channel's.
-    pub channel: Option<String>,
-    /// Only ids below this (the previous page's `next_before`).
-    pub before: Option<u64>,
-    /// 1 to 500 [default: 50].
-    pub limit: Option<usize>,
 }
 
 /// Lists deliveries, newest first, with the outbox's counts: pending (with the last error while

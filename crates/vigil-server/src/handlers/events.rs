@@ -5,14 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use chrono::FixedOffset;
-use serde::Deserialize;
 use serde_json::Value;
-use utoipa::IntoParams;
+use vigil_api::{EventsPage, FacetParams, IngestAnswer, SearchParams, TimelineParams};
 use vigil_core::validate::{self, MAX_BATCH_BYTES, MAX_BATCH_EVENTS};
 use vigil_core::{Annotated, Event, Query};
-use vigil_store::api::{EventsPage, IngestAnswer};
 use vigil_store::{
-    Cursor, FacetField, FacetRequest, Facets, Order, Search, StoreError, Timeline, TimelineRequest,
+    Cursor, FacetField, FacetRequest, Facets, Search, StoreError, Timeline, TimelineRequest,
 };
 
 use crate::auth::{CanRead, Ingester, Reader};
@@ -139,22 +137,6 @@ pub fn parse_batch(bytes: &[u8]) -> Result<Vec<Event>, ApiError> {
             "the body must be an event object or an array of events",
         )),
     }
-}
-
-/// Parameters of a search.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct SearchParams {
-    /// The query, in the query language (empty: everything).
-    q: Option<String>,
-    /// Page size, 1 to 1000 (default 50).
-    limit: Option<usize>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-    /// `newest` (default) or `oldest` first.
-    order: Option<Order>,
-    /// The UTC offset (`+01:00`, `-05:30`, `Z`) in which dates without an offset are read
-    /// (default UTC).
-    tz: Option<String>,
 }
 
 /// Longest accepted query text, in characters.
@@ -313,17 +295,6 @@ pub async fn get_event(
     Ok(Json(one))
 }
 
-/// Parameters of a timeline.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct TimelineParams {
-    /// The query.
-    q: Option<String>,
-    /// About how many buckets, 1 to 1000 (default 60); the width is rounded to a readable interval.
-    buckets: Option<usize>,
-    /// The UTC offset in which dates are read and days and weeks are cut (default UTC).
-    tz: Option<String>,
-}
-
 /// Counts of matching entries (and critical ones) per time bucket.
 #[utoipa::path(get, path = "/v1/timeline", tag = "events", params(TimelineParams),
     responses((status = 200, body = Timeline), (status = 400, body = ErrorEnvelope)), security(("bearer" = [])))]
@@ -346,19 +317,6 @@ pub async fn timeline(
             })
             .await?,
     ))
-}
-
-/// Parameters of facets.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct FacetParams {
-    /// The query.
-    q: Option<String>,
-    /// actor, section, kind, action, target_type, severity, outcome or mark.
-    field: Option<String>,
-    /// At most this many values, 1 to 100 (default 10).
-    limit: Option<usize>,
-    /// The UTC offset in which dates without an offset are read (default UTC).
-    tz: Option<String>,
 }
 
 /// The most frequent values of a field among matching entries.

@@ -6,12 +6,10 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use tokio::sync::mpsc;
-use utoipa::IntoParams;
+use vigil_api::{ExportParams, EXPORT_ENTRY_HEADER, EXPORT_ROWS_HEADER};
 use vigil_core::Query;
 use vigil_export::Format;
-use vigil_store::Order;
 
 use crate::auth::Exporter;
 use crate::error::{ApiError, ErrorEnvelope};
@@ -29,21 +27,6 @@ pub const ROWS_HEADER: &str = "vigil-export-rows";
 const INDEX_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 /// Bytes handed to the connection at a time.
 const CHUNK: usize = 64 * 1024;
-
-/// Parameters of an export.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct ExportParams {
-    /// The query (empty: every entry).
-    q: Option<String>,
-    /// `csv`, `xlsx`, `json` or `ndjson`.
-    format: Option<String>,
-    /// The UTC offset in which dates without an offset are read (default UTC).
-    tz: Option<String>,
-    /// `newest` (default) or `oldest` first.
-    order: Option<Order>,
-    /// CSV only: start with a UTF-8 byte-order mark, so Excel reads accents right (default false).
-    bom: Option<bool>,
-}
 
 /// The matching entries as a CSV, XLSX, JSON or NDJSON file, streamed while it is written.
 /// XLSX carries an "About" sheet and JSON an `about` object; for CSV and NDJSON the About is the
@@ -115,10 +98,13 @@ pub async fn export(
                 .expect("a plain file name is a header value"),
         ),
         (
-            HeaderName::from_static(ENTRY_HEADER),
+            HeaderName::from_static(EXPORT_ENTRY_HEADER),
             header_value(export.entry),
         ),
-        (HeaderName::from_static(ROWS_HEADER), header_value(rows)),
+        (
+            HeaderName::from_static(EXPORT_ROWS_HEADER),
+            header_value(rows),
+        ),
     ];
     tokio::spawn(run(state, export, plan, tx));
     let body = Body::from_stream(tokio_stream_from(rx));

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use vigil_store::api::Health;
+use vigil_api::Health;
 
 use crate::error::ApiError;
 use crate::state::AppState;

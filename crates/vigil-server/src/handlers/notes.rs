@@ -4,15 +4,16 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Serialize;
+use vigil_api::{
+    AnnotationList, AnnotationRequest, IncidentDetail, IncidentList, IncidentNote, IncidentRequest,
+    Mark, MarkList, MarkRequest, NoteRequest, Pin, PinRequest,
+};
 use vigil_core::Annotation;
-use vigil_store::{Incident, IncidentNote, Mark, Pin};
+use vigil_store::Incident;
 
 use crate::auth::{Annotator, CanRead, MarksAdmin};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::notes::{
-    self, AnnotationRequest, IncidentRequest, MarkRequest, NoteRequest, PinRequest,
-};
+use crate::notes;
 use crate::state::AppState;
 
 fn entry_id(id: &str) -> Result<uuid::Uuid, ApiError> {
@@ -36,13 +37,6 @@ async fn may_annotate(
         )));
     }
     Ok(())
-}
-
-/// An entry's annotations.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AnnotationList {
-    /// Oldest first.
-    pub annotations: Vec<Annotation>,
 }
 
 /// Annotates an entry: a comment and/or marks, as the signed-in user.
@@ -84,13 +78,6 @@ pub async fn annotations(
     crate::handlers::events::readable(&state, &reader, id).await?;
     let annotations = state.store.annotations(id).await?;
     Ok(Json(AnnotationList { annotations }))
-}
-
-/// The marks catalog.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct MarkList {
-    /// In the catalog's order.
-    pub marks: Vec<Mark>,
 }
 
 /// The marks annotations may use.
@@ -155,24 +142,6 @@ pub async fn remove_mark(
     let by = crate::journal::staff(&reader.user.name);
     notes::remove_mark(&state, &by, &key).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The incidents.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct IncidentList {
-    /// Newest first.
-    pub incidents: Vec<Incident>,
-}
-
-/// An incident with its notes and pinned entries.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct IncidentDetail {
-    /// The incident.
-    pub incident: Incident,
-    /// Its notes, oldest first.
-    pub notes: Vec<IncidentNote>,
-    /// Its entries, in order of pinning (search `incident:N` for the entries themselves).
-    pub pins: Vec<Pin>,
 }
 
 /// Every incident, newest first.

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use vigil_store::api::{Login, LoginAnswer, Me, MeAnswer};
+use vigil_api::{Login, LoginAnswer, Me, MeAnswer};
 use vigil_store::{NewSession, StoreError};
 
 use serde_json::json;

@@ -15,8 +15,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use chrono::FixedOffset;
 use futures::{Stream, StreamExt};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use vigil_api::StreamParams;
 use vigil_core::Query;
 
 use crate::auth::{CanRead, Reader};
@@ -29,15 +28,6 @@ use crate::state::AppState;
 const SCAN_BATCH: usize = 500;
 /// How often a tail looks for appends made by other processes.
 const POLL: Duration = Duration::from_secs(1);
-
-/// Parameters of a live tail.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct StreamParams {
-    /// The query new entries must match (empty: every new entry).
-    q: Option<String>,
-    /// The UTC offset in which dates without an offset are read (default UTC).
-    tz: Option<String>,
-}
 
 /// New entries matching the query as they are stored: `text/event-stream` with a `ready` event
 /// (id: the seq the tail starts after), then one `entry` event per entry (data: the entry's JSON,

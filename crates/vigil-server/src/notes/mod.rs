@@ -6,9 +6,9 @@
 pub mod cli;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
+pub use vigil_api::{AnnotationRequest, IncidentRequest, MarkRequest, NoteRequest, PinRequest};
 use vigil_core::annotation::{self, MAX_MARKS, MAX_TITLE_CHARS};
 use vigil_core::{Actor, Annotated, Annotation, Kind, StoredEvent};
 use vigil_store::{
@@ -22,80 +22,6 @@ use crate::state::AppState;
 
 /// How far in the future a client's `written_at` may be (clocks drift).
 const CLOCK_SKEW: i64 = 5;
-
-/// What a client sends to annotate an entry.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AnnotationRequest {
-    /// The client's id: sending the same id again stores nothing new (default: a new one).
-    pub id: Option<Uuid>,
-    /// The comment (at most 10,000 characters).
-    pub comment: Option<String>,
-    /// Mark keys from the catalog (`GET /v1/marks`).
-    pub marks: Option<Vec<String>>,
-    /// The annotation of the same entry that this one corrects.
-    pub supersedes: Option<Uuid>,
-    /// When it was written, RFC 3339 (default: now); an offline client sends its own time.
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub written_at: Option<DateTime<Utc>>,
-}
-
-/// What a client sends to open an incident.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IncidentRequest {
-    /// The client's id (default: a new one).
-    pub id: Option<Uuid>,
-    /// The title (required, at most 200 characters).
-    pub title: Option<String>,
-    /// What it is about (at most 10,000 characters).
-    pub description: Option<String>,
-    /// When it was written (default: now).
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub written_at: Option<DateTime<Utc>>,
-}
-
-/// What a client sends to pin an entry to an incident.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PinRequest {
-    /// The client's id (default: a new one).
-    pub id: Option<Uuid>,
-    /// The entry's id.
-    pub entry: Uuid,
-    /// When it was pinned (default: now).
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub written_at: Option<DateTime<Utc>>,
-}
-
-/// What a client sends to write a note on an incident (and close or reopen it).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NoteRequest {
-    /// The client's id (default: a new one).
-    pub id: Option<Uuid>,
-    /// The note (at most 10,000 characters).
-    pub text: Option<String>,
-    /// `open` or `closed`, to change the incident's status.
-    pub status: Option<IncidentStatus>,
-    /// When it was written (default: now).
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub written_at: Option<DateTime<Utc>>,
-}
-
-/// A mark's labels and colour, all optional when changing one.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MarkRequest {
-    /// The key (when adding): `a-z`, `0-9`, `-`.
-    pub key: Option<String>,
-    /// The French label.
-    pub label_fr: Option<String>,
-    /// The English label.
-    pub label_en: Option<String>,
-    /// `#rrggbb`.
-    pub colour: Option<String>,
-}
 
 /// Reads a JSON body into `T`, or a 400 with `code` that says what is wrong.
 pub fn body<T: serde::de::DeserializeOwned>(

@@ -1,32 +1,7 @@
-//! The shapes of the HTTP API's requests and answers, shared by the server and vigil-client.
+//! Sessions, users, roles and ingest keys on the wire.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use vigil_core::Annotated;
-
-use crate::Appended;
-
-/// The answer to an ingest.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct IngestAnswer {
-    /// Events newly stored.
-    pub accepted: usize,
-    /// Events already stored (same id, same content): not stored again.
-    pub duplicates: usize,
-    /// One per event sent, in order.
-    pub results: Vec<Appended>,
-}
-
-/// A page of entries.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct EventsPage {
-    /// Entries in the requested order, with their annotations and incidents.
-    pub events: Vec<Annotated>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
 
 /// Credentials. `Debug` does not show the password.
 #[derive(Clone, Serialize, Deserialize)]
@@ -84,20 +59,6 @@ pub struct MeAnswer {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The store is up and its database answers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Health {
-    /// `ok`.
-    pub status: String,
-    /// Entries in the journal.
-    pub events: u64,
-    /// Entries the search index holds (it follows the journal; equal when caught up).
-    pub indexed: Option<u64>,
-    /// The server's version.
-    pub version: String,
-}
-
 impl std::fmt::Debug for Login {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Login")
@@ -115,6 +76,26 @@ impl std::fmt::Debug for LoginAnswer {
             .field("user", &self.user)
             .finish()
     }
+}
+
+/// A user as the admin screens list them (no password hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserSummary {
+    /// Login name.
+    pub name: String,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// When the user was created.
+    #[serde(with = "vigil_core::event::micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: DateTime<Utc>,
+    /// Sessions that have not ended.
+    pub live_sessions: u64,
+    /// When a sign-in lock ends, if one holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// A role, built in or custom.
@@ -176,7 +157,32 @@ pub struct RolesRequest {
     pub roles: Vec<String>,
 }
 
-/// A new ingest key, shown once.
+/// How many sessions a revocation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Revoked {
+    /// Sessions ended.
+    pub sessions: u64,
+}
+
+/// Whether an unlock lifted a lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Unlocked {
+    /// A lock held and was lifted.
+    pub was_locked: bool,
+}
+
+/// The name of a new ingest key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewKeyRequest {
+    /// The sending system, e.g. `backoffice`.
+    pub name: String,
+}
+
+/// A new ingest key, shown once. `Debug` does not show the key.
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyCreated {
@@ -184,6 +190,15 @@ pub struct KeyCreated {
     pub name: String,
     /// The key: send as `Authorization: Bearer <key>`. Only its hash is stored.
     pub key: String,
+}
+
+impl std::fmt::Debug for KeyCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyCreated")
+            .field("name", &self.name)
+            .field("key", &"<redacted>")
+            .finish()
+    }
 }
 
 /// An ingest key as listed (never the key itself).
@@ -200,4 +215,29 @@ pub struct KeyInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_passwords_tokens_and_keys() {
+        let login = Login {
+            name: "alice".into(),
+            password: "hunter2hunter2".into(),
+        };
+        assert!(!format!("{login:?}").contains("hunter2"));
+        let user = NewUserRequest {
+            name: "bob".into(),
+            password: "hunter2hunter2".into(),
+            roles: vec![],
+        };
+        assert!(!format!("{user:?}").contains("hunter2"));
+        let key = KeyCreated {
+            name: "backoffice".into(),
+            key: "vik_secret".into(),
+        };
+        assert!(!format!("{key:?}").contains("vik_secret"));
+    }
 }
