@@ -1,5 +1,10 @@
 //! Users, sessions and ingest keys.
 
+use async_trait::async_trait;
+use vigil_core::Event;
+use vigil_store::AccountStore;
+
+use crate::SqliteStore;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use vigil_store::{
@@ -30,7 +35,7 @@ fn roles(text: String) -> rusqlite::Result<Vec<String>> {
     })
 }
 
-pub fn add_user(conn: &Connection, u: &NewUser) -> Result<(), StoreError> {
+fn add_user(conn: &Connection, u: &NewUser) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO users (name, password_hash, roles, created_at) VALUES (?, ?, ?, ?)",
         params![
@@ -61,7 +66,7 @@ pub fn user(conn: &Connection, name: &str) -> Result<User, StoreError> {
     .ok_or_else(|| StoreError::NotFound(format!("user {name:?}")))
 }
 
-pub fn add_session(conn: &Connection, s: &NewSession) -> Result<(), StoreError> {
+fn add_session(conn: &Connection, s: &NewSession) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO sessions (token_hash, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)",
         params![
@@ -114,7 +119,7 @@ pub fn revoke_session(
     Ok(())
 }
 
-pub fn add_key(conn: &Connection, k: &NewKey) -> Result<(), StoreError> {
+fn add_key(conn: &Connection, k: &NewKey) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO ingest_keys (name, key_hash, created_at) VALUES (?, ?, ?)",
         params![k.name, k.key_hash, micros(&k.created_at)],
@@ -405,4 +410,174 @@ pub fn stored_roles(conn: &Connection) -> Result<Vec<RoleRecord>, StoreError> {
         })
         .map_err(db)?;
     rows.collect::<Result<_, _>>().map_err(db)
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(db)
+        })
+        .await
+    }
+
+    async fn user(&self, name: &str) -> Result<User, StoreError> {
+        let name = name.to_owned();
+        self.read(move |conn| user(conn, &name)).await
+    }
+
+    async fn session(&self, token_hash: &[u8]) -> Result<Session, StoreError> {
+        let hash = token_hash.to_vec();
+        self.read(move |conn| session(conn, &hash)).await
+    }
+
+    async fn revoke_session(
+        &self,
+        token_hash: &[u8],
+        at: chrono::DateTime<chrono::Utc>,
+        journal: Event,
+    ) -> Result<(), StoreError> {
+        let hash = token_hash.to_vec();
+        self.write(1, move |conn, chain| {
+            revoke_session(conn, &hash, at)?;
+            chain.append(conn, &[journal]).map(drop)
+        })
+        .await
+    }
+
+    async fn change_accounts(
+        &self,
+        change: AccountChange,
+        journal: Event,
+    ) -> Result<(), StoreError> {
+        self.write(1, move |conn, chain| {
+            self::change(conn, &change)?;
+            chain.append(conn, &[journal]).map(drop)
+        })
+        .await
+    }
+
+    async fn users(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<UserSummary>, StoreError> {
+        self.read(move |conn| users(conn, at)).await
+    }
+
+    async fn roles(&self) -> Result<Vec<RoleRecord>, StoreError> {
+        self.read(stored_roles).await
+    }
+
+    async fn key(&self, key_hash: &[u8]) -> Result<IngestKey, StoreError> {
+        let hash = key_hash.to_vec();
+        self.read(move |conn| key(conn, &hash)).await
+    }
+
+    async fn ingest_keys(&self) -> Result<Vec<IngestKey>, StoreError> {
+        self.read(keys).await
+    }
+
+    async fn revoke_key(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        journal: Event,
+    ) -> Result<(), StoreError> {
+        let name = name.to_owned();
+        self.write(1, move |conn, chain| {
+            revoke_key(conn, &name, at)?;
+            chain.append(conn, &[journal]).map(drop)
+        })
+        .await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        journal: Event,
+    ) -> Result<u64, StoreError> {
+        let name = name.to_owned();
+        self.write(1, move |conn, chain| {
+            let n = revoke_user_sessions(conn, &name, at)?;
+            let mut journal = journal;
+            journal
+                .details
+                .get_or_insert_with(Default::default)
+                .insert("sessions".into(), n.into());
+            chain.append(conn, &[journal])?;
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn sign_in_failed(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        policy: LockoutPolicy,
+        journal: Event,
+        lockout: Event,
+    ) -> Result<Lockout, StoreError> {
+        let name = name.to_owned();
+        self.write(2, move |conn, chain| {
+            let l = sign_in_failed(conn, &name, at, policy)?;
+            let mut entries = vec![journal];
+            if l.locked_now {
+                entries.push(lockout);
+            }
+            chain.append(conn, &entries)?;
+            Ok(l)
+        })
+        .await
+    }
+
+    async fn locked_until(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let name = name.to_owned();
+        self.read(move |conn| locked_until(conn, &name, at)).await
+    }
+
+    async fn sign_in_succeeded(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        session: NewSession,
+        journal: Event,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let name = name.to_owned();
+        // In the writer, so that it is ordered with the failures recorded meanwhile.
+        self.write(1, move |conn, chain| {
+            if let Some(until) = locked_until(conn, &name, at)? {
+                return Ok(Some(until));
+            }
+            clear_sign_in_failures(conn, &name, at)?;
+            add_session(conn, &session)?;
+            chain.append(conn, &[journal])?;
+            Ok(None)
+        })
+        .await
+    }
+
+    async fn unlock_sign_in(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        journal: Event,
+    ) -> Result<bool, StoreError> {
+        let name = name.to_owned();
+        self.write(1, move |conn, chain| {
+            let held = clear_sign_in_failures(conn, &name, at)?;
+            if held {
+                chain.append(conn, &[journal])?;
+            }
+            Ok(held)
+        })
+        .await
+    }
 }

@@ -1,5 +1,10 @@
 //! Alert channels and rules, the evaluation cursor, and the outbox of deliveries.
 
+use async_trait::async_trait;
+use vigil_core::Event;
+use vigil_store::{AlertItemChange, AlertStore};
+
+use crate::SqliteStore;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use vigil_store::{
@@ -405,4 +410,103 @@ pub fn retry(conn: &Connection, id: u64, now: DateTime<Utc>) -> Result<Delivery,
     )
     .map_err(db)?;
     by_id(conn, id)
+}
+
+#[async_trait]
+impl AlertStore for SqliteStore {
+    async fn alert_items(&self, kind: AlertItemKind) -> Result<Vec<AlertItem>, StoreError> {
+        self.read(move |conn| items(conn, kind)).await
+    }
+
+    async fn alert_cursor(&self) -> Result<Option<u64>, StoreError> {
+        self.read(cursor).await
+    }
+
+    async fn record_matches(
+        &self,
+        through: u64,
+        matches: Vec<AlertMatch>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.write_beside(move |conn| record_matches(conn, through, &matches, now))
+            .await
+    }
+
+    async fn start_test_delivery(
+        &self,
+        channel: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Delivery, StoreError> {
+        let channel = channel.to_owned();
+        self.write_beside(move |conn| start_test(conn, &channel, now))
+            .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+        per_channel: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.write_beside(move |conn| claim(conn, now, limit, per_channel))
+            .await
+    }
+
+    async fn finish_delivery(&self, id: u64, attempt: Attempt) -> Result<(), StoreError> {
+        self.write_beside(move |conn| finish(conn, id, &attempt))
+            .await
+    }
+
+    async fn release_deliveries(&self) -> Result<u64, StoreError> {
+        self.write_beside(release).await
+    }
+
+    async fn next_delivery_due(
+        &self,
+        per_channel: usize,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        self.read(move |conn| next_due(conn, per_channel)).await
+    }
+
+    async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
+        let filter = filter.clone();
+        self.read(move |conn| list(conn, &filter)).await
+    }
+
+    async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError> {
+        self.read(counts).await
+    }
+
+    async fn retry_delivery(
+        &self,
+        id: u64,
+        now: chrono::DateTime<chrono::Utc>,
+        journal: Event,
+    ) -> Result<Delivery, StoreError> {
+        self.write(1, move |conn, chain| {
+            let d = retry(conn, id, now)?;
+            chain.append(conn, &[journal])?;
+            Ok(d)
+        })
+        .await
+    }
+
+    async fn delivery(&self, id: u64) -> Result<Delivery, StoreError> {
+        self.read(move |conn| by_id(conn, id)).await
+    }
+
+    async fn change_alert_item(
+        &self,
+        change: AlertItemChange,
+        journal: Event,
+    ) -> Result<(), StoreError> {
+        self.write(1, move |conn, chain| {
+            match &change {
+                AlertItemChange::Add(kind, item) => add_item(conn, *kind, item)?,
+                AlertItemChange::Remove(kind, name) => remove_item(conn, *kind, name)?,
+            }
+            chain.append(conn, &[journal]).map(drop)
+        })
+        .await
+    }
 }

@@ -1,8 +1,14 @@
 //! The embedded default backend of the Vigil audit store: one SQLite file in WAL mode.
 //!
 //! - Appends go to one writer thread that commits waiting batches together (group commit) with
-//!   `synchronous = FULL`, so an `Ok` means the events are on disk.
-//! - Reads run on a small pool of connections on tokio's blocking threads.
+//!   `synchronous = FULL`, so an `Ok` means the events are on disk. Every change that the journal
+//!   records (accounts, annotations, the alert setup) runs in the writer's transaction with the
+//!   entry that tells of it.
+//! - Reads run on a small pool of connections on tokio's blocking threads; so do the alert
+//!   outbox's own writes (claims, attempts, the rules' cursor), which append nothing.
+//!
+//! The store's four parts are one file each: [`journal`](crate::journal) (with the index's view of
+//! the journal), `accounts`, `annotations` and `alerts`; each holds its SQL and its trait's impl.
 //! - Triggers refuse UPDATE and DELETE on the journal.
 //! - Searches, timelines and facets go to the search index ([`vigil_index`]) in the folder
 //!   `<database>.index`, derived from the journal and rebuilt from it when missing or behind;
@@ -10,7 +16,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), vigil_store::StoreError> {
-//! use vigil_store::Store;
+//! use vigil_store::JournalStore;
 //! let store = vigil_store_sqlite::SqliteStore::open("vigil-data/vigil.db".as_ref(), vigil_store_sqlite::system_clock())?;
 //! let head = store.head().await?;
 //! # Ok(()) }
@@ -19,7 +25,8 @@
 
 mod accounts;
 mod alerts;
-mod notes;
+mod annotations;
+pub mod journal;
 mod schema;
 mod sql;
 mod writer;
@@ -28,19 +35,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
-use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
-use vigil_core::Annotation;
-use vigil_core::{Event, StoredEvent};
-use vigil_index::{Journal, SearchIndex};
-use vigil_store::{
-    AccountChange, AlertItem, AlertItemKind, AlertMatch, Appended, Attempt, Cursor, Delivery,
-    DeliveryCounts, DeliveryFilter, EntryNotes, FacetRequest, Facets, Incident, IncidentKey,
-    IncidentNote, IngestKey, Lockout, LockoutPolicy, Mark, MarkChange, NewAnnotation, NewIncident,
-    NewIncidentNote, NewKey, NewPin, NewSession, NewUser, Page, Pin, RoleRecord, Search, Session,
-    Store, StoreError, Timeline, TimelineRequest, User, UserSummary, Written,
-};
+use vigil_index::SearchIndex;
+use vigil_store::StoreError;
+
+use crate::journal::JournalReader;
 
 pub use writer::Clock;
 
@@ -72,32 +72,6 @@ struct Inner {
     awaited: AtomicU64,
 }
 
-/// The journal as the search index reads it, on a connection of its own.
-struct JournalReader(Mutex<Connection>);
-
-impl Journal for JournalReader {
-    fn read(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        scan_sync(&self.0.lock().expect("journal reader lock"), from, limit)
-    }
-
-    fn head(&self) -> Result<u64, StoreError> {
-        writer::head_seq(&self.0.lock().expect("journal reader lock")).map_err(db)
-    }
-
-    fn notes(
-        &self,
-        seqs: &[u64],
-    ) -> Result<std::collections::HashMap<u64, vigil_core::Notes>, StoreError> {
-        notes::notes(&self.0.lock().expect("journal reader lock"), seqs)
-    }
-
-    fn touched(&self, from: u64, to: u64, before: u64) -> Result<Vec<StoredEvent>, StoreError> {
-        let conn = self.0.lock().expect("journal reader lock");
-        let seqs = notes::touched(&conn, from, to, before)?;
-        by_seqs(&conn, &seqs)
-    }
-}
-
 impl Drop for Inner {
     /// Stops the writer (it finishes what it was given) and waits for it, then the search index.
     fn drop(&mut self) {
@@ -108,83 +82,7 @@ impl Drop for Inner {
     }
 }
 
-fn scan_sync(conn: &Connection, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT {} FROM events WHERE seq >= ? ORDER BY seq LIMIT ?",
-            sql::COLUMNS
-        ))
-        .map_err(db)?;
-    let rows = stmt
-        .query_map([from as i64, limit as i64], sql::stored_event)
-        .map_err(db)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(db)
-}
-
-/// Whole entries for a list of seqs, in the list's order.
-///
-/// Seqs close together (a page of a broad search, an export) are read as one range and only the
-/// wanted rows decoded, which is several times faster than looking each one up; scattered seqs
-/// are looked up one by one.
-fn by_seqs(conn: &Connection, seqs: &[u64]) -> Result<Vec<StoredEvent>, StoreError> {
-    let (Some(&lo), Some(&hi)) = (seqs.iter().min(), seqs.iter().max()) else {
-        return Ok(Vec::new());
-    };
-    let mut found: std::collections::HashMap<u64, StoredEvent> =
-        std::collections::HashMap::with_capacity(seqs.len());
-    if hi - lo < seqs.len() as u64 * 4 {
-        let wanted: std::collections::HashSet<u64> = seqs.iter().copied().collect();
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {} FROM events WHERE seq BETWEEN ? AND ?",
-                sql::COLUMNS
-            ))
-            .map_err(db)?;
-        let mut rows = stmt.query([lo as i64, hi as i64]).map_err(db)?;
-        while let Some(row) = rows.next().map_err(db)? {
-            let seq = row.get::<_, i64>(0).map_err(db)? as u64;
-            if wanted.contains(&seq) {
-                found.insert(seq, sql::stored_event(row).map_err(db)?);
-            }
-        }
-    } else {
-        let text = format!(
-            "SELECT {} FROM events WHERE seq IN ({})",
-            sql::COLUMNS,
-            seqs.iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        );
-        let mut stmt = conn.prepare(&text).map_err(db)?;
-        let rows = stmt.query_map([], sql::stored_event).map_err(db)?;
-        for row in rows {
-            let e = row.map_err(db)?;
-            found.insert(e.seq, e);
-        }
-    }
-    let mut out: Vec<StoredEvent> = Vec::with_capacity(seqs.len());
-    for s in seqs {
-        let entry = match found.remove(s) {
-            Some(e) => e,
-            // Asked twice: the copy already taken.
-            None => out
-                .iter()
-                .find(|e| e.seq == *s)
-                .cloned()
-                .ok_or_else(|| StoreError::backend(IndexAhead(*s)))?,
-        };
-        out.push(entry);
-    }
-    Ok(out)
-}
-
-/// The index named an entry the journal does not have (it should have been rebuilt).
-#[derive(Debug, thiserror::Error)]
-#[error("the search index names entry seq {0}, which the journal does not have")]
-struct IndexAhead(u64);
-
-fn db(e: rusqlite::Error) -> StoreError {
+pub(crate) fn db(e: rusqlite::Error) -> StoreError {
     StoreError::backend(e)
 }
 
@@ -284,7 +182,7 @@ impl SqliteStore {
     }
 
     /// Waits until the search index holds everything committed before this call.
-    async fn index_current(&self) -> Result<Arc<SearchIndex>, StoreError> {
+    pub(crate) async fn index_current(&self) -> Result<Arc<SearchIndex>, StoreError> {
         let index = self.inner.index.clone().ok_or_else(|| {
             StoreError::Unavailable(
                 "this process opened the journal without its search index".into(),
@@ -306,8 +204,18 @@ impl SqliteStore {
         &self.inner.path
     }
 
-    /// Runs `f` on a pooled connection on a blocking thread.
-    async fn read<T: Send + 'static>(
+    /// Runs `f`, which reads, on a pooled connection on a blocking thread.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.read_with(false, f).await
+    }
+
+    /// Runs `f`, which writes what the journal does not record (the alert outbox's claims and
+    /// attempts, the rules' cursor), on a pooled connection beside the journal's writer: SQLite
+    /// orders its transaction with the writer's, and it never waits behind an ingest batch.
+    pub(crate) async fn write_beside<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
@@ -315,7 +223,7 @@ impl SqliteStore {
     }
 
     /// Like [`Self::read`], from the pool of connections for bulk reads when `bulk`.
-    async fn read_with<T: Send + 'static>(
+    pub(crate) async fn read_with<T: Send + 'static>(
         &self,
         bulk: bool,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -345,484 +253,11 @@ impl SqliteStore {
     }
 }
 
-fn next_cursor(events: &mut Vec<StoredEvent>, limit: usize) -> Option<Cursor> {
-    if events.len() > limit {
-        events.truncate(limit);
-        events.last().map(Cursor::after)
-    } else {
-        None
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn append(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError> {
-        if events.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (reply, answer) = oneshot::channel();
-        self.send(writer::Job::append(events, reply), answer, true)
-            .await
-    }
-
-    async fn append_trace(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError> {
-        if events.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (reply, answer) = oneshot::channel();
-        self.send(writer::Job::append(events, reply), answer, false)
-            .await
-    }
-
-    async fn event(&self, id: uuid::Uuid) -> Result<StoredEvent, StoreError> {
-        self.read(move |conn| {
-            conn.prepare_cached(&format!("SELECT {} FROM events WHERE id = ?", sql::COLUMNS))
-                .map_err(db)?
-                .query_row([id.as_bytes().as_slice()], sql::stored_event)
-                .optional()
-                .map_err(db)?
-                .ok_or_else(|| StoreError::NotFound(format!("event {id}")))
-        })
-        .await
-    }
-
-    async fn search(&self, search: &Search) -> Result<Page, StoreError> {
-        let index = self.index_current().await?;
-        let search = search.clone();
-        self.read(move |conn| {
-            let limit = search.limit.max(1);
-            let seqs = index.search(
-                &search.query,
-                &search.tz,
-                search.cursor,
-                search.order,
-                limit + 1,
-            )?;
-            let mut events = by_seqs(conn, &seqs)?;
-            let next = next_cursor(&mut events, limit);
-            Ok(Page { events, next })
-        })
-        .await
-    }
-
-    async fn keys(
-        &self,
-        query: &vigil_core::Query,
-        tz: chrono::FixedOffset,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<(i64, u64)>, StoreError> {
-        let index = self.index_current().await?;
-        let query = query.clone();
-        blocking(move || index.keys(&query, &tz, from, to)).await
-    }
-
-    async fn entries(&self, seqs: Vec<u64>) -> Result<Vec<StoredEvent>, StoreError> {
-        self.read_with(true, move |conn| {
-            by_seqs(conn, &seqs).map_err(|e| match e {
-                StoreError::Backend(b) if b.is::<IndexAhead>() => {
-                    StoreError::NotFound(b.to_string())
-                }
-                other => other,
-            })
-        })
-        .await
-    }
-
-    async fn timeline(&self, request: &TimelineRequest) -> Result<Timeline, StoreError> {
-        let index = self.index_current().await?;
-        let request = request.clone();
-        blocking(move || index.timeline(&request)).await
-    }
-
-    async fn facets(&self, request: &FacetRequest) -> Result<Facets, StoreError> {
-        let index = self.index_current().await?;
-        let request = request.clone();
-        blocking(move || index.facets(&request)).await
-    }
-
-    async fn scan(&self, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.read(move |conn| scan_sync(conn, from_seq, limit))
-            .await
-    }
-
-    fn indexed(&self) -> Option<u64> {
-        self.inner.index.as_ref().map(|i| i.indexed())
-    }
-
-    async fn head(&self) -> Result<Option<(u64, String)>, StoreError> {
-        self.read(|conn| {
-            conn.query_row(
-                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)? as u64,
-                        hex::encode(r.get::<_, Vec<u8>>(1)?),
-                    ))
-                },
-            )
-            .optional()
-            .map_err(db)
-        })
-        .await
-    }
-
-    async fn add_user(&self, user: &NewUser) -> Result<(), StoreError> {
-        let user = user.clone();
-        self.read(move |conn| accounts::add_user(conn, &user)).await
-    }
-
-    async fn count_users(&self) -> Result<u64, StoreError> {
-        self.read(|conn| {
-            conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .map_err(db)
-        })
-        .await
-    }
-
-    async fn user(&self, name: &str) -> Result<User, StoreError> {
-        let name = name.to_owned();
-        self.read(move |conn| accounts::user(conn, &name)).await
-    }
-
-    async fn add_session(&self, session: &NewSession) -> Result<(), StoreError> {
-        let session = session.clone();
-        self.read(move |conn| accounts::add_session(conn, &session))
-            .await
-    }
-
-    async fn session(&self, token_hash: &[u8]) -> Result<Session, StoreError> {
-        let hash = token_hash.to_vec();
-        self.read(move |conn| accounts::session(conn, &hash)).await
-    }
-
-    async fn revoke_session(
-        &self,
-        token_hash: &[u8],
-        at: chrono::DateTime<chrono::Utc>,
-        journal: Event,
-    ) -> Result<(), StoreError> {
-        let hash = token_hash.to_vec();
-        self.write(1, move |conn, chain| {
-            accounts::revoke_session(conn, &hash, at)?;
-            chain.append(conn, &[journal]).map(drop)
-        })
-        .await
-    }
-
-    async fn change_accounts(
-        &self,
-        change: AccountChange,
-        journal: Event,
-    ) -> Result<(), StoreError> {
-        self.write(1, move |conn, chain| {
-            accounts::change(conn, &change)?;
-            chain.append(conn, &[journal]).map(drop)
-        })
-        .await
-    }
-
-    async fn users(
-        &self,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<UserSummary>, StoreError> {
-        self.read(move |conn| accounts::users(conn, at)).await
-    }
-
-    async fn roles(&self) -> Result<Vec<RoleRecord>, StoreError> {
-        self.read(accounts::stored_roles).await
-    }
-
-    async fn add_key(&self, key: &NewKey) -> Result<(), StoreError> {
-        let key = key.clone();
-        self.read(move |conn| accounts::add_key(conn, &key)).await
-    }
-
-    async fn key(&self, key_hash: &[u8]) -> Result<IngestKey, StoreError> {
-        let hash = key_hash.to_vec();
-        self.read(move |conn| accounts::key(conn, &hash)).await
-    }
-
-    async fn ingest_keys(&self) -> Result<Vec<IngestKey>, StoreError> {
-        self.read(accounts::keys).await
-    }
-
-    async fn revoke_key(
-        &self,
-        name: &str,
-        at: chrono::DateTime<chrono::Utc>,
-        journal: Event,
-    ) -> Result<(), StoreError> {
-        let name = name.to_owned();
-        self.write(1, move |conn, chain| {
-            accounts::revoke_key(conn, &name, at)?;
-            chain.append(conn, &[journal]).map(drop)
-        })
-        .await
-    }
-
-    async fn revoke_user_sessions(
-        &self,
-        name: &str,
-        at: chrono::DateTime<chrono::Utc>,
-        journal: Event,
-    ) -> Result<u64, StoreError> {
-        let name = name.to_owned();
-        self.write(1, move |conn, chain| {
-            let n = accounts::revoke_user_sessions(conn, &name, at)?;
-            let mut journal = journal;
-            journal
-                .details
-                .get_or_insert_with(Default::default)
-                .insert("sessions".into(), n.into());
-            chain.append(conn, &[journal])?;
-            Ok(n)
-        })
-        .await
-    }
-
-    async fn sign_in_failed(
-        &self,
-        name: &str,
-        at: chrono::DateTime<chrono::Utc>,
-        policy: LockoutPolicy,
-        journal: Event,
-        lockout: Event,
-    ) -> Result<Lockout, StoreError> {
-        let name = name.to_owned();
-        self.write(2, move |conn, chain| {
-            let l = accounts::sign_in_failed(conn, &name, at, policy)?;
-            let mut entries = vec![journal];
-            if l.locked_now {
-                entries.push(lockout);
-            }
-            chain.append(conn, &entries)?;
-            Ok(l)
-        })
-        .await
-    }
-
-    async fn locked_until(
-        &self,
-        name: &str,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-        let name = name.to_owned();
-        self.read(move |conn| accounts::locked_until(conn, &name, at))
-            .await
-    }
-
-    async fn sign_in_succeeded(
-        &self,
-        name: &str,
-        at: chrono::DateTime<chrono::Utc>,
-        session: NewSession,
-        journal: Event,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-        let name = name.to_owned();
-        // In the writer, so that it is ordered with the failures recorded meanwhile.
-        self.write(1, move |conn, chain| {
-            if let Some(until) = accounts::locked_until(conn, &name, at)? {
-                return Ok(Some(until));
-            }
-            accounts::clear_sign_in_failures(conn, &name, at)?;
-            accounts::add_session(conn, &session)?;
-            chain.append(conn, &[journal])?;
-            Ok(None)
-        })
-        .await
-    }
-
-    async fn unlock_sign_in(
-        &self,
-        name: &str,
-        at: chrono::DateTime<chrono::Utc>,
-        journal: Event,
-    ) -> Result<bool, StoreError> {
-        let name = name.to_owned();
-        self.write(1, move |conn, chain| {
-            let held = accounts::clear_sign_in_failures(conn, &name, at)?;
-            if held {
-                chain.append(conn, &[journal])?;
-            }
-            Ok(held)
-        })
-        .await
-    }
-
-    async fn alert_items(&self, kind: AlertItemKind) -> Result<Vec<AlertItem>, StoreError> {
-        self.read(move |conn| alerts::items(conn, kind)).await
-    }
-
-    async fn add_alert_item(
-        &self,
-        kind: AlertItemKind,
-        item: &AlertItem,
-    ) -> Result<(), StoreError> {
-        let item = item.clone();
-        self.read(move |conn| alerts::add_item(conn, kind, &item))
-            .await
-    }
-
-    async fn remove_alert_item(&self, kind: AlertItemKind, name: &str) -> Result<(), StoreError> {
-        let name = name.to_owned();
-        self.read(move |conn| alerts::remove_item(conn, kind, &name))
-            .await
-    }
-
-    async fn alert_cursor(&self) -> Result<Option<u64>, StoreError> {
-        self.read(alerts::cursor).await
-    }
-
-    async fn record_matches(
-        &self,
-        through: u64,
-        matches: Vec<AlertMatch>,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), StoreError> {
-        self.read(move |conn| alerts::record_matches(conn, through, &matches, now))
-            .await
-    }
-
-    async fn start_test_delivery(
-        &self,
-        channel: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Delivery, StoreError> {
-        let channel = channel.to_owned();
-        self.read(move |conn| alerts::start_test(conn, &channel, now))
-            .await
-    }
-
-    async fn claim_deliveries(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-        limit: usize,
-        per_channel: usize,
-    ) -> Result<Vec<Delivery>, StoreError> {
-        self.read(move |conn| alerts::claim(conn, now, limit, per_channel))
-            .await
-    }
-
-    async fn finish_delivery(&self, id: u64, attempt: Attempt) -> Result<(), StoreError> {
-        self.read(move |conn| alerts::finish(conn, id, &attempt))
-            .await
-    }
-
-    async fn release_deliveries(&self) -> Result<u64, StoreError> {
-        self.read(alerts::release).await
-    }
-
-    async fn next_delivery_due(
-        &self,
-        per_channel: usize,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-        self.read(move |conn| alerts::next_due(conn, per_channel))
-            .await
-    }
-
-    async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
-        let filter = filter.clone();
-        self.read(move |conn| alerts::list(conn, &filter)).await
-    }
-
-    async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError> {
-        self.read(alerts::counts).await
-    }
-
-    async fn retry_delivery(
-        &self,
-        id: u64,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Delivery, StoreError> {
-        self.read(move |conn| alerts::retry(conn, id, now)).await
-    }
-
-    async fn marks(&self) -> Result<Vec<Mark>, StoreError> {
-        self.read(notes::marks).await
-    }
-
-    async fn change_mark(&self, change: MarkChange, journal: Event) -> Result<(), StoreError> {
-        self.write(1, move |conn, chain| {
-            notes::change_mark(conn, chain, &change, journal)
-        })
-        .await
-    }
-
-    async fn annotate(
-        &self,
-        annotation: NewAnnotation,
-        journal: Event,
-    ) -> Result<(Annotation, Written), StoreError> {
-        self.write(1, move |conn, chain| {
-            notes::annotate(conn, chain, &annotation, journal)
-        })
-        .await
-    }
-
-    async fn annotations(&self, entry: uuid::Uuid) -> Result<Vec<Annotation>, StoreError> {
-        self.read(move |conn| notes::annotations(conn, entry)).await
-    }
-
-    async fn entry_notes(
-        &self,
-        seqs: Vec<u64>,
-    ) -> Result<std::collections::HashMap<u64, EntryNotes>, StoreError> {
-        self.read(move |conn| notes::entry_notes(conn, &seqs)).await
-    }
-
-    async fn open_incident(
-        &self,
-        incident: NewIncident,
-        journal: Event,
-    ) -> Result<(Incident, Written), StoreError> {
-        self.write(1, move |conn, chain| {
-            notes::open_incident(conn, chain, &incident, journal)
-        })
-        .await
-    }
-
-    async fn incidents(&self) -> Result<Vec<Incident>, StoreError> {
-        self.read(notes::incidents).await
-    }
-
-    async fn incident(&self, key: IncidentKey) -> Result<Incident, StoreError> {
-        self.read(move |conn| notes::incident(conn, key)).await
-    }
-
-    async fn incident_notes(&self, incident: uuid::Uuid) -> Result<Vec<IncidentNote>, StoreError> {
-        self.read(move |conn| notes::incident_notes(conn, incident))
-            .await
-    }
-
-    async fn pins(&self, incident: uuid::Uuid) -> Result<Vec<Pin>, StoreError> {
-        self.read(move |conn| notes::pins(conn, incident)).await
-    }
-
-    async fn pin(&self, pin: NewPin, journal: Event) -> Result<(Pin, Written), StoreError> {
-        self.write(1, move |conn, chain| notes::pin(conn, chain, &pin, journal))
-            .await
-    }
-
-    async fn add_incident_note(
-        &self,
-        note: NewIncidentNote,
-        journal: Event,
-    ) -> Result<(IncidentNote, Written), StoreError> {
-        self.write(1, move |conn, chain| {
-            notes::add_incident_note(conn, chain, &note, journal)
-        })
-        .await
-    }
-}
-
 impl SqliteStore {
     /// Gives a job to the writer and waits for its outcome, of type `T`.
     /// Hands a job to the writer and waits for it to be durable; unless it is a trace of
     /// reading (`awaited` false), searches from now on wait for the index to hold it.
-    async fn send<T: 'static>(
+    pub(crate) async fn send<T: 'static>(
         &self,
         job: writer::Job,
         answer: oneshot::Receiver<Result<writer::Output, StoreError>>,
@@ -849,7 +284,7 @@ impl SqliteStore {
     }
 
     /// Runs `work` in the writer's transaction (it may append to the chain), durably.
-    async fn write<T: Send + 'static>(
+    pub(crate) async fn write<T: Send + 'static>(
         &self,
         size: usize,
         work: impl FnOnce(&Connection, &mut writer::Chain) -> Result<T, StoreError> + Send + 'static,
@@ -862,15 +297,6 @@ impl SqliteStore {
         };
         self.send(job, answer, true).await
     }
-}
-
-/// Runs `f` on a blocking thread.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(StoreError::backend)?
 }
 
 /// The writer thread stopped (it only does if the process is shutting down or it panicked).

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use vigil_store::{conformance::dataset, Store};
+use vigil_store::{conformance::dataset, AnnotationStore, JournalStore, Store};
 use vigil_store_sqlite::{system_clock, SqliteStore};
 
 async fn make() -> (Arc<dyn Store>, tempfile::TempDir) {

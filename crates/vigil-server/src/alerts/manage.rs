@@ -2,7 +2,9 @@
 //! journaled (or undone if the journal refuses), and test messages.
 
 use vigil_core::Kind;
-use vigil_store::{AlertItem, AlertItemKind, Attempt, Delivery, DeliveryStatus, StoreError};
+use vigil_store::{
+    AlertItem, AlertItemChange, AlertItemKind, Attempt, Delivery, DeliveryStatus, StoreError,
+};
 
 use super::model::{check_name, ChannelSpec, RuleSpec, Source};
 use super::{message, send, Channel, ChannelView, Rule, RuleView, Setup, DEFAULT_RULE};
@@ -53,29 +55,22 @@ pub async fn add_channel(
         created_at: state.now(),
         created_by: by.id.clone(),
     };
-    state
-        .store
-        .add_alert_item(AlertItemKind::Channel, &item)
-        .await
-        .map_err(conflict)?;
     let view = channel.view();
     let details = serde_json::json!({ "channel": view });
-    if let Err(e) = journal(
+    let entry = journal_entry(
         state,
         by,
         "alert.channel.create",
         Kind::Create,
         name,
         details,
+    );
+    change(
+        state,
+        AlertItemChange::Add(AlertItemKind::Channel, item),
+        entry,
     )
-    .await
-    {
-        let _ = state
-            .store
-            .remove_alert_item(AlertItemKind::Channel, name)
-            .await;
-        return Err(e.into());
-    }
+    .await?;
     Ok(view)
 }
 
@@ -149,11 +144,6 @@ pub async fn add_rule(
         created_at: state.now(),
         created_by: by.id.clone(),
     };
-    state
-        .store
-        .add_alert_item(AlertItemKind::Rule, &item)
-        .await
-        .map_err(conflict)?;
     let rule = Rule {
         name: name.into(),
         spec,
@@ -162,13 +152,13 @@ pub async fn add_rule(
     };
     let view = setup.rule_view(&rule);
     let details = serde_json::json!({ "rule": view });
-    if let Err(e) = journal(state, by, "alert.rule.create", Kind::Create, name, details).await {
-        let _ = state
-            .store
-            .remove_alert_item(AlertItemKind::Rule, name)
-            .await;
-        return Err(e.into());
-    }
+    let entry = journal_entry(state, by, "alert.rule.create", Kind::Create, name, details);
+    change(
+        state,
+        AlertItemChange::Add(AlertItemKind::Rule, item),
+        entry,
+    )
+    .await?;
     Ok(view)
 }
 
@@ -252,7 +242,8 @@ pub async fn test_channel(
     Ok(delivery)
 }
 
-/// Removes a stored channel or rule and journals it; if the journal refuses, puts it back.
+/// Removes a stored channel or rule, journaled as `alert.channel.delete` or
+/// `alert.rule.delete` in the same transaction.
 async fn remove_journaled(
     state: &AppState,
     by: &vigil_core::Actor,
@@ -260,52 +251,58 @@ async fn remove_journaled(
     name: &str,
     details: serde_json::Value,
 ) -> Result<(), ManageError> {
-    let stored = state
-        .store
-        .alert_items(kind)
-        .await?
-        .into_iter()
-        .find(|i| i.name == name);
-    state.store.remove_alert_item(kind, name).await?;
     let action = format!("alert.{}.delete", kind.as_str());
-    if let Err(e) = journal(state, by, &action, Kind::Delete, name, details).await {
-        if let Some(item) = stored {
-            let _ = state.store.add_alert_item(kind, &item).await;
-        }
-        return Err(e.into());
-    }
+    let entry = journal_entry(state, by, &action, Kind::Delete, name, details);
+    change(state, AlertItemChange::Remove(kind, name.into()), entry).await
+}
+
+/// Stores or removes a channel or rule with its journal entry, in one transaction.
+async fn change(
+    state: &AppState,
+    change: AlertItemChange,
+    entry: vigil_core::Event,
+) -> Result<(), ManageError> {
+    state
+        .store
+        .change_alert_item(change, entry)
+        .await
+        .map_err(conflict)?;
+    state.wake().await;
     Ok(())
 }
 
-/// Puts a failed delivery back in the outbox, journaled as `alert.delivery.retry`.
+/// Puts a failed delivery back in the outbox, journaled as `alert.delivery.retry` in the same
+/// transaction.
 pub async fn retry_delivery(
     state: &AppState,
     by: &vigil_core::Actor,
     id: u64,
 ) -> Result<Delivery, ManageError> {
-    let delivery = state
-        .store
-        .retry_delivery(id, state.now())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound(_) => ManageError::NotFound(format!("no delivery {id}")),
-            other => conflict(other),
-        })?;
+    let not_found = |e| match e {
+        StoreError::NotFound(_) => ManageError::NotFound(format!("no delivery {id}")),
+        other => conflict(other),
+    };
+    let failed = state.store.delivery(id).await.map_err(not_found)?;
     let details = serde_json::json!({
         "delivery": id,
-        "rule": delivery.rule,
-        "channel": delivery.channel,
-        "last_error": delivery.last_error,
+        "rule": failed.rule,
+        "channel": failed.channel,
+        "last_error": failed.last_error,
     });
-    journal(
+    let entry = journal_entry(
         state,
         by,
         "alert.delivery.retry",
         Kind::Change,
-        &delivery.channel,
+        &failed.channel,
         details,
-    )
-    .await?;
+    );
+    let delivery = state
+        .store
+        .retry_delivery(id, state.now(), entry)
+        .await
+        .map_err(not_found)?;
+    state.wake().await;
     state.alerts.wake.notify_one();
     Ok(delivery)
 }
@@ -326,18 +323,30 @@ async fn journal(
     target: &str,
     details: serde_json::Value,
 ) -> Result<(), StoreError> {
+    let event = journal_entry(state, by, action, kind, target, details);
+    state.append(vec![event]).await.map(drop)
+}
+
+/// An entry about managing alerts: section `vigil`, the person as actor.
+fn journal_entry(
+    state: &AppState,
+    by: &vigil_core::Actor,
+    action: &str,
+    kind: Kind,
+    target: &str,
+    details: serde_json::Value,
+) -> vigil_core::Event {
     let kind_of_target = if action.starts_with("alert.rule") {
         "alert_rule"
     } else {
         "alert_channel"
     };
-    let event = crate::journal::entry(
+    crate::journal::entry(
         state.now(),
         by,
         action,
         kind,
         crate::journal::target(kind_of_target, target, None),
         details,
-    );
-    state.append(vec![event]).await.map(drop)
+    )
 }

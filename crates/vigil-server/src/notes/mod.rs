@@ -194,7 +194,7 @@ pub async fn annotated(
 ) -> Result<Vec<Annotated>, ApiError> {
     let mut notes = state
         .store
-        .entry_notes(entries.iter().map(|e| e.seq).collect())
+        .entry_annotations(entries.iter().map(|e| e.seq).collect())
         .await?;
     Ok(entries
         .into_iter()

@@ -570,16 +570,31 @@ async fn every_endpoint_answers_each_caller_as_its_rights_say() {
     let alice = login(s, "alice").await;
     // An expired session (its token is real) and a revoked one.
     let expired = vigil_server::auth::new_secret(vigil_server::auth::TOKEN_PREFIX);
-    s.state
+    let signed_in_then = s.state.now() - chrono::Duration::hours(13);
+    let lock = s
+        .state
         .store
-        .add_session(&vigil_store::NewSession {
-            token_hash: vigil_server::auth::secret_hash(&expired),
-            user: "alice".into(),
-            created_at: s.state.now() - chrono::Duration::hours(13),
-            expires_at: s.state.now() - chrono::Duration::hours(1),
-        })
+        .sign_in_succeeded(
+            "alice",
+            signed_in_then,
+            vigil_store::NewSession {
+                token_hash: vigil_server::auth::secret_hash(&expired),
+                user: "alice".into(),
+                created_at: signed_in_then,
+                expires_at: s.state.now() - chrono::Duration::hours(1),
+            },
+            vigil_server::journal::entry(
+                signed_in_then,
+                &vigil_server::journal::staff("alice"),
+                "auth.login",
+                vigil_core::Kind::Access,
+                vigil_server::journal::target("user", "alice", None),
+                json!({}),
+            ),
+        )
         .await
         .unwrap();
+    assert_eq!(lock, None);
     let revoked = login(s, "alice").await;
     assert_eq!(
         api(s, &revoked, Method::POST, "/v1/auth/logout", json!({}))

@@ -1,13 +1,17 @@
 //! The marks catalog, annotations and incidents. Writes run in the writer's transaction, so a
 //! record and the journal entry that tells of it are stored together or not at all.
 
+use async_trait::async_trait;
+use vigil_store::AnnotationStore;
+
+use crate::SqliteStore;
 use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use uuid::Uuid;
 use vigil_core::{Annotation, Event, IncidentRef, Notes};
 use vigil_store::{
-    EntryNotes, Incident, IncidentKey, IncidentNote, IncidentStatus, Mark, MarkChange,
+    EntryAnnotations, Incident, IncidentKey, IncidentNote, IncidentStatus, Mark, MarkChange,
     NewAnnotation, NewIncident, NewIncidentNote, NewPin, Pin, StoreError, Written,
 };
 
@@ -243,22 +247,22 @@ pub fn annotate(
 
 pub fn annotations(conn: &Connection, entry: Uuid) -> Result<Vec<Annotation>, StoreError> {
     let seq = entry_seq(conn, entry)?;
-    Ok(entry_notes(conn, &[seq])?
+    Ok(entry_annotations(conn, &[seq])?
         .remove(&seq)
         .map(|n| n.annotations)
         .unwrap_or_default())
 }
 
 /// Annotations and incidents of these entries.
-pub fn entry_notes(
+pub fn entry_annotations(
     conn: &Connection,
     seqs: &[u64],
-) -> Result<HashMap<u64, EntryNotes>, StoreError> {
+) -> Result<HashMap<u64, EntryAnnotations>, StoreError> {
     let (Some(&lo), Some(&hi)) = (seqs.iter().min(), seqs.iter().max()) else {
         return Ok(HashMap::new());
     };
     let wanted: std::collections::HashSet<u64> = seqs.iter().copied().collect();
-    let mut out: HashMap<u64, EntryNotes> = HashMap::new();
+    let mut out: HashMap<u64, EntryAnnotations> = HashMap::new();
     // Close together (a page of a narrow time range, an index batch): one range. Scattered (a
     // page of a rare match over the whole journal): the seqs themselves, not every annotation
     // between them.
@@ -315,7 +319,7 @@ pub fn entry_notes(
 
 /// What queries see of these entries' annotations and incidents.
 pub fn notes(conn: &Connection, seqs: &[u64]) -> Result<HashMap<u64, Notes>, StoreError> {
-    Ok(entry_notes(conn, seqs)?
+    Ok(entry_annotations(conn, seqs)?
         .into_iter()
         .map(|(seq, n)| (seq, Notes::of(&n.annotations, &n.incidents)))
         .collect())
@@ -591,4 +595,83 @@ pub fn add_incident_note(
     )
     .map_err(db)?;
     Ok((by_id(conn)?.expect("just stored"), Written::Created))
+}
+
+#[async_trait]
+impl AnnotationStore for SqliteStore {
+    async fn marks(&self) -> Result<Vec<Mark>, StoreError> {
+        self.read(marks).await
+    }
+
+    async fn change_mark(&self, change: MarkChange, journal: Event) -> Result<(), StoreError> {
+        self.write(1, move |conn, chain| {
+            change_mark(conn, chain, &change, journal)
+        })
+        .await
+    }
+
+    async fn annotate(
+        &self,
+        annotation: NewAnnotation,
+        journal: Event,
+    ) -> Result<(Annotation, Written), StoreError> {
+        self.write(1, move |conn, chain| {
+            annotate(conn, chain, &annotation, journal)
+        })
+        .await
+    }
+
+    async fn annotations(&self, entry: uuid::Uuid) -> Result<Vec<Annotation>, StoreError> {
+        self.read(move |conn| annotations(conn, entry)).await
+    }
+
+    async fn entry_annotations(
+        &self,
+        seqs: Vec<u64>,
+    ) -> Result<std::collections::HashMap<u64, EntryAnnotations>, StoreError> {
+        self.read(move |conn| entry_annotations(conn, &seqs)).await
+    }
+
+    async fn open_incident(
+        &self,
+        incident: NewIncident,
+        journal: Event,
+    ) -> Result<(Incident, Written), StoreError> {
+        self.write(1, move |conn, chain| {
+            open_incident(conn, chain, &incident, journal)
+        })
+        .await
+    }
+
+    async fn incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        self.read(incidents).await
+    }
+
+    async fn incident(&self, key: IncidentKey) -> Result<Incident, StoreError> {
+        self.read(move |conn| incident(conn, key)).await
+    }
+
+    async fn incident_notes(&self, incident: uuid::Uuid) -> Result<Vec<IncidentNote>, StoreError> {
+        self.read(move |conn| incident_notes(conn, incident)).await
+    }
+
+    async fn pins(&self, incident: uuid::Uuid) -> Result<Vec<Pin>, StoreError> {
+        self.read(move |conn| pins(conn, incident)).await
+    }
+
+    async fn pin(&self, pin: NewPin, journal: Event) -> Result<(Pin, Written), StoreError> {
+        self.write(1, move |conn, chain| self::pin(conn, chain, &pin, journal))
+            .await
+    }
+
+    async fn add_incident_note(
+        &self,
+        note: NewIncidentNote,
+        journal: Event,
+    ) -> Result<(IncidentNote, Written), StoreError> {
+        self.write(1, move |conn, chain| {
+            add_incident_note(conn, chain, &note, journal)
+        })
+        .await
+    }
 }

@@ -1,13 +1,73 @@
-//! The types of what investigators add: the marks catalog, annotations, incidents with their
-//! pinned entries and notes. Every record but the catalog is append-only and written together
-//! with the journal entry that tells of it; records carry an id the client chose, so that a
-//! retried write (the console's outbox after a lost answer) is recognised and stores nothing.
+//! What investigators add: the marks catalog, annotations, incidents with their pinned entries
+//! and notes. Every record but the catalog is append-only and written together with the journal
+//! entry that tells of it, in one transaction; records carry an id the client chose, so that a
+//! retried write (the console's outbox after a lost answer) is recognised and stores nothing: a
+//! replay (same id, same content) stores neither, the same id with other content is a
+//! `Conflict`. The trait is [`AnnotationStore`].
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use vigil_core::{Annotation, IncidentRef};
+use vigil_core::{Annotation, Event, IncidentRef};
 
-use crate::{IncidentStatus, Mark};
+use crate::{Incident, IncidentNote, IncidentStatus, Mark, Pin, StoreError};
+
+/// The annotations part of a store.
+#[async_trait]
+pub trait AnnotationStore: Send + Sync + 'static {
+    /// The marks catalog, in the order marks were added.
+    async fn marks(&self) -> Result<Vec<Mark>, StoreError>;
+
+    /// Changes the marks catalog.
+    async fn change_mark(&self, change: MarkChange, journal: Event) -> Result<(), StoreError>;
+
+    /// Stores an annotation: `NotFound` for an unknown entry, `Invalid` for a mark not in the
+    /// catalog or a `supersedes` that is not an annotation of the same entry.
+    async fn annotate(
+        &self,
+        annotation: NewAnnotation,
+        journal: Event,
+    ) -> Result<(Annotation, Written), StoreError>;
+
+    /// An entry's annotations, oldest first; `NotFound` for an unknown entry.
+    async fn annotations(&self, entry: uuid::Uuid) -> Result<Vec<Annotation>, StoreError>;
+
+    /// The annotations and incidents of these entries (by seq; entries with none left out).
+    async fn entry_annotations(
+        &self,
+        seqs: Vec<u64>,
+    ) -> Result<std::collections::HashMap<u64, EntryAnnotations>, StoreError>;
+
+    /// Opens an incident (the store gives it the next number).
+    async fn open_incident(
+        &self,
+        incident: NewIncident,
+        journal: Event,
+    ) -> Result<(Incident, Written), StoreError>;
+
+    /// Every incident, newest first.
+    async fn incidents(&self) -> Result<Vec<Incident>, StoreError>;
+
+    /// One incident; `NotFound` if there is none.
+    async fn incident(&self, key: IncidentKey) -> Result<Incident, StoreError>;
+
+    /// The notes of an incident, oldest first.
+    async fn incident_notes(&self, incident: uuid::Uuid) -> Result<Vec<IncidentNote>, StoreError>;
+
+    /// The entries pinned to an incident, in order of pinning.
+    async fn pins(&self, incident: uuid::Uuid) -> Result<Vec<Pin>, StoreError>;
+
+    /// Pins an entry to an incident; `NotFound` for an unknown incident or entry. Pinning an
+    /// entry already pinned there is a replay of that pin.
+    async fn pin(&self, pin: NewPin, journal: Event) -> Result<(Pin, Written), StoreError>;
+
+    /// Writes a note on an incident (closing or reopening it if it says so).
+    async fn add_incident_note(
+        &self,
+        note: NewIncidentNote,
+        journal: Event,
+    ) -> Result<(IncidentNote, Written), StoreError>;
+}
 
 /// The marks every new store starts with.
 pub fn default_marks() -> Vec<Mark> {
@@ -146,7 +206,7 @@ impl std::fmt::Display for IncidentKey {
 
 /// An entry's annotations (oldest first) and incidents.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct EntryNotes {
+pub struct EntryAnnotations {
     /// Its annotations.
     pub annotations: Vec<Annotation>,
     /// The incidents it is pinned to.

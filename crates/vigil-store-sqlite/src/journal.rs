@@ -1,0 +1,251 @@
+//! The journal: appends through the writer, entries read from the journal itself, searches,
+//! timelines and facets answered by the search index.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension};
+use tokio::sync::oneshot;
+use vigil_core::{Event, StoredEvent};
+use vigil_index::Journal;
+use vigil_store::{
+    Appended, Cursor, FacetRequest, Facets, JournalStore, Page, Search, StoreError, Timeline,
+    TimelineRequest,
+};
+
+use crate::{annotations, db, sql, writer, SqliteStore};
+
+#[async_trait]
+impl JournalStore for SqliteStore {
+    async fn append(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(writer::Job::append(events, reply), answer, true)
+            .await
+    }
+
+    async fn append_trace(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(writer::Job::append(events, reply), answer, false)
+            .await
+    }
+
+    async fn event(&self, id: uuid::Uuid) -> Result<StoredEvent, StoreError> {
+        self.read(move |conn| {
+            conn.prepare_cached(&format!("SELECT {} FROM events WHERE id = ?", sql::COLUMNS))
+                .map_err(db)?
+                .query_row([id.as_bytes().as_slice()], sql::stored_event)
+                .optional()
+                .map_err(db)?
+                .ok_or_else(|| StoreError::NotFound(format!("event {id}")))
+        })
+        .await
+    }
+
+    async fn search(&self, search: &Search) -> Result<Page, StoreError> {
+        let index = self.index_current().await?;
+        let search = search.clone();
+        self.read(move |conn| {
+            let limit = search.limit.max(1);
+            let seqs = index.search(
+                &search.query,
+                &search.tz,
+                search.cursor,
+                search.order,
+                limit + 1,
+            )?;
+            let mut events = by_seqs(conn, &seqs)?;
+            let next = next_cursor(&mut events, limit);
+            Ok(Page { events, next })
+        })
+        .await
+    }
+
+    async fn keys(
+        &self,
+        query: &vigil_core::Query,
+        tz: chrono::FixedOffset,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        let index = self.index_current().await?;
+        let query = query.clone();
+        blocking(move || index.keys(&query, &tz, from, to)).await
+    }
+
+    async fn entries(&self, seqs: Vec<u64>) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read_with(true, move |conn| {
+            by_seqs(conn, &seqs).map_err(|e| match e {
+                StoreError::Backend(b) if b.is::<IndexAhead>() => {
+                    StoreError::NotFound(b.to_string())
+                }
+                other => other,
+            })
+        })
+        .await
+    }
+
+    async fn timeline(&self, request: &TimelineRequest) -> Result<Timeline, StoreError> {
+        let index = self.index_current().await?;
+        let request = request.clone();
+        blocking(move || index.timeline(&request)).await
+    }
+
+    async fn facets(&self, request: &FacetRequest) -> Result<Facets, StoreError> {
+        let index = self.index_current().await?;
+        let request = request.clone();
+        blocking(move || index.facets(&request)).await
+    }
+
+    async fn scan(&self, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read(move |conn| scan_sync(conn, from_seq, limit))
+            .await
+    }
+
+    fn indexed(&self) -> Option<u64> {
+        self.inner.index.as_ref().map(|i| i.indexed())
+    }
+
+    async fn head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        hex::encode(r.get::<_, Vec<u8>>(1)?),
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db)
+        })
+        .await
+    }
+}
+
+/// The journal as the search index reads it, on a connection of its own.
+pub(crate) struct JournalReader(pub(crate) Mutex<Connection>);
+
+impl Journal for JournalReader {
+    fn read(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        scan_sync(&self.0.lock().expect("journal reader lock"), from, limit)
+    }
+
+    fn head(&self) -> Result<u64, StoreError> {
+        writer::head_seq(&self.0.lock().expect("journal reader lock")).map_err(db)
+    }
+
+    fn notes(
+        &self,
+        seqs: &[u64],
+    ) -> Result<std::collections::HashMap<u64, vigil_core::Notes>, StoreError> {
+        annotations::notes(&self.0.lock().expect("journal reader lock"), seqs)
+    }
+
+    fn touched(&self, from: u64, to: u64, before: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.0.lock().expect("journal reader lock");
+        let seqs = annotations::touched(&conn, from, to, before)?;
+        by_seqs(&conn, &seqs)
+    }
+}
+
+fn scan_sync(conn: &Connection, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {} FROM events WHERE seq >= ? ORDER BY seq LIMIT ?",
+            sql::COLUMNS
+        ))
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([from as i64, limit as i64], sql::stored_event)
+        .map_err(db)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(db)
+}
+
+/// Whole entries for a list of seqs, in the list's order.
+///
+/// Seqs close together (a page of a broad search, an export) are read as one range and only the
+/// wanted rows decoded, which is several times faster than looking each one up; scattered seqs
+/// are looked up one by one.
+fn by_seqs(conn: &Connection, seqs: &[u64]) -> Result<Vec<StoredEvent>, StoreError> {
+    let (Some(&lo), Some(&hi)) = (seqs.iter().min(), seqs.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let mut found: std::collections::HashMap<u64, StoredEvent> =
+        std::collections::HashMap::with_capacity(seqs.len());
+    if hi - lo < seqs.len() as u64 * 4 {
+        let wanted: std::collections::HashSet<u64> = seqs.iter().copied().collect();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM events WHERE seq BETWEEN ? AND ?",
+                sql::COLUMNS
+            ))
+            .map_err(db)?;
+        let mut rows = stmt.query([lo as i64, hi as i64]).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            let seq = row.get::<_, i64>(0).map_err(db)? as u64;
+            if wanted.contains(&seq) {
+                found.insert(seq, sql::stored_event(row).map_err(db)?);
+            }
+        }
+    } else {
+        let text = format!(
+            "SELECT {} FROM events WHERE seq IN ({})",
+            sql::COLUMNS,
+            seqs.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut stmt = conn.prepare(&text).map_err(db)?;
+        let rows = stmt.query_map([], sql::stored_event).map_err(db)?;
+        for row in rows {
+            let e = row.map_err(db)?;
+            found.insert(e.seq, e);
+        }
+    }
+    let mut out: Vec<StoredEvent> = Vec::with_capacity(seqs.len());
+    for s in seqs {
+        let entry = match found.remove(s) {
+            Some(e) => e,
+            // Asked twice: the copy already taken.
+            None => out
+                .iter()
+                .find(|e| e.seq == *s)
+                .cloned()
+                .ok_or_else(|| StoreError::backend(IndexAhead(*s)))?,
+        };
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+/// The index named an entry the journal does not have (it should have been rebuilt).
+#[derive(Debug, thiserror::Error)]
+#[error("the search index names entry seq {0}, which the journal does not have")]
+struct IndexAhead(u64);
+
+fn next_cursor(events: &mut Vec<StoredEvent>, limit: usize) -> Option<Cursor> {
+    if events.len() > limit {
+        events.truncate(limit);
+        events.last().map(Cursor::after)
+    } else {
+        None
+    }
+}
+
+/// Runs `f` on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(StoreError::backend)?
+}

@@ -1,0 +1,345 @@
+//! The alerting part: stored channels and rules, and the outbox's scheduling, claims and
+//! retries.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::*;
+use crate::{AlertStore, StoreError};
+/// Channels and rules are kept by name, per kind, byte-exact.
+pub async fn alert_channels_and_rules_by_name<S: JournalStore + AlertStore + ?Sized>(
+    store: Arc<S>,
+) {
+    use crate::{AlertItem, AlertItemChange::*, AlertItemKind};
+    let now = base_time();
+    let mut written = Vec::new();
+    let mut change = async |c: crate::AlertItemChange| {
+        let e = vigil_event("alert.change");
+        let r = store.change_alert_item(c, e.clone()).await;
+        if r.is_ok() {
+            written.push(e.id);
+        }
+        r
+    };
+    let item = |name: &str| AlertItem {
+        name: name.into(),
+        spec: format!(r#"{{"type":"slack","name":"{name}","émoji":"🔔"}}"#),
+        created_at: now,
+        created_by: "alice".into(),
+    };
+    for kind in [AlertItemKind::Channel, AlertItemKind::Rule] {
+        assert!(store.alert_items(kind).await.unwrap().is_empty());
+        change(Add(kind, item("b"))).await.unwrap();
+        change(Add(kind, item("a"))).await.unwrap();
+        assert!(matches!(
+            change(Add(kind, item("a"))).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        assert_eq!(
+            store.alert_items(kind).await.unwrap(),
+            [item("a"), item("b")]
+        );
+        change(Remove(kind, "a".into())).await.unwrap();
+        assert!(matches!(
+            change(Remove(kind, "a".into())).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+    assert_eq!(
+        journal_ids(&*store).await,
+        written,
+        "one entry per change made, none per refusal"
+    );
+    // Channels and rules are separate: each kind kept its own "b".
+    assert_eq!(
+        store.alert_items(AlertItemKind::Channel).await.unwrap(),
+        [item("b")]
+    );
+}
+
+/// The outbox: immediate and windowed scheduling, claims, retries, release, test messages.
+pub async fn alert_outbox_schedules_claims_and_finishes<S: JournalStore + AlertStore + ?Sized>(
+    store: Arc<S>,
+) {
+    use crate::{AlertMatch, Attempt, DeliveryFilter, DeliveryKind, DeliveryStatus};
+    let now = base_time();
+    let window = Duration::minutes(10);
+    let hit = |rule: &str, seq: u64| AlertMatch {
+        rule: rule.into(),
+        channel: "ops".into(),
+        seq,
+        window: (rule == "throttled").then_some(window),
+    };
+    assert_eq!(store.alert_cursor().await.unwrap(), None);
+    store.record_matches(4, vec![], now).await.unwrap();
+    assert_eq!(store.alert_cursor().await.unwrap(), Some(4));
+
+    // Two matches of an immediate rule, three of a throttled one in the same stretch.
+    let batch = vec![
+        hit("each", 5),
+        hit("throttled", 5),
+        hit("each", 6),
+        hit("throttled", 6),
+        hit("throttled", 7),
+    ];
+    store.record_matches(7, batch, now).await.unwrap();
+    assert_eq!(store.alert_cursor().await.unwrap(), Some(7));
+    // The cursor never goes back.
+    store.record_matches(6, vec![], now).await.unwrap();
+    assert_eq!(store.alert_cursor().await.unwrap(), Some(7));
+
+    let claimed = store.claim_deliveries(now, 10, 10).await.unwrap();
+    let shape: Vec<_> = claimed
+        .iter()
+        .map(|d| (d.rule.as_str(), d.kind, d.seqs.clone(), d.attempts))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("each", DeliveryKind::Event, vec![5], 1),
+            ("throttled", DeliveryKind::Event, vec![5], 1),
+            ("each", DeliveryKind::Event, vec![6], 1),
+        ],
+        "the throttled rule's later matches wait for the end of its window"
+    );
+    assert!(
+        store
+            .claim_deliveries(now, 10, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed deliveries are not claimed twice"
+    );
+    let (a, b, c) = (claimed[0].id, claimed[1].id, claimed[2].id);
+    store
+        .finish_delivery(a, Attempt::Sent(now + Duration::seconds(1)))
+        .await
+        .unwrap();
+    let retry_at = now + Duration::seconds(30);
+    store
+        .finish_delivery(
+            b,
+            Attempt::Failed {
+                error: "429: retry after 30".into(),
+                retry_at: Some(retry_at),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .finish_delivery(
+            c,
+            Attempt::Failed {
+                error: "gave up".into(),
+                retry_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.finish_delivery(a, Attempt::Sent(now)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let counts = store.delivery_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.sent, counts.failed), (2, 1, 1));
+    assert_eq!(store.next_delivery_due(10).await.unwrap(), Some(retry_at));
+
+    // A match later in the window joins the waiting digest.
+    store
+        .record_matches(8, vec![hit("throttled", 8)], now + Duration::minutes(1))
+        .await
+        .unwrap();
+    let at_window_end = store.claim_deliveries(now + window, 10, 10).await.unwrap();
+    let shape: Vec<_> = at_window_end
+        .iter()
+        .map(|d| (d.id, d.kind, d.seqs.clone(), d.due_at))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (b, DeliveryKind::Event, vec![5], now),
+            (
+                at_window_end[1].id,
+                DeliveryKind::Digest,
+                vec![6, 7, 8],
+                now + window
+            ),
+        ]
+    );
+    assert_eq!(at_window_end[0].attempts, 2);
+    assert_eq!(at_window_end[1].matches, 3);
+    assert_eq!(
+        at_window_end[0].last_error.as_deref(),
+        Some("429: retry after 30")
+    );
+
+    // The digest is being sent: a new match opens the next window's digest.
+    store
+        .record_matches(
+            9,
+            vec![hit("throttled", 9)],
+            now + window + Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.next_delivery_due(10).await.unwrap(),
+        Some(now + window * 2)
+    );
+
+    // A process that stopped while sending: its claims are released.
+    assert_eq!(store.release_deliveries().await.unwrap(), 2);
+    assert_eq!(
+        store
+            .claim_deliveries(now + window, 10, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Failed deliveries can be put back, due now (giving up counts from then); others cannot.
+    let before = journal_ids(&*store).await;
+    assert_eq!(
+        store.delivery(c).await.unwrap().status,
+        DeliveryStatus::Failed
+    );
+    let put_back = vigil_event("alert.delivery.retry");
+    let retried = store
+        .retry_delivery(c, now + window, put_back.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        (retried.status, retried.next_at, retried.due_at),
+        (DeliveryStatus::Pending, now + window, now + window)
+    );
+    assert_eq!(store.delivery(c).await.unwrap(), retried);
+    assert!(matches!(
+        store
+            .retry_delivery(a, now, vigil_event("alert.delivery.retry"))
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        store
+            .retry_delivery(999_999, now, vigil_event("alert.delivery.retry"))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.delivery(999_999).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        journal_ids(&*store).await,
+        [before, vec![put_back.id]].concat(),
+        "the retry is journaled with it, the refusals are not"
+    );
+
+    // A test message starts claimed, so the dispatcher leaves it to whoever sends it.
+    let test = store.start_test_delivery("ops", now).await.unwrap();
+    assert_eq!((test.kind, test.attempts), (DeliveryKind::Test, 1));
+    store
+        .finish_delivery(test.id, Attempt::Sent(now))
+        .await
+        .unwrap();
+
+    let sent = store
+        .deliveries(&DeliveryFilter {
+            status: Some(DeliveryStatus::Sent),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [test.id, a],
+        "newest first"
+    );
+    assert_eq!(sent[1].sent_at, Some(now + Duration::seconds(1)));
+    // A test message a stopped process was sending fails; it is not sent later, nor retried.
+    let stuck = store.start_test_delivery("ops", now).await.unwrap();
+    store.release_deliveries().await.unwrap();
+    let failed = store
+        .deliveries(&DeliveryFilter {
+            status: Some(DeliveryStatus::Failed),
+            channel: Some("ops".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed[0].id, stuck.id);
+    assert!(matches!(
+        store
+            .retry_delivery(stuck.id, now, vigil_event("alert.delivery.retry"))
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+
+    let page = store
+        .deliveries(&DeliveryFilter {
+            rule: Some("throttled".into()),
+            before_id: Some(test.id),
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 2);
+    assert!(page.iter().all(|d| d.rule == "throttled" && d.id < test.id));
+}
+
+/// A digest keeps the first entries and counts the rest; a digest that is due but not yet
+/// claimed still takes matches; one slow channel cannot take every claim.
+pub async fn alert_digests_are_bounded_and_channels_share_claims<
+    S: JournalStore + AlertStore + ?Sized,
+>(
+    store: Arc<S>,
+) {
+    use crate::{AlertMatch, DIGEST_KEPT};
+    let now = base_time();
+    let window = Duration::minutes(5);
+    let hit = |channel: &str, seq: u64, window: Option<Duration>| AlertMatch {
+        rule: "r".into(),
+        channel: channel.into(),
+        seq,
+        window,
+    };
+    store.record_matches(0, vec![], now).await.unwrap();
+    let flood: Vec<_> = (1..=40).map(|seq| hit("ops", seq, Some(window))).collect();
+    store.record_matches(40, flood, now).await.unwrap();
+    // Due, not claimed yet: a late match still joins it.
+    store
+        .record_matches(41, vec![hit("ops", 41, Some(window))], now + window)
+        .await
+        .unwrap();
+    let claimed = store.claim_deliveries(now + window, 10, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2, "the first match at once, then one digest");
+    assert_eq!((claimed[0].seqs.clone(), claimed[0].matches), (vec![1], 1));
+    let digest = &claimed[1];
+    assert_eq!(digest.matches, 40);
+    assert_eq!(digest.seqs, (2..2 + DIGEST_KEPT as u64).collect::<Vec<_>>());
+
+    // A slow channel with many due, a healthy one with two: claims leave room for both.
+    let slow: Vec<_> = (100..120)
+        .map(|seq| hit("slow", seq, None))
+        .chain([hit("fast", 200, None), hit("fast", 201, None)])
+        .collect();
+    store.record_matches(201, slow, now).await.unwrap();
+    let first = store.claim_deliveries(now, 64, 4).await.unwrap();
+    let count = |ds: &[crate::Delivery], c: &str| ds.iter().filter(|d| d.channel == c).count();
+    assert_eq!((count(&first, "slow"), count(&first, "fast")), (4, 2));
+    assert!(
+        store.claim_deliveries(now, 64, 4).await.unwrap().is_empty(),
+        "the slow channel already has 4 claimed"
+    );
+    assert_eq!(
+        store.next_delivery_due(4).await.unwrap(),
+        None,
+        "what waits for claims to finish is not due at a time"
+    );
+    assert_eq!(store.next_delivery_due(5).await.unwrap(), Some(now));
+}

@@ -1,0 +1,374 @@
+//! The journal part: appends under the chain, duplicates and conflicts, values byte-exact,
+//! and every way of reading (search, keys and entries, timeline, facets) against the query
+//! language's reference evaluation.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+use uuid::Uuid;
+use vigil_core::chain::Verifier;
+use vigil_core::{Query, Severity, StoredEvent};
+
+use super::*;
+use crate::{utc, FacetField, FacetRequest, StoreError, TimelineRequest};
+/// Seq is 1..=n, the chain verifies and head is the last entry.
+pub async fn appends_with_gap_free_seq_and_a_valid_chain<S: JournalStore + ?Sized>(store: Arc<S>) {
+    assert_eq!(store.head().await.unwrap(), None, "a new store is empty");
+    let data = dataset(25, 1);
+    let first = store.append(data[..10].to_vec()).await.unwrap();
+    assert_eq!(
+        first.iter().map(|a| a.seq).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+    assert!(first.iter().all(|a| !a.duplicate && a.hash.len() == 64));
+    store.append(data[10..].to_vec()).await.unwrap();
+    let all = all_in_seq_order(&*store).await;
+    assert_eq!(all.len(), 25);
+    let mut v = Verifier::default();
+    for e in &all {
+        v.check(e)
+            .unwrap_or_else(|err| panic!("chain broken: {err}"));
+    }
+    assert_eq!(store.head().await.unwrap(), Some((25, v.head())));
+    assert_eq!(all[3].event, data[3], "scan returns the events as sent");
+}
+
+/// A re-sent id is a duplicate with the original seq and hash, within and across batches.
+pub async fn duplicates_are_reported_not_stored<S: JournalStore + ?Sized>(store: Arc<S>) {
+    let data = dataset(3, 2);
+    let first = store.append(data.clone()).await.unwrap();
+    let again = store
+        .append(vec![
+            data[1].clone(),
+            dataset(1, 3)[0].clone(),
+            data[1].clone(),
+        ])
+        .await
+        .unwrap();
+    assert!(again[0].duplicate && again[0].seq == first[1].seq && again[0].hash == first[1].hash);
+    assert!(!again[1].duplicate && again[1].seq == 4);
+    assert!(
+        again[2].duplicate && again[2].seq == first[1].seq,
+        "a repeat inside one batch is a duplicate too"
+    );
+    assert_eq!(
+        store.head().await.unwrap().unwrap().0,
+        4,
+        "nothing was stored twice"
+    );
+}
+
+/// An id already stored with different content is a conflict, and the batch stores nothing.
+pub async fn a_conflicting_id_stores_nothing_of_its_batch<S: JournalStore + ?Sized>(store: Arc<S>) {
+    let data = dataset(2, 4);
+    store.append(vec![data[0].clone()]).await.unwrap();
+    let mut changed = data[0].clone();
+    changed.reason = Some("something else".into());
+    let err = store
+        .append(vec![data[1].clone(), changed])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { index: Some(1), .. }),
+        "{err:?}"
+    );
+    assert!(
+        matches!(store.event(data[1].id).await, Err(StoreError::NotFound(_))),
+        "batch is atomic"
+    );
+    assert_eq!(store.head().await.unwrap().unwrap().0, 1);
+    let next = store.append(vec![data[1].clone()]).await.unwrap();
+    assert_eq!(next[0].seq, 2, "a refused batch leaves no gap in seq");
+}
+
+/// Strings and JSON values come back exactly as sent.
+pub async fn values_come_back_byte_exact<S: JournalStore + ?Sized>(store: Arc<S>) {
+    let tricky = [
+        "Remboursé « à la demande » du joueur",
+        "مرحبا بالعالم",
+        "שלום עולם",
+        "🎰💸👩🏽‍💼",
+        "quote \" and 'single'",
+        "line1\nline2\r\nline3\ttab",
+        "=SUM(A1:A9)",
+        "+1",
+        "-1",
+        "@cmd",
+        "\u{0}nul",
+        "\u{202e}override",
+    ];
+    let text: serde_json::Value = serde_json::from_str(
+        r#"{"amount": 100.10, "big": 123456789012345678901234567890, "tiny": 1e-7, "z": {"b": 1, "a": [true, null]}}"#,
+    )
+    .unwrap();
+    let mut sent = Vec::new();
+    for (i, s) in tricky.iter().enumerate() {
+        sent.push(event(json!({
+            "occurred_at": "2026-11-26T14:03:07.123456+05:30", "actor": {"id": s, "name": s, "role": s},
+            "action": "player.note", "kind": "change", "section": "players",
+            "target": {"type": "player", "id": format!("{i}{s}"), "name": s}, "reason": s, "user_agent": s,
+            "session_id": s, "request_id": s, "changes": [{"field": s, "before": s, "after": text}], "details": text,
+        })));
+    }
+    store.append(sent.clone()).await.unwrap();
+    for e in &sent {
+        let back = store.event(e.id).await.unwrap();
+        assert_eq!(back.event, *e);
+        assert_eq!(
+            serde_json::to_string(&back.event).unwrap(),
+            serde_json::to_string(e).unwrap()
+        );
+    }
+    let back = store.event(sent[0].id).await.unwrap();
+    let json = serde_json::to_string(&back.event.details).unwrap();
+    assert_eq!(
+        json,
+        r#"{"amount":100.10,"big":123456789012345678901234567890,"tiny":1e-7,"z":{"b":1,"a":[true,null]}}"#
+    );
+    assert_eq!(
+        vigil_core::event::micros::format(&back.event.occurred_at),
+        "2026-11-26T08:33:07.123456Z"
+    );
+}
+
+/// `event(id)` of an unknown id is `NotFound`.
+pub async fn unknown_ids_are_not_found<S: JournalStore + ?Sized>(store: Arc<S>) {
+    assert!(matches!(
+        store.event(Uuid::now_v7()).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// Every query returns exactly the entries the reference evaluation picks, in order, across pages.
+pub async fn search_agrees_with_the_query_language<S: JournalStore + ?Sized>(store: Arc<S>) {
+    let all = load(&*store, &dataset(400, 5), 97).await;
+    let queries = QUERIES
+        .iter()
+        .map(|t| t.parse::<Query>().unwrap())
+        .chain(SCOPED.iter().map(|(scopes, t)| scoped(scopes, t)));
+    for q in queries {
+        let text = q.to_string();
+        let mut want: Vec<_> = all
+            .iter()
+            .filter(|e| q.matches(&e.event, &Utc))
+            .cloned()
+            .collect();
+        newest_first(&mut want);
+        let got = page_through(&*store, &q, Order::Newest, 7).await;
+        assert_eq!(ids(&got), ids(&want), "query {text:?}");
+        want.reverse();
+        let got = page_through(&*store, &q, Order::Oldest, 50).await;
+        assert_eq!(ids(&got), ids(&want), "query {text:?} oldest first");
+    }
+    let first = store.search(&Search::new(Query::all(), 5)).await.unwrap();
+    assert_eq!(first.events.len(), 5);
+    assert_eq!(
+        first.events[0],
+        store.event(first.events[0].event.id).await.unwrap(),
+        "search returns whole entries"
+    );
+}
+
+/// `keys` names exactly the matches within its time slice, and `entries` returns them whole, in
+/// the order asked.
+pub async fn keys_and_entries_agree_with_search<S: JournalStore + ?Sized>(store: Arc<S>) {
+    let all = load(&*store, &dataset(300, 8), 100).await;
+    for text in [
+        "",
+        "section:finance",
+        "-kind:change rembourse",
+        "after:2026-11-05",
+    ] {
+        let q: Query = text.parse().unwrap();
+        let want: Vec<&StoredEvent> = all.iter().filter(|e| q.matches(&e.event, &Utc)).collect();
+        let (from, to) = (
+            (base_time() + Duration::days(3)).timestamp_micros(),
+            (base_time() + Duration::days(9)).timestamp_micros(),
+        );
+        let mut got = store.keys(&q, utc(), from, to).await.unwrap();
+        got.sort();
+        let mut sliced: Vec<(i64, u64)> = want
+            .iter()
+            .map(|e| (e.event.occurred_at.timestamp_micros(), e.seq))
+            .filter(|(t, _)| (from..to).contains(t))
+            .collect();
+        sliced.sort();
+        assert_eq!(got, sliced, "keys of {text:?} in a slice");
+        let everything = store.keys(&q, utc(), i64::MIN, i64::MAX).await.unwrap();
+        assert_eq!(everything.len(), want.len(), "keys of {text:?}");
+    }
+    let seqs = vec![all[7].seq, all[2].seq, all[250].seq];
+    let got = store.entries(seqs.clone()).await.unwrap();
+    assert_eq!(ids(&got), seqs, "in the order asked");
+    assert_eq!(got[0], all[7]);
+    // Close together, out of order, one asked twice.
+    let seqs = vec![all[9].seq, all[7].seq, all[8].seq, all[8].seq];
+    let got = store.entries(seqs.clone()).await.unwrap();
+    assert_eq!(ids(&got), seqs, "in the order asked, repeats included");
+    assert_eq!(got[3], all[8]);
+    assert!(matches!(
+        store.entries(vec![all[0].seq, 999_999]).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(store.entries(Vec::new()).await.unwrap().is_empty());
+}
+
+/// Bucket counts add up to the matches, each in the bucket its time falls in.
+pub async fn timeline_counts_every_match_once<S: JournalStore + ?Sized>(store: Arc<S>) {
+    let all = load(&*store, &dataset(300, 6), 300).await;
+    for text in [
+        "",
+        "severity:critical",
+        "section:finance after:2026-11-10 before:2026-11-20",
+        "rembourse",
+        "on:2026-11-03",
+    ] {
+        let q: Query = text.parse().unwrap();
+        let t = store
+            .timeline(&TimelineRequest {
+                query: q.clone(),
+                tz: utc(),
+                buckets: 40,
+            })
+            .await
+            .unwrap();
+        let matching: Vec<_> = all.iter().filter(|e| q.matches(&e.event, &Utc)).collect();
+        assert!(t.buckets.len() <= 41, "{text}: {} buckets", t.buckets.len());
+        assert_eq!(
+            t.buckets.iter().map(|b| b.count).sum::<u64>(),
+            matching.len() as u64,
+            "{text}"
+        );
+        let critical = matching
+            .iter()
+            .filter(|e| e.event.severity == Severity::Critical)
+            .count();
+        assert_eq!(
+            t.buckets.iter().map(|b| b.critical).sum::<u64>(),
+            critical as u64,
+            "{text}"
+        );
+        for e in matching {
+            let i = t
+                .buckets
+                .iter()
+                .rposition(|b| b.start <= e.event.occurred_at)
+                .expect("inside the range");
+            assert!(
+                t.buckets[i].count > 0,
+                "{text}: {} falls in an empty bucket",
+                e.seq
+            );
+        }
+    }
+    let q: Query = "after:2026-11-10 before:2026-11-12".parse().unwrap();
+    let t = store
+        .timeline(&TimelineRequest {
+            query: q,
+            tz: utc(),
+            buckets: 48,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (t.interval_seconds, t.buckets.len()),
+        (3600, 48),
+        "the range comes from the query"
+    );
+}
+
+/// Facet counts equal the reference counts, most frequent first.
+pub async fn facets_count_like_the_query_language<S: JournalStore + ?Sized>(store: Arc<S>) {
+    let all = load(&*store, &dataset(300, 7), 300).await;
+    for text in [
+        "",
+        "section:finance",
+        "-actor:batch-bot severity:critical",
+        "rembourse",
+    ] {
+        let q: Query = text.parse().unwrap();
+        for field in FacetField::ALL {
+            let got = store
+                .facets(&FacetRequest {
+                    query: q.clone(),
+                    tz: utc(),
+                    field: *field,
+                    limit: 4,
+                })
+                .await
+                .unwrap();
+            let mut counts = BTreeMap::<String, u64>::new();
+            for e in all.iter().filter(|e| q.matches(&e.event, &Utc)) {
+                if let Some(v) = field.value_of(&e.event) {
+                    *counts.entry(v).or_default() += 1;
+                }
+            }
+            let mut want: Vec<_> = counts.into_iter().collect();
+            want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            want.truncate(4);
+            let got: Vec<_> = got.values.into_iter().map(|v| (v.value, v.count)).collect();
+            assert_eq!(got, want, "{text:?} by {field:?}");
+        }
+    }
+}
+
+/// Appends between pages neither repeat nor skip entries that were there at the first page.
+pub async fn pages_are_stable_under_concurrent_appends<S: JournalStore + ?Sized>(store: Arc<S>) {
+    let before = load(&*store, &dataset(120, 8), 120).await;
+    let q = Query::all();
+    let mut seen = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    let mut round = 0;
+    loop {
+        let page = store
+            .search(&Search {
+                cursor,
+                ..Search::new(q.clone(), 25)
+            })
+            .await
+            .unwrap();
+        seen.extend(page.events.iter().map(|e| e.seq));
+        round += 1;
+        store.append(dataset(10, 100 + round)).await.unwrap();
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let unique: HashSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no entry twice");
+    for e in &before {
+        assert!(unique.contains(&e.seq), "entry {} was skipped", e.seq);
+    }
+}
+
+/// Many writers at once: every event stored once, seq gap-free, chain valid.
+pub async fn concurrent_appends_lose_and_duplicate_nothing<S: JournalStore + ?Sized>(
+    store: Arc<S>,
+) {
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let data = dataset(500, 1000 + t);
+                for chunk in data.chunks(20) {
+                    store.append(chunk.to_vec()).await.expect("append");
+                }
+                data.into_iter().map(|e| e.id).collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut sent = HashSet::new();
+    for t in futures::future::join_all(tasks).await {
+        sent.extend(t.unwrap());
+    }
+    let all = all_in_seq_order(&*store).await;
+    assert_eq!(all.len(), 4000);
+    assert_eq!(all.iter().map(|e| e.event.id).collect::<HashSet<_>>(), sent);
+    let mut v = Verifier::default();
+    for e in &all {
+        v.check(e).unwrap_or_else(|err| panic!("{err}"));
+    }
+}
