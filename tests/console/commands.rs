@@ -6,7 +6,7 @@ use serde_json::json;
 use vigil_console::console::Live;
 use vigil_console::Console;
 
-use crate::support::{console, Store, PASSWORD, USER};
+use crate::support::{console, Start, Store, PASSWORD, USER};
 
 #[tokio::test]
 async fn sign_in_errors_are_precise() {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use vigil_console::export::{ExportProgress, ExportRequest};
 
-use crate::support::{console, Store, PASSWORD, USER};
+use crate::support::{console, Start, Store, PASSWORD, USER};
 
 fn request(q: &str, format: &str, path: &Path) -> ExportRequest {
     ExportRequest {

@@ -6,7 +6,7 @@ use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INV
 use tauri::webview::InvokeRequest;
 use tauri::{Manager, WebviewWindowBuilder};
 
-use crate::support::{console, Store, PASSWORD, USER};
+use crate::support::{console, Start, Store, PASSWORD, USER};
 
 fn app(dir: &std::path::Path) -> tauri::App<tauri::test::MockRuntime> {
     let app = vigil_console::builder(mock_builder())

@@ -6,7 +6,7 @@ use std::time::Duration;
 use vigil_console::notes::Outbox;
 use vigil_console::Console;
 
-use crate::support::{console, Store, PASSWORD, USER};
+use crate::support::{console, Start, Store, PASSWORD, USER};
 
 const COMMENTS: [&str; 3] = [
     "Remboursé « à la demande du joueur » — ticket #4411",
@@ -231,15 +231,7 @@ async fn annotations_written_offline_arrive_once_with_their_author_and_both_time
 async fn what_one_user_wrote_waits_for_them_and_goes_under_their_name() {
     let store = Store::start().await;
     store.demo(50).await;
-    vigil_server::cli::add_user(
-        &store.state,
-        &vigil_server::auth::ManageAccounts::from_command_line("root"),
-        "second.auditor",
-        &["investigator".into()],
-        PASSWORD,
-    )
-    .await
-    .unwrap();
+    store.add_user("second.auditor", &["investigator"]).await;
     let dir = tempfile::tempdir().unwrap();
     let c = console(dir.path());
     c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
@@ -290,6 +282,6 @@ async fn what_one_user_wrote_waits_for_them_and_goes_under_their_name() {
 async fn written_entries(store: &Store) -> usize {
     let all = store.state.store.scan(1, 100_000).await.unwrap();
     all.iter()
-        .filter(|e| !vigil_server::journal::READING.contains(&e.event.action.as_str()))
+        .filter(|e| !vigil_server::service::own_entry::READING.contains(&e.event.action.as_str()))
         .count()
 }

@@ -9,10 +9,6 @@
 //! VIGIL_TAURI_DRIVER names tauri-driver (default .tools/bin/tauri-driver); VIGIL_E2E_EVENTS sets
 //! the demo's size (default 5000; 100000 measures scrolling through 100k rows).
 
-#[path = "../console/support.rs"]
-#[allow(dead_code)]
-mod support;
-
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -21,8 +17,18 @@ use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
-use support::{Store, PASSWORD, USER};
 use vigil_client::SearchOptions;
+use vigil_testkit::{TestServer, PASSWORD};
+
+/// The auditor the console signs in as.
+const USER: &str = "k.auditor";
+
+/// A store with the auditor and the demo journal's first `events` entries.
+async fn store_with(events: usize) -> TestServer {
+    let store = TestServer::builder().user(USER, &["auditor"]).start().await;
+    store.demo(events).await;
+    store
+}
 
 const DRIVER_PORT: u16 = 4444;
 const NATIVE_PORT: u16 = 4445;
@@ -207,8 +213,7 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5000);
-    let store = Store::start().await;
-    store.demo(events).await;
+    let store = store_with(events).await;
     let home = tempfile::tempdir().unwrap();
     let _driver = Driver::start(home.path());
 
@@ -506,18 +511,21 @@ async fn matches(client: &vigil_client::Client, q: &str) -> u64 {
 
 /// Entries other than the traces of reading (sign-ins, searches, opened entries), which the
 /// test's and the console's own requests leave.
-async fn written_count(store: &Store) -> u64 {
-    let q = format!("-action:{}", vigil_server::journal::READING.join(","));
+async fn written_count(store: &TestServer) -> u64 {
+    let q = format!(
+        "-action:{}",
+        vigil_server::service::own_entry::READING.join(",")
+    );
     matches(&store_client(store).await, &q).await
 }
 
-async fn store_client(store: &Store) -> vigil_client::Client {
+async fn store_client(store: &TestServer) -> vigil_client::Client {
     let anon = vigil_client::Client::new(&store.url).unwrap();
     let token = anon.login(USER, PASSWORD).await.unwrap().token;
     anon.with_token(&token)
 }
 
-async fn store_count(store: &Store) -> u64 {
+async fn store_count(store: &TestServer) -> u64 {
     matches(&store_client(store).await, "").await
 }
 
@@ -718,8 +726,7 @@ fn kill_console(driver: &Driver) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a display, a Secret Service and tauri-driver: scripts/test runs it under scripts/with-keyring and xvfb-run"]
 async fn annotations_written_offline_survive_a_killed_console_and_arrive_once() {
-    let store = Store::start().await;
-    store.demo(2000).await;
+    let store = store_with(2000).await;
     let home = tempfile::tempdir().unwrap();
     let driver = Driver::start(home.path());
     let c = launch().await;

@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Parser;
 use vigil_client::{Client, SearchOptions};
-use vigil_server::config::ServerConfig;
 
 #[derive(Parser)]
 #[command(about = "Benchmark the Vigil audit store over HTTP")]
@@ -70,44 +69,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         let _ = std::fs::remove_dir_all(format!("{}.index", db.display()));
     }
-    let config = ServerConfig {
-        database: db.clone(),
-        ..ServerConfig::default()
+    let builder = vigil_testkit::TestServer::builder()
+        .database(&db)
+        .wall_clock()
+        .password(PASSWORD);
+    let builder = if reuse {
+        builder.key(&format!("bench-{}", uuid::Uuid::now_v7()))
+    } else {
+        builder.user("bench", &["admin"]).key("bench")
     };
     let started = Instant::now();
-    let state = vigil_server::open(&config)?;
+    let server = builder.start().await;
     println!("store opened in {:.2} s", started.elapsed().as_secs_f64());
-    let key = if reuse {
-        vigil_server::cli::create_key(
-            &state,
-            &vigil_server::auth::ManageAccounts::from_command_line("bench"),
-            &format!("bench-{}", uuid::Uuid::now_v7()),
-        )
-        .await?
-    } else {
-        vigil_server::cli::add_user(
-            &state,
-            &vigil_server::auth::ManageAccounts::from_command_line("root"),
-            "bench",
-            &["admin".into()],
-            PASSWORD,
-        )
-        .await?;
-        vigil_server::cli::create_key(
-            &state,
-            &vigil_server::auth::ManageAccounts::from_command_line("root"),
-            "bench",
-        )
-        .await?
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(vigil_server::serve(
-        state.clone(),
-        listener,
-        std::future::pending(),
-    ));
-    let client = Client::new(&url)?;
+    let (state, key) = (server.state.clone(), server.key.clone());
+    let client = Client::new(&server.url)?;
 
     if !reuse {
         demo_rate();
@@ -125,7 +100,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             percentiles(&mut latencies)
         );
     }
-    let count = vigil_server::cli::event_count(&state).await?;
+    let count = vigil_server::service::journal::event_count(&state).await?;
     if (count as usize) < args.events {
         bail!("the journal has {count} events, expected {}", args.events);
     }

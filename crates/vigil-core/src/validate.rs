@@ -30,6 +30,8 @@ pub struct FieldError {
     pub field: String,
     /// What is wrong with it.
     pub message: String,
+    /// It is over a size limit (rather than malformed).
+    pub too_large: bool,
 }
 
 impl FieldError {
@@ -37,6 +39,14 @@ impl FieldError {
         FieldError {
             field: field.into(),
             message: message.into(),
+            too_large: false,
+        }
+    }
+
+    fn over_limit(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            too_large: true,
+            ..Self::new(field, message)
         }
     }
 }
@@ -55,7 +65,7 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
         .map(|v| v.len())
         .unwrap_or(usize::MAX);
     if size > MAX_EVENT_BYTES {
-        return Err(FieldError::new(
+        return Err(FieldError::over_limit(
             "event",
             format!("{size} bytes is over the limit of {MAX_EVENT_BYTES} bytes per event"),
         ));

@@ -1,5 +1,12 @@
 //! `vigil`: the Vigil audit store. A library with [`serve`] and a thin binary (`main.rs`) that
-//! parses the command line.
+//! runs the command line.
+//!
+//! - [`service`]: every operation the API and the command line offer, one function each, taking
+//!   the caller's capability and answering a typed error per area.
+//! - [`http`]: the routes, handlers and the one error type of the HTTP API.
+//! - [`cli`]: the `vigil` command line, one module per noun.
+//! - [`alerts`]: the rules' evaluator and the outbox's dispatcher, and the channels' protocols.
+//! - [`config`] and [`state`]: settings, and what every request shares.
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -12,16 +19,10 @@
 #![forbid(unsafe_code)]
 
 pub mod alerts;
-pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod error;
-pub mod export;
-pub mod handlers;
-pub mod journal;
-pub mod notes;
-pub mod params;
-pub mod router;
+pub mod http;
+pub mod service;
 pub mod state;
 
 use std::future::Future;
@@ -30,7 +31,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-pub use router::{app, openapi};
+pub use http::{app, openapi};
 pub use state::{AppState, Clock};
 
 /// Opens the store named by the configuration (creating the schema on first use), with its
@@ -62,40 +63,6 @@ fn state(store: vigil_store_sqlite::SqliteStore, config: &config::ServerConfig) 
         appended: Arc::new(tokio::sync::watch::Sender::new(0)),
         stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
     }
-}
-
-/// Journals the store's own start or stop (`vigil.start`, `vigil.stop`), with the system
-/// account `vigil` as actor.
-pub async fn journal_lifecycle(
-    state: &AppState,
-    action: &str,
-    config: &config::ServerConfig,
-) -> anyhow::Result<()> {
-    let mut entry = journal::entry(
-        state.now(),
-        &vigil_core::Actor {
-            id: "vigil".into(),
-            name: None,
-            role: None,
-            kind: Some(vigil_core::ActorKind::System),
-        },
-        action,
-        vigil_core::Kind::Access,
-        journal::target("store", config.listen.to_string(), None),
-        serde_json::json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "pid": std::process::id(),
-            "database": config.database.display().to_string(),
-        }),
-    );
-    if action == "vigil.stop" {
-        entry.severity = vigil_core::Severity::Warning;
-    }
-    state
-        .append(vec![entry])
-        .await
-        .with_context(|| format!("journaling {action}"))?;
-    Ok(())
 }
 
 /// Serves the API on `listener`, and evaluates alert rules and delivers alerts, until

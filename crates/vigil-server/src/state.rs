@@ -39,11 +39,7 @@ impl AppState {
     /// Wakes the live tails for entries a store method appended (with what it changed).
     pub async fn wake(&self) {
         if let Ok(Some((last, _))) = self.store.head().await {
-            self.appended.send_if_modified(|seq| {
-                let newer = last > *seq;
-                *seq = (*seq).max(last);
-                newer
-            });
+            self.announce(last);
         }
     }
 
@@ -59,12 +55,17 @@ impl AppState {
     pub async fn append(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError> {
         let results = self.store.append(events).await?;
         if let Some(last) = results.iter().map(|r| r.seq).max() {
-            self.appended.send_if_modified(|seq| {
-                let newer = last > *seq;
-                *seq = (*seq).max(last);
-                newer
-            });
+            self.announce(last);
         }
         Ok(results)
+    }
+
+    /// Wakes the live tails for an entry this process appended, by its seq.
+    pub fn announce(&self, seq: u64) {
+        self.appended.send_if_modified(|last| {
+            let newer = seq > *last;
+            *last = (*last).max(seq);
+            newer
+        });
     }
 }

@@ -349,7 +349,10 @@ pub fn change(conn: &Connection, change: &AccountChange) -> Result<(), StoreErro
 /// `Invalid` unless every role is built in or stored.
 fn check_roles(conn: &Connection, roles: &[String]) -> Result<(), StoreError> {
     if roles.is_empty() {
-        return Err(StoreError::Invalid("a user needs at least one role".into()));
+        return Err(StoreError::invalid(
+            "roles",
+            "a user needs at least one role",
+        ));
     }
     for name in roles {
         if vigil_core::rights::builtin(name).is_some() {
@@ -361,11 +364,14 @@ fn check_roles(conn: &Connection, roles: &[String]) -> Result<(), StoreError> {
             .map_err(db)?
             .unwrap_or(false);
         if !stored {
-            return Err(StoreError::Invalid(format!(
+            return Err(StoreError::invalid(
+                "roles",
+                format!(
                 "role {name:?} does not exist: the built-in roles are {}, and custom ones come \
                  from vigil role add",
                 vigil_core::rights::BUILTIN.join(", ")
-            )));
+            ),
+            ));
         }
     }
     Ok(())

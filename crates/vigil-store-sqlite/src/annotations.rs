@@ -136,10 +136,10 @@ fn check_marks(conn: &Connection, wanted: &[String]) -> Result<(), StoreError> {
     let known: Vec<String> = marks(conn)?.into_iter().map(|m| m.key).collect();
     match wanted.iter().find(|m| !known.contains(m)) {
         None => Ok(()),
-        Some(m) => Err(StoreError::Invalid(format!(
-            "unknown mark {m:?}; the marks are: {}",
-            known.join(", ")
-        ))),
+        Some(m) => Err(StoreError::invalid(
+            "marks",
+            format!("unknown mark {m:?}; the marks are: {}", known.join(", ")),
+        )),
     }
 }
 
@@ -213,14 +213,16 @@ pub fn annotate(
         match annotation_by_id(conn, old)? {
             Some((of, _)) if of == seq => {}
             Some(_) => {
-                return Err(StoreError::Invalid(format!(
-                    "supersedes: annotation {old} is about another entry"
-                )))
+                return Err(StoreError::invalid(
+                    "supersedes",
+                    format!("supersedes: annotation {old} is about another entry"),
+                ))
             }
             None => {
-                return Err(StoreError::Invalid(format!(
-                    "supersedes: there is no annotation {old}"
-                )))
+                return Err(StoreError::invalid(
+                    "supersedes",
+                    format!("supersedes: there is no annotation {old}"),
+                ))
             }
         }
     }

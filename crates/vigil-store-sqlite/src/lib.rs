@@ -143,7 +143,10 @@ impl SqliteStore {
         let conn = open_connection(path).map_err(db)?;
         schema::migrate(&conn)
             .map_err(db)?
-            .map_err(StoreError::Invalid)?;
+            .map_err(|message| StoreError::Invalid {
+                message,
+                field: None,
+            })?;
         let head_seq = writer::head_seq(&conn).map_err(db)?;
         let index = match with_index {
             true => {

@@ -191,9 +191,11 @@ pub struct RoleRecord {
 /// (built in or stored).
 #[derive(Debug, Clone)]
 pub enum AccountChange {
-    /// A new user: `Conflict` if the name is taken, `Invalid` for an unknown role.
+    /// A new user: `Conflict` if the name is taken, `Invalid` (field `roles`) for no role or an
+    /// unknown one.
     AddUser(NewUser),
-    /// A user's roles: `NotFound` for an unknown user, `Invalid` for an unknown role.
+    /// A user's roles: `NotFound` for an unknown user, `Invalid` (field `roles`) for no role or
+    /// an unknown one.
     SetRoles {
         /// Whose.
         name: String,

@@ -21,8 +21,9 @@ pub trait AnnotationStore: Send + Sync + 'static {
     /// Changes the marks catalog.
     async fn change_mark(&self, change: MarkChange, journal: Event) -> Result<(), StoreError>;
 
-    /// Stores an annotation: `NotFound` for an unknown entry, `Invalid` for a mark not in the
-    /// catalog or a `supersedes` that is not an annotation of the same entry.
+    /// Stores an annotation: `NotFound` for an unknown entry, `Invalid` with field `marks` for a
+    /// mark not in the catalog, with field `supersedes` for a `supersedes` that is not an
+    /// annotation of the same entry.
     async fn annotate(
         &self,
         annotation: NewAnnotation,

@@ -14,9 +14,14 @@ pub enum StoreError {
         /// The position in the batch, for appends.
         index: Option<usize>,
     },
-    /// The request is malformed (a bad cursor).
-    #[error("{0}")]
-    Invalid(String),
+    /// The request is malformed (a bad cursor, an unknown role or mark); `field` names what.
+    #[error("{message}")]
+    Invalid {
+        /// What is wrong.
+        message: String,
+        /// The field at fault: `cursor`, `roles`, `marks`, `supersedes`.
+        field: Option<&'static str>,
+    },
     /// Temporarily unable to answer (the search index is being rebuilt); try again shortly.
     #[error("{0}")]
     Unavailable(String),
@@ -26,6 +31,14 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The request is malformed in `field`.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        StoreError::Invalid {
+            message: message.into(),
+            field: Some(field),
+        }
+    }
+
     /// Wraps a backend error.
     pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Backend(Box::new(e))

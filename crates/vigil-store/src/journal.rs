@@ -90,7 +90,12 @@ impl Cursor {
 
     /// Reads the opaque text form back.
     pub fn decode(s: &str) -> Result<Self, StoreError> {
-        let bad = || StoreError::Invalid(format!("cursor {s:?} is not one this server gave out"));
+        let bad = || {
+            StoreError::invalid(
+                "cursor",
+                format!("cursor {s:?} is not one this server gave out"),
+            )
+        };
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(s)
             .map_err(|_| bad())?;

@@ -6,12 +6,10 @@
 //!   cursor) and the dispatcher (sends what is due, one channel's messages in order, retries
 //!   with exponential backoff and jitter).
 //! - [`message`]: what a message says, per channel; [`send`]: the channels' protocols.
-//! - This module: the setup (config + stored channels and rules); [`manage`]: changing it,
-//!   journaled.
+//! - This module: the setup (config + stored channels and rules). Changing it, journaled, is
+//!   `crate::service::alerts`.
 
-pub mod cli;
 pub mod engine;
-pub mod manage;
 pub mod message;
 pub mod model;
 pub mod send;
@@ -22,9 +20,6 @@ use vigil_core::Query;
 use vigil_store::{AlertItemKind, Delivery, StoreError};
 
 use crate::state::AppState;
-pub use manage::{
-    add_channel, add_rule, remove_channel, remove_rule, retry_delivery, test_channel, ManageError,
-};
 use model::{AlertsConfig, ChannelSpec, RuleSpec, Source};
 
 /// The built-in rule's name.

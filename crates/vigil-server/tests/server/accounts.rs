@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{event_json, TestServer, PASSWORD};
+use crate::support::{event_json, Start, TestServer, PASSWORD};
 
 async fn sign_in(s: &TestServer, name: &str, password: &str) -> (u16, Value) {
     let r = s

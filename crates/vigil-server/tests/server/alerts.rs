@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use vigil_server::alerts::model::{AlertsConfig, ChannelSpec, ChatId, RuleSpec, Secret, Tls};
 
 use crate::fakes::{Fake, Got, Refusal, Smtp, BOT_TOKEN, SLACK_PATH};
-use crate::support::{event_json, TestServer, PASSWORD};
+use crate::support::{event_json, Start, TestServer, PASSWORD};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -488,15 +488,7 @@ async fn a_throttled_rule_sends_one_message_then_one_digest_per_window() {
 async fn managing_channels_and_rules_is_checked_journaled_and_admin_only() {
     let sl = Fake::slack().await;
     let s = TestServer::start().await;
-    vigil_server::cli::add_user(
-        &s.state,
-        &vigil_server::auth::ManageAccounts::from_command_line("root"),
-        "bob",
-        &["auditor".into()],
-        PASSWORD,
-    )
-    .await
-    .unwrap();
+    s.add_user("bob", &["auditor"]).await;
     let bob = token(&s, "bob").await;
     let r = s
         .raw(Method::GET, "/v1/alerts/rules")
@@ -709,7 +701,7 @@ async fn managing_channels_and_rules_is_checked_journaled_and_admin_only() {
         expected.map(|(a, t)| (a.to_owned(), "alice".to_owned(), t.to_owned()))
     );
     let entries = s.journal().await.len();
-    assert!(vigil_server::cli::verify(&s.state)
+    assert!(vigil_server::service::journal::verify(&s.state)
         .await
         .unwrap()
         .starts_with(&format!("verified {entries} entries")));

@@ -1,6 +1,6 @@
 //! The HTTP API against a real server on 127.0.0.1:0 with a temporary SQLite file.
 
-use crate::support::{event_json, TestServer, PASSWORD};
+use crate::support::{event_json, Start, TestServer, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use vigil_client::{Client, ClientError, SearchOptions};
@@ -497,7 +497,9 @@ async fn concurrent_senders_lose_and_duplicate_nothing() {
         t.await.unwrap();
     }
     assert_eq!(s.count().await, 4000);
-    let report = vigil_server::cli::verify(&s.state).await.unwrap();
+    let report = vigil_server::service::journal::verify(&s.state)
+        .await
+        .unwrap();
     let report_head = format!("verified {} entries", 4000 + s.setup);
     assert!(report.starts_with(&report_head), "{report}");
 }

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use vigil_client::{Client, ExportOptions};
 use vigil_core::StoredEvent;
 
-use crate::support::{event_json, TestServer};
+use crate::support::{event_json, Start, TestServer};
 
 /// Texts that must come out exactly.
 const HARD: &[&str] = &[
@@ -200,7 +200,9 @@ async fn every_format_carries_the_matching_entries_exactly_and_the_export_is_jou
     // Four exports, four entries in the journal, and the chain still verifies.
     let exports = searched(&s.reader, "section:vigil action:journal.export").await;
     assert_eq!(exports.len(), 4);
-    vigil_server::cli::verify(&s.state).await.unwrap();
+    vigil_server::service::journal::verify(&s.state)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -349,7 +351,8 @@ async fn searched_in(client: &Client, q: &str, order: vigil_store::Order) -> Vec
 
 #[tokio::test]
 async fn read_in_many_slices_an_export_is_the_search_as_it_was_when_it_began() {
-    use vigil_server::export::{index_caught_up, staff, Export};
+    use vigil_server::service::exports::{index_caught_up, Export};
+    use vigil_server::service::own_entry::staff;
     use vigil_store::Order;
     let s = TestServer::start().await;
     // 400 entries over four weeks; a quarter share one instant (ties broken by seq).

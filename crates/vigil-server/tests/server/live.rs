@@ -7,7 +7,7 @@ use futures::StreamExt;
 use serde_json::json;
 use vigil_client::{ClientError, SearchOptions, Tailed};
 
-use crate::support::{event_json, TestServer};
+use crate::support::{event_json, Start, TestServer};
 
 fn at(id: u32, occurred_at: &str, section: &str) -> serde_json::Value {
     let mut e = event_json(id);

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use vigil_client::Client;
 
-use crate::support::{event_json, TestServer, PASSWORD};
+use crate::support::{event_json, Start, TestServer, PASSWORD};
 
 /// A server with six finance entries and bob, an investigator, signed in.
 async fn with_entries() -> (TestServer, Vec<String>, Client) {
@@ -15,15 +15,7 @@ async fn with_entries() -> (TestServer, Vec<String>, Client) {
         .map(|e| e["id"].as_str().unwrap().to_owned())
         .collect();
     s.ingester.ingest(&events).await.unwrap();
-    vigil_server::cli::add_user(
-        &s.state,
-        &vigil_server::auth::ManageAccounts::from_command_line("root"),
-        "bob",
-        &["investigator".into()],
-        PASSWORD,
-    )
-    .await
-    .unwrap();
+    s.add_user("bob", &["investigator"]).await;
     let token = s.anonymous.login("bob", PASSWORD).await.unwrap().token;
     let bob = s.anonymous.with_token(&token);
     (s, ids, bob)
@@ -314,15 +306,7 @@ async fn bad_annotations_get_a_precise_4xx_and_store_nothing() {
     )
     .await;
     assert_eq!(status, 403, "an ingest key cannot annotate");
-    vigil_server::cli::add_user(
-        &s.state,
-        &vigil_server::auth::ManageAccounts::from_command_line("root"),
-        "vera",
-        &["viewer".into()],
-        PASSWORD,
-    )
-    .await
-    .unwrap();
+    s.add_user("vera", &["viewer"]).await;
     let before = before + 1; // vera's creation
     let viewer = token_of(&s, "vera").await;
     for (p, body) in [

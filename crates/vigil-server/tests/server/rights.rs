@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use vigil_client::{Client, ExportOptions, SearchOptions, Tailed};
 
-use crate::support::{event_json, TestServer, PASSWORD};
+use crate::support::{event_json, Start, TestServer, PASSWORD};
 
 const SECRET_IP: &str = "203.0.113.77";
 const SECRET_NAME: &str = "Алиса «Ω» O'Brien 🎰";
@@ -569,7 +569,9 @@ async fn every_endpoint_answers_each_caller_as_its_rights_say() {
     let s = &w.s;
     let alice = login(s, "alice").await;
     // An expired session (its token is real) and a revoked one.
-    let expired = vigil_server::auth::new_secret(vigil_server::auth::TOKEN_PREFIX);
+    let expired = vigil_server::service::credentials::new_secret(
+        vigil_server::service::credentials::TOKEN_PREFIX,
+    );
     let signed_in_then = s.state.now() - chrono::Duration::hours(13);
     let lock = s
         .state
@@ -578,19 +580,19 @@ async fn every_endpoint_answers_each_caller_as_its_rights_say() {
             "alice",
             signed_in_then,
             vigil_store::NewSession {
-                token_hash: vigil_server::auth::secret_hash(&expired),
+                token_hash: vigil_server::service::credentials::secret_hash(&expired),
                 user: "alice".into(),
                 created_at: signed_in_then,
                 expires_at: s.state.now() - chrono::Duration::hours(1),
             },
-            vigil_server::journal::entry(
+            vigil_server::service::OwnEntry::by_staff(
                 signed_in_then,
-                &vigil_server::journal::staff("alice"),
+                "alice",
                 "auth.login",
                 vigil_core::Kind::Access,
-                vigil_server::journal::target("user", "alice", None),
-                json!({}),
-            ),
+            )
+            .on("user", "alice", None)
+            .build(),
         )
         .await
         .unwrap();
@@ -1143,7 +1145,9 @@ async fn the_journal_records_who_read_signed_in_and_changed_accounts() {
         (json!(["viewer"]), json!(["viewer", "finance-auditor"]))
     );
     // All of it under the same chain.
-    let report = vigil_server::cli::verify(&s.state).await.unwrap();
+    let report = vigil_server::service::journal::verify(&s.state)
+        .await
+        .unwrap();
     assert!(
         report.starts_with(&format!("verified {} entries", journal.len())),
         "{report}"

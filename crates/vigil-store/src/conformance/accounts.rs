@@ -37,7 +37,8 @@ pub async fn roles_and_users_change_with_their_journal_entry<
     };
     assert!(matches!(
         change(AddUser(user("bob", &["finance-auditor"]))).await,
-        Err(StoreError::Invalid(m)) if m.contains("\"finance-auditor\" does not exist")
+        Err(StoreError::Invalid { message, field: Some("roles") })
+            if message.contains("\"finance-auditor\" does not exist")
     ));
     change(AddRole(role.clone())).await.unwrap();
     assert!(matches!(
@@ -57,7 +58,10 @@ pub async fn roles_and_users_change_with_their_journal_entry<
         .unwrap();
     assert!(matches!(
         change(AddUser(user("carol", &[]))).await,
-        Err(StoreError::Invalid(_))
+        Err(StoreError::Invalid {
+            field: Some("roles"),
+            ..
+        })
     ));
     assert!(matches!(
         change(RemoveRole("finance-auditor".into())).await,

@@ -248,8 +248,14 @@ pub async fn annotations_are_written_once_with_their_journal_entry<
         .annotate(unknown_mark, about("annotation.create", "alice"))
         .await
     {
-        Err(StoreError::Invalid(m)) => {
-            assert!(m.contains("\"nope\"") && m.contains("suspicious"), "{m}")
+        Err(StoreError::Invalid {
+            message,
+            field: Some("marks"),
+        }) => {
+            assert!(
+                message.contains("\"nope\"") && message.contains("suspicious"),
+                "{message}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -269,7 +275,10 @@ pub async fn annotations_are_written_once_with_their_journal_entry<
         store
             .annotate(wrong_fix, about("annotation.create", "alice"))
             .await,
-        Err(StoreError::Invalid(_))
+        Err(StoreError::Invalid {
+            field: Some("supersedes"),
+            ..
+        })
     ));
     assert_eq!(
         store.head().await.unwrap().unwrap().0,

@@ -1,23 +1,91 @@
-//! Exports: the entries matching a query, written by vigil-export in one format, and recorded
-//! in the journal itself.
+//! Exports: the entries matching a query, written by vigil-export in one format, within what
+//! the exporter may both read and export and masked as they see entries, and recorded in the
+//! journal itself.
 //!
 //! The export is read in time slices of at most [`SLICE`] entries (planned from the query's
 //! timeline): for each slice the index names the matches once, they are sorted, and the entries
 //! are fetched a page at a time. Pages are read on the async side while a blocking thread encodes
 //! the previous one, so reading and encoding overlap; at most two pages wait in between, so
-//! memory stays flat whatever the size of the export. The `GET /v1/export` handler and `vigil export` both run
-//! an [`Export`]; it ends with one journal entry (section `vigil`, action `journal.export`, the
-//! exporter as actor) whose details are the export's [`About`], with outcome `failure` and the
-//! reason when it did not complete.
+//! memory stays flat whatever the size of the export. The `GET /v1/export` handler (into the
+//! answer's body) and `vigil export` (into a file, [`write_file`]) both [`prepare`] an
+//! [`Export`] and run it; it ends with one journal entry (section `vigil`, action
+//! `journal.export`, the exporter as actor) whose details are the export's [`About`], with
+//! outcome `failure` and the reason when it did not complete ([`record`]).
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use chrono::{DateTime, FixedOffset, Utc};
+use vigil_api::ExportParams;
 use vigil_core::query::{Clause, Term, TimeBound};
 use vigil_core::{Actor, Event, Kind, Outcome, Query, StoredEvent};
-use vigil_export::{About, Context, ExportError, Exporter, Format, Row};
+use vigil_export::{About, Context, Format, Row};
 use vigil_store::{Order, Store, StoreError, TimelineRequest};
+
+use super::caller::{Exporter, MaskedIpProbe};
+use super::{parse_query, parse_tz, BadQuery, Fault, OwnEntry, Refusal};
+use crate::state::AppState;
+
+/// How long an export through the API waits for the search index to hold every stored entry.
+pub const INDEX_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Why an export was refused before it began.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// A format or parameter that is not understood.
+    #[error("{0}")]
+    BadParameter(String),
+    /// The query is too long or does not parse.
+    #[error(transparent)]
+    BadQuery(#[from] BadQuery),
+    /// An `ip:` narrower than a masked reader sees.
+    #[error(transparent)]
+    MaskedIpProbe(#[from] MaskedIpProbe),
+    /// More entries match than the format holds.
+    #[error("{0}")]
+    TooManyRows(String),
+    /// The index is catching up (try again shortly), or the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Refusal for ExportError {
+    fn fault(&self) -> Fault {
+        match self {
+            ExportError::BadParameter(_)
+            | ExportError::BadQuery(_)
+            | ExportError::TooManyRows(_) => Fault::Invalid,
+            ExportError::MaskedIpProbe(e) => e.fault(),
+            ExportError::Store(e) => e.fault(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ExportError::BadParameter(_) => "bad_parameter",
+            ExportError::BadQuery(_) => "bad_query",
+            ExportError::TooManyRows(_) => "too_many_rows",
+            ExportError::MaskedIpProbe(e) => e.code(),
+            ExportError::Store(e) => e.code(),
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            ExportError::MaskedIpProbe(e) => e.field(),
+            _ => None,
+        }
+    }
+
+    fn column(&self) -> Option<usize> {
+        match self {
+            ExportError::BadQuery(e) => e.column,
+            _ => None,
+        }
+    }
+}
 
 /// Entries read from the store at a time.
 const PAGE: usize = 256;
@@ -82,7 +150,7 @@ pub enum ExportFailed {
     Store(#[from] StoreError),
     /// Writing failed (the client went away, the disk is full).
     #[error(transparent)]
-    Write(#[from] ExportError),
+    Write(#[from] vigil_export::ExportError),
     /// The server is shutting down.
     #[error("the server is stopping")]
     Stopping,
@@ -273,35 +341,38 @@ impl Export {
         let mut context = self.context();
         context.journal_seq = Some(plan.head);
         let mask = self.mask.clone();
-        let encoder = tokio::task::spawn_blocking(move || -> Result<(W, About), ExportError> {
-            let mut exporter = Exporter::new(format, out, context)?;
-            loop {
-                match incoming.blocking_recv() {
-                    Some(Page::Rows(page)) => {
-                        for entry in &page {
-                            match &mask {
-                                Some((unmasked, personal))
-                                    if !unmasked.contains(&entry.event, &Default::default()) =>
-                                {
-                                    let mut masked = entry.clone();
-                                    vigil_core::rights::mask(&mut masked, personal);
-                                    exporter.write(&Row::new(&masked))?;
+        let encoder = tokio::task::spawn_blocking(
+            move || -> Result<(W, About), vigil_export::ExportError> {
+                let mut exporter = vigil_export::Exporter::new(format, out, context)?;
+                loop {
+                    match incoming.blocking_recv() {
+                        Some(Page::Rows(page)) => {
+                            for entry in &page {
+                                match &mask {
+                                    Some((unmasked, personal))
+                                        if !unmasked
+                                            .contains(&entry.event, &Default::default()) =>
+                                    {
+                                        let mut masked = entry.clone();
+                                        vigil_core::rights::mask(&mut masked, personal);
+                                        exporter.write(&Row::new(&masked))?;
+                                    }
+                                    _ => exporter.write(&Row::new(entry))?,
                                 }
-                                _ => exporter.write(&Row::new(entry))?,
                             }
+                            progress(exporter.rows());
                         }
-                        progress(exporter.rows());
-                    }
-                    Some(Page::End) => return exporter.finish(),
-                    // The reader failed: leave the file unfinished (its error is reported).
-                    None => {
-                        return Err(ExportError::Io(std::io::Error::other(
-                            "the export was interrupted",
-                        )))
+                        Some(Page::End) => return exporter.finish(),
+                        // The reader failed: leave the file unfinished (its error is reported).
+                        None => {
+                            return Err(vigil_export::ExportError::Io(std::io::Error::other(
+                                "the export was interrupted",
+                            )))
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
         let newest = self.order == Order::Newest;
         let read = async {
             for &(from, to) in &plan.slices {
@@ -328,9 +399,9 @@ impl Export {
         };
         let read = read.await;
         drop(pages);
-        let written = encoder
-            .await
-            .map_err(|e| ExportFailed::Write(ExportError::Io(std::io::Error::other(e))));
+        let written = encoder.await.map_err(|e| {
+            ExportFailed::Write(vigil_export::ExportError::Io(std::io::Error::other(e)))
+        });
         // The reader's error first: the encoder then only saw its input end.
         read?;
         Ok(written??)
@@ -359,22 +430,187 @@ impl Export {
             Some(n) => format!("{} export of {n} entries", self.format),
             None => format!("{} export", self.format),
         };
-        Event {
-            id: self.entry,
-            outcome,
-            ..crate::journal::entry(
-                self.at,
-                &self.by,
-                "journal.export",
-                Kind::Access,
-                crate::journal::target("export", self.entry.to_string(), Some(name)),
-                details,
-            )
-        }
+        OwnEntry::new(self.at, &self.by, "journal.export", Kind::Access)
+            .id(self.entry)
+            .outcome(outcome)
+            .on("export", self.entry.to_string(), Some(name))
+            .details(details)
+            .build()
     }
 }
 
-pub use crate::journal::staff;
+/// What to export, read from the command line or the API's parameters.
+#[derive(Debug, Clone)]
+pub struct ExportAsk {
+    /// The query as written.
+    pub q: String,
+    /// The file format.
+    pub format: Format,
+    /// The zone of the query's dates.
+    pub tz: FixedOffset,
+    /// Row order.
+    pub order: Order,
+    /// CSV only: start with a byte-order mark.
+    pub bom: bool,
+}
+
+impl ExportAsk {
+    /// What `GET /v1/export`'s parameters ask.
+    pub fn from_params(p: ExportParams) -> Result<ExportAsk, ExportError> {
+        let format = match p.format.as_deref() {
+            None => {
+                return Err(ExportError::BadParameter(format!(
+                    "format: required, one of: {}",
+                    Format::choices()
+                )))
+            }
+            Some(text) => Format::parse(text).ok_or_else(|| {
+                ExportError::BadParameter(format!(
+                    "format: {text:?} is not one of: {}",
+                    Format::choices()
+                ))
+            })?,
+        };
+        let q = p.q.unwrap_or_default();
+        parse_query(Some(&q))?;
+        Ok(ExportAsk {
+            q,
+            format,
+            tz: parse_tz(p.tz.as_deref()).map_err(ExportError::BadParameter)?,
+            order: p.order.unwrap_or_default(),
+            bom: p.bom.unwrap_or(false),
+        })
+    }
+}
+
+/// Plans an export of what the exporter may both read and export, masked as they see entries:
+/// waits for the index to hold every stored entry (at most `patience`), then refuses a format
+/// that cannot hold the entries that match.
+pub async fn prepare(
+    state: &AppState,
+    exporter: &Exporter,
+    ask: ExportAsk,
+    patience: std::time::Duration,
+) -> Result<(Export, Plan), ExportError> {
+    let query = parse_query(Some(&ask.q))?;
+    exporter.check_query(&query)?;
+    let g = &exporter.grants;
+    let query = g.export.narrow(g.read.narrow(query));
+    let scope = Query {
+        clauses: [g.read.clause(), g.export.clause()]
+            .into_iter()
+            .flatten()
+            .collect(),
+    };
+    let scope = (!scope.clauses.is_empty()).then_some(scope);
+    let mask = (!g.unmask.is_all()).then(|| {
+        (
+            g.unmask.clone(),
+            state.config.privacy.personal_fields.clone(),
+        )
+    });
+    let export = Export {
+        scope,
+        mask,
+        query_text: ask.q,
+        query,
+        tz: ask.tz,
+        order: ask.order,
+        format: ask.format,
+        bom: ask.bom,
+        by: super::own_entry::staff(&exporter.name),
+        at: state.now(),
+        entry: uuid::Uuid::now_v7(),
+    };
+    index_caught_up(state.store.as_ref(), patience).await?;
+    let plan = export.plan(state.store.as_ref()).await?;
+    if let Some(why) = plan.refusal(export.format) {
+        return Err(ExportError::TooManyRows(why));
+    }
+    Ok((export, plan))
+}
+
+/// Records how an export went in the journal (its About, or why it failed), and wakes the live
+/// tails.
+pub async fn record(
+    state: &AppState,
+    export: &Export,
+    result: Result<&About, String>,
+) -> Result<(), StoreError> {
+    state
+        .append(vec![export.journal_entry(result)])
+        .await
+        .map(drop)
+}
+
+/// `<file>.about.json`: where the About of a CSV or NDJSON export goes.
+pub fn sidecar_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".about.json");
+    name.into()
+}
+
+/// Writes a prepared export to `out` under a temporary name in its folder, renamed when
+/// complete, with `<out>.about.json` beside CSV and NDJSON files; then records it in the
+/// journal. `progress` hears (rows done, rows expected).
+pub async fn write_file(
+    state: &AppState,
+    export: &Export,
+    plan: &Plan,
+    out: &Path,
+    progress: impl FnMut(u64, u64) + Send + 'static,
+) -> anyhow::Result<About> {
+    let format = export.format;
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let total = plan.total;
+    let partial = tempfile::Builder::new()
+        .prefix(".vigil-export-")
+        .suffix(".partial")
+        .tempfile_in(&dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    let file = std::io::BufWriter::new(partial.as_file().try_clone()?);
+    let mut progress = progress;
+    let result = export
+        .run(
+            plan,
+            state.store.clone(),
+            file,
+            state.stopping.subscribe(),
+            move |rows| progress(rows, total),
+        )
+        .await;
+    // The file first, then its About beside it, then the journal says how it went.
+    let saved = (|| -> anyhow::Result<About> {
+        let (file, about) = result?;
+        file.into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()
+            .context("writing the export to disk")?;
+        partial
+            .persist(out)
+            .with_context(|| format!("writing {}", out.display()))?;
+        if format.has_sidecar() {
+            let sidecar = sidecar_path(out);
+            let mut side = tempfile::Builder::new()
+                .prefix(".vigil-export-")
+                .suffix(".partial")
+                .tempfile_in(&dir)?;
+            serde_json::to_writer_pretty(&mut side, &about)?;
+            std::io::Write::write_all(&mut side, b"\n")?;
+            side.as_file().sync_all()?;
+            side.persist(&sidecar)
+                .with_context(|| format!("writing {}", sidecar.display()))?;
+        }
+        Ok(about)
+    })();
+    record(state, export, saved.as_ref().map_err(super::one_line))
+        .await
+        .context("recording the export in the journal")?;
+    saved
+}
 
 #[cfg(test)]
 mod tests {

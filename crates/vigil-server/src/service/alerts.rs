@@ -1,46 +1,152 @@
-//! Changing the alert setup through the API and CLI: every change checked, stored and
-//! journaled (or undone if the journal refuses), and test messages.
+//! Managing alerts (the `alerts` right): the channels and rules in force, changing them
+//! (checked, stored and journaled in one transaction), test messages, and the outbox's
+//! deliveries. The evaluator and the dispatcher that send alerts are `crate::alerts`.
 
+use vigil_api::{ChannelList, DeliveryList, DeliveryStatus, NewRule, RuleList};
 use vigil_core::Kind;
 use vigil_store::{
-    AlertItem, AlertItemChange, AlertItemKind, Attempt, Delivery, DeliveryStatus, StoreError,
+    AlertItem, AlertItemChange, AlertItemKind, Attempt, Delivery, DeliveryFilter, StoreError,
 };
 
-use super::model::{check_name, ChannelSpec, RuleSpec, Source};
-use super::{message, send, Channel, ChannelView, Rule, RuleView, Setup, DEFAULT_RULE};
+use super::caller::AlertsAdmin;
+use super::{Fault, OwnEntry, Refusal};
+use crate::alerts::model::{check_name, ChannelSpec, RuleSpec, Source};
+use crate::alerts::{message, send, Channel, ChannelView, Rule, RuleView, Setup, DEFAULT_RULE};
 use crate::state::AppState;
 
 /// Why managing alerts refused.
 #[derive(Debug, thiserror::Error)]
-pub enum ManageError {
+pub enum AlertError {
     /// Bad input; the message names the field.
     #[error("{0}")]
     Invalid(String),
-    /// No such channel or rule.
+    /// A parameter of a listing that is out of range or not understood.
+    #[error("{0}")]
+    BadParameter(String),
+    /// No such channel, rule or delivery.
     #[error("{0}")]
     NotFound(String),
     /// A taken name, or a channel still used by rules, or one defined in vigil.toml.
     #[error("{0}")]
     Conflict(String),
+    /// The channel did not take the test message.
+    #[error("channel {channel:?} did not take the test message (delivery {delivery}): {error}")]
+    ChannelFailed {
+        /// The channel.
+        channel: String,
+        /// The test's delivery.
+        delivery: u64,
+        /// What the channel said.
+        error: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Adds a channel through the API or CLI, journaled as `alert.channel.create` by `by`.
+impl Refusal for AlertError {
+    fn fault(&self) -> Fault {
+        match self {
+            AlertError::Invalid(_) | AlertError::BadParameter(_) => Fault::Invalid,
+            AlertError::NotFound(_) => Fault::NotFound,
+            AlertError::Conflict(_) => Fault::Conflict,
+            AlertError::ChannelFailed { .. } => Fault::Upstream,
+            AlertError::Store(e) => e.fault(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            AlertError::Invalid(_) => "invalid",
+            AlertError::BadParameter(_) => "bad_parameter",
+            AlertError::NotFound(_) => "not_found",
+            AlertError::Conflict(_) => "conflict",
+            AlertError::ChannelFailed { .. } => "channel_failed",
+            AlertError::Store(e) => e.code(),
+        }
+    }
+}
+
+/// Every channel in force, by name (secrets show where they come from, never their value).
+pub async fn channels(state: &AppState, _admin: &AlertsAdmin) -> Result<ChannelList, AlertError> {
+    let setup = Setup::load(state).await?;
+    Ok(ChannelList {
+        channels: setup.channels.iter().map(|c| c.view()).collect(),
+    })
+}
+
+/// Every rule in force: the built-in one, vigil.toml's and the API's.
+pub async fn rules(state: &AppState, _admin: &AlertsAdmin) -> Result<RuleList, AlertError> {
+    let setup = Setup::load(state).await?;
+    Ok(RuleList {
+        rules: setup.rule_views(),
+    })
+}
+
+/// Which deliveries to list.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryQuery {
+    /// Only these.
+    pub status: Option<DeliveryStatus>,
+    /// Only this rule's.
+    pub rule: Option<String>,
+    /// Only this channel's.
+    pub channel: Option<String>,
+    /// Only ids below this.
+    pub before: Option<u64>,
+    /// At most this many, 1 to 500 (default 50).
+    pub limit: Option<usize>,
+}
+
+/// Deliveries, newest first, with the outbox's counts by status.
+pub async fn deliveries(
+    state: &AppState,
+    _admin: &AlertsAdmin,
+    q: DeliveryQuery,
+) -> Result<DeliveryList, AlertError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AlertError::BadParameter(format!(
+            "limit: must be 1 to 500, not {limit}"
+        )));
+    }
+    let mut deliveries = state
+        .store
+        .deliveries(&DeliveryFilter {
+            status: q.status,
+            rule: q.rule,
+            channel: q.channel,
+            before_id: q.before,
+            limit: limit + 1,
+        })
+        .await?;
+    let next_before = if deliveries.len() > limit {
+        deliveries.truncate(limit);
+        deliveries.last().map(|d| d.id)
+    } else {
+        None
+    };
+    Ok(DeliveryList {
+        deliveries,
+        next_before,
+        counts: state.store.delivery_counts().await?,
+    })
+}
+
+/// Adds a channel through the API or CLI, journaled as `alert.channel.create`.
 pub async fn add_channel(
     state: &AppState,
-    by: &vigil_core::Actor,
+    admin: &AlertsAdmin,
     name: &str,
     spec: ChannelSpec,
-) -> Result<ChannelView, ManageError> {
-    check_name("channel", name).map_err(ManageError::Invalid)?;
-    spec.validate().map_err(ManageError::Invalid)?;
+) -> Result<ChannelView, AlertError> {
+    check_name("channel", name).map_err(AlertError::Invalid)?;
+    spec.validate().map_err(AlertError::Invalid)?;
     spec.check_sources(state.alerts.config.secrets_dir.as_deref())
-        .map_err(ManageError::Invalid)?;
+        .map_err(AlertError::Invalid)?;
     let setup = Setup::load(state).await?;
     if setup.channel(name).is_some() {
-        return Err(ManageError::Conflict(format!(
+        return Err(AlertError::Conflict(format!(
             "channel {name:?} already exists"
         )));
     }
@@ -53,13 +159,13 @@ pub async fn add_channel(
         name: name.into(),
         spec: serde_json::to_string(&channel.spec).expect("a channel spec serializes"),
         created_at: state.now(),
-        created_by: by.id.clone(),
+        created_by: admin.name.clone(),
     };
     let view = channel.view();
     let details = serde_json::json!({ "channel": view });
     let entry = journal_entry(
         state,
-        by,
+        admin,
         "alert.channel.create",
         Kind::Create,
         name,
@@ -77,15 +183,15 @@ pub async fn add_channel(
 /// Removes a stored channel that no rule names, journaled as `alert.channel.delete`.
 pub async fn remove_channel(
     state: &AppState,
-    by: &vigil_core::Actor,
+    admin: &AlertsAdmin,
     name: &str,
-) -> Result<(), ManageError> {
+) -> Result<(), AlertError> {
     let setup = Setup::load(state).await?;
     let channel = setup
         .channel(name)
-        .ok_or_else(|| ManageError::NotFound(format!("no channel {name:?}")))?;
+        .ok_or_else(|| AlertError::NotFound(format!("no channel {name:?}")))?;
     if channel.source == Source::Config {
-        return Err(ManageError::Conflict(format!(
+        return Err(AlertError::Conflict(format!(
             "channel {name:?} is defined in vigil.toml: remove it there and restart"
         )));
     }
@@ -96,27 +202,32 @@ pub async fn remove_channel(
         .map(|r| r.name.as_str())
         .collect();
     if !users.is_empty() {
-        return Err(ManageError::Conflict(format!(
+        return Err(AlertError::Conflict(format!(
             "channel {name:?} is used by rule(s) {}: remove them first",
             users.join(", ")
         )));
     }
     let details = serde_json::json!({ "channel": channel.view() });
-    remove_journaled(state, by, AlertItemKind::Channel, name, details).await
+    remove_journaled(state, admin, AlertItemKind::Channel, name, details).await
 }
 
 /// Adds a rule through the API or CLI, journaled as `alert.rule.create`.
 pub async fn add_rule(
     state: &AppState,
-    by: &vigil_core::Actor,
-    name: &str,
-    spec: RuleSpec,
-) -> Result<RuleView, ManageError> {
-    check_name("rule", name).map_err(ManageError::Invalid)?;
-    let query = spec.validate().map_err(ManageError::Invalid)?;
+    admin: &AlertsAdmin,
+    rule: NewRule,
+) -> Result<RuleView, AlertError> {
+    let name = rule.name.as_str();
+    let spec = RuleSpec {
+        q: rule.q.clone(),
+        channels: rule.channels.clone(),
+        window_minutes: rule.window_minutes,
+    };
+    check_name("rule", name).map_err(AlertError::Invalid)?;
+    let query = spec.validate().map_err(AlertError::Invalid)?;
     let setup = Setup::load(state).await?;
     if setup.rule(name).is_some() || name == DEFAULT_RULE {
-        return Err(ManageError::Conflict(format!(
+        return Err(AlertError::Conflict(format!(
             "rule {name:?} already exists"
         )));
     }
@@ -128,7 +239,7 @@ pub async fn add_rule(
         .collect();
     if !missing.is_empty() {
         let known: Vec<&str> = setup.channels.iter().map(|c| c.name.as_str()).collect();
-        return Err(ManageError::Invalid(format!(
+        return Err(AlertError::Invalid(format!(
             "channels: no channel named {}; the channels are: {}",
             missing.join(", "),
             if known.is_empty() {
@@ -142,7 +253,7 @@ pub async fn add_rule(
         name: name.into(),
         spec: serde_json::to_string(&spec).expect("a rule serializes"),
         created_at: state.now(),
-        created_by: by.id.clone(),
+        created_by: admin.name.clone(),
     };
     let rule = Rule {
         name: name.into(),
@@ -152,7 +263,14 @@ pub async fn add_rule(
     };
     let view = setup.rule_view(&rule);
     let details = serde_json::json!({ "rule": view });
-    let entry = journal_entry(state, by, "alert.rule.create", Kind::Create, name, details);
+    let entry = journal_entry(
+        state,
+        admin,
+        "alert.rule.create",
+        Kind::Create,
+        name,
+        details,
+    );
     change(
         state,
         AlertItemChange::Add(AlertItemKind::Rule, item),
@@ -165,48 +283,49 @@ pub async fn add_rule(
 /// Removes a stored rule, journaled as `alert.rule.delete`.
 pub async fn remove_rule(
     state: &AppState,
-    by: &vigil_core::Actor,
+    admin: &AlertsAdmin,
     name: &str,
-) -> Result<(), ManageError> {
+) -> Result<(), AlertError> {
     let setup = Setup::load(state).await?;
     let rule = setup
         .rule(name)
-        .ok_or_else(|| ManageError::NotFound(format!("no rule {name:?}")))?;
+        .ok_or_else(|| AlertError::NotFound(format!("no rule {name:?}")))?;
     match rule.source {
         Source::Api => {}
         Source::Config => {
-            return Err(ManageError::Conflict(format!(
+            return Err(AlertError::Conflict(format!(
                 "rule {name:?} is defined in vigil.toml: remove it there and restart"
             )))
         }
         Source::Builtin => {
-            return Err(ManageError::Conflict(format!(
+            return Err(AlertError::Conflict(format!(
                 "rule {name:?} is built in: switch it off with default_rule = false in [alerts] of vigil.toml"
             )))
         }
     }
     let details = serde_json::json!({ "rule": {"name": name, "q": rule.spec.q, "channels": rule.spec.channels, "window_minutes": rule.spec.window_minutes} });
-    remove_journaled(state, by, AlertItemKind::Rule, name, details).await
+    remove_journaled(state, admin, AlertItemKind::Rule, name, details).await
 }
 
 /// Sends a test message to a channel now, records it as a `test` delivery and journals
-/// `alert.channel.test`. The delivery tells whether the channel accepted it.
+/// `alert.channel.test`: the delivery when the channel accepted it, `ChannelFailed` with what
+/// it said when it did not.
 pub async fn test_channel(
     state: &AppState,
-    by: &vigil_core::Actor,
+    admin: &AlertsAdmin,
     name: &str,
-) -> Result<Delivery, ManageError> {
+) -> Result<Delivery, AlertError> {
     let setup = Setup::load(state).await?;
     let channel = setup
         .channel(name)
-        .ok_or_else(|| ManageError::NotFound(format!("no channel {name:?}")))?;
+        .ok_or_else(|| AlertError::NotFound(format!("no channel {name:?}")))?;
     let mut delivery = state.store.start_test_delivery(name, state.now()).await?;
     let alert = message::Alert {
         delivery: delivery.id,
         rule: None,
         entries: vec![],
         total: 0,
-        test: Some((by.id.clone(), name.into())),
+        test: Some((admin.name.clone(), name.into())),
         tz: state.alerts.config.tz(),
         public_url: state.alerts.public_url.clone(),
     };
@@ -238,21 +357,36 @@ pub async fn test_channel(
         "status": delivery.status,
         "error": delivery.last_error,
     });
-    journal(state, by, "alert.channel.test", Kind::Access, name, details).await?;
-    Ok(delivery)
+    journal(
+        state,
+        admin,
+        "alert.channel.test",
+        Kind::Access,
+        name,
+        details,
+    )
+    .await?;
+    match delivery.status {
+        DeliveryStatus::Sent => Ok(delivery),
+        _ => Err(AlertError::ChannelFailed {
+            channel: name.into(),
+            delivery: delivery.id,
+            error: delivery.last_error.unwrap_or_default(),
+        }),
+    }
 }
 
 /// Removes a stored channel or rule, journaled as `alert.channel.delete` or
 /// `alert.rule.delete` in the same transaction.
 async fn remove_journaled(
     state: &AppState,
-    by: &vigil_core::Actor,
+    admin: &AlertsAdmin,
     kind: AlertItemKind,
     name: &str,
     details: serde_json::Value,
-) -> Result<(), ManageError> {
+) -> Result<(), AlertError> {
     let action = format!("alert.{}.delete", kind.as_str());
-    let entry = journal_entry(state, by, &action, Kind::Delete, name, details);
+    let entry = journal_entry(state, admin, &action, Kind::Delete, name, details);
     change(state, AlertItemChange::Remove(kind, name.into()), entry).await
 }
 
@@ -261,7 +395,7 @@ async fn change(
     state: &AppState,
     change: AlertItemChange,
     entry: vigil_core::Event,
-) -> Result<(), ManageError> {
+) -> Result<(), AlertError> {
     state
         .store
         .change_alert_item(change, entry)
@@ -275,11 +409,11 @@ async fn change(
 /// transaction.
 pub async fn retry_delivery(
     state: &AppState,
-    by: &vigil_core::Actor,
+    admin: &AlertsAdmin,
     id: u64,
-) -> Result<Delivery, ManageError> {
+) -> Result<Delivery, AlertError> {
     let not_found = |e| match e {
-        StoreError::NotFound(_) => ManageError::NotFound(format!("no delivery {id}")),
+        StoreError::NotFound(_) => AlertError::NotFound(format!("no delivery {id}")),
         other => conflict(other),
     };
     let failed = state.store.delivery(id).await.map_err(not_found)?;
@@ -291,7 +425,7 @@ pub async fn retry_delivery(
     });
     let entry = journal_entry(
         state,
-        by,
+        admin,
         "alert.delivery.retry",
         Kind::Change,
         &failed.channel,
@@ -307,30 +441,30 @@ pub async fn retry_delivery(
     Ok(delivery)
 }
 
-fn conflict(e: StoreError) -> ManageError {
+fn conflict(e: StoreError) -> AlertError {
     match e {
-        StoreError::Conflict { message, .. } => ManageError::Conflict(message),
-        other => ManageError::Store(other),
+        StoreError::Conflict { message, .. } => AlertError::Conflict(message),
+        other => AlertError::Store(other),
     }
 }
 
 /// Appends one entry about managing alerts: section `vigil`, the person as actor.
 async fn journal(
     state: &AppState,
-    by: &vigil_core::Actor,
+    admin: &AlertsAdmin,
     action: &str,
     kind: Kind,
     target: &str,
     details: serde_json::Value,
 ) -> Result<(), StoreError> {
-    let event = journal_entry(state, by, action, kind, target, details);
+    let event = journal_entry(state, admin, action, kind, target, details);
     state.append(vec![event]).await.map(drop)
 }
 
 /// An entry about managing alerts: section `vigil`, the person as actor.
 fn journal_entry(
     state: &AppState,
-    by: &vigil_core::Actor,
+    admin: &AlertsAdmin,
     action: &str,
     kind: Kind,
     target: &str,
@@ -341,12 +475,8 @@ fn journal_entry(
     } else {
         "alert_channel"
     };
-    crate::journal::entry(
-        state.now(),
-        by,
-        action,
-        kind,
-        crate::journal::target(kind_of_target, target, None),
-        details,
-    )
+    OwnEntry::by_staff(state.now(), &admin.name, action, kind)
+        .on(kind_of_target, target, None)
+        .details(details)
+        .build()
 }

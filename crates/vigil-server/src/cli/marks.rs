@@ -1,16 +1,47 @@
 //! `vigil marks …`: the marks catalog from the command line. Works beside a running server;
 //! every change is journaled with `--by` (default: the login name) as the actor.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
+use vigil_api::MarkRequest;
 
-use super::MarkRequest;
-use crate::error::ApiError;
-use crate::journal::staff;
+use super::operator;
+use crate::config::{self, ServerConfig};
+use crate::service::annotations;
+use crate::service::caller::{CanRead, MarksAdmin};
 use crate::state::AppState;
+
+#[derive(Args)]
+pub(super) struct MarksArgs {
+    /// The journal: sqlite://PATH or a file path [default: ./vigil-data/vigil.db].
+    #[arg(long, env = "VIGIL_DATABASE", global = true)]
+    database: Option<String>,
+    /// Who is acting, as recorded in the journal [default: the login name].
+    #[arg(long, env = "USER", global = true)]
+    by: Option<String>,
+    #[command(subcommand)]
+    command: MarksCommand,
+}
+
+impl MarksArgs {
+    pub(super) async fn run(self) -> anyhow::Result<()> {
+        let mut settings = ServerConfig::default();
+        if let Some(db) = self.database {
+            settings.database = config::database_path(&db)?;
+        }
+        anyhow::ensure!(
+            settings.database.exists(),
+            "no journal at {}",
+            settings.database.display()
+        );
+        let state = crate::open_journal(&settings)?;
+        print!("{}", run(&state, self.by.as_deref(), self.command).await?);
+        Ok(())
+    }
+}
 
 /// `vigil marks …`
 #[derive(Subcommand)]
-pub enum MarksCommand {
+enum MarksCommand {
     /// List the marks: key, colour, French and English labels.
     List,
     /// Add a mark.
@@ -48,16 +79,12 @@ pub enum MarksCommand {
     },
 }
 
-fn cli_error(e: ApiError) -> anyhow::Error {
-    anyhow::anyhow!(e.body.message)
-}
-
 /// Runs a `vigil marks` command; what to print on success.
-pub async fn run(state: &AppState, by: &str, command: MarksCommand) -> anyhow::Result<String> {
-    let actor = staff(by);
+async fn run(state: &AppState, by: Option<&str>, command: MarksCommand) -> anyhow::Result<String> {
     match command {
         MarksCommand::List => {
-            let marks = state.store.marks().await?;
+            let reader: CanRead = operator(by)?;
+            let marks = annotations::marks(state, &reader).await?.marks;
             let width = marks
                 .iter()
                 .map(|m| m.key.chars().count())
@@ -85,9 +112,8 @@ pub async fn run(state: &AppState, by: &str, command: MarksCommand) -> anyhow::R
                 label_en: Some(en),
                 colour: Some(colour),
             };
-            let m = super::add_mark(state, &actor, request)
-                .await
-                .map_err(cli_error)?;
+            let admin: MarksAdmin = operator(by)?;
+            let m = annotations::add_mark(state, &admin, request).await?;
             Ok(format!(
                 "added mark {} ({} / {}, {})\n",
                 m.key, m.label_fr, m.label_en, m.colour
@@ -109,18 +135,16 @@ pub async fn run(state: &AppState, by: &str, command: MarksCommand) -> anyhow::R
                 label_en: en,
                 colour,
             };
-            let m = super::update_mark(state, &actor, &key, request)
-                .await
-                .map_err(cli_error)?;
+            let admin: MarksAdmin = operator(by)?;
+            let m = annotations::update_mark(state, &admin, &key, request).await?;
             Ok(format!(
                 "mark {} is now {} / {}, {}\n",
                 m.key, m.label_fr, m.label_en, m.colour
             ))
         }
         MarksCommand::Remove { key } => {
-            super::remove_mark(state, &actor, &key)
-                .await
-                .map_err(cli_error)?;
+            let admin: MarksAdmin = operator(by)?;
+            annotations::remove_mark(state, &admin, &key).await?;
             Ok(format!("removed mark {key}\n"))
         }
     }

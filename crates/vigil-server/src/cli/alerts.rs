@@ -2,19 +2,70 @@
 //! line. Works beside a running server: both read the same database, and every change is
 //! journaled with `--by` (default: the login name) as the actor.
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::{json, Map, Value};
-use vigil_store::{DeliveryFilter, DeliveryStatus};
+use vigil_api::{DeliveryStatus, NewRule};
 
-use super::model::{ChannelSpec, RuleSpec};
-use super::{ManageError, Setup};
-use crate::export::staff;
+use super::operator;
+use crate::alerts::model::ChannelSpec;
+use crate::config::{self, FileConfig, ServerConfig};
+use crate::service::alerts::{self, DeliveryQuery};
+use crate::service::caller::AlertsAdmin;
 use crate::state::AppState;
+
+#[derive(Args)]
+pub(super) struct AlertsArgs {
+    /// The journal: sqlite://PATH or a file path [default: the config's, or ./vigil-data/vigil.db].
+    #[arg(long, env = "VIGIL_DATABASE", global = true)]
+    database: Option<String>,
+    /// The server's vigil.toml: its [alerts] channels and rules are listed and tested too.
+    #[arg(long, env = "VIGIL_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Who is acting, as recorded in the journal [default: the login name].
+    #[arg(long, env = "USER", global = true)]
+    by: Option<String>,
+    #[command(subcommand)]
+    command: AlertsCommand,
+}
+
+impl AlertsArgs {
+    pub(super) async fn run(self) -> anyhow::Result<()> {
+        let file = self
+            .config
+            .as_deref()
+            .map(FileConfig::read)
+            .transpose()?
+            .unwrap_or_default();
+        let mut settings = ServerConfig {
+            alerts: file.alerts.unwrap_or_default(),
+            ..ServerConfig::default()
+        };
+        if let Some(db) = self.database.or(file.database) {
+            settings.database = config::database_path(&db)?;
+        }
+        if let Some(addr) = file.listen {
+            settings.listen = addr.parse().with_context(|| {
+                format!("listen {addr:?} is not an address like 127.0.0.1:7878")
+            })?;
+        }
+        anyhow::ensure!(
+            settings.database.exists(),
+            "no journal at {}",
+            settings.database.display()
+        );
+        let state = crate::open_journal(&settings)?;
+        let admin: AlertsAdmin = operator(self.by.as_deref())?;
+        print!("{}", run(&state, &admin, self.command).await?);
+        Ok(())
+    }
+}
 
 /// `vigil alerts …`
 #[derive(Subcommand)]
-pub enum AlertsCommand {
+enum AlertsCommand {
     /// Where alerts go: email, Telegram, Slack, webhook.
     #[command(subcommand)]
     Channel(ChannelCommand),
@@ -39,7 +90,7 @@ pub enum AlertsCommand {
 
 /// `vigil alerts channel …`
 #[derive(Subcommand)]
-pub enum ChannelCommand {
+enum ChannelCommand {
     /// List the channels (secrets show where they come from).
     List,
     /// Add a channel. Secrets come from an environment variable named VIGIL_… or a file in
@@ -60,71 +111,71 @@ pub enum ChannelCommand {
 
 /// A channel's settings; which apply depends on --type.
 #[derive(Args)]
-pub struct ChannelArgs {
+struct ChannelArgs {
     /// 1 to 64 of a-z, 0-9, '.', '_', '-'.
-    pub name: String,
+    name: String,
     /// email, telegram, slack or webhook.
     #[arg(long = "type")]
-    pub kind: String,
+    kind: String,
     /// email: the SMTP server.
     #[arg(long)]
-    pub host: Option<String>,
+    host: Option<String>,
     /// email: its port [default: 587, 465 with --tls tls, 25 with --tls none].
     #[arg(long)]
-    pub port: Option<u16>,
+    port: Option<u16>,
     /// email: starttls, tls or none.
     #[arg(long)]
-    pub tls: Option<String>,
+    tls: Option<String>,
     /// email: SMTP AUTH user (with --password-env or --password-file).
     #[arg(long)]
-    pub username: Option<String>,
+    username: Option<String>,
     /// email: the environment variable holding the SMTP password.
     #[arg(long)]
-    pub password_env: Option<String>,
+    password_env: Option<String>,
     /// email: the file holding the SMTP password.
     #[arg(long)]
-    pub password_file: Option<String>,
+    password_file: Option<String>,
     /// email: the sender, e.g. "Vigil <vigil@example.com>".
     #[arg(long)]
-    pub from: Option<String>,
+    from: Option<String>,
     /// email: a recipient (repeat for several).
     #[arg(long)]
-    pub to: Vec<String>,
+    to: Vec<String>,
     /// telegram: the environment variable holding the bot token.
     #[arg(long)]
-    pub bot_token_env: Option<String>,
+    bot_token_env: Option<String>,
     /// telegram: the file holding the bot token.
     #[arg(long)]
-    pub bot_token_file: Option<String>,
+    bot_token_file: Option<String>,
     /// telegram: the chat id (a number, or @channelname).
     #[arg(long, allow_hyphen_values = true)]
-    pub chat_id: Option<String>,
+    chat_id: Option<String>,
     /// telegram: a forum topic.
     #[arg(long)]
-    pub thread_id: Option<i64>,
+    thread_id: Option<i64>,
     /// telegram: the Bot API's base URL [default: https://api.telegram.org].
     #[arg(long)]
-    pub api_base: Option<String>,
+    api_base: Option<String>,
     /// slack: the environment variable holding the incoming webhook's URL.
     #[arg(long)]
-    pub webhook_url_env: Option<String>,
+    webhook_url_env: Option<String>,
     /// slack: the file holding the incoming webhook's URL.
     #[arg(long)]
-    pub webhook_url_file: Option<String>,
+    webhook_url_file: Option<String>,
     /// webhook: where to POST.
     #[arg(long)]
-    pub url: Option<String>,
+    url: Option<String>,
     /// webhook: the environment variable holding the HMAC key.
     #[arg(long)]
-    pub secret_env: Option<String>,
+    secret_env: Option<String>,
     /// webhook: the file holding the HMAC key.
     #[arg(long)]
-    pub secret_file: Option<String>,
+    secret_file: Option<String>,
 }
 
 /// `vigil alerts rule …`
 #[derive(Subcommand)]
-pub enum RuleCommand {
+enum RuleCommand {
     /// List the rules in force.
     List,
     /// Add a rule.
@@ -201,64 +252,47 @@ fn secret(env: &Option<String>, file: &Option<String>) -> anyhow::Result<Option<
     }
 }
 
-fn manage(e: ManageError) -> anyhow::Error {
-    anyhow::anyhow!("{e}")
-}
-
 /// Runs one `vigil alerts` command; what to print on standard output.
-pub async fn run(state: &AppState, by: &str, command: AlertsCommand) -> anyhow::Result<String> {
-    let actor = staff(by);
+async fn run(
+    state: &AppState,
+    admin: &AlertsAdmin,
+    command: AlertsCommand,
+) -> anyhow::Result<String> {
     let mut out = String::new();
     match command {
         AlertsCommand::Channel(ChannelCommand::List) => {
-            let setup = Setup::load(state).await?;
-            if setup.channels.is_empty() {
+            let channels = alerts::channels(state, admin).await?.channels;
+            if channels.is_empty() {
                 out.push_str("no channels yet: vigil alerts channel add NAME --type …\n");
             }
-            for c in &setup.channels {
+            for c in &channels {
                 out.push_str(&format!(
                     "{}\t{}\t{:?}\t{}\n",
                     c.name,
-                    c.spec.kind(),
+                    c.spec["type"].as_str().unwrap_or_default(),
                     c.source,
-                    c.spec.view()
+                    c.spec
                 ));
             }
         }
         AlertsCommand::Channel(ChannelCommand::Add(args)) => {
             let spec = args.spec()?;
-            let view = super::add_channel(state, &actor, &args.name, spec)
-                .await
-                .map_err(manage)?;
+            let view = alerts::add_channel(state, admin, &args.name, spec).await?;
             out.push_str(&format!("channel {:?} added: {}\n", view.name, view.spec));
         }
         AlertsCommand::Channel(ChannelCommand::Remove { name }) => {
-            super::remove_channel(state, &actor, &name)
-                .await
-                .map_err(manage)?;
+            alerts::remove_channel(state, admin, &name).await?;
             out.push_str(&format!("channel {name:?} removed\n"));
         }
         AlertsCommand::Channel(ChannelCommand::Test { name }) => {
-            let d = super::test_channel(state, &actor, &name)
-                .await
-                .map_err(manage)?;
-            match d.status {
-                DeliveryStatus::Sent => {
-                    out.push_str(&format!(
-                        "channel {name:?} accepted the test message (delivery {})\n",
-                        d.id
-                    ));
-                }
-                _ => anyhow::bail!(
-                    "channel {name:?} did not take the test message (delivery {}): {}",
-                    d.id,
-                    d.last_error.unwrap_or_default()
-                ),
-            }
+            let d = alerts::test_channel(state, admin, &name).await?;
+            out.push_str(&format!(
+                "channel {name:?} accepted the test message (delivery {})\n",
+                d.id
+            ));
         }
         AlertsCommand::Rule(RuleCommand::List) => {
-            let setup = Setup::load(state).await?;
-            for r in setup.rule_views() {
+            for r in alerts::rules(state, admin).await?.rules {
                 let policy = match r.window_minutes {
                     Some(w) => format!("at most one message per {w} min"),
                     None => "each match".into(),
@@ -283,14 +317,13 @@ pub async fn run(state: &AppState, by: &str, command: AlertsCommand) -> anyhow::
             channels,
             window_minutes,
         }) => {
-            let spec = RuleSpec {
+            let rule = NewRule {
+                name,
                 q,
                 channels,
                 window_minutes,
             };
-            let view = super::add_rule(state, &actor, &name, spec)
-                .await
-                .map_err(manage)?;
+            let view = alerts::add_rule(state, admin, rule).await?;
             out.push_str(&format!(
                 "rule {:?} added: {} → {}\n",
                 view.name,
@@ -299,9 +332,7 @@ pub async fn run(state: &AppState, by: &str, command: AlertsCommand) -> anyhow::
             ));
         }
         AlertsCommand::Rule(RuleCommand::Remove { name }) => {
-            super::remove_rule(state, &actor, &name)
-                .await
-                .map_err(manage)?;
+            alerts::remove_rule(state, admin, &name).await?;
             out.push_str(&format!("rule {name:?} removed\n"));
         }
         AlertsCommand::Status { status, limit } => {
@@ -310,20 +341,18 @@ pub async fn run(state: &AppState, by: &str, command: AlertsCommand) -> anyhow::
                 .map(str::parse::<DeliveryStatus>)
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--status: {e}"))?;
-            let counts = state.store.delivery_counts().await?;
+            let query = DeliveryQuery {
+                status,
+                limit: Some(limit),
+                ..Default::default()
+            };
+            let list = alerts::deliveries(state, admin, query).await?;
+            let counts = list.counts;
             out.push_str(&format!(
                 "outbox: {} pending, {} sent, {} failed\n",
                 counts.pending, counts.sent, counts.failed
             ));
-            let list = state
-                .store
-                .deliveries(&DeliveryFilter {
-                    status,
-                    limit,
-                    ..Default::default()
-                })
-                .await?;
-            for d in list {
+            for d in list.deliveries {
                 let when = match (d.status, d.sent_at) {
                     (DeliveryStatus::Sent, Some(at)) => {
                         format!("sent {}", vigil_core::event::micros::format(&at))
@@ -351,9 +380,7 @@ pub async fn run(state: &AppState, by: &str, command: AlertsCommand) -> anyhow::
             }
         }
         AlertsCommand::Retry { id } => {
-            let d = super::retry_delivery(state, &actor, id)
-                .await
-                .map_err(manage)?;
+            let d = alerts::retry_delivery(state, admin, id).await?;
             out.push_str(&format!(
                 "delivery {} is pending again; a running server sends it shortly\n",
                 d.id

@@ -9,34 +9,20 @@ use vigil_api::{
     Mark, MarkList, MarkRequest, NoteRequest, Pin, PinRequest,
 };
 use vigil_core::Annotation;
-use vigil_store::Incident;
+use vigil_store::{Incident, Written};
 
-use crate::auth::{Annotator, CanRead, MarksAdmin};
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::notes;
+use crate::http::error::{ApiError, ErrorEnvelope};
+use crate::http::extract::json_body;
+use crate::service::annotations;
+use crate::service::caller::{Annotator, CanRead, MarksAdmin};
 use crate::state::AppState;
 
-fn entry_id(id: &str) -> Result<uuid::Uuid, ApiError> {
-    uuid::Uuid::parse_str(id)
-        .map_err(|_| ApiError::bad_request("bad_parameter", format!("{id:?} is not a UUID")))
-}
-
-/// 404 for an entry outside the reader's scope (as for one that does not exist), 403 for one
-/// they may read but not annotate.
-async fn may_annotate(
-    state: &AppState,
-    reader: &crate::auth::Reader,
-    entry: uuid::Uuid,
-) -> Result<(), ApiError> {
-    let e = crate::handlers::events::readable(state, reader, entry).await?;
-    if !reader.grants.annotate.contains(&e.entry.event, &e.notes()) {
-        return Err(ApiError::forbidden(format!(
-            "annotating this entry needs the annotate right within its scope (section {:?}), \
-             which none of {:?}'s roles grants",
-            e.entry.event.section, reader.user.name
-        )));
+/// The status of a write: 201 when stored now, 200 for a replay.
+fn status_of(w: Written) -> StatusCode {
+    match w {
+        Written::Created => StatusCode::CREATED,
+        Written::Replayed => StatusCode::OK,
     }
-    Ok(())
 }
 
 /// Annotates an entry: a comment and/or marks, as the signed-in user.
@@ -53,15 +39,13 @@ async fn may_annotate(
     security(("bearer" = [])))]
 pub async fn annotate(
     State(state): State<AppState>,
-    reader: Annotator,
+    author: Annotator,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Annotation>), ApiError> {
-    let entry = entry_id(&id)?;
-    let request: AnnotationRequest = notes::body(&body, "invalid_annotation")?;
-    may_annotate(&state, &reader, entry).await?;
-    let (a, written) = notes::annotate(&state, &reader.user.name, entry, request).await?;
-    Ok((notes::status_of(written), Json(a)))
+    let request: AnnotationRequest = json_body(&body, "invalid_annotation")?;
+    let (a, written) = annotations::annotate(&state, &author, &id, request).await?;
+    Ok((status_of(written), Json(a)))
 }
 
 /// An entry's annotations, oldest first.
@@ -74,10 +58,7 @@ pub async fn annotations(
     reader: CanRead,
     Path(id): Path<String>,
 ) -> Result<Json<AnnotationList>, ApiError> {
-    let id = entry_id(&id)?;
-    crate::handlers::events::readable(&state, &reader, id).await?;
-    let annotations = state.store.annotations(id).await?;
-    Ok(Json(AnnotationList { annotations }))
+    Ok(Json(annotations::annotations(&state, &reader, &id).await?))
 }
 
 /// The marks annotations may use.
@@ -86,11 +67,9 @@ pub async fn annotations(
     security(("bearer" = [])))]
 pub async fn list_marks(
     State(state): State<AppState>,
-    _reader: CanRead,
+    reader: CanRead,
 ) -> Result<Json<MarkList>, ApiError> {
-    Ok(Json(MarkList {
-        marks: state.store.marks().await?,
-    }))
+    Ok(Json(annotations::marks(&state, &reader).await?))
 }
 
 /// Adds a mark (admins): `{"key", "label_fr", "label_en", "colour"}`.
@@ -100,15 +79,12 @@ pub async fn list_marks(
     security(("bearer" = [])))]
 pub async fn add_mark(
     State(state): State<AppState>,
-    reader: MarksAdmin,
+    admin: MarksAdmin,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Mark>), ApiError> {
-    let request: MarkRequest = notes::body(&body, "invalid_mark")?;
-    let by = crate::journal::staff(&reader.user.name);
-    Ok((
-        StatusCode::CREATED,
-        Json(notes::add_mark(&state, &by, request).await?),
-    ))
+    let request: MarkRequest = json_body(&body, "invalid_mark")?;
+    let mark = annotations::add_mark(&state, &admin, request).await?;
+    Ok((StatusCode::CREATED, Json(mark)))
 }
 
 /// Changes a mark's labels or colour (admins).
@@ -119,13 +95,14 @@ pub async fn add_mark(
     security(("bearer" = [])))]
 pub async fn update_mark(
     State(state): State<AppState>,
-    reader: MarksAdmin,
+    admin: MarksAdmin,
     Path(key): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Mark>, ApiError> {
-    let request: MarkRequest = notes::body(&body, "invalid_mark")?;
-    let by = crate::journal::staff(&reader.user.name);
-    Ok(Json(notes::update_mark(&state, &by, &key, request).await?))
+    let request: MarkRequest = json_body(&body, "invalid_mark")?;
+    Ok(Json(
+        annotations::update_mark(&state, &admin, &key, request).await?,
+    ))
 }
 
 /// Removes a mark no annotation uses (admins).
@@ -136,11 +113,10 @@ pub async fn update_mark(
     security(("bearer" = [])))]
 pub async fn remove_mark(
     State(state): State<AppState>,
-    reader: MarksAdmin,
+    admin: MarksAdmin,
     Path(key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let by = crate::journal::staff(&reader.user.name);
-    notes::remove_mark(&state, &by, &key).await?;
+    annotations::remove_mark(&state, &admin, &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -150,11 +126,9 @@ pub async fn remove_mark(
     security(("bearer" = [])))]
 pub async fn list_incidents(
     State(state): State<AppState>,
-    _reader: CanRead,
+    reader: CanRead,
 ) -> Result<Json<IncidentList>, ApiError> {
-    Ok(Json(IncidentList {
-        incidents: state.store.incidents().await?,
-    }))
+    Ok(Json(annotations::incidents(&state, &reader).await?))
 }
 
 /// Opens an incident: `{"id"?, "title", "description"?, "written_at"?}`.
@@ -164,12 +138,12 @@ pub async fn list_incidents(
     security(("bearer" = [])))]
 pub async fn open_incident(
     State(state): State<AppState>,
-    reader: Annotator,
+    author: Annotator,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
-    let request: IncidentRequest = notes::body(&body, "invalid_incident")?;
-    let (i, written) = notes::open_incident(&state, &reader.user.name, request).await?;
-    Ok((notes::status_of(written), Json(i)))
+    let request: IncidentRequest = json_body(&body, "invalid_incident")?;
+    let (i, written) = annotations::open_incident(&state, &author, request).await?;
+    Ok((status_of(written), Json(i)))
 }
 
 /// One incident by number or id, with its notes and pinned entries.
@@ -182,27 +156,7 @@ pub async fn get_incident(
     reader: CanRead,
     Path(key): Path<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    let incident = notes::find_incident(&state, &key).await?;
-    let notes = state.store.incident_notes(incident.id).await?;
-    let mut pins = state.store.pins(incident.id).await?;
-    if !reader.grants.read.is_all() {
-        // Only the pins of entries this reader may read.
-        let mut kept = Vec::with_capacity(pins.len());
-        for p in pins {
-            if crate::handlers::events::readable(&state, &reader, p.entry)
-                .await
-                .is_ok()
-            {
-                kept.push(p);
-            }
-        }
-        pins = kept;
-    }
-    Ok(Json(IncidentDetail {
-        incident,
-        notes,
-        pins,
-    }))
+    Ok(Json(annotations::incident(&state, &reader, &key).await?))
 }
 
 /// Pins an entry to an incident: `{"id"?, "entry", "written_at"?}`.
@@ -213,15 +167,13 @@ pub async fn get_incident(
     security(("bearer" = [])))]
 pub async fn pin(
     State(state): State<AppState>,
-    reader: Annotator,
+    author: Annotator,
     Path(key): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Pin>), ApiError> {
-    let request: PinRequest = notes::body(&body, "invalid_pin")?;
-    let incident = notes::find_incident(&state, &key).await?;
-    may_annotate(&state, &reader, request.entry).await?;
-    let (p, written) = notes::pin(&state, &reader.user.name, &incident, request).await?;
-    Ok((notes::status_of(written), Json(p)))
+    let request: PinRequest = json_body(&body, "invalid_pin")?;
+    let (p, written) = annotations::pin(&state, &author, &key, request).await?;
+    Ok((status_of(written), Json(p)))
 }
 
 /// Writes a note on an incident; `"status": "closed"` closes it, `"open"` reopens it.
@@ -232,12 +184,11 @@ pub async fn pin(
     security(("bearer" = [])))]
 pub async fn add_note(
     State(state): State<AppState>,
-    reader: Annotator,
+    author: Annotator,
     Path(key): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<IncidentNote>), ApiError> {
-    let request: NoteRequest = notes::body(&body, "invalid_note")?;
-    let incident = notes::find_incident(&state, &key).await?;
-    let (n, written) = notes::note(&state, &reader.user.name, &incident, request).await?;
-    Ok((notes::status_of(written), Json(n)))
+    let request: NoteRequest = json_body(&body, "invalid_note")?;
+    let (n, written) = annotations::note(&state, &author, &key, request).await?;
+    Ok((status_of(written), Json(n)))
 }

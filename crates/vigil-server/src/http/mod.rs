@@ -1,4 +1,9 @@
-//! The whole route table, and the OpenAPI document generated from the same handlers.
+//! The HTTP API: the whole route table, the OpenAPI document generated from the same handlers
+//! and the wire types, the extractors ([`extract`]) and the one error type ([`error`]).
+
+pub mod error;
+pub mod extract;
+pub mod handlers;
 
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -6,9 +11,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::ApiError;
-use crate::handlers::{accounts, alerts, events, export, meta, notes, session, stream};
 use crate::state::AppState;
+use error::ApiError;
+use handlers::{accounts, alerts, annotations, events, export, meta, session, stream};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -41,13 +46,16 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(events::ingest, events::search))
         .routes(routes!(events::get_event))
-        .routes(routes!(notes::annotate, notes::annotations))
-        .routes(routes!(notes::list_marks, notes::add_mark))
-        .routes(routes!(notes::update_mark, notes::remove_mark))
-        .routes(routes!(notes::list_incidents, notes::open_incident))
-        .routes(routes!(notes::get_incident))
-        .routes(routes!(notes::pin))
-        .routes(routes!(notes::add_note))
+        .routes(routes!(annotations::annotate, annotations::annotations))
+        .routes(routes!(annotations::list_marks, annotations::add_mark))
+        .routes(routes!(annotations::update_mark, annotations::remove_mark))
+        .routes(routes!(
+            annotations::list_incidents,
+            annotations::open_incident
+        ))
+        .routes(routes!(annotations::get_incident))
+        .routes(routes!(annotations::pin))
+        .routes(routes!(annotations::add_note))
         .routes(routes!(events::timeline))
         .routes(routes!(events::facets))
         .routes(routes!(export::export))

@@ -6,32 +6,14 @@ use axum::http::StatusCode;
 use axum::Json;
 use vigil_api::{
     KeyCreated, KeyInfo, NewKeyRequest, NewRoleRequest, NewUserRequest, Revoked, RoleInfo,
-    RolesRequest, Unlocked,
+    RolesRequest, Unlocked, UserSummary,
 };
-use vigil_store::{StoreError, UserSummary};
 
-use crate::auth::AccountsAdmin;
-use crate::cli;
-use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::error::{ApiError, ErrorEnvelope};
+use crate::http::extract::json_shaped;
+use crate::service::accounts;
+use crate::service::caller::AccountsAdmin;
 use crate::state::AppState;
-
-/// A store refusal keeps its status; anything else the account functions refuse is the
-/// caller's input (a name, a password, a right, a scope).
-fn refused(e: anyhow::Error) -> ApiError {
-    match e.downcast::<StoreError>() {
-        Ok(StoreError::Invalid(m)) if m.contains("does not exist") => {
-            ApiError::bad_request("unknown_role", m).at_field("roles")
-        }
-        Ok(StoreError::Invalid(m)) => ApiError::bad_request("invalid", m).at_field("roles"),
-        Ok(store) => store.into(),
-        Err(other) => ApiError::bad_request("invalid", cli::one_line(&other)),
-    }
-}
-
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("bad_request", format!("the body must be {shape}: {e}")))
-}
 
 /// Every user: roles, live sessions, sign-in lock.
 #[utoipa::path(get, path = "/v1/users", tag = "accounts",
@@ -39,19 +21,9 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result
     security(("bearer" = [])))]
 pub async fn list_users(
     State(state): State<AppState>,
-    _admin: AccountsAdmin,
+    admin: AccountsAdmin,
 ) -> Result<Json<Vec<UserSummary>>, ApiError> {
-    Ok(Json(state.store.users(state.now()).await?))
-}
-
-async fn summary(state: &AppState, name: &str) -> Result<UserSummary, ApiError> {
-    state
-        .store
-        .users(state.now())
-        .await?
-        .into_iter()
-        .find(|u| u.name == name)
-        .ok_or_else(|| ApiError::not_found(format!("user {name:?} not found")))
+    Ok(Json(accounts::users(&state, &admin).await?))
 }
 
 /// Creates a user (journaled as `user.create`). The first admin comes from the CLI.
@@ -64,12 +36,13 @@ pub async fn add_user(
     admin: AccountsAdmin,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<UserSummary>), ApiError> {
-    let r: NewUserRequest = json_body(&body, r#"{"name", "password", "roles": [...]}"#)?;
-    cli::add_user(&state, &admin.capability(), &r.name, &r.roles, &r.password)
-        .await
-        .map_err(refused)?;
-    state.wake().await;
-    Ok((StatusCode::CREATED, Json(summary(&state, &r.name).await?)))
+    let r: NewUserRequest = json_shaped(
+        &body,
+        "bad_request",
+        r#"{"name", "password", "roles": [...]}"#,
+    )?;
+    let user = accounts::add_user(&state, &admin, r).await?;
+    Ok((StatusCode::CREATED, Json(user)))
 }
 
 /// Gives a user these roles in place of theirs (journaled as `user.roles`, before and after).
@@ -83,12 +56,10 @@ pub async fn set_roles(
     Path(name): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<UserSummary>, ApiError> {
-    let r: RolesRequest = json_body(&body, r#"{"roles": [...]}"#)?;
-    cli::set_roles(&state, &admin.capability(), &name, &r.roles)
-        .await
-        .map_err(refused)?;
-    state.wake().await;
-    Ok(Json(summary(&state, &name).await?))
+    let r: RolesRequest = json_shaped(&body, "bad_request", r#"{"roles": [...]}"#)?;
+    Ok(Json(
+        accounts::set_roles(&state, &admin, &name, &r.roles).await?,
+    ))
 }
 
 /// Ends every live session of a user (journaled as `user.revoke`).
@@ -101,11 +72,7 @@ pub async fn revoke_user(
     admin: AccountsAdmin,
     Path(name): Path<String>,
 ) -> Result<Json<Revoked>, ApiError> {
-    let sessions = cli::revoke_user(&state, &admin.capability(), &name)
-        .await
-        .map_err(refused)?;
-    state.wake().await;
-    Ok(Json(Revoked { sessions }))
+    Ok(Json(accounts::revoke_user(&state, &admin, &name).await?))
 }
 
 /// Lifts a sign-in lock (journaled as `user.unlock` when one held).
@@ -118,11 +85,7 @@ pub async fn unlock_user(
     admin: AccountsAdmin,
     Path(name): Path<String>,
 ) -> Result<Json<Unlocked>, ApiError> {
-    let was_locked = cli::unlock_user(&state, &admin.capability(), &name)
-        .await
-        .map_err(refused)?;
-    state.wake().await;
-    Ok(Json(Unlocked { was_locked }))
+    Ok(Json(accounts::unlock_user(&state, &admin, &name).await?))
 }
 
 /// Every role: the built-in ones, then the custom ones by name.
@@ -131,9 +94,9 @@ pub async fn unlock_user(
     security(("bearer" = [])))]
 pub async fn list_roles(
     State(state): State<AppState>,
-    _admin: AccountsAdmin,
+    admin: AccountsAdmin,
 ) -> Result<Json<Vec<RoleInfo>>, ApiError> {
-    Ok(Json(cli::all_roles(&state).await.map_err(refused)?))
+    Ok(Json(accounts::roles(&state, &admin).await?))
 }
 
 /// Creates a custom role (journaled as `role.create`).
@@ -146,31 +109,13 @@ pub async fn add_role(
     admin: AccountsAdmin,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<RoleInfo>), ApiError> {
-    let r: NewRoleRequest = json_body(&body, r#"{"name", "rights": [...], "scope"}"#)?;
-    if let Err(e) = r.scope.parse::<vigil_core::Query>() {
-        let mut err = ApiError::bad_request("bad_query", format!("scope: {e}")).at_field("scope");
-        err.body.column = Some(e.column);
-        return Err(err);
-    }
-    let record = cli::add_role(
-        &state,
-        &admin.capability(),
-        &r.name,
-        &r.rights.join(","),
-        &r.scope,
-    )
-    .await
-    .map_err(refused)?;
-    state.wake().await;
-    Ok((
-        StatusCode::CREATED,
-        Json(RoleInfo {
-            name: record.name,
-            rights: record.rights,
-            scope: record.scope,
-            builtin: false,
-        }),
-    ))
+    let r: NewRoleRequest = json_shaped(
+        &body,
+        "bad_request",
+        r#"{"name", "rights": [...], "scope"}"#,
+    )?;
+    let role = accounts::add_role(&state, &admin, r).await?;
+    Ok((StatusCode::CREATED, Json(role)))
 }
 
 /// Removes a custom role that nobody holds (journaled as `role.delete`).
@@ -184,10 +129,7 @@ pub async fn remove_role(
     admin: AccountsAdmin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    cli::remove_role(&state, &admin.capability(), &name)
-        .await
-        .map_err(refused)?;
-    state.wake().await;
+    accounts::remove_role(&state, &admin, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -197,18 +139,9 @@ pub async fn remove_role(
     security(("bearer" = [])))]
 pub async fn list_keys(
     State(state): State<AppState>,
-    _admin: AccountsAdmin,
+    admin: AccountsAdmin,
 ) -> Result<Json<Vec<KeyInfo>>, ApiError> {
-    let keys = state.store.ingest_keys().await?;
-    Ok(Json(
-        keys.into_iter()
-            .map(|k| KeyInfo {
-                name: k.name,
-                created_at: k.created_at,
-                revoked_at: k.revoked_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(accounts::keys(&state, &admin).await?))
 }
 
 /// Creates an ingest key, shown once in the answer (journaled as `key.create`).
@@ -220,12 +153,9 @@ pub async fn create_key(
     admin: AccountsAdmin,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<KeyCreated>), ApiError> {
-    let r: NewKeyRequest = json_body(&body, r#"{"name"}"#)?;
-    let key = cli::create_key(&state, &admin.capability(), &r.name)
-        .await
-        .map_err(refused)?;
-    state.wake().await;
-    Ok((StatusCode::CREATED, Json(KeyCreated { name: r.name, key })))
+    let r: NewKeyRequest = json_shaped(&body, "bad_request", r#"{"name"}"#)?;
+    let key = accounts::create_key(&state, &admin, &r.name).await?;
+    Ok((StatusCode::CREATED, Json(key)))
 }
 
 /// Revokes an ingest key: it stops working at once (journaled as `key.revoke`).
@@ -238,9 +168,6 @@ pub async fn revoke_key(
     admin: AccountsAdmin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    cli::revoke_key(&state, &admin.capability(), &name)
-        .await
-        .map_err(refused)?;
-    state.wake().await;
+    accounts::revoke_key(&state, &admin, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

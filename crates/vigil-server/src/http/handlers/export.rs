@@ -8,23 +8,13 @@ use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 use vigil_api::{ExportParams, EXPORT_ENTRY_HEADER, EXPORT_ROWS_HEADER};
-use vigil_core::Query;
-use vigil_export::Format;
 
-use crate::auth::Exporter;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::export::{index_caught_up, staff, Export, Plan};
-use crate::handlers::events::{parse_query, parse_tz};
-use crate::params::Params;
+use crate::http::error::{ApiError, ErrorEnvelope};
+use crate::http::extract::Params;
+use crate::service::caller::Exporter;
+use crate::service::exports::{self, Export, ExportAsk, Plan, INDEX_PATIENCE};
 use crate::state::AppState;
 
-/// The id of the journal entry that records the export (its details hold the About once the
-/// body is complete).
-pub const ENTRY_HEADER: &str = "vigil-export-entry";
-/// How many entries matched when the export started (the rows to expect).
-pub const ROWS_HEADER: &str = "vigil-export-rows";
-/// How long an export waits for the search index to hold every stored entry.
-const INDEX_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 /// Bytes handed to the connection at a time.
 const CHUNK: usize = 64 * 1024;
 
@@ -39,47 +29,12 @@ const CHUNK: usize = 64 * 1024;
     security(("bearer" = [])))]
 pub async fn export(
     State(state): State<AppState>,
-    reader: Exporter,
+    exporter: Exporter,
     Params(p): Params<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let format = parse_format(p.format.as_deref())?;
-    let query_text = p.q.unwrap_or_default();
-    let query = parse_query(Some(&query_text))?;
-    reader.check_query(&query)?;
-    // Only what the exporter may both read and export.
-    let g = &reader.grants;
-    let query = g.export.narrow(g.read.narrow(query));
-    let scope = Query {
-        clauses: [g.read.clause(), g.export.clause()]
-            .into_iter()
-            .flatten()
-            .collect(),
-    };
-    let scope = (!scope.clauses.is_empty()).then_some(scope);
-    let mask = (!g.unmask.is_all()).then(|| {
-        (
-            g.unmask.clone(),
-            state.config.privacy.personal_fields.clone(),
-        )
-    });
-    let export = Export {
-        scope,
-        mask,
-        query_text,
-        query,
-        tz: parse_tz(p.tz.as_deref())?,
-        order: p.order.unwrap_or_default(),
-        format,
-        bom: p.bom.unwrap_or(false),
-        by: staff(&reader.user.name),
-        at: state.now(),
-        entry: uuid::Uuid::now_v7(),
-    };
-    index_caught_up(state.store.as_ref(), INDEX_PATIENCE).await?;
-    let plan = export.plan(state.store.as_ref()).await?;
-    if let Some(why) = plan.refusal(format) {
-        return Err(ApiError::bad_request("too_many_rows", why));
-    }
+    let ask = ExportAsk::from_params(p)?;
+    let (export, plan) = exports::prepare(&state, &exporter, ask, INDEX_PATIENCE).await?;
+    let format = export.format;
     let rows = plan.total;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let filename = format!(
@@ -115,21 +70,6 @@ fn header_value(v: impl ToString) -> HeaderValue {
     HeaderValue::from_str(&v.to_string()).expect("a number or uuid is a header value")
 }
 
-fn parse_format(format: Option<&str>) -> Result<Format, ApiError> {
-    let Some(text) = format else {
-        return Err(ApiError::bad_request(
-            "bad_parameter",
-            format!("format: required, one of: {}", Format::choices()),
-        ));
-    };
-    Format::parse(text).ok_or_else(|| {
-        ApiError::bad_request(
-            "bad_parameter",
-            format!("format: {text:?} is not one of: {}", Format::choices()),
-        )
-    })
-}
-
 /// Writes the export into the response body, records it in the journal, then ends the body (so
 /// a client that read to the end finds the entry). On failure the body ends with an error, and
 /// the client sees an incomplete response.
@@ -152,13 +92,16 @@ async fn run(
             |_| {},
         )
         .await;
-    let entry = export.journal_entry(
+    let recorded = exports::record(
+        &state,
+        &export,
         result
             .as_ref()
             .map(|(_, about)| about)
             .map_err(|e| e.to_string()),
-    );
-    if let Err(e) = state.append(vec![entry]).await {
+    )
+    .await;
+    if let Err(e) = recorded {
         tracing::error!(error = %e, entry = %export.entry, "recording an export in the journal failed");
         let _ = tx
             .send(Err(std::io::Error::other(

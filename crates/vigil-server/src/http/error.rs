@@ -1,10 +1,14 @@
 //! The one HTTP error type: a precise 4xx for the caller's fault, a generic 500 (and a log line
 //! with the cause) for ours. Body: `{"error": {"code", "message", "index"?, "field"?, "column"?}}`.
+//!
+//! Every refusal of the service layer becomes an answer here, its status decided by its
+//! [`Fault`] in [`status_of`]: the one place where faults meet HTTP.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 pub use vigil_api::{ErrorBody, ErrorEnvelope};
-use vigil_store::StoreError;
+
+use crate::service::{Fault, Refusal};
 
 /// An error answer.
 #[derive(Debug)]
@@ -13,6 +17,22 @@ pub struct ApiError {
     pub status: StatusCode,
     /// Body.
     pub body: ErrorBody,
+}
+
+/// The status of a fault.
+pub fn status_of(fault: Fault) -> StatusCode {
+    match fault {
+        Fault::Invalid => StatusCode::BAD_REQUEST,
+        Fault::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Fault::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Fault::Forbidden => StatusCode::FORBIDDEN,
+        Fault::NotFound => StatusCode::NOT_FOUND,
+        Fault::Conflict => StatusCode::CONFLICT,
+        Fault::Locked => StatusCode::TOO_MANY_REQUESTS,
+        Fault::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Fault::Upstream => StatusCode::BAD_GATEWAY,
+        Fault::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
 impl ApiError {
@@ -40,11 +60,6 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
-    /// 403.
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
-    }
-
     /// 404.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
@@ -55,13 +70,7 @@ impl ApiError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
     }
 
-    /// Adds the batch index.
-    pub fn at_index(mut self, index: Option<usize>) -> Self {
-        self.body.index = index;
-        self
-    }
-
-    /// Adds the field.
+    /// Names the field at fault.
     pub fn at_field(mut self, field: impl Into<String>) -> Self {
         self.body.field = Some(field.into());
         self
@@ -78,26 +87,16 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
-            StoreError::Conflict { message, index } => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", message).at_index(index)
-            }
-            StoreError::Invalid(message) => ApiError::bad_request("invalid", message),
-            StoreError::Unavailable(message) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
-            }
-            e @ StoreError::Backend(_) => ApiError::internal(e),
+impl<E: Refusal> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        let fault = e.fault();
+        if fault == Fault::Internal {
+            return ApiError::internal(&e);
         }
-    }
-}
-
-impl From<vigil_core::QueryError> for ApiError {
-    fn from(e: vigil_core::QueryError) -> Self {
-        let mut err = ApiError::bad_request("bad_query", format!("q: {e}"));
-        err.body.column = Some(e.column);
+        let mut err = ApiError::new(status_of(fault), e.code(), e.to_string());
+        err.body.field = e.field().map(str::to_owned);
+        err.body.index = e.index();
+        err.body.column = e.column();
         err
     }
 }

@@ -1,0 +1,113 @@
+//! `vigil serve`: the audit store's HTTP API, with its settings from defaults, then vigil.toml,
+//! then `VIGIL_*` environment, then flags.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::config::{self, FileConfig, ServerConfig};
+use crate::service::journal;
+
+#[derive(Args)]
+pub(super) struct ServeArgs {
+    /// The journal: sqlite://PATH or a file path [default: ./vigil-data/vigil.db].
+    #[arg(long, env = "VIGIL_DATABASE")]
+    database: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:7878].
+    #[arg(long, env = "VIGIL_LISTEN")]
+    listen: Option<String>,
+    /// A vigil.toml (see `vigil config example`).
+    #[arg(long, env = "VIGIL_CONFIG")]
+    config: Option<PathBuf>,
+    /// How long session tokens live [default: 12].
+    #[arg(long, env = "VIGIL_TOKEN_TTL_HOURS")]
+    token_ttl_hours: Option<u32>,
+}
+
+impl ServeArgs {
+    pub(super) async fn run(self) -> anyhow::Result<()> {
+        let file = self
+            .config
+            .as_deref()
+            .map(FileConfig::read)
+            .transpose()?
+            .unwrap_or_default();
+        let mut settings = ServerConfig::default();
+        if let Some(db) = self.database.or(file.database) {
+            settings.database = config::database_path(&db)?;
+        }
+        if let Some(addr) = self.listen.or(file.listen) {
+            settings.listen = addr.parse().with_context(|| {
+                format!("--listen {addr:?} is not an address like 127.0.0.1:7878")
+            })?;
+        }
+        settings.alerts = file.alerts.unwrap_or_default();
+        settings.privacy = file.privacy.unwrap_or_default();
+        if let Some(h) = self.token_ttl_hours.or(file.token_ttl_hours) {
+            anyhow::ensure!(
+                (1..=8760).contains(&h),
+                "token_ttl_hours must be 1 to 8760 (a year), not {h}"
+            );
+            settings.token_ttl = chrono::Duration::hours(h.into());
+        }
+        serve(settings).await
+    }
+}
+
+async fn serve(settings: ServerConfig) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    let state = crate::open(&settings)?;
+    let alerts = crate::alerts::check_setup(&state).await?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let shutdown = shutdown_signal()?;
+    let events = journal::event_count(&state).await?;
+    eprintln!(
+        "vigil {} listening on http://{} (journal {}, {events} events)",
+        env!("CARGO_PKG_VERSION"),
+        listener.local_addr()?,
+        settings.database.display()
+    );
+    eprintln!("{alerts}");
+    if state.store.count_users().await? == 0 {
+        eprintln!(
+            "No users yet. Create the first admin with:\n  vigil user add NAME --role admin --database {}",
+            settings.database.display()
+        );
+    }
+    let journal_of = state.clone();
+    journal::lifecycle(&journal_of, "vigil.start", &settings)
+        .await
+        .context("journaling vigil.start")?;
+    let served = crate::serve(state, listener, shutdown)
+        .await
+        .context("serving");
+    journal::lifecycle(&journal_of, "vigil.stop", &settings)
+        .await
+        .context("journaling vigil.stop")?;
+    served?;
+    eprintln!("vigil stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled, so a signal right after the "listening" line is not missed.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let ctrl_c = tokio::signal::ctrl_c();
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+    })
+}

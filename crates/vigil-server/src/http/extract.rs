@@ -1,0 +1,118 @@
+//! What handlers take from a request: the caller (a bearer token turned into a capability by the
+//! service layer), query-string parameters and JSON bodies, each with a JSON error that says
+//! what is wrong.
+
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::service::caller::{
+    AccountsAdmin, AlertsAdmin, Annotator, Caller, CanRead, Capability, Exporter, Ingester,
+    MarksAdmin,
+};
+use crate::service::sessions;
+use crate::state::AppState;
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized("missing Authorization header: send 'Authorization: Bearer <token>'")
+    })?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("the Authorization header is not readable text"))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::unauthorized(
+            "the Authorization header must be 'Bearer <token>'",
+        )),
+    }
+}
+
+/// A signed-in user with a valid session: missing, unknown, expired or revoked tokens are 401
+/// before any right is looked at.
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(sessions::authenticate(state, bearer(parts)?).await?)
+    }
+}
+
+/// A sending system with a valid ingest key.
+impl FromRequestParts<AppState> for Ingester {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(sessions::authenticate_key(state, bearer(parts)?).await?)
+    }
+}
+
+/// Each capability is a signed-in user whose roles grant its right (403 naming the right and
+/// the user's roles otherwise).
+macro_rules! capability_extractor {
+    ($($name:ident),+) => {$(
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, ApiError> {
+                let caller = Caller::from_request_parts(parts, state).await?;
+                Ok($name::check(caller)?)
+            }
+        }
+    )+};
+}
+
+capability_extractor!(
+    CanRead,
+    Annotator,
+    Exporter,
+    AlertsAdmin,
+    MarksAdmin,
+    AccountsAdmin
+);
+
+/// Like `axum::extract::Query`, with a `bad_parameter` JSON error.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| Params(q.0))
+            .map_err(|e| ApiError::bad_request("bad_parameter", e.body_text()))
+    }
+}
+
+/// Reads a JSON body into `T`, or a 400 with `code` that says what is wrong: invalid JSON, or
+/// which field is missing, unknown or of the wrong type.
+pub fn json_body<T: DeserializeOwned>(bytes: &[u8], code: &'static str) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let message = match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("the body is not valid JSON: {e}")
+            }
+            _ => format!("the body: {e}"),
+        };
+        ApiError::bad_request(code, message)
+    })
+}
+
+/// Reads a JSON body into `T`, or a 400 with `code` naming the body's expected `shape`.
+pub fn json_shaped<T: DeserializeOwned>(
+    bytes: &[u8],
+    code: &'static str,
+    shape: &str,
+) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(code, format!("the body must be {shape}: {e}")))
+}

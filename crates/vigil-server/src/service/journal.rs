@@ -1,0 +1,261 @@
+//! Writing the journal and proving it: ingest (one event or a batch, checked, appended
+//! atomically and durably), the hash chain walked end to end, demo data, and the store's own
+//! start and stop.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use vigil_api::IngestAnswer;
+use vigil_core::chain::Verifier;
+use vigil_core::validate::{self, MAX_BATCH_EVENTS};
+use vigil_core::{Event, Kind, Severity};
+use vigil_store::StoreError;
+
+use super::caller::Ingester;
+use super::own_entry::{self, OwnEntry};
+use super::{Fault, Refusal};
+use crate::config::ServerConfig;
+use crate::state::AppState;
+
+/// Why a batch was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The body is not JSON.
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    /// An event (or the batch) is invalid; `index` and `field` say where.
+    #[error("{message}")]
+    InvalidEvent {
+        /// What is wrong, with the event's place.
+        message: String,
+        /// The event's position in the batch.
+        index: Option<usize>,
+        /// The field.
+        field: Option<String>,
+    },
+    /// Over a limit (events per batch, bytes per event).
+    #[error("{message}")]
+    TooLarge {
+        /// Which limit.
+        message: String,
+        /// The event's position in the batch.
+        index: Option<usize>,
+        /// The field.
+        field: Option<String>,
+    },
+    /// The store refused (an id stored with other content) or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Refusal for JournalError {
+    fn fault(&self) -> Fault {
+        match self {
+            JournalError::MalformedJson(_) | JournalError::InvalidEvent { .. } => Fault::Invalid,
+            JournalError::TooLarge { .. } => Fault::TooLarge,
+            JournalError::Store(e) => e.fault(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            JournalError::MalformedJson(_) => "malformed_json",
+            JournalError::InvalidEvent { .. } => "invalid_event",
+            JournalError::TooLarge { .. } => "too_large",
+            JournalError::Store(e) => e.code(),
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            JournalError::InvalidEvent { field, .. } | JournalError::TooLarge { field, .. } => {
+                field.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    fn index(&self) -> Option<usize> {
+        match self {
+            JournalError::InvalidEvent { index, .. } | JournalError::TooLarge { index, .. } => {
+                *index
+            }
+            JournalError::Store(e) => e.index(),
+            _ => None,
+        }
+    }
+}
+
+/// Parses and validates a body: one event or an array; every error names its place.
+pub fn parse_batch(bytes: &[u8]) -> Result<Vec<Event>, JournalError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| JournalError::MalformedJson(e.to_string()))?;
+    let invalid = |index: Option<usize>, e: validate::FieldError| {
+        let message = match index {
+            Some(i) => format!("events[{i}].{e}"),
+            None => e.to_string(),
+        };
+        let field = Some(e.field.clone());
+        if e.too_large {
+            JournalError::TooLarge {
+                message,
+                index,
+                field,
+            }
+        } else {
+            JournalError::InvalidEvent {
+                message,
+                index,
+                field,
+            }
+        }
+    };
+    let batch_error = |message: &str| JournalError::InvalidEvent {
+        message: message.into(),
+        index: None,
+        field: None,
+    };
+    match value {
+        Value::Array(items) => {
+            if items.is_empty() {
+                return Err(batch_error("the batch is empty: send at least one event"));
+            }
+            if items.len() > MAX_BATCH_EVENTS {
+                return Err(JournalError::TooLarge {
+                    message: format!(
+                        "{} events is over the limit of {MAX_BATCH_EVENTS} events per batch",
+                        items.len()
+                    ),
+                    index: None,
+                    field: None,
+                });
+            }
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    validate::event_from_json(v, uuid::Uuid::now_v7)
+                        .map_err(|e| invalid(Some(i), e))
+                })
+                .collect()
+        }
+        Value::Object(_) => {
+            Ok(vec![validate::event_from_json(&value, uuid::Uuid::now_v7)
+                .map_err(|e| invalid(None, e))?])
+        }
+        _ => Err(batch_error(
+            "the body must be an event object or an array of events",
+        )),
+    }
+}
+
+/// Appends one event or an array of events from a sender, atomically and durably: every event
+/// checked first, then all stored or none.
+pub async fn ingest(
+    state: &AppState,
+    _sender: &Ingester,
+    body: &[u8],
+) -> Result<IngestAnswer, JournalError> {
+    let events = parse_batch(body)?;
+    let results = state.append(events).await?;
+    let duplicates = results.iter().filter(|r| r.duplicate).count();
+    Ok(IngestAnswer {
+        accepted: results.len() - duplicates,
+        duplicates,
+        results,
+    })
+}
+
+/// Entries in the journal.
+pub async fn event_count(state: &AppState) -> Result<u64, StoreError> {
+    Ok(state.store.head().await?.map_or(0, |(seq, _)| seq))
+}
+
+/// Walks the whole chain: how many entries verified and the head hash; `Err` names the first
+/// entry that does not match.
+pub async fn verify(state: &AppState) -> anyhow::Result<String> {
+    let mut v = Verifier::default();
+    loop {
+        let batch = state.store.scan(v.verified() + 1, 10_000).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for e in &batch {
+            v.check(e).context("the journal does not verify")?;
+        }
+    }
+    Ok(format!(
+        "verified {} entries; head hash {}",
+        v.verified(),
+        v.head()
+    ))
+}
+
+/// Writes `n` demo events into a journal of no activity yet, in batches of 1000: how many.
+pub async fn demo(
+    state: &AppState,
+    n: usize,
+    seed: u64,
+    until: DateTime<Utc>,
+    days: u32,
+    mut progress: impl FnMut(usize),
+) -> anyhow::Result<usize> {
+    let existing = event_count(state).await?;
+    // Vigil's own entries (the users and keys created first, say) do not make it a journal of
+    // activity.
+    let only_vigil = existing <= 1000
+        && state
+            .store
+            .scan(1, 1000)
+            .await?
+            .iter()
+            .all(|e| e.event.section == own_entry::SECTION);
+    if existing > 0 && !only_vigil {
+        anyhow::bail!("the journal already has {existing} events; demo data goes into an empty journal (pick another --database)");
+    }
+    anyhow::ensure!(days > 0, "--days must be at least 1");
+    let mut demo = vigil_demo::Demo::new(seed, until, days, n);
+    let mut done = 0;
+    while done < n {
+        let batch = demo.take((n - done).min(1000));
+        done += batch.len();
+        state
+            .store
+            .append(batch)
+            .await
+            .context("writing demo events")?;
+        progress(done);
+    }
+    Ok(done)
+}
+
+/// Journals the store's own start or stop (`vigil.start`, `vigil.stop`), with the system
+/// account `vigil` as actor.
+pub async fn lifecycle(
+    state: &AppState,
+    action: &str,
+    config: &ServerConfig,
+) -> Result<(), StoreError> {
+    let mut entry = OwnEntry::new(state.now(), &own_entry::system(), action, Kind::Access)
+        .on("store", config.listen.to_string(), None)
+        .details(serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "pid": std::process::id(),
+            "database": config.database.display().to_string(),
+        }));
+    if action == "vigil.stop" {
+        entry = entry.severity(Severity::Warning);
+    }
+    state.append(vec![entry.build()]).await?;
+    Ok(())
+}
+
+/// Whether the store is up: the journal's entries and how many the search index holds.
+pub async fn health(state: &AppState) -> Result<vigil_api::Health, StoreError> {
+    Ok(vigil_api::Health {
+        status: "ok".into(),
+        indexed: state.store.indexed(),
+        events: event_count(state).await?,
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}

@@ -1,0 +1,296 @@
+//! Sessions: signing in (with the lockout and a decoy hash, so that an unknown user and a wrong
+//! password cost the same), signing out, and turning a bearer token into a [`Caller`] or an
+//! [`Ingester`]. Each sign-in, failure, lock and sign-out is journaled with what it changes.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use vigil_api::{Login, LoginAnswer, Me, MeAnswer};
+use vigil_core::{Kind, Outcome, Severity};
+use vigil_store::{NewSession, StoreError};
+
+use super::caller::{grants_of, Caller, Ingester, SessionRef};
+use super::credentials::{self, KEY_PREFIX, TOKEN_PREFIX};
+use super::{Fault, OwnEntry, Refusal};
+use crate::state::AppState;
+
+/// Five failed sign-ins within 15 minutes lock the name for 15 minutes.
+pub const LOCKOUT: vigil_store::LockoutPolicy = vigil_store::LockoutPolicy {
+    failures: 5,
+    window: chrono::Duration::minutes(15),
+    lock_for: chrono::Duration::minutes(15),
+};
+
+/// Password checks running at once.
+static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
+/// Why a sign-in or a credential was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No valid session or key: unknown, expired, revoked, or a wrong password.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A valid credential of the wrong kind (an ingest key used to read, a token to ingest).
+    #[error("{0}")]
+    WrongCredential(String),
+    /// Too many failed sign-ins for this name.
+    #[error(
+        "too many failed sign-ins for {name:?}: signing in is locked until {}; try again then, or ask an admin to run 'vigil user unlock {name}'",
+        vigil_core::event::micros::format(until)
+    )]
+    Locked {
+        /// The name tried.
+        name: String,
+        /// When the lock ends.
+        until: DateTime<Utc>,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Refusal for SessionError {
+    fn fault(&self) -> Fault {
+        match self {
+            SessionError::Unauthenticated(_) => Fault::Unauthenticated,
+            SessionError::WrongCredential(_) => Fault::Forbidden,
+            SessionError::Locked { .. } => Fault::Locked,
+            SessionError::Store(e) => e.fault(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            SessionError::Unauthenticated(_) => "unauthorized",
+            SessionError::WrongCredential(_) => "forbidden",
+            SessionError::Locked { .. } => "locked",
+            SessionError::Store(e) => e.code(),
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            SessionError::Locked { .. } => Some("name"),
+            _ => None,
+        }
+    }
+}
+
+/// The signed-in user a session token stands for, with what their roles allow now.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, SessionError> {
+    if token.starts_with(KEY_PREFIX) {
+        return Err(SessionError::WrongCredential(
+            "ingest keys can only send events (POST /v1/events); sign in to read".into(),
+        ));
+    }
+    let token_hash = credentials::secret_hash(token);
+    let session = match state.store.session(&token_hash).await {
+        Ok(s) => s,
+        Err(StoreError::NotFound(_)) => {
+            return Err(SessionError::Unauthenticated(
+                "unknown token: sign in again".into(),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(at) = session.revoked_at {
+        return Err(SessionError::Unauthenticated(format!(
+            "token was revoked at {}: sign in again",
+            vigil_core::event::micros::format(&at)
+        )));
+    }
+    if session.expires_at <= state.now() {
+        return Err(SessionError::Unauthenticated(format!(
+            "token expired at {}: sign in again",
+            vigil_core::event::micros::format(&session.expires_at)
+        )));
+    }
+    let grants = grants_of(state, &session.user.roles).await?;
+    Ok(Caller {
+        name: session.user.name,
+        roles: session.user.roles,
+        grants,
+        session: Some(SessionRef {
+            token_hash,
+            expires_at: session.expires_at,
+        }),
+    })
+}
+
+/// The sending system an ingest key stands for.
+pub async fn authenticate_key(state: &AppState, key: &str) -> Result<Ingester, SessionError> {
+    if key.starts_with(TOKEN_PREFIX) {
+        return Err(SessionError::WrongCredential(
+            "user tokens cannot send events: use an ingest key (vigil key create NAME)".into(),
+        ));
+    }
+    match state.store.key(&credentials::secret_hash(key)).await {
+        Ok(k) if k.revoked_at.is_some() => Err(SessionError::Unauthenticated(format!(
+            "ingest key {:?} was revoked",
+            k.name
+        ))),
+        Ok(k) => Ok(Ingester { key: k.name }),
+        Err(StoreError::NotFound(_)) => {
+            Err(SessionError::Unauthenticated("unknown ingest key".into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether the session a caller signed in with still holds (not expired, not revoked). A
+/// passing failure of the store counts as holding: the next look decides.
+pub async fn still_valid(state: &AppState, caller: &Caller) -> bool {
+    let Some(session) = &caller.session else {
+        return true;
+    };
+    if session.expires_at <= state.now() {
+        return false;
+    }
+    match state.store.session(&session.token_hash).await {
+        Ok(s) => s.revoked_at.is_none(),
+        Err(StoreError::NotFound(_)) => false,
+        Err(_) => true,
+    }
+}
+
+/// Signs in with a name and password: a new session token. A wrong password and an unknown
+/// user get the same answer and take the same time; five failures in 15 minutes lock the name.
+pub async fn login(state: &AppState, login: Login) -> Result<LoginAnswer, SessionError> {
+    // The name as tried, kept short for the journal and the lock (it may be anything).
+    let tried: String = login.name.chars().take(64).collect();
+    if let Some(until) = state.store.locked_until(&tried, state.now()).await? {
+        return Err(locked(&tried, until));
+    }
+    let user = match state.store.user(&login.name).await {
+        Ok(u) => Some(u),
+        Err(StoreError::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let phc = user.as_ref().map_or_else(
+        || credentials::decoy_hash().to_owned(),
+        |u| u.password_hash.clone(),
+    );
+    let password = login.password;
+    // Each check takes ~19 MiB and a core for a moment: a flood of sign-ins queues here
+    // instead of exhausting memory and starving other requests.
+    let _permit = PASSWORD_CHECKS
+        .acquire()
+        .await
+        .map_err(StoreError::backend)?;
+    // Failures recorded while this one waited may have locked the name meanwhile.
+    if let Some(until) = state.store.locked_until(&tried, state.now()).await? {
+        return Err(locked(&tried, until));
+    }
+    let ok = tokio::task::spawn_blocking(move || credentials::verify_password(&password, &phc))
+        .await
+        .map_err(StoreError::backend)?;
+    let now = state.now();
+    let user = match user {
+        Some(u) if ok => u,
+        _ => return Err(failed(state, &tried, now).await?),
+    };
+    // Ordered with the failures in the writer: a lock set by concurrent guesses holds even
+    // against this right password.
+    let token = credentials::new_secret(TOKEN_PREFIX);
+    let expires_at = now + state.config.token_ttl;
+    let session = NewSession {
+        token_hash: credentials::secret_hash(&token),
+        user: user.name.clone(),
+        created_at: now,
+        expires_at,
+    };
+    let signed_in = OwnEntry::by_staff(now, &user.name, "auth.login", Kind::Access)
+        .on("user", user.name.clone(), None)
+        .details(json!({"expires_at": vigil_core::event::micros::format(&expires_at)}))
+        .build();
+    if let Some(until) = state
+        .store
+        .sign_in_succeeded(&tried, now, session, signed_in)
+        .await?
+    {
+        return Err(locked(&tried, until));
+    }
+    state.wake().await;
+    let rights = grants_of(state, &user.roles).await?.rights();
+    Ok(LoginAnswer {
+        token,
+        expires_at,
+        user: Me {
+            name: user.name,
+            roles: user.roles,
+            rights: rights.iter().map(|r| r.as_str().to_owned()).collect(),
+        },
+    })
+}
+
+/// Records a failed sign-in (and the lock it sets, if it does): the refusal to answer.
+async fn failed(
+    state: &AppState,
+    tried: &str,
+    now: DateTime<Utc>,
+) -> Result<SessionError, SessionError> {
+    let failure = OwnEntry::by_staff(now, tried, "auth.login", Kind::Access)
+        .on("user", tried, None)
+        .outcome(Outcome::Failure)
+        .severity(Severity::Warning)
+        .details(json!({"reason": "wrong user name or password"}))
+        .build();
+    let until = now + LOCKOUT.lock_for;
+    let lockout = OwnEntry::by_staff(now, tried, "auth.lockout", Kind::Access)
+        .on("user", tried, None)
+        .outcome(Outcome::Denied)
+        .severity(Severity::Critical)
+        .details(json!({
+            "after_failures": LOCKOUT.failures,
+            "window_minutes": LOCKOUT.window.num_minutes(),
+            "until": vigil_core::event::micros::format(&until),
+        }))
+        .build();
+    let l = state
+        .store
+        .sign_in_failed(tried, now, LOCKOUT, failure, lockout)
+        .await?;
+    Ok(match l.locked_until {
+        Some(until) => locked(tried, until),
+        None => SessionError::Unauthenticated("wrong user name or password".into()),
+    })
+}
+
+fn locked(name: &str, until: DateTime<Utc>) -> SessionError {
+    SessionError::Locked {
+        name: name.to_owned(),
+        until,
+    }
+}
+
+/// Ends the caller's session: its token stops working (journaled as `auth.logout`).
+pub async fn logout(state: &AppState, caller: &Caller) -> Result<(), SessionError> {
+    let Some(session) = &caller.session else {
+        return Err(SessionError::Unauthenticated(
+            "no session to end: sign in first".into(),
+        ));
+    };
+    let now = state.now();
+    let signed_out = OwnEntry::by_staff(now, &caller.name, "auth.logout", Kind::Access)
+        .on("user", caller.name.clone(), None)
+        .details(json!({}))
+        .build();
+    state
+        .store
+        .revoke_session(&session.token_hash, now, signed_out)
+        .await?;
+    state.wake().await;
+    Ok(())
+}
+
+/// Who the caller is, what their roles allow, and when their session ends.
+pub fn me(caller: &Caller) -> MeAnswer {
+    MeAnswer {
+        rights: caller.rights(),
+        name: caller.name.clone(),
+        roles: caller.roles.clone(),
+        expires_at: caller
+            .session
+            .as_ref()
+            .map_or(chrono::DateTime::<Utc>::MAX_UTC, |s| s.expires_at),
+    }
+}
