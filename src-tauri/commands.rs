@@ -6,10 +6,11 @@ use tauri::State;
 use vigil_api::{Facets, Mark, Timeline};
 
 use crate::admin::Accounts;
+use crate::annotations::{AnnotateAnswer, IncidentDetailView, IncidentView, Opened, Queued};
 use crate::console::{Console, Entries, EntriesPage, Entry, Live, Session};
 use crate::error::UiError;
 use crate::export::{ExportDone, ExportProgress, ExportRequest};
-use crate::notes::{AnnotateAnswer, IncidentDetailView, IncidentView, Opened, Outbox, Queued};
+use crate::outbox::Outbox;
 use crate::querybar::{BarClause, Parsed};
 use crate::settings::SavedSearch;
 

@@ -13,9 +13,9 @@ use vigil_client::{Client, ClientError, SearchOptions, Tailed};
 use vigil_core::query::quote_if_needed;
 use vigil_core::{Annotated, IncidentRef, StoredEvent};
 
+use crate::annotations::{summary_with_pending, AnnotationView};
 use crate::error::UiError;
 use crate::local::Local;
-use crate::notes::{notes_with_pending, AnnotationView};
 use crate::querybar::{self, BarClause, Parsed};
 use crate::settings::{SavedSearch, SettingsFile};
 use crate::vault::Vault;
@@ -592,9 +592,9 @@ impl Console {
                     let p = pending
                         .get(&a.entry.event.id.to_string())
                         .map_or(&[][..], Vec::as_slice);
-                    let notes = notes_with_pending(&a, p);
+                    let summary = summary_with_pending(&a, p);
                     query
-                        .matches_noted(&a.entry.event, &notes, &tz)
+                        .matches_annotated(&a.entry.event, &summary, &tz)
                         .then(|| Entry::annotated(a, p))
                 })
                 .collect();

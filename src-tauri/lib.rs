@@ -8,12 +8,13 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod annotations;
 mod commands;
 pub mod console;
 pub mod error;
 pub mod export;
 pub mod local;
-pub mod notes;
+pub mod outbox;
 pub mod querybar;
 pub mod settings;
 pub mod vault;

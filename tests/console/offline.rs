@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use vigil_console::notes::Outbox;
+use vigil_console::outbox::Outbox;
 use vigil_console::Console;
 
 use crate::support::{console, Start, Store, PASSWORD, USER};

@@ -1,5 +1,6 @@
 //! What investigators add to the journal without changing it: annotations (a comment and/or
-//! marks on an entry), incidents that gather entries, and the [`Notes`] a query sees of them.
+//! marks on an entry), incidents that gather entries, and the [`AnnotationSummary`] a query
+//! sees of an entry's annotations.
 //!
 //! Everything here is append-only. A correction is a new annotation that names the one it
 //! supersedes; a superseded annotation stays in the thread but no longer counts for `mark:`,
@@ -64,7 +65,7 @@ pub struct IncidentRef {
 /// What a query sees of an entry's annotations and incidents: the marks and comments of the
 /// annotations that no later one supersedes, and the incidents it is pinned to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Notes {
+pub struct AnnotationSummary {
     /// Mark keys, each once, sorted.
     pub marks: Vec<String>,
     /// Comments, oldest first.
@@ -73,9 +74,9 @@ pub struct Notes {
     pub incidents: Vec<String>,
 }
 
-impl Notes {
-    /// The notes of an entry from its whole thread (any order) and its incidents.
-    pub fn of(annotations: &[Annotation], incidents: &[IncidentRef]) -> Notes {
+impl AnnotationSummary {
+    /// The summary of an entry's whole thread (any order) and its incidents.
+    pub fn of(annotations: &[Annotation], incidents: &[IncidentRef]) -> AnnotationSummary {
         let superseded: std::collections::HashSet<Uuid> =
             annotations.iter().filter_map(|a| a.supersedes).collect();
         let mut live: Vec<&Annotation> = annotations
@@ -86,7 +87,7 @@ impl Notes {
         let mut marks: Vec<String> = live.iter().flat_map(|a| a.marks.clone()).collect();
         marks.sort();
         marks.dedup();
-        Notes {
+        AnnotationSummary {
             marks,
             comments: live
                 .iter()
@@ -138,8 +139,8 @@ impl Annotated {
     }
 
     /// What a query sees of its annotations.
-    pub fn notes(&self) -> Notes {
-        Notes::of(&self.annotations, &self.incidents)
+    pub fn summary(&self) -> AnnotationSummary {
+        AnnotationSummary::of(&self.annotations, &self.incidents)
     }
 }
 
@@ -226,7 +227,7 @@ mod tests {
                 Some(10),
             ),
         ];
-        let n = Notes::of(&thread, &[]);
+        let n = AnnotationSummary::of(&thread, &[]);
         assert_eq!(n.marks, ["false-positive", "reviewed"]);
         assert_eq!(n.comments, ["player asked, see ticket"]);
     }

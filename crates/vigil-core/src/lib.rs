@@ -21,6 +21,6 @@ pub mod rights;
 pub mod text;
 pub mod validate;
 
-pub use annotation::{Annotated, Annotation, IncidentRef, Notes};
+pub use annotation::{Annotated, Annotation, AnnotationSummary, IncidentRef};
 pub use event::{Actor, ActorKind, Change, Event, Kind, Outcome, Severity, StoredEvent, Target};
 pub use query::{Query, QueryError};

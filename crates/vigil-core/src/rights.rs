@@ -22,7 +22,7 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
-use crate::annotation::Notes;
+use crate::annotation::AnnotationSummary;
 use crate::event::{Event, StoredEvent};
 use crate::query::{Clause, Query, Term};
 
@@ -238,14 +238,14 @@ impl Scope {
         query
     }
 
-    /// Whether the entry (with its notes) is within the scope. Dates in scopes are read in UTC.
-    pub fn contains(&self, e: &Event, notes: &Notes) -> bool {
+    /// Whether the entry (with what its annotations amount to) is within the scope. Dates in scopes are read in UTC.
+    pub fn contains(&self, e: &Event, summary: &AnnotationSummary) -> bool {
         match self {
             Scope::All => true,
             Scope::Nothing => false,
             Scope::Any(queries) => queries
                 .iter()
-                .any(|q| q.matches_noted(e, notes, &chrono::Utc)),
+                .any(|q| q.matches_annotated(e, summary, &chrono::Utc)),
         }
     }
 }
@@ -496,7 +496,7 @@ mod tests {
         let fin = entry(serde_json::json!({"section": "finance"}));
         let bon = entry(serde_json::json!({"section": "bonuses"}));
         let other = entry(serde_json::json!({"section": "players"}));
-        let none = Notes::default();
+        let none = AnnotationSummary::default();
         assert!(g.read.contains(&fin.event, &none) && g.read.contains(&bon.event, &none));
         assert!(!g.read.contains(&other.event, &none));
         assert!(g.export.contains(&fin.event, &none) && !g.export.contains(&bon.event, &none));

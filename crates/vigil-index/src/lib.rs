@@ -27,7 +27,7 @@ use tantivy::{
     DocId, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument,
 };
 
-use vigil_core::{Notes, Query, StoredEvent};
+use vigil_core::{AnnotationSummary, Query, StoredEvent};
 use vigil_store::{
     BucketPlan, Cursor, FacetRequest, FacetValue, Facets, Order, StoreError, Timeline,
     TimelineRequest,
@@ -45,7 +45,7 @@ pub trait Journal: Send + Sync + 'static {
 
     /// What the annotations and incidents of these entries add to them (entries with none
     /// may be left out).
-    fn notes(&self, seqs: &[u64]) -> Result<HashMap<u64, Notes>, StoreError>;
+    fn summaries(&self, seqs: &[u64]) -> Result<HashMap<u64, AnnotationSummary>, StoreError>;
 
     /// The entries before `before` whose annotations or incident pins were journaled at seqs
     /// in `[from, to]`: their documents must be written again.
@@ -621,10 +621,10 @@ impl Follower {
             };
             last_hash = last.hash.clone();
             let seqs: Vec<u64> = batch.iter().map(|e| e.seq).collect();
-            let notes = self.journal.notes(&seqs)?;
-            let none = Notes::default();
+            let summaries = self.journal.summaries(&seqs)?;
+            let none = AnnotationSummary::default();
             for e in &batch {
-                let n = notes.get(&e.seq).unwrap_or(&none);
+                let n = summaries.get(&e.seq).unwrap_or(&none);
                 self.writer
                     .add_document(schema::document(&self.fields, e, n))
                     .map_err(index_error)?;
@@ -633,11 +633,11 @@ impl Follower {
             let touched = self.journal.touched(first.seq, last.seq, first.seq)?;
             if !touched.is_empty() {
                 let seqs: Vec<u64> = touched.iter().map(|e| e.seq).collect();
-                let notes = self.journal.notes(&seqs)?;
+                let summaries = self.journal.summaries(&seqs)?;
                 for e in &touched {
                     self.writer
                         .delete_term(tantivy::Term::from_field_u64(self.fields.seq, e.seq));
-                    let n = notes.get(&e.seq).unwrap_or(&none);
+                    let n = summaries.get(&e.seq).unwrap_or(&none);
                     self.writer
                         .add_document(schema::document(&self.fields, e, n))
                         .map_err(index_error)?;

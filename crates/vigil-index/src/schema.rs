@@ -7,7 +7,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{PreTokenizedString, Token};
 use tantivy::TantivyDocument;
-use vigil_core::{Notes, StoredEvent};
+use vigil_core::{AnnotationSummary, StoredEvent};
 
 /// Field names, used for fast-field access by name.
 pub const SEQ: &str = "seq";
@@ -100,7 +100,7 @@ pub fn ipv6(ip: IpAddr) -> Ipv6Addr {
 /// The document of one entry with what its annotations add. Full-text is pre-tokenized with
 /// [`vigil_core::text::tokens`], so the index and the in-memory evaluation of a query fold words
 /// the same way.
-pub fn document(f: &Fields, s: &StoredEvent, notes: &Notes) -> TantivyDocument {
+pub fn document(f: &Fields, s: &StoredEvent, summary: &AnnotationSummary) -> TantivyDocument {
     let e = &s.event;
     let mut doc = TantivyDocument::new();
     doc.add_u64(f.seq, s.seq);
@@ -130,22 +130,22 @@ pub fn document(f: &Fields, s: &StoredEvent, notes: &Notes) -> TantivyDocument {
     if e.details.is_some() {
         doc.add_text(f.has, "details");
     }
-    for m in &notes.marks {
+    for m in &summary.marks {
         doc.add_text(f.mark, m);
     }
-    if !notes.marks.is_empty() {
+    if !summary.marks.is_empty() {
         doc.add_text(f.has, "mark");
     }
-    if !notes.comments.is_empty() {
+    if !summary.comments.is_empty() {
         doc.add_text(f.has, "comment");
     }
-    for i in &notes.incidents {
+    for i in &summary.incidents {
         doc.add_text(f.incident, i);
     }
     let mut tokens: Vec<Token> = Vec::new();
     let mut position = 0;
     let texts =
-        std::iter::once(vigil_core::text::searchable(e)).chain(notes.comments.iter().cloned());
+        std::iter::once(vigil_core::text::searchable(e)).chain(summary.comments.iter().cloned());
     for (n, text) in texts.enumerate() {
         if n > 0 {
             position += COMMENT_GAP;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use uuid::Uuid;
-use vigil_core::{Annotation, Event, IncidentRef, Notes};
+use vigil_core::{Annotation, AnnotationSummary, Event, IncidentRef};
 use vigil_store::{
     EntryAnnotations, Incident, IncidentKey, IncidentNote, IncidentStatus, Mark, MarkChange,
     NewAnnotation, NewIncident, NewIncidentNote, NewPin, Pin, StoreError, Written,
@@ -320,10 +320,13 @@ pub fn entry_annotations(
 }
 
 /// What queries see of these entries' annotations and incidents.
-pub fn notes(conn: &Connection, seqs: &[u64]) -> Result<HashMap<u64, Notes>, StoreError> {
+pub fn summaries(
+    conn: &Connection,
+    seqs: &[u64],
+) -> Result<HashMap<u64, AnnotationSummary>, StoreError> {
     Ok(entry_annotations(conn, seqs)?
         .into_iter()
-        .map(|(seq, n)| (seq, Notes::of(&n.annotations, &n.incidents)))
+        .map(|(seq, n)| (seq, AnnotationSummary::of(&n.annotations, &n.incidents)))
         .collect())
 }
 

@@ -142,11 +142,11 @@ impl Journal for JournalReader {
         writer::head_seq(&self.0.lock().expect("journal reader lock")).map_err(db)
     }
 
-    fn notes(
+    fn summaries(
         &self,
         seqs: &[u64],
-    ) -> Result<std::collections::HashMap<u64, vigil_core::Notes>, StoreError> {
-        annotations::notes(&self.0.lock().expect("journal reader lock"), seqs)
+    ) -> Result<std::collections::HashMap<u64, vigil_core::AnnotationSummary>, StoreError> {
+        annotations::summaries(&self.0.lock().expect("journal reader lock"), seqs)
     }
 
     fn touched(&self, from: u64, to: u64, before: u64) -> Result<Vec<StoredEvent>, StoreError> {

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::{local_start, ActionPattern, Has, Query, TargetPattern, Term};
-use crate::annotation::Notes;
+use crate::annotation::AnnotationSummary;
 use crate::event::Event;
 use crate::text;
 
@@ -23,12 +23,17 @@ impl Query {
     /// entry without annotations (`mark:`, `incident:`, `has:comment` and `has:mark` do not
     /// match): new entries, as the live tail and alert rules see them.
     pub fn matches<Tz: TimeZone>(&self, e: &Event, tz: &Tz) -> bool {
-        self.matches_noted(e, &Notes::default(), tz)
+        self.matches_annotated(e, &AnnotationSummary::default(), tz)
     }
 
     /// Whether the entry matches with what its annotations and incidents add: marks, comments
     /// (full-text searches each comment on its own, as well as the event) and incidents.
-    pub fn matches_noted<Tz: TimeZone>(&self, e: &Event, notes: &Notes, tz: &Tz) -> bool {
+    pub fn matches_annotated<Tz: TimeZone>(
+        &self,
+        e: &Event,
+        summary: &AnnotationSummary,
+        tz: &Tz,
+    ) -> bool {
         let mut words: Option<Vec<String>> = None;
         self.clauses.iter().all(|c| {
             let hit = match &c.term {
@@ -36,18 +41,18 @@ impl Query {
                     let wanted = text::tokens(t);
                     let doc = words.get_or_insert_with(|| text::tokens(&text::searchable(e)));
                     text::contains_phrase(doc, &wanted)
-                        || notes
+                        || summary
                             .comments
                             .iter()
                             .any(|c| text::contains_phrase(&text::tokens(c), &wanted))
                 }
-                Term::Mark(v) => v.iter().any(|m| notes.marks.contains(m)),
-                Term::Incident(v) => v.iter().any(|i| notes.incidents.contains(i)),
-                Term::Any(queries) => queries.iter().any(|q| q.matches_noted(e, notes, tz)),
+                Term::Mark(v) => v.iter().any(|m| summary.marks.contains(m)),
+                Term::Incident(v) => v.iter().any(|i| summary.incidents.contains(i)),
+                Term::Any(queries) => queries.iter().any(|q| q.matches_annotated(e, summary, tz)),
                 Term::Has(v) if v.iter().any(|h| matches!(h, Has::Comment | Has::Mark)) => {
                     v.iter().any(|h| match h {
-                        Has::Comment => !notes.comments.is_empty(),
-                        Has::Mark => !notes.marks.is_empty(),
+                        Has::Comment => !summary.comments.is_empty(),
+                        Has::Mark => !summary.marks.is_empty(),
                         other => term_matches(&Term::Has(vec![*other]), e, tz),
                     })
                 }
@@ -127,7 +132,7 @@ fn term_matches<Tz: TimeZone>(term: &Term, e: &Event, tz: &Tz) -> bool {
             Has::Details => e.details.is_some(),
         }),
         Term::Text { .. } | Term::Any(_) => {
-            unreachable!("text and unions are matched by the caller, which has the notes")
+            unreachable!("text and unions are matched by the caller, which has the annotations")
         }
     }
 }
@@ -213,7 +218,7 @@ mod tests {
 
     #[test]
     fn annotations_count_once_the_entry_has_some() {
-        let notes = Notes {
+        let summary = AnnotationSummary {
             marks: vec!["suspicious".into()],
             comments: vec!["Chargeback review #4411".into(), "vu avec le joueur".into()],
             incidents: vec!["12".into(), "0190a5e0-0000-7000-8000-000000000001".into()],
@@ -221,7 +226,7 @@ mod tests {
         let hit = |q: &str| {
             q.parse::<Query>()
                 .unwrap()
-                .matches_noted(&event(), &notes, &Utc)
+                .matches_annotated(&event(), &summary, &Utc)
         };
         for q in [
             "mark:suspicious",

@@ -188,7 +188,11 @@ async fn annotatable(
     entry: Uuid,
 ) -> Result<StoredEvent, AnnotationError> {
     let e = readable(state, caller, entry).await?;
-    if !caller.grants.annotate.contains(&e.entry.event, &e.notes()) {
+    if !caller
+        .grants
+        .annotate
+        .contains(&e.entry.event, &e.summary())
+    {
         return Err(AnnotationError::NotAnnotatable(format!(
             "annotating this entry needs the annotate right within its scope (section {:?}), \
              which none of {:?}'s roles grants",

@@ -76,7 +76,7 @@ impl Caller {
     pub fn may_read(&self, entry: &vigil_core::Annotated) -> bool {
         self.grants
             .read
-            .contains(&entry.entry.event, &entry.notes())
+            .contains(&entry.entry.event, &entry.summary())
     }
 
     /// Masks the personal data of the entries this caller may not see unmasked.
@@ -85,7 +85,7 @@ impl Caller {
             return;
         }
         for e in entries {
-            if !self.grants.unmask.contains(&e.entry.event, &e.notes()) {
+            if !self.grants.unmask.contains(&e.entry.event, &e.summary()) {
                 e.masked = rights::mask(&mut e.entry, &privacy.personal_fields);
             }
         }

@@ -3,11 +3,11 @@
 
 mod accounts;
 mod alerts;
+mod annotations;
 mod api;
 mod cli;
 mod export;
 mod fakes;
 mod live;
-mod notes;
 mod rights;
 mod support;

@@ -40,8 +40,8 @@ fn new_annotation(
 }
 
 /// Searches, facets and timelines see annotations (marks, comments, corrections) and incident
-/// pins exactly as the query language does over [`vigil_core::Notes`], including for entries
-/// annotated long after they were indexed.
+/// pins exactly as the query language does over [`vigil_core::AnnotationSummary`], including
+/// for entries annotated long after they were indexed.
 pub async fn annotations_are_searched_like_the_query_language<
     S: JournalStore + AnnotationStore + ?Sized,
 >(
@@ -122,7 +122,7 @@ pub async fn annotations_are_searched_like_the_query_language<
     let empty = EntryAnnotations::default();
     let noted = |e: &StoredEvent| {
         let n = notes.get(&e.seq).unwrap_or(&empty);
-        vigil_core::Notes::of(&n.annotations, &n.incidents)
+        vigil_core::AnnotationSummary::of(&n.annotations, &n.incidents)
     };
     for text in [
         "mark:suspicious",
@@ -141,7 +141,7 @@ pub async fn annotations_are_searched_like_the_query_language<
         let q: Query = text.parse().unwrap();
         let mut want: Vec<_> = all
             .iter()
-            .filter(|e| q.matches_noted(&e.event, &noted(e), &Utc))
+            .filter(|e| q.matches_annotated(&e.event, &noted(e), &Utc))
             .cloned()
             .collect();
         newest_first(&mut want);
