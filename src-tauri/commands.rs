@@ -11,8 +11,8 @@ use crate::console::{Console, Entries, EntriesPage, Entry, Live, Session};
 use crate::error::UiError;
 use crate::export::{ExportDone, ExportProgress, ExportRequest};
 use crate::outbox::Outbox;
-use crate::querybar::{BarClause, Parsed};
 use crate::settings::SavedSearch;
+use vigil_console_core::querybar::{BarClause, Parsed};
 
 type Answer<T> = Result<T, UiError>;
 

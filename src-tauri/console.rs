@@ -8,17 +8,18 @@ use std::time::Duration;
 use chrono::{DateTime, Offset, Utc};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use vigil_api::{FacetField, FacetValue, Facets, Order, Timeline};
+use vigil_api::{FacetField, Facets, Order, Timeline};
 use vigil_client::{Client, ClientError, SearchOptions, Tailed};
 use vigil_core::query::quote_if_needed;
-use vigil_core::{Annotated, IncidentRef, StoredEvent};
+use vigil_core::{Annotated, AnnotationSummary, IncidentRef, StoredEvent};
 
 use crate::annotations::{summary_with_pending, AnnotationView};
 use crate::error::UiError;
 use crate::local::Local;
-use crate::querybar::{self, BarClause, Parsed};
 use crate::settings::{SavedSearch, SettingsFile};
 use crate::vault::Vault;
+use vigil_console_core::offline::{self, Held};
+use vigil_console_core::querybar::{self, BarClause, Parsed};
 
 /// Cursors of pages read from the cache start with this.
 const LOCAL_CURSOR: &str = "local:";
@@ -215,6 +216,21 @@ impl Entry {
             masked: a.masked,
             ..Entry::from(a.entry)
         }
+    }
+}
+
+/// A cached entry as the UI shows it, with what a query sees of it.
+struct Cached {
+    entry: Entry,
+    summary: AnnotationSummary,
+}
+
+impl Held for Cached {
+    fn stored(&self) -> &StoredEvent {
+        &self.entry.stored
+    }
+    fn summary(&self) -> &AnnotationSummary {
+        &self.summary
     }
 }
 
@@ -579,30 +595,21 @@ impl Console {
         server: &str,
         query: vigil_core::Query,
         order: Order,
-    ) -> Result<Vec<Entry>, UiError> {
+    ) -> Result<Vec<Cached>, UiError> {
         let local = self.local.clone();
         let server = server.to_owned();
         let pending = self.pending_annotations(&server);
         tokio::task::spawn_blocking(move || {
-            let tz = local_offset();
-            let mut hits: Vec<Entry> = local
-                .entries(&server)?
-                .into_iter()
-                .filter_map(|a| {
-                    let p = pending
-                        .get(&a.entry.event.id.to_string())
-                        .map_or(&[][..], Vec::as_slice);
-                    let summary = summary_with_pending(&a, p);
-                    query
-                        .matches_annotated(&a.entry.event, &summary, &tz)
-                        .then(|| Entry::annotated(a, p))
-                })
-                .collect();
-            hits.sort_by_key(|e| (e.stored.event.occurred_at, e.stored.seq));
-            if order == Order::Newest {
-                hits.reverse();
-            }
-            Ok(hits)
+            let held = local.entries(&server)?.into_iter().map(|a| {
+                let p = pending
+                    .get(&a.entry.event.id.to_string())
+                    .map_or(&[][..], Vec::as_slice);
+                Cached {
+                    summary: summary_with_pending(&a, p),
+                    entry: Entry::annotated(a, p),
+                }
+            });
+            Ok(offline::matching(held, &query, &local_offset(), order))
         })
         .await
         .map_err(|e| UiError::new("local", e.to_string()))?
@@ -627,7 +634,12 @@ impl Console {
         let hits = self.cached_matches(server, query, order).await?;
         let next = (hits.len() > skip + limit).then(|| format!("{LOCAL_CURSOR}{}", skip + limit));
         Ok(EntriesPage {
-            events: hits.into_iter().skip(skip).take(limit).collect(),
+            events: hits
+                .into_iter()
+                .skip(skip)
+                .take(limit)
+                .map(|c| c.entry)
+                .collect(),
             next_cursor: next,
             offline: true,
         })
@@ -640,33 +652,17 @@ impl Console {
         if let Some(t) = self.reach(client.timeline(q, buckets).await).await? {
             return Ok(t);
         }
-        let tz = local_offset();
         let hits = self
             .cached_matches(&server, query.clone(), Order::Oldest)
             .await?;
-        let bounds = query.bounds(&tz);
-        let micros = |e: &Entry| e.stored.event.occurred_at.timestamp_micros();
-        let from = bounds
-            .from
-            .map(|t| t.timestamp_micros())
-            .or(hits.first().map(micros))
-            .unwrap_or_else(|| chrono::Utc::now().timestamp_micros() - 86_400_000_000);
-        let to = bounds
-            .to
-            .map(|t| t.timestamp_micros())
-            .or(hits.last().map(|e| micros(e) + 1))
-            .unwrap_or_else(|| chrono::Utc::now().timestamp_micros());
-        let plan = vigil_api::BucketPlan::new(from, to.max(from + 1), buckets.unwrap_or(60), tz);
-        let mut counts = vec![(0u64, 0u64); plan.count];
-        for e in &hits {
-            if let Some(i) = plan.index(micros(e)) {
-                counts[i].0 += 1;
-                if e.stored.event.severity == vigil_core::Severity::Critical {
-                    counts[i].1 += 1;
-                }
-            }
-        }
-        Ok(plan.timeline(&counts))
+        let buckets = buckets.unwrap_or(60);
+        Ok(offline::timeline(
+            &hits,
+            &query,
+            local_offset(),
+            buckets,
+            chrono::Utc::now(),
+        ))
     }
 
     /// The most frequent values of a field among the matches.
@@ -683,33 +679,8 @@ impl Console {
         }
         let field = FacetField::parse(field)
             .ok_or_else(|| UiError::invalid(format!("{field:?} is not a facet")))?;
-        let mut counts: std::collections::HashMap<String, u64> = Default::default();
-        for e in self.cached_matches(&server, query, Order::Newest).await? {
-            let values: Vec<String> = match field {
-                FacetField::Mark => {
-                    let mut m: Vec<String> = e
-                        .annotations
-                        .iter()
-                        .filter(|a| !e.annotations.iter().any(|b| b.supersedes == Some(a.id)))
-                        .flat_map(|a| a.marks.clone())
-                        .collect();
-                    m.sort();
-                    m.dedup();
-                    m
-                }
-                f => f.value_of(&e.stored.event).into_iter().collect(),
-            };
-            for v in values {
-                *counts.entry(v).or_default() += 1;
-            }
-        }
-        let mut values: Vec<FacetValue> = counts
-            .into_iter()
-            .map(|(value, count)| FacetValue { value, count })
-            .collect();
-        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-        values.truncate(limit.unwrap_or(10).max(1));
-        Ok(Facets { field, values })
+        let hits = self.cached_matches(&server, query, Order::Newest).await?;
+        Ok(offline::facets(&hits, field, limit.unwrap_or(10)))
     }
 
     /// One entry, with its annotations (from the cache when the store cannot be reached).
@@ -839,12 +810,12 @@ impl Console {
 
     /// The filter bar's clauses of a query text.
     pub fn parse_query(&self, q: &str) -> Result<Parsed, UiError> {
-        querybar::parse(q)
+        Ok(querybar::parse(q)?)
     }
 
     /// The query text of the filter bar's clauses.
     pub fn print_query(&self, clauses: &[BarClause]) -> Result<String, UiError> {
-        querybar::print(clauses)
+        Ok(querybar::print(clauses)?)
     }
 }
 

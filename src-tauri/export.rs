@@ -1,5 +1,5 @@
 //! "Export…": the current search written to a file the user picks, with progress and cancel.
-//! The work is vigil-client's [`save_export`](vigil_client::Client::save_export): the file is
+//! The work is vigil-console-core's [`save_export`](vigil_console_core::save_export): the file is
 //! written under a temporary name beside the chosen one and renamed only when complete and
 //! checked against the store's record of the export.
 
@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use vigil_client::save::{SaveError, SaveProgress, SaveRequest};
+use vigil_console_core::save::{save_export, SaveError, SaveProgress, SaveRequest};
 use vigil_export::Format;
 
 use crate::console::Console;
@@ -132,14 +132,13 @@ impl Console {
             by: self.user_name().unwrap_or_default(),
         };
         let mut progress = progress;
-        let result = client
-            .save_export(&save, cancel, move |p: SaveProgress| {
-                progress(ExportProgress {
-                    rows: p.rows,
-                    total: p.total,
-                })
+        let result = save_export(&client, &save, cancel, move |p: SaveProgress| {
+            progress(ExportProgress {
+                rows: p.rows,
+                total: p.total,
             })
-            .await;
+        })
+        .await;
         drop(running);
         match result {
             Ok(saved) => Ok(ExportDone {

@@ -15,7 +15,6 @@ pub mod error;
 pub mod export;
 pub mod local;
 pub mod outbox;
-pub mod querybar;
 pub mod settings;
 pub mod vault;
 

@@ -399,9 +399,10 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
     let bytes = std::fs::read(&target).expect("the export is where the user said");
     let rows = csv::Reader::from_reader(&bytes[3..]).records().count() as u64;
     assert_eq!(rows, matches(&client, &q).await, "every row of the search");
-    let about: Value =
-        serde_json::from_slice(&std::fs::read(vigil_client::save::about_path(&target)).unwrap())
-            .unwrap();
+    let about: Value = serde_json::from_slice(
+        &std::fs::read(vigil_console_core::save::about_path(&target)).unwrap(),
+    )
+    .unwrap();
     assert_eq!(about["rows"], rows);
     assert_eq!(about["generated_by"], USER);
     click(&c, ".export-close").await;

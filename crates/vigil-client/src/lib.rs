@@ -12,8 +12,6 @@
 //! ```
 #![forbid(unsafe_code)]
 
-pub mod save;
-
 use std::fmt;
 
 use chrono::FixedOffset;
@@ -208,6 +206,11 @@ impl Client {
             params.push(("tz", tz.to_string()));
         }
         params
+    }
+
+    /// The UTC offset dates without one are read in, if set ([`Client::with_tz`]).
+    pub fn tz(&self) -> Option<FixedOffset> {
+        self.tz
     }
 
     /// The server's base URL.

@@ -13,7 +13,7 @@
 //!    the same number of audit rows as plain text cells, in this process.
 //! 3. From the store: `GET /v1/export` per format, saved to a file; seconds, size, and the
 //!    server's peak RSS during the export (its high-water mark is reset before each one).
-//! 4. From the console: vigil-client's `save_export`, the code behind the console's "Export…"
+//! 4. From the console: vigil-console-core's `save_export`, the code behind the console's "Export…"
 //!    (progress, temporary file, check against the store's record), in this process; its peak RSS.
 
 use std::path::{Path, PathBuf};
@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use vigil_client::save::SaveRequest;
 use vigil_client::{Client, ExportOptions};
+use vigil_console_core::{save_export, SaveRequest};
 use vigil_export::Format;
 
 #[derive(Parser)]
@@ -276,20 +276,20 @@ async fn from_console(reader: &Client, format: Format, dir: &Path) -> anyhow::Re
     reset_peak(me)?;
     let sampler = Sampler::start(me);
     let started = Instant::now();
-    let saved = reader
-        .save_export(
-            &SaveRequest {
-                q: String::new(),
-                format,
-                bom: format == Format::Csv,
-                order: None,
-                path: path.clone(),
-                by: "bench".into(),
-            },
-            std::sync::Arc::new(AtomicBool::new(false)),
-            |_| {},
-        )
-        .await?;
+    let saved = save_export(
+        reader,
+        &SaveRequest {
+            q: String::new(),
+            format,
+            bom: format == Format::Csv,
+            order: None,
+            path: path.clone(),
+            by: "bench".into(),
+        },
+        std::sync::Arc::new(AtomicBool::new(false)),
+        |_| {},
+    )
+    .await?;
     let secs = started.elapsed().as_secs_f64();
     let bytes = std::fs::metadata(&path)?.len();
     let parts = sampler.peaks();

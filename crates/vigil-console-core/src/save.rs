@@ -1,5 +1,5 @@
 //! Saving an export to a local file, with progress and cancel: what Vigil Console's "Export…"
-//! does.
+//! does ([`save_export`]).
 //!
 //! CSV, JSON and NDJSON are written by the store and saved as they arrive; rows are counted in
 //! the stream for the progress. XLSX is written here from the store's NDJSON (the store cannot
@@ -22,7 +22,7 @@ use vigil_api::Order;
 use vigil_core::StoredEvent;
 use vigil_export::{About, Context, Exporter, Format, Row};
 
-use crate::{Client, ClientError, ExportOptions};
+use vigil_client::{Client, ClientError, Download, ExportOptions};
 
 /// What to export and where.
 #[derive(Debug, Clone)]
@@ -184,144 +184,143 @@ impl RowCounter {
     }
 }
 
+/// What an NDJSON row says of its entry's annotations.
 #[derive(Deserialize)]
-struct Notes {
+struct RowAnnotations {
     #[serde(default)]
     marks: Vec<String>,
     #[serde(default)]
     comments: u64,
 }
 
-impl Client {
-    /// Exports the entries matching `request.q` to `request.path`; `progress` hears the rows
-    /// written; setting `cancel` stops the export within a tenth of a second, whatever it is
-    /// waiting for (nothing is left under the chosen name), unless the file was already in place.
-    pub async fn save_export(
-        &self,
-        request: &SaveRequest,
-        cancel: Arc<AtomicBool>,
-        mut progress: impl FnMut(SaveProgress) + Send + 'static,
-    ) -> Result<Saved, SaveError> {
-        let cancel = cancel.as_ref();
-        let wire = match request.format {
-            Format::Xlsx => Format::Ndjson,
-            f => f,
-        };
-        let mut download = unless_cancelled(
-            cancel,
-            self.export(&ExportOptions {
-                q: request.q.clone(),
-                format: wire.as_str().into(),
-                order: request.order,
-                bom: request.bom,
-            }),
-        )
-        .await??;
-        let total = download.rows;
-        if request.format == Format::Xlsx && total > vigil_export::XLSX_MAX_ROWS {
-            return Err(SaveError::TooManyRows(format!(
+/// Exports the entries matching `request.q` from the store `client` speaks to into
+/// `request.path`; `progress` hears the rows written; setting `cancel` stops the export within a
+/// tenth of a second, whatever it is waiting for (nothing is left under the chosen name), unless
+/// the file was already in place.
+pub async fn save_export(
+    client: &Client,
+    request: &SaveRequest,
+    cancel: Arc<AtomicBool>,
+    mut progress: impl FnMut(SaveProgress) + Send + 'static,
+) -> Result<Saved, SaveError> {
+    let cancel = cancel.as_ref();
+    let wire = match request.format {
+        Format::Xlsx => Format::Ndjson,
+        f => f,
+    };
+    let mut download = unless_cancelled(
+        cancel,
+        client.export(&ExportOptions {
+            q: request.q.clone(),
+            format: wire.as_str().into(),
+            order: request.order,
+            bom: request.bom,
+        }),
+    )
+    .await??;
+    let total = download.rows;
+    if request.format == Format::Xlsx && total > vigil_export::XLSX_MAX_ROWS {
+        return Err(SaveError::TooManyRows(format!(
                 "{total} entries match, and an Excel sheet holds at most {}: narrow the search, or export as CSV or NDJSON",
                 vigil_export::XLSX_MAX_ROWS
             )));
-        }
-        progress(SaveProgress { rows: 0, total });
-        let partial = Partial::beside(&request.path)?;
-        let out = std::io::BufWriter::with_capacity(
-            256 * 1024,
-            partial
-                .file
-                .as_file()
-                .try_clone()
-                .map_err(io(&request.path))?,
-        );
-        let (local_about, file_sha256) = if request.format == Format::Xlsx {
-            let context = self.local_context(request, download.entry);
-            let about =
-                write_xlsx(&mut download, out, context, cancel, total, &mut progress).await?;
-            (Some(about), None)
-        } else {
-            let digest =
-                save_bytes(&mut download, out, request, cancel, total, &mut progress).await?;
-            (None, Some(digest))
-        };
-        // The store's record of the export, written before the body ended.
-        let entry = unless_cancelled(cancel, self.event(download.entry)).await??;
-        let recorded: About = entry
-            .entry
-            .event
-            .details
-            .map(serde_json::Value::Object)
-            .and_then(|d| serde_json::from_value(d).ok())
-            .ok_or_else(|| {
-                SaveError::Incomplete("the store did not record the export as complete".into())
-            })?;
-        let about = match local_about {
-            Some(local) => {
-                if local.rows != recorded.rows {
-                    return Err(SaveError::Incomplete(format!(
-                        "the workbook holds {} rows, the store sent {}",
-                        local.rows, recorded.rows
-                    )));
-                }
-                if local.sha256 != recorded.sha256 {
-                    return Err(SaveError::Incomplete(
-                        "the workbook's rows differ from those the store sent".into(),
-                    ));
-                }
-                local
-            }
-            None => {
-                if recorded.file_sha256.is_none() || recorded.file_sha256 != file_sha256 {
-                    return Err(SaveError::Incomplete(
-                        "the file differs from what the store sent".into(),
-                    ));
-                }
-                recorded
-            }
-        };
-        if cancel.load(Ordering::Relaxed) {
-            return Err(SaveError::Cancelled);
-        }
-        // The file first, then its About beside it.
-        partial.keep(&request.path)?;
-        let about_path = if request.format.has_sidecar() {
-            let side = about_path(&request.path);
-            let sidecar = Partial::beside(&side)?;
-            let mut w = sidecar.file.as_file();
-            serde_json::to_writer_pretty(&mut w, &about).map_err(|e| SaveError::Io {
-                path: side.clone(),
-                source: e.into(),
-            })?;
-            w.write_all(b"\n").map_err(io(&side))?;
-            sidecar.keep(&side)?;
-            Some(side)
-        } else {
-            None
-        };
-        Ok(Saved {
-            path: request.path.clone(),
-            about_path,
-            about,
-        })
     }
+    progress(SaveProgress { rows: 0, total });
+    let partial = Partial::beside(&request.path)?;
+    let out = std::io::BufWriter::with_capacity(
+        256 * 1024,
+        partial
+            .file
+            .as_file()
+            .try_clone()
+            .map_err(io(&request.path))?,
+    );
+    let (local_about, file_sha256) = if request.format == Format::Xlsx {
+        let context = local_context(client, request, download.entry);
+        let about = write_xlsx(&mut download, out, context, cancel, total, &mut progress).await?;
+        (Some(about), None)
+    } else {
+        let digest = save_bytes(&mut download, out, request, cancel, total, &mut progress).await?;
+        (None, Some(digest))
+    };
+    // The store's record of the export, written before the body ended.
+    let entry = unless_cancelled(cancel, client.event(download.entry)).await??;
+    let recorded: About = entry
+        .entry
+        .event
+        .details
+        .map(serde_json::Value::Object)
+        .and_then(|d| serde_json::from_value(d).ok())
+        .ok_or_else(|| {
+            SaveError::Incomplete("the store did not record the export as complete".into())
+        })?;
+    let about = match local_about {
+        Some(local) => {
+            if local.rows != recorded.rows {
+                return Err(SaveError::Incomplete(format!(
+                    "the workbook holds {} rows, the store sent {}",
+                    local.rows, recorded.rows
+                )));
+            }
+            if local.sha256 != recorded.sha256 {
+                return Err(SaveError::Incomplete(
+                    "the workbook's rows differ from those the store sent".into(),
+                ));
+            }
+            local
+        }
+        None => {
+            if recorded.file_sha256.is_none() || recorded.file_sha256 != file_sha256 {
+                return Err(SaveError::Incomplete(
+                    "the file differs from what the store sent".into(),
+                ));
+            }
+            recorded
+        }
+    };
+    if cancel.load(Ordering::Relaxed) {
+        return Err(SaveError::Cancelled);
+    }
+    // The file first, then its About beside it.
+    partial.keep(&request.path)?;
+    let about_path = if request.format.has_sidecar() {
+        let side = about_path(&request.path);
+        let sidecar = Partial::beside(&side)?;
+        let mut w = sidecar.file.as_file();
+        serde_json::to_writer_pretty(&mut w, &about).map_err(|e| SaveError::Io {
+            path: side.clone(),
+            source: e.into(),
+        })?;
+        w.write_all(b"\n").map_err(io(&side))?;
+        sidecar.keep(&side)?;
+        Some(side)
+    } else {
+        None
+    };
+    Ok(Saved {
+        path: request.path.clone(),
+        about_path,
+        about,
+    })
+}
 
-    fn local_context(&self, request: &SaveRequest, entry: uuid::Uuid) -> Context {
-        let mut context = Context::new(&request.q, &request.by, chrono::Utc::now());
-        if let Some(tz) = self.tz {
-            context = context.in_zone(tz);
-        }
-        context.order = match request.order.unwrap_or_default() {
-            Order::Newest => "newest first".into(),
-            Order::Oldest => "oldest first".into(),
-        };
-        context.journal_entry = Some(entry);
-        context
+/// The About's context of an XLSX file written here.
+fn local_context(client: &Client, request: &SaveRequest, entry: uuid::Uuid) -> Context {
+    let mut context = Context::new(&request.q, &request.by, chrono::Utc::now());
+    if let Some(tz) = client.tz() {
+        context = context.in_zone(tz);
     }
+    context.order = match request.order.unwrap_or_default() {
+        Order::Newest => "newest first".into(),
+        Order::Oldest => "oldest first".into(),
+    };
+    context.journal_entry = Some(entry);
+    context
 }
 
 /// Saves the store's bytes as they come, counting rows; returns the file's SHA-256.
 async fn save_bytes(
-    download: &mut crate::Download,
+    download: &mut Download,
     mut out: impl Write,
     request: &SaveRequest,
     cancel: &AtomicBool,
@@ -351,7 +350,7 @@ async fn save_bytes(
 
 /// Writes the XLSX file from the store's NDJSON, on a blocking thread fed line by line.
 async fn write_xlsx<W: Write + Send + 'static>(
-    download: &mut crate::Download,
+    download: &mut Download,
     out: W,
     context: Context,
     cancel: &AtomicBool,
@@ -374,11 +373,11 @@ async fn write_xlsx<W: Write + Send + 'static>(
                 SaveError::Incomplete(format!("the store sent an unreadable entry: {e}"))
             };
             let entry: StoredEvent = serde_json::from_slice(line).map_err(bad)?;
-            let notes: Notes = serde_json::from_slice(line).map_err(bad)?;
+            let annotations: RowAnnotations = serde_json::from_slice(line).map_err(bad)?;
             exporter.write(&Row {
                 entry: &entry,
-                marks: &notes.marks,
-                comments: notes.comments,
+                marks: &annotations.marks,
+                comments: annotations.comments,
             })?;
             Ok(())
         };
