@@ -39,11 +39,12 @@ impl UiError {
     }
 }
 
+/// A query error: what is wrong, and the column apart (the UI shows "Column N: …" itself).
 impl From<vigil_core::query::QueryError> for UiError {
     fn from(e: vigil_core::query::QueryError) -> Self {
         UiError {
             code: "bad_query",
-            message: e.to_string(),
+            message: e.message,
             column: Some(e.column),
         }
     }

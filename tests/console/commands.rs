@@ -192,6 +192,8 @@ async fn search_timeline_facets_and_detail_follow_the_query() {
         .await
         .unwrap_err();
     assert_eq!((e.code, e.column), ("bad_query", Some(10)));
+    // The UI writes "Column 10: " before the message itself.
+    assert!(e.message.starts_with("severity: "), "{}", e.message);
     assert_eq!(
         c.search("", None, None, Some("sideways"))
             .await

@@ -190,6 +190,8 @@ test('"Everything about this target" searches it oldest first; "Around this" sho
   await queryIs(page, 'target:player/312284');
   await page.waitForFunction(() => window.__fake.callsOf('search').at(-1).q === 'target:player/312284');
   assert.equal((await app.calls('search')).at(-1).order, 'oldest');
+  // The toggle shows the order of the list on screen, once the search has answered.
+  await page.waitForFunction(() => document.querySelector('.order-toggle').textContent === 'Oldest first').catch(() => {});
   assert.equal(await page.textContent('.order-toggle'), 'Oldest first');
 
   await page.fill('#query', '');

@@ -15,7 +15,8 @@ const SHA = '3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b';
 async function searchFor(page, q) {
   await page.fill('#query', q);
   await page.press('#query', 'Enter');
-  await page.waitForFunction((text) => window.__fake.callsOf('timeline').at(-1)?.q === text, q);
+  await page.waitForFunction((text) => window.__fake.answeredOf('timeline').at(-1)?.q === text
+    && window.__fake.answeredOf('search').at(-1)?.q === text, q);
   await page.waitForFunction(() => !/Counting/.test(document.querySelector('.results-count').textContent));
 }
 

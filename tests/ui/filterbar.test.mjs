@@ -2,7 +2,7 @@
 // (parse_query), clauses a control cannot show are kept, and a bad query marks its column.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openApp, column, queryIs } from './support/harness.mjs';
+import { launch, openApp, column, queryIs, rowsAre } from './support/harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -27,6 +27,7 @@ test('editing controls writes the query text and searches it', async () => {
   await queryIs(page, 'actor:m.dupont severity:critical');
   await page.waitForFunction(() => document.querySelector('.results-count').textContent !== 'Counting…');
   assert.equal((await lastSearch(app)).q, 'actor:m.dupont severity:critical');
+  await rowsAre(page, 'actor', ['m.dupont']);
   const actors = await column(page, 'actor');
   assert.ok(actors.length > 0);
   assert.deepEqual(new Set(actors), new Set(['m.dupont']));
@@ -91,6 +92,11 @@ test('the date range writes after:/before: in local wall-clock time', async () =
   await queryIs(page, 'after:2026-11-20T03:00');
   await page.fill('.range-before', '2026-11-20T04:05');
   await queryIs(page, 'after:2026-11-20T03:00 before:2026-11-20T04:05');
+  // The search answers a moment after the query changes.
+  await page.waitForFunction(() => {
+    const cells = [...document.querySelectorAll('.table-rows .row:not([hidden]):not(.placeholder) .c-time')];
+    return cells.length > 0 && cells.every((c) => c.textContent >= '2026-11-20 03:00' && c.textContent < '2026-11-20 04:05');
+  }).catch(() => {});
   const times = await column(page, 'time');
   assert.ok(times.length > 0 && times.every((t) => t >= '2026-11-20 03:00' && t < '2026-11-20 04:05'), 'rows are inside the local range');
 
@@ -118,9 +124,11 @@ test('a bad query marks its column and does not search', async () => {
   assert.equal(await page.$eval('#query', (i) => i.classList.contains('invalid')), true);
   assert.equal((await app.calls('search')).length, before, 'no search for a query that does not parse');
 
-  await page.fill('#query', '🎰 "unclosed');
-  await page.waitForSelector('#query-error[data-column="3"]');
-  assert.equal(await page.getAttribute('#query-error', 'data-column'), '3', 'columns count characters, not UTF-16 units');
+  // A search word needs a letter or a digit: "jeu🎰" is one, and its emoji is one character
+  // (two UTF-16 units), so the quote is at column 6.
+  await page.fill('#query', 'jeu🎰 "unclosed');
+  await page.waitForSelector('#query-error[data-column="6"]');
+  assert.equal(await page.getAttribute('#query-error', 'data-column'), '6', 'columns count characters, not UTF-16 units');
   assert.equal(await page.textContent('.query-caret'), '"');
 
   await page.fill('#query', 'actor:k.morel');

@@ -16,7 +16,7 @@ const sidebar = (page) => page.$$eval('#incidents .incident-item', (bs) => bs.ma
   b.querySelector('.incident-status').textContent, b.querySelector('.incident-count').textContent,
 ]));
 const count = (page, text) => page.waitForFunction((t) => document.querySelector('.results-count').textContent === t, text);
-const lastSearch = (page, q) => page.waitForFunction((x) => window.__fake.callsOf('search').at(-1)?.q === x, q);
+const lastSearch = (page, q) => page.waitForFunction((x) => window.__fake.answeredOf('search').at(-1)?.q === x, q);
 
 test('the sidebar lists incidents; one opens in the panel and its search incident:N fills the table', async () => {
   const app = await openApp(browser);

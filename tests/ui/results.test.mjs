@@ -2,7 +2,7 @@
 // scroll, the empty state, and pivots from the cells.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openApp, column, queryIs } from './support/harness.mjs';
+import { launch, openApp, column, queryIs, rowsAre } from './support/harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -93,6 +93,7 @@ test('actor, section, target and IP cells are pivots', async () => {
   const ip = await page.textContent('.table-rows .row:not([hidden]) .c-ip .pivot:not([hidden])');
   await page.click(`.table-rows .row:not([hidden]) .c-ip .pivot:not([hidden]) >> nth=0`, { modifiers: ['Shift'] });
   await queryIs(page, `actor:k.morel -section:${section} ip:${ip}`);
+  await rowsAre(page, 'ip', [ip]);
   assert.deepEqual(new Set(await column(page, 'ip')), new Set([ip]));
   await app.assertClean();
 });

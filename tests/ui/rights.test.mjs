@@ -172,7 +172,7 @@ test('masked entries: the detail says what is masked, and the IP shows as its ne
   assert.deepEqual(await page.evaluate(() => window.__copied), ['192.0.2.0/24']);
   await page.click('#detail dd[data-field="ip"] .pivot');
   await queryIs(page, 'ip:192.0.2.0/24');
-  await page.waitForFunction(() => window.__fake.callsOf('search').at(-1)?.q === 'ip:192.0.2.0/24');
+  await page.waitForFunction(() => window.__fake.answeredOf('search').at(-1)?.q === 'ip:192.0.2.0/24');
   await page.waitForFunction(() => !/Counting/.test(document.querySelector('.results-count').textContent));
   assert.equal(await page.isHidden('#status'), true, 'no refusal');
   for (const ip of (await column(page, 'ip')).filter(Boolean)) assert.equal(ip, '192.0.2.0/24');

@@ -1,7 +1,7 @@
 // Facets, the timeline brush, saved searches and the live tail.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openApp, column, queryIs } from './support/harness.mjs';
+import { launch, openApp, column, queryIs, rowsAre } from './support/harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -26,6 +26,7 @@ test('facets count the matches; click narrows to a value, Alt-click excludes it'
   await page.click('.facet[data-field="section"] .facet-value >> nth=0', { modifiers: ['Alt'] });
   await queryIs(page, `actor:${top.value} -section:${section}`);
   await page.waitForFunction((s) => ![...document.querySelectorAll('.facet[data-field="section"] .facet-value')].some((b) => b.dataset.value === s), section);
+  await rowsAre(page, 'section', [section], { none: true });
   assert.ok(!(await column(page, 'section')).includes(section));
   await app.assertClean();
 });
@@ -89,7 +90,7 @@ test('saved searches run, save and delete', async () => {
   assert.deepEqual(await page.$$eval('.saved-run', (b) => b.map((x) => x.textContent)), ['Critical finance', 'Denied access']);
   await page.click('.saved-run >> text=Denied access');
   await queryIs(page, 'outcome:denied');
-  await page.waitForFunction(() => window.__fake.callsOf('search').at(-1).q === 'outcome:denied');
+  await page.waitForFunction(() => window.__fake.answeredOf('search').at(-1)?.q === 'outcome:denied');
   assert.equal(await page.inputValue('label[data-key="outcome"] select'), 'denied');
 
   await page.fill('#query', 'actor:batch-bot -outcome:success');

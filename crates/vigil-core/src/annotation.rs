@@ -64,7 +64,8 @@ pub struct IncidentRef {
 
 /// What a query sees of an entry's annotations and incidents: the marks and comments of the
 /// annotations that no later one supersedes, and the incidents it is pinned to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AnnotationSummary {
     /// Mark keys, each once, sorted.
     pub marks: Vec<String>,

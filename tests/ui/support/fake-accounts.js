@@ -17,7 +17,7 @@
   const q = (s) => JSON.stringify(s);
 
   /**
-   * `users` and `roles` (custom ones) replace the seeded ones; `parse(scope)` checks a scope
+   * `users` and `roles` (custom ones) replace the seeded ones; `parse(scope)` (async) checks a scope
    * (throws the query error); `now()` is the store's clock.
    */
   function create({ users, roles, parse = () => {}, now = () => '2026-11-27T08:00:00.000000Z' } = {}) {
@@ -84,7 +84,7 @@
           known(name).live_sessions = 0;
           return answer();
         },
-        add_role({ name, rights, scope = '' } = {}) {
+        async add_role({ name, rights, scope = '' } = {}) {
           name = String(name ?? '').trim();
           if (!/^[a-z][a-z0-9._-]{0,63}$/.test(name)) {
             throw err('invalid', `role name ${q(name)} must be 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter`);
@@ -92,7 +92,7 @@
           for (const r of rights ?? []) if (!RIGHTS.includes(r)) throw err('invalid', `${q(r)} is not a right; the rights are: ${RIGHTS.join(', ')}`);
           if (!rights?.length) throw err('invalid', `a role needs at least one right: ${RIGHTS.join(', ')}`);
           try {
-            parse(scope);
+            await parse(scope);
           } catch (e) {
             throw { code: 'bad_query', message: `scope: ${e.message}`, column: e.column };
           }

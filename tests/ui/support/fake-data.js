@@ -82,7 +82,7 @@
         seq: i + 1,
         received_at: new Date(times[i] + 700).toISOString().replace('Z', '456Z'),
         hash: (i.toString(16).padStart(8, '0') + 'a1b2c3d4').repeat(4).slice(0, 64),
-        id: `0193${i.toString(16).padStart(8, '0')}-7c1d-7000-8000-${String(i).padStart(12, '0')}`,
+        id: `${(0x01930000 + i).toString(16).padStart(8, '0')}-7c1d-7000-8000-${String(i).padStart(12, '0')}`,
         occurred_at: occurred,
         actor: { ...actor },
         action, kind, section, severity, outcome,

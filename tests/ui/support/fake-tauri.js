@@ -1,9 +1,11 @@
 // In-page test double of the Rust side for the UI tests: window.__TAURI__.core.{invoke, Channel}
-// answering every command of docs/console.md from a generated journal. Configured through
+// answering every command of docs/console.md from a generated journal. Every question about
+// queries (parse_query, print_query, which entries match, timeline, facets, IP probes) goes to
+// the console's own Rust code through window.__vigilBackend (harness.mjs, vigil-ui-backend). Configured through
 // window.__VIGIL_FAKE_CONFIG__ (set by an earlier init script; `exact: false` drops the entries'
 // `exact` texts as an older console would; `export` is the first export plan, see exportWith);
 // tests drive it through window.__fake (calls made, forced failures, live events, exports,
-// and through fake-notes.js the offline switch, the outbox, annotations and incidents;
+// and through fake-annotations.js the offline switch, the outbox, annotations and incidents;
 // `notes: false` starts without seeded annotations and incidents). The session's user is a
 // user of fake-accounts.js (`user`, default k.morel: auditor and compliance; `vera` is a viewer,
 // `c.roux` an admin) with the rights their roles grant, checked as the store checks them: a
@@ -12,10 +14,9 @@
 // personal fields besides the IP and the target's name; default `changes.nickname`).
 (() => {
   const cfg = window.__VIGIL_FAKE_CONFIG__ ?? {};
-  const Q = window.__vigilFakeQuery;
   const D = window.__vigilFakeData;
   const SERVER = 'https://vigil.casino.example';
-  const A = window.__vigilFakeAccounts.create({ users: cfg.users, roles: cfg.roles, parse: (scope) => Q.parse(scope) });
+  const A = window.__vigilFakeAccounts.create({ users: cfg.users, roles: cfg.roles, parse: (scope) => backend('/parse', { q: scope }) });
   /** The session's user for a login name: a known user's roles and rights, else an auditor. */
   const userInfo = (name) => A.userInfo(name) ?? { name, roles: ['auditor'], rights: A.rightsOf(['auditor']) };
   const signedIn = {
@@ -35,13 +36,15 @@
     .sort((a, b) => a.name.localeCompare(b.name));
   const failures = new Map();
   const calls = [];
+  // The calls that have answered (the UI shows what they answered right after).
+  const answered = [];
   let live = null;
   // How the next exports go (window.__fake.exportWith) and the one running, if any.
   let exportPlan = { ...(cfg.export ?? {}) };
   let exporting = null;
   const cache = new Map();
   const gone = new Set();
-  const N = window.__vigilFakeNotes.create({
+  const N = window.__vigilFakeAnnotations.create({
     events, server: SERVER, seed: cfg.notes !== false,
     user: () => session.user?.name ?? 'k.morel',
     onChange: () => cache.clear(),
@@ -49,6 +52,34 @@
   if (cfg.offline) N.setOffline(true);
 
   const err = (code, message, extra = {}) => ({ code, message, ...extra });
+
+  /**
+   * The query language, asked of the console's own Rust code (vigil-ui-backend, started by the
+   * harness and reached through `window.__vigilBackend`): parse, print, match, timeline, facets.
+   * Its errors come back as the console's `{code, message, column}`.
+   */
+  async function backend(path, body) {
+    const answer = JSON.parse(await window.__vigilBackend(path, JSON.stringify(body)));
+    if (answer.error) throw answer.error;
+    return answer.ok;
+  }
+  // The journal, sent to the backend once (as the store holds it, without the UI's `exact`).
+  const journalKey = `${events.length}:${events.at(-1)?.id ?? ''}`;
+  const bySeq = new Map(events.map((e) => [e.seq, e]));
+  let loaded = null;
+  function journal() {
+    loaded ??= backend('/load', { key: journalKey, events: events.map(({ exact, ...stored }) => stored) });
+    return loaded;
+  }
+  /** What each annotated or pinned entry's annotations amount to, by seq (the others have none). */
+  function summaries() {
+    const out = {};
+    for (const e of events) {
+      const n = N.notesOf(e);
+      if (n.marks.length || n.comments.length || n.incidents.length) out[e.seq] = n;
+    }
+    return out;
+  }
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
   /**
@@ -63,13 +94,10 @@
   function need(right, doing) {
     if (!holds(right)) throw err('forbidden', refusal(doing, right));
   }
-  /** A query asking about a narrower IP range than a masked reader sees (auth.rs's check_query). */
-  function checkQuery(q) {
+  /** A query asking about a narrower IP range than a masked reader sees (auth's check). */
+  async function checkQuery(q) {
     if (holds('unmask')) return;
-    const probes = Q.parse(q ?? '').clauses.some((c) => c.key === 'ip' && c.values.some((v) => {
-      const [, bits] = v.split('/');
-      return bits == null || Number(bits) > (v.includes(':') ? 48 : 24);
-    }));
+    const { probes } = await backend('/probes_ip', { q: q ?? '' });
     if (probes) {
       throw err('forbidden', 'searching by an IP range narrower than /24 (IPv4) or /48 (IPv6) needs the unmask right: without it, addresses are shown masked');
     }
@@ -146,12 +174,12 @@
    * 0, half, all of the matches) `plan.interval` ms apart, then resolves (`plan.result` patches
    * the answer) or rejects with `plan.error`; `plan.hold` waits for exportFinish/exportFail.
    */
-  function startExport({ request, onProgress }) {
+  async function startExport({ request, onProgress }) {
     need('export', 'exporting');
     const { q, format, path, bom } = request ?? {};
     if (!FORMATS.includes(format)) throw err('invalid', `${JSON.stringify(format)} is not an export format: csv, xlsx, json, ndjson`);
     if (typeof bom !== 'boolean') throw err('invalid', `bom: ${JSON.stringify(bom)} is not a boolean`);
-    const total = matches(q).length;
+    const total = (await matches(q)).length;
     if (typeof path !== 'string' || !path.trim().startsWith('/')) throw err('invalid', `${JSON.stringify(path)}: choose where to save the file`);
     if (!onProgress || typeof onProgress.onmessage !== 'function') throw err('invalid', 'missing onProgress channel');
     if (exporting) throw err('invalid', 'An export is already running: wait for it or cancel it.');
@@ -194,50 +222,25 @@
     });
   }
 
+  /** The matching entries, oldest first (cached per query until annotations change). */
   function matches(q) {
-    if (!cache.has(q)) cache.set(q, events.filter(Q.matcher(Q.parse(q).clauses, N.notesOf)));
+    if (!cache.has(q)) {
+      cache.set(q, journal()
+        .then(() => backend('/search', { key: journalKey, q: q ?? '', order: 'oldest', summaries: summaries() }))
+        .then(({ seqs }) => seqs.map((s) => bySeq.get(s))));
+      cache.get(q).catch(() => cache.delete(q));
+    }
     return cache.get(q);
   }
 
-  const WIDTHS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 10800, 21600, 43200, 86400, 604800, 2592000, 31536000];
-  function timeline(q, buckets = 100) {
-    const list = matches(q);
-    const clauses = Q.parse(q).clauses.filter((c) => !c.negated);
-    const after = clauses.find((c) => c.key === 'after');
-    const before = clauses.find((c) => c.key === 'before');
-    let first = Infinity;
-    let last = -Infinity;
-    for (const e of list) {
-      const t = Date.parse(e.occurred_at);
-      if (t < first) first = t;
-      if (t > last) last = t;
-    }
-    let from = after ? Q.instant(after.values[0]) : first;
-    let to = before ? Q.instant(before.values[0]) : last + 1;
-    if (!list.length && !(after && before)) return { from: null, to: null, interval_seconds: 60, buckets: [] };
-    const width = (WIDTHS.find((w) => (to - from) / 1000 / w <= buckets) ?? 31536000) * 1000;
-    from = Math.floor(from / width) * width;
-    to = Math.ceil(to / width) * width;
-    const out = [];
-    for (let t = from; t < to; t += width) out.push({ start: new Date(t).toISOString().replace('.000Z', 'Z'), count: 0, critical: 0 });
-    for (const e of list) {
-      const b = out[Math.floor((Date.parse(e.occurred_at) - from) / width)];
-      if (!b) continue;
-      b.count++;
-      if (e.severity === 'critical') b.critical++;
-    }
-    return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), interval_seconds: width / 1000, buckets: out };
+  async function timeline(q, buckets = 100) {
+    await journal();
+    return backend('/timeline', { key: journalKey, q: q ?? '', buckets, summaries: summaries() });
   }
 
-  function facetValue(e, field) {
-    switch (field) {
-      case 'mark': return N.notesOf(e).marks;
-      case 'actor': return e.actor.id;
-      case 'target_type': return e.target?.type;
-      case 'severity': return e.severity ?? 'info';
-      case 'outcome': return e.outcome ?? 'success';
-      default: return e[field];
-    }
+  async function facets(q, field, limit) {
+    await journal();
+    return backend('/facets', { key: journalKey, q: q ?? '', field, limit, summaries: summaries() });
   }
 
   const commands = {
@@ -253,33 +256,24 @@
       session = signedOut();
       return session;
     },
-    parse_query: ({ q }) => Q.parse(q),
-    print_query: ({ clauses }) => Q.print(clauses),
-    search({ q, cursor, limit = 50, order = 'newest' }) {
+    parse_query: ({ q }) => backend('/parse', { q }),
+    print_query: ({ clauses }) => backend('/print', { clauses }).then((r) => r.text),
+    async search({ q, cursor, limit = 50, order = 'newest' }) {
       if (limit < 1 || limit > 1000) throw err('invalid', `limit: ${limit} is not between 1 and 1000`);
-      checkQuery(q);
-      const list = matches(q);
+      await checkQuery(q);
+      const list = await matches(q);
       const offset = cursor ? Number(cursor) : 0;
       const page = [];
       for (let i = offset; i < Math.min(list.length, offset + limit); i++) page.push(present(order === 'oldest' ? list[i] : list[list.length - 1 - i]));
       return { events: page, next_cursor: offset + limit < list.length ? String(offset + limit) : null, offline: !N.online() };
     },
-    timeline({ q, buckets }) {
-      checkQuery(q);
+    async timeline({ q, buckets }) {
+      await checkQuery(q);
       return timeline(q, buckets);
     },
-    facets({ q, field, limit = 10 }) {
-      checkQuery(q);
-      const counts = new Map();
-      for (const e of matches(q)) {
-        // A mark counts once per entry that has it.
-        for (const v of [facetValue(e, field)].flat()) {
-          if (v != null) counts.set(v, (counts.get(v) ?? 0) + 1);
-        }
-      }
-      const values = [...counts].map(([value, count]) => ({ value, count }))
-        .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1)).slice(0, limit);
-      return { field, values };
+    async facets({ q, field, limit = 10 }) {
+      await checkQuery(q);
+      return facets(q, field, limit);
     },
     event({ id }) {
       const e = gone.has(id) ? null : events.find((x) => x.id === id);
@@ -293,8 +287,8 @@
         && (x.actor.id === e.actor.id || (e.target && x.target && x.target.type === e.target.type && x.target.id === e.target.id)));
       return { events: near.map(present) };
     },
-    live_start({ q, channel }) {
-      checkQuery(q);
+    async live_start({ q, channel }) {
+      await checkQuery(q);
       live = { q, channel };
       setTimeout(() => live?.channel === channel && channel.onmessage({ type: 'connected' }), 0);
       return null;
@@ -348,7 +342,9 @@
     }
     if (!commands[cmd]) throw err('invalid', `unknown command ${cmd}`);
     if (cmd !== 'session_status' && cmd !== 'sign_in' && session.state !== 'signed_in') throw err('signed_out', 'You are signed out.');
-    return structuredClone(await commands[cmd](args));
+    const answer = structuredClone(await commands[cmd](args));
+    answered.push({ cmd, args: structuredClone(plain) });
+    return answer;
   }
 
   class Channel {
@@ -372,6 +368,8 @@
     remove(id) { gone.add(id); },
     expire(reason) { session = signedOut(reason); },
     callsOf(cmd) { return calls.filter((c) => c.cmd === cmd).map((c) => c.args); },
+    /** The calls of `cmd` that have answered, with their arguments. */
+    answeredOf(cmd) { return answered.filter((c) => c.cmd === cmd).map((c) => c.args); },
     /**
      * How the next exports go: {path} is what export_pick answers (null: the user closed the
      * save dialog); {progress: [{rows, total}], interval, hold, result, error} drive export_start.

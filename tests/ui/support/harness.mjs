@@ -1,8 +1,12 @@
 // Test harness for the console's frontend: Debian's Chromium driven by playwright-core, ui/
 // served from disk on a fake origin with the app's CSP, and the Rust side replaced by an in-page
-// fake (fake-*.js). Every page records console errors, page errors and CSP violations; a test
-// ends with `await app.assertClean()`.
+// stand-in (fake-*.js) that asks every question about queries (parse, print, which entries
+// match, timelines, facets) of the console's own Rust code, run as vigil-ui-backend (built by
+// scripts/test-ui; VIGIL_UI_BACKEND names another). Every page records console errors, page
+// errors and CSP violations; a test ends with `await app.assertClean()`.
 
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +23,37 @@ export const CSP = await readFile(join(HERE, '..', '..', '..', 'tauri.conf.json'
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml' };
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+const BACKEND = process.env.VIGIL_UI_BACKEND ?? join(HERE, '..', '..', '..', 'target', 'debug', 'vigil-ui-backend');
+let backend = null;
+
+/** vigil-ui-backend's URL, starting it (once per test process) in the browser's time zone. */
+function backendUrl() {
+  backend ??= new Promise((resolve, reject) => {
+    const child = spawn(BACKEND, [], { env: { ...process.env, TZ: 'Europe/Paris' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    child.on('error', (e) => reject(new Error(`vigil-ui-backend did not start (${BACKEND}: ${e.message}); scripts/test-ui builds it`)));
+    createInterface({ input: child.stdout }).once('line', (line) => {
+      child.stdout.destroy();
+      child.unref();
+      resolve(line.trim());
+    });
+    process.once('exit', () => child.kill());
+  });
+  return backend;
+}
+
+/** Forwards the in-page stand-in's questions to vigil-ui-backend: `{ok}` or `{error}`, as text. */
+async function ask(path, body) {
+  const answer = await fetch(`${await backendUrl()}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const text = await answer.text();
+  if (answer.ok) return `{"ok":${text}}`;
+  // axum's own refusals (a body that does not decode) are plain text.
+  try {
+    return JSON.stringify({ error: JSON.parse(text) });
+  } catch {
+    return JSON.stringify({ error: { code: 'backend', message: text } });
+  }
+}
 
 export function launch() {
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ARGS });
@@ -50,6 +85,7 @@ async function sharedPage(browser) {
   if (!pages.has(browser)) {
     pages.set(browser, (async () => {
       const context = await browser.newContext({ timezoneId: 'Europe/Paris', locale: 'en-US' });
+      await context.exposeFunction('__vigilBackend', ask);
       await context.route(`${ORIGIN}/**`, serve);
       await context.route((url) => !url.href.startsWith(ORIGIN), (route) => route.abort());
       const page = await context.newPage();
@@ -77,7 +113,7 @@ async function installScripts(shared, config) {
     }),
     await page.addInitScript((c) => { window.__VIGIL_FAKE_CONFIG__ = c; }, config),
   ];
-  for (const f of ['fake-query.js', 'fake-data.js', 'fake-notes.js', 'fake-accounts.js', 'fake-tauri.js']) shared.scripts.push(await page.addInitScript({ path: join(HERE, f) }));
+  for (const f of ['fake-data.js', 'fake-annotations.js', 'fake-accounts.js', 'fake-tauri.js']) shared.scripts.push(await page.addInitScript({ path: join(HERE, f) }));
 }
 
 /**
@@ -111,6 +147,18 @@ export async function openApp(browser, { config = {}, viewport = { width: 1440, 
 /** Texts of the rendered (non-placeholder, visible) rows' cells of one column. */
 export function column(page, key) {
   return page.$$eval(`.table-rows .row:not(.placeholder):not([hidden]) .c-${key}`, (cells) => cells.map((c) => c.textContent));
+}
+
+/**
+ * Waits (up to 10 s, then lets the test's own assertion say what it sees) until the shown rows'
+ * cells of one column are all among `values` (or none of them, with `none`): the search answers
+ * a moment after the query changes.
+ */
+export function rowsAre(page, key, values, { none = false } = {}) {
+  return page.waitForFunction(({ key, values, none }) => {
+    const cells = [...document.querySelectorAll(`.table-rows .row:not([hidden]):not(.placeholder) .c-${key}`)];
+    return cells.length > 0 && cells.every((c) => values.includes(c.textContent) !== none);
+  }, { key, values, none }).catch(() => {});
 }
 
 /** Waits until the query field holds `text`. */

@@ -2,7 +2,7 @@
 // annotations, incidents (numbered when the store "receives" them), pins, incident notes and the
 // outbox, with an offline switch. Every write goes to the outbox first and is sent at once when
 // online (as the Rust side does); while offline it waits, pending, and the next `outbox` call
-// after going online sends it. Defines window.__vigilFakeNotes.create(options), used by
+// after going online sends it. Defines window.__vigilFakeAnnotations.create(options), used by
 // fake-tauri.js, which answers the commands with these functions and lets tests drive them.
 (() => {
   // The store's default catalog (vigil-store's default_marks).
@@ -289,5 +289,5 @@
     };
   }
 
-  window.__vigilFakeNotes = { create, CATALOG };
+  window.__vigilFakeAnnotations = { create, CATALOG };
 })();
