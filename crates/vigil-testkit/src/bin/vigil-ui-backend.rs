@@ -34,7 +34,8 @@ use vigil_console_core::{offline, querybar};
 use vigil_core::{AnnotationSummary, Query, StoredEvent};
 
 type Journals = Arc<Mutex<HashMap<String, Arc<Vec<StoredEvent>>>>>;
-type Answer = Result<Json<Value>, (StatusCode, Json<Value>)>;
+type Refusal = (StatusCode, Json<Value>);
+type Answer = Result<Json<Value>, Refusal>;
 
 #[derive(Deserialize)]
 struct Load {
@@ -70,7 +71,7 @@ fn refused(
     )
 }
 
-fn query(q: &str) -> Result<Query, (StatusCode, Json<Value>)> {
+fn query(q: &str) -> Result<Query, Refusal> {
     q.parse()
         .map_err(|e: vigil_core::QueryError| refused("bad_query", &e.message, Some(e.column)))
 }
@@ -80,10 +81,7 @@ fn local_offset() -> chrono::FixedOffset {
 }
 
 /// The journal under `key`, each entry with what its annotations amount to.
-fn held(
-    journals: &Journals,
-    ask: &Ask,
-) -> Result<Vec<(StoredEvent, AnnotationSummary)>, (StatusCode, Json<Value>)> {
+fn held(journals: &Journals, ask: &Ask) -> Result<Vec<(StoredEvent, AnnotationSummary)>, Refusal> {
     let journal = journals
         .lock()
         .expect("journals lock")
