@@ -118,8 +118,10 @@ pub struct RoleInfo {
 #[serde(deny_unknown_fields)]
 pub struct NewRoleRequest {
     /// 1 to 64 lowercase letters, digits, `.`, `_` or `-`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z][a-z0-9._-]{0,63}$"))]
     pub name: String,
     /// At least one right.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub rights: Vec<String>,
     /// A query (empty or absent: every entry).
     #[serde(default)]
@@ -132,10 +134,13 @@ pub struct NewRoleRequest {
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     /// Login name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub name: String,
     /// At least 10 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 10))]
     pub password: String,
     /// At least one role.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub roles: Vec<String>,
 }
 
@@ -154,6 +159,7 @@ impl std::fmt::Debug for NewUserRequest {
 #[serde(deny_unknown_fields)]
 pub struct RolesRequest {
     /// At least one role.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub roles: Vec<String>,
 }
 
@@ -179,6 +185,7 @@ pub struct Unlocked {
 #[serde(deny_unknown_fields)]
 pub struct NewKeyRequest {
     /// The sending system, e.g. `backoffice`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub name: String,
 }
 

@@ -140,18 +140,23 @@ pub struct DeliveryList {
 pub struct DeliveryParams {
     /// `pending`, `sent` or `failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = DeliveryStatus, inline))]
     pub status: Option<String>,
     /// Only this rule's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = String))]
     pub rule: Option<String>,
     /// Only this channel's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = String))]
     pub channel: Option<String>,
     /// Only ids below this (the previous page's `next_before`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = u64, maximum = 9223372036854775807_u64))]
     pub before: Option<u64>,
     /// 1 to 500 [default: 50].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = usize, minimum = 1, maximum = 500))]
     pub limit: Option<usize>,
 }
 
@@ -222,6 +227,7 @@ pub struct RuleList {
 #[serde(deny_unknown_fields)]
 pub struct NewRule {
     /// 1 to 64 of a-z, 0-9, '.', '_', '-'.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$"))]
     pub name: String,
     /// The query, e.g. `action:withdrawal.cancel`.
     pub q: String,
@@ -231,5 +237,6 @@ pub struct NewRule {
     /// At most one message per this many minutes (1 to 1440) per channel, with a digest of the
     /// rest; absent: one message per match.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1440))]
     pub window_minutes: Option<u32>,
 }

@@ -156,9 +156,11 @@ pub struct AnnotationRequest {
     pub id: Option<Uuid>,
     /// The comment (at most 10,000 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 10000))]
     pub comment: Option<String>,
     /// Mark keys from the catalog (`GET /v1/marks`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
     pub marks: Option<Vec<String>>,
     /// The annotation of the same entry that this one corrects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,9 +181,11 @@ pub struct IncidentRequest {
     pub id: Option<Uuid>,
     /// The title (required, at most 200 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub title: Option<String>,
     /// What it is about (at most 10,000 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 10000))]
     pub description: Option<String>,
     /// When it was written (default: now).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,6 +219,7 @@ pub struct NoteRequest {
     pub id: Option<Uuid>,
     /// The note (at most 10,000 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 10000))]
     pub text: Option<String>,
     /// `open` or `closed`, to change the incident's status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -232,15 +237,19 @@ pub struct NoteRequest {
 pub struct MarkRequest {
     /// The key (when adding): `a-z`, `0-9`, `-`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z][a-z0-9-]{0,39}$"))]
     pub key: Option<String>,
     /// The French label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 60))]
     pub label_fr: Option<String>,
     /// The English label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 60))]
     pub label_en: Option<String>,
     /// `#rrggbb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^#[0-9a-fA-F]{6}$"))]
     pub colour: Option<String>,
 }
 

@@ -302,91 +302,131 @@ pub struct Health {
     pub version: String,
 }
 
+/// The formats of an export, as the API names them (the parameter is read as text, so that an
+/// unknown one gets a message listing these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// Comma-separated values (RFC 4180), UTF-8.
+    Csv,
+    /// An Excel workbook, with an About sheet.
+    Xlsx,
+    /// One JSON document with an `about` object and the entries.
+    Json,
+    /// One entry per line.
+    Ndjson,
+}
+
 /// Parameters of a search (`GET /v1/events`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SearchParams {
     /// The query, in the query language (empty: everything).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = String, max_length = 4096))]
     pub q: Option<String>,
     /// Page size, 1 to 1000 (default 50).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = usize, minimum = 1, maximum = 1000))]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = String))]
     pub cursor: Option<String>,
     /// `newest` (default) or `oldest` first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = Order, inline))]
     pub order: Option<Order>,
     /// The UTC offset (`+01:00`, `-05:30`, `Z`) in which dates without an offset are read
     /// (default UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = String, pattern = r"^\s*([Zz]|[Uu][Tt][Cc]|[+-][0-9]{2}:?[0-9]{2})?\s*$"))]
     pub tz: Option<String>,
 }
 
 /// Parameters of a timeline (`GET /v1/timeline`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct TimelineParams {
     /// The query.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = String, max_length = 4096))]
     pub q: Option<String>,
     /// About how many buckets, 1 to 1000 (default 60); the width is rounded to a readable interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = usize, minimum = 1, maximum = 1000))]
     pub buckets: Option<usize>,
     /// The UTC offset in which dates are read and days and weeks are cut (default UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = String, pattern = r"^\s*([Zz]|[Uu][Tt][Cc]|[+-][0-9]{2}:?[0-9]{2})?\s*$"))]
     pub tz: Option<String>,
 }
 
 /// Parameters of facets (`GET /v1/facets`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct FacetParams {
     /// The query.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = String, max_length = 4096))]
     pub q: Option<String>,
     /// actor, section, kind, action, target_type, severity, outcome or mark.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = FacetField, inline, required = true))]
     pub field: Option<String>,
     /// At most this many values, 1 to 100 (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = usize, minimum = 1, maximum = 100))]
     pub limit: Option<usize>,
     /// The UTC offset in which dates without an offset are read (default UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = String, pattern = r"^\s*([Zz]|[Uu][Tt][Cc]|[+-][0-9]{2}:?[0-9]{2})?\s*$"))]
     pub tz: Option<String>,
 }
 
 /// Parameters of a live tail (`GET /v1/stream`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct StreamParams {
     /// The query new entries must match (empty: every new entry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = String, max_length = 4096))]
     pub q: Option<String>,
     /// The UTC offset in which dates without an offset are read (default UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = String, pattern = r"^\s*([Zz]|[Uu][Tt][Cc]|[+-][0-9]{2}:?[0-9]{2})?\s*$"))]
     pub tz: Option<String>,
 }
 
 /// Parameters of an export (`GET /v1/export`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ExportParams {
     /// The query (empty: every entry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = String, max_length = 4096))]
     pub q: Option<String>,
     /// `csv`, `xlsx`, `json` or `ndjson`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = ExportFormat, inline, required = true))]
     pub format: Option<String>,
     /// The UTC offset in which dates without an offset are read (default UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = String, pattern = r"^\s*([Zz]|[Uu][Tt][Cc]|[+-][0-9]{2}:?[0-9]{2})?\s*$"))]
     pub tz: Option<String>,
     /// `newest` (default) or `oldest` first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = Order, inline))]
     pub order: Option<Order>,
     /// CSV only: start with a UTF-8 byte-order mark, so Excel reads accents right (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = bool))]
     pub bom: Option<bool>,
 }
 

@@ -167,14 +167,12 @@ pub struct Change {
     /// The field's name.
     pub field: String,
     /// Any JSON value (null when the field did not exist).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub before: Value,
     /// Any JSON value (null when the field was removed).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub after: Value,
 }
 
-/// A staff action as the back office sends it (see DESIGN.md, "The event").
+/// A staff action as the back office sends it (docs/event-model.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {

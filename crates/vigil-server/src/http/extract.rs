@@ -80,6 +80,21 @@ capability_extractor!(
     AccountsAdmin
 );
 
+/// Like `axum::extract::Path`, with a `bad_parameter` JSON error (a path segment that is not
+/// valid text, a number that is not one).
+pub struct PathParam<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParam(p.0))
+            .map_err(|e| ApiError::bad_request("bad_parameter", e.body_text()))
+    }
+}
+
 /// Like `axum::extract::Query`, with a `bad_parameter` JSON error.
 pub struct Params<T>(pub T);
 
@@ -93,9 +108,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
     }
 }
 
-/// Reads a JSON body into `T`, or a 400 with `code` that says what is wrong: invalid JSON, or
-/// which field is missing, unknown or of the wrong type.
+/// Whether a body is a JSON object (or not JSON at all, which its parse then reports): serde
+/// would read a struct from an array of its fields too, which the API does not take.
+fn not_an_object(bytes: &[u8]) -> bool {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+}
+
+/// Reads a JSON body into `T`, or a 400 with `code` that says what is wrong: invalid JSON, not
+/// an object, or which field is missing, unknown or of the wrong type.
 pub fn json_body<T: DeserializeOwned>(bytes: &[u8], code: &'static str) -> Result<T, ApiError> {
+    if not_an_object(bytes) {
+        return Err(ApiError::bad_request(
+            code,
+            "the body must be a JSON object",
+        ));
+    }
     serde_json::from_slice(bytes).map_err(|e| {
         let message = match e.classify() {
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
@@ -113,6 +142,12 @@ pub fn json_shaped<T: DeserializeOwned>(
     code: &'static str,
     shape: &str,
 ) -> Result<T, ApiError> {
+    if not_an_object(bytes) {
+        return Err(ApiError::bad_request(
+            code,
+            format!("the body must be {shape}: a JSON object"),
+        ));
+    }
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(code, format!("the body must be {shape}: {e}")))
 }

@@ -42,8 +42,63 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The refusals every operation of a kind can give, added to each such operation here so that
+/// none is left undocumented: one that takes parameters or a body refuses input it cannot read
+/// (400); one that takes a bearer token refuses a missing, unknown, expired or revoked one (401),
+/// and one of the wrong kind (an ingest key used to read, a session token to ingest) or a right
+/// the caller's roles do not grant (403).
+struct Refusals;
+
+impl Modify for Refusals {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let refusal = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ];
+            for op in operations.into_iter().flatten() {
+                let takes_input = op.parameters.as_ref().is_some_and(|p| !p.is_empty())
+                    || op.request_body.is_some();
+                let responses = &mut op.responses.responses;
+                if takes_input {
+                    responses.entry("400".into()).or_insert_with(|| {
+                        refusal("A parameter or body this operation cannot read (`bad_parameter`, `bad_request`)").into()
+                    });
+                }
+                if op.security.as_ref().is_none_or(|s| s.is_empty()) {
+                    continue;
+                }
+                responses.entry("401".into()).or_insert_with(|| {
+                    refusal("No token, or an unknown, expired or revoked one (`unauthorized`)")
+                        .into()
+                });
+                responses.entry("403".into()).or_insert_with(|| {
+                    refusal(
+                        "A right the caller's roles do not grant, or a credential of the wrong kind (`forbidden`)",
+                    )
+                    .into()
+                });
+            }
+        }
+    }
+}
+
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(events::ingest, events::search))
         .routes(routes!(events::get_event))
         .routes(routes!(annotations::annotate, annotations::annotations))
@@ -79,7 +134,11 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::list_keys, accounts::create_key))
         .routes(routes!(accounts::revoke_key))
         .routes(routes!(meta::healthz))
-        .split_for_parts()
+        .split_for_parts();
+    // After the routes: the modifier goes over their operations.
+    let mut api = api;
+    Refusals.modify(&mut api);
+    (router, api)
 }
 
 /// The OpenAPI document of every route.

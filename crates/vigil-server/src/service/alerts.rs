@@ -83,6 +83,9 @@ pub async fn rules(state: &AppState, _admin: &AlertsAdmin) -> Result<RuleList, A
     })
 }
 
+/// Delivery ids are 63-bit (a database's signed 64-bit integers).
+pub const MAX_DELIVERY_ID: u64 = i64::MAX as u64;
+
 /// Which deliveries to list.
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryQuery {
@@ -108,6 +111,11 @@ pub async fn deliveries(
     if !(1..=500).contains(&limit) {
         return Err(AlertError::BadParameter(format!(
             "limit: must be 1 to 500, not {limit}"
+        )));
+    }
+    if let Some(before) = q.before.filter(|b| *b > MAX_DELIVERY_ID) {
+        return Err(AlertError::BadParameter(format!(
+            "before: {before} is over the largest delivery id, {MAX_DELIVERY_ID}"
         )));
     }
     let mut deliveries = state

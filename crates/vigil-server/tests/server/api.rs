@@ -542,3 +542,164 @@ async fn health_and_openapi() {
     let client = Client::new(&s.url).unwrap();
     assert!(client.health().await.is_ok());
 }
+
+/// Every `$ref` of the document, with where it stands.
+fn refs<'a>(v: &'a Value, at: String, out: &mut Vec<(String, &'a str)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push((at.clone(), r)),
+                    _ => refs(v, format!("{at}/{k}"), out),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                refs(v, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What generated clients and schemathesis need of the document: every reference resolves,
+/// every parameter says where it goes (a path's in the path, the others in the query string)
+/// and whether it is required, and every operation that takes a token documents its refusals.
+#[tokio::test]
+async fn the_openapi_document_is_whole_and_consistent() {
+    let s = TestServer::start().await;
+    let doc: Value = s
+        .raw(Method::GET, "/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc, serde_json::to_value(vigil_server::openapi()).unwrap());
+    let mut all = Vec::new();
+    refs(&doc, String::new(), &mut all);
+    assert!(!all.is_empty());
+    for (at, r) in all {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{at}: {r} is not a schema reference"));
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{at}: {r} is not defined"
+        );
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let what = format!("{} {path}", method.to_uppercase());
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                let templated = path.contains(&format!("{{{name}}}"));
+                match p["in"].as_str() {
+                    Some("path") => {
+                        assert!(templated, "{what}: {name} is not in the path");
+                        assert_eq!(p["required"], true, "{what}: path parameter {name}");
+                    }
+                    Some("query") => assert!(!templated, "{what}: {name} is in the path"),
+                    other => panic!("{what}: {name} is in {other:?}"),
+                }
+                assert!(p["schema"].is_object(), "{what}: {name} has no schema: {p}");
+            }
+            let responses = op["responses"].as_object().unwrap();
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                for status in ["401", "403"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{what} does not document {status}"
+                    );
+                }
+            }
+            let takes_input = op["parameters"].as_array().is_some_and(|p| !p.is_empty())
+                || op["requestBody"].is_object();
+            if takes_input {
+                assert!(
+                    responses.contains_key("400"),
+                    "{what} takes input but documents no 400"
+                );
+            }
+        }
+    }
+    let limit = doc["paths"]["/v1/events"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap();
+    assert_eq!(
+        (
+            &limit["in"],
+            &limit["schema"]["minimum"],
+            &limit["schema"]["maximum"]
+        ),
+        (&json!("query"), &json!(1), &json!(1000))
+    );
+}
+
+/// What schemathesis found the document promised and the server did not keep: a body that is a
+/// JSON array (which serde reads as a struct's fields) and numbers past what the document
+/// allows are refused, with the same JSON error as any other, and change nothing.
+#[tokio::test]
+async fn bodies_must_be_objects_and_numbers_within_their_bounds() {
+    let s = TestServer::start().await;
+    let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
+    let send = |method: Method, path: &str, body: &str| {
+        s.raw(method, path)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+    };
+    let before = s.count().await;
+    for (method, path, code) in [
+        (Method::PUT, "/v1/marks/suspicious", "invalid_mark"),
+        (Method::POST, "/v1/incidents", "invalid_incident"),
+        (Method::POST, "/v1/roles", "bad_request"),
+        (Method::POST, "/v1/alerts/rules", "invalid"),
+    ] {
+        let r = send(method.clone(), path, "[]").await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{method} {path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{method} {path}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("a JSON object"),
+            "{method} {path}: {body}"
+        );
+    }
+    let r = s
+        .raw(Method::POST, "/v1/auth/login")
+        .header("content-type", "application/json")
+        .body(r#"["alice", "correct horse battery"]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "credentials as an array"
+    );
+    for path in [
+        "/v1/alerts/deliveries?before=9223372036854775808",
+        "/v1/alerts/deliveries?before=x",
+        "/v1/alerts/deliveries/x/retry",
+    ] {
+        let method = if path.ends_with("retry") {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        let r = send(method, path, "{}").await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "bad_parameter", "{path}: {body}");
+    }
+    assert_eq!(s.count().await, before, "nothing was written");
+}

@@ -1,7 +1,7 @@
 //! Managing users, roles and ingest keys: the `accounts` right. Every change is journaled in
 //! section `vigil` with the admin as actor, in the same transaction as the change.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use vigil_api::{
@@ -10,7 +10,7 @@ use vigil_api::{
 };
 
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::json_shaped;
+use crate::http::extract::{json_shaped, PathParam};
 use crate::service::accounts;
 use crate::service::caller::AccountsAdmin;
 use crate::state::AppState;
@@ -48,12 +48,13 @@ pub async fn add_user(
 /// Gives a user these roles in place of theirs (journaled as `user.roles`, before and after).
 #[utoipa::path(put, path = "/v1/users/{name}/roles", tag = "accounts", request_body = RolesRequest,
     params(("name" = String, Path, description = "Login name")),
-    responses((status = 200, body = UserSummary), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, body = UserSummary), (status = 400, description = "No role, or an unknown one", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, description = "It would leave nobody able to manage accounts", body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn set_roles(
     State(state): State<AppState>,
     admin: AccountsAdmin,
-    Path(name): Path<String>,
+    PathParam(name): PathParam<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<UserSummary>, ApiError> {
     let r: RolesRequest = json_shaped(&body, "bad_request", r#"{"roles": [...]}"#)?;
@@ -70,7 +71,7 @@ pub async fn set_roles(
 pub async fn revoke_user(
     State(state): State<AppState>,
     admin: AccountsAdmin,
-    Path(name): Path<String>,
+    PathParam(name): PathParam<String>,
 ) -> Result<Json<Revoked>, ApiError> {
     Ok(Json(accounts::revoke_user(&state, &admin, &name).await?))
 }
@@ -83,7 +84,7 @@ pub async fn revoke_user(
 pub async fn unlock_user(
     State(state): State<AppState>,
     admin: AccountsAdmin,
-    Path(name): Path<String>,
+    PathParam(name): PathParam<String>,
 ) -> Result<Json<Unlocked>, ApiError> {
     Ok(Json(accounts::unlock_user(&state, &admin, &name).await?))
 }
@@ -127,7 +128,7 @@ pub async fn add_role(
 pub async fn remove_role(
     State(state): State<AppState>,
     admin: AccountsAdmin,
-    Path(name): Path<String>,
+    PathParam(name): PathParam<String>,
 ) -> Result<StatusCode, ApiError> {
     accounts::remove_role(&state, &admin, &name).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -166,7 +167,7 @@ pub async fn create_key(
 pub async fn revoke_key(
     State(state): State<AppState>,
     admin: AccountsAdmin,
-    Path(name): Path<String>,
+    PathParam(name): PathParam<String>,
 ) -> Result<StatusCode, ApiError> {
     accounts::revoke_key(&state, &admin, &name).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,7 +1,7 @@
 //! Managing alerts: channels, rules, test messages, and the outbox's deliveries. Admins only;
 //! every change is journaled.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::Value;
@@ -12,6 +12,7 @@ use vigil_api::{
 
 use crate::alerts::model::ChannelSpec;
 use crate::http::error::{ApiError, ErrorEnvelope};
+use crate::http::extract::{json_shaped, Params, PathParam};
 use crate::service::alerts::{self, DeliveryQuery};
 use crate::service::caller::AlertsAdmin;
 use crate::state::AppState;
@@ -54,7 +55,7 @@ pub async fn add_channel(
 pub async fn remove_channel(
     State(state): State<AppState>,
     admin: AlertsAdmin,
-    Path(name): Path<String>,
+    PathParam(name): PathParam<String>,
 ) -> Result<StatusCode, ApiError> {
     alerts::remove_channel(&state, &admin, &name).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -70,7 +71,7 @@ pub async fn remove_channel(
 pub async fn test_channel(
     State(state): State<AppState>,
     admin: AlertsAdmin,
-    Path(name): Path<String>,
+    PathParam(name): PathParam<String>,
 ) -> Result<Json<Delivery>, ApiError> {
     // In a task of its own: a client that goes away does not cut the send (and its record) short.
     let delivery = tokio::spawn(async move { alerts::test_channel(&state, &admin, &name).await })
@@ -100,14 +101,11 @@ pub async fn add_rule(
     admin: AlertsAdmin,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<RuleView>), ApiError> {
-    let rule: NewRule = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(
-            "invalid",
-            format!(
-                "the body must be {{\"name\", \"q\", \"channels\"?, \"window_minutes\"?}}: {e}"
-            ),
-        )
-    })?;
+    let rule: NewRule = json_shaped(
+        &body,
+        "invalid",
+        r#"{"name", "q", "channels"?, "window_minutes"?}"#,
+    )?;
     let view = alerts::add_rule(&state, &admin, rule).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
@@ -120,7 +118,7 @@ pub async fn add_rule(
 pub async fn remove_rule(
     State(state): State<AppState>,
     admin: AlertsAdmin,
-    Path(name): Path<String>,
+    PathParam(name): PathParam<String>,
 ) -> Result<StatusCode, ApiError> {
     alerts::remove_rule(&state, &admin, &name).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -134,7 +132,7 @@ pub async fn remove_rule(
 pub async fn deliveries(
     State(state): State<AppState>,
     admin: AlertsAdmin,
-    Query(p): Query<DeliveryParams>,
+    Params(p): Params<DeliveryParams>,
 ) -> Result<Json<DeliveryList>, ApiError> {
     let status = p
         .status
@@ -155,12 +153,13 @@ pub async fn deliveries(
 /// Puts a failed delivery back in the outbox, to be sent now.
 #[utoipa::path(post, path = "/v1/alerts/deliveries/{id}/retry", tag = "alerts",
     params(("id" = u64, Path, description = "The delivery")),
-    responses((status = 200, body = Delivery), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    responses((status = 200, body = Delivery), (status = 400, description = "The id is not a number", body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope), (status = 409, description = "Not failed, or a test message", body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn retry_delivery(
     State(state): State<AppState>,
     admin: AlertsAdmin,
-    Path(id): Path<u64>,
+    PathParam(id): PathParam<u64>,
 ) -> Result<Json<Delivery>, ApiError> {
     Ok(Json(alerts::retry_delivery(&state, &admin, id).await?))
 }

@@ -1,7 +1,7 @@
 //! Annotations, incidents and the marks catalog over HTTP. Writes answer 201 when stored and
 //! 200 when the same id was already stored with the same content (a retry stores nothing).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use vigil_api::{
@@ -12,7 +12,7 @@ use vigil_core::Annotation;
 use vigil_store::{Incident, Written};
 
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::json_body;
+use crate::http::extract::{json_body, PathParam};
 use crate::service::annotations;
 use crate::service::caller::{Annotator, CanRead, MarksAdmin};
 use crate::state::AppState;
@@ -27,20 +27,20 @@ fn status_of(w: Written) -> StatusCode {
 
 /// Annotates an entry: a comment and/or marks, as the signed-in user.
 #[utoipa::path(post, path = "/v1/events/{id}/annotations", tag = "annotations",
-    params(("id" = String, Path, description = "The entry's UUID")),
+    params(("id" = uuid::Uuid, Path, description = "The entry's UUID")),
     request_body = AnnotationRequest,
     responses(
         (status = 201, description = "Stored, with its journal entry", body = Annotation),
         (status = 200, description = "This id was already stored with the same content: nothing new", body = Annotation),
         (status = 400, description = "Empty, comment too long, unknown mark, bad supersedes or written_at", body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope), (status = 403, description = "Not allowed to annotate (viewer, ingest key)", body = ErrorEnvelope),
-        (status = 404, description = "No such entry", body = ErrorEnvelope),
+        (status = 404, description = "No such entry, or none the caller may read", body = ErrorEnvelope),
         (status = 409, description = "This id is stored with other content", body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn annotate(
     State(state): State<AppState>,
     author: Annotator,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Annotation>), ApiError> {
     let request: AnnotationRequest = json_body(&body, "invalid_annotation")?;
@@ -50,13 +50,14 @@ pub async fn annotate(
 
 /// An entry's annotations, oldest first.
 #[utoipa::path(get, path = "/v1/events/{id}/annotations", tag = "annotations",
-    params(("id" = String, Path, description = "The entry's UUID")),
-    responses((status = 200, body = AnnotationList), (status = 404, body = ErrorEnvelope)),
+    params(("id" = uuid::Uuid, Path, description = "The entry's UUID")),
+    responses((status = 200, body = AnnotationList), (status = 400, description = "The id is not a UUID", body = ErrorEnvelope),
+              (status = 404, description = "No such entry, or none the caller may read", body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn annotations(
     State(state): State<AppState>,
     reader: CanRead,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<AnnotationList>, ApiError> {
     Ok(Json(annotations::annotations(&state, &reader, &id).await?))
 }
@@ -96,7 +97,7 @@ pub async fn add_mark(
 pub async fn update_mark(
     State(state): State<AppState>,
     admin: MarksAdmin,
-    Path(key): Path<String>,
+    PathParam(key): PathParam<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Mark>, ApiError> {
     let request: MarkRequest = json_body(&body, "invalid_mark")?;
@@ -114,7 +115,7 @@ pub async fn update_mark(
 pub async fn remove_mark(
     State(state): State<AppState>,
     admin: MarksAdmin,
-    Path(key): Path<String>,
+    PathParam(key): PathParam<String>,
 ) -> Result<StatusCode, ApiError> {
     annotations::remove_mark(&state, &admin, &key).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -148,27 +149,29 @@ pub async fn open_incident(
 
 /// One incident by number or id, with its notes and pinned entries.
 #[utoipa::path(get, path = "/v1/incidents/{key}", tag = "incidents",
-    params(("key" = String, Path, description = "The incident's number or id")),
-    responses((status = 200, body = IncidentDetail), (status = 404, body = ErrorEnvelope)),
+    params(("key" = String, Path, description = "The incident's number or id", pattern = "^([0-9]{1,19}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")),
+    responses((status = 200, body = IncidentDetail), (status = 400, description = "Neither a number nor an id", body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn get_incident(
     State(state): State<AppState>,
     reader: CanRead,
-    Path(key): Path<String>,
+    PathParam(key): PathParam<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     Ok(Json(annotations::incident(&state, &reader, &key).await?))
 }
 
 /// Pins an entry to an incident: `{"id"?, "entry", "written_at"?}`.
 #[utoipa::path(post, path = "/v1/incidents/{key}/entries", tag = "incidents", request_body = PinRequest,
-    params(("key" = String, Path, description = "The incident's number or id")),
+    params(("key" = String, Path, description = "The incident's number or id", pattern = "^([0-9]{1,19}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")),
     responses((status = 201, body = Pin), (status = 200, description = "Already pinned", body = Pin),
-              (status = 400, body = ErrorEnvelope), (status = 404, description = "No such incident or entry", body = ErrorEnvelope)),
+              (status = 400, body = ErrorEnvelope), (status = 404, description = "No such incident or entry", body = ErrorEnvelope),
+              (status = 409, description = "This id is stored with other content", body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn pin(
     State(state): State<AppState>,
     author: Annotator,
-    Path(key): Path<String>,
+    PathParam(key): PathParam<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Pin>), ApiError> {
     let request: PinRequest = json_body(&body, "invalid_pin")?;
@@ -178,14 +181,15 @@ pub async fn pin(
 
 /// Writes a note on an incident; `"status": "closed"` closes it, `"open"` reopens it.
 #[utoipa::path(post, path = "/v1/incidents/{key}/notes", tag = "incidents", request_body = NoteRequest,
-    params(("key" = String, Path, description = "The incident's number or id")),
+    params(("key" = String, Path, description = "The incident's number or id", pattern = "^([0-9]{1,19}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")),
     responses((status = 201, body = IncidentNote), (status = 200, description = "Already stored", body = IncidentNote),
-              (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+              (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, description = "This id is stored with other content", body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn add_note(
     State(state): State<AppState>,
     author: Annotator,
-    Path(key): Path<String>,
+    PathParam(key): PathParam<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<IncidentNote>), ApiError> {
     let request: NoteRequest = json_body(&body, "invalid_note")?;

@@ -1,7 +1,7 @@
 //! The journal: ingest, search, one entry, timeline, facets.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use vigil_api::{
@@ -11,7 +11,7 @@ use vigil_core::validate::MAX_BATCH_BYTES;
 use vigil_core::Annotated;
 
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::Params;
+use crate::http::extract::{Params, PathParam};
 use crate::service::caller::{CanRead, Ingester};
 use crate::service::{journal, search as read};
 use crate::state::AppState;
@@ -26,6 +26,7 @@ use crate::state::AppState;
         (status = 401, description = "No or unknown ingest key", body = ErrorEnvelope),
         (status = 409, description = "An id is already stored with different content", body = ErrorEnvelope),
         (status = 413, description = "Over a size limit (named)", body = ErrorEnvelope),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorEnvelope),
     ),
     security(("bearer" = [])))]
 pub async fn ingest(
@@ -78,8 +79,8 @@ fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// Searches the journal: newest first by `occurred_at` then `seq`, paged by keyset cursor.
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(SearchParams),
-    responses((status = 200, body = EventsPage), (status = 400, description = "Bad query (with column) or parameter", body = ErrorEnvelope),
-              (status = 401, body = ErrorEnvelope)),
+    responses((status = 200, body = EventsPage), (status = 400, description = "Bad query (with column), cursor or parameter", body = ErrorEnvelope),
+              (status = 503, description = "The search index is being rebuilt; `Retry-After` says when to ask again", body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn search(
     State(state): State<AppState>,
@@ -90,20 +91,23 @@ pub async fn search(
 }
 
 /// One entry by id, with its annotations and incidents.
-#[utoipa::path(get, path = "/v1/events/{id}", tag = "events", params(("id" = String, Path, description = "The event's UUID")),
-    responses((status = 200, body = Annotated), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+#[utoipa::path(get, path = "/v1/events/{id}", tag = "events", params(("id" = uuid::Uuid, Path, description = "The event's UUID")),
+    responses((status = 200, body = Annotated), (status = 400, description = "The id is not a UUID", body = ErrorEnvelope),
+              (status = 404, description = "No such entry, or none the caller may read", body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn get_event(
     State(state): State<AppState>,
     reader: CanRead,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<Annotated>, ApiError> {
     Ok(Json(read::entry(&state, &reader, &id).await?))
 }
 
 /// Counts of matching entries (and critical ones) per time bucket.
 #[utoipa::path(get, path = "/v1/timeline", tag = "events", params(TimelineParams),
-    responses((status = 200, body = Timeline), (status = 400, body = ErrorEnvelope)), security(("bearer" = [])))]
+    responses((status = 200, body = Timeline), (status = 400, description = "Bad query (with column) or parameter", body = ErrorEnvelope),
+              (status = 503, description = "The search index is being rebuilt; `Retry-After` says when to ask again", body = ErrorEnvelope)),
+    security(("bearer" = [])))]
 pub async fn timeline(
     State(state): State<AppState>,
     reader: CanRead,
@@ -114,7 +118,9 @@ pub async fn timeline(
 
 /// The most frequent values of a field among matching entries.
 #[utoipa::path(get, path = "/v1/facets", tag = "events", params(FacetParams),
-    responses((status = 200, body = Facets), (status = 400, body = ErrorEnvelope)), security(("bearer" = [])))]
+    responses((status = 200, body = Facets), (status = 400, description = "Bad query (with column) or parameter", body = ErrorEnvelope),
+              (status = 503, description = "The search index is being rebuilt; `Retry-After` says when to ask again", body = ErrorEnvelope)),
+    security(("bearer" = [])))]
 pub async fn facets(
     State(state): State<AppState>,
     reader: CanRead,

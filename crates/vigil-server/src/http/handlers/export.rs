@@ -23,9 +23,12 @@ const CHUNK: usize = 64 * 1024;
 /// details of the journal entry named by the `Vigil-Export-Entry` header, written before the
 /// body ends. A body cut short (the connection fails) is an incomplete export.
 #[utoipa::path(get, path = "/v1/export", tag = "events", params(ExportParams),
-    responses((status = 200, description = "The file; headers `Vigil-Export-Entry` (journal entry id) and `Vigil-Export-Rows` (rows expected)"),
+    responses((status = 200, description = "The file, in the format asked",
+                  content(("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("application/json"), ("application/x-ndjson")),
+                  headers(("vigil-export-entry" = String, description = "The id of the journal entry that records the export"),
+                          ("vigil-export-rows" = u64, description = "How many entries matched when the export began"))),
               (status = 400, description = "Bad query, format or parameter; XLSX for more entries than a sheet holds", body = ErrorEnvelope),
-              (status = 401, body = ErrorEnvelope)),
+              (status = 503, description = "The search index is catching up with the journal; `Retry-After` says when to ask again", body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn export(
     State(state): State<AppState>,

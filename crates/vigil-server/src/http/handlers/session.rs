@@ -6,6 +6,7 @@ use axum::Json;
 use vigil_api::{Login, LoginAnswer, MeAnswer};
 
 use crate::http::error::{ApiError, ErrorEnvelope};
+use crate::http::extract::json_shaped;
 use crate::service::caller::Caller;
 use crate::service::sessions;
 use crate::state::AppState;
@@ -19,12 +20,7 @@ pub async fn login(
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Json<LoginAnswer>, ApiError> {
-    let login: Login = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(
-            "bad_request",
-            format!("the body must be {{\"name\": …, \"password\": …}}: {e}"),
-        )
-    })?;
+    let login: Login = json_shaped(&body, "bad_request", r#"{"name": …, "password": …}"#)?;
     Ok(Json(sessions::login(&state, login).await?))
 }
 

@@ -24,7 +24,7 @@ use crate::state::AppState;
 /// client reconnects. Ends when the session ends.
 #[utoipa::path(get, path = "/v1/stream", tag = "events", params(StreamParams),
     responses((status = 200, description = "Server-sent events: `event: ready` (`id: <seq started after>`), then `event: entry`, `id: <seq>`, `data: <entry JSON>`", content_type = "text/event-stream"),
-              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)),
+              (status = 400, description = "Bad query (with column), parameter or `Last-Event-ID`", body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
