@@ -114,6 +114,49 @@ impl FileConfig {
         }
         Ok(config)
     }
+
+    /// The file at `path` if one is given, else every setting at its default.
+    pub fn read_if(path: Option<&Path>) -> anyhow::Result<Self> {
+        Ok(path.map(Self::read).transpose()?.unwrap_or_default())
+    }
+
+    /// The settings: the defaults, then this file's, then the flags and `VIGIL_*` environment
+    /// given (`database`, `listen`).
+    pub fn under(
+        self,
+        database: Option<String>,
+        listen: Option<String>,
+    ) -> anyhow::Result<ServerConfig> {
+        let mut settings = ServerConfig::default();
+        if let Some(db) = database.or(self.database) {
+            settings.database = database_path(&db)?;
+        }
+        let listen = match (listen, self.listen) {
+            (Some(flag), _) => Some(("--listen", flag)),
+            (None, Some(file)) => Some(("listen", file)),
+            (None, None) => None,
+        };
+        if let Some((label, addr)) = listen {
+            settings.listen = addr.parse().with_context(|| {
+                format!("{label} {addr:?} is not an address like 127.0.0.1:7878")
+            })?;
+        }
+        settings.alerts = self.alerts.unwrap_or_default();
+        settings.privacy = self.privacy.unwrap_or_default();
+        if let Some(h) = self.token_ttl_hours {
+            settings.token_ttl = token_ttl(h)?;
+        }
+        Ok(settings)
+    }
+}
+
+/// A session token's life, 1 hour to a year.
+pub fn token_ttl(hours: u32) -> anyhow::Result<chrono::Duration> {
+    anyhow::ensure!(
+        (1..=8760).contains(&hours),
+        "token_ttl_hours must be 1 to 8760 (a year), not {hours}"
+    );
+    Ok(chrono::Duration::hours(hours.into()))
 }
 
 /// Turns `sqlite://PATH` or a plain path into a file path; other schemes are refused clearly.

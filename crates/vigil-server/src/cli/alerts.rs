@@ -11,7 +11,7 @@ use vigil_api::{DeliveryStatus, NewRule};
 
 use super::operator;
 use crate::alerts::model::ChannelSpec;
-use crate::config::{self, FileConfig, ServerConfig};
+use crate::config::FileConfig;
 use crate::service::alerts::{self, DeliveryQuery};
 use crate::service::caller::AlertsAdmin;
 use crate::state::AppState;
@@ -33,24 +33,7 @@ pub(super) struct AlertsArgs {
 
 impl AlertsArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
-        let file = self
-            .config
-            .as_deref()
-            .map(FileConfig::read)
-            .transpose()?
-            .unwrap_or_default();
-        let mut settings = ServerConfig {
-            alerts: file.alerts.unwrap_or_default(),
-            ..ServerConfig::default()
-        };
-        if let Some(db) = self.database.or(file.database) {
-            settings.database = config::database_path(&db)?;
-        }
-        if let Some(addr) = file.listen {
-            settings.listen = addr.parse().with_context(|| {
-                format!("listen {addr:?} is not an address like 127.0.0.1:7878")
-            })?;
-        }
+        let settings = FileConfig::read_if(self.config.as_deref())?.under(self.database, None)?;
         anyhow::ensure!(
             settings.database.exists(),
             "no journal at {}",

@@ -27,29 +27,10 @@ pub(super) struct ServeArgs {
 
 impl ServeArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
-        let file = self
-            .config
-            .as_deref()
-            .map(FileConfig::read)
-            .transpose()?
-            .unwrap_or_default();
-        let mut settings = ServerConfig::default();
-        if let Some(db) = self.database.or(file.database) {
-            settings.database = config::database_path(&db)?;
-        }
-        if let Some(addr) = self.listen.or(file.listen) {
-            settings.listen = addr.parse().with_context(|| {
-                format!("--listen {addr:?} is not an address like 127.0.0.1:7878")
-            })?;
-        }
-        settings.alerts = file.alerts.unwrap_or_default();
-        settings.privacy = file.privacy.unwrap_or_default();
-        if let Some(h) = self.token_ttl_hours.or(file.token_ttl_hours) {
-            anyhow::ensure!(
-                (1..=8760).contains(&h),
-                "token_ttl_hours must be 1 to 8760 (a year), not {h}"
-            );
-            settings.token_ttl = chrono::Duration::hours(h.into());
+        let file = FileConfig::read_if(self.config.as_deref())?;
+        let mut settings = file.under(self.database, self.listen)?;
+        if let Some(h) = self.token_ttl_hours {
+            settings.token_ttl = config::token_ttl(h)?;
         }
         serve(settings).await
     }

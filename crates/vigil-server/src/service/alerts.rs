@@ -163,28 +163,10 @@ pub async fn add_channel(
         spec,
         source: Source::Api,
     };
-    let item = AlertItem {
-        name: name.into(),
-        spec: serde_json::to_string(&channel.spec).expect("a channel spec serializes"),
-        created_at: state.now(),
-        created_by: admin.name.clone(),
-    };
+    let spec = serde_json::to_string(&channel.spec).expect("a channel spec serializes");
     let view = channel.view();
     let details = serde_json::json!({ "channel": view });
-    let entry = journal_entry(
-        state,
-        admin,
-        "alert.channel.create",
-        Kind::Create,
-        name,
-        details,
-    );
-    change(
-        state,
-        AlertItemChange::Add(AlertItemKind::Channel, item),
-        entry,
-    )
-    .await?;
+    add_journaled(state, admin, AlertItemKind::Channel, name, spec, details).await?;
     Ok(view)
 }
 
@@ -257,12 +239,7 @@ pub async fn add_rule(
             }
         )));
     }
-    let item = AlertItem {
-        name: name.into(),
-        spec: serde_json::to_string(&spec).expect("a rule serializes"),
-        created_at: state.now(),
-        created_by: admin.name.clone(),
-    };
+    let stored = serde_json::to_string(&spec).expect("a rule serializes");
     let rule = Rule {
         name: name.into(),
         spec,
@@ -271,20 +248,7 @@ pub async fn add_rule(
     };
     let view = setup.rule_view(&rule);
     let details = serde_json::json!({ "rule": view });
-    let entry = journal_entry(
-        state,
-        admin,
-        "alert.rule.create",
-        Kind::Create,
-        name,
-        details,
-    );
-    change(
-        state,
-        AlertItemChange::Add(AlertItemKind::Rule, item),
-        entry,
-    )
-    .await?;
+    add_journaled(state, admin, AlertItemKind::Rule, name, stored, details).await?;
     Ok(view)
 }
 
@@ -382,6 +346,27 @@ pub async fn test_channel(
             error: delivery.last_error.unwrap_or_default(),
         }),
     }
+}
+
+/// Stores a channel or rule (its spec as JSON), journaled as `alert.channel.create` or
+/// `alert.rule.create` in the same transaction.
+async fn add_journaled(
+    state: &AppState,
+    admin: &AlertsAdmin,
+    kind: AlertItemKind,
+    name: &str,
+    spec: String,
+    details: serde_json::Value,
+) -> Result<(), AlertError> {
+    let item = AlertItem {
+        name: name.into(),
+        spec,
+        created_at: state.now(),
+        created_by: admin.name.clone(),
+    };
+    let action = format!("alert.{}.create", kind.as_str());
+    let entry = journal_entry(state, admin, &action, Kind::Create, name, details);
+    change(state, AlertItemChange::Add(kind, item), entry).await
 }
 
 /// Removes a stored channel or rule, journaled as `alert.channel.delete` or

@@ -511,14 +511,7 @@ async fn health_and_openapi() {
     // The setup's entries: alice's creation, the key's, her sign-in.
     assert_eq!((h.status.as_str(), h.events), ("ok", s.setup));
     assert!(h.indexed.is_some_and(|i| i <= s.setup), "{:?}", h.indexed);
-    let doc: Value = s
-        .raw(Method::GET, "/openapi.json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = openapi_doc(&s).await;
     for path in [
         "/v1/events",
         "/v1/events/{id}",
@@ -541,6 +534,17 @@ async fn health_and_openapi() {
     assert!(doc["components"]["schemas"]["StoredEvent"].is_object());
     let client = Client::new(&s.url).unwrap();
     assert!(client.health().await.is_ok());
+}
+
+/// `GET /openapi.json`, as any client reads it.
+async fn openapi_doc(s: &TestServer) -> Value {
+    s.raw(Method::GET, "/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// Every `$ref` of the document, with where it stands.
@@ -569,14 +573,7 @@ fn refs<'a>(v: &'a Value, at: String, out: &mut Vec<(String, &'a str)>) {
 #[tokio::test]
 async fn the_openapi_document_is_whole_and_consistent() {
     let s = TestServer::start().await;
-    let doc: Value = s
-        .raw(Method::GET, "/openapi.json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = openapi_doc(&s).await;
     assert_eq!(doc, serde_json::to_value(vigil_server::openapi()).unwrap());
     let mut all = Vec::new();
     refs(&doc, String::new(), &mut all);
