@@ -20,11 +20,11 @@ use crate::error::UiError;
 use crate::local::{Item, NewItem};
 use crate::outbox::Outbox;
 
-pub(crate) fn time(t: &DateTime<Utc>) -> String {
+fn time(t: &DateTime<Utc>) -> String {
     micros::format(t)
 }
 
-pub(crate) fn from_micros(m: i64) -> DateTime<Utc> {
+fn from_micros(m: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(m).unwrap_or_default()
 }
 

@@ -7,9 +7,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vigil_client::ClientError;
+use vigil_core::event::micros;
 use vigil_core::Annotation;
 
-use crate::annotations::{from_micros, time};
 use crate::console::Console;
 use crate::error::UiError;
 use crate::local::Item;
@@ -115,7 +115,9 @@ impl Console {
                     n: i.n,
                     kind: i.kind,
                     summary: i.summary,
-                    written_at: time(&from_micros(i.written_at)),
+                    written_at: micros::format(
+                        &chrono::DateTime::from_timestamp_micros(i.written_at).unwrap_or_default(),
+                    ),
                     state: i.state,
                     error: i.error,
                 })

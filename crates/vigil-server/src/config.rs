@@ -121,11 +121,13 @@ impl FileConfig {
     }
 
     /// The settings: the defaults, then this file's, then the flags and `VIGIL_*` environment
-    /// given (`database`, `listen`).
+    /// given (`database`, `listen`, `token_ttl_hours`). A flag given replaces the file's value
+    /// before either is checked.
     pub fn under(
         self,
         database: Option<String>,
         listen: Option<String>,
+        token_ttl_hours: Option<u32>,
     ) -> anyhow::Result<ServerConfig> {
         let mut settings = ServerConfig::default();
         if let Some(db) = database.or(self.database) {
@@ -143,7 +145,7 @@ impl FileConfig {
         }
         settings.alerts = self.alerts.unwrap_or_default();
         settings.privacy = self.privacy.unwrap_or_default();
-        if let Some(h) = self.token_ttl_hours {
+        if let Some(h) = token_ttl_hours.or(self.token_ttl_hours) {
             settings.token_ttl = token_ttl(h)?;
         }
         Ok(settings)
@@ -151,7 +153,7 @@ impl FileConfig {
 }
 
 /// A session token's life, 1 hour to a year.
-pub fn token_ttl(hours: u32) -> anyhow::Result<chrono::Duration> {
+fn token_ttl(hours: u32) -> anyhow::Result<chrono::Duration> {
     anyhow::ensure!(
         (1..=8760).contains(&hours),
         "token_ttl_hours must be 1 to 8760 (a year), not {hours}"
@@ -312,5 +314,43 @@ mod tests {
             .contains("PostgreSQL"));
         assert!(database_path("mysql://x").is_err());
         assert!(toml::from_str::<FileConfig>("lisen = 'x'").is_err());
+    }
+
+    #[test]
+    fn flags_replace_the_file_before_either_is_checked() {
+        let file = || FileConfig {
+            listen: Some("not an address".into()),
+            database: Some("mysql://x".into()),
+            token_ttl_hours: Some(0),
+            ..FileConfig::default()
+        };
+        let settings = file()
+            .under(
+                Some("/tmp/flag.db".into()),
+                Some("127.0.0.1:9000".into()),
+                Some(3),
+            )
+            .unwrap();
+        assert_eq!(settings.database, PathBuf::from("/tmp/flag.db"));
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(settings.token_ttl, chrono::Duration::hours(3));
+        // Without the flag, the file's own value is checked and refused with its name.
+        let refused = file()
+            .under(
+                Some("/tmp/flag.db".into()),
+                Some("127.0.0.1:9000".into()),
+                None,
+            )
+            .unwrap_err()
+            .to_string();
+        assert_eq!(refused, "token_ttl_hours must be 1 to 8760 (a year), not 0");
+        let refused = file()
+            .under(Some("/tmp/flag.db".into()), None, Some(3))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.starts_with("listen \"not an address\""),
+            "{refused}"
+        );
     }
 }

@@ -157,6 +157,10 @@ impl Journal for JournalReader {
 }
 
 fn scan_sync(conn: &Connection, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+    // Seqs are SQLite integers: none lies past i64::MAX.
+    let Ok(from) = i64::try_from(from) else {
+        return Ok(Vec::new());
+    };
     let mut stmt = conn
         .prepare_cached(&format!(
             "SELECT {} FROM events WHERE seq >= ? ORDER BY seq LIMIT ?",
@@ -164,7 +168,7 @@ fn scan_sync(conn: &Connection, from: u64, limit: usize) -> Result<Vec<StoredEve
         ))
         .map_err(db)?;
     let rows = stmt
-        .query_map([from as i64, limit as i64], sql::stored_event)
+        .query_map([from, limit as i64], sql::stored_event)
         .map_err(db)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(db)
 }

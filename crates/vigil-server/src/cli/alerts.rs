@@ -33,7 +33,8 @@ pub(super) struct AlertsArgs {
 
 impl AlertsArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
-        let settings = FileConfig::read_if(self.config.as_deref())?.under(self.database, None)?;
+        let settings =
+            FileConfig::read_if(self.config.as_deref())?.under(self.database, None, None)?;
         anyhow::ensure!(
             settings.database.exists(),
             "no journal at {}",

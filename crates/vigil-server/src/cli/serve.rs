@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use crate::config::{self, FileConfig, ServerConfig};
+use crate::config::{FileConfig, ServerConfig};
 use crate::service::journal;
 
 #[derive(Args)]
@@ -28,10 +28,7 @@ pub(super) struct ServeArgs {
 impl ServeArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
         let file = FileConfig::read_if(self.config.as_deref())?;
-        let mut settings = file.under(self.database, self.listen)?;
-        if let Some(h) = self.token_ttl_hours {
-            settings.token_ttl = config::token_ttl(h)?;
-        }
+        let settings = file.under(self.database, self.listen, self.token_ttl_hours)?;
         serve(settings).await
     }
 }

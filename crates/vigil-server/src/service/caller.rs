@@ -24,16 +24,19 @@ pub struct SessionRef {
 }
 
 /// Someone asking: their name, roles and what the roles allow, right by right.
+///
+/// Only two ways make one, so a capability cannot be minted elsewhere: signing in
+/// ([`super::sessions::authenticate`]) and the command line's [`Caller::operator`].
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The login name (`--by` for the operator).
-    pub name: String,
+    pub(crate) name: String,
     /// Role names.
-    pub roles: Vec<String>,
+    pub(crate) roles: Vec<String>,
     /// What the roles allow.
-    pub grants: Grants,
+    pub(crate) grants: Grants,
     /// The session, for a signed-in user.
-    pub session: Option<SessionRef>,
+    pub(crate) session: Option<SessionRef>,
 }
 
 impl Caller {

@@ -8,8 +8,13 @@
 //!   one is a [`Refusal`]: what kind of fault it is ([`Fault`]), a stable code, and where in the
 //!   input it lies. `crate::http::error` turns a fault into a status in one place; the CLI prints
 //!   the message. No status is ever derived from a message's text.
-//! - A change and the journal entry that records it are one transaction: the service builds the
-//!   entry ([`OwnEntry`]) and the store writes both together.
+//! - A change to what the store holds (an account, a session, an annotation, an alert channel
+//!   or rule, a delivery retried) and the journal entry that records it are one transaction:
+//!   the service builds the entry ([`OwnEntry`]) and the store writes both together. Two
+//!   writes are journaled after the fact instead, because something outside the store happens
+//!   between them: a test message (sent, then recorded as a delivery, then journaled) and an
+//!   export (written, then journaled with how it ended). Reads that are journaled (searches,
+//!   sensitive entries opened) append their entry before answering.
 //!
 //! | area | what it does |
 //! |---|---|

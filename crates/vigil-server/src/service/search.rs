@@ -328,7 +328,12 @@ impl Tail {
                 if *stopping.borrow() {
                     return None;
                 }
-                match tail.state.store.scan(tail.after + 1, SCAN_BATCH).await {
+                match tail
+                    .state
+                    .store
+                    .scan(tail.after.saturating_add(1), SCAN_BATCH)
+                    .await
+                {
                     Ok(entries) => {
                         let caught_up = entries.len() < SCAN_BATCH;
                         let mut out = Vec::new();

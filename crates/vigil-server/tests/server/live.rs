@@ -185,6 +185,45 @@ async fn the_live_tail_refuses_bad_queries_and_anonymous_callers() {
     }
 }
 
+/// A `Last-Event-ID` that is no seq, or one past the largest seq the journal can hold, is
+/// refused; the largest is a tail that starts after everything there can be.
+#[tokio::test]
+async fn the_live_tail_refuses_a_last_event_id_that_is_no_seq() {
+    let s = TestServer::start().await;
+    let token = token(&s).await;
+    for bad in ["abc", "-1", "9223372036854775808", "18446744073709551615"] {
+        let answer = s
+            .raw(reqwest::Method::GET, "/v1/stream")
+            .bearer_auth(&token)
+            .header("Last-Event-ID", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400, "Last-Event-ID: {bad}");
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(
+            body["error"]["code"], "bad_parameter",
+            "Last-Event-ID: {bad}"
+        );
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Last-Event-ID: expected a seq"));
+    }
+    let mut tail = Box::pin(s.reader.stream("", Some(i64::MAX as u64)).await.unwrap());
+    let ready = tokio::time::timeout(Duration::from_secs(5), tail.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ready,
+        Tailed::Ready {
+            after: i64::MAX as u64
+        }
+    );
+}
+
 #[tokio::test]
 async fn a_tail_ends_when_its_session_is_revoked_or_expires() {
     let s = TestServer::start().await;

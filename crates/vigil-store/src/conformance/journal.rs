@@ -33,6 +33,12 @@ pub async fn appends_with_gap_free_seq_and_a_valid_chain<S: JournalStore + ?Size
     }
     assert_eq!(store.head().await.unwrap(), Some((25, v.head())));
     assert_eq!(all[3].event, data[3], "scan returns the events as sent");
+    for past_the_head in [26, i64::MAX as u64, i64::MAX as u64 + 1, u64::MAX] {
+        assert!(
+            store.scan(past_the_head, 10).await.unwrap().is_empty(),
+            "nothing lies at or after seq {past_the_head}"
+        );
+    }
 }
 
 /// A re-sent id is a duplicate with the original seq and hash, within and across batches.

@@ -46,9 +46,13 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         .to_str()
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|seq| i64::try_from(*seq).is_ok())
         .map(Some)
         .ok_or_else(|| {
-            ApiError::bad_request("bad_parameter", "Last-Event-ID: expected a seq (a number)")
+            ApiError::bad_request(
+                "bad_parameter",
+                "Last-Event-ID: expected a seq (a number from 0 to 9223372036854775807)",
+            )
         })
 }
 

@@ -1,0 +1,258 @@
+//! Exports: the entries matching a query, written by vigil-export in one format, within what
+//! the exporter may both read and export and masked as they see entries, and recorded in the
+//! journal itself.
+//!
+//! How an export reads and writes is [`run`]. The `GET /v1/export` handler (into the
+//! answer's body) and `vigil export` (into a file, [`write_file`]) both [`prepare`] an
+//! [`Export`] and run it; it ends with one journal entry (section `vigil`, action
+//! `journal.export`, the exporter as actor) whose details are the export's [`About`], with
+//! outcome `failure` and the reason when it did not complete ([`record`]).
+
+pub mod run;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono::FixedOffset;
+use vigil_api::ExportParams;
+use vigil_core::Query;
+use vigil_export::{About, Format};
+use vigil_store::{Order, StoreError};
+
+pub use run::{index_caught_up, Export, ExportFailed, Plan};
+
+use super::caller::{Exporter, MaskedIpProbe};
+use super::{parse_query, parse_tz, BadQuery, Fault, Refusal};
+use crate::state::AppState;
+
+/// How long an export through the API waits for the search index to hold every stored entry.
+pub const INDEX_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Why an export was refused before it began.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// A format or parameter that is not understood.
+    #[error("{0}")]
+    BadParameter(String),
+    /// The query is too long or does not parse.
+    #[error(transparent)]
+    BadQuery(#[from] BadQuery),
+    /// An `ip:` narrower than a masked reader sees.
+    #[error(transparent)]
+    MaskedIpProbe(#[from] MaskedIpProbe),
+    /// More entries match than the format holds.
+    #[error("{0}")]
+    TooManyRows(String),
+    /// The index is catching up (try again shortly), or the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Refusal for ExportError {
+    fn fault(&self) -> Fault {
+        match self {
+            ExportError::BadParameter(_)
+            | ExportError::BadQuery(_)
+            | ExportError::TooManyRows(_) => Fault::Invalid,
+            ExportError::MaskedIpProbe(e) => e.fault(),
+            ExportError::Store(e) => e.fault(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ExportError::BadParameter(_) => "bad_parameter",
+            ExportError::BadQuery(_) => "bad_query",
+            ExportError::TooManyRows(_) => "too_many_rows",
+            ExportError::MaskedIpProbe(e) => e.code(),
+            ExportError::Store(e) => e.code(),
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            ExportError::MaskedIpProbe(e) => e.field(),
+            _ => None,
+        }
+    }
+
+    fn column(&self) -> Option<usize> {
+        match self {
+            ExportError::BadQuery(e) => e.column,
+            _ => None,
+        }
+    }
+}
+
+/// What to export, read from the command line or the API's parameters.
+#[derive(Debug, Clone)]
+pub struct ExportAsk {
+    /// The query as written.
+    pub q: String,
+    /// The file format.
+    pub format: Format,
+    /// The zone of the query's dates.
+    pub tz: FixedOffset,
+    /// Row order.
+    pub order: Order,
+    /// CSV only: start with a byte-order mark.
+    pub bom: bool,
+}
+
+impl ExportAsk {
+    /// What `GET /v1/export`'s parameters ask.
+    pub fn from_params(p: ExportParams) -> Result<ExportAsk, ExportError> {
+        let format = match p.format.as_deref() {
+            None => {
+                return Err(ExportError::BadParameter(format!(
+                    "format: required, one of: {}",
+                    Format::choices()
+                )))
+            }
+            Some(text) => Format::parse(text).ok_or_else(|| {
+                ExportError::BadParameter(format!(
+                    "format: {text:?} is not one of: {}",
+                    Format::choices()
+                ))
+            })?,
+        };
+        let q = p.q.unwrap_or_default();
+        parse_query(Some(&q))?;
+        Ok(ExportAsk {
+            q,
+            format,
+            tz: parse_tz(p.tz.as_deref()).map_err(ExportError::BadParameter)?,
+            order: p.order.unwrap_or_default(),
+            bom: p.bom.unwrap_or(false),
+        })
+    }
+}
+
+/// Plans an export of what the exporter may both read and export, masked as they see entries:
+/// waits for the index to hold every stored entry (at most `patience`), then refuses a format
+/// that cannot hold the entries that match.
+pub async fn prepare(
+    state: &AppState,
+    exporter: &Exporter,
+    ask: ExportAsk,
+    patience: std::time::Duration,
+) -> Result<(Export, Plan), ExportError> {
+    let query = parse_query(Some(&ask.q))?;
+    exporter.check_query(&query)?;
+    let g = &exporter.grants;
+    let query = g.export.narrow(g.read.narrow(query));
+    let scope = Query {
+        clauses: [g.read.clause(), g.export.clause()]
+            .into_iter()
+            .flatten()
+            .collect(),
+    };
+    let scope = (!scope.clauses.is_empty()).then_some(scope);
+    let mask = (!g.unmask.is_all()).then(|| {
+        (
+            g.unmask.clone(),
+            state.config.privacy.personal_fields.clone(),
+        )
+    });
+    let export = Export {
+        scope,
+        mask,
+        query_text: ask.q,
+        query,
+        tz: ask.tz,
+        order: ask.order,
+        format: ask.format,
+        bom: ask.bom,
+        by: super::own_entry::staff(&exporter.name),
+        at: state.now(),
+        entry: uuid::Uuid::now_v7(),
+    };
+    index_caught_up(state.store.as_ref(), patience).await?;
+    let plan = export.plan(state.store.as_ref()).await?;
+    if let Some(why) = plan.refusal(export.format) {
+        return Err(ExportError::TooManyRows(why));
+    }
+    Ok((export, plan))
+}
+
+/// Records how an export went in the journal (its About, or why it failed), and wakes the live
+/// tails.
+pub async fn record(
+    state: &AppState,
+    export: &Export,
+    result: Result<&About, String>,
+) -> Result<(), StoreError> {
+    state
+        .append(vec![export.journal_entry(result)])
+        .await
+        .map(drop)
+}
+
+/// `<file>.about.json`: where the About of a CSV or NDJSON export goes.
+pub fn sidecar_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".about.json");
+    name.into()
+}
+
+/// Writes a prepared export to `out` under a temporary name in its folder, renamed when
+/// complete, with `<out>.about.json` beside CSV and NDJSON files; then records it in the
+/// journal. `progress` hears (rows done, rows expected).
+pub async fn write_file(
+    state: &AppState,
+    export: &Export,
+    plan: &Plan,
+    out: &Path,
+    progress: impl FnMut(u64, u64) + Send + 'static,
+) -> anyhow::Result<About> {
+    let format = export.format;
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let total = plan.total;
+    let partial = tempfile::Builder::new()
+        .prefix(".vigil-export-")
+        .suffix(".partial")
+        .tempfile_in(&dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    let file = std::io::BufWriter::new(partial.as_file().try_clone()?);
+    let mut progress = progress;
+    let result = export
+        .run(
+            plan,
+            state.store.clone(),
+            file,
+            state.stopping.subscribe(),
+            move |rows| progress(rows, total),
+        )
+        .await;
+    // The file first, then its About beside it, then the journal says how it went.
+    let saved = (|| -> anyhow::Result<About> {
+        let (file, about) = result?;
+        file.into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()
+            .context("writing the export to disk")?;
+        partial
+            .persist(out)
+            .with_context(|| format!("writing {}", out.display()))?;
+        if format.has_sidecar() {
+            let sidecar = sidecar_path(out);
+            let mut side = tempfile::Builder::new()
+                .prefix(".vigil-export-")
+                .suffix(".partial")
+                .tempfile_in(&dir)?;
+            serde_json::to_writer_pretty(&mut side, &about)?;
+            std::io::Write::write_all(&mut side, b"\n")?;
+            side.as_file().sync_all()?;
+            side.persist(&sidecar)
+                .with_context(|| format!("writing {}", sidecar.display()))?;
+        }
+        Ok(about)
+    })();
+    record(state, export, saved.as_ref().map_err(super::one_line))
+        .await
+        .context("recording the export in the journal")?;
+    saved
+}
