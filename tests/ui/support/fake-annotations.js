@@ -88,7 +88,7 @@
     };
 
     /**
-     * An incident as `incidents` lists it (console/notes.rs): the store's count of pinned entries
+     * An incident as `incidents` lists it (src-tauri/annotations.rs): the store's count of pinned entries
      * and status; one not sent yet has no entries.
      */
     const incidentShown = (i) => {

@@ -89,7 +89,7 @@
   const storeUser = () => A.userInfo(session.user?.name) ?? session.user ?? { name: '', roles: [], rights: [] };
   /** Whether the user's roles grant `right` (a user listing no rights: the store decides yes). */
   const holds = (right) => !storeUser().rights?.length || storeUser().rights.includes(right);
-  /** auth.rs's refusal: what was done, the right, the user and their roles. */
+  /** The store's refusal (service/caller.rs): what was done, the right, the user and their roles. */
   const refusal = (doing, right) => `${doing} needs the ${right} right, which none of ${JSON.stringify(storeUser().name)}'s roles (${storeUser().roles.join(', ')}) grants`;
   function need(right, doing) {
     if (!holds(right)) throw err('forbidden', refusal(doing, right));

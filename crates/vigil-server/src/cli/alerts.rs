@@ -33,8 +33,13 @@ pub(super) struct AlertsArgs {
 
 impl AlertsArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
-        let settings =
-            FileConfig::read_if(self.config.as_deref())?.under(self.database, None, None)?;
+        let file = FileConfig::read_if(self.config.as_deref())?;
+        // Sessions are the server's: their life is neither used nor checked here.
+        let file = FileConfig {
+            token_ttl_hours: None,
+            ..file
+        };
+        let settings = file.under(self.database, None, None)?;
         anyhow::ensure!(
             settings.database.exists(),
             "no journal at {}",
@@ -62,8 +67,8 @@ enum AlertsCommand {
         #[arg(long)]
         status: Option<String>,
         /// How many deliveries to show.
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=500))]
+        limit: u16,
     },
     /// Put a failed delivery back in the outbox (a running server sends it within seconds).
     Retry {
@@ -327,7 +332,7 @@ async fn run(
                 .map_err(|e| anyhow::anyhow!("--status: {e}"))?;
             let query = DeliveryQuery {
                 status,
-                limit: Some(limit),
+                limit: Some(limit.into()),
                 ..Default::default()
             };
             let list = alerts::deliveries(state, admin, query).await?;

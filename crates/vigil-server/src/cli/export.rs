@@ -40,8 +40,8 @@ pub(super) struct ExportArgs {
     by: Option<String>,
 }
 
-/// How long `vigil export` waits for the search index at most.
-const INDEX_PATIENCE: std::time::Duration = std::time::Duration::from_secs(600);
+/// How long `vigil export` waits for the search index before it gives up.
+const INDEX_GIVE_UP: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl ExportArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
@@ -72,7 +72,7 @@ impl ExportArgs {
             let patience = std::time::Duration::from_secs(5);
             match exports::prepare(&state, &exporter, ask.clone(), patience).await {
                 Err(ExportError::Store(StoreError::Unavailable(why))) => {
-                    if started.elapsed() > INDEX_PATIENCE {
+                    if started.elapsed() > INDEX_GIVE_UP {
                         bail!("the search index did not catch up in 10 minutes ({why})");
                     }
                     if !told {
@@ -114,7 +114,8 @@ impl ExportArgs {
                 Format::choices()
             )
         })?;
-        self.q
+        let query = self
+            .q
             .parse::<vigil_core::Query>()
             .map_err(|e| anyhow::anyhow!("--q: {e}"))?;
         let tz = match self.tz.as_deref() {
@@ -140,6 +141,7 @@ impl ExportArgs {
         );
         Ok(ExportAsk {
             q: self.q.clone(),
+            query,
             format,
             tz,
             order: if self.oldest_first {

@@ -67,6 +67,7 @@ impl Refusal for AccountError {
             AccountError::Invalid { field, .. } => *field,
             AccountError::UnknownRole(_) => Some("roles"),
             AccountError::BadScope { .. } => Some("scope"),
+            AccountError::Store(e) => e.field(),
             _ => None,
         }
     }
@@ -110,30 +111,24 @@ pub fn check_user_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// The roles in the order given, each once, at least one.
-fn distinct(roles: &[String]) -> Result<Vec<String>, AccountError> {
+/// The roles in the order given, each once.
+fn distinct(roles: &[String]) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
-    let roles: Vec<String> = roles
+    roles
         .iter()
         .filter(|r| seen.insert(r.as_str()))
         .cloned()
-        .collect();
-    if roles.is_empty() {
-        return Err(AccountError::Invalid {
-            message: "a user needs at least one role".into(),
-            field: Some("roles"),
-        });
-    }
-    Ok(roles)
+        .collect()
 }
 
-/// The store checks that the roles a user is given exist.
-fn unknown_role(e: StoreError) -> AccountError {
-    match e {
+/// The store checks that a user is given at least one role and that each exists: given some,
+/// its refusal of the roles names one that does not.
+fn roles_refused(roles: &[String]) -> impl Fn(StoreError) -> AccountError + '_ {
+    move |e| match e {
         StoreError::Invalid {
             message,
             field: Some("roles"),
-        } => AccountError::UnknownRole(message),
+        } if !roles.is_empty() => AccountError::UnknownRole(message),
         other => other.into(),
     }
 }
@@ -212,7 +207,7 @@ pub async fn add_user(
 ) -> Result<UserSummary, AccountError> {
     check_user_name(&user.name).map_err(invalid)?;
     credentials::check_password_rules(&user.password).map_err(invalid)?;
-    let roles = distinct(&user.roles)?;
+    let roles = distinct(&user.roles);
     let password = user.password;
     let password_hash = tokio::task::spawn_blocking(move || credentials::hash_password(&password))
         .await
@@ -235,7 +230,7 @@ pub async fn add_user(
     };
     change(state, AccountChange::AddUser(new), journal)
         .await
-        .map_err(unknown_role)?;
+        .map_err(roles_refused(&user.roles))?;
     summary(state, &user.name).await
 }
 
@@ -248,7 +243,8 @@ pub async fn set_roles(
     roles: &[String],
 ) -> Result<UserSummary, AccountError> {
     let before = state.store.user(name).await?.roles;
-    let roles = distinct(roles)?;
+    let given = roles;
+    let roles = distinct(given);
     keeps_an_account_manager(state, name, &roles).await?;
     let journal = entry(state, admin, "user.roles", Kind::Rights, "user", name)
         .details(json!({}))
@@ -262,7 +258,9 @@ pub async fn set_roles(
         name: name.into(),
         roles,
     };
-    change(state, set, journal).await.map_err(unknown_role)?;
+    change(state, set, journal)
+        .await
+        .map_err(roles_refused(given))?;
     summary(state, name).await
 }
 
@@ -290,6 +288,13 @@ pub async fn roles(
     Ok(out)
 }
 
+/// A role's scope: a query.
+pub fn check_scope(scope: &str) -> Result<vigil_core::Query, AccountError> {
+    scope
+        .parse()
+        .map_err(|error| AccountError::BadScope { error })
+}
+
 /// Creates a custom role after checking its name, rights (comma-separated in each item) and
 /// scope, journaled as `role.create`.
 pub async fn add_role(
@@ -299,10 +304,7 @@ pub async fn add_role(
 ) -> Result<RoleInfo, AccountError> {
     rights::check_role_name(&role.name).map_err(invalid)?;
     let granted = rights::parse_rights(&role.rights.join(",")).map_err(invalid)?;
-    let scope: vigil_core::Query = role
-        .scope
-        .parse()
-        .map_err(|error| AccountError::BadScope { error })?;
+    let scope = check_scope(&role.scope)?;
     let record = RoleRecord {
         name: role.name.clone(),
         rights: granted.iter().map(|r| r.as_str().to_owned()).collect(),

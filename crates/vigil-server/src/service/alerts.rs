@@ -65,6 +65,13 @@ impl Refusal for AlertError {
             AlertError::Store(e) => e.code(),
         }
     }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            AlertError::Store(e) => e.field(),
+            _ => None,
+        }
+    }
 }
 
 /// Every channel in force, by name (secrets show where they come from, never their value).

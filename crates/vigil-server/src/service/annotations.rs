@@ -209,14 +209,13 @@ fn announce(state: &AppState, written: Written, journal_seq: u64) {
     }
 }
 
-/// Annotates an entry (by its id) as the caller: a comment and/or marks.
+/// Annotates an entry as the caller: a comment and/or marks.
 pub async fn annotate(
     state: &AppState,
     author: &Annotator,
-    entry: &str,
+    entry: Uuid,
     r: AnnotationRequest,
 ) -> Result<(Annotation, Written), AnnotationError> {
-    let entry = entry_id(entry).map_err(AnnotationError::BadParameter)?;
     let annotated = annotatable(state, author, entry).await?;
     let comment = annotation::clean_comment(r.comment).map_err(AnnotationError::BadComment)?;
     let marks = known_marks(state, r.marks.unwrap_or_default()).await?;

@@ -208,11 +208,19 @@ capability!(
     AccountsAdmin, Right::Accounts, "managing users, roles and keys", |g| g.accounts
 );
 
-/// A sending system with a valid ingest key: may append events.
+/// A sending system with a valid ingest key: may append events. Made only by
+/// [`super::sessions::authenticate_key`].
 #[derive(Debug, Clone)]
 pub struct Ingester {
     /// The key's name.
-    pub key: String,
+    pub(crate) key: String,
+}
+
+impl Ingester {
+    /// The name of the key it sent.
+    pub fn key_name(&self) -> &str {
+        &self.key
+    }
 }
 
 /// What a user's roles allow: built-in roles from the code, custom ones from the store (read

@@ -71,6 +71,7 @@ impl Refusal for JournalError {
             JournalError::InvalidEvent { field, .. } | JournalError::TooLarge { field, .. } => {
                 field.as_deref()
             }
+            JournalError::Store(e) => e.field(),
             _ => None,
         }
     }

@@ -2,8 +2,11 @@
 //! whichever way it is asked. Handlers (`crate::http`) and CLI verbs (`crate::cli`) only turn
 //! what they were given into these functions' arguments and their answers into HTTP or text.
 //!
-//! - Each function takes the caller's capability ([`caller`]): holding one proves the right was
-//!   checked, so no operation can be reached without its check.
+//! - Each function that reads or changes what a caller's rights govern takes the caller's
+//!   capability ([`caller`]): holding one proves the right was checked, so no such operation
+//!   can be reached without its check. The few that take none belong to no caller: the
+//!   store's start and stop, health, `vigil verify` and demo data on the command line
+//!   ([`journal`]), and signing in itself ([`sessions`]).
 //! - Each area answers with its own error enum ([`SearchError`], [`AccountError`], …). Every
 //!   one is a [`Refusal`]: what kind of fault it is ([`Fault`]), a stable code, and where in the
 //!   input it lies. `crate::http::error` turns a fault into a status in one place; the CLI prints

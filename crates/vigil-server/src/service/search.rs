@@ -63,6 +63,7 @@ impl Refusal for SearchError {
     fn field(&self) -> Option<&str> {
         match self {
             SearchError::MaskedIpProbe(e) => e.field(),
+            SearchError::Store(e) => e.field(),
             _ => None,
         }
     }
@@ -268,20 +269,20 @@ pub enum Tailed {
 }
 
 /// New entries matching the query as they are stored, read from the journal itself (by seq):
-/// [`Tailed::Ready`], then each matching entry. Starts after the newest entry, or after `after`
-/// when a client resumes. It wakes when this process appends and polls once a second for
-/// appends by other processes; it ends when the caller's session ends (expired or revoked) and
-/// when the server shuts down.
+/// [`Tailed::Ready`], then each matching entry. Starts after the newest entry, or after the seq
+/// in `resume` (SSE's `Last-Event-ID`, as sent) when a client resumes. It wakes when this
+/// process appends and polls once a second for appends by other processes; it ends when the
+/// caller's session ends (expired or revoked) and when the server shuts down.
 pub async fn tail(
     state: &AppState,
     reader: CanRead,
     p: StreamParams,
-    after: Option<u64>,
+    resume: Option<&[u8]>,
 ) -> Result<impl Stream<Item = Tailed>, SearchError> {
     let query = scoped_query(&reader, p.q.as_deref())?;
     let tz = tz(p.tz.as_deref())?;
-    let after = match after {
-        Some(seq) => seq,
+    let after = match resume {
+        Some(sent) => resumed_after(sent)?,
         None => state.store.head().await?.map_or(0, |(seq, _)| seq),
     };
     let tail = Tail {
@@ -292,6 +293,19 @@ pub async fn tail(
         reader: reader.into_caller(),
     };
     Ok(tail.run())
+}
+
+/// The seq a resuming client names: a number the journal can hold (seqs are 63-bit).
+fn resumed_after(sent: &[u8]) -> Result<u64, SearchError> {
+    std::str::from_utf8(sent)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|seq| i64::try_from(*seq).is_ok())
+        .ok_or_else(|| {
+            SearchError::BadParameter(
+                "Last-Event-ID: expected a seq (a number from 0 to 9223372036854775807)".into(),
+            )
+        })
 }
 
 struct Tail {

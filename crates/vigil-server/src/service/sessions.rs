@@ -70,6 +70,7 @@ impl Refusal for SessionError {
     fn field(&self) -> Option<&str> {
         match self {
             SessionError::Locked { .. } => Some("name"),
+            SessionError::Store(e) => e.field(),
             _ => None,
         }
     }

@@ -270,6 +270,7 @@ async fn bad_annotations_get_a_precise_4xx_and_store_nothing() {
     let cases: Vec<(String, String, u16, &str, &str)> = vec![
         (path(&uuid::Uuid::now_v7().to_string()), json!({"comment": "x"}).to_string(), 404, "not_found", "not found"),
         (path("not-a-uuid"), json!({"comment": "x"}).to_string(), 400, "bad_parameter", "not a UUID"),
+        (path("not-a-uuid"), "[]".into(), 400, "bad_parameter", "not a UUID"),
         (path(&ids[0]), json!({}).to_string(), 400, "empty_annotation", "a comment or at least one mark"),
         (path(&ids[0]), json!({"comment": " \n\t ", "marks": []}).to_string(), 400, "empty_annotation", "a comment or at least one mark"),
         (path(&ids[0]), json!({"comment": "é".repeat(10_001)}).to_string(), 400, "comment_too_long", "10001 characters, over the limit of 10000"),

@@ -954,6 +954,20 @@ async fn personal_data_is_masked_in_answers_and_every_export_format() {
         .unwrap_err();
     assert_eq!(err.status(), Some(403));
     assert!(err.to_string().contains("needs the unmask right"), "{err}");
+    // A live tail asking the same is refused the same, whatever else is wrong beside it.
+    let probe = s
+        .raw(Method::GET, &format!("/v1/stream?q=ip:{SECRET_IP}"))
+        .bearer_auth(login(s, "vera").await)
+        .header("Last-Event-ID", "not a seq")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe.status(), 403);
+    let body: serde_json::Value = probe.json().await.unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("needs the unmask right"));
     assert_eq!(
         vera.search(&SearchOptions::query("ip:203.0.113.0/24"))
             .await
@@ -996,7 +1010,19 @@ async fn personal_data_is_masked_in_answers_and_every_export_format() {
     )
     .await;
     assert_eq!(status, 201);
-    let max = s.anonymous.with_token(&login(s, "max").await);
+    let max_token = login(s, "max").await;
+    let max = s.anonymous.with_token(&max_token);
+    // An export asking for the address is refused as a search is, whatever else is wrong.
+    let probe = s
+        .raw(
+            Method::GET,
+            &format!("/v1/export?format=csv&q=ip:{SECRET_IP}&tz=Mars/Olympus"),
+        )
+        .bearer_auth(&max_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe.status(), 403);
     for format in ["csv", "xlsx", "json", "ndjson"] {
         let (bytes, d) = crate::export::download(&max, "section:finance", format).await;
         assert_eq!(d.rows, 4, "{format}");
@@ -1213,6 +1239,13 @@ async fn bad_account_requests_get_a_precise_4xx_and_change_nothing() {
         (
             Method::POST,
             "/v1/roles",
+            json!({"name": "Admin!", "rights": ["fly"], "scope": "("}),
+            400,
+            "scope: column 1",
+        ),
+        (
+            Method::POST,
+            "/v1/roles",
             json!({"name": "Admin!", "rights": ["read"]}),
             400,
             "role name",
@@ -1267,6 +1300,20 @@ async fn bad_account_requests_get_a_precise_4xx_and_change_nothing() {
             "\"alice\" is the last user who may manage users, roles and keys",
         ),
         (
+            Method::PUT,
+            "/v1/users/alice/roles",
+            json!({"roles": []}),
+            409,
+            "\"alice\" is the last user who may manage users, roles and keys",
+        ),
+        (
+            Method::PUT,
+            "/v1/users/vera/roles",
+            json!({"roles": []}),
+            400,
+            "at least one role",
+        ),
+        (
             Method::POST,
             "/v1/users",
             json!({"name": "dup", "password": PASSWORD, "roles": ["viewer", "viewer", "fly"]}),
@@ -1284,6 +1331,19 @@ async fn bad_account_requests_get_a_precise_4xx_and_change_nothing() {
         );
     }
     assert_eq!(s.count().await, before, "refused changes journal nothing");
+    // No roles is invalid input; a role that does not exist is named as such.
+    for (roles, code) in [(json!([]), "invalid"), (json!(["nope"]), "unknown_role")] {
+        let (_, answer) = api(
+            s,
+            &alice,
+            Method::PUT,
+            "/v1/users/vera/roles",
+            json!({ "roles": roles }),
+        )
+        .await;
+        assert_eq!(answer["error"]["code"], code, "{answer}");
+        assert_eq!(answer["error"]["field"], "roles", "{answer}");
+    }
     // A role taken away applies to the next request of a live session.
     let fiona = s.anonymous.with_token(&login(s, "fiona").await);
     assert!(fiona.search(&SearchOptions::query("")).await.is_ok());

@@ -115,6 +115,8 @@ pub async fn add_role(
         "bad_request",
         r#"{"name", "rights": [...], "scope"}"#,
     )?;
+    // Over HTTP a bad scope is named first, before the name and the rights.
+    accounts::check_scope(&r.scope)?;
     let role = accounts::add_role(&state, &admin, r).await?;
     Ok((StatusCode::CREATED, Json(role)))
 }

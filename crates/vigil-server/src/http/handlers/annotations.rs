@@ -13,8 +13,9 @@ use vigil_store::{Incident, Written};
 
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{json_body, PathParam};
-use crate::service::annotations;
+use crate::service::annotations::{self, AnnotationError};
 use crate::service::caller::{Annotator, CanRead, MarksAdmin};
+use crate::service::search;
 use crate::state::AppState;
 
 /// The status of a write: 201 when stored now, 200 for a replay.
@@ -43,8 +44,10 @@ pub async fn annotate(
     PathParam(id): PathParam<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Annotation>), ApiError> {
+    // The entry's id is checked before the body, as the path comes before it.
+    let entry = search::entry_id(&id).map_err(AnnotationError::BadParameter)?;
     let request: AnnotationRequest = json_body(&body, "invalid_annotation")?;
-    let (a, written) = annotations::annotate(&state, &author, &id, request).await?;
+    let (a, written) = annotations::annotate(&state, &author, entry, request).await?;
     Ok((status_of(written), Json(a)))
 }
 

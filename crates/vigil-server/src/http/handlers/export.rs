@@ -35,7 +35,7 @@ pub async fn export(
     exporter: Exporter,
     Params(p): Params<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let ask = ExportAsk::from_params(p)?;
+    let ask = ExportAsk::from_params(p, &exporter)?;
     let (export, plan) = exports::prepare(&state, &exporter, ask, INDEX_PATIENCE).await?;
     let format = export.format;
     let rows = plan.total;

@@ -72,6 +72,7 @@ impl Refusal for ExportError {
     fn field(&self) -> Option<&str> {
         match self {
             ExportError::MaskedIpProbe(e) => e.field(),
+            ExportError::Store(e) => e.field(),
             _ => None,
         }
     }
@@ -89,6 +90,8 @@ impl Refusal for ExportError {
 pub struct ExportAsk {
     /// The query as written.
     pub q: String,
+    /// The query, parsed.
+    pub query: Query,
     /// The file format.
     pub format: Format,
     /// The zone of the query's dates.
@@ -100,8 +103,10 @@ pub struct ExportAsk {
 }
 
 impl ExportAsk {
-    /// What `GET /v1/export`'s parameters ask.
-    pub fn from_params(p: ExportParams) -> Result<ExportAsk, ExportError> {
+    /// What `GET /v1/export`'s parameters ask, checked in the order a search checks them:
+    /// the format, the query (its length, its syntax, then an `ip:` narrower than the exporter
+    /// sees), then the other parameters.
+    pub fn from_params(p: ExportParams, exporter: &Exporter) -> Result<ExportAsk, ExportError> {
         let format = match p.format.as_deref() {
             None => {
                 return Err(ExportError::BadParameter(format!(
@@ -117,9 +122,11 @@ impl ExportAsk {
             })?,
         };
         let q = p.q.unwrap_or_default();
-        parse_query(Some(&q))?;
+        let query = parse_query(Some(&q))?;
+        exporter.check_query(&query)?;
         Ok(ExportAsk {
             q,
+            query,
             format,
             tz: parse_tz(p.tz.as_deref()).map_err(ExportError::BadParameter)?,
             order: p.order.unwrap_or_default(),
@@ -137,10 +144,9 @@ pub async fn prepare(
     ask: ExportAsk,
     patience: std::time::Duration,
 ) -> Result<(Export, Plan), ExportError> {
-    let query = parse_query(Some(&ask.q))?;
-    exporter.check_query(&query)?;
+    exporter.check_query(&ask.query)?;
     let g = &exporter.grants;
-    let query = g.export.narrow(g.read.narrow(query));
+    let query = g.export.narrow(g.read.narrow(ask.query));
     let scope = Query {
         clauses: [g.read.clause(), g.export.clause()]
             .into_iter()
