@@ -50,6 +50,8 @@ struct Args {
 }
 
 const PASSWORD: &str = "bench password 123";
+/// The journal spans a year, so that queries can match only old entries or few spread thinly.
+const DAYS: u32 = 365;
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -203,7 +205,7 @@ async fn ingest(client: &Client, args: &Args) -> anyhow::Result<()> {
     let (tx, rx) = async_channel(args.senders * 4);
     let (n, batch) = (args.events, args.batch);
     std::thread::spawn(move || {
-        let mut demo = vigil_demo::Demo::new(7, until, 90, n);
+        let mut demo = vigil_demo::Demo::new(7, until, DAYS, n);
         let mut left = n;
         while left > 0 {
             let events = demo.take(left.min(batch));
@@ -336,75 +338,184 @@ async fn samples(reader: &Client) -> anyhow::Result<(Vec<String>, String, String
     Ok((actors, target, ip))
 }
 
+/// The rarest action with at least 20 entries: a query whose few matches spread over the year.
+async fn rare_action(reader: &Client) -> anyhow::Result<String> {
+    let actions = reader.facets("", "action", Some(100)).await?.values;
+    actions
+        .iter()
+        .filter(|v| v.count >= 20)
+        .min_by_key(|v| v.count)
+        .map(|v| v.value.clone())
+        .context("no action with 20 entries")
+}
+
+/// One measured request: a query, its order, and how many pages deep.
+struct Ask {
+    q: String,
+    order: Option<vigil_api::Order>,
+    /// The page asked for (1 = first); deeper pages start from the cursor of the one before.
+    page: usize,
+}
+
+impl Ask {
+    fn first(q: impl Into<String>) -> Ask {
+        Ask {
+            q: q.into(),
+            order: None,
+            page: 1,
+        }
+    }
+
+    fn oldest(q: impl Into<String>) -> Ask {
+        Ask {
+            order: Some(vigil_api::Order::Oldest),
+            ..Ask::first(q)
+        }
+    }
+
+    fn page(self, page: usize) -> Ask {
+        Ask { page, ..self }
+    }
+}
+
+/// The cursor of page `ask.page` (None for the first page), found by paging through.
+async fn cursor_of(reader: &Client, ask: &Ask) -> anyhow::Result<Option<String>> {
+    let mut cursor = None;
+    for _ in 1..ask.page {
+        let page = reader
+            .search(&SearchOptions {
+                q: ask.q.clone(),
+                limit: Some(50),
+                cursor,
+                order: ask.order,
+            })
+            .await?;
+        cursor = Some(page.next_cursor.context("the query has fewer pages")?);
+    }
+    Ok(cursor)
+}
+
 async fn queries(reader: &Client, args: &Args) -> anyhow::Result<()> {
     let (actors, target, ip) = samples(reader).await?;
+    let rare = rare_action(reader).await?;
     let a = |i: usize| actors[i % actors.len()].clone();
-    let classes: Vec<(&str, Vec<String>)> = vec![
+    let plain = |qs: Vec<String>| qs.into_iter().map(Ask::first).collect::<Vec<_>>();
+    let classes: Vec<(&str, Vec<Ask>)> = vec![
         (
             "actor + time",
-            (0..6)
-                .map(|i| format!("actor:{} after:2026-11-01", a(i)))
-                .collect(),
+            plain(
+                (0..6)
+                    .map(|i| format!("actor:{} after:2026-11-01", a(i)))
+                    .collect(),
+            ),
         ),
         (
             "section + kind",
-            vec![
+            plain(vec![
                 "section:finance kind:change".into(),
                 "section:bonuses kind:create".into(),
                 "section:players kind:access".into(),
-            ],
+            ]),
         ),
         (
             "action prefix",
-            vec![
+            plain(vec![
                 "action:bonus.*".into(),
                 "action:withdrawal.*".into(),
                 "action:role.*".into(),
-            ],
+            ]),
         ),
         (
             "critical in 30 days",
-            vec!["severity:critical after:2026-10-27".into()],
+            plain(vec!["severity:critical after:2026-10-27".into()]),
         ),
-        ("target", vec![format!("target:{target}")]),
-        ("IP", vec![format!("ip:{ip}"), "ip:198.51.100.0/24".into()]),
+        ("target", plain(vec![format!("target:{target}")])),
+        (
+            "IP",
+            plain(vec![format!("ip:{ip}"), "ip:198.51.100.0/24".into()]),
+        ),
         (
             "full-text word + section",
-            vec![
+            plain(vec![
                 "demande section:finance".into(),
                 "chargeback section:finance".into(),
                 "geste section:bonuses".into(),
-            ],
+            ]),
         ),
         (
             "three filters",
-            vec![
+            plain(vec![
                 format!("actor:{} section:finance -outcome:success", a(1)),
                 "section:bonuses kind:create severity:warning,critical".into(),
-            ],
+            ]),
         ),
         (
             "annotations",
-            vec![
+            plain(vec![
                 "mark:suspicious".into(),
                 "has:comment section:finance".into(),
                 "\"chargeback review\" -mark:reviewed".into(),
+            ]),
+        ),
+        ("everything", plain(vec!["".into()])),
+        // Every match months older than the newest entry: the first page is far from "now".
+        (
+            "matches only old",
+            plain(vec![
+                "ip:198.51.100.0/24 before:2026-01-15".into(),
+                format!("actor:{} before:2026-01-01", a(2)),
+                "action:bonus.* before:2026-02-01".into(),
+                "section:finance kind:change before:2025-12-20".into(),
+            ]),
+        ),
+        // Few matches over the whole year, or fewer than a page: every one must be found.
+        (
+            "sparse over a year",
+            plain(vec![
+                format!("action:{rare}"),
+                format!("action:{rare} -outcome:success"),
+                "ip:192.0.2.66".into(),
+                "action:api.access outcome:denied".into(),
+            ]),
+        ),
+        (
+            "oldest first",
+            vec![
+                Ask::oldest(""),
+                Ask::oldest("section:finance"),
+                Ask::oldest("action:bonus.*"),
+                Ask::oldest("ip:198.51.100.0/24"),
+                Ask::oldest(format!("actor:{} after:2026-06-01", a(3))),
             ],
         ),
-        ("everything", vec!["".into()]),
+        // Page 200 of a broad query (10,000 entries in), from the cursor of page 199.
+        (
+            "deep cursor (page 200)",
+            vec![
+                Ask::first("").page(200),
+                Ask::first("section:finance").page(200),
+                Ask::first("action:bonus.*").page(200),
+                Ask::oldest("severity:info").page(200),
+            ],
+        ),
     ];
     println!("search, first page of 50 ({} runs per query):", args.runs);
-    for (name, qs) in &classes {
+    for (name, asks) in &classes {
+        let mut cursors = Vec::with_capacity(asks.len());
+        for ask in asks {
+            cursors.push(cursor_of(reader, ask).await?);
+        }
         let mut lat = Vec::new();
         let mut hits = 0;
         for _ in 0..args.runs {
-            for q in qs {
+            for (ask, cursor) in asks.iter().zip(&cursors) {
                 let t = Instant::now();
                 let page = reader
                     .search(&SearchOptions {
-                        q: q.clone(),
+                        q: ask.q.clone(),
                         limit: Some(50),
-                        ..Default::default()
+                        cursor: cursor.clone(),
+                        order: ask.order,
                     })
                     .await?;
                 lat.push(t.elapsed());
@@ -414,7 +525,7 @@ async fn queries(reader: &Client, args: &Args) -> anyhow::Result<()> {
         println!(
             "  {name:<26} {}  (avg {} rows)",
             percentiles(&mut lat),
-            hits / (args.runs * qs.len())
+            hits / (args.runs * asks.len())
         );
     }
     println!("timeline and facets:");

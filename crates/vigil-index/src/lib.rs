@@ -14,17 +14,16 @@ mod collect;
 mod query;
 mod schema;
 
-use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::FixedOffset;
 use std::collections::HashMap;
-use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, Occur};
+use tantivy::query::Weight;
 use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument,
+    DocId, DocSet, Index, IndexReader, IndexSettings, IndexSortByField, IndexWriter, ReloadPolicy,
+    SegmentReader, TantivyDocument, TERMINATED,
 };
 
 use vigil_core::{AnnotationSummary, Query, StoredEvent};
@@ -54,7 +53,7 @@ pub trait Journal: Send + Sync + 'static {
 
 /// Written with every commit: the format, the last seq indexed and that entry's chain hash (so
 /// an index is never reused for another journal that happens to be as long).
-const PAYLOAD_PREFIX: &str = "vigil-index/3 seq=";
+const PAYLOAD_PREFIX: &str = "vigil-index/4 seq=";
 /// Entries read from the journal at a time.
 const READ_BATCH: usize = 5_000;
 /// Commits are at least this far apart, so heavy ingest makes fewer, larger segments.
@@ -245,17 +244,30 @@ impl SearchIndex {
         )))
     }
 
-    fn compile(&self, q: &Query, tz: &FixedOffset) -> Box<dyn tantivy::query::Query> {
-        query::compile(&self.fields, q, tz)
+    fn compile(
+        &self,
+        searcher: &tantivy::Searcher,
+        q: &Query,
+        tz: &FixedOffset,
+    ) -> Box<dyn tantivy::query::Query> {
+        query::compile(
+            &query::Compiler {
+                fields: &self.fields,
+                tz,
+                searcher,
+            },
+            q,
+        )
     }
 
     /// The seqs of the first `limit` matches after `cursor`, in `order`.
     ///
-    /// Broad queries match millions of entries, and ordering them all to keep the first page
-    /// costs a pass over every match. So the search first looks in a short time window next to
-    /// where the page starts (the newest entry, or the cursor) and widens it until the window
-    /// holds a full page: every match outside the window comes after every match inside it, so
-    /// the page is the same as over the whole journal.
+    /// Every segment keeps its documents sorted by occurred_at, newest first. So the query's
+    /// time bounds and the cursor are a range of documents (found by binary search on the time
+    /// column), and within it the first page newest first is the first `limit` matches in
+    /// document order: the search stops there, however many entries match. Oldest first reads
+    /// the range from its end, in chunks that grow fourfold, until a chunk holds the page. The
+    /// cost is the page and what the query skips to reach it, never a pass over every match.
     pub fn search(
         &self,
         q: &Query,
@@ -266,120 +278,55 @@ impl SearchIndex {
     ) -> Result<Vec<u64>, StoreError> {
         let limit = limit.max(1);
         let searcher = self.reader.searcher();
-        let mut compiled = self.compile(q, tz);
-        if let Some(c) = cursor {
-            compiled = Box::new(BooleanQuery::new(vec![
-                (Occur::Must, compiled),
-                (Occur::Must, query::after_cursor(&self.fields, c, order)),
-            ]));
-        }
-        // Start where the page starts: at the cursor, else at the newest (oldest) entry, brought
-        // within the query's own time range.
+        // The occurred_at range [from, to) the page lies in: the query's own bounds, narrowed by
+        // the cursor (entries at the cursor's instant are told apart by seq below).
         let bounds = q.bounds(tz);
-        let anchor = match cursor {
-            Some(c) => Some(c.occurred_at),
-            None => self.time_edge(&searcher, order)?.map(|edge| match order {
-                Order::Newest => bounds.to.map_or(edge, |to| edge.min(to.timestamp_micros())),
-                Order::Oldest => bounds
-                    .from
-                    .map_or(edge, |from| edge.max(from.timestamp_micros())),
-            }),
+        let mut from = bounds.from.map_or(i64::MIN, |t| t.timestamp_micros());
+        let mut to = bounds.to.map_or(i64::MAX, |t| t.timestamp_micros());
+        match (cursor, order) {
+            (Some(c), Order::Newest) => to = to.min(c.occurred_at.saturating_add(1)),
+            (Some(c), Order::Oldest) => from = from.max(c.occurred_at),
+            (None, _) => {}
+        }
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let compiled = query::compile_within_bounds(
+            &query::Compiler {
+                fields: &self.fields,
+                tz,
+                searcher: &searcher,
+            },
+            q,
+        );
+        let weight = compiled
+            .weight(tantivy::query::EnableScoring::disabled_from_searcher(
+                &searcher,
+            ))
+            .map_err(index_error)?;
+        let page = Page {
+            cursor: cursor.map(|c| (c.occurred_at, c.seq)),
+            order,
+            limit,
         };
-        const HOUR: i64 = 3_600_000_000;
-        for span in [HOUR, 24 * HOUR, 7 * 24 * HOUR, 31 * 24 * HOUR] {
-            let Some(anchor) = anchor else { break };
-            let window = match order {
-                Order::Newest => query::time_range(
-                    &self.fields,
-                    Bound::Included(anchor.saturating_sub(span)),
-                    Bound::Unbounded,
-                ),
-                Order::Oldest => query::time_range(
-                    &self.fields,
-                    Bound::Unbounded,
-                    Bound::Excluded(anchor.saturating_add(span)),
-                ),
-            };
-            let windowed = BooleanQuery::new(vec![
-                (Occur::Must, compiled.box_clone()),
-                (Occur::Must, window),
-            ]);
-            let hits = self.top(&searcher, &windowed, order, limit)?;
-            if hits.len() == limit {
-                return Ok(hits);
-            }
-        }
-        self.top(&searcher, &compiled, order, limit)
-    }
-
-    /// The newest (or oldest) occurred_at in the index.
-    fn time_edge(
-        &self,
-        searcher: &tantivy::Searcher,
-        order: Order,
-    ) -> Result<Option<i64>, StoreError> {
-        let mut edge: Option<i64> = None;
+        let mut found = Vec::new();
         for segment in searcher.segment_readers() {
-            if segment.num_docs() == 0 {
-                continue;
-            }
-            let column = segment
-                .fast_fields()
-                .i64(schema::TIME)
+            page.collect(weight.as_ref(), segment, from, to, &mut found)
                 .map_err(index_error)?;
-            let value = match order {
-                Order::Newest => column.max_value(),
-                Order::Oldest => column.min_value(),
-            };
-            edge = Some(match (edge, order) {
-                (None, _) => value,
-                (Some(e), Order::Newest) => e.max(value),
-                (Some(e), Order::Oldest) => e.min(value),
-            });
         }
-        Ok(edge)
-    }
-
-    /// The first `limit` matches by (occurred_at, seq) in `order`.
-    fn top(
-        &self,
-        searcher: &tantivy::Searcher,
-        q: &dyn tantivy::query::Query,
-        order: Order,
-        limit: usize,
-    ) -> Result<Vec<u64>, StoreError> {
-        let newest = order == Order::Newest;
-        let top = TopDocs::with_limit(limit).order_by(move |segment: &SegmentReader| {
-            let fast = segment.fast_fields();
-            let time = fast
-                .i64(schema::TIME)
-                .expect("t is a fast field")
-                .first_or_default_col(0);
-            let seq = fast
-                .u64(schema::SEQ)
-                .expect("seq is a fast field")
-                .first_or_default_col(0);
-            move |doc: DocId| {
-                let key = (time.get_val(doc), seq.get_val(doc) as i64);
-                if newest {
-                    key
-                } else {
-                    (-key.0, -key.1)
-                }
-            }
-        });
-        let hits = searcher.search(q, &top).map_err(index_error)?;
-        Ok(hits
-            .into_iter()
-            .map(|((_, seq), _)| seq.unsigned_abs())
-            .collect())
+        match order {
+            Order::Newest => found.sort_unstable_by(|a, b| b.cmp(a)),
+            Order::Oldest => found.sort_unstable(),
+        }
+        found.truncate(limit);
+        Ok(found.into_iter().map(|(_, seq)| seq).collect())
     }
 
     /// Counts of matches (and critical ones) per time bucket. The range comes from the query's
     /// own time clauses, else from the matches (the last day when nothing matches).
     pub fn timeline(&self, r: &TimelineRequest) -> Result<Timeline, StoreError> {
         let searcher = self.reader.searcher();
-        let compiled = self.compile(&r.query, &r.tz);
+        let compiled = self.compile(&searcher, &r.query, &r.tz);
         let bounds = r.query.bounds(&r.tz);
         let (from, to) = (
             bounds.from.map(|t| t.timestamp_micros()),
@@ -423,9 +370,9 @@ impl SearchIndex {
         from: i64,
         to: i64,
     ) -> Result<Vec<(i64, u64)>, StoreError> {
-        self.reader
-            .searcher()
-            .search(&self.compile(q, tz), &collect::Keys { from, to })
+        let searcher = self.reader.searcher();
+        searcher
+            .search(&self.compile(&searcher, q, tz), &collect::Keys { from, to })
             .map_err(index_error)
     }
 
@@ -434,10 +381,9 @@ impl SearchIndex {
         let collector = collect::Counts {
             field: r.field.as_str(),
         };
-        let counts = self
-            .reader
-            .searcher()
-            .search(&self.compile(&r.query, &r.tz), &collector)
+        let searcher = self.reader.searcher();
+        let counts = searcher
+            .search(&self.compile(&searcher, &r.query, &r.tz), &collector)
             .map_err(index_error)?;
         let mut values: Vec<FacetValue> = counts
             .into_iter()
@@ -463,6 +409,121 @@ impl Drop for SearchIndex {
     }
 }
 
+/// One page being looked for, segment by segment.
+struct Page {
+    /// (occurred_at, seq) the page starts after, in its order.
+    cursor: Option<(i64, u64)>,
+    order: Order,
+    limit: usize,
+}
+
+impl Page {
+    /// Whether an entry comes after the cursor.
+    fn after_cursor(&self, key: (i64, u64)) -> bool {
+        match (self.cursor, self.order) {
+            (None, _) => true,
+            (Some(c), Order::Newest) => key < c,
+            (Some(c), Order::Oldest) => key > c,
+        }
+    }
+
+    /// Adds to `found` the (occurred_at, seq) of this segment's matches with occurred_at in
+    /// `[from, to)` that can be on the page: the first `limit` in the page's order, and every
+    /// other match at the last one's instant (ties are ordered by seq, which the index is not
+    /// sorted by).
+    fn collect(
+        &self,
+        weight: &dyn Weight,
+        segment: &SegmentReader,
+        from: i64,
+        to: i64,
+        found: &mut Vec<(i64, u64)>,
+    ) -> tantivy::Result<()> {
+        let fast = segment.fast_fields();
+        let time = fast.i64(schema::TIME)?.first_or_default_col(0);
+        let seq = fast.u64(schema::SEQ)?.first_or_default_col(0);
+        // Newest first: documents [start, end) are those with from <= occurred_at < to.
+        let start = first_doc(segment.max_doc(), |d| time.get_val(d) < to);
+        let end = first_doc(segment.max_doc(), |d| time.get_val(d) < from);
+        if start >= end {
+            return Ok(());
+        }
+        // Visits the matches in [lo, hi) in document order until `visit` says stop.
+        let scan = |lo: DocId, hi: DocId, visit: &mut dyn FnMut((i64, u64)) -> bool| {
+            let mut scorer = weight.scorer(segment, 1.0)?;
+            let mut doc = scorer.doc();
+            if doc < lo {
+                doc = scorer.seek(lo);
+            }
+            while doc < hi && doc != TERMINATED {
+                if !segment.is_deleted(doc) {
+                    let key = (time.get_val(doc), seq.get_val(doc));
+                    if self.after_cursor(key) && !visit(key) {
+                        break;
+                    }
+                }
+                doc = scorer.advance();
+            }
+            tantivy::Result::Ok(())
+        };
+        match self.order {
+            Order::Newest => {
+                let mut taken = 0;
+                let mut last: Option<i64> = None;
+                scan(start, end, &mut |key| {
+                    if last.is_some_and(|t| key.0 < t) {
+                        return false;
+                    }
+                    found.push(key);
+                    taken += 1;
+                    if taken == self.limit {
+                        last = Some(key.0);
+                    }
+                    true
+                })
+            }
+            Order::Oldest => {
+                let mut hi = end;
+                let mut chunk: DocId = 4096;
+                let ours = found.len();
+                loop {
+                    let lo = hi.saturating_sub(chunk).max(start);
+                    scan(lo, hi, &mut |key| {
+                        found.push(key);
+                        true
+                    })?;
+                    if lo == start {
+                        return Ok(());
+                    }
+                    // Documents before `lo` are at least as new as the one just before it:
+                    // matches older than that one are ahead of all of them.
+                    let edge = time.get_val(lo - 1);
+                    if found[ours..].iter().filter(|k| k.0 < edge).count() >= self.limit {
+                        return Ok(());
+                    }
+                    hi = lo;
+                    chunk = chunk.saturating_mul(4);
+                }
+            }
+        }
+    }
+}
+
+/// The first document in `[0, max_doc)` for which `past` holds, `past` being false then true
+/// along the documents (a column sorted newest first).
+fn first_doc(max_doc: DocId, past: impl Fn(DocId) -> bool) -> DocId {
+    let (mut lo, mut hi) = (0, max_doc);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if past(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
 /// Opens the index in `dir` if it is usable for a journal ending at `head`, else starts anew.
 fn open_or_create(
     dir: &Path,
@@ -483,8 +544,24 @@ fn open_or_create(
         std::fs::remove_dir_all(dir).map_err(StoreError::backend)?;
     }
     std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
-    let index = Index::create_in_dir(dir, schema).map_err(index_error)?;
+    let index = Index::builder()
+        .schema(schema)
+        .settings(settings())
+        .create_in_dir(dir)
+        .map_err(index_error)?;
     Ok((index, fields, 0))
+}
+
+/// Every segment sorts its documents by occurred_at, newest first: a time range is a range of
+/// documents, and a first page newest first is the first matches in document order.
+fn settings() -> IndexSettings {
+    IndexSettings {
+        sort_by_field: Some(IndexSortByField {
+            field: schema::TIME.to_owned(),
+            order: tantivy::Order::Desc,
+        }),
+        ..IndexSettings::default()
+    }
 }
 
 /// The index and its last seq, if it has our schema, a readable payload, one document per seq,
@@ -498,7 +575,9 @@ fn usable(
     let index = Index::open_in_dir(dir).map_err(index_error)?;
     let entries =
         |s: &tantivy::schema::Schema| s.fields().map(|(_, e)| e.clone()).collect::<Vec<_>>();
-    if entries(&index.schema()) != entries(schema) {
+    if entries(&index.schema()) != entries(schema)
+        || index.settings().sort_by_field != settings().sort_by_field
+    {
         return Ok(None);
     }
     let meta = index.load_metas().map_err(index_error)?;

@@ -3,11 +3,13 @@
 use std::ops::Bound;
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyQuery, InvertedIndexRangeQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::Term;
+use tantivy::{Searcher, Term};
 use vigil_core::query::{day_start, ActionPattern, TargetPattern, Term as Q};
-use vigil_store::{Cursor, Order};
 
 use crate::schema::{ipv6, Fields};
 
@@ -30,12 +32,6 @@ fn any(mut queries: Vec<Boxed>) -> Boxed {
     ))
 }
 
-fn all_of(queries: Vec<Boxed>) -> Boxed {
-    Box::new(BooleanQuery::new(
-        queries.into_iter().map(|q| (Occur::Must, q)).collect(),
-    ))
-}
-
 /// Entries whose occurred_at is within the bounds.
 pub fn time_range(f: &Fields, from: Bound<i64>, to: Bound<i64>) -> Boxed {
     let t = |b: Bound<i64>| b.map(|v| Term::from_field_i64(f.time, v));
@@ -46,19 +42,48 @@ fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
 
-/// Compiles a query; dates without an offset are read in `tz`.
-pub fn compile(f: &Fields, q: &vigil_core::Query, tz: &FixedOffset) -> Boxed {
-    let mut clauses: Vec<(Occur, Boxed)> = q
-        .clauses
-        .iter()
-        .map(|c| {
+/// What a query is compiled against: the fields, the time zone of dates without an offset, and
+/// the searcher whose term dictionaries expand prefixes and address ranges.
+pub struct Compiler<'a> {
+    pub fields: &'a Fields,
+    pub tz: &'a FixedOffset,
+    pub searcher: &'a Searcher,
+}
+
+/// Prefixes and ranges with at most this many distinct terms become a union of their terms
+/// (lazy, seekable); wider ones a set of documents built per segment.
+const MAX_EXPANDED: usize = 128;
+
+/// Compiles a query.
+pub fn compile(c: &Compiler, q: &vigil_core::Query) -> Boxed {
+    compile_clauses(c, q.clauses.iter())
+}
+
+/// Compiles a query without its positive top-level `after:` and `before:` clauses: the caller
+/// applies [`vigil_core::Query::bounds`] itself (the index is sorted by time, so a time range is
+/// a range of documents).
+pub fn compile_within_bounds(c: &Compiler, q: &vigil_core::Query) -> Boxed {
+    compile_clauses(
+        c,
+        q.clauses
+            .iter()
+            .filter(|cl| cl.negated || !matches!(cl.term, Q::After(_) | Q::Before(_))),
+    )
+}
+
+fn compile_clauses<'q>(
+    c: &Compiler,
+    clauses: impl Iterator<Item = &'q vigil_core::query::Clause>,
+) -> Boxed {
+    let mut clauses: Vec<(Occur, Boxed)> = clauses
+        .map(|cl| {
             (
-                if c.negated {
+                if cl.negated {
                     Occur::MustNot
                 } else {
                     Occur::Must
                 },
-                clause(f, &c.term, tz),
+                clause(c, &cl.term),
             )
         })
         .collect();
@@ -68,28 +93,57 @@ pub fn compile(f: &Fields, q: &vigil_core::Query, tz: &FixedOffset) -> Boxed {
     Box::new(BooleanQuery::new(clauses))
 }
 
-/// Entries strictly after the cursor in the given order.
-pub fn after_cursor(f: &Fields, c: Cursor, order: Order) -> Boxed {
-    let seq = |b: Bound<u64>| b.map(|v| Term::from_field_u64(f.seq, v));
-    let (time, seq_range) = match order {
-        Order::Newest => (
-            time_range(f, Bound::Unbounded, Bound::Excluded(c.occurred_at)),
-            RangeQuery::new(seq(Bound::Unbounded), seq(Bound::Excluded(c.seq))),
-        ),
-        Order::Oldest => (
-            time_range(f, Bound::Excluded(c.occurred_at), Bound::Unbounded),
-            RangeQuery::new(seq(Bound::Excluded(c.seq)), seq(Bound::Unbounded)),
-        ),
-    };
-    let same_time = time_range(
-        f,
-        Bound::Included(c.occurred_at),
-        Bound::Included(c.occurred_at),
-    );
-    any(vec![time, all_of(vec![same_time, Box::new(seq_range)])])
+/// The terms of `field` within the bounds, over every segment: a union of term queries when
+/// there are few, else an inverted-index range (a document set per segment). Never a scan of a
+/// column: that costs a pass over every document.
+fn term_range(
+    c: &Compiler,
+    field: Field,
+    from: Bound<&Term>,
+    to: Bound<&Term>,
+    make: impl Fn(&[u8]) -> Option<Term>,
+) -> Boxed {
+    let bytes = |b: Bound<&Term>| b.map(|t| t.serialized_value_bytes().to_vec());
+    let (lo, hi) = (bytes(from), bytes(to));
+    let mut found = std::collections::BTreeSet::new();
+    for segment in c.searcher.segment_readers() {
+        let Ok(index) = segment.inverted_index(field) else {
+            continue;
+        };
+        let mut range = index.terms().range();
+        range = match &lo {
+            Bound::Included(v) => range.ge(v),
+            Bound::Excluded(v) => range.gt(v),
+            Bound::Unbounded => range,
+        };
+        range = match &hi {
+            Bound::Included(v) => range.le(v),
+            Bound::Excluded(v) => range.lt(v),
+            Bound::Unbounded => range,
+        };
+        let Ok(mut stream) = range.into_stream() else {
+            continue;
+        };
+        while stream.advance() {
+            found.insert(stream.key().to_vec());
+            if found.len() > MAX_EXPANDED {
+                return Box::new(InvertedIndexRangeQuery::new(from.cloned(), to.cloned()));
+            }
+        }
+    }
+    let terms: Vec<Boxed> = found
+        .iter()
+        .filter_map(|k| make(k))
+        .map(|t| Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Boxed)
+        .collect();
+    if terms.is_empty() {
+        return Box::new(EmptyQuery);
+    }
+    any(terms)
 }
 
-fn clause(f: &Fields, t: &Q, tz: &FixedOffset) -> Boxed {
+fn clause(c: &Compiler, t: &Q) -> Boxed {
+    let (f, tz) = (c.fields, c.tz);
     let strings = |field: Field, vs: &[String]| any(vs.iter().map(|v| term(field, v)).collect());
     match t {
         Q::Actor(v) => strings(f.actor, v),
@@ -101,13 +155,20 @@ fn clause(f: &Fields, t: &Q, tz: &FixedOffset) -> Boxed {
             .iter()
             .map(|p| match p {
                 ActionPattern::Exact(a) => term(f.action, a),
-                ActionPattern::Prefix(a) => Box::new(RangeQuery::new(
-                    Bound::Included(Term::from_field_text(f.action, a)),
-                    Bound::Excluded(Term::from_field_text(
+                ActionPattern::Prefix(a) => term_range(
+                    c,
+                    f.action,
+                    Bound::Included(&Term::from_field_text(f.action, a)),
+                    Bound::Excluded(&Term::from_field_text(
                         f.action,
                         &format!("{a}{}", char::MAX),
                     )),
-                )) as Boxed,
+                    |k| {
+                        std::str::from_utf8(k)
+                            .ok()
+                            .map(|v| Term::from_field_text(f.action, v))
+                    },
+                ),
             })
             .collect()),
         Q::Target(v) => any(v
@@ -122,10 +183,19 @@ fn clause(f: &Fields, t: &Q, tz: &FixedOffset) -> Boxed {
             .iter()
             .map(|n| {
                 let ip = |a| Term::from_field_ip_addr(f.ip, ipv6(a));
-                Box::new(RangeQuery::new(
-                    Bound::Included(ip(n.network())),
-                    Bound::Included(ip(n.broadcast())),
-                )) as Boxed
+                term_range(
+                    c,
+                    f.ip,
+                    Bound::Included(&ip(n.network())),
+                    Bound::Included(&ip(n.broadcast())),
+                    |k| {
+                        let k: [u8; 16] = k.try_into().ok()?;
+                        Some(Term::from_field_ip_addr(
+                            f.ip,
+                            std::net::Ipv6Addr::from(u128::from_be_bytes(k)),
+                        ))
+                    },
+                )
             })
             .collect()),
         Q::After(b) => time_range(f, Bound::Included(micros(b.instant(tz))), Bound::Unbounded),
@@ -141,7 +211,7 @@ fn clause(f: &Fields, t: &Q, tz: &FixedOffset) -> Boxed {
                 )
             })
             .collect()),
-        Q::Any(queries) => any(queries.iter().map(|q| compile(f, q, tz)).collect()),
+        Q::Any(queries) => any(queries.iter().map(|q| compile(c, q)).collect()),
         Q::Mark(v) => strings(f.mark, v),
         Q::Incident(v) => strings(f.incident, v),
         Q::Has(v) => any(v.iter().map(|h| term(f.has, h.as_str())).collect()),

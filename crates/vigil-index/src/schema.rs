@@ -80,7 +80,7 @@ pub fn build() -> (Schema, Fields) {
         target_type: b.add_text_field("target_type", keyword(true)),
         target_id: b.add_text_field("target_id", keyword(false)),
         target: b.add_text_field("target", keyword(false)),
-        ip: b.add_ip_addr_field("ip", IpAddrOptions::default().set_fast()),
+        ip: b.add_ip_addr_field("ip", IpAddrOptions::default().set_fast().set_indexed()),
         has: b.add_text_field("has", keyword(false)),
         mark: b.add_text_field(MARK, keyword(true)),
         incident: b.add_text_field("incident", keyword(false)),
