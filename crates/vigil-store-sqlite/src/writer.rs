@@ -1,7 +1,13 @@
 //! The single writer: one thread owns the write connection and commits whatever batches are
 //! waiting in one transaction (group commit), so concurrent senders share one fsync instead of
 //! queueing behind each other. Each batch is a savepoint: one failing batch is rolled back alone.
+//!
+//! Small jobs (the trace of a search, an annotation, an account change) never queue behind bulk
+//! ingest: they are taken before any waiting batch, and one that arrives while a group of
+//! batches is being written ends that group after the batch in hand, joins it and is committed
+//! with it. A read's trace waits for at most one batch, not for a whole group.
 
+use std::collections::VecDeque;
 use std::sync::mpsc;
 
 use chrono::{DateTime, Utc};
@@ -68,6 +74,8 @@ impl Chain {
 
 /// Most events committed in one transaction.
 const MAX_GROUP_EVENTS: usize = 20_000;
+/// Jobs of at most this many events are small: they go ahead of bulk batches.
+const SMALL_JOB: usize = 16;
 
 /// The end of the chain as the writer knows it.
 #[derive(Debug, Clone, Copy)]
@@ -138,22 +146,64 @@ fn read_head(conn: &Connection) -> rusqlite::Result<Head> {
     })
 }
 
+/// Jobs received and not yet written, small ones apart.
+#[derive(Default)]
+struct Waiting {
+    small: VecDeque<Job>,
+    bulk: VecDeque<Job>,
+}
+
+impl Waiting {
+    fn put(&mut self, job: Job) {
+        if job.size <= SMALL_JOB {
+            self.small.push_back(job);
+        } else {
+            self.bulk.push_back(job);
+        }
+    }
+
+    /// Takes every job already sent, without waiting.
+    fn drain(&mut self, rx: &mpsc::Receiver<Job>) {
+        while let Ok(job) = rx.try_recv() {
+            self.put(job);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.small.is_empty() && self.bulk.is_empty()
+    }
+}
+
 fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, clock: Clock, on_commit: OnCommit) {
-    while let Ok(first) = rx.recv() {
-        let mut total = first.size;
-        let mut jobs = vec![first];
-        while total < MAX_GROUP_EVENTS {
-            match rx.try_recv() {
-                Ok(job) => {
-                    total += job.size;
-                    jobs.push(job);
-                }
-                Err(_) => break,
+    let mut waiting = Waiting::default();
+    loop {
+        if waiting.is_empty() {
+            match rx.recv() {
+                Ok(job) => waiting.put(job),
+                Err(_) => return,
             }
         }
-        let (works, replies): (Vec<Work>, Vec<_>) =
-            jobs.into_iter().map(|j| (j.work, j.reply)).unzip();
-        let (results, head) = write_group(&mut conn, works, &clock);
+        waiting.drain(&rx);
+        // Small jobs first; then batches while the group is under its size and no small job
+        // has arrived (one that arrives joins the group and ends it).
+        let mut events = 0;
+        let mut small_taken = false;
+        let mut replies = Vec::new();
+        let next = || -> Option<Work> {
+            waiting.drain(&rx);
+            let job = match waiting.small.pop_front() {
+                Some(job) => {
+                    small_taken = true;
+                    job
+                }
+                None if small_taken || events >= MAX_GROUP_EVENTS => return None,
+                None => waiting.bulk.pop_front()?,
+            };
+            events += job.size;
+            replies.push(job.reply);
+            Some(job.work)
+        };
+        let (results, head) = write_group(&mut conn, next, &clock);
         if let Some(seq) = head {
             on_commit(seq);
         }
@@ -164,16 +214,17 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, clock: Clock, on_commit: O
     }
 }
 
-/// Writes a group of batches in one transaction. Returns each batch's outcome and, if anything
-/// was stored, the new last seq. The head is read inside the transaction (under SQLite's write
-/// lock), so another process appending to the same file cannot fork the chain.
+/// Writes a group of jobs, taken one by one from `next` until it has none, in one
+/// transaction. Returns each job's outcome and, if anything was stored, the new last seq. The
+/// head is read inside the transaction (under SQLite's write lock), so another process
+/// appending to the same file cannot fork the chain.
 fn write_group(
     conn: &mut Connection,
-    jobs: Vec<Work>,
+    mut next: impl FnMut() -> Option<Work>,
     clock: &Clock,
 ) -> (Vec<Result<Output, StoreError>>, Option<u64>) {
-    let count = jobs.len();
-    let fail_all = |e: rusqlite::Error| {
+    let mut results = Vec::new();
+    let fail_all = |e: rusqlite::Error, count: usize| {
         tracing::error!(error = %e, "journal write failed");
         let results = (0..count)
             .map(|_| Err(StoreError::backend(CommitFailed(e.to_string()))))
@@ -182,17 +233,22 @@ fn write_group(
     };
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
-        Err(e) => return fail_all(e),
+        Err(e) => {
+            let count = std::iter::from_fn(&mut next).count();
+            return fail_all(e, count);
+        }
     };
     let mut head = match read_head(&tx) {
         Ok(h) => h,
-        Err(e) => return fail_all(e),
+        Err(e) => {
+            let count = std::iter::from_fn(&mut next).count();
+            return fail_all(e, count);
+        }
     };
     let first = head.seq;
     // received_at never goes backwards, even if the wall clock does.
     let now = micros(&clock()).max(head.received_at);
-    let mut results = Vec::with_capacity(jobs.len());
-    for work in jobs {
+    while let Some(work) = next() {
         let mut chain = Chain { head, now };
         // A savepoint per job: dropped without commit, it rolls back that job alone.
         let outcome = tx.savepoint().and_then(|sp| match work(&sp, &mut chain) {
@@ -209,7 +265,7 @@ fn write_group(
         }
     }
     if let Err(e) = tx.commit() {
-        return fail_all(e);
+        return fail_all(e, results.len());
     }
     (results, (head.seq != first).then_some(head.seq))
 }
