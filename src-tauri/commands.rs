@@ -7,7 +7,7 @@ use vigil_api::{Facets, Mark, Timeline};
 
 use crate::admin::Accounts;
 use crate::annotations::{AnnotateAnswer, IncidentDetailView, IncidentView, Opened, Queued};
-use crate::console::{Console, Entries, EntriesPage, Entry, Live, Session};
+use crate::console::{Console, Entries, EntriesPage, Entry, IndexProgress, Live, Session};
 use crate::error::UiError;
 use crate::export::{ExportDone, ExportProgress, ExportRequest};
 use crate::outbox::Outbox;
@@ -55,6 +55,11 @@ pub async fn search(
     order: Option<String>,
 ) -> Answer<EntriesPage> {
     console.search(&q, cursor, limit, order.as_deref()).await
+}
+
+#[tauri::command]
+pub async fn index_progress(console: State<'_, Console>) -> Answer<IndexProgress> {
+    console.index_progress().await
 }
 
 #[tauri::command]

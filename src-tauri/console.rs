@@ -243,6 +243,17 @@ pub struct EntriesPage {
     pub next_cursor: Option<String>,
     /// The store could not be reached: the page comes from the local cache.
     pub offline: bool,
+    /// How far the store's search index was behind its journal (`null` offline).
+    pub freshness: Option<vigil_api::Freshness>,
+}
+
+/// How far the store's search index has got through its journal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndexProgress {
+    /// Entries the index holds.
+    pub indexed: u64,
+    /// Entries in the journal.
+    pub journal: u64,
 }
 
 /// Entries, in an order the caller chose.
@@ -585,6 +596,7 @@ impl Console {
                 .collect(),
             next_cursor: page.next_cursor,
             offline: false,
+            freshness: page.freshness,
         })
     }
 
@@ -642,6 +654,18 @@ impl Console {
                 .collect(),
             next_cursor: next,
             offline: true,
+            freshness: None,
+        })
+    }
+
+    /// How far the store's search index has got (from its health, which journals nothing):
+    /// the console asks while an answer said the index was being built.
+    pub async fn index_progress(&self) -> Result<IndexProgress, UiError> {
+        let client = self.client()?;
+        let health = self.call(client.health().await).await?;
+        Ok(IndexProgress {
+            indexed: health.indexed.unwrap_or(health.events),
+            journal: health.events,
         })
     }
 

@@ -87,6 +87,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::print_query,
             commands::search,
             commands::timeline,
+            commands::index_progress,
             commands::facets,
             commands::event,
             commands::around,

@@ -49,6 +49,7 @@ export function createSearchScreen() {
     onOrder: (o) => { order = o; search(current); },
     onBack: () => search(current),
     onOffline: (offline) => outbox.searched(offline),
+    onIndexed: () => search(current),
   });
   const live = createLive(results.toolbar, { onShow: () => search(current) });
   const exporter = createExport(results.countTools, app, { queryBarText: () => filterbar.text() });

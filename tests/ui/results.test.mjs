@@ -117,3 +117,39 @@ test('an unreachable server leaves the last results on screen and says so', asyn
   await page.waitForFunction(() => [...document.querySelectorAll('.table-rows .row:not([hidden]) .c-severity')].every((c) => c.textContent === 'critical'));
   await app.assertClean();
 });
+
+test('while the store indexes its journal the bar says how far it got instead of a count, then searches again', async () => {
+  const building = { indexed: 412000, journal: 1000000, behind_entries: 588000, behind_ms: 95000, rebuilding: true };
+  const app = await openApp(browser, { config: { count: 200, freshness: building, indexProgress: { indexed: 412000, journal: 1000000 } } });
+  const { page } = app;
+  await page.waitForSelector('.results-indexing:not([hidden])');
+  assert.equal(await page.textContent('.results-indexing .indexing-text'), 'Indexing: 412,000 of 1,000,000');
+  assert.deepEqual(await page.$eval('.indexing-bar', (p) => [p.value, p.max]), [412000, 1000000]);
+  assert.equal(await page.isHidden('.results-count'), true, 'no count while it would be wrong');
+  assert.match(await page.getAttribute('.results-indexing', 'title'), /the newest 588,000 entries will be found once indexing is done/);
+
+  // The console follows the progress without searching again (a search is journaled).
+  const searches = (await app.calls('search')).length;
+  await page.evaluate(() => window.__fake.setIndexProgress({ indexed: 700000, journal: 1000000 }));
+  await page.waitForFunction(() => document.querySelector('.results-indexing .indexing-text').textContent === 'Indexing: 700,000 of 1,000,000');
+  assert.equal((await app.calls('search')).length, searches);
+
+  // Done: the search runs again and the count is back.
+  await page.evaluate(() => {
+    window.__fake.setFreshness({ indexed: 1000000, journal: 1000000, behind_entries: 0, behind_ms: 0, rebuilding: false });
+    window.__fake.setIndexProgress({ indexed: 1000000, journal: 1000000 });
+  });
+  await page.waitForSelector('.results-indexing', { state: 'hidden' });
+  await page.waitForFunction(() => document.querySelector('.results-count').textContent === '201 entries');
+  assert.ok((await app.calls('search')).length > searches, 'searched again once indexed');
+  await app.assertClean();
+});
+
+test('an answer a few entries behind the journal shows the count as usual', async () => {
+  const app = await openApp(browser, { config: { count: 100, freshness: { indexed: 90, journal: 101, behind_entries: 11, behind_ms: 300, rebuilding: false } } });
+  const { page } = app;
+  await page.waitForFunction(() => document.querySelector('.results-count').textContent === '101 entries');
+  assert.equal(await page.isHidden('.results-indexing'), true);
+  assert.deepEqual(await app.calls('index_progress'), []);
+  await app.assertClean();
+});

@@ -5,7 +5,7 @@
 
 import { call } from '../ipc.js';
 import { el } from '../lib/dom.js';
-import { formatEntries } from '../lib/format.js';
+import { formatEntries, formatNumber } from '../lib/format.js';
 import { COLUMNS, makeRow, fillRow } from './row.js';
 
 export const ROW_HEIGHT = 24;
@@ -13,22 +13,37 @@ const OVERSCAN = 6;
 const PREFETCH_ROWS = 120;
 const PAGE = 200;
 const BIG_PAGE = 1000;
+/** An answer this far behind the journal (or from an index being built) is said to be partial. */
+const BEHIND_MS = 5000;
+/** How often the progress of an index being built is asked for. */
+const PROGRESS_EVERY_MS = 2000;
+
+/** Whether an answer's freshness says the index is still being built or far behind. */
+export function indexing(f) {
+  return !!f && (f.rebuilding === true || f.behind_ms >= BEHIND_MS);
+}
 
 /**
  * Builds the table in `root`. Handlers: onOpen(entry), onSelect(entry), onPivot(key, value,
  * how), onOrder(order), onBack(), onError(error), onOffline(offline) with each search answer's
- * `offline` (true when it came from the cache on this computer).
+ * `offline` (true when it came from the cache on this computer), onIndexed() once an index that
+ * was being built has caught up with the journal (the search is worth running again).
  */
 export function createResults(root, handlers) {
-  const s = { q: '', order: 'newest', entries: [], total: null, cursor: null, done: true, loading: false, gen: 0, selected: -1, list: false, pending: null };
+  const s = { q: '', order: 'newest', entries: [], total: null, cursor: null, done: true, loading: false, gen: 0, selected: -1, list: false, pending: null, progress: null, timer: null };
   const pool = [];
 
   const count = el('span', { class: 'results-count', attrs: { 'aria-live': 'polite' } });
   const banner = el('span', { class: 'results-banner', hidden: true });
+  // While the store's index is being built, its answers lack the newest entries: the bar says
+  // how far it has got instead of a count that would be wrong.
+  const progressText = el('span', { class: 'indexing-text' });
+  const progressBar = el('progress', { class: 'indexing-bar' });
+  const progress = el('span', { class: 'results-indexing', hidden: true, attrs: { role: 'status' } }, progressText, progressBar);
   const order = el('button', { type: 'button', class: 'order-toggle', title: 'Change the order', on: { click: () => handlers.onOrder(s.order === 'newest' ? 'oldest' : 'newest') } });
   const lead = el('span', { class: 'results-tools' });
   const slot = el('span', { class: 'results-tools' });
-  const bar = el('div', { class: 'results-bar' }, count, lead, banner, el('span', { class: 'grow' }), slot, order);
+  const bar = el('div', { class: 'results-bar' }, count, progress, lead, banner, el('span', { class: 'grow' }), slot, order);
   const head = el('div', { class: 'table-head', attrs: { role: 'row' } },
     COLUMNS.map(([key, label, title]) => el('span', { class: `cell c-${key}`, text: label, title, attrs: { role: 'columnheader', ...(title ? { 'aria-label': title } : {}) } })));
   const spacer = el('div', { class: 'table-spacer' });
@@ -43,11 +58,51 @@ export function createResults(root, handlers) {
   function showCount() {
     order.textContent = s.order === 'newest' ? 'Newest first' : 'Oldest first';
     order.hidden = s.list;
+    const partial = s.progress != null && !s.list;
+    progress.hidden = !partial;
+    count.hidden = partial;
+    if (partial) {
+      const { indexed, journal } = s.progress;
+      progressText.textContent = `Indexing: ${formatNumber(indexed)} of ${formatNumber(journal)}`;
+      progressBar.max = Math.max(journal, 1);
+      progressBar.value = Math.min(indexed, journal);
+      progress.title = `Searches cover the ${formatEntries(indexed)} indexed so far; the newest ${formatEntries(Math.max(journal - indexed, 0))} will be found once indexing is done.`;
+    }
     if (s.list) count.textContent = formatEntries(s.entries.length);
     else if (s.total != null) count.textContent = formatEntries(s.total);
     else count.textContent = s.done ? formatEntries(s.entries.length) : 'Counting…';
     empty.hidden = !(s.done && s.entries.length === 0);
     body.setAttribute('aria-rowcount', String(rowCount()));
+  }
+
+  /** Takes an answer's freshness: shows the progress and follows it while the index is built. */
+  function freshness(f) {
+    if (!indexing(f)) {
+      s.progress = null;
+      return;
+    }
+    s.progress = { indexed: f.indexed, journal: f.journal };
+    if (s.timer == null) s.timer = setTimeout(followProgress, PROGRESS_EVERY_MS);
+  }
+
+  async function followProgress() {
+    s.timer = null;
+    if (s.progress == null) return;
+    try {
+      const p = await call('index_progress');
+      if (s.progress == null) return;
+      if (p.indexed >= p.journal) {
+        s.progress = null;
+        showCount();
+        handlers.onIndexed?.();
+        return;
+      }
+      s.progress = { indexed: p.indexed, journal: p.journal };
+      showCount();
+    } catch (error) {
+      // Unreachable or signed out: the next answer says where things stand.
+    }
+    if (s.progress != null && s.timer == null) s.timer = setTimeout(followProgress, PROGRESS_EVERY_MS);
   }
 
   function render() {
@@ -83,6 +138,7 @@ export function createResults(root, handlers) {
       const answer = await call('search', { q: s.q, cursor: s.cursor ?? undefined, limit, order: s.order });
       if (gen !== s.gen) return;
       handlers.onOffline(answer.offline === true);
+      freshness(answer.freshness);
       for (const e of answer.events) s.entries.push(e);
       s.cursor = answer.next_cursor ?? null;
       s.done = !s.cursor || answer.events.length === 0;
@@ -178,6 +234,7 @@ export function createResults(root, handlers) {
         const answer = await call('search', { q, limit: PAGE, order: o });
         if (gen !== s.gen) return;
         handlers.onOffline(answer.offline === true);
+        freshness(answer.freshness);
         banner.hidden = true;
         reset({ q, order: o, entries: answer.events, cursor: answer.next_cursor ?? null, total: s.pending.total });
       } catch (error) {

@@ -45,6 +45,27 @@ pub struct EventsPage {
     pub events: Vec<Annotated>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
+    /// How far the search index that answered was behind the journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<Freshness>,
+}
+
+/// How far the search index that made an answer was behind the journal when it answered:
+/// entries stored after `indexed` are not in the answer yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Freshness {
+    /// The last seq the answer covers.
+    pub indexed: u64,
+    /// The journal's last seq when the answer was made.
+    pub journal: u64,
+    /// Entries stored but not in the answer: `journal - indexed`.
+    pub behind_entries: u64,
+    /// How long ago the oldest of them was stored, in milliseconds (0 when none).
+    pub behind_ms: u64,
+    /// The index is being built from the journal (it was missing, stale or far behind); until
+    /// it is done, answers cover only the entries up to `indexed`.
+    pub rebuilding: bool,
 }
 
 /// In which order a search returns entries.
@@ -85,6 +106,9 @@ pub struct Timeline {
     pub interval_seconds: i64,
     /// The buckets, oldest first, including empty ones.
     pub buckets: Vec<Bucket>,
+    /// How far the search index that answered was behind the journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<Freshness>,
 }
 
 /// One bucket of a timeline.
@@ -184,6 +208,7 @@ impl BucketPlan {
                     critical: *critical,
                 })
                 .collect(),
+            freshness: None,
         }
     }
 }
@@ -276,6 +301,9 @@ pub struct Facets {
     pub field: FacetField,
     /// Values, most frequent first (ties by value).
     pub values: Vec<FacetValue>,
+    /// How far the search index that answered was behind the journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<Freshness>,
 }
 
 /// One value and how many entries have it.

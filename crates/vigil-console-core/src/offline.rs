@@ -99,7 +99,11 @@ pub fn facets<T: Held>(hits: &[T], field: FacetField, limit: usize) -> Facets {
         .collect();
     values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
     values.truncate(limit.max(1));
-    Facets { field, values }
+    Facets {
+        field,
+        values,
+        freshness: None,
+    }
 }
 
 #[cfg(test)]

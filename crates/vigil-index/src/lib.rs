@@ -72,6 +72,10 @@ const CATCH_UP_COMMIT_INTERVAL: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_secs(1);
 /// How long opening waits for another holder of the index (a store being closed) to let go.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
+/// Behind at every commit for this long, the index is following sustained ingest: readers do
+/// not wait for its next commit (they would wait a commit interval each), they are answered from
+/// its last one and told how far behind it is.
+const SUSTAINED: Duration = Duration::from_secs(1);
 /// How long a reader waits for the index before answering "try again".
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -91,6 +95,19 @@ struct Shared {
     /// Set while the index is built from far behind (opened missing, stale or long unused);
     /// cleared once it first reaches the journal's head. Only then do readers wait or get 503.
     rebuilding: std::sync::atomic::AtomicBool,
+    /// Since when (ms after `opened`) every commit has ended with more entries already waiting:
+    /// the index is following sustained ingest. 0 when the last commit reached the head.
+    behind_since: std::sync::atomic::AtomicU64,
+    opened: Instant,
+}
+
+impl Shared {
+    /// Whether the index has been behind at every commit for at least [`SUSTAINED`].
+    fn following_ingest(&self) -> bool {
+        let since = self.behind_since.load(std::sync::atomic::Ordering::Acquire);
+        since != 0
+            && self.opened.elapsed().as_millis() as u64 >= since + SUSTAINED.as_millis() as u64
+    }
 }
 
 /// The index and its follower thread. Dropping it stops the thread.
@@ -165,6 +182,8 @@ impl SearchIndex {
             target: Mutex::new(Target { head, stop: false }),
             wake: Condvar::new(),
             rebuilding: std::sync::atomic::AtomicBool::new(indexed + FAR_BEHIND < head),
+            behind_since: std::sync::atomic::AtomicU64::new(0),
+            opened: Instant::now(),
         });
         let follower = Follower {
             writer,
@@ -208,12 +227,26 @@ impl SearchIndex {
         *self.indexed.borrow()
     }
 
+    /// The journal's last seq as the index knows it (told by this process's writer, or seen
+    /// by polling the journal for other processes' appends).
+    pub fn journal_head(&self) -> u64 {
+        self.shared.target.lock().expect("index target lock").head
+    }
+
+    /// Whether the index is being built from far behind (until it first reaches the head).
+    pub fn rebuilding(&self) -> bool {
+        self.shared
+            .rebuilding
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Waits, if it is worth it, until the index holds every entry up to `seq`:
     ///
     /// - a few entries behind (normal operation): waits up to [`FRESH_WAIT`] for them, so a
     ///   search sees what was acknowledged before it was asked;
-    /// - further behind while following ingest (peak load): answers at once from the index's
-    ///   last commit, typically a second or two old, rather than make every reader wait;
+    /// - further behind, or while following sustained ingest (behind at every commit for
+    ///   [`SUSTAINED`]): answers at once from the index's last commit, typically less than a
+    ///   second old, rather than make every reader wait for the next one;
     /// - while the index is rebuilt and more than [`FAR_BEHIND`] behind: waits up to [`WAIT`]
     ///   for it to come close, then answers `Unavailable`, saying how far it got.
     pub async fn wait_for(&self, seq: u64) -> Result<(), StoreError> {
@@ -226,7 +259,7 @@ impl SearchIndex {
         if lag == 0 {
             return Ok(());
         }
-        if lag <= FRESH_LAG {
+        if lag <= FRESH_LAG && !self.shared.following_ingest() {
             let _ = tokio::time::timeout(FRESH_WAIT, rx.wait_for(|indexed| *indexed >= seq)).await;
             return Ok(());
         }
@@ -394,6 +427,7 @@ impl SearchIndex {
         Ok(Facets {
             field: r.field,
             values,
+            freshness: None,
         })
     }
 }
@@ -756,10 +790,23 @@ impl Follower {
         if let Err(e) = self.reader.reload() {
             tracing::error!(error = %e, "search index reload failed; readers see the previous commit");
         }
+        let shared = &self.shared;
         if seq >= self.head() {
-            self.shared
+            shared
                 .rebuilding
                 .store(false, std::sync::atomic::Ordering::Release);
+            shared
+                .behind_since
+                .store(0, std::sync::atomic::Ordering::Release);
+        } else if shared
+            .behind_since
+            .load(std::sync::atomic::Ordering::Acquire)
+            == 0
+        {
+            let now = shared.opened.elapsed().as_millis() as u64;
+            shared
+                .behind_since
+                .store(now.max(1), std::sync::atomic::Ordering::Release);
         }
         self.indexed.send_replace(seq);
         Ok(())

@@ -16,13 +16,18 @@ use vigil_store::{Cursor, Order, StoreError};
 struct Memory {
     entries: Vec<StoredEvent>,
     visible: AtomicU64,
+    /// How far `read` goes (a slow journal: the index cannot get further).
+    readable: AtomicU64,
     /// Seqs whose documents must be written again when the entry at the key is indexed.
     touches: Mutex<HashMap<u64, Vec<u64>>>,
 }
 
 impl Journal for Memory {
     fn read(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let end = self.visible.load(Ordering::Acquire) as usize;
+        let end = self
+            .visible
+            .load(Ordering::Acquire)
+            .min(self.readable.load(Ordering::Acquire)) as usize;
         let from = (from.max(1) - 1) as usize;
         Ok(self.entries[from.min(end)..end]
             .iter()
@@ -64,11 +69,15 @@ impl Journal for Memory {
     }
 }
 
-/// 24,000 demo entries over 40 days; every seventh shares the instant of the one before, and
+/// 24,000 demo entries (or `n`) over 40 days; every seventh shares the instant of the one before, and
 /// every 500th was stored out of order (a backfill, a month older than its neighbours).
 fn journal() -> Memory {
+    journal_of(24_000)
+}
+
+fn journal_of(n: usize) -> Memory {
     let until = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
-    let mut events = vigil_demo::Demo::new(3, until, 40, 24_000).take(24_000);
+    let mut events = vigil_demo::Demo::new(3, until, 40, n).take(n);
     for i in 1..events.len() {
         if i % 7 == 0 {
             events[i].occurred_at = events[i - 1].occurred_at;
@@ -90,6 +99,7 @@ fn journal() -> Memory {
     Memory {
         entries,
         visible: AtomicU64::new(0),
+        readable: AtomicU64::new(u64::MAX),
         touches: Mutex::new(HashMap::new()),
     }
 }
@@ -231,4 +241,43 @@ fn pages_agree_with_a_sort_of_every_match() {
             );
         }
     }
+}
+
+/// An index opened far behind its journal says it is rebuilding, how far it got and where the
+/// journal ends; searches while it is more than 100,000 behind are refused with the progress,
+/// and once it reaches the head it is no longer rebuilding.
+#[test]
+fn an_index_built_from_far_behind_says_how_far_it_got() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Arc::new(journal_of(130_000));
+    journal.visible.store(130_000, Ordering::Release);
+    journal.readable.store(20_000, Ordering::Release);
+    let index = SearchIndex::open(&dir.path().join("index"), journal.clone(), 130_000).unwrap();
+    wait_until_indexed(&index, 20_000);
+    assert_eq!(
+        (index.indexed(), index.journal_head(), index.rebuilding()),
+        (20_000, 130_000, true)
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let refused = runtime.block_on(index.wait_for(130_000)).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "the search index is being rebuilt from the journal (20000 of 130000 entries indexed); try again shortly"
+    );
+    // Within 100,000 of the head: answered from what is indexed, still rebuilding.
+    journal.readable.store(40_000, Ordering::Release);
+    index.advance(130_000);
+    wait_until_indexed(&index, 40_000);
+    runtime.block_on(index.wait_for(130_000)).unwrap();
+    assert!(index.rebuilding());
+    journal.readable.store(u64::MAX, Ordering::Release);
+    index.advance(130_000);
+    wait_until_indexed(&index, 130_000);
+    assert_eq!(
+        (index.indexed(), index.journal_head(), index.rebuilding()),
+        (130_000, 130_000, false)
+    );
 }

@@ -48,10 +48,14 @@ impl JournalStore for SqliteStore {
     }
 
     async fn search(&self, search: &Search) -> Result<Page, StoreError> {
+        // The journal's end before anything else (a search's own trace is sent after this).
+        let (journal, now) = (self.journal_head(), self.now_micros());
         let index = self.index_current().await?;
         let search = search.clone();
         self.read(move |conn| {
             let limit = search.limit.max(1);
+            // Read before the answer: it never claims more than the answer holds.
+            let (indexed, rebuilding) = (index.indexed(), index.rebuilding());
             let seqs = index.search(
                 &search.query,
                 &search.tz,
@@ -61,7 +65,12 @@ impl JournalStore for SqliteStore {
             )?;
             let mut events = by_seqs(conn, &seqs)?;
             let next = next_cursor(&mut events, limit);
-            Ok(Page { events, next })
+            let freshness = Some(freshness(conn, now, indexed, journal, rebuilding)?);
+            Ok(Page {
+                events,
+                next,
+                freshness,
+            })
         })
         .await
     }
@@ -91,15 +100,29 @@ impl JournalStore for SqliteStore {
     }
 
     async fn timeline(&self, request: &TimelineRequest) -> Result<Timeline, StoreError> {
+        let (journal, now) = (self.journal_head(), self.now_micros());
         let index = self.index_current().await?;
         let request = request.clone();
-        blocking(move || index.timeline(&request)).await
+        self.read(move |conn| {
+            let (indexed, rebuilding) = (index.indexed(), index.rebuilding());
+            let mut timeline = index.timeline(&request)?;
+            timeline.freshness = Some(freshness(conn, now, indexed, journal, rebuilding)?);
+            Ok(timeline)
+        })
+        .await
     }
 
     async fn facets(&self, request: &FacetRequest) -> Result<Facets, StoreError> {
+        let (journal, now) = (self.journal_head(), self.now_micros());
         let index = self.index_current().await?;
         let request = request.clone();
-        blocking(move || index.facets(&request)).await
+        self.read(move |conn| {
+            let (indexed, rebuilding) = (index.indexed(), index.rebuilding());
+            let mut facets = index.facets(&request)?;
+            facets.freshness = Some(freshness(conn, now, indexed, journal, rebuilding)?);
+            Ok(facets)
+        })
+        .await
     }
 
     async fn scan(&self, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
@@ -128,6 +151,37 @@ impl JournalStore for SqliteStore {
         })
         .await
     }
+}
+
+/// How far an answer made from the index up to `indexed` is behind a journal ending at
+/// `journal`: entries, and the age of the oldest entry missing.
+fn freshness(
+    conn: &Connection,
+    now: i64,
+    indexed: u64,
+    journal: u64,
+    rebuilding: bool,
+) -> Result<vigil_store::Freshness, StoreError> {
+    let behind_entries = journal.saturating_sub(indexed);
+    let behind_ms = match behind_entries {
+        0 => 0,
+        _ => conn
+            .prepare_cached("SELECT received_at FROM events WHERE seq = ?")
+            .map_err(db)?
+            .query_row([indexed as i64 + 1], |r| r.get::<_, i64>(0))
+            .optional()
+            .map_err(db)?
+            .map_or(0, |stored| {
+                (now.saturating_sub(stored).max(0) / 1000) as u64
+            }),
+    };
+    Ok(vigil_store::Freshness {
+        indexed,
+        journal,
+        behind_entries,
+        behind_ms,
+        rebuilding,
+    })
 }
 
 /// The journal as the search index reads it, on a connection of its own.

@@ -70,6 +70,8 @@ struct Inner {
     /// The last seq a search must see (the index waits for it): everything acknowledged but
     /// the traces of reading, so that a search does not wait for the previous search's trace.
     awaited: AtomicU64,
+    /// The store's clock (how old the entries the index lacks are).
+    clock: Clock,
 }
 
 impl Drop for Inner {
@@ -169,7 +171,7 @@ impl SqliteStore {
                 }
             })
         };
-        let (writer, writer_thread) = writer::spawn(conn, clock, on_commit)?;
+        let (writer, writer_thread) = writer::spawn(conn, clock.clone(), on_commit)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
@@ -180,6 +182,7 @@ impl SqliteStore {
                 index,
                 head,
                 awaited: AtomicU64::new(head_seq),
+                clock,
             }),
         })
     }
@@ -195,6 +198,20 @@ impl SqliteStore {
             .wait_for(self.inner.awaited.load(Ordering::Acquire))
             .await?;
         Ok(index)
+    }
+
+    /// The journal's last seq as far as this process knows: its own commits, and what the
+    /// index has seen other processes append.
+    pub(crate) fn now_micros(&self) -> i64 {
+        (self.inner.clock)().timestamp_micros()
+    }
+
+    pub(crate) fn journal_head(&self) -> u64 {
+        let own = self.inner.head.load(Ordering::Acquire);
+        self.inner
+            .index
+            .as_ref()
+            .map_or(own, |i| own.max(i.journal_head()))
     }
 
     /// The search index's folder: the database file's name with `.index`.

@@ -147,6 +147,8 @@ pub struct Page {
     pub events: Vec<StoredEvent>,
     /// Where the next page starts; `None` when this page is the last.
     pub next: Option<Cursor>,
+    /// How far the index that answered was behind the journal (backends with an index).
+    pub freshness: Option<crate::Freshness>,
 }
 
 /// A histogram request.

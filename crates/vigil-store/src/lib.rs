@@ -43,8 +43,8 @@ pub use journal::{utc, Cursor, FacetRequest, JournalStore, Page, Search, Timelin
 /// The records a store keeps that travel on the wire as they are: the API's types.
 pub use vigil_api::{
     Appended, Bucket, BucketPlan, Delivery, DeliveryCounts, DeliveryKind, DeliveryStatus,
-    FacetField, FacetValue, Facets, Incident, IncidentNote, IncidentStatus, Mark, Order, Pin,
-    Timeline, UserSummary,
+    FacetField, FacetValue, Facets, Freshness, Incident, IncidentNote, IncidentStatus, Mark, Order,
+    Pin, Timeline, UserSummary,
 };
 
 /// A whole store: the journal, accounts, annotations and alerting. Implemented by every type

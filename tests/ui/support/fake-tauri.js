@@ -50,6 +50,9 @@
     onChange: () => cache.clear(),
   });
   if (cfg.offline) N.setOffline(true);
+  // The store's index: what search answers say of it (cfg.freshness), and its progress.
+  let freshness = cfg.freshness ?? null;
+  let indexProgress = cfg.indexProgress ?? { indexed: events.length, journal: events.length };
 
   const err = (code, message, extra = {}) => ({ code, message, ...extra });
 
@@ -265,7 +268,16 @@
       const offset = cursor ? Number(cursor) : 0;
       const page = [];
       for (let i = offset; i < Math.min(list.length, offset + limit); i++) page.push(present(order === 'oldest' ? list[i] : list[list.length - 1 - i]));
-      return { events: page, next_cursor: offset + limit < list.length ? String(offset + limit) : null, offline: !N.online() };
+      return {
+        events: page,
+        next_cursor: offset + limit < list.length ? String(offset + limit) : null,
+        offline: !N.online(),
+        ...(N.online() && freshness ? { freshness: { ...freshness } } : {}),
+      };
+    },
+    index_progress() {
+      if (!N.online()) throw err('unreachable', `no answer from ${SERVER}`);
+      return { ...indexProgress };
     },
     async timeline({ q, buckets }) {
       await checkQuery(q);
@@ -382,6 +394,10 @@
     /** …or rejects it with `error`. */
     exportFail(error) { exporting?.fail(error); },
     exporting: () => (exporting ? { request: exporting.request, total: exporting.total } : null),
+    /** What search answers say of the index from now on (null: nothing). */
+    setFreshness(f) { freshness = f; },
+    /** What index_progress answers from now on. */
+    setIndexProgress(p) { indexProgress = { ...p }; },
     /** Offline (true): writes wait in the outbox, pending, and searches say `offline: true`. */
     setOffline(value) {
       N.setOffline(value);

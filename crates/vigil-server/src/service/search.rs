@@ -175,6 +175,7 @@ pub async fn search(
     Ok(EventsPage {
         events,
         next_cursor: page.next.map(|c| c.encode()),
+        freshness: page.freshness,
     })
 }
 

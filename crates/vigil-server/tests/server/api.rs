@@ -440,6 +440,61 @@ async fn search_timeline_and_facets_over_http() {
     assert_eq!(one.entry.event, seen[0]);
 }
 
+/// Searches, timelines and facets say how far the index that answered was behind the journal;
+/// a search's own record is not counted against it.
+#[tokio::test]
+async fn answers_say_how_far_the_index_is_behind() {
+    let s = TestServer::start().await;
+    let events: Vec<Value> = (0..60).map(event_json).collect();
+    s.ingester.ingest(&events).await.unwrap();
+    let started = std::time::Instant::now();
+    let head = loop {
+        let h = s.anonymous.health().await.unwrap();
+        if h.indexed == Some(h.events) {
+            break h.events;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the index did not catch up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let current = vigil_api::Freshness {
+        indexed: head,
+        journal: head,
+        behind_entries: 0,
+        behind_ms: 0,
+        rebuilding: false,
+    };
+    let t = s.reader.timeline("", Some(10)).await.unwrap();
+    assert_eq!(t.freshness, Some(current));
+    let f = s.reader.facets("", "actor", None).await.unwrap();
+    assert_eq!(f.freshness, Some(current));
+    let page = s.reader.search(&SearchOptions::query("")).await.unwrap();
+    assert_eq!(page.freshness, Some(current));
+    // The JSON names them as the API documents.
+    let raw: Value = s
+        .raw(Method::GET, "/v1/timeline?q=actor:staff1")
+        .bearer_auth(s.anonymous.login("alice", PASSWORD).await.unwrap().token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fresh = &raw["freshness"];
+    for key in [
+        "indexed",
+        "journal",
+        "behind_entries",
+        "behind_ms",
+        "rebuilding",
+    ] {
+        assert!(!fresh[key].is_null(), "freshness.{key} in {raw}");
+    }
+    assert!(fresh["journal"].as_u64().unwrap() >= head);
+}
+
 /// Strings and numbers sent as JSON text come back identical through the API.
 #[tokio::test]
 async fn values_come_back_byte_exact_over_http() {
