@@ -55,7 +55,7 @@ pub trait Journal: Send + Sync + 'static {
 /// an index is never reused for another journal that happens to be as long).
 const PAYLOAD_PREFIX: &str = "vigil-index/4 seq=";
 /// Entries read from the journal at a time.
-const READ_BATCH: usize = 5_000;
+const READ_BATCH: usize = 2_000;
 /// Commits are at least this far apart, so heavy ingest makes fewer, larger segments.
 const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(100);
 /// While following close behind sustained ingest, commit this often.
@@ -72,10 +72,6 @@ const CATCH_UP_COMMIT_INTERVAL: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_secs(1);
 /// How long opening waits for another holder of the index (a store being closed) to let go.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
-/// Behind at every commit for this long, the index is following sustained ingest: readers do
-/// not wait for its next commit (they would wait a commit interval each), they are answered from
-/// its last one and told how far behind it is.
-const SUSTAINED: Duration = Duration::from_secs(1);
 /// How long a reader waits for the index before answering "try again".
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -95,18 +91,35 @@ struct Shared {
     /// Set while the index is built from far behind (opened missing, stale or long unused);
     /// cleared once it first reaches the journal's head. Only then do readers wait or get 503.
     rebuilding: std::sync::atomic::AtomicBool,
-    /// Since when (ms after `opened`) every commit has ended with more entries already waiting:
-    /// the index is following sustained ingest. 0 when the last commit reached the head.
-    behind_since: std::sync::atomic::AtomicU64,
-    opened: Instant,
+    /// Readers waiting for the next commit: the follower commits as soon as it can.
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
-    /// Whether the index has been behind at every commit for at least [`SUSTAINED`].
-    fn following_ingest(&self) -> bool {
-        let since = self.behind_since.load(std::sync::atomic::Ordering::Acquire);
-        since != 0
-            && self.opened.elapsed().as_millis() as u64 >= since + SUSTAINED.as_millis() as u64
+    fn readers_waiting(&self) -> bool {
+        self.waiting.load(std::sync::atomic::Ordering::Acquire) > 0
+    }
+}
+
+/// A reader waiting for the next commit, counted while it waits (also if its future is dropped).
+struct Waiting<'a>(&'a Shared);
+
+impl<'a> Waiting<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        shared
+            .waiting
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        // Wake the follower if it sleeps between commits.
+        shared.wake.notify_one();
+        Waiting(shared)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0
+            .waiting
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 
@@ -182,8 +195,7 @@ impl SearchIndex {
             target: Mutex::new(Target { head, stop: false }),
             wake: Condvar::new(),
             rebuilding: std::sync::atomic::AtomicBool::new(indexed + FAR_BEHIND < head),
-            behind_since: std::sync::atomic::AtomicU64::new(0),
-            opened: Instant::now(),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
         });
         let follower = Follower {
             writer,
@@ -243,10 +255,10 @@ impl SearchIndex {
     /// Waits, if it is worth it, until the index holds every entry up to `seq`:
     ///
     /// - a few entries behind (normal operation): waits up to [`FRESH_WAIT`] for them, so a
-    ///   search sees what was acknowledged before it was asked;
-    /// - further behind, or while following sustained ingest (behind at every commit for
-    ///   [`SUSTAINED`]): answers at once from the index's last commit, typically less than a
-    ///   second old, rather than make every reader wait for the next one;
+    ///   search sees what was acknowledged before it was asked; the follower commits as soon as
+    ///   it has them rather than at its usual interval;
+    /// - further behind while following ingest (peak load): answers at once from the index's
+    ///   last commit, typically less than a second old, rather than make every reader wait;
     /// - while the index is rebuilt and more than [`FAR_BEHIND`] behind: waits up to [`WAIT`]
     ///   for it to come close, then answers `Unavailable`, saying how far it got.
     pub async fn wait_for(&self, seq: u64) -> Result<(), StoreError> {
@@ -259,7 +271,8 @@ impl SearchIndex {
         if lag == 0 {
             return Ok(());
         }
-        if lag <= FRESH_LAG && !self.shared.following_ingest() {
+        if lag <= FRESH_LAG {
+            let _waiting = Waiting::new(&self.shared);
             let _ = tokio::time::timeout(FRESH_WAIT, rx.wait_for(|indexed| *indexed >= seq)).await;
             return Ok(());
         }
@@ -679,8 +692,9 @@ impl Follower {
                 }
                 Work::CatchUp => {}
             }
+            // Commits are spaced out (fewer, larger segments), unless a reader waits for one.
             let since = last_commit.elapsed();
-            if since < MIN_COMMIT_INTERVAL {
+            if since < MIN_COMMIT_INTERVAL && !self.shared.readers_waiting() {
                 std::thread::sleep(MIN_COMMIT_INTERVAL - since);
             }
             if let Err(e) = self.catch_up(&mut last_commit) {
@@ -768,7 +782,7 @@ impl Follower {
                 true => CATCH_UP_COMMIT_INTERVAL,
                 false => NEAR_COMMIT_INTERVAL,
             };
-            if last_commit.elapsed() > interval {
+            if last_commit.elapsed() > interval || self.shared.readers_waiting() {
                 self.commit(indexed, &last_hash)?;
                 *last_commit = Instant::now();
                 pending = false;
@@ -790,23 +804,10 @@ impl Follower {
         if let Err(e) = self.reader.reload() {
             tracing::error!(error = %e, "search index reload failed; readers see the previous commit");
         }
-        let shared = &self.shared;
         if seq >= self.head() {
-            shared
+            self.shared
                 .rebuilding
                 .store(false, std::sync::atomic::Ordering::Release);
-            shared
-                .behind_since
-                .store(0, std::sync::atomic::Ordering::Release);
-        } else if shared
-            .behind_since
-            .load(std::sync::atomic::Ordering::Acquire)
-            == 0
-        {
-            let now = shared.opened.elapsed().as_millis() as u64;
-            shared
-                .behind_since
-                .store(now.max(1), std::sync::atomic::Ordering::Release);
         }
         self.indexed.send_replace(seq);
         Ok(())

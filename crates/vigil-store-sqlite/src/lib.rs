@@ -33,7 +33,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
@@ -57,7 +57,7 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Option<mpsc::Sender<writer::Job>>>,
+    writer: Mutex<Option<writer::Sender>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
     /// Connections for bulk reads (exports): no memory map and a small cache, so reading the
@@ -284,7 +284,7 @@ impl SqliteStore {
         awaited: bool,
     ) -> Result<T, StoreError> {
         let sent = match self.inner.writer.lock().expect("writer lock").as_ref() {
-            Some(writer) => writer.send(job).is_ok(),
+            Some(writer) => writer.send(job),
             None => false,
         };
         if !sent {
@@ -312,7 +312,9 @@ impl SqliteStore {
         let (reply, answer) = oneshot::channel();
         let job = writer::Job {
             size,
-            work: Box::new(move |conn, chain| Ok(Box::new(work(conn, chain)?) as writer::Output)),
+            work: writer::Task::Work(Box::new(move |conn, chain| {
+                Ok(Box::new(work(conn, chain)?) as writer::Output)
+            })),
             reply,
         };
         self.send(job, answer, true).await

@@ -3,12 +3,14 @@
 //! queueing behind each other. Each batch is a savepoint: one failing batch is rolled back alone.
 //!
 //! Small jobs (the trace of a search, an annotation, an account change) never queue behind bulk
-//! ingest: they are taken before any waiting batch, and one that arrives while a group of
-//! batches is being written ends that group after the batch in hand, joins it and is committed
-//! with it. A read's trace waits for at most one batch, not for a whole group.
+//! ingest: they are taken before any waiting batch, and one that arrives while a batch is being
+//! appended interrupts it: the batch's savepoint is rolled back, the small jobs are committed,
+//! and the batch is appended again (once; a batch is interrupted at most once, so ingest cannot
+//! starve). A read's trace waits for a few dozen entries, not for a batch of a thousand.
 
 use std::collections::VecDeque;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -35,8 +37,19 @@ pub(crate) type Work =
 pub(crate) struct Job {
     /// About how many events it appends (groups are kept under [`MAX_GROUP_EVENTS`]).
     pub size: usize,
-    pub work: Work,
+    pub work: Task,
     pub reply: oneshot::Sender<Result<Output, StoreError>>,
+}
+
+/// What a job does.
+pub(crate) enum Task {
+    /// Any work, run once.
+    Work(Work),
+    /// A batch to append; `interruptible` until it has been interrupted once.
+    Append {
+        events: Vec<Event>,
+        interruptible: bool,
+    },
 }
 
 impl Job {
@@ -44,9 +57,36 @@ impl Job {
     pub fn append(events: Vec<Event>, reply: oneshot::Sender<Result<Output, StoreError>>) -> Job {
         Job {
             size: events.len(),
-            work: Box::new(move |conn, chain| Ok(Box::new(chain.append(conn, &events)?))),
+            work: Task::Append {
+                events,
+                interruptible: true,
+            },
             reply,
         }
+    }
+
+    fn small(&self) -> bool {
+        self.size <= SMALL_JOB
+    }
+}
+
+/// The sending end of the writer: jobs, and a flag raised when a small job is sent, so that a
+/// batch being appended makes way for it.
+#[derive(Clone)]
+pub(crate) struct Sender {
+    jobs: mpsc::Sender<Job>,
+    small_waiting: Arc<AtomicBool>,
+}
+
+impl Sender {
+    /// Sends a job; false if the writer has stopped.
+    pub fn send(&self, job: Job) -> bool {
+        let small = job.small();
+        let sent = self.jobs.send(job).is_ok();
+        if sent && small {
+            self.small_waiting.store(true, Ordering::Release);
+        }
+        sent
     }
 }
 
@@ -63,7 +103,10 @@ impl Chain {
         conn: &Connection,
         events: &[Event],
     ) -> Result<Vec<Appended>, StoreError> {
-        append_batch(conn, &mut self.head, events, self.now)
+        append_batch(conn, &mut self.head, events, self.now, None).map_err(|e| match e {
+            Interrupt::Failed(e) => e,
+            Interrupt::MakeWay => unreachable!("only the writer's own batches make way"),
+        })
     }
 
     /// When the group is received, µs since the epoch.
@@ -98,13 +141,30 @@ pub(crate) fn spawn(
     conn: Connection,
     clock: Clock,
     on_commit: OnCommit,
-) -> Result<(mpsc::Sender<Job>, std::thread::JoinHandle<()>), StoreError> {
+) -> Result<(Sender, std::thread::JoinHandle<()>), StoreError> {
     let (tx, rx) = mpsc::channel::<Job>();
+    let small_waiting = Arc::new(AtomicBool::new(false));
+    let inbox = Inbox {
+        rx,
+        small_waiting: small_waiting.clone(),
+    };
     let thread = std::thread::Builder::new()
         .name("vigil-sqlite-writer".into())
-        .spawn(move || run(conn, rx, clock, on_commit))
+        .spawn(move || run(conn, inbox, clock, on_commit))
         .map_err(StoreError::backend)?;
-    Ok((tx, thread))
+    Ok((
+        Sender {
+            jobs: tx,
+            small_waiting,
+        },
+        thread,
+    ))
+}
+
+/// The receiving end.
+struct Inbox {
+    rx: mpsc::Receiver<Job>,
+    small_waiting: Arc<AtomicBool>,
 }
 
 fn read_head(conn: &Connection) -> rusqlite::Result<Head> {
@@ -155,16 +215,18 @@ struct Waiting {
 
 impl Waiting {
     fn put(&mut self, job: Job) {
-        if job.size <= SMALL_JOB {
+        if job.small() {
             self.small.push_back(job);
         } else {
             self.bulk.push_back(job);
         }
     }
 
-    /// Takes every job already sent, without waiting.
-    fn drain(&mut self, rx: &mpsc::Receiver<Job>) {
-        while let Ok(job) = rx.try_recv() {
+    /// Takes every job already sent, without waiting. The flag is lowered first: a small job
+    /// sent after this raises it again.
+    fn drain(&mut self, inbox: &Inbox) {
+        inbox.small_waiting.store(false, Ordering::Release);
+        while let Ok(job) = inbox.rx.try_recv() {
             self.put(job);
         }
     }
@@ -174,101 +236,162 @@ impl Waiting {
     }
 }
 
-fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, clock: Clock, on_commit: OnCommit) {
+fn run(mut conn: Connection, inbox: Inbox, clock: Clock, on_commit: OnCommit) {
     let mut waiting = Waiting::default();
     loop {
         if waiting.is_empty() {
-            match rx.recv() {
+            match inbox.rx.recv() {
                 Ok(job) => waiting.put(job),
                 Err(_) => return,
             }
         }
-        waiting.drain(&rx);
-        // Small jobs first; then batches while the group is under its size and no small job
-        // has arrived (one that arrives joins the group and ends it).
-        let mut events = 0;
-        let mut small_taken = false;
-        let mut replies = Vec::new();
-        let next = || -> Option<Work> {
-            waiting.drain(&rx);
-            let job = match waiting.small.pop_front() {
-                Some(job) => {
-                    small_taken = true;
-                    job
-                }
-                None if small_taken || events >= MAX_GROUP_EVENTS => return None,
-                None => waiting.bulk.pop_front()?,
-            };
-            events += job.size;
-            replies.push(job.reply);
-            Some(job.work)
-        };
-        let (results, head) = write_group(&mut conn, next, &clock);
+        let (done, head) = write_group(&mut conn, &mut waiting, &inbox, &clock);
         if let Some(seq) = head {
             on_commit(seq);
         }
-        for (reply, result) in replies.into_iter().zip(results) {
+        for (reply, result) in done {
             // A sender that gave up (client disconnected) is not our problem: its events are stored.
             let _ = reply.send(result);
         }
     }
 }
 
-/// Writes a group of jobs, taken one by one from `next` until it has none, in one
-/// transaction. Returns each job's outcome and, if anything was stored, the new last seq. The
-/// head is read inside the transaction (under SQLite's write lock), so another process
-/// appending to the same file cannot fork the chain.
+type Reply = oneshot::Sender<Result<Output, StoreError>>;
+/// The jobs a group wrote (or failed), with their outcomes.
+type Done = Vec<(Reply, Result<Output, StoreError>)>;
+
+/// Writes a group of jobs in one transaction: small jobs first, then batches while the group is
+/// under its size and no small job has arrived (one that arrives interrupts the batch in hand,
+/// joins the group and ends it). Returns each written job's reply and outcome and, if anything
+/// was stored, the new last seq. The head is read inside the transaction (under SQLite's write
+/// lock), so another process appending to the same file cannot fork the chain.
 fn write_group(
     conn: &mut Connection,
-    mut next: impl FnMut() -> Option<Work>,
+    waiting: &mut Waiting,
+    inbox: &Inbox,
     clock: &Clock,
-) -> (Vec<Result<Output, StoreError>>, Option<u64>) {
-    let mut results = Vec::new();
-    let fail_all = |e: rusqlite::Error, count: usize| {
+) -> (Done, Option<u64>) {
+    waiting.drain(inbox);
+    let fail_all = |e: rusqlite::Error, waiting: &mut Waiting| {
         tracing::error!(error = %e, "journal write failed");
-        let results = (0..count)
-            .map(|_| Err(StoreError::backend(CommitFailed(e.to_string()))))
+        // What this group would have held: the small jobs, else the first batch.
+        let jobs: Vec<Job> = match waiting.small.is_empty() {
+            false => waiting.small.drain(..).collect(),
+            true => waiting.bulk.pop_front().into_iter().collect(),
+        };
+        let done = jobs
+            .into_iter()
+            .map(|j| {
+                let failed = StoreError::backend(CommitFailed(e.to_string()));
+                (j.reply, Err(failed))
+            })
             .collect();
-        (results, None)
+        (done, None)
     };
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
-        Err(e) => {
-            let count = std::iter::from_fn(&mut next).count();
-            return fail_all(e, count);
-        }
+        Err(e) => return fail_all(e, waiting),
     };
     let mut head = match read_head(&tx) {
         Ok(h) => h,
-        Err(e) => {
-            let count = std::iter::from_fn(&mut next).count();
-            return fail_all(e, count);
-        }
+        Err(e) => return fail_all(e, waiting),
     };
     let first = head.seq;
     // received_at never goes backwards, even if the wall clock does.
     let now = micros(&clock()).max(head.received_at);
-    while let Some(work) = next() {
-        let mut chain = Chain { head, now };
-        // A savepoint per job: dropped without commit, it rolls back that job alone.
-        let outcome = tx.savepoint().and_then(|sp| match work(&sp, &mut chain) {
-            Ok(ok) => sp.commit().map(|_| Ok(ok)),
-            Err(e) => Ok(Err(e)),
-        });
-        match outcome {
-            Ok(Ok(output)) => {
-                head = chain.head;
-                results.push(Ok(output));
+    let mut done: Done = Vec::new();
+    let (mut events, mut small_taken) = (0, false);
+    loop {
+        waiting.drain(inbox);
+        let job = match waiting.small.pop_front() {
+            Some(job) => {
+                small_taken = true;
+                job
             }
-            Ok(Err(e)) => results.push(Err(e)),
-            Err(e) => results.push(Err(StoreError::backend(e))),
+            None if small_taken || events >= MAX_GROUP_EVENTS => break,
+            None => match waiting.bulk.pop_front() {
+                Some(job) => job,
+                None => break,
+            },
+        };
+        let Job { size, work, reply } = job;
+        // A savepoint per job: dropped without commit, it rolls back that job alone.
+        let sp = match tx.savepoint() {
+            Ok(sp) => sp,
+            Err(e) => {
+                done.push((reply, Err(StoreError::backend(e))));
+                continue;
+            }
+        };
+        let outcome = match work {
+            Task::Work(work) => {
+                let mut chain = Chain { head, now };
+                work(&sp, &mut chain).map(|out| (out, chain.head))
+            }
+            Task::Append {
+                events: batch,
+                interruptible,
+            } => {
+                let mut end = head;
+                let flag = interruptible.then_some(&*inbox.small_waiting);
+                match append_batch(&sp, &mut end, &batch, now, flag) {
+                    Ok(out) => Ok((Box::new(out) as Output, end)),
+                    Err(Interrupt::Failed(e)) => Err(e),
+                    Err(Interrupt::MakeWay) => {
+                        // Rolled back (the savepoint is dropped); appended again after the
+                        // small jobs, and not interrupted again.
+                        drop(sp);
+                        waiting.bulk.push_front(Job {
+                            size,
+                            work: Task::Append {
+                                events: batch,
+                                interruptible: false,
+                            },
+                            reply,
+                        });
+                        continue;
+                    }
+                }
+            }
+        };
+        events += size;
+        match outcome.and_then(|out| sp.commit().map(|()| out).map_err(StoreError::backend)) {
+            Ok((output, end)) => {
+                head = end;
+                done.push((reply, Ok(output)));
+            }
+            Err(e) => done.push((reply, Err(e))),
         }
     }
     if let Err(e) = tx.commit() {
-        return fail_all(e, results.len());
+        tracing::error!(error = %e, "journal write failed");
+        let done = done
+            .into_iter()
+            .map(|(reply, _)| {
+                let failed = StoreError::backend(CommitFailed(e.to_string()));
+                (reply, Err(failed))
+            })
+            .collect();
+        return (done, None);
     }
-    (results, (head.seq != first).then_some(head.seq))
+    (done, (head.seq != first).then_some(head.seq))
 }
+
+/// Why an append stopped.
+enum Interrupt {
+    /// A small job is waiting: the batch makes way (its savepoint is rolled back).
+    MakeWay,
+    Failed(StoreError),
+}
+
+impl From<StoreError> for Interrupt {
+    fn from(e: StoreError) -> Self {
+        Interrupt::Failed(e)
+    }
+}
+
+/// Entries appended between two looks at the small-job flag.
+const LOOK_EVERY: usize = 32;
 
 /// The commit of a group failed: nothing in it is stored.
 #[derive(Debug, thiserror::Error)]
@@ -280,7 +403,8 @@ fn append_batch(
     head: &mut Head,
     events: &[Event],
     now: i64,
-) -> Result<Vec<Appended>, StoreError> {
+    make_way: Option<&AtomicBool>,
+) -> Result<Vec<Appended>, Interrupt> {
     let db = StoreError::backend;
     let mut find = conn
         .prepare_cached(&format!("SELECT {} FROM events WHERE id = ?", sql::COLUMNS))
@@ -296,19 +420,24 @@ fn append_batch(
     let received_at = sql::from_micros(now);
     let mut out = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
+        if i % LOOK_EVERY == LOOK_EVERY - 1
+            && make_way.is_some_and(|small| small.load(Ordering::Acquire))
+        {
+            return Err(Interrupt::MakeWay);
+        }
         let existing: Option<StoredEvent> = find
             .query_row([e.id.as_bytes().as_slice()], sql::stored_event)
             .optional()
             .map_err(db)?;
         if let Some(stored) = existing {
             if stored.event != *e {
-                return Err(StoreError::Conflict {
+                return Err(Interrupt::Failed(StoreError::Conflict {
                     message: format!(
                         "events[{i}].id: {} is already stored (seq {}) with different content",
                         e.id, stored.seq
                     ),
                     index: Some(i),
-                });
+                }));
             }
             out.push(Appended {
                 id: e.id,
