@@ -345,26 +345,15 @@ impl SearchIndex {
             },
             q,
         );
-        let weight = compiled
-            .weight(tantivy::query::EnableScoring::disabled_from_searcher(
-                &searcher,
-            ))
-            .map_err(index_error)?;
         let page = Page {
             cursor: cursor.map(|c| (c.occurred_at, c.seq)),
             order,
             limit,
+            from,
+            to,
         };
-        let mut found = Vec::new();
-        for segment in searcher.segment_readers() {
-            page.collect(weight.as_ref(), segment, from, to, &mut found)
-                .map_err(index_error)?;
-        }
-        match order {
-            Order::Newest => found.sort_unstable_by(|a, b| b.cmp(a)),
-            Order::Oldest => found.sort_unstable(),
-        }
-        found.truncate(limit);
+        // Segments are read in parallel (the index's executor), each stopping at its page.
+        let found = searcher.search(&*compiled, &page).map_err(index_error)?;
         Ok(found.into_iter().map(|(_, seq)| seq).collect())
     }
 
@@ -462,9 +451,87 @@ struct Page {
     cursor: Option<(i64, u64)>,
     order: Order,
     limit: usize,
+    /// The occurred_at range `[from, to)` the page lies in.
+    from: i64,
+    to: i64,
+}
+
+impl tantivy::collector::Collector for Page {
+    type Fruit = Vec<(i64, u64)>;
+    type Child = PageSegment;
+
+    /// Only for a caller that feeds every match (tantivy's default way of collecting);
+    /// [`Page::collect_segment`] stops at the page instead.
+    fn for_segment(
+        &self,
+        _: tantivy::SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<PageSegment> {
+        let fast = segment.fast_fields();
+        Ok(PageSegment {
+            time: fast.i64(schema::TIME)?.first_or_default_col(0),
+            seq: fast.u64(schema::SEQ)?.first_or_default_col(0),
+            page: Page { ..*self },
+            found: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<(i64, u64)>>) -> tantivy::Result<Vec<(i64, u64)>> {
+        let mut found = fruits.concat();
+        self.cut(&mut found);
+        Ok(found)
+    }
+
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        _: u32,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<Vec<(i64, u64)>> {
+        let mut found = Vec::new();
+        self.collect(weight, segment, self.from, self.to, &mut found)?;
+        Ok(found)
+    }
+}
+
+/// Every match of a segment, for [`Page::for_segment`].
+struct PageSegment {
+    time: Arc<dyn tantivy::columnar::ColumnValues<i64>>,
+    seq: Arc<dyn tantivy::columnar::ColumnValues<u64>>,
+    page: Page,
+    found: Vec<(i64, u64)>,
+}
+
+impl tantivy::collector::SegmentCollector for PageSegment {
+    type Fruit = Vec<(i64, u64)>;
+
+    fn collect(&mut self, doc: DocId, _: tantivy::Score) {
+        let key = (self.time.get_val(doc), self.seq.get_val(doc));
+        if (self.page.from..self.page.to).contains(&key.0) && self.page.after_cursor(key) {
+            self.found.push(key);
+        }
+    }
+
+    fn harvest(mut self) -> Vec<(i64, u64)> {
+        self.page.cut(&mut self.found);
+        self.found
+    }
 }
 
 impl Page {
+    /// Sorts in the page's order and keeps the page.
+    fn cut(&self, found: &mut Vec<(i64, u64)>) {
+        match self.order {
+            Order::Newest => found.sort_unstable_by(|a, b| b.cmp(a)),
+            Order::Oldest => found.sort_unstable(),
+        }
+        found.truncate(self.limit);
+    }
+
     /// Whether an entry comes after the cursor.
     fn after_cursor(&self, key: (i64, u64)) -> bool {
         match (self.cursor, self.order) {
