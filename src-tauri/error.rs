@@ -92,6 +92,13 @@ impl From<ClientError> for UiError {
             ClientError::Api {
                 status, message, ..
             } if (400..500).contains(&status) => UiError::invalid(message),
+            // The store cannot answer yet (its search index is being built): the console shows
+            // the index's progress and searches again when it is done.
+            ClientError::Api {
+                status: 503,
+                message,
+                ..
+            } => UiError::new("unavailable", message),
             ClientError::Api { message, .. } => {
                 UiError::new("server", format!("The store failed: {message}"))
             }

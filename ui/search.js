@@ -106,6 +106,11 @@ export function createSearchScreen() {
     else showProblem(error);
   }
 
+  /** A timeline's or facets' error: not when the store is unavailable (the results bar says why). */
+  function besideResults(error) {
+    if (error.code !== 'unavailable') searchError(error);
+  }
+
   /** Runs `q` everywhere: table, timeline (and so the count), facets, live tail. */
   function search(q) {
     current = q;
@@ -118,8 +123,8 @@ export function createSearchScreen() {
       if (n == null) return;
       results.setTotal(n, q);
       exporter.setCount(n, q);
-    }, searchError);
-    facets.load(q).catch(searchError);
+    }, besideResults);
+    facets.load(q).catch(besideResults);
     live.setQuery(q);
   }
 

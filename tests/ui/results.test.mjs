@@ -153,3 +153,28 @@ test('an answer a few entries behind the journal shows the count as usual', asyn
   assert.deepEqual(await app.calls('index_progress'), []);
   await app.assertClean();
 });
+
+test('while the store answers 503 because its index is far behind, the bar follows the progress, then the search runs', async () => {
+  const REBUILDING = 'the search index is being rebuilt from the journal (412000 of 1000000 entries indexed); try again shortly';
+  const app = await openApp(browser, { wait: false, config: { count: 50, unavailable: REBUILDING, indexProgress: { indexed: 412000, journal: 1000000 } } });
+  const { page } = app;
+  await page.waitForSelector('.results-indexing:not([hidden])');
+  assert.equal(await page.textContent('.results-indexing .indexing-text'), 'Indexing: 412,000 of 1,000,000');
+  assert.equal(await page.isHidden('#status'), true, 'no error while the index is being built');
+  await page.evaluate(() => {
+    window.__fake.setUnavailable(null);
+    window.__fake.setIndexProgress({ indexed: 1000000, journal: 1000000 });
+  });
+  await page.waitForSelector('.results-indexing', { state: 'hidden' });
+  await page.waitForFunction(() => document.querySelector('.results-count').textContent === '51 entries');
+  assert.ok(await page.isVisible('.table-body .row:not(.placeholder)'));
+  await app.assertClean();
+});
+
+test('a 503 from a store whose index is whole is shown as the error it is', async () => {
+  const app = await openApp(browser, { wait: false, config: { count: 50, unavailable: 'this process opened the journal without its search index' } });
+  const { page } = app;
+  await page.waitForSelector('#status:not([hidden])');
+  assert.match(await page.textContent('#status .status-text'), /opened the journal without its search index/);
+  assert.equal(await page.isHidden('.results-indexing'), true);
+});

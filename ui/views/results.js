@@ -30,7 +30,7 @@ export function indexing(f) {
  * was being built has caught up with the journal (the search is worth running again).
  */
 export function createResults(root, handlers) {
-  const s = { q: '', order: 'newest', entries: [], total: null, cursor: null, done: true, loading: false, gen: 0, selected: -1, list: false, pending: null, progress: null, timer: null };
+  const s = { q: '', order: 'newest', entries: [], total: null, cursor: null, done: true, loading: false, gen: 0, selected: -1, list: false, pending: null, progress: null, following: false, timer: null };
   const pool = [];
 
   const count = el('span', { class: 'results-count', attrs: { 'aria-live': 'polite' } });
@@ -79,30 +79,63 @@ export function createResults(root, handlers) {
   function freshness(f) {
     if (!indexing(f)) {
       s.progress = null;
+      s.following = false;
       return;
     }
     s.progress = { indexed: f.indexed, journal: f.journal };
-    if (s.timer == null) s.timer = setTimeout(followProgress, PROGRESS_EVERY_MS);
+    follow(PROGRESS_EVERY_MS);
   }
 
+  function follow(after) {
+    s.following = true;
+    if (s.timer == null) s.timer = setTimeout(followProgress, after);
+  }
+
+  /** Asks how far the index got; once it is whole, the search runs again. */
   async function followProgress() {
     s.timer = null;
-    if (s.progress == null) return;
+    if (!s.following) return;
     try {
       const p = await call('index_progress');
-      if (s.progress == null) return;
+      if (!s.following) return;
       if (p.indexed >= p.journal) {
+        s.following = false;
         s.progress = null;
         showCount();
-        handlers.onIndexed?.();
+        if (!s.list) handlers.onIndexed?.();
         return;
       }
       s.progress = { indexed: p.indexed, journal: p.journal };
       showCount();
     } catch (error) {
-      // Unreachable or signed out: the next answer says where things stand.
+      // Signed out: nothing to follow. Unreachable: the next answer says where things stand.
+      if (error.code === 'signed_out' || error.code === 'unreachable') {
+        s.following = false;
+        s.progress = null;
+        showCount();
+        return;
+      }
     }
-    if (s.progress != null && s.timer == null) s.timer = setTimeout(followProgress, PROGRESS_EVERY_MS);
+    if (s.following && s.timer == null) s.timer = setTimeout(followProgress, PROGRESS_EVERY_MS);
+  }
+
+  /**
+   * A search the store could not answer yet (503): if its index is being built, the bar shows
+   * how far it got and the search runs again when it is done; otherwise it is an error.
+   */
+  async function unavailable(error) {
+    try {
+      const p = await call('index_progress');
+      if (p.indexed < p.journal) {
+        s.progress = { indexed: p.indexed, journal: p.journal };
+        showCount();
+        follow(PROGRESS_EVERY_MS);
+        return;
+      }
+    } catch {
+      // Fall through to the error.
+    }
+    handlers.onError(error);
   }
 
   function render() {
@@ -243,7 +276,8 @@ export function createResults(root, handlers) {
         s.loading = false;
         body.classList.remove('busy');
         render();
-        if (!error.handled) handlers.onError(error);
+        if (error.code === 'unavailable') unavailable(error);
+        else if (!error.handled) handlers.onError(error);
       }
     },
     /** Shows a fixed list (around an entry) with a banner and a way back. */

@@ -58,6 +58,8 @@ const PAYLOAD_PREFIX: &str = "vigil-index/4 seq=";
 const READ_BATCH: usize = 2_000;
 /// Commits are at least this far apart, so heavy ingest makes fewer, larger segments.
 const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(100);
+/// Commits are at least this far apart even while readers wait for one.
+const MIN_COMMIT_FOR_READERS: Duration = Duration::from_millis(25);
 /// While following close behind sustained ingest, commit this often.
 const NEAR_COMMIT_INTERVAL: Duration = Duration::from_millis(250);
 /// More entries than this behind the journal is "far behind" (a rebuild).
@@ -91,13 +93,20 @@ struct Shared {
     /// Set while the index is built from far behind (opened missing, stale or long unused);
     /// cleared once it first reaches the journal's head. Only then do readers wait or get 503.
     rebuilding: std::sync::atomic::AtomicBool,
-    /// Readers waiting for the next commit: the follower commits as soon as it can.
+    /// Readers waiting for the next commit: the follower commits as soon as it holds what they
+    /// wait for (`needed`, the largest seq one of them waits for).
     waiting: std::sync::atomic::AtomicUsize,
+    needed: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
     fn readers_waiting(&self) -> bool {
         self.waiting.load(std::sync::atomic::Ordering::Acquire) > 0
+    }
+
+    /// Whether a commit at `indexed` would let a waiting reader go.
+    fn readers_satisfied_at(&self, indexed: u64) -> bool {
+        self.readers_waiting() && indexed >= self.needed.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 
@@ -105,7 +114,10 @@ impl Shared {
 struct Waiting<'a>(&'a Shared);
 
 impl<'a> Waiting<'a> {
-    fn new(shared: &'a Shared) -> Self {
+    fn new(shared: &'a Shared, seq: u64) -> Self {
+        shared
+            .needed
+            .fetch_max(seq, std::sync::atomic::Ordering::AcqRel);
         shared
             .waiting
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
@@ -196,6 +208,7 @@ impl SearchIndex {
             wake: Condvar::new(),
             rebuilding: std::sync::atomic::AtomicBool::new(indexed + FAR_BEHIND < head),
             waiting: std::sync::atomic::AtomicUsize::new(0),
+            needed: std::sync::atomic::AtomicU64::new(0),
         });
         let follower = Follower {
             writer,
@@ -272,7 +285,7 @@ impl SearchIndex {
             return Ok(());
         }
         if lag <= FRESH_LAG {
-            let _waiting = Waiting::new(&self.shared);
+            let _waiting = Waiting::new(&self.shared, seq);
             let _ = tokio::time::timeout(FRESH_WAIT, rx.wait_for(|indexed| *indexed >= seq)).await;
             return Ok(());
         }
@@ -313,7 +326,9 @@ impl SearchIndex {
     /// column), and within it the first page newest first is the first `limit` matches in
     /// document order: the search stops there, however many entries match. Oldest first reads
     /// the range from its end, in chunks that grow fourfold, until a chunk holds the page. The
-    /// cost is the page and what the query skips to reach it, never a pass over every match.
+    /// cost is the page and what the query skips to reach it in each segment, not an ordering of
+    /// every match (a query with fewer matches than a page still visits all of them, and an
+    /// address range over more than 128 addresses first gathers its documents per segment).
     pub fn search(
         &self,
         q: &Query,
@@ -759,10 +774,14 @@ impl Follower {
                 }
                 Work::CatchUp => {}
             }
-            // Commits are spaced out (fewer, larger segments), unless a reader waits for one.
+            // Commits are spaced out (fewer, larger segments); less so while a reader waits.
+            let spacing = match self.shared.readers_waiting() {
+                true => MIN_COMMIT_FOR_READERS,
+                false => MIN_COMMIT_INTERVAL,
+            };
             let since = last_commit.elapsed();
-            if since < MIN_COMMIT_INTERVAL && !self.shared.readers_waiting() {
-                std::thread::sleep(MIN_COMMIT_INTERVAL - since);
+            if since < spacing {
+                std::thread::sleep(spacing - since);
             }
             if let Err(e) = self.catch_up(&mut last_commit) {
                 tracing::error!(error = %e, "search index could not follow the journal; retrying");
@@ -849,7 +868,9 @@ impl Follower {
                 true => CATCH_UP_COMMIT_INTERVAL,
                 false => NEAR_COMMIT_INTERVAL,
             };
-            if last_commit.elapsed() > interval || self.shared.readers_waiting() {
+            let for_readers = self.shared.readers_satisfied_at(indexed)
+                && last_commit.elapsed() >= MIN_COMMIT_FOR_READERS;
+            if last_commit.elapsed() > interval || for_readers {
                 self.commit(indexed, &last_hash)?;
                 *last_commit = Instant::now();
                 pending = false;

@@ -107,8 +107,11 @@ fn term_range(
     let (lo, hi) = (bytes(from), bytes(to));
     let mut found = std::collections::BTreeSet::new();
     for segment in c.searcher.segment_readers() {
+        // A dictionary that cannot be read: the range query reads it again when it runs, and
+        // fails the search with the error rather than leave the segment out.
+        let range_query = || Box::new(InvertedIndexRangeQuery::new(from.cloned(), to.cloned()));
         let Ok(index) = segment.inverted_index(field) else {
-            continue;
+            return range_query();
         };
         let mut range = index.terms().range();
         range = match &lo {
@@ -122,12 +125,12 @@ fn term_range(
             Bound::Unbounded => range,
         };
         let Ok(mut stream) = range.into_stream() else {
-            continue;
+            return range_query();
         };
         while stream.advance() {
             found.insert(stream.key().to_vec());
             if found.len() > MAX_EXPANDED {
-                return Box::new(InvertedIndexRangeQuery::new(from.cloned(), to.cloned()));
+                return range_query();
             }
         }
     }

@@ -49,7 +49,8 @@ impl JournalStore for SqliteStore {
 
     async fn search(&self, search: &Search) -> Result<Page, StoreError> {
         // The journal's end before anything else (a search's own trace is sent after this).
-        let (journal, now) = (self.journal_head(), self.now_micros());
+        let journal = self.journal_head();
+        let store = self.clone();
         let index = self.index_current().await?;
         let search = search.clone();
         self.read(move |conn| {
@@ -65,7 +66,13 @@ impl JournalStore for SqliteStore {
             )?;
             let mut events = by_seqs(conn, &seqs)?;
             let next = next_cursor(&mut events, limit);
-            let freshness = Some(freshness(conn, now, indexed, journal, rebuilding)?);
+            let freshness = Some(freshness(
+                conn,
+                store.now_micros(),
+                indexed,
+                journal,
+                rebuilding,
+            )?);
             Ok(Page {
                 events,
                 next,
@@ -100,26 +107,40 @@ impl JournalStore for SqliteStore {
     }
 
     async fn timeline(&self, request: &TimelineRequest) -> Result<Timeline, StoreError> {
-        let (journal, now) = (self.journal_head(), self.now_micros());
+        let journal = self.journal_head();
+        let store = self.clone();
         let index = self.index_current().await?;
         let request = request.clone();
         self.read(move |conn| {
             let (indexed, rebuilding) = (index.indexed(), index.rebuilding());
             let mut timeline = index.timeline(&request)?;
-            timeline.freshness = Some(freshness(conn, now, indexed, journal, rebuilding)?);
+            timeline.freshness = Some(freshness(
+                conn,
+                store.now_micros(),
+                indexed,
+                journal,
+                rebuilding,
+            )?);
             Ok(timeline)
         })
         .await
     }
 
     async fn facets(&self, request: &FacetRequest) -> Result<Facets, StoreError> {
-        let (journal, now) = (self.journal_head(), self.now_micros());
+        let journal = self.journal_head();
+        let store = self.clone();
         let index = self.index_current().await?;
         let request = request.clone();
         self.read(move |conn| {
             let (indexed, rebuilding) = (index.indexed(), index.rebuilding());
             let mut facets = index.facets(&request)?;
-            facets.freshness = Some(freshness(conn, now, indexed, journal, rebuilding)?);
+            facets.freshness = Some(freshness(
+                conn,
+                store.now_micros(),
+                indexed,
+                journal,
+                rebuilding,
+            )?);
             Ok(facets)
         })
         .await
@@ -162,7 +183,10 @@ fn freshness(
     journal: u64,
     rebuilding: bool,
 ) -> Result<vigil_store::Freshness, StoreError> {
-    let behind_entries = journal.saturating_sub(indexed);
+    // The journal's end was read before waiting for the index, which may have indexed entries
+    // appended meanwhile (the search's own record among them).
+    let journal = journal.max(indexed);
+    let behind_entries = journal - indexed;
     let behind_ms = match behind_entries {
         0 => 0,
         _ => conn

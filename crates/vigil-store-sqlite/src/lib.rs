@@ -200,12 +200,13 @@ impl SqliteStore {
         Ok(index)
     }
 
-    /// The journal's last seq as far as this process knows: its own commits, and what the
-    /// index has seen other processes append.
+    /// Now by the store's clock, µs.
     pub(crate) fn now_micros(&self) -> i64 {
         (self.inner.clock)().timestamp_micros()
     }
 
+    /// The journal's last seq as far as this process knows: its own commits, and what the
+    /// index has seen other processes append.
     pub(crate) fn journal_head(&self) -> u64 {
         let own = self.inner.head.load(Ordering::Acquire);
         self.inner
@@ -316,6 +317,7 @@ impl SqliteStore {
                 Ok(Box::new(work(conn, chain)?) as writer::Output)
             })),
             reply,
+            deferred: false,
         };
         self.send(job, answer, true).await
     }

@@ -2,11 +2,13 @@
 //! waiting in one transaction (group commit), so concurrent senders share one fsync instead of
 //! queueing behind each other. Each batch is a savepoint: one failing batch is rolled back alone.
 //!
-//! Small jobs (the trace of a search, an annotation, an account change) never queue behind bulk
+//! Small jobs (the trace of a search, an annotation, an account change) do not queue behind bulk
 //! ingest: they are taken before any waiting batch, and one that arrives while a batch is being
-//! appended interrupts it: the batch's savepoint is rolled back, the small jobs are committed,
-//! and the batch is appended again (once; a batch is interrupted at most once, so ingest cannot
-//! starve). A read's trace waits for a few dozen entries, not for a batch of a thousand.
+//! appended (and more than a quarter of it is left) interrupts it: the batch's savepoint is
+//! rolled back, the small jobs are committed, and the batch is appended again. A batch is
+//! interrupted at most once and left for a later group at most once, so ingest cannot starve
+//! behind a stream of small writes; a read's trace usually waits for a few dozen entries, at
+//! worst for one batch.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +41,9 @@ pub(crate) struct Job {
     pub size: usize,
     pub work: Task,
     pub reply: oneshot::Sender<Result<Output, StoreError>>,
+    /// A batch left for a later group once because small jobs went first: it is not left
+    /// again, so ingest cannot starve behind a stream of small writes.
+    pub deferred: bool,
 }
 
 /// What a job does.
@@ -62,11 +67,23 @@ impl Job {
                 interruptible: true,
             },
             reply,
+            deferred: false,
         }
     }
 
     fn small(&self) -> bool {
         self.size <= SMALL_JOB
+    }
+
+    /// Whether it is a batch that a small job interrupted already.
+    fn was_interrupted(&self) -> bool {
+        matches!(
+            self.work,
+            Task::Append {
+                interruptible: false,
+                ..
+            }
+        )
     }
 }
 
@@ -308,13 +325,31 @@ fn write_group(
                 small_taken = true;
                 job
             }
-            None if small_taken || events >= MAX_GROUP_EVENTS => break,
+            None if events >= MAX_GROUP_EVENTS => break,
+            // After small jobs, a batch waits for the next group (the small ones are committed
+            // without waiting for it), but only once: one already left, or already interrupted,
+            // joins this group.
+            None if small_taken => match waiting.bulk.front_mut() {
+                Some(job) if job.deferred || job.was_interrupted() => {
+                    waiting.bulk.pop_front().expect("a front job")
+                }
+                Some(job) => {
+                    job.deferred = true;
+                    break;
+                }
+                None => break,
+            },
             None => match waiting.bulk.pop_front() {
                 Some(job) => job,
                 None => break,
             },
         };
-        let Job { size, work, reply } = job;
+        let Job {
+            size,
+            work,
+            reply,
+            deferred,
+        } = job;
         // A savepoint per job: dropped without commit, it rolls back that job alone.
         let sp = match tx.savepoint() {
             Ok(sp) => sp,
@@ -348,6 +383,7 @@ fn write_group(
                                 interruptible: false,
                             },
                             reply,
+                            deferred,
                         });
                         continue;
                     }
@@ -420,7 +456,9 @@ fn append_batch(
     let received_at = sql::from_micros(now);
     let mut out = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
+        // Not in the last quarter: finishing costs less than appending it all again.
         if i % LOOK_EVERY == LOOK_EVERY - 1
+            && events.len() - i > events.len() / 4
             && make_way.is_some_and(|small| small.load(Ordering::Acquire))
         {
             return Err(Interrupt::MakeWay);
@@ -495,4 +533,51 @@ fn append_batch(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_store::conformance::dataset;
+
+    fn head_after(conn: &Connection) -> u64 {
+        head_seq(conn).unwrap()
+    }
+
+    /// Small jobs arriving before every group: the batch is left for one group, then stored in
+    /// the next one, after that group's small jobs (before, it waited as long as they came).
+    #[test]
+    fn a_batch_is_left_behind_small_jobs_at_most_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::open_connection(&dir.path().join("vigil.db")).unwrap();
+        crate::schema::migrate(&conn).unwrap().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let small_waiting = Arc::new(AtomicBool::new(false));
+        let inbox = Inbox {
+            rx,
+            small_waiting: small_waiting.clone(),
+        };
+        let sender = Sender {
+            jobs: tx,
+            small_waiting,
+        };
+        let clock: Clock = Arc::new(chrono::Utc::now);
+        let mut waiting = Waiting::default();
+        let (reply, _batch) = oneshot::channel();
+        waiting.put(Job::append(dataset(100, 1), reply));
+        let mut heads = Vec::new();
+        let mut replies = Vec::new();
+        for round in 0..3 {
+            let (reply, answer) = oneshot::channel();
+            replies.push(answer);
+            assert!(sender.send(Job::append(dataset(1, 100 + round), reply)));
+            let (done, _) = write_group(&mut conn, &mut waiting, &inbox, &clock);
+            assert!(done.iter().all(|(_, r)| r.is_ok()));
+            heads.push(head_after(&conn));
+        }
+        // Group 1: the small job alone. Group 2: the next small job, then the batch.
+        // Group 3: the last small job.
+        assert_eq!(heads, vec![1, 102, 103]);
+        assert!(waiting.is_empty());
+    }
 }

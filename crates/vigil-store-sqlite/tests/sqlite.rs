@@ -273,3 +273,51 @@ async fn a_small_write_goes_ahead_of_a_batch_being_appended() {
     }
     assert_eq!(v.verified(), 20_001);
 }
+
+/// A batch sent while small writes keep coming from many senders (interrupting it, going
+/// before it) is stored whole, in one piece, and every small write too: nothing lost, nothing
+/// twice. (That a batch is left behind small jobs at most once is the writer's unit test.)
+#[tokio::test]
+async fn batches_are_stored_while_small_writes_keep_coming() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("vigil.db"), system_clock()).unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let seed = Arc::new(AtomicU64::new(1_000));
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, stop, seed) = (store.clone(), stop.clone(), seed.clone());
+            tokio::spawn(async move {
+                let mut written = 0;
+                while !stop.load(Ordering::Acquire) {
+                    let one = dataset(1, seed.fetch_add(1, Ordering::AcqRel));
+                    store.append_trace(one).await.unwrap();
+                    written += 1;
+                }
+                written
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // A liveness bound, not a timing.
+    let batch = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        store.append(dataset(5_000, 14)),
+    )
+    .await
+    .expect("the batch was stored while small writes kept coming")
+    .unwrap();
+    stop.store(true, Ordering::Release);
+    let mut small = 0;
+    for w in writers {
+        small += w.await.unwrap();
+    }
+    assert!(small > 0);
+    let seqs: Vec<u64> = batch.iter().map(|a| a.seq).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "the batch is in one piece"
+    );
+    let head = store.head().await.unwrap().unwrap().0;
+    assert_eq!(head, 5_000 + small as u64);
+}

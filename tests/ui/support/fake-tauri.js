@@ -53,6 +53,11 @@
   // The store's index: what search answers say of it (cfg.freshness), and its progress.
   let freshness = cfg.freshness ?? null;
   let indexProgress = cfg.indexProgress ?? { indexed: events.length, journal: events.length };
+  // The store answers searches, timelines and facets with 503 `unavailable` (this message).
+  let unavailable = cfg.unavailable ?? null;
+  const checkAvailable = () => {
+    if (unavailable && N.online()) throw err('unavailable', unavailable);
+  };
 
   const err = (code, message, extra = {}) => ({ code, message, ...extra });
 
@@ -262,6 +267,7 @@
     parse_query: ({ q }) => backend('/parse', { q }),
     print_query: ({ clauses }) => backend('/print', { clauses }).then((r) => r.text),
     async search({ q, cursor, limit = 50, order = 'newest' }) {
+      checkAvailable();
       if (limit < 1 || limit > 1000) throw err('invalid', `limit: ${limit} is not between 1 and 1000`);
       await checkQuery(q);
       const list = await matches(q);
@@ -280,10 +286,12 @@
       return { ...indexProgress };
     },
     async timeline({ q, buckets }) {
+      checkAvailable();
       await checkQuery(q);
       return timeline(q, buckets);
     },
     async facets({ q, field, limit = 10 }) {
+      checkAvailable();
       await checkQuery(q);
       return facets(q, field, limit);
     },
@@ -396,6 +404,8 @@
     exporting: () => (exporting ? { request: exporting.request, total: exporting.total } : null),
     /** What search answers say of the index from now on (null: nothing). */
     setFreshness(f) { freshness = f; },
+    /** Searches, timelines and facets answer 503 `unavailable` with `message` (null: no more). */
+    setUnavailable(message) { unavailable = message; },
     /** What index_progress answers from now on. */
     setIndexProgress(p) { indexProgress = { ...p }; },
     /** Offline (true): writes wait in the outbox, pending, and searches say `offline: true`. */

@@ -131,7 +131,8 @@ export async function openApp(browser, { config = {}, viewport = { width: 1440, 
   await installScripts(shared, config);
   await page.setViewportSize(viewport);
   await page.goto(`${ORIGIN}/index.html`);
-  if (wait && config.session !== 'signed_out') await page.waitForSelector('.table-body .row:not(.placeholder)');
+  // The fake makes its journal in the page first (100k entries take seconds on a loaded machine).
+  if (wait && config.session !== 'signed_out') await page.waitForSelector('.table-body .row:not(.placeholder)', { timeout: 30000 });
   return {
     page,
     context,

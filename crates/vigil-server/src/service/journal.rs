@@ -155,9 +155,13 @@ pub fn parse_batch(bytes: &[u8]) -> Result<Vec<Event>, JournalError> {
 pub async fn ingest(
     state: &AppState,
     _sender: &Ingester,
-    body: &[u8],
+    body: axum::body::Bytes,
 ) -> Result<IngestAnswer, JournalError> {
-    let events = parse_batch(body)?;
+    // Parsing a batch of a thousand events takes milliseconds of CPU: on a blocking thread, so
+    // that the searches served by the async workers do not wait behind it.
+    let events = tokio::task::spawn_blocking(move || parse_batch(&body))
+        .await
+        .map_err(|e| JournalError::Store(StoreError::backend(e)))??;
     let results = state.append(events).await?;
     let duplicates = results.iter().filter(|r| r.duplicate).count();
     Ok(IngestAnswer {

@@ -44,7 +44,7 @@ pub async fn ingest(
             ApiError::bad_request("bad_request", "the request body could not be read to its end")
         }
     })?;
-    let answer = journal::ingest(&state, &sender, &bytes).await?;
+    let answer = journal::ingest(&state, &sender, bytes).await?;
     let status = if answer.accepted > 0 {
         StatusCode::CREATED
     } else {
