@@ -17,6 +17,8 @@ const BIG_PAGE = 1000;
 const BEHIND_MS = 5000;
 /** How often the progress of an index being built is asked for. */
 const PROGRESS_EVERY_MS = 2000;
+/** This close to the journal, the index is caught up (entries keep arriving while it follows). */
+const CAUGHT_UP_ENTRIES = 1000;
 
 /** Whether an answer's freshness says the index is still being built or far behind. */
 export function indexing(f) {
@@ -98,7 +100,7 @@ export function createResults(root, handlers) {
     try {
       const p = await call('index_progress');
       if (!s.following) return;
-      if (p.indexed >= p.journal) {
+      if (p.journal - p.indexed <= CAUGHT_UP_ENTRIES) {
         s.following = false;
         s.progress = null;
         showCount();
