@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::oneshot;
 use vigil_core::{Event, StoredEvent};
-use vigil_index::Journal;
+use vigil_index::{Journal, SearchIndex};
 use vigil_store::{
     Appended, Cursor, FacetRequest, Facets, JournalStore, Page, Search, StoreError, Timeline,
     TimelineRequest,
@@ -48,38 +48,30 @@ impl JournalStore for SqliteStore {
     }
 
     async fn search(&self, search: &Search) -> Result<Page, StoreError> {
-        // The journal's end before anything else (a search's own trace is sent after this).
-        let journal = self.journal_head();
-        let store = self.clone();
-        let index = self.index_current().await?;
         let search = search.clone();
-        self.read(move |conn| {
-            let limit = search.limit.max(1);
-            // Read before the answer: it never claims more than the answer holds.
-            let (indexed, rebuilding) = (index.indexed(), index.rebuilding());
-            let seqs = index.search(
-                &search.query,
-                &search.tz,
-                search.cursor,
-                search.order,
-                limit + 1,
-            )?;
-            let mut events = by_seqs(conn, &seqs)?;
-            let next = next_cursor(&mut events, limit);
-            let freshness = Some(freshness(
-                conn,
-                store.now_micros(),
-                indexed,
-                journal,
-                rebuilding,
-            )?);
-            Ok(Page {
-                events,
-                next,
-                freshness,
+        let (page, freshness) = self
+            .answer_from_index(move |index, conn| {
+                let limit = search.limit.max(1);
+                let seqs = index.search(
+                    &search.query,
+                    &search.tz,
+                    search.cursor,
+                    search.order,
+                    limit + 1,
+                )?;
+                let mut events = by_seqs(conn, &seqs)?;
+                let next = next_cursor(&mut events, limit);
+                Ok(Page {
+                    events,
+                    next,
+                    freshness: None,
+                })
             })
+            .await?;
+        Ok(Page {
+            freshness: Some(freshness),
+            ..page
         })
-        .await
     }
 
     async fn keys(
@@ -107,43 +99,25 @@ impl JournalStore for SqliteStore {
     }
 
     async fn timeline(&self, request: &TimelineRequest) -> Result<Timeline, StoreError> {
-        let journal = self.journal_head();
-        let store = self.clone();
-        let index = self.index_current().await?;
         let request = request.clone();
-        self.read(move |conn| {
-            let (indexed, rebuilding) = (index.indexed(), index.rebuilding());
-            let mut timeline = index.timeline(&request)?;
-            timeline.freshness = Some(freshness(
-                conn,
-                store.now_micros(),
-                indexed,
-                journal,
-                rebuilding,
-            )?);
-            Ok(timeline)
+        let (timeline, freshness) = self
+            .answer_from_index(move |index, _| index.timeline(&request))
+            .await?;
+        Ok(Timeline {
+            freshness: Some(freshness),
+            ..timeline
         })
-        .await
     }
 
     async fn facets(&self, request: &FacetRequest) -> Result<Facets, StoreError> {
-        let journal = self.journal_head();
-        let store = self.clone();
-        let index = self.index_current().await?;
         let request = request.clone();
-        self.read(move |conn| {
-            let (indexed, rebuilding) = (index.indexed(), index.rebuilding());
-            let mut facets = index.facets(&request)?;
-            facets.freshness = Some(freshness(
-                conn,
-                store.now_micros(),
-                indexed,
-                journal,
-                rebuilding,
-            )?);
-            Ok(facets)
+        let (facets, freshness) = self
+            .answer_from_index(move |index, _| index.facets(&request))
+            .await?;
+        Ok(Facets {
+            freshness: Some(freshness),
+            ..facets
         })
-        .await
     }
 
     async fn scan(&self, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
@@ -169,6 +143,28 @@ impl JournalStore for SqliteStore {
             )
             .optional()
             .map_err(db)
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    /// Makes an answer from the search index (waiting for it as searches do), on a reading
+    /// connection, with how far the index was behind the journal. The journal's end is read
+    /// first, before a search's own record is sent; what the index holds is read before the
+    /// answer, so the freshness never claims more than the answer holds.
+    async fn answer_from_index<T: Send + 'static>(
+        &self,
+        answer: impl FnOnce(&SearchIndex, &Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<(T, vigil_store::Freshness), StoreError> {
+        let journal = self.journal_head();
+        let store = self.clone();
+        let index = self.index_current().await?;
+        self.read(move |conn| {
+            let (indexed, rebuilding) = (index.indexed(), index.rebuilding());
+            let out = answer(&index, conn)?;
+            let fresh = freshness(conn, store.now_micros(), indexed, journal, rebuilding)?;
+            Ok((out, fresh))
         })
         .await
     }
