@@ -6,9 +6,26 @@ revoking sessions or keys or taking roles cannot end the run halfway. What such 
 tested in crates/vigil-server/tests/server/accounts.rs and rights.rs.
 """
 
+import ast
 import os
+import threading
 
 import schemathesis
+
+# CPython 3.11 (Debian 12) counts the depth of `ast.parse` in one place per interpreter, so two
+# threads parsing at once can fail with "SystemError: AST constructor recursion depth mismatch"
+# (python/cpython#106905). Hypothesis parses the source of lambdas to describe them, and the run
+# uses two workers, so the parses are taken one at a time.
+_parse = ast.parse
+_parsing = threading.RLock()
+
+
+def _parse_alone(*args, **kwargs):
+    with _parsing:
+        return _parse(*args, **kwargs)
+
+
+ast.parse = _parse_alone
 
 SPARED = set(os.environ["VIGIL_SPARED"].split(","))
 
