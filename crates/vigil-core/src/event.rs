@@ -238,3 +238,116 @@ pub struct StoredEvent {
     #[serde(flatten)]
     pub event: Event,
 }
+
+/// A stored entry borrowed from a backend's row, for readers that only write it out again (an
+/// export): nothing is decoded or allocated. Text fields are as stored; `changes` and `details`
+/// are their stored JSON text, which is what serializing [`Event::changes`] and
+/// [`Event::details`] gives; the enums are their names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryView<'a> {
+    /// Order of receipt.
+    pub seq: u64,
+    /// When the store wrote it, µs since the epoch.
+    pub received_at: i64,
+    /// The chain hash, 32 bytes.
+    pub hash: &'a [u8],
+    /// The sender's id.
+    pub id: Uuid,
+    /// When it happened, µs since the epoch.
+    pub occurred_at: i64,
+    /// `actor.id`.
+    pub actor_id: &'a str,
+    /// `actor.name`.
+    pub actor_name: Option<&'a str>,
+    /// `actor.role`.
+    pub actor_role: Option<&'a str>,
+    /// `actor.kind`.
+    pub actor_kind: Option<&'a str>,
+    /// The action.
+    pub action: &'a str,
+    /// The kind's name.
+    pub kind: &'a str,
+    /// The section.
+    pub section: &'a str,
+    /// The severity's name.
+    pub severity: &'a str,
+    /// The outcome's name.
+    pub outcome: &'a str,
+    /// `target.type`, `target.id` and `target.name` (a target has a type and an id).
+    pub target: Option<(&'a str, &'a str, Option<&'a str>)>,
+    /// `changes` as JSON text.
+    pub changes: Option<&'a str>,
+    /// The address as text.
+    pub ip: Option<&'a str>,
+    /// The user agent.
+    pub user_agent: Option<&'a str>,
+    /// The session id.
+    pub session_id: Option<&'a str>,
+    /// The request id.
+    pub request_id: Option<&'a str>,
+    /// The reason.
+    pub reason: Option<&'a str>,
+    /// `details` as JSON text.
+    pub details: Option<&'a str>,
+}
+
+/// What an owned entry lends to an [`EntryView`]: its hash as bytes and its JSON fields as text.
+#[derive(Debug, Clone)]
+pub struct ViewParts {
+    hash: Vec<u8>,
+    changes: Option<String>,
+    ip: Option<String>,
+    details: Option<String>,
+}
+
+impl StoredEvent {
+    /// The parts a view of this entry borrows besides the entry itself.
+    pub fn view_parts(&self) -> ViewParts {
+        ViewParts {
+            hash: hex::decode(&self.hash).unwrap_or_default(),
+            changes: self
+                .event
+                .changes
+                .as_ref()
+                .map(|c| serde_json::to_string(c).expect("JSON serializes")),
+            ip: self.event.ip.map(|ip| ip.to_string()),
+            details: self
+                .event
+                .details
+                .as_ref()
+                .map(|d| serde_json::to_string(d).expect("JSON serializes")),
+        }
+    }
+
+    /// This entry as a view, borrowing `parts` (from [`StoredEvent::view_parts`]).
+    pub fn view<'a>(&'a self, parts: &'a ViewParts) -> EntryView<'a> {
+        let e = &self.event;
+        EntryView {
+            seq: self.seq,
+            received_at: self.received_at.timestamp_micros(),
+            hash: &parts.hash,
+            id: e.id,
+            occurred_at: e.occurred_at.timestamp_micros(),
+            actor_id: &e.actor.id,
+            actor_name: e.actor.name.as_deref(),
+            actor_role: e.actor.role.as_deref(),
+            actor_kind: e.actor.kind.map(|k| k.as_str()),
+            action: &e.action,
+            kind: e.kind.as_str(),
+            section: &e.section,
+            severity: e.severity.as_str(),
+            outcome: e.outcome.as_str(),
+            target: e
+                .target
+                .as_ref()
+                .map(|t| (t.kind.as_str(), t.id.as_str(), t.name.as_deref())),
+            changes: parts.changes.as_deref(),
+            ip: parts.ip.as_deref(),
+            user_agent: e.user_agent.as_deref(),
+            session_id: e.session_id.as_deref(),
+            request_id: e.request_id.as_deref(),
+            reason: e.reason.as_deref(),
+            details: parts.details.as_deref(),
+        }
+    }
+}

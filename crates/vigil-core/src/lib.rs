@@ -22,5 +22,8 @@ pub mod text;
 pub mod validate;
 
 pub use annotation::{Annotated, Annotation, AnnotationSummary, IncidentRef};
-pub use event::{Actor, ActorKind, Change, Event, Kind, Outcome, Severity, StoredEvent, Target};
+pub use event::{
+    Actor, ActorKind, Change, EntryView, Event, Kind, Outcome, Severity, StoredEvent, Target,
+    ViewParts,
+};
 pub use query::{Query, QueryError};

@@ -7,50 +7,66 @@ use crate::hashing::Hashing;
 
 use crate::cell::neutralize;
 use crate::columns::{cells, Cell, HEADERS};
+use crate::page::CsvFields;
 use crate::{ExportError, Row};
 
 pub(crate) struct CsvOut<W: Write> {
-    csv: csv::Writer<Hashing<W>>,
+    out: std::io::BufWriter<Hashing<W>>,
+    fields: CsvFields,
+    /// One record at a time (the header, a row), then handed to `out`.
+    record: Vec<u8>,
     number: itoa_buffer::Buffer,
 }
 
 impl<W: Write> CsvOut<W> {
     pub(crate) fn new(out: W, bom: bool) -> Result<Self, ExportError> {
-        let mut out = Hashing::new(out);
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, Hashing::new(out));
         if bom {
             out.write_all("\u{feff}".as_bytes())?;
         }
-        let mut csv = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .quote_style(csv::QuoteStyle::Necessary)
-            .buffer_capacity(256 * 1024)
-            .from_writer(out);
-        csv.write_record(HEADERS)?;
-        Ok(CsvOut {
-            csv,
+        let mut csv = CsvOut {
+            out,
+            fields: CsvFields::new(),
+            record: Vec::with_capacity(4096),
             number: itoa_buffer::Buffer::default(),
-        })
+        };
+        for h in HEADERS {
+            csv.fields.field(&mut csv.record, h.as_bytes());
+        }
+        csv.end_record()?;
+        Ok(csv)
+    }
+
+    fn end_record(&mut self) -> Result<(), ExportError> {
+        self.fields.end(&mut self.record);
+        self.out.write_all(&self.record)?;
+        self.record.clear();
+        Ok(())
     }
 
     pub(crate) fn write(&mut self, row: &Row<'_>) -> Result<(), ExportError> {
+        let (f, r) = (&mut self.fields, &mut self.record);
         for cell in cells(row)? {
             match cell {
-                Cell::Empty => self.csv.write_field("")?,
-                Cell::Number(n) => self.csv.write_field(self.number.format(n))?,
-                Cell::Text(t) => self.csv.write_field(neutralize(&t).as_bytes())?,
-                Cell::Time(t) => self
-                    .csv
-                    .write_field(vigil_core::event::micros::format(&t))?,
+                Cell::Empty => f.field(r, b""),
+                Cell::Number(n) => f.field(r, self.number.format(n).as_bytes()),
+                Cell::Text(t) => f.field(r, neutralize(&t).as_bytes()),
+                Cell::Time(t) => f.field(r, vigil_core::event::micros::format(&t).as_bytes()),
             }
         }
-        self.csv.write_record(None::<&[u8]>)?;
+        self.end_record()
+    }
+
+    /// Writes records already encoded (a page's).
+    pub(crate) fn write_encoded(&mut self, records: &[u8]) -> Result<(), ExportError> {
+        self.out.write_all(records)?;
         Ok(())
     }
 
     /// Flushes and returns the destination with the SHA-256 of every byte written to it.
     pub(crate) fn finish(self) -> Result<(W, String), ExportError> {
         let mut out = self
-            .csv
+            .out
             .into_inner()
             .map_err(|e| ExportError::Io(e.into_error()))?;
         out.flush()?;

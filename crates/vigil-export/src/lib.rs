@@ -32,6 +32,7 @@ mod columns;
 mod csv_out;
 mod hashing;
 mod json_out;
+mod page;
 mod xlsx_out;
 
 use std::io::Write;
@@ -41,9 +42,14 @@ use vigil_core::StoredEvent;
 
 pub use about::{About, Context, NO_ACTIVITY};
 pub use columns::HEADERS;
+pub use page::{EncodedPage, PageEncoder};
 
 /// The most entries an XLSX export holds: an Excel sheet's rows, less the header.
 pub const XLSX_MAX_ROWS: u64 = 1_048_575;
+
+/// Pages with at least this many bytes of lines have their rows' digest made on a thread of its
+/// own while the file is written.
+const PARALLEL_DIGEST: usize = 64 * 1024;
 
 /// An export's file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -143,9 +149,6 @@ pub enum ExportError {
     /// The spreadsheet writer failed.
     #[error("writing the spreadsheet failed: {0}")]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
-    /// The CSV writer failed.
-    #[error("writing the CSV failed: {0}")]
-    Csv(#[from] csv::Error),
     /// A value could not be encoded.
     #[error("encoding an entry failed: {0}")]
     Json(#[from] serde_json::Error),
@@ -214,6 +217,50 @@ impl<W: Write + Send> Exporter<W> {
             Out::Ndjson(w) => w.write_all(&self.line)?,
         }
         self.rows += 1;
+        Ok(())
+    }
+
+    /// Writes a page of rows encoded by a [`PageEncoder`] for this export's format; the same
+    /// bytes as writing its rows one by one.
+    pub fn write_page(&mut self, page: &EncodedPage) -> Result<(), ExportError> {
+        let (out, digest) = (&mut self.out, &mut self.digest);
+        let write = |out: &mut Out<W>| -> Result<(), ExportError> {
+            match out {
+                Out::Csv(w) => w.write_encoded(&page.csv)?,
+                Out::Xlsx(_) => {
+                    return Err(ExportError::Io(std::io::Error::other(
+                        "XLSX rows are written one at a time",
+                    )))
+                }
+                Out::Json(w) => {
+                    let mut start = 0;
+                    for &end in &page.line_ends {
+                        w.write(&page.ndjson[start..end - 1])?;
+                        start = end;
+                    }
+                }
+                Out::Ndjson(w) => w.write_all(&page.ndjson)?,
+            }
+            Ok(())
+        };
+        if matches!(out, Out::Ndjson(_)) || page.ndjson.len() < PARALLEL_DIGEST {
+            digest.update(&page.ndjson);
+            write(out)?;
+        } else {
+            // The rows' digest and the file (with its own digest) are two passes over
+            // different bytes: on two threads.
+            std::thread::scope(|scope| {
+                let hashing = std::thread::Builder::new()
+                    .name("export-digest".into())
+                    .spawn_scoped(scope, || digest.update(&page.ndjson))?;
+                let written = write(out);
+                hashing
+                    .join()
+                    .map_err(|_| ExportError::Io(std::io::Error::other("hashing failed")))?;
+                written
+            })?;
+        }
+        self.rows += page.rows() as u64;
         Ok(())
     }
 

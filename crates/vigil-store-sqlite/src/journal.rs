@@ -98,6 +98,25 @@ impl JournalStore for SqliteStore {
         .await
     }
 
+    async fn visit(
+        &self,
+        seqs: Vec<u64>,
+        visit: std::sync::Arc<Mutex<dyn vigil_store::Visit>>,
+    ) -> Result<(), StoreError> {
+        self.read_with(true, move |conn| {
+            let mut visit = visit
+                .lock()
+                .map_err(|_| StoreError::backend(std::io::Error::other("a visit panicked")))?;
+            visit_seqs(conn, &seqs, &mut *visit).map_err(|e| match e {
+                StoreError::Backend(b) if b.is::<IndexAhead>() => {
+                    StoreError::NotFound(b.to_string())
+                }
+                other => other,
+            })
+        })
+        .await
+    }
+
     async fn timeline(&self, request: &TimelineRequest) -> Result<Timeline, StoreError> {
         let request = request.clone();
         let (timeline, freshness) = self
@@ -303,6 +322,68 @@ fn by_seqs(conn: &Connection, seqs: &[u64]) -> Result<Vec<StoredEvent>, StoreErr
         out.push(entry);
     }
     Ok(out)
+}
+
+/// Hands the entries for `seqs` to `visit` as views of their rows, in seq order (each with its
+/// place in `seqs`): one range read when the seqs are close together, else a lookup of each.
+fn visit_seqs(
+    conn: &Connection,
+    seqs: &[u64],
+    visit: &mut dyn vigil_store::Visit,
+) -> Result<(), StoreError> {
+    let mut wanted: Vec<(u64, usize)> = seqs.iter().copied().zip(0..).collect();
+    wanted.sort_unstable();
+    let (Some(&(lo, _)), Some(&(hi, _))) = (wanted.first(), wanted.last()) else {
+        return Ok(());
+    };
+    let dense = hi - lo < seqs.len() as u64 * 4;
+    let (mut cached, mut listed);
+    let stmt: &mut rusqlite::Statement<'_> = if dense {
+        cached = conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                sql::COLUMNS
+            ))
+            .map_err(db)?;
+        &mut cached
+    } else {
+        let list = wanted
+            .iter()
+            .map(|(s, _)| s.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        listed = conn
+            .prepare(&format!(
+                "SELECT {} FROM events WHERE seq IN ({list}) ORDER BY seq",
+                sql::COLUMNS
+            ))
+            .map_err(db)?;
+        &mut listed
+    };
+    let mut rows = if dense {
+        stmt.query([lo as i64, hi as i64])
+    } else {
+        stmt.query([])
+    }
+    .map_err(db)?;
+    let mut next = 0;
+    while let Some(row) = rows.next().map_err(db)? {
+        let seq = row.get::<_, i64>(0).map_err(db)? as u64;
+        if let Some(&(missing, _)) = wanted.get(next).filter(|(s, _)| *s < seq) {
+            return Err(StoreError::backend(IndexAhead(missing)));
+        }
+        if wanted.get(next).is_some_and(|(s, _)| *s == seq) {
+            let view = sql::entry_view(row).map_err(db)?;
+            while wanted.get(next).is_some_and(|(s, _)| *s == seq) {
+                visit.entry(wanted[next].1, &view)?;
+                next += 1;
+            }
+        }
+    }
+    match wanted.get(next) {
+        Some(&(missing, _)) => Err(StoreError::backend(IndexAhead(missing))),
+        None => Ok(()),
+    }
 }
 
 /// The index named an entry the journal does not have (it should have been rebuilt).

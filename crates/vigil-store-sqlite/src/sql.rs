@@ -43,6 +43,49 @@ fn parsed<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> 
     })
 }
 
+/// A view of the entry in a row selected with [`COLUMNS`], borrowing its text.
+pub fn entry_view<'a>(row: &'a Row<'_>) -> rusqlite::Result<vigil_core::EntryView<'a>> {
+    let text = |i: usize| -> rusqlite::Result<&'a str> {
+        row.get_ref(i)?.as_str().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    };
+    let maybe = |i: usize| -> rusqlite::Result<Option<&'a str>> {
+        row.get_ref(i)?.as_str_or_null().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    };
+    let id: [u8; 16] = row.get(1)?;
+    let target = match maybe(13)? {
+        Some(kind) => Some((kind, text(14)?, maybe(15)?)),
+        None => None,
+    };
+    Ok(vigil_core::EntryView {
+        seq: row.get::<_, i64>(0)? as u64,
+        received_at: row.get(3)?,
+        hash: row.get_ref(23)?.as_blob()?,
+        id: uuid::Uuid::from_bytes(id),
+        occurred_at: row.get(2)?,
+        actor_id: text(4)?,
+        actor_name: maybe(5)?,
+        actor_role: maybe(6)?,
+        actor_kind: maybe(7)?,
+        action: text(8)?,
+        kind: text(9)?,
+        section: text(10)?,
+        severity: text(11)?,
+        outcome: text(12)?,
+        target,
+        changes: maybe(16)?,
+        ip: maybe(17)?,
+        user_agent: maybe(18)?,
+        session_id: maybe(19)?,
+        request_id: maybe(20)?,
+        reason: maybe(21)?,
+        details: maybe(22)?,
+    })
+}
+
 /// Rebuilds a stored event from a row selected with [`COLUMNS`].
 pub fn stored_event(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
     let id: [u8; 16] = row.get(1)?;

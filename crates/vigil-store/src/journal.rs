@@ -4,9 +4,15 @@
 use async_trait::async_trait;
 use base64::Engine;
 use chrono::FixedOffset;
-use vigil_core::{Event, Query, StoredEvent};
+use vigil_core::{EntryView, Event, Query, StoredEvent};
 
 use crate::{Appended, FacetField, Facets, Order, StoreError, Timeline};
+
+/// What [`JournalStore::visit`] hands entries to.
+pub trait Visit: Send {
+    /// The entry at place `pos` of the seqs asked for.
+    fn entry(&mut self, pos: usize, entry: &EntryView<'_>) -> Result<(), StoreError>;
+}
 
 /// The journal part of a store. The journal is append-only: a store appends events atomically
 /// per batch, assigns `seq`, `received_at` and the chain `hash`, reports re-sent ids as
@@ -44,6 +50,30 @@ pub trait JournalStore: Send + Sync + 'static {
 
     /// Whole entries for these seqs, in this order; `NotFound` if one is not stored.
     async fn entries(&self, seqs: Vec<u64>) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Hands the entries for these seqs to `visit` as borrowed views, each with its place in
+    /// `seqs` (in any order: a backend visits them as it reads them), on a blocking thread;
+    /// `NotFound` if one is not stored. An export encodes its pages this way, without decoding
+    /// entries. The default reads them with [`JournalStore::entries`].
+    async fn visit(
+        &self,
+        seqs: Vec<u64>,
+        visit: std::sync::Arc<std::sync::Mutex<dyn Visit>>,
+    ) -> Result<(), StoreError> {
+        let entries = self.entries(seqs).await?;
+        tokio::task::spawn_blocking(move || {
+            let mut visit = visit
+                .lock()
+                .map_err(|_| StoreError::backend(std::io::Error::other("a visit panicked")))?;
+            for (pos, e) in entries.iter().enumerate() {
+                let parts = e.view_parts();
+                visit.entry(pos, &e.view(&parts))?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(StoreError::backend)?
+    }
 
     /// Counts of matching entries per time bucket.
     async fn timeline(&self, request: &TimelineRequest) -> Result<Timeline, StoreError>;

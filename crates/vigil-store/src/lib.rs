@@ -39,7 +39,7 @@ pub use annotations::{
     NewIncident, NewIncidentNote, NewPin, Written,
 };
 pub use error::StoreError;
-pub use journal::{utc, Cursor, FacetRequest, JournalStore, Page, Search, TimelineRequest};
+pub use journal::{utc, Cursor, FacetRequest, JournalStore, Page, Search, TimelineRequest, Visit};
 /// The records a store keeps that travel on the wire as they are: the API's types.
 pub use vigil_api::{
     Appended, Bucket, BucketPlan, Delivery, DeliveryCounts, DeliveryKind, DeliveryStatus,

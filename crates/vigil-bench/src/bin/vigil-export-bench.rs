@@ -15,6 +15,9 @@
 //!    server's peak RSS during the export (its high-water mark is reset before each one).
 //! 4. From the console: vigil-console-core's `save_export`, the code behind the console's "Export…"
 //!    (progress, temporary file, check against the store's record), in this process; its peak RSS.
+//! 5. `--in-a-row` exports (10 by default) one after the other: the server's peak RSS over them.
+//! 6. The ratios that compare from day to day (this machine's speed varies by 2x): each format
+//!    from the store against the bare csv writer (XLSX against bare rust_xlsxwriter).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -42,6 +45,10 @@ struct Args {
     /// Formats to measure.
     #[arg(long, value_delimiter = ',', default_value = "csv,ndjson,json,xlsx")]
     formats: Vec<String>,
+    /// Exports of every entry made one after the other at the end (in the first format), to see
+    /// that the server's memory stays flat.
+    #[arg(long, default_value_t = 10)]
+    in_a_row: usize,
 }
 
 const PASSWORD: &str = "bench password 123";
@@ -147,14 +154,61 @@ async fn run(args: Args) -> anyhow::Result<()> {
         rss_mb(pid, "VmRSS")?
     );
 
+    let mut timed = Vec::new();
     for name in &args.formats {
         let format = Format::parse(name).with_context(|| format!("unknown format {name}"))?;
-        from_store(&reader, pid, format, &args.dir).await?;
+        timed.push((format, from_store(&reader, pid, format, &args.dir).await?));
         from_console(&reader, format, &args.dir).await?;
     }
+    if let Some(&(format, _)) = timed.first().filter(|_| args.in_a_row > 0) {
+        reset_peak(pid)?;
+        let started = Instant::now();
+        for _ in 0..args.in_a_row {
+            from_store_quiet(&reader, format, &args.dir).await?;
+        }
+        println!(
+            "{} {} exports in a row: {:.1} s; server peak RSS {} MB, RSS after {} MB",
+            args.in_a_row,
+            format.as_str(),
+            started.elapsed().as_secs_f64(),
+            rss_mb(pid, "VmHWM")?,
+            rss_mb(pid, "VmRSS")?
+        );
+    }
     // Last: the sample rows they hold would stay in this process's memory figures.
-    bare_writers(&reader, args.events, &args.dir).await?;
+    let (bare_csv, bare_xlsx) = bare_writers(&reader, args.events, &args.dir).await?;
+    // The machine's speed varies from day to day: the figures that compare are these ratios,
+    // from one run.
+    let ratios: Vec<String> = timed
+        .iter()
+        .map(|(format, secs)| match format {
+            Format::Xlsx => format!("xlsx {:.2}x bare rust_xlsxwriter", secs / bare_xlsx),
+            f => format!("{} {:.2}x", f.as_str(), secs / bare_csv),
+        })
+        .collect();
+    println!(
+        "from store against the bare writers (csv, ndjson, json: x bare csv): {}",
+        ratios.join(", ")
+    );
     drop(server);
+    Ok(())
+}
+
+/// One export of every entry to a file, untimed (for memory over many exports).
+async fn from_store_quiet(reader: &Client, format: Format, dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join(format!("bench-row.{}", format.as_str()));
+    let mut d = reader
+        .export(&ExportOptions {
+            format: format.as_str().into(),
+            ..Default::default()
+        })
+        .await?;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    while let Some(chunk) = d.chunk().await? {
+        std::io::Write::write_all(&mut file, &chunk)?;
+    }
+    std::io::Write::flush(&mut file)?;
+    std::fs::remove_file(&path)?;
     Ok(())
 }
 
@@ -229,7 +283,7 @@ fn line(
     );
 }
 
-async fn from_store(reader: &Client, pid: u32, format: Format, dir: &Path) -> anyhow::Result<()> {
+async fn from_store(reader: &Client, pid: u32, format: Format, dir: &Path) -> anyhow::Result<f64> {
     let path = dir.join(format!("bench-store.{}", format.as_str()));
     reset_peak(pid)?;
     let sampler = Sampler::start(pid);
@@ -267,7 +321,7 @@ async fn from_store(reader: &Client, pid: u32, format: Format, dir: &Path) -> an
         parts,
     );
     std::fs::remove_file(&path)?;
-    Ok(())
+    Ok(secs)
 }
 
 async fn from_console(reader: &Client, format: Format, dir: &Path) -> anyhow::Result<()> {
@@ -311,7 +365,7 @@ async fn from_console(reader: &Client, format: Format, dir: &Path) -> anyhow::Re
 
 /// The csv crate and rust_xlsxwriter alone, writing `n` rows of the journal's own entries (the
 /// first 20,000, repeated) as plain text cells: the floor Vigil's exports are compared with.
-async fn bare_writers(reader: &Client, n: usize, dir: &Path) -> anyhow::Result<()> {
+async fn bare_writers(reader: &Client, n: usize, dir: &Path) -> anyhow::Result<(f64, f64)> {
     let mut sample = Vec::new();
     let mut cursor = None;
     while sample.len() < 20_000 {
@@ -344,6 +398,7 @@ async fn bare_writers(reader: &Client, n: usize, dir: &Path) -> anyhow::Result<(
     drop(w);
     let bytes = std::fs::metadata(&path)?.len();
     let secs = started.elapsed().as_secs_f64();
+    let csv_secs = secs;
     line(
         "bare",
         Format::Csv,
@@ -379,7 +434,7 @@ async fn bare_writers(reader: &Client, n: usize, dir: &Path) -> anyhow::Result<(
         sampler.peaks(),
     );
     std::fs::remove_file(&path)?;
-    Ok(())
+    Ok((csv_secs, secs))
 }
 
 /// An entry as 26 text cells, the way a plain dump would write it.

@@ -1,6 +1,7 @@
 //! Every format written and read back by an independent reader: the csv crate, serde_json, and
 //! Python's openpyxl for XLSX. Values must come back identical and no cell may be a formula.
 
+mod pages;
 mod support;
 
 use std::collections::HashMap;

@@ -219,6 +219,44 @@ pub async fn keys_and_entries_agree_with_search<S: JournalStore + ?Sized>(store:
         Err(StoreError::NotFound(_))
     ));
     assert!(store.entries(Vec::new()).await.unwrap().is_empty());
+
+    // `visit` hands over the same entries, each with its place, whatever order they are read in:
+    // close together and scattered, out of order, one asked twice.
+    for seqs in [
+        vec![all[9].seq, all[7].seq, all[8].seq, all[8].seq],
+        vec![all[250].seq, all[2].seq, all[7].seq],
+        all.iter().rev().map(|e| e.seq).collect(),
+    ] {
+        let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
+        store.visit(seqs.clone(), seen.clone()).await.unwrap();
+        let mut seen = std::mem::take(&mut seen.lock().unwrap().0);
+        seen.sort();
+        let want: Vec<(usize, String)> = seqs
+            .iter()
+            .enumerate()
+            .map(|(pos, seq)| {
+                let e = all.iter().find(|e| e.seq == *seq).unwrap();
+                (pos, format!("{:?}", e.view(&e.view_parts())))
+            })
+            .collect();
+        assert_eq!(seen, want, "visit of {} entries", seqs.len());
+    }
+    let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
+    assert!(matches!(
+        store.visit(vec![all[0].seq, 999_999], seen).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// What a visit was handed: each entry's place and its view, as text.
+#[derive(Default)]
+struct Seen(Vec<(usize, String)>);
+
+impl crate::Visit for Seen {
+    fn entry(&mut self, pos: usize, entry: &vigil_core::EntryView<'_>) -> Result<(), StoreError> {
+        self.0.push((pos, format!("{entry:?}")));
+        Ok(())
+    }
 }
 
 /// Bucket counts add up to the matches, each in the bucket its time falls in.

@@ -7,6 +7,8 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use futures::StreamExt;
+
 use chrono::{DateTime, FixedOffset, Utc};
 use vigil_core::query::{Clause, Term, TimeBound};
 use vigil_core::{Actor, Event, Kind, Outcome, Query, StoredEvent};
@@ -22,6 +24,10 @@ const PAGE: usize = 256;
 const SLICE: u64 = 200_000;
 /// Pages read ahead of the encoder.
 const AHEAD: usize = 1;
+/// Entries per page when pages are encoded as they are read (see [`Export::run`]).
+const ENCODED_PAGE: usize = 1024;
+/// Pages read and encoded at once: one per core of the machines Vigil is measured on.
+const ENCODERS: usize = 2;
 
 /// The time slices an export reads, in order, and the entries expected.
 #[derive(Debug, Clone)]
@@ -38,6 +44,8 @@ pub struct Plan {
 /// What the reader hands the encoder.
 enum Page {
     Rows(Vec<StoredEvent>),
+    /// Rows already encoded for the file.
+    Encoded(vigil_export::EncodedPage),
     /// Every page was read: the file can be finished.
     End,
 }
@@ -269,6 +277,8 @@ impl Export {
         let mut context = self.context();
         context.journal_seq = Some(plan.head);
         let mask = self.mask.clone();
+        let spare = Spare::default();
+        let spare_pages = spare.clone();
         let encoder = tokio::task::spawn_blocking(
             move || -> Result<(W, About), vigil_export::ExportError> {
                 let mut exporter = vigil_export::Exporter::new(format, out, context)?;
@@ -290,6 +300,11 @@ impl Export {
                             }
                             progress(exporter.rows());
                         }
+                        Some(Page::Encoded(page)) => {
+                            exporter.write_page(&page)?;
+                            progress(exporter.rows());
+                            spare_pages.give(page);
+                        }
                         Some(Page::End) => return exporter.finish(),
                         // The reader failed: leave the file unfinished (its error is reported).
                         None => {
@@ -302,6 +317,9 @@ impl Export {
             },
         );
         let newest = self.order == Order::Newest;
+        // Without masking, CSV, JSON and NDJSON pages are encoded where they are read, several at
+        // once, straight from the store's rows; the encoder thread only hashes and writes them.
+        let encoded = self.mask.is_none() && vigil_export::PageEncoder::supports(format);
         let read = async {
             for &(from, to) in &plan.slices {
                 if *stopping.borrow() {
@@ -312,6 +330,22 @@ impl Export {
                 keys.sort_unstable();
                 if newest {
                     keys.reverse();
+                }
+                if encoded {
+                    let seqs: Vec<Vec<u64>> = keys
+                        .chunks(ENCODED_PAGE)
+                        .map(|c| c.iter().map(|(_, seq)| *seq).collect())
+                        .collect();
+                    drop(keys);
+                    let mut encoded = futures::stream::iter(seqs)
+                        .map(|seqs| encode_page(store.as_ref(), format, seqs, spare.take()))
+                        .buffered(ENCODERS);
+                    while let Some(page) = encoded.next().await {
+                        if pages.send(Page::Encoded(page?)).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    continue;
                 }
                 for chunk in keys.chunks(PAGE) {
                     let seqs = chunk.iter().map(|(_, seq)| *seq).collect();
@@ -365,6 +399,57 @@ impl Export {
             .details(details)
             .build()
     }
+}
+
+/// What a page's entries are handed to while the store reads them.
+struct Encode(vigil_export::PageEncoder);
+
+impl vigil_store::Visit for Encode {
+    fn entry(&mut self, pos: usize, entry: &vigil_core::EntryView<'_>) -> Result<(), StoreError> {
+        self.0.push(pos, entry).map_err(StoreError::backend)
+    }
+}
+
+/// Pages already written, whose buffers the next pages reuse.
+#[derive(Clone, Default)]
+struct Spare(Arc<std::sync::Mutex<Vec<vigil_export::EncodedPage>>>);
+
+impl Spare {
+    fn take(&self) -> vigil_export::EncodedPage {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut pages| pages.pop())
+            .unwrap_or_default()
+    }
+
+    fn give(&self, page: vigil_export::EncodedPage) {
+        if let Ok(mut pages) = self.0.lock() {
+            if pages.len() < ENCODERS + AHEAD + 1 {
+                pages.push(page);
+            }
+        }
+    }
+}
+
+/// The entries `seqs` read and encoded for `format`, in this order, in the buffers of `spare`.
+async fn encode_page(
+    store: &dyn Store,
+    format: Format,
+    seqs: Vec<u64>,
+    spare: vigil_export::EncodedPage,
+) -> Result<vigil_export::EncodedPage, ExportFailed> {
+    let encode = Arc::new(std::sync::Mutex::new(Encode(
+        vigil_export::PageEncoder::reusing(format, spare)?,
+    )));
+    store.visit(seqs, encode.clone()).await?;
+    let encode = Arc::try_unwrap(encode)
+        .ok()
+        .and_then(|m| m.into_inner().ok())
+        .ok_or_else(|| {
+            StoreError::backend(std::io::Error::other("a page's encoder is still held"))
+        })?;
+    Ok(encode.0.finish())
 }
 
 #[cfg(test)]

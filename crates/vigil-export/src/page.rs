@@ -1,0 +1,459 @@
+//! Rows encoded ahead of the exporter: a [`PageEncoder`] turns borrowed entries
+//! ([`EntryView`]) into the bytes of a page, on whatever thread reads them, and
+//! [`crate::Exporter::write_page`] only hashes and writes those bytes. An export can then read
+//! and encode several pages at once, one per core, while the file is written in order.
+//!
+//! The bytes are exactly those the row-at-a-time path writes for the same entries (the tests
+//! compare both on hostile values): each row's NDJSON line is the entry as the API serializes
+//! it, and its CSV record has the same cells, neutralized the same way.
+
+use std::io::Write;
+
+use vigil_core::EntryView;
+
+use crate::cell::neutralize;
+use crate::{ExportError, Format};
+
+/// Encodes the rows of one page for one format (CSV, JSON or NDJSON; XLSX is written row by
+/// row). Rows may arrive in any order: each says its place in the page.
+pub struct PageEncoder {
+    format: Format,
+    ndjson: Vec<u8>,
+    out: Vec<u8>,
+    /// For each row pushed: its place, and where its bytes end in `ndjson` and `out`.
+    spans: Vec<(usize, usize, usize)>,
+    /// A buffer for the page's line ends.
+    ends: Vec<usize>,
+    /// Room for putting rows in their places.
+    scratch: Vec<u8>,
+    fields: CsvFields,
+}
+
+/// One page's bytes, rows in page order.
+#[derive(Debug, Default)]
+pub struct EncodedPage {
+    /// Each row's NDJSON line, `\n`-terminated: what the rows' digest is over.
+    pub(crate) ndjson: Vec<u8>,
+    /// Where each line ends in `ndjson` (after its `\n`).
+    pub(crate) line_ends: Vec<usize>,
+    /// The CSV records (empty for the other formats, whose file is made from the lines).
+    pub(crate) csv: Vec<u8>,
+    /// Room for putting rows in their places, kept for the next page.
+    pub(crate) scratch: Vec<u8>,
+}
+
+impl EncodedPage {
+    /// Rows in the page.
+    pub fn rows(&self) -> usize {
+        self.line_ends.len()
+    }
+}
+
+impl PageEncoder {
+    /// An encoder for `format`; XLSX has no page encoding (its rows go to the spreadsheet writer
+    /// one by one).
+    pub fn new(format: Format) -> Result<Self, ExportError> {
+        let mut encoder = Self::empty(format)?;
+        encoder.ndjson.reserve(256 * 1024);
+        Ok(encoder)
+    }
+
+    fn empty(format: Format) -> Result<Self, ExportError> {
+        if format == Format::Xlsx {
+            return Err(ExportError::Io(std::io::Error::other(
+                "XLSX rows are written one at a time",
+            )));
+        }
+        Ok(PageEncoder {
+            format,
+            ndjson: Vec::new(),
+            out: Vec::new(),
+            spans: Vec::new(),
+            ends: Vec::new(),
+            scratch: Vec::new(),
+            fields: CsvFields::new(),
+        })
+    }
+
+    /// An encoder for `format` that writes into the buffers of a page already written, so
+    /// that an export keeps reusing the same few buffers instead of allocating a page's worth
+    /// of memory per page.
+    pub fn reusing(format: Format, page: EncodedPage) -> Result<Self, ExportError> {
+        let mut encoder = Self::empty(format)?;
+        let EncodedPage {
+            mut ndjson,
+            mut line_ends,
+            mut csv,
+            scratch,
+        } = page;
+        encoder.scratch = scratch;
+        ndjson.clear();
+        csv.clear();
+        line_ends.clear();
+        encoder.ndjson = ndjson;
+        encoder.out = csv;
+        encoder.ends = line_ends;
+        Ok(encoder)
+    }
+
+    /// Whether `format` can be encoded in pages.
+    pub fn supports(format: Format) -> bool {
+        format != Format::Xlsx
+    }
+
+    /// Encodes the entry that goes at place `pos` of the page (an export has no annotations on
+    /// its rows: no marks, no comments).
+    ///
+    /// An entry whose stored text is not what the store writes (JSON that does not parse, an
+    /// unknown kind, a hash that is not 32 bytes: a damaged or altered journal) stops the export
+    /// with an error, as decoding it would; `vigil verify` says which entry.
+    pub fn push(&mut self, pos: usize, e: &EntryView<'_>) -> Result<(), ExportError> {
+        check(e)?;
+        let times = Times::of(e);
+        write_line(&mut self.ndjson, e, &times)?;
+        self.ndjson.push(b'\n');
+        if self.format == Format::Csv {
+            self.csv_record(e, &times)?;
+        }
+        self.spans.push((pos, self.ndjson.len(), self.out.len()));
+        Ok(())
+    }
+
+    fn csv_record(&mut self, e: &EntryView<'_>, times: &Times) -> Result<(), ExportError> {
+        let (f, out) = (&mut self.fields, &mut self.out);
+        // Cells as the row path writes them (columns.rs): text neutralized against formulas,
+        // `occurred_at`, `seq` and `comments` as they are.
+        let text = |f: &mut CsvFields, out: &mut Vec<u8>, t: Option<&str>| match t.map(neutralize) {
+            None => f.field(out, b""),
+            Some(t) => f.field(out, t.as_bytes()),
+        };
+        f.field(out, times.occurred_at.as_bytes());
+        f.field(out, e.seq.to_string().as_bytes());
+        let mut id = uuid::Uuid::encode_buffer();
+        text(f, out, Some(e.id.hyphenated().encode_lower(&mut id)));
+        for t in [
+            Some(e.actor_id),
+            e.actor_name,
+            e.actor_role,
+            e.actor_kind,
+            Some(e.action),
+            Some(e.kind),
+            Some(e.section),
+            Some(e.severity),
+            Some(e.outcome),
+            e.target.map(|t| t.0),
+            e.target.map(|t| t.1),
+            e.target.and_then(|t| t.2),
+            e.ip,
+            e.reason,
+            e.changes,
+            e.details,
+            // No marks.
+            None,
+        ] {
+            text(f, out, t);
+        }
+        // No comments.
+        f.field(out, b"0");
+        for t in [e.user_agent, e.session_id, e.request_id] {
+            text(f, out, t);
+        }
+        text(f, out, Some(&times.received_at));
+        let mut hex = [0u8; 64];
+        let hash = std::str::from_utf8(hex_into(e.hash, &mut hex)).unwrap_or_default();
+        text(f, out, Some(hash));
+        f.end(out);
+        Ok(())
+    }
+
+    /// The page, rows in their places.
+    pub fn finish(mut self) -> EncodedPage {
+        let in_order = self.spans.iter().enumerate().all(|(i, s)| s.0 == i);
+        if !in_order {
+            // Each row's bytes, from where the one pushed before it ends.
+            let starts: Vec<(usize, usize)> = std::iter::once((0, 0))
+                .chain(self.spans.iter().map(|s| (s.1, s.2)))
+                .collect();
+            let mut order: Vec<usize> = (0..self.spans.len()).collect();
+            order.sort_by_key(|&i| self.spans[i].0);
+            debug_assert!(
+                order.iter().enumerate().all(|(n, &i)| self.spans[i].0 == n),
+                "every place of the page is pushed once"
+            );
+            let mut scratch = std::mem::take(&mut self.scratch);
+            for (buf, part) in [(&mut self.ndjson, 1), (&mut self.out, 2)] {
+                scratch.clear();
+                for &i in &order {
+                    let (start, end) = match part {
+                        1 => (starts[i].0, self.spans[i].1),
+                        _ => (starts[i].1, self.spans[i].2),
+                    };
+                    scratch.extend_from_slice(&buf[start..end]);
+                }
+                std::mem::swap(buf, &mut scratch);
+            }
+            self.scratch = scratch;
+            let (mut n, mut o) = (0, 0);
+            let mut spans = Vec::with_capacity(self.spans.len());
+            for &i in &order {
+                let (pos, n_end, o_end) = self.spans[i];
+                n += n_end - starts[i].0;
+                o += o_end - starts[i].1;
+                spans.push((pos, n, o));
+            }
+            self.spans = spans;
+        }
+        self.ends.extend(self.spans.iter().map(|s| s.1));
+        EncodedPage {
+            ndjson: self.ndjson,
+            line_ends: self.ends,
+            csv: self.out,
+            scratch: self.scratch,
+        }
+    }
+}
+
+/// Writes CSV records field by field into a buffer: RFC 4180, comma-separated, CRLF line ends,
+/// a field quoted only when it holds a comma, a quote, CR or LF, quotes inside doubled (what the
+/// csv crate writes with `QuoteStyle::Necessary`; the tests read it back with the csv crate).
+pub(crate) struct CsvFields {
+    first: bool,
+}
+
+impl CsvFields {
+    pub(crate) fn new() -> Self {
+        CsvFields { first: true }
+    }
+
+    /// Appends one field (the comma before it when it is not the record's first).
+    pub(crate) fn field(&mut self, out: &mut Vec<u8>, input: &[u8]) {
+        if !self.first {
+            out.push(b',');
+        }
+        self.first = false;
+        if !input.iter().any(|&b| QUOTED[usize::from(b)]) {
+            out.extend_from_slice(input);
+            return;
+        }
+        out.reserve(input.len() + 4);
+        out.push(b'"');
+        for part in input.split_inclusive(|&b| b == b'"') {
+            out.extend_from_slice(part);
+            if part.last() == Some(&b'"') {
+                out.push(b'"');
+            }
+        }
+        out.push(b'"');
+    }
+
+    /// Ends the record.
+    pub(crate) fn end(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\r\n");
+        self.first = true;
+    }
+}
+
+/// The bytes that make a CSV field need quotes.
+const QUOTED: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b',' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\r' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+};
+
+/// A JSON string, escaped the way the API's serializer escapes it.
+fn string(buf: &mut Vec<u8>, s: &str) -> Result<(), ExportError> {
+    serde_json::to_writer(&mut *buf, s)?;
+    Ok(())
+}
+
+fn key(buf: &mut Vec<u8>, first: bool, name: &str) {
+    if !first {
+        buf.push(b',');
+    }
+    buf.push(b'"');
+    buf.extend_from_slice(name.as_bytes());
+    buf.extend_from_slice(b"\":");
+}
+
+fn opt(buf: &mut Vec<u8>, name: &str, value: Option<&str>) -> Result<(), ExportError> {
+    if let Some(v) = value {
+        key(buf, false, name);
+        string(buf, v)?;
+    }
+    Ok(())
+}
+
+/// The entry's NDJSON line (no newline): the same bytes as serializing the stored entry with
+/// its (empty) marks and comment count.
+fn write_line(buf: &mut Vec<u8>, e: &EntryView<'_>, times: &Times) -> Result<(), ExportError> {
+    buf.push(b'{');
+    key(buf, true, "seq");
+    let _ = write!(buf, "{}", e.seq);
+    key(buf, false, "received_at");
+    buf.push(b'"');
+    buf.extend_from_slice(times.received_at.as_bytes());
+    buf.push(b'"');
+    key(buf, false, "hash");
+    buf.push(b'"');
+    let mut hex = [0u8; 64];
+    buf.extend_from_slice(hex_into(e.hash, &mut hex));
+    buf.push(b'"');
+    key(buf, false, "id");
+    buf.push(b'"');
+    let mut id = uuid::Uuid::encode_buffer();
+    buf.extend_from_slice(e.id.hyphenated().encode_lower(&mut id).as_bytes());
+    buf.push(b'"');
+    key(buf, false, "occurred_at");
+    buf.push(b'"');
+    buf.extend_from_slice(times.occurred_at.as_bytes());
+    buf.push(b'"');
+    key(buf, false, "actor");
+    buf.push(b'{');
+    key(buf, true, "id");
+    string(buf, e.actor_id)?;
+    opt(buf, "name", e.actor_name)?;
+    opt(buf, "role", e.actor_role)?;
+    opt(buf, "kind", e.actor_kind)?;
+    buf.push(b'}');
+    key(buf, false, "action");
+    string(buf, e.action)?;
+    key(buf, false, "kind");
+    string(buf, e.kind)?;
+    key(buf, false, "section");
+    string(buf, e.section)?;
+    key(buf, false, "severity");
+    string(buf, e.severity)?;
+    key(buf, false, "outcome");
+    string(buf, e.outcome)?;
+    if let Some((kind, id, name)) = e.target {
+        key(buf, false, "target");
+        buf.push(b'{');
+        key(buf, true, "type");
+        string(buf, kind)?;
+        key(buf, false, "id");
+        string(buf, id)?;
+        opt(buf, "name", name)?;
+        buf.push(b'}');
+    }
+    if let Some(changes) = e.changes {
+        key(buf, false, "changes");
+        buf.extend_from_slice(changes.as_bytes());
+    }
+    opt(buf, "ip", e.ip)?;
+    opt(buf, "user_agent", e.user_agent)?;
+    opt(buf, "session_id", e.session_id)?;
+    opt(buf, "request_id", e.request_id)?;
+    opt(buf, "reason", e.reason)?;
+    if let Some(details) = e.details {
+        key(buf, false, "details");
+        buf.extend_from_slice(details.as_bytes());
+    }
+    buf.extend_from_slice(b",\"marks\":[],\"comments\":0}");
+    Ok(())
+}
+
+/// Refuses an entry the store could not have written: its text is copied into the file as it
+/// is, so it must be what serializing an entry gives.
+fn check(e: &EntryView<'_>) -> Result<(), ExportError> {
+    use vigil_core::{ActorKind, Kind, Outcome, Severity};
+    let bad = |what: &str| {
+        Err(ExportError::Io(std::io::Error::other(format!(
+            "journal entry seq {} has {what}: the journal is damaged (run vigil verify)",
+            e.seq
+        ))))
+    };
+    for (json, name) in [(e.changes, "changes"), (e.details, "details")] {
+        if let Some(text) = json {
+            if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+                return bad(&format!("{name} that are not one JSON value"));
+            }
+        }
+    }
+    if e.kind.parse::<Kind>().is_err()
+        || e.severity.parse::<Severity>().is_err()
+        || e.outcome.parse::<Outcome>().is_err()
+        || e.actor_kind
+            .is_some_and(|k| k.parse::<ActorKind>().is_err())
+    {
+        return bad("an unknown kind, severity, outcome or actor kind");
+    }
+    if e.ip
+        .is_some_and(|ip| ip.parse::<std::net::IpAddr>().is_err())
+    {
+        return bad("an address that is not one");
+    }
+    if e.hash.len() != 32 {
+        return bad("a hash that is not 32 bytes");
+    }
+    Ok(())
+}
+
+/// An entry's two times as text, made once for both the line and the record.
+struct Times {
+    occurred_at: String,
+    received_at: String,
+}
+
+impl Times {
+    fn of(e: &EntryView<'_>) -> Self {
+        Times {
+            occurred_at: time_text(e.occurred_at),
+            received_at: time_text(e.received_at),
+        }
+    }
+}
+
+fn time_text(micros: i64) -> String {
+    let mut buf = Vec::with_capacity(27);
+    push_time(&mut buf, micros);
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+/// Lowercase hex of `bytes` (at most 32), in `out`.
+fn hex_into<'a>(bytes: &[u8], out: &'a mut [u8; 64]) -> &'a [u8] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let n = bytes.len().min(32);
+    for (i, b) in bytes[..n].iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+    }
+    &out[..2 * n]
+}
+
+/// `2026-11-26T10:00:00.000001Z`: the same text as [`vigil_core::event::micros::format`],
+/// without going through a formatter.
+pub(crate) fn push_time(buf: &mut Vec<u8>, micros: i64) {
+    use chrono::{Datelike, Timelike};
+    let t = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default();
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        buf.extend_from_slice(vigil_core::event::micros::format(&t).as_bytes());
+        return;
+    }
+    pad(buf, year as u32, 4);
+    for (c, n, width) in [
+        (b'-', t.month(), 2),
+        (b'-', t.day(), 2),
+        (b'T', t.hour(), 2),
+        (b':', t.minute(), 2),
+        (b':', t.second(), 2),
+        (b'.', t.nanosecond() / 1000, 6),
+    ] {
+        buf.push(c);
+        pad(buf, n, width);
+    }
+    buf.push(b'Z');
+}
+
+/// `n` in `width` decimal digits, zero-padded.
+fn pad(buf: &mut Vec<u8>, mut n: u32, width: usize) {
+    let mut d = [b'0'; 6];
+    for i in (0..width).rev() {
+        d[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    buf.extend_from_slice(&d[..width]);
+}
