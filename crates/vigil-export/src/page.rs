@@ -158,7 +158,7 @@ impl PageEncoder {
         for t in [e.user_agent, e.session_id, e.request_id] {
             text(f, out, t);
         }
-        text(f, out, Some(&times.received_at));
+        text(f, out, Some(times.received_at.as_str()));
         let mut hex = [0u8; 64];
         let hash = std::str::from_utf8(hex_into(e.hash, &mut hex)).unwrap_or_default();
         text(f, out, Some(hash));
@@ -269,6 +269,13 @@ fn string(buf: &mut Vec<u8>, s: &str) -> Result<(), ExportError> {
     Ok(())
 }
 
+/// A JSON string whose text needs no escaping (a time, hex, a uuid).
+fn quoted(buf: &mut Vec<u8>, text: &[u8]) {
+    buf.push(b'"');
+    buf.extend_from_slice(text);
+    buf.push(b'"');
+}
+
 fn key(buf: &mut Vec<u8>, first: bool, name: &str) {
     if !first {
         buf.push(b',');
@@ -293,23 +300,15 @@ fn write_line(buf: &mut Vec<u8>, e: &EntryView<'_>, times: &Times) -> Result<(),
     key(buf, true, "seq");
     let _ = write!(buf, "{}", e.seq);
     key(buf, false, "received_at");
-    buf.push(b'"');
-    buf.extend_from_slice(times.received_at.as_bytes());
-    buf.push(b'"');
+    quoted(buf, times.received_at.as_bytes());
     key(buf, false, "hash");
-    buf.push(b'"');
     let mut hex = [0u8; 64];
-    buf.extend_from_slice(hex_into(e.hash, &mut hex));
-    buf.push(b'"');
+    quoted(buf, hex_into(e.hash, &mut hex));
     key(buf, false, "id");
-    buf.push(b'"');
     let mut id = uuid::Uuid::encode_buffer();
-    buf.extend_from_slice(e.id.hyphenated().encode_lower(&mut id).as_bytes());
-    buf.push(b'"');
+    quoted(buf, e.id.hyphenated().encode_lower(&mut id).as_bytes());
     key(buf, false, "occurred_at");
-    buf.push(b'"');
-    buf.extend_from_slice(times.occurred_at.as_bytes());
-    buf.push(b'"');
+    quoted(buf, times.occurred_at.as_bytes());
     key(buf, false, "actor");
     buf.push(b'{');
     key(buf, true, "id");
@@ -393,23 +392,63 @@ fn check(e: &EntryView<'_>) -> Result<(), ExportError> {
 
 /// An entry's two times as text, made once for both the line and the record.
 struct Times {
-    occurred_at: String,
-    received_at: String,
+    occurred_at: TimeText,
+    received_at: TimeText,
 }
 
 impl Times {
     fn of(e: &EntryView<'_>) -> Self {
         Times {
-            occurred_at: time_text(e.occurred_at),
-            received_at: time_text(e.received_at),
+            occurred_at: TimeText::of(e.occurred_at),
+            received_at: TimeText::of(e.received_at),
         }
     }
 }
 
-fn time_text(micros: i64) -> String {
-    let mut buf = Vec::with_capacity(27);
-    push_time(&mut buf, micros);
-    String::from_utf8(buf).unwrap_or_default()
+/// `2026-11-26T10:00:00.000001Z`: the same text as [`vigil_core::event::micros::format`],
+/// made without a formatter or an allocation for the years 0 to 9999.
+enum TimeText {
+    Short([u8; 27]),
+    /// Beyond year 9999 (or before year 0): chrono's own text.
+    Long(String),
+}
+
+impl TimeText {
+    fn of(micros: i64) -> Self {
+        use chrono::{Datelike, Timelike};
+        let t = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default();
+        let Ok(year @ 0..=9999) = u32::try_from(t.year()) else {
+            return TimeText::Long(vigil_core::event::micros::format(&t));
+        };
+        let mut text = *b"0000-00-00T00:00:00.000000Z";
+        for (at, n, width) in [
+            (0, year, 4),
+            (5, t.month(), 2),
+            (8, t.day(), 2),
+            (11, t.hour(), 2),
+            (14, t.minute(), 2),
+            (17, t.second(), 2),
+            (20, t.nanosecond() / 1000, 6),
+        ] {
+            let mut n = n;
+            for digit in text[at..at + width].iter_mut().rev() {
+                *digit = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        }
+        TimeText::Short(text)
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            TimeText::Short(text) => text,
+            TimeText::Long(text) => text.as_bytes(),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
 }
 
 /// Lowercase hex of `bytes` (at most 32), in `out`.
@@ -421,39 +460,4 @@ fn hex_into<'a>(bytes: &[u8], out: &'a mut [u8; 64]) -> &'a [u8] {
         out[2 * i + 1] = DIGITS[usize::from(b & 15)];
     }
     &out[..2 * n]
-}
-
-/// `2026-11-26T10:00:00.000001Z`: the same text as [`vigil_core::event::micros::format`],
-/// without going through a formatter.
-pub(crate) fn push_time(buf: &mut Vec<u8>, micros: i64) {
-    use chrono::{Datelike, Timelike};
-    let t = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default();
-    let year = t.year();
-    if !(0..=9999).contains(&year) {
-        buf.extend_from_slice(vigil_core::event::micros::format(&t).as_bytes());
-        return;
-    }
-    pad(buf, year as u32, 4);
-    for (c, n, width) in [
-        (b'-', t.month(), 2),
-        (b'-', t.day(), 2),
-        (b'T', t.hour(), 2),
-        (b':', t.minute(), 2),
-        (b':', t.second(), 2),
-        (b'.', t.nanosecond() / 1000, 6),
-    ] {
-        buf.push(c);
-        pad(buf, n, width);
-    }
-    buf.push(b'Z');
-}
-
-/// `n` in `width` decimal digits, zero-padded.
-fn pad(buf: &mut Vec<u8>, mut n: u32, width: usize) {
-    let mut d = [b'0'; 6];
-    for i in (0..width).rev() {
-        d[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    buf.extend_from_slice(&d[..width]);
 }

@@ -88,12 +88,7 @@ impl JournalStore for SqliteStore {
 
     async fn entries(&self, seqs: Vec<u64>) -> Result<Vec<StoredEvent>, StoreError> {
         self.read_with(true, move |conn| {
-            by_seqs(conn, &seqs).map_err(|e| match e {
-                StoreError::Backend(b) if b.is::<IndexAhead>() => {
-                    StoreError::NotFound(b.to_string())
-                }
-                other => other,
-            })
+            by_seqs(conn, &seqs).map_err(asked_for_missing)
         })
         .await
     }
@@ -107,12 +102,7 @@ impl JournalStore for SqliteStore {
             let mut visit = visit
                 .lock()
                 .map_err(|_| StoreError::backend(std::io::Error::other("a visit panicked")))?;
-            visit_seqs(conn, &seqs, &mut *visit).map_err(|e| match e {
-                StoreError::Backend(b) if b.is::<IndexAhead>() => {
-                    StoreError::NotFound(b.to_string())
-                }
-                other => other,
-            })
+            visit_seqs(conn, &seqs, &mut *visit).map_err(asked_for_missing)
         })
         .await
     }
@@ -383,6 +373,14 @@ fn visit_seqs(
     match wanted.get(next) {
         Some(&(missing, _)) => Err(StoreError::backend(IndexAhead(missing))),
         None => Ok(()),
+    }
+}
+
+/// An entry asked for by seq that the journal does not have is `NotFound` for the caller.
+fn asked_for_missing(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Backend(b) if b.is::<IndexAhead>() => StoreError::NotFound(b.to_string()),
+        other => other,
     }
 }
 

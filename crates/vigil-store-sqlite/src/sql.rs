@@ -45,14 +45,15 @@ fn parsed<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> 
 
 /// A view of the entry in a row selected with [`COLUMNS`], borrowing its text.
 pub fn entry_view<'a>(row: &'a Row<'_>) -> rusqlite::Result<vigil_core::EntryView<'a>> {
-    let text = |i: usize| -> rusqlite::Result<&'a str> {
-        row.get_ref(i)?.as_str().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-        })
-    };
     let maybe = |i: usize| -> rusqlite::Result<Option<&'a str>> {
         row.get_ref(i)?.as_str_or_null().map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    };
+    let text = |i: usize| -> rusqlite::Result<&'a str> {
+        maybe(i)?.ok_or_else(|| {
+            let name = COLUMNS.split(',').nth(i).unwrap_or_default().trim();
+            rusqlite::Error::InvalidColumnType(i, name.to_owned(), rusqlite::types::Type::Null)
         })
     };
     let id: [u8; 16] = row.get(1)?;

@@ -194,20 +194,29 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One export of every entry to a file, untimed (for memory over many exports).
-async fn from_store_quiet(reader: &Client, format: Format, dir: &Path) -> anyhow::Result<()> {
-    let path = dir.join(format!("bench-row.{}", format.as_str()));
+/// One export of every entry in `format`, saved to `path`: the journal entry that records it
+/// and the bytes received.
+async fn save(reader: &Client, format: Format, path: &Path) -> anyhow::Result<(uuid::Uuid, u64)> {
     let mut d = reader
         .export(&ExportOptions {
             format: format.as_str().into(),
             ..Default::default()
         })
         .await?;
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut bytes = 0;
     while let Some(chunk) = d.chunk().await? {
+        bytes += chunk.len() as u64;
         std::io::Write::write_all(&mut file, &chunk)?;
     }
     std::io::Write::flush(&mut file)?;
+    Ok((d.entry, bytes))
+}
+
+/// One export of every entry to a file, untimed (for memory over many exports).
+async fn from_store_quiet(reader: &Client, format: Format, dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join(format!("bench-row.{}", format.as_str()));
+    save(reader, format, &path).await?;
     std::fs::remove_file(&path)?;
     Ok(())
 }
@@ -288,22 +297,10 @@ async fn from_store(reader: &Client, pid: u32, format: Format, dir: &Path) -> an
     reset_peak(pid)?;
     let sampler = Sampler::start(pid);
     let started = Instant::now();
-    let mut d = reader
-        .export(&ExportOptions {
-            format: format.as_str().into(),
-            ..Default::default()
-        })
-        .await?;
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-    let mut bytes = 0;
-    while let Some(chunk) = d.chunk().await? {
-        bytes += chunk.len() as u64;
-        std::io::Write::write_all(&mut file, &chunk)?;
-    }
-    std::io::Write::flush(&mut file)?;
+    let (entry, bytes) = save(reader, format, &path).await?;
     let secs = started.elapsed().as_secs_f64();
     let about = reader
-        .event(d.entry)
+        .event(entry)
         .await?
         .entry
         .event
