@@ -36,19 +36,26 @@ impl JournalStore for SqliteStore {
     }
 
     async fn event(&self, id: uuid::Uuid) -> Result<StoredEvent, StoreError> {
+        let codec = self.inner.codec.clone();
         self.read(move |conn| {
-            conn.prepare_cached(&format!("SELECT {} FROM events WHERE id = ?", sql::COLUMNS))
-                .map_err(db)?
-                .query_row([id.as_bytes().as_slice()], sql::stored_event)
-                .optional()
-                .map_err(db)?
-                .ok_or_else(|| StoreError::NotFound(format!("event {id}")))
+            let mut reader = sql::Reader::new(conn, &codec);
+            conn.prepare_cached(&format!(
+                "SELECT {} FROM events WHERE {}",
+                sql::COLUMNS,
+                sql::BY_ID
+            ))
+            .map_err(db)?
+            .query_row([id.as_bytes().as_slice()], |r| reader.stored(r))
+            .optional()
+            .map_err(db)?
+            .ok_or_else(|| StoreError::NotFound(format!("event {id}")))
         })
         .await
     }
 
     async fn search(&self, search: &Search) -> Result<Page, StoreError> {
         let search = search.clone();
+        let codec = self.inner.codec.clone();
         let (page, freshness) = self
             .answer_from_index(move |index, conn| {
                 let limit = search.limit.max(1);
@@ -59,7 +66,7 @@ impl JournalStore for SqliteStore {
                     search.order,
                     limit + 1,
                 )?;
-                let mut events = by_seqs(conn, &seqs)?;
+                let mut events = by_seqs(conn, &codec, &seqs)?;
                 let next = next_cursor(&mut events, limit);
                 Ok(Page {
                     events,
@@ -87,8 +94,9 @@ impl JournalStore for SqliteStore {
     }
 
     async fn entries(&self, seqs: Vec<u64>) -> Result<Vec<StoredEvent>, StoreError> {
+        let codec = self.inner.codec.clone();
         self.read_with(true, move |conn| {
-            by_seqs(conn, &seqs).map_err(asked_for_missing)
+            by_seqs(conn, &codec, &seqs).map_err(asked_for_missing)
         })
         .await
     }
@@ -98,11 +106,12 @@ impl JournalStore for SqliteStore {
         seqs: Vec<u64>,
         visit: std::sync::Arc<Mutex<dyn vigil_store::Visit>>,
     ) -> Result<(), StoreError> {
+        let codec = self.inner.codec.clone();
         self.read_with(true, move |conn| {
             let mut visit = visit
                 .lock()
                 .map_err(|_| StoreError::backend(std::io::Error::other("a visit panicked")))?;
-            visit_seqs(conn, &seqs, &mut *visit).map_err(asked_for_missing)
+            visit_seqs(conn, &codec, &seqs, &mut *visit).map_err(asked_for_missing)
         })
         .await
     }
@@ -130,7 +139,8 @@ impl JournalStore for SqliteStore {
     }
 
     async fn scan(&self, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.read(move |conn| scan_sync(conn, from_seq, limit))
+        let codec = self.inner.codec.clone();
+        self.read(move |conn| scan_sync(conn, &codec, from_seq, limit))
             .await
     }
 
@@ -214,32 +224,41 @@ fn freshness(
 }
 
 /// The journal as the search index reads it, on a connection of its own.
-pub(crate) struct JournalReader(pub(crate) Mutex<Connection>);
+pub(crate) struct JournalReader {
+    pub(crate) conn: Mutex<Connection>,
+    pub(crate) codec: std::sync::Arc<crate::body::Codec>,
+}
 
 impl Journal for JournalReader {
     fn read(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        scan_sync(&self.0.lock().expect("journal reader lock"), from, limit)
+        let conn = self.conn.lock().expect("journal reader lock");
+        scan_sync(&conn, &self.codec, from, limit)
     }
 
     fn head(&self) -> Result<u64, StoreError> {
-        writer::head_seq(&self.0.lock().expect("journal reader lock")).map_err(db)
+        writer::head_seq(&self.conn.lock().expect("journal reader lock")).map_err(db)
     }
 
     fn summaries(
         &self,
         seqs: &[u64],
     ) -> Result<std::collections::HashMap<u64, vigil_core::AnnotationSummary>, StoreError> {
-        annotations::summaries(&self.0.lock().expect("journal reader lock"), seqs)
+        annotations::summaries(&self.conn.lock().expect("journal reader lock"), seqs)
     }
 
     fn touched(&self, from: u64, to: u64, before: u64) -> Result<Vec<StoredEvent>, StoreError> {
-        let conn = self.0.lock().expect("journal reader lock");
+        let conn = self.conn.lock().expect("journal reader lock");
         let seqs = annotations::touched(&conn, from, to, before)?;
-        by_seqs(&conn, &seqs)
+        by_seqs(&conn, &self.codec, &seqs)
     }
 }
 
-fn scan_sync(conn: &Connection, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+fn scan_sync(
+    conn: &Connection,
+    codec: &crate::body::Codec,
+    from: u64,
+    limit: usize,
+) -> Result<Vec<StoredEvent>, StoreError> {
     // Seqs are SQLite integers: none lies past i64::MAX.
     let Ok(from) = i64::try_from(from) else {
         return Ok(Vec::new());
@@ -250,8 +269,9 @@ fn scan_sync(conn: &Connection, from: u64, limit: usize) -> Result<Vec<StoredEve
             sql::COLUMNS
         ))
         .map_err(db)?;
+    let mut reader = sql::Reader::new(conn, codec);
     let rows = stmt
-        .query_map([from, limit as i64], sql::stored_event)
+        .query_map([from, limit as i64], |r| reader.stored(r))
         .map_err(db)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(db)
 }
@@ -261,10 +281,15 @@ fn scan_sync(conn: &Connection, from: u64, limit: usize) -> Result<Vec<StoredEve
 /// Seqs close together (a page of a broad search, an export) are read as one range and only the
 /// wanted rows decoded, which is several times faster than looking each one up; scattered seqs
 /// are looked up one by one.
-fn by_seqs(conn: &Connection, seqs: &[u64]) -> Result<Vec<StoredEvent>, StoreError> {
+fn by_seqs(
+    conn: &Connection,
+    codec: &crate::body::Codec,
+    seqs: &[u64],
+) -> Result<Vec<StoredEvent>, StoreError> {
     let (Some(&lo), Some(&hi)) = (seqs.iter().min(), seqs.iter().max()) else {
         return Ok(Vec::new());
     };
+    let mut reader = sql::Reader::new(conn, codec);
     let mut found: std::collections::HashMap<u64, StoredEvent> =
         std::collections::HashMap::with_capacity(seqs.len());
     if hi - lo < seqs.len() as u64 * 4 {
@@ -279,7 +304,7 @@ fn by_seqs(conn: &Connection, seqs: &[u64]) -> Result<Vec<StoredEvent>, StoreErr
         while let Some(row) = rows.next().map_err(db)? {
             let seq = row.get::<_, i64>(0).map_err(db)? as u64;
             if wanted.contains(&seq) {
-                found.insert(seq, sql::stored_event(row).map_err(db)?);
+                found.insert(seq, reader.stored(row).map_err(db)?);
             }
         }
     } else {
@@ -292,7 +317,7 @@ fn by_seqs(conn: &Connection, seqs: &[u64]) -> Result<Vec<StoredEvent>, StoreErr
                 .join(",")
         );
         let mut stmt = conn.prepare(&text).map_err(db)?;
-        let rows = stmt.query_map([], sql::stored_event).map_err(db)?;
+        let rows = stmt.query_map([], |r| reader.stored(r)).map_err(db)?;
         for row in rows {
             let e = row.map_err(db)?;
             found.insert(e.seq, e);
@@ -318,6 +343,7 @@ fn by_seqs(conn: &Connection, seqs: &[u64]) -> Result<Vec<StoredEvent>, StoreErr
 /// place in `seqs`): one range read when the seqs are close together, else a lookup of each.
 fn visit_seqs(
     conn: &Connection,
+    codec: &crate::body::Codec,
     seqs: &[u64],
     visit: &mut dyn vigil_store::Visit,
 ) -> Result<(), StoreError> {
@@ -356,6 +382,7 @@ fn visit_seqs(
         stmt.query([])
     }
     .map_err(db)?;
+    let mut reader = sql::Reader::new(conn, codec);
     let mut next = 0;
     while let Some(row) = rows.next().map_err(db)? {
         let seq = row.get::<_, i64>(0).map_err(db)? as u64;
@@ -363,7 +390,7 @@ fn visit_seqs(
             return Err(StoreError::backend(IndexAhead(missing)));
         }
         if wanted.get(next).is_some_and(|(s, _)| *s == seq) {
-            let view = sql::entry_view(row).map_err(db)?;
+            let view = reader.view(row).map_err(db)?;
             while wanted.get(next).is_some_and(|(s, _)| *s == seq) {
                 visit.entry(wanted[next].1, &view)?;
                 next += 1;

@@ -26,6 +26,8 @@
 mod accounts;
 mod alerts;
 mod annotations;
+mod body;
+mod convert;
 pub mod journal;
 mod schema;
 mod sql;
@@ -72,6 +74,8 @@ struct Inner {
     awaited: AtomicU64,
     /// The store's clock (how old the entries the index lacks are).
     clock: Clock,
+    /// The dictionaries the journal's bodies are compressed with.
+    codec: Arc<body::Codec>,
 }
 
 impl Drop for Inner {
@@ -150,9 +154,13 @@ impl SqliteStore {
                 field: None,
             })?;
         let head_seq = writer::head_seq(&conn).map_err(db)?;
+        let codec = Arc::new(body::Codec::load(&conn).map_err(db)?);
         let index = match with_index {
             true => {
-                let journal = JournalReader(Mutex::new(open_connection(path).map_err(db)?));
+                let journal = JournalReader {
+                    conn: Mutex::new(open_connection(path).map_err(db)?),
+                    codec: codec.clone(),
+                };
                 Some(Arc::new(SearchIndex::open(
                     &index_dir(path),
                     Arc::new(journal),
@@ -171,7 +179,7 @@ impl SqliteStore {
                 }
             })
         };
-        let (writer, writer_thread) = writer::spawn(conn, clock.clone(), on_commit)?;
+        let (writer, writer_thread) = writer::spawn(conn, clock.clone(), on_commit, codec.clone())?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
@@ -183,6 +191,7 @@ impl SqliteStore {
                 head,
                 awaited: AtomicU64::new(head_seq),
                 clock,
+                codec,
             }),
         })
     }

@@ -3,40 +3,36 @@
 use rusqlite::Connection;
 
 /// Bumped when the schema changes; stored in `PRAGMA user_version`.
-pub const VERSION: i64 = 5;
+pub const VERSION: i64 = 6;
+
+/// The dictionaries bodies are compressed with (schema version 6): trained on the journal's own
+/// entries, never changed once written.
+const DICTIONARIES: &str = "
+CREATE TABLE IF NOT EXISTS dictionaries (
+    id          INTEGER PRIMARY KEY,          -- the number a body names
+    dict        BLOB    NOT NULL,
+    at_seq      INTEGER NOT NULL,             -- the journal's last seq when it was trained
+    created_at  INTEGER NOT NULL
+);";
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
     seq          INTEGER PRIMARY KEY,
-    id           BLOB    NOT NULL UNIQUE,
-    occurred_at  INTEGER NOT NULL,            -- µs since the epoch, UTC
-    received_at  INTEGER NOT NULL,
-    actor_id     TEXT    NOT NULL,
-    actor_name   TEXT,
-    actor_role   TEXT,
-    actor_kind   TEXT,
-    action       TEXT    NOT NULL,
-    kind         TEXT    NOT NULL,
-    section      TEXT    NOT NULL,
-    severity     TEXT    NOT NULL,
-    outcome      TEXT    NOT NULL,
-    target_type  TEXT,
-    target_id    TEXT,
-    target_name  TEXT,
-    changes      TEXT,                        -- JSON, as stored
-    ip           TEXT,
-    user_agent   TEXT,
-    session_id   TEXT,
-    request_id   TEXT,
-    reason       TEXT,
-    details      TEXT,                        -- JSON, as stored
+    id           BLOB    NOT NULL,            -- 16 bytes, unique (events_no_replace)
+    received_at  INTEGER NOT NULL,            -- µs since the epoch, UTC
+    body         BLOB    NOT NULL,            -- every other field, compressed (see body.rs)
     hash         BLOB    NOT NULL
 );
+-- Entries are found by id through its first 8 bytes (half the index a whole id takes; the
+-- full id is compared in the row).
+CREATE INDEX IF NOT EXISTS events_id ON events (substr(id, 1, 8));
 -- Searches, timelines and facets are served by the search index (vigil-index), which is derived
--- from this table; the journal itself needs only its primary key and the unique id.
--- INSERT OR REPLACE deletes the old row without firing delete triggers: refuse it up front.
+-- from this table; the journal itself needs only its primary key and the id's index.
+-- INSERT OR REPLACE deletes the old row without firing delete triggers: refuse it up front
+-- (this also keeps ids unique).
 CREATE TRIGGER IF NOT EXISTS events_no_replace BEFORE INSERT ON events
-WHEN EXISTS (SELECT 1 FROM events WHERE seq = NEW.seq OR id = NEW.id)
+WHEN EXISTS (SELECT 1 FROM events WHERE seq = NEW.seq)
+  OR EXISTS (SELECT 1 FROM events WHERE substr(id, 1, 8) = substr(NEW.id, 1, 8) AND id = NEW.id)
 BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be replaced'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be updated'); END;
@@ -179,13 +175,25 @@ CREATE TABLE IF NOT EXISTS roles (
 );
 "#;
 
-/// The append-only tables of schema version 3: no row is updated or deleted.
-const APPEND_ONLY: [&str; 4] = [
+/// The append-only tables besides the journal: no row is updated or deleted.
+const APPEND_ONLY: [&str; 5] = [
     "annotations",
+    "dictionaries",
     "incidents",
     "incident_pins",
     "incident_notes",
 ];
+
+fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+    let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
+    for name in names {
+        if name? == column {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
 
 /// Creates the schema if missing; refuses a database from a newer Vigil.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<Result<(), String>> {
@@ -194,6 +202,12 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<Result<(), String>> {
         return Ok(Err(format!(
             "the database has schema version {version}, newer than this vigil understands ({VERSION})"
         )));
+    }
+    conn.execute_batch(DICTIONARIES)?;
+    if has_column(conn, "events", "actor_id")? {
+        // A journal of schema version 5 or older, one column per field: its entries are moved
+        // to bodies, once (its hashes are kept and still verify: they are over the fields).
+        crate::convert::to_bodies(conn)?;
     }
     conn.execute_batch(SCHEMA)?;
     for table in APPEND_ONLY {

@@ -21,6 +21,7 @@ use vigil_core::chain;
 use vigil_core::{Event, StoredEvent};
 use vigil_store::{Appended, StoreError};
 
+use crate::body::{self, Codec, Packer};
 use crate::sql::{self, micros};
 
 /// A clock, passed in so that tests control time.
@@ -111,6 +112,7 @@ impl Sender {
 pub(crate) struct Chain {
     head: Head,
     now: i64,
+    codec: Arc<Codec>,
 }
 
 impl Chain {
@@ -120,7 +122,8 @@ impl Chain {
         conn: &Connection,
         events: &[Event],
     ) -> Result<Vec<Appended>, StoreError> {
-        append_batch(conn, &mut self.head, events, self.now, None).map_err(|e| match e {
+        append_batch(conn, &mut self.head, events, self.now, None, &self.codec).map_err(|e| match e
+        {
             Interrupt::Failed(e) => e,
             Interrupt::MakeWay => unreachable!("only the writer's own batches make way"),
         })
@@ -158,6 +161,7 @@ pub(crate) fn spawn(
     conn: Connection,
     clock: Clock,
     on_commit: OnCommit,
+    codec: Arc<Codec>,
 ) -> Result<(Sender, std::thread::JoinHandle<()>), StoreError> {
     let (tx, rx) = mpsc::channel::<Job>();
     let small_waiting = Arc::new(AtomicBool::new(false));
@@ -167,7 +171,7 @@ pub(crate) fn spawn(
     };
     let thread = std::thread::Builder::new()
         .name("vigil-sqlite-writer".into())
-        .spawn(move || run(conn, inbox, clock, on_commit))
+        .spawn(move || run(conn, inbox, clock, on_commit, codec))
         .map_err(StoreError::backend)?;
     Ok((
         Sender {
@@ -253,8 +257,9 @@ impl Waiting {
     }
 }
 
-fn run(mut conn: Connection, inbox: Inbox, clock: Clock, on_commit: OnCommit) {
+fn run(mut conn: Connection, inbox: Inbox, clock: Clock, on_commit: OnCommit, codec: Arc<Codec>) {
     let mut waiting = Waiting::default();
+    let mut trainer = Trainer::default();
     loop {
         if waiting.is_empty() {
             match inbox.rx.recv() {
@@ -262,9 +267,11 @@ fn run(mut conn: Connection, inbox: Inbox, clock: Clock, on_commit: OnCommit) {
                 Err(_) => return,
             }
         }
-        let (done, head) = write_group(&mut conn, &mut waiting, &inbox, &clock);
+        trainer.store_trained(&conn, &codec, &clock);
+        let (done, head) = write_group(&mut conn, &mut waiting, &inbox, &clock, &codec);
         if let Some(seq) = head {
             on_commit(seq);
+            trainer.start_if_due(&conn, &codec, seq);
         }
         for (reply, result) in done {
             // A sender that gave up (client disconnected) is not our problem: its events are stored.
@@ -287,6 +294,7 @@ fn write_group(
     waiting: &mut Waiting,
     inbox: &Inbox,
     clock: &Clock,
+    codec: &Arc<Codec>,
 ) -> (Done, Option<u64>) {
     waiting.drain(inbox);
     let fail_all = |e: rusqlite::Error, waiting: &mut Waiting| {
@@ -360,7 +368,11 @@ fn write_group(
         };
         let outcome = match work {
             Task::Work(work) => {
-                let mut chain = Chain { head, now };
+                let mut chain = Chain {
+                    head,
+                    now,
+                    codec: codec.clone(),
+                };
                 work(&sp, &mut chain).map(|out| (out, chain.head))
             }
             Task::Append {
@@ -369,7 +381,7 @@ fn write_group(
             } => {
                 let mut end = head;
                 let flag = interruptible.then_some(&*inbox.small_waiting);
-                match append_batch(&sp, &mut end, &batch, now, flag) {
+                match append_batch(&sp, &mut end, &batch, now, flag, codec) {
                     Ok(out) => Ok((Box::new(out) as Output, end)),
                     Err(Interrupt::Failed(e)) => Err(e),
                     Err(Interrupt::MakeWay) => {
@@ -413,6 +425,83 @@ fn write_group(
     (done, (head.seq != first).then_some(head.seq))
 }
 
+thread_local! {
+    /// The writer's zstd context and body buffer, kept from batch to batch.
+    static PACKER: std::cell::RefCell<(Packer, Vec<u8>)> = Default::default();
+}
+
+/// Trains the dictionaries bodies are compressed with, on a thread of its own (a few seconds),
+/// when the journal reaches the sizes [`Codec::due`] names. The writer stores what it trained
+/// in a transaction of its own before any body uses it.
+#[derive(Default)]
+struct Trainer {
+    running: bool,
+    /// After a training that found nothing to learn, the head to try again at.
+    retry_at: u64,
+    done: Option<mpsc::Receiver<(Option<Vec<u8>>, u64)>>,
+}
+
+impl Trainer {
+    fn start_if_due(&mut self, conn: &Connection, codec: &Arc<Codec>, head: u64) {
+        if self.running || head < self.retry_at || !codec.due(head) {
+            return;
+        }
+        let Some(path) = conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from)
+        else {
+            return;
+        };
+        let (tx, rx) = mpsc::channel();
+        let codec = codec.clone();
+        let started = std::thread::Builder::new()
+            .name("vigil-dictionary".into())
+            .spawn(move || {
+                let trained = crate::open_connection(&path)
+                    .and_then(|c| body::samples(&c, &codec, head))
+                    .map_err(|e| tracing::warn!(error = %e, "could not read entries to train a dictionary"))
+                    .ok()
+                    .and_then(|samples| body::train(&samples));
+                let _ = tx.send((trained, head));
+            });
+        if started.is_ok() {
+            self.running = true;
+            self.done = Some(rx);
+        }
+    }
+
+    fn store_trained(&mut self, conn: &Connection, codec: &Codec, clock: &Clock) {
+        let Some(Ok((trained, head))) = self.done.as_ref().map(|rx| rx.try_recv()) else {
+            return;
+        };
+        (self.running, self.done) = (false, None);
+        let Some(dict) = trained else {
+            self.retry_at = head + 10_000;
+            return;
+        };
+        let stored = conn.unchecked_transaction().and_then(|tx| {
+            let id = body::store(&tx, &dict, head, micros(&clock()))?;
+            tx.commit().map(|()| id)
+        });
+        match stored {
+            Ok(id) => {
+                tracing::info!(
+                    dictionary = id,
+                    trained_at = head,
+                    bytes = dict.len(),
+                    "new dictionary for the journal's bodies"
+                );
+                codec.install(id, dict, head);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not store a trained dictionary");
+                self.retry_at = head + 10_000;
+            }
+        }
+    }
+}
+
 /// Why an append stopped.
 enum Interrupt {
     /// A small job is waiting: the batch makes way (its savepoint is rolled back).
@@ -440,19 +529,22 @@ fn append_batch(
     events: &[Event],
     now: i64,
     make_way: Option<&AtomicBool>,
+    codec: &Codec,
 ) -> Result<Vec<Appended>, Interrupt> {
     let db = StoreError::backend;
     let mut find = conn
-        .prepare_cached(&format!("SELECT {} FROM events WHERE id = ?", sql::COLUMNS))
+        .prepare_cached(&format!(
+            "SELECT {} FROM events WHERE {}",
+            sql::COLUMNS,
+            sql::BY_ID
+        ))
         .map_err(db)?;
     let mut insert = conn
         .prepare_cached(
-            "INSERT INTO events (seq, id, occurred_at, received_at, actor_id, actor_name, actor_role, actor_kind, \
-             action, kind, section, severity, outcome, target_type, target_id, target_name, changes, ip, \
-             user_agent, session_id, request_id, reason, details, hash) \
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO events (seq, id, received_at, body, hash) VALUES (?, ?, ?, ?, ?)",
         )
         .map_err(db)?;
+    let mut reader = sql::Reader::new(conn, codec);
     let received_at = sql::from_micros(now);
     let mut out = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
@@ -464,7 +556,7 @@ fn append_batch(
             return Err(Interrupt::MakeWay);
         }
         let existing: Option<StoredEvent> = find
-            .query_row([e.id.as_bytes().as_slice()], sql::stored_event)
+            .query_row([e.id.as_bytes().as_slice()], |r| reader.stored(r))
             .optional()
             .map_err(db)?;
         if let Some(stored) = existing {
@@ -487,38 +579,17 @@ fn append_batch(
         }
         let seq = head.seq + 1;
         let hash = chain::link(&head.hash, e, seq, &received_at);
-        let t = e.target.as_ref();
-        insert
-            .execute(params![
-                seq as i64,
-                e.id.as_bytes().as_slice(),
-                micros(&e.occurred_at),
-                now,
-                e.actor.id,
-                e.actor.name,
-                e.actor.role,
-                e.actor.kind.map(|k| k.as_str()),
-                e.action,
-                e.kind.as_str(),
-                e.section,
-                e.severity.as_str(),
-                e.outcome.as_str(),
-                t.map(|t| &t.kind),
-                t.map(|t| &t.id),
-                t.and_then(|t| t.name.as_ref()),
-                e.changes
-                    .as_ref()
-                    .map(|c| serde_json::to_string(c).expect("JSON serializes")),
-                e.ip.map(|ip| ip.to_string()),
-                e.user_agent,
-                e.session_id,
-                e.request_id,
-                e.reason,
-                e.details
-                    .as_ref()
-                    .map(|d| serde_json::to_string(d).expect("JSON serializes")),
-                hash.as_slice(),
-            ])
+        PACKER
+            .with_borrow_mut(|(packer, stored)| {
+                codec.pack(packer, e, stored);
+                insert.execute(params![
+                    seq as i64,
+                    e.id.as_bytes().as_slice(),
+                    now,
+                    stored.as_slice(),
+                    hash.as_slice(),
+                ])
+            })
             .map_err(db)?;
         *head = Head {
             seq,
@@ -562,6 +633,7 @@ mod tests {
             small_waiting,
         };
         let clock: Clock = Arc::new(chrono::Utc::now);
+        let codec = Arc::new(Codec::default());
         let mut waiting = Waiting::default();
         let (reply, _batch) = oneshot::channel();
         waiting.put(Job::append(dataset(100, 1), reply));
@@ -571,7 +643,7 @@ mod tests {
             let (reply, answer) = oneshot::channel();
             replies.push(answer);
             assert!(sender.send(Job::append(dataset(1, 100 + round), reply)));
-            let (done, _) = write_group(&mut conn, &mut waiting, &inbox, &clock);
+            let (done, _) = write_group(&mut conn, &mut waiting, &inbox, &clock, &codec);
             assert!(done.iter().all(|(_, r)| r.is_ok()));
             heads.push(head_after(&conn));
         }

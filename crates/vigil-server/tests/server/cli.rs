@@ -61,7 +61,11 @@ fn demo_verify_and_a_tampered_entry_named() {
 
     // Someone with file access drops the guard and rewrites history: verify names the entry.
     let conn = rusqlite::Connection::open(db).unwrap();
-    conn.execute_batch("DROP TRIGGER events_no_update; UPDATE events SET reason = 'nothing to see' WHERE seq = 1234;").unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER events_no_update; \
+         UPDATE events SET body = (SELECT body FROM events WHERE seq = 1235) WHERE seq = 1234;",
+    )
+    .unwrap();
     drop(conn);
     let out = vigil(&["verify", "--database", db], "");
     assert_eq!(out.status.code(), Some(1));
@@ -586,15 +590,19 @@ fn marks_are_listed_added_changed_and_removed_from_the_command_line() {
         "{}",
         text(&out.stdout)
     );
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let actions: Vec<String> = conn
-        .prepare(
-            "SELECT action FROM events WHERE section = 'vigil' AND actor_id = 'root' ORDER BY seq",
+    let entries = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use vigil_store::JournalStore;
+        let store = vigil_store_sqlite::SqliteStore::open_journal(
+            db.as_ref(),
+            vigil_store_sqlite::system_clock(),
         )
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
         .unwrap();
+        store.scan(1, 1000).await.unwrap()
+    });
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.event.section == "vigil" && e.event.actor.id == "root")
+        .map(|e| e.event.action.as_str())
+        .collect();
     assert_eq!(actions, ["mark.create", "mark.update", "mark.delete"]);
 }
