@@ -6,7 +6,7 @@
 //! details) exactly as stored (key order and number digits preserved).
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde::ser::{Serialize, SerializeSeq, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::event::{micros, Event, StoredEvent};
@@ -16,42 +16,65 @@ pub const GENESIS: [u8; 32] = [0; 32];
 
 /// The canonical bytes of an event at a given position in the journal.
 pub fn canonical(event: &Event, seq: u64, received_at: &DateTime<Utc>) -> Vec<u8> {
-    let opt = |s: &Option<String>| {
-        s.as_deref()
-            .map_or(Value::Null, |s| Value::String(s.into()))
-    };
-    let doc = json!([
-        seq,
-        micros::format(received_at),
-        event.id.to_string(),
-        micros::format(&event.occurred_at),
-        [
-            event.actor.id,
-            opt(&event.actor.name),
-            opt(&event.actor.role),
-            event.actor.kind.map(|k| k.as_str()),
-        ],
-        event.action,
-        event.kind.as_str(),
-        event.section,
-        event.severity.as_str(),
-        event.outcome.as_str(),
-        event
-            .target
-            .as_ref()
-            .map(|t| json!([t.kind, t.id, opt(&t.name)])),
-        event.changes.as_ref().map(|cs| cs
-            .iter()
-            .map(|c| json!([c.field, c.before, c.after]))
-            .collect::<Vec<_>>()),
-        event.ip.map(|ip| ip.to_string()),
-        opt(&event.user_agent),
-        opt(&event.session_id),
-        opt(&event.request_id),
-        opt(&event.reason),
-        event.details,
-    ]);
-    serde_json::to_vec(&doc).expect("a JSON value always serializes")
+    let mut out = Vec::with_capacity(512);
+    serde_json::to_writer(
+        &mut out,
+        &Canonical {
+            event,
+            seq,
+            received_at,
+        },
+    )
+    .expect("an event always serializes");
+    out
+}
+
+/// The canonical encoding as a serializer sees it: a JSON array written straight from the
+/// event's fields (the same bytes a `serde_json::Value` of them gives, without building one).
+struct Canonical<'a> {
+    event: &'a Event,
+    seq: u64,
+    received_at: &'a DateTime<Utc>,
+}
+
+impl Serialize for Canonical<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.event;
+        let mut a = s.serialize_seq(Some(18))?;
+        a.serialize_element(&self.seq)?;
+        a.serialize_element(&micros::format(self.received_at))?;
+        a.serialize_element(&e.id.to_string())?;
+        a.serialize_element(&micros::format(&e.occurred_at))?;
+        a.serialize_element(&(
+            &e.actor.id,
+            &e.actor.name,
+            &e.actor.role,
+            e.actor.kind.map(|k| k.as_str()),
+        ))?;
+        a.serialize_element(&e.action)?;
+        a.serialize_element(e.kind.as_str())?;
+        a.serialize_element(&e.section)?;
+        a.serialize_element(e.severity.as_str())?;
+        a.serialize_element(e.outcome.as_str())?;
+        a.serialize_element(&e.target.as_ref().map(|t| (&t.kind, &t.id, &t.name)))?;
+        a.serialize_element(&e.changes.as_deref().map(Changes))?;
+        a.serialize_element(&e.ip.map(|ip| ip.to_string()))?;
+        a.serialize_element(&e.user_agent)?;
+        a.serialize_element(&e.session_id)?;
+        a.serialize_element(&e.request_id)?;
+        a.serialize_element(&e.reason)?;
+        a.serialize_element(&e.details)?;
+        a.end()
+    }
+}
+
+/// Changes as arrays of field, before and after.
+struct Changes<'a>(&'a [crate::event::Change]);
+
+impl Serialize for Changes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|c| (&c.field, &c.before, &c.after)))
+    }
 }
 
 /// The chain hash of an entry given the previous entry's raw hash.
@@ -167,6 +190,77 @@ mod tests {
             received_at,
             hash,
             event,
+        }
+    }
+
+    use serde_json::{json, Value};
+
+    /// The encoding as it was first written: through a `serde_json::Value`.
+    fn canonical_by_value(event: &Event, seq: u64, received_at: &DateTime<Utc>) -> Vec<u8> {
+        let opt = |s: &Option<String>| {
+            s.as_deref()
+                .map_or(Value::Null, |s| Value::String(s.into()))
+        };
+        let doc = json!([
+            seq,
+            micros::format(received_at),
+            event.id.to_string(),
+            micros::format(&event.occurred_at),
+            [
+                event.actor.id,
+                opt(&event.actor.name),
+                opt(&event.actor.role),
+                event.actor.kind.map(|k| k.as_str()),
+            ],
+            event.action,
+            event.kind.as_str(),
+            event.section,
+            event.severity.as_str(),
+            event.outcome.as_str(),
+            event
+                .target
+                .as_ref()
+                .map(|t| json!([t.kind, t.id, opt(&t.name)])),
+            event.changes.as_ref().map(|cs| cs
+                .iter()
+                .map(|c| json!([c.field, c.before, c.after]))
+                .collect::<Vec<_>>()),
+            event.ip.map(|ip| ip.to_string()),
+            opt(&event.user_agent),
+            opt(&event.session_id),
+            opt(&event.request_id),
+            opt(&event.reason),
+            event.details,
+        ]);
+        serde_json::to_vec(&doc).expect("a JSON value always serializes")
+    }
+
+    /// Written straight from the fields, the encoding is byte for byte the one every journal
+    /// was hashed with (through a `Value`): empty and full events, every kind of text and number.
+    #[test]
+    fn the_encoding_is_the_one_journals_were_hashed_with() {
+        let full = r#"{"occurred_at": "2026-11-26T10:00:00.123456Z",
+            "actor": {"id": "m.dupont", "name": "Élodie \"Martin\" 🎰", "role": "finance", "kind": "staff"},
+            "action": "player.balance.adjust", "kind": "change", "section": "finance",
+            "severity": "critical", "outcome": "denied",
+            "target": {"type": "player", "id": "12345", "name": "מרים\nכהן"},
+            "changes": [{"field": "balance", "before": 100.10, "after": -1e400},
+                        {"field": "note", "before": null, "after": {"b": [1, "=SUM(A1)"], "a": true}}],
+            "ip": "2001:db8::1", "user_agent": "Mozilla/5.0 \u0000", "session_id": "s-1",
+            "request_id": "r-1", "reason": "طلب اللاعب\t<b>",
+            "details": {"z": 1, "a": {"nested": [null, 1.50]}, "emoji": "👍🏽"}}"#;
+        let bare = r#"{"occurred_at": "2026-01-01T00:00:00Z", "actor": {"id": "a"},
+            "action": "x", "kind": "access", "section": "s"}"#;
+        for text in [full, bare] {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            let e = event_from_json(&v, uuid::Uuid::now_v7).unwrap();
+            let at = Utc::now();
+            for seq in [1, 42, u64::MAX] {
+                assert_eq!(
+                    String::from_utf8(canonical(&e, seq, &at)).unwrap(),
+                    String::from_utf8(canonical_by_value(&e, seq, &at)).unwrap()
+                );
+            }
         }
     }
 

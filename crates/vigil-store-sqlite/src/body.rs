@@ -11,8 +11,9 @@
 //!   dictionary the raw form's length as a varint and a zstd frame without magic number, content
 //!   size, dictionary id or checksum (the chain hash covers the content).
 //! - **Dictionaries** live in the append-only table `dictionaries` and are never changed; a new
-//!   one is trained from the newest entries when the journal reaches 10,000, 100,000 and 1M
-//!   entries and then every 10M (the writer commits it before any body uses it).
+//!   one is trained from the newest entries when the journal reaches 2,000, 20,000, 200,000 and
+//!   2M entries and then every 10M (the writer commits it before any body uses it; until the
+//!   first, bodies are stored raw).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -328,9 +329,10 @@ impl Codec {
     pub fn due(&self, head: u64) -> bool {
         let d = self.dicts.read().expect("dictionaries lock");
         let next = match d.count {
-            0 => 10_000,
-            1 => 100_000,
-            2 => 1_000_000,
+            0 => 2_000,
+            1 => 20_000,
+            2 => 200_000,
+            3 => 2_000_000,
             _ => d.trained_at + 10_000_000,
         };
         head >= next

@@ -458,11 +458,13 @@ impl Trainer {
         let started = std::thread::Builder::new()
             .name("vigil-dictionary".into())
             .spawn(move || {
+                let started = std::time::Instant::now();
                 let trained = crate::open_connection(&path)
                     .and_then(|c| body::samples(&c, &codec, head))
                     .map_err(|e| tracing::warn!(error = %e, "could not read entries to train a dictionary"))
                     .ok()
                     .and_then(|samples| body::train(&samples));
+                tracing::debug!(head, took_ms = started.elapsed().as_millis() as u64, "dictionary trained");
                 let _ = tx.send((trained, head));
             });
         if started.is_ok() {
