@@ -36,16 +36,13 @@ fn conflict(message: String) -> StoreError {
 
 /// The seq of an entry by id.
 fn entry_seq(conn: &Connection, id: Uuid) -> Result<u64, StoreError> {
-    conn.prepare_cached(&format!(
-        "SELECT seq FROM events WHERE {}",
-        crate::sql::BY_ID
-    ))
-    .map_err(db)?
-    .query_row([id.as_bytes().as_slice()], |r| r.get::<_, i64>(0))
-    .optional()
-    .map_err(db)?
-    .map(|s| s as u64)
-    .ok_or_else(|| StoreError::NotFound(format!("entry {id}")))
+    conn.prepare_cached("SELECT seq FROM events WHERE id = ?")
+        .map_err(db)?
+        .query_row([id.as_bytes().as_slice()], |r| r.get::<_, i64>(0))
+        .optional()
+        .map_err(db)?
+        .map(|s| s as u64)
+        .ok_or_else(|| StoreError::NotFound(format!("entry {id}")))
 }
 
 /// Appends the journal entry of a record and returns its seq.

@@ -8,11 +8,11 @@
 //! - **Raw form**: `occurred_at` as 8 bytes little-endian, then the 19 text fields in the order of
 //!   [`FIELD_NAMES`], each as a varint of its length + 1 (0 for absent) and its UTF-8 bytes.
 //! - **Stored form**: a varint naming the dictionary (0: the raw form follows as is), then for a
-//!   dictionary the raw form's length as a varint and a zstd frame without magic number, content
-//!   size, dictionary id or checksum (the chain hash covers the content).
+//!   dictionary a zstd frame without magic number, content size, dictionary id or checksum (the
+//!   chain hash covers the content).
 //! - **Dictionaries** live in the append-only table `dictionaries` and are never changed; a new
-//!   one is trained from the newest entries when the journal reaches 2,000, 20,000, 200,000 and
-//!   2M entries and then every 10M (the writer commits it before any body uses it; until the
+//!   one is trained from the newest entries (at most 20,000 of them, 6.4 MB) when the journal
+//!   reaches 2,000, 20,000, 200,000 and 2M entries and then every 10M (the writer commits it before any body uses it; until the
 //!   first, bodies are stored raw).
 
 use std::collections::HashMap;
@@ -49,15 +49,17 @@ pub const FIELD_NAMES: [&str; 19] = [
 const LEVEL: i32 = 3;
 /// The largest dictionary trained.
 const DICTIONARY_BYTES: usize = 64 * 1024;
-/// How many of the newest entries a dictionary is trained on.
+/// At most how many of the newest entries a dictionary is trained on.
 pub const TRAINING_SAMPLES: usize = 20_000;
+/// At most how many bytes of them (zstd advises about 100 times the dictionary).
+const TRAINING_BYTES: usize = 100 * DICTIONARY_BYTES;
+/// Entries larger than this teach a dictionary little: left out of the training.
+const LARGEST_SAMPLE: usize = 16 * 1024;
 /// The largest raw form accepted when reading (an event is at most 64 KiB as JSON).
 const MAX_RAW: usize = 1 << 20;
 
 /// The raw form of an event's fields.
 pub fn encode(e: &Event, out: &mut Vec<u8>) {
-    out.clear();
-    out.extend_from_slice(&e.occurred_at.timestamp_micros().to_le_bytes());
     let t = e.target.as_ref();
     let changes = e
         .changes
@@ -89,6 +91,13 @@ pub fn encode(e: &Event, out: &mut Vec<u8>) {
         e.reason.as_deref(),
         details.as_deref(),
     ];
+    encode_fields(e.occurred_at.timestamp_micros(), &fields, out);
+}
+
+/// The raw form of a time and text fields in [`FIELD_NAMES`]'s order.
+pub fn encode_fields(occurred_at: i64, fields: &[Option<&str>; 19], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(&occurred_at.to_le_bytes());
     for f in fields {
         match f {
             None => out.push(0),
@@ -228,9 +237,8 @@ struct Dicts {
     decoders: HashMap<u64, Arc<DDict<'static>>>,
     /// The newest dictionary: what new bodies are compressed with.
     current: Option<(u64, Arc<Vec<u8>>)>,
-    /// The journal's head when the newest was trained (0 without one), and how many there are.
+    /// The journal's head when the newest was trained (0 without one).
     trained_at: u64,
-    count: u64,
 }
 
 /// The 4 bytes that begin every zstd frame: not stored, put back to read.
@@ -312,35 +320,48 @@ impl Codec {
         Ok(codec)
     }
 
-    /// Makes a committed dictionary the one new bodies use.
+    /// Makes a committed dictionary the one new bodies use. A dictionary zstd cannot read (the
+    /// file was damaged) is left out: the bodies that name it are reported as damaged.
     pub fn install(&self, id: u64, dict: Vec<u8>, at_seq: u64) {
+        let Some(ddict) = DDict::try_create(&dict) else {
+            tracing::error!(
+                dictionary = id,
+                "a dictionary of the journal is damaged: run vigil verify"
+            );
+            return;
+        };
         let mut d = self.dicts.write().expect("dictionaries lock");
-        d.decoders
-            .entry(id)
-            .or_insert_with(|| Arc::new(DDict::create(&dict)));
+        d.decoders.entry(id).or_insert_with(|| Arc::new(ddict));
         if d.current.as_ref().is_none_or(|(cur, _)| *cur < id) {
             d.current = Some((id, Arc::new(dict)));
             d.trained_at = at_seq;
         }
-        d.count = d.count.max(id);
     }
 
-    /// Whether a journal whose head is `head` should train a new dictionary.
+    /// Whether a journal whose head is `head` should train a new dictionary: at 2,000 entries,
+    /// then at ten times as many as at the last training, at most 10M more.
     pub fn due(&self, head: u64) -> bool {
         let d = self.dicts.read().expect("dictionaries lock");
-        let next = match d.count {
-            0 => 2_000,
-            1 => 20_000,
-            2 => 200_000,
-            3 => 2_000_000,
-            _ => d.trained_at + 10_000_000,
+        let next = match d.current {
+            None => 2_000,
+            Some(_) => {
+                let at = d.trained_at.max(2_000);
+                at.saturating_mul(10).min(at.saturating_add(10_000_000))
+            }
         };
         head >= next
     }
 
     /// The stored form of an event's fields, in `out`.
     pub fn pack(&self, packer: &mut Packer, e: &Event, out: &mut Vec<u8>) {
-        encode(e, &mut packer.raw);
+        let mut raw = std::mem::take(&mut packer.raw);
+        encode(e, &mut raw);
+        self.pack_raw(packer, &raw, out);
+        packer.raw = raw;
+    }
+
+    /// The stored form of a raw form, in `out`.
+    pub fn pack_raw(&self, packer: &mut Packer, raw: &[u8], out: &mut Vec<u8>) {
         out.clear();
         let current = self
             .dicts
@@ -352,25 +373,24 @@ impl Codec {
             Some((id, dict)) => packer.using == Some(*id) || packer.set_up(*id, dict),
             None => false,
         };
-        let (Some((id, _)), true) = (current, ready) else {
+        let (Some((id, _)), true, true) = (current, ready, raw.len() <= MAX_RAW) else {
             out.push(0);
-            out.extend_from_slice(&packer.raw);
+            out.extend_from_slice(raw);
             return;
         };
         let frame = &mut packer.frame;
         frame.clear();
-        frame.reserve(zstd_safe::compress_bound(packer.raw.len()));
+        frame.reserve(zstd_safe::compress_bound(raw.len()));
         // zstd writes from the buffer's start, hence a buffer of its own.
-        match packer.cctx.compress2(&mut *frame, &packer.raw) {
-            Ok(_) if frame.starts_with(&MAGIC) && frame.len() - 4 < packer.raw.len() => {
+        match packer.cctx.compress2(&mut *frame, raw) {
+            Ok(_) if frame.starts_with(&MAGIC) && frame.len() - 4 < raw.len() => {
                 put_varint(out, id);
-                put_varint(out, packer.raw.len() as u64);
                 out.extend_from_slice(&frame[4..]);
             }
             // Incompressible (or refused): the raw form is smaller and always readable.
             _ => {
                 out.push(0);
-                out.extend_from_slice(&packer.raw);
+                out.extend_from_slice(raw);
             }
         }
     }
@@ -391,23 +411,25 @@ impl Codec {
             unpacker.raw.extend_from_slice(&body[at..]);
             return Ok(&unpacker.raw);
         }
-        let len = take_varint(body, &mut at)
-            .filter(|l| *l as usize <= MAX_RAW)
-            .ok_or_else(|| damaged("bad length".into()))? as usize;
         let ddict = self.decoder(conn, id).map_err(damaged)?;
         unpacker.frame.clear();
         unpacker.frame.extend_from_slice(&MAGIC);
         unpacker.frame.extend_from_slice(&body[at..]);
-        unpacker.raw.clear();
-        unpacker.raw.reserve(len);
-        let n = unpacker
-            .dctx
-            .decompress_using_ddict(&mut unpacker.raw, &unpacker.frame, &ddict)
-            .map_err(|e| damaged(format!("zstd: {}", zstd_error(e))))?;
-        if n != len {
-            return Err(damaged(format!("{n} bytes instead of {len}")));
+        // Bodies shrink about fivefold: room for sixteen times, else for the largest raw form.
+        let mut room = (body.len() * 16).clamp(4096, MAX_RAW);
+        loop {
+            unpacker.raw.clear();
+            unpacker.raw.reserve(room);
+            let out = &mut unpacker.raw;
+            match unpacker
+                .dctx
+                .decompress_using_ddict(out, &unpacker.frame, &ddict)
+            {
+                Ok(_) => return Ok(&unpacker.raw),
+                Err(_) if room < MAX_RAW => room = MAX_RAW,
+                Err(e) => return Err(damaged(format!("zstd: {}", zstd_error(e)))),
+            }
         }
-        Ok(&unpacker.raw)
     }
 
     fn decoder(&self, conn: &Connection, id: u64) -> Result<Arc<DDict<'static>>, String> {
@@ -429,7 +451,9 @@ impl Codec {
             .optional()
             .map_err(|e| e.to_string())?;
         let dict = dict.ok_or_else(|| format!("dictionary {id} is missing"))?;
-        let ddict = Arc::new(DDict::create(&dict));
+        let ddict = Arc::new(
+            DDict::try_create(&dict).ok_or_else(|| format!("dictionary {id} is damaged"))?,
+        );
         self.dicts
             .write()
             .expect("dictionaries lock")
@@ -454,22 +478,47 @@ pub fn train(samples: &[Vec<u8>]) -> Option<Vec<u8>> {
     }
 }
 
+/// Raw forms to train a dictionary on, newest first, within the limits on their number and
+/// bytes.
+#[derive(Default)]
+pub struct Samples {
+    samples: Vec<Vec<u8>>,
+    bytes: usize,
+}
+
+impl Samples {
+    /// Takes a raw form (unless it is too large to teach much); false once there are enough.
+    pub fn take(&mut self, raw: &[u8]) -> bool {
+        if raw.len() <= LARGEST_SAMPLE {
+            self.samples.push(raw.to_vec());
+            self.bytes += raw.len();
+        }
+        self.samples.len() < TRAINING_SAMPLES && self.bytes < TRAINING_BYTES
+    }
+
+    pub fn into_inner(self) -> Vec<Vec<u8>> {
+        self.samples
+    }
+}
+
 /// The raw forms of the newest entries up to `head`, to train a dictionary on.
 pub fn samples(conn: &Connection, codec: &Codec, head: u64) -> rusqlite::Result<Vec<Vec<u8>>> {
     let mut stmt =
         conn.prepare("SELECT seq, body FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT ?")?;
     let mut rows = stmt.query([head as i64, TRAINING_SAMPLES as i64])?;
     let mut unpacker = Unpacker::default();
-    let mut out = Vec::with_capacity(TRAINING_SAMPLES);
+    let mut out = Samples::default();
     while let Some(row) = rows.next()? {
         let seq = row.get::<_, i64>(0)? as u64;
         let body = row.get_ref(1)?.as_blob()?;
         // A damaged body is left out of the training; verify names it.
         if let Ok(raw) = codec.unpack(conn, &mut unpacker, seq, body) {
-            out.push(raw.to_vec());
+            if !out.take(raw) {
+                break;
+            }
         }
     }
-    Ok(out)
+    Ok(out.into_inner())
 }
 
 /// Stores a trained dictionary (in the caller's transaction); its number.

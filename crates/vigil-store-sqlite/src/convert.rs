@@ -1,17 +1,18 @@
 //! Moves a journal of schema version 5 or older (one column per field) to bodies, once, when a
-//! newer vigil opens it: in one transaction (all or nothing), then the file is compacted.
+//! newer `vigil serve` opens it: in one transaction with the rest of the schema (all or
+//! nothing), then the file is compacted.
 //!
-//! The hashes are copied as they are: they are over the canonical encoding of the fields, which
-//! the bodies give back unchanged, so `vigil verify` passes after the move exactly when it passed
-//! before.
+//! Each field's stored text is copied as it is (no parsing), so a row that was changed outside
+//! Vigil keeps exactly what it held, and `vigil verify` names it after the move as before. The
+//! hashes are copied too: they are over the canonical encoding of the fields, which the bodies
+//! give back unchanged.
 
-use chrono::DateTime;
-use rusqlite::{Connection, Row};
-use vigil_core::{Actor, Event, StoredEvent, Target};
+use rusqlite::Connection;
 
 use crate::body::{self, Codec, Packer};
 
-/// The columns of the old table.
+/// The columns of the old table: seq, id, occurred_at, received_at, the text fields in
+/// [`body::FIELD_NAMES`]'s order, hash.
 const OLD_COLUMNS: &str = "seq, id, occurred_at, received_at, actor_id, actor_name, actor_role, actor_kind, action, \
     kind, section, severity, outcome, target_type, target_id, target_name, changes, ip, user_agent, session_id, \
     request_id, reason, details, hash";
@@ -19,11 +20,23 @@ const OLD_COLUMNS: &str = "seq, id, occurred_at, received_at, actor_id, actor_na
 /// Entries between two lines in the log.
 const TELL_EVERY: u64 = 1_000_000;
 
-pub(crate) fn to_bodies(conn: &Connection) -> rusqlite::Result<()> {
+/// Moves the entries, then runs `finish` (the rest of the schema and its version) in the same
+/// transaction. Foreign keys are off meanwhile (the annotations' references to the journal's seq
+/// stay valid: the seqs do not change).
+pub(crate) fn to_bodies(
+    conn: &Connection,
+    finish: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     let moved = (|| {
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        match move_entries(conn) {
+        // Another process may have moved it while this one waited for the lock.
+        let moved = match crate::schema::has_columns(conn) {
+            Ok(true) => move_entries(conn),
+            Ok(false) => Ok(0),
+            Err(e) => Err(e),
+        };
+        match moved.and_then(|n| finish(conn).map(|()| n)) {
             Ok(n) => conn.execute_batch("COMMIT").map(|()| n),
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
@@ -32,20 +45,29 @@ pub(crate) fn to_bodies(conn: &Connection) -> rusqlite::Result<()> {
         }
     })();
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    let moved = moved?;
-    tracing::info!(
-        entries = moved,
-        "journal moved to compressed bodies; compacting the file"
-    );
-    conn.execute_batch("VACUUM")?;
+    if moved? == 0 {
+        return Ok(());
+    }
+    // Compacting gives the freed pages back to the disk; the journal is complete without it.
+    // Its copy goes to a temporary file, not memory (temp_store is MEMORY otherwise).
+    tracing::info!("journal moved to compressed bodies; compacting the file");
+    let compacted = conn
+        .pragma_update(None, "temp_store", "FILE")
+        .and_then(|()| conn.execute_batch("VACUUM"))
+        .and_then(|()| conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())));
+    if let Err(e) = compacted {
+        tracing::warn!(error = %e, "the moved journal could not be compacted (it is complete; VACUUM it later)");
+    }
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
 
 fn move_entries(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.execute_batch(crate::schema::DICTIONARIES)?;
     conn.execute_batch(
         "CREATE TABLE events_v6 (
             seq          INTEGER PRIMARY KEY,
-            id           BLOB    NOT NULL,
+            id           BLOB    NOT NULL UNIQUE,
             received_at  INTEGER NOT NULL,
             body         BLOB    NOT NULL,
             hash         BLOB    NOT NULL
@@ -58,18 +80,20 @@ fn move_entries(conn: &Connection) -> rusqlite::Result<u64> {
         entries = total,
         "moving the journal to compressed bodies (schema version 6), once"
     );
+    let mut raw = Vec::new();
     if codec.due(head as u64) {
         let mut stmt = conn.prepare(&format!(
             "SELECT {OLD_COLUMNS} FROM events ORDER BY seq DESC LIMIT ?"
         ))?;
         let mut rows = stmt.query([body::TRAINING_SAMPLES as i64])?;
-        let mut samples = Vec::new();
+        let mut samples = body::Samples::default();
         while let Some(row) = rows.next()? {
-            let mut raw = Vec::new();
-            body::encode(&old_entry(row)?.event, &mut raw);
-            samples.push(raw);
+            old_raw(row, &mut raw)?;
+            if !samples.take(&raw) {
+                break;
+            }
         }
-        if let Some(dict) = body::train(&samples) {
+        if let Some(dict) = body::train(&samples.into_inner()) {
             let now = chrono::Utc::now().timestamp_micros();
             let id = body::store(conn, &dict, head as u64, now)?;
             codec.install(id, dict, head as u64);
@@ -83,15 +107,14 @@ fn move_entries(conn: &Connection) -> rusqlite::Result<u64> {
     let mut rows = read.query([])?;
     let mut moved = 0u64;
     while let Some(row) = rows.next()? {
-        let e = old_entry(row)?;
-        let hash: Vec<u8> = row.get(23)?;
-        codec.pack(&mut packer, &e.event, &mut stored);
+        old_raw(row, &mut raw)?;
+        codec.pack_raw(&mut packer, &raw, &mut stored);
         write.execute(rusqlite::params![
-            e.seq as i64,
-            e.event.id.as_bytes().as_slice(),
-            e.received_at.timestamp_micros(),
+            rusqlite::types::Value::from(row.get_ref(0)?),
+            rusqlite::types::Value::from(row.get_ref(1)?),
+            rusqlite::types::Value::from(row.get_ref(3)?),
             stored,
-            hash,
+            rusqlite::types::Value::from(row.get_ref(23)?),
         ])?;
         moved += 1;
         if moved.is_multiple_of(TELL_EVERY) {
@@ -103,74 +126,24 @@ fn move_entries(conn: &Connection) -> rusqlite::Result<u64> {
     Ok(moved)
 }
 
-fn json_column<T: serde::de::DeserializeOwned>(
-    row: &Row<'_>,
-    i: usize,
-) -> rusqlite::Result<Option<T>> {
-    let text: Option<String> = row.get(i)?;
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-        })
-    })
-    .transpose()
-}
-
-fn parsed<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
-    let s: String = row.get(i)?;
-    s.parse().map_err(|_| {
+/// The raw form of an old row: its time and its fields' text as stored.
+fn old_raw(row: &rusqlite::Row<'_>, out: &mut Vec<u8>) -> rusqlite::Result<()> {
+    let occurred_at: i64 = row.get(2).map_err(|e| {
         let seq = row.get::<_, i64>(0).unwrap_or_default();
         rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            format!("journal entry seq {seq}: unexpected value {s:?}; run vigil verify").into(),
+            2,
+            rusqlite::types::Type::Integer,
+            format!(
+                "journal entry seq {seq}: occurred_at is not a time ({e}); the file was changed \
+                 outside vigil: run `vigil verify` of the previous version on it"
+            )
+            .into(),
         )
-    })
-}
-
-fn from_micros(m: i64) -> DateTime<chrono::Utc> {
-    DateTime::from_timestamp_micros(m).unwrap_or_default()
-}
-
-/// An entry as the old table held it (the reading of schema version 5, unchanged).
-fn old_entry(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
-    let id: [u8; 16] = row.get(1)?;
-    let target_type: Option<String> = row.get(13)?;
-    let actor_kind: Option<String> = row.get(7)?;
-    let ip: Option<String> = row.get(17)?;
-    Ok(StoredEvent {
-        seq: row.get::<_, i64>(0)? as u64,
-        received_at: from_micros(row.get(3)?),
-        hash: String::new(),
-        event: Event {
-            id: uuid::Uuid::from_bytes(id),
-            occurred_at: from_micros(row.get(2)?),
-            actor: Actor {
-                id: row.get(4)?,
-                name: row.get(5)?,
-                role: row.get(6)?,
-                kind: actor_kind.and_then(|k| k.parse().ok()),
-            },
-            action: row.get(8)?,
-            kind: parsed(row, 9)?,
-            section: row.get(10)?,
-            severity: parsed(row, 11)?,
-            outcome: parsed(row, 12)?,
-            target: match target_type {
-                Some(kind) => Some(Target {
-                    kind,
-                    id: row.get(14)?,
-                    name: row.get(15)?,
-                }),
-                None => None,
-            },
-            changes: json_column(row, 16)?,
-            ip: ip.and_then(|s| s.parse().ok()),
-            user_agent: row.get(18)?,
-            session_id: row.get(19)?,
-            request_id: row.get(20)?,
-            reason: row.get(21)?,
-            details: json_column(row, 22)?,
-        },
-    })
+    })?;
+    let mut text: [Option<&str>; 19] = [None; 19];
+    for (i, slot) in text.iter_mut().enumerate() {
+        *slot = row.get_ref(4 + i)?.as_str_or_null()?;
+    }
+    body::encode_fields(occurred_at, &text, out);
+    Ok(())
 }

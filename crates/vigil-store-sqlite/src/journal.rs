@@ -39,16 +39,12 @@ impl JournalStore for SqliteStore {
         let codec = self.inner.codec.clone();
         self.read(move |conn| {
             let mut reader = sql::Reader::new(conn, &codec);
-            conn.prepare_cached(&format!(
-                "SELECT {} FROM events WHERE {}",
-                sql::COLUMNS,
-                sql::BY_ID
-            ))
-            .map_err(db)?
-            .query_row([id.as_bytes().as_slice()], |r| reader.stored(r))
-            .optional()
-            .map_err(db)?
-            .ok_or_else(|| StoreError::NotFound(format!("event {id}")))
+            conn.prepare_cached(&format!("SELECT {} FROM events WHERE id = ?", sql::COLUMNS))
+                .map_err(db)?
+                .query_row([id.as_bytes().as_slice()], |r| reader.stored(r))
+                .optional()
+                .map_err(db)?
+                .ok_or_else(|| StoreError::NotFound(format!("event {id}")))
         })
         .await
     }

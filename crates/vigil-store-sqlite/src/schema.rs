@@ -7,7 +7,7 @@ pub const VERSION: i64 = 6;
 
 /// The dictionaries bodies are compressed with (schema version 6): trained on the journal's own
 /// entries, never changed once written.
-const DICTIONARIES: &str = "
+pub(crate) const DICTIONARIES: &str = "
 CREATE TABLE IF NOT EXISTS dictionaries (
     id          INTEGER PRIMARY KEY,          -- the number a body names
     dict        BLOB    NOT NULL,
@@ -18,21 +18,19 @@ CREATE TABLE IF NOT EXISTS dictionaries (
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
     seq          INTEGER PRIMARY KEY,
-    id           BLOB    NOT NULL,            -- 16 bytes, unique (events_no_replace)
+    id           BLOB    NOT NULL UNIQUE,
     received_at  INTEGER NOT NULL,            -- µs since the epoch, UTC
     body         BLOB    NOT NULL,            -- every other field, compressed (see body.rs)
     hash         BLOB    NOT NULL
 );
--- Entries are found by id through its first 8 bytes (half the index a whole id takes; the
--- full id is compared in the row).
-CREATE INDEX IF NOT EXISTS events_id ON events (substr(id, 1, 8));
 -- Searches, timelines and facets are served by the search index (vigil-index), which is derived
--- from this table; the journal itself needs only its primary key and the id's index.
--- INSERT OR REPLACE deletes the old row without firing delete triggers: refuse it up front
--- (this also keeps ids unique).
+-- from this table; the journal itself needs only its primary key and the unique id (whole: an
+-- index on part of it would let a sender choose ids that all share that part, and make every
+-- insert read each of them).
+-- INSERT OR REPLACE deletes the old row without firing delete triggers: refuse it up front.
 CREATE TRIGGER IF NOT EXISTS events_no_replace BEFORE INSERT ON events
 WHEN EXISTS (SELECT 1 FROM events WHERE seq = NEW.seq)
-  OR EXISTS (SELECT 1 FROM events WHERE substr(id, 1, 8) = substr(NEW.id, 1, 8) AND id = NEW.id)
+  OR EXISTS (SELECT 1 FROM events WHERE id = NEW.id)
 BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be replaced'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be updated'); END;
@@ -195,20 +193,41 @@ fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<
     Ok(false)
 }
 
-/// Creates the schema if missing; refuses a database from a newer Vigil.
-pub fn migrate(conn: &Connection) -> rusqlite::Result<Result<(), String>> {
+/// Whether the journal is of schema version 5 or older: one column per field.
+pub(crate) fn has_columns(conn: &Connection) -> rusqlite::Result<bool> {
+    has_column(conn, "events", "actor_id")
+}
+
+/// Creates the schema if missing; refuses a database from a newer Vigil. A journal of schema
+/// version 5 or older is moved to bodies when `may_move` (the server opens it), else refused
+/// with what to do.
+pub fn migrate(conn: &Connection, may_move: bool) -> rusqlite::Result<Result<(), String>> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > VERSION {
         return Ok(Err(format!(
             "the database has schema version {version}, newer than this vigil understands ({VERSION})"
         )));
     }
-    conn.execute_batch(DICTIONARIES)?;
-    if has_column(conn, "events", "actor_id")? {
-        // A journal of schema version 5 or older, one column per field: its entries are moved
-        // to bodies, once (its hashes are kept and still verify: they are over the fields).
-        crate::convert::to_bodies(conn)?;
+    if has_columns(conn)? {
+        if !may_move {
+            return Ok(Err(format!(
+                "the journal has schema version {version}, which this vigil moves to version \
+                 {VERSION} (compressed entries) once: start `vigil serve` on it first (about \
+                 90 s per 10M entries; stop any older vigil using it)"
+            )));
+        }
+        // Its entries are moved to bodies, once (its hashes are kept and still verify: they
+        // are over the fields), with the rest of the schema, in one transaction.
+        crate::convert::to_bodies(conn, |conn| create(conn, version))?;
+        return Ok(Ok(()));
     }
+    create(conn, version)?;
+    Ok(Ok(()))
+}
+
+/// Creates what is missing of the schema (for a journal of `version`) and sets the version.
+fn create(conn: &Connection, version: i64) -> rusqlite::Result<()> {
+    conn.execute_batch(DICTIONARIES)?;
     conn.execute_batch(SCHEMA)?;
     for table in APPEND_ONLY {
         conn.execute_batch(&format!(
@@ -228,5 +247,5 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<Result<(), String>> {
         }
     }
     conn.pragma_update(None, "user_version", VERSION)?;
-    Ok(Ok(()))
+    Ok(())
 }

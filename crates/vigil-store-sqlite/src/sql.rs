@@ -9,10 +9,6 @@ use crate::body::{self, Codec, Damaged, Unpacker};
 /// The columns read to rebuild an entry, in the order [`Reader`] expects.
 pub const COLUMNS: &str = "seq, id, received_at, body, hash";
 
-/// The condition that finds an entry by its id, given as the statement's first parameter
-/// (through the index of the id's first 8 bytes).
-pub const BY_ID: &str = "substr(id, 1, 8) = substr(?1, 1, 8) AND id = ?1";
-
 /// µs since the epoch.
 pub fn micros(t: &DateTime<Utc>) -> i64 {
     t.timestamp_micros()

@@ -438,6 +438,8 @@ struct Trainer {
     running: bool,
     /// After a training that found nothing to learn, the head to try again at.
     retry_at: u64,
+    /// The head the running training started at.
+    started_at: u64,
     done: Option<mpsc::Receiver<(Option<Vec<u8>>, u64)>>,
 }
 
@@ -469,13 +471,17 @@ impl Trainer {
             });
         if started.is_ok() {
             self.running = true;
+            self.started_at = head;
             self.done = Some(rx);
         }
     }
 
     fn store_trained(&mut self, conn: &Connection, codec: &Codec, clock: &Clock) {
-        let Some(Ok((trained, head))) = self.done.as_ref().map(|rx| rx.try_recv()) else {
-            return;
+        let (trained, head) = match self.done.as_ref().map(|rx| rx.try_recv()) {
+            None | Some(Err(mpsc::TryRecvError::Empty)) => return,
+            Some(Ok(done)) => done,
+            // The training thread died (it panicked): try again 10,000 entries later.
+            Some(Err(mpsc::TryRecvError::Disconnected)) => (None, self.started_at),
         };
         (self.running, self.done) = (false, None);
         let Some(dict) = trained else {
@@ -535,11 +541,7 @@ fn append_batch(
 ) -> Result<Vec<Appended>, Interrupt> {
     let db = StoreError::backend;
     let mut find = conn
-        .prepare_cached(&format!(
-            "SELECT {} FROM events WHERE {}",
-            sql::COLUMNS,
-            sql::BY_ID
-        ))
+        .prepare_cached(&format!("SELECT {} FROM events WHERE id = ?", sql::COLUMNS))
         .map_err(db)?;
     let mut insert = conn
         .prepare_cached(
@@ -623,7 +625,7 @@ mod tests {
     fn a_batch_is_left_behind_small_jobs_at_most_once() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = crate::open_connection(&dir.path().join("vigil.db")).unwrap();
-        crate::schema::migrate(&conn).unwrap().unwrap();
+        crate::schema::migrate(&conn, false).unwrap().unwrap();
         let (tx, rx) = mpsc::channel();
         let small_waiting = Arc::new(AtomicBool::new(false));
         let inbox = Inbox {

@@ -44,7 +44,7 @@ async fn the_database_refuses_update_and_delete_on_events() {
         .unwrap_err();
     assert!(replace.to_string().contains("append-only"), "{replace}");
     assert_eq!(body_of(2), before);
-    // Ids are unique, and found through the index of their first 8 bytes, not a scan.
+    // Ids are unique, and found through their index, not a scan.
     let again = conn
         .execute(
             "INSERT INTO events SELECT 4, id, received_at, body, hash FROM events WHERE seq = 2",
@@ -54,12 +54,12 @@ async fn the_database_refuses_update_and_delete_on_events() {
     assert!(again.to_string().contains("append-only"), "{again}");
     let plan: String = conn
         .query_row(
-            "EXPLAIN QUERY PLAN SELECT seq FROM events WHERE substr(id, 1, 8) = substr(?1, 1, 8) AND id = ?1",
+            "EXPLAIN QUERY PLAN SELECT seq FROM events WHERE id = ?1",
             [vec![0u8; 16]],
             |r| r.get(3),
         )
         .unwrap();
-    assert!(plan.contains("USING INDEX events_id"), "{plan}");
+    assert!(plan.contains("INDEX sqlite_autoindex_events"), "{plan}");
     let dictionary = conn
         .execute(
             "INSERT INTO dictionaries (dict, at_seq, created_at) VALUES (x'00', 3, 0)",
@@ -448,6 +448,26 @@ async fn bodies_are_compressed_with_a_dictionary_trained_on_the_journal() {
             want[2_499].clone()
         ]
     );
+    drop(store);
+
+    // A damaged dictionary (the file changed outside vigil): the entries that need it are named
+    // as damaged, the others still read, nothing crashes.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TRIGGER dictionaries_no_update")
+        .unwrap();
+    let mut garbage = vec![0x37, 0xa4, 0x30, 0xec]; // a dictionary's magic number, then nothing sane
+    garbage.extend([0u8; 300]);
+    conn.execute("UPDATE dictionaries SET dict = ?", [garbage])
+        .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(&path, system_clock()).unwrap();
+    assert_eq!(
+        store.scan(1, 10).await.unwrap().len(),
+        10,
+        "raw bodies still read"
+    );
+    let damaged = store.entries(vec![head as u64]).await.unwrap_err();
+    assert!(damaged.to_string().contains("damaged"), "{damaged}");
 }
 
 /// The journal's table as vigil wrote it up to schema version 5: one column per field.
@@ -462,6 +482,12 @@ const V5_EVENTS: &str = "CREATE TABLE events (
     BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be updated'); END;
     CREATE TRIGGER events_no_delete BEFORE DELETE ON events
     BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be deleted'); END;";
+
+/// The annotations table as schema version 3 to 5 made it.
+const V5_ANNOTATIONS: &str = "CREATE TABLE annotations (
+    id BLOB PRIMARY KEY, entry_seq INTEGER NOT NULL REFERENCES events(seq), author TEXT NOT NULL,
+    written_at INTEGER NOT NULL, received_at INTEGER NOT NULL, comment TEXT, marks TEXT NOT NULL,
+    supersedes BLOB, journal_seq INTEGER NOT NULL);";
 
 /// A journal written by an older vigil (one column per field) is moved to bodies when it is
 /// opened: the same entries, the same hashes (the chain verifies), a dictionary trained on it,
@@ -519,10 +545,33 @@ async fn a_journal_of_schema_version_5_is_moved_to_bodies_once() {
             .unwrap();
             old.push(hex::encode(hash));
         }
+        // An annotation of that version, on entry 8.
+        tx.execute_batch(V5_ANNOTATIONS).unwrap();
+        tx.execute(
+            "INSERT INTO annotations VALUES (?, 8, 'alice', 1, 1, 'avant', '[]', NULL, 12000)",
+            [uuid::Uuid::now_v7().as_bytes().as_slice()],
+        )
+        .unwrap();
         tx.commit().unwrap();
         conn.pragma_update(None, "user_version", 5).unwrap();
     }
     let size_before = std::fs::metadata(&path).unwrap().len();
+
+    // The CLI verbs (which run beside a server, perhaps an older one) do not move it.
+    let refused = SqliteStore::open_journal(&path, system_clock())
+        .err()
+        .unwrap();
+    assert!(
+        refused
+            .to_string()
+            .contains("start `vigil serve` on it first"),
+        "{refused}"
+    );
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 5, "left as it was");
 
     let store = SqliteStore::open(&path, system_clock()).unwrap();
     let all = everything(&store).await;
@@ -546,6 +595,14 @@ async fn a_journal_of_schema_version_5_is_moved_to_bodies_once() {
         .annotate(note, note_about("annotation.create"))
         .await
         .unwrap();
+    let comments: Vec<_> = store
+        .annotations(events[7].id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.comment.unwrap_or_default())
+        .collect();
+    assert_eq!(comments, ["avant", "vu après la migration"]);
     // The index is built from the moved journal (in the background: wait for it).
     let head = store.head().await.unwrap().unwrap().0;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
@@ -575,6 +632,12 @@ async fn a_journal_of_schema_version_5_is_moved_to_bodies_once() {
         .query_row("SELECT count(*) FROM dictionaries", [], |r| r.get(0))
         .unwrap();
     assert_eq!(dictionaries, 1, "trained on the moved journal");
+    let broken: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(broken, 0);
     let update = conn
         .execute("UPDATE events SET hash = x'00' WHERE seq = 2", [])
         .unwrap_err();
