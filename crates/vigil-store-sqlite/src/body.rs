@@ -306,16 +306,18 @@ impl Codec {
     pub fn load(conn: &Connection) -> rusqlite::Result<Codec> {
         let codec = Codec::default();
         let mut stmt = conn.prepare("SELECT id, dict, at_seq FROM dictionaries ORDER BY id")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)? as u64,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, i64>(2)? as u64,
-            ))
-        })?;
-        for row in rows {
-            let (id, dict, at_seq) = row?;
-            codec.install(id, dict, at_seq);
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id = r.get::<_, i64>(0)? as u64;
+            // A row changed outside vigil is left out (the bodies that name it are reported as
+            // damaged); it must not keep the journal from opening.
+            match (r.get_ref(1)?.as_blob(), r.get::<_, i64>(2)) {
+                (Ok(dict), Ok(at_seq)) => codec.install(id, dict.to_vec(), at_seq.max(0) as u64),
+                _ => tracing::error!(
+                    dictionary = id,
+                    "a dictionary of the journal is damaged: run vigil verify"
+                ),
+            }
         }
         Ok(codec)
     }
