@@ -1,4 +1,7 @@
-//! Process-wide allocator settings for `vigil serve`.
+//! Process-wide settings for `vigil serve`: the allocator's arenas and the priority of
+//! background threads (the one place of the server that calls into the C library).
+//!
+//! # Arenas
 //!
 //! glibc's malloc gives threads their own arenas, up to eight per core, and an arena keeps the
 //! memory freed into it. The server's work moves between many threads (the async workers, the
@@ -28,6 +31,30 @@ pub fn limit_arenas(arenas: i32) -> bool {
     }
 }
 
+/// Lowers the calling thread's CPU priority by `nice` steps (Linux: its nice value; threads it
+/// starts from now on inherit it). For work that may wait while the machine is busy with what a
+/// user waits for: the search index following ingest yields the cores to the senders' batches
+/// and to searches, and catches up when they pause. Returns whether it took (Linux only).
+pub fn background_thread(nice: i32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid takes no arguments; setpriority takes plain integers. On Linux,
+        // PRIO_PROCESS with a thread id sets that one thread's nice value.
+        #[allow(unsafe_code)]
+        let set = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+            libc::setpriority(libc::PRIO_PROCESS, tid, (now + nice).min(19))
+        };
+        set == 0
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = nice;
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -38,5 +65,29 @@ mod tests {
             took,
             !chosen && cfg!(all(target_os = "linux", target_env = "gnu"))
         );
+    }
+
+    /// This thread's nice value, from /proc (field 19 of its stat, after the name in brackets).
+    fn nice() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        after_name.split(' ').nth(16).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_background_thread_runs_at_a_lower_priority_and_its_children_too() {
+        let before = nice();
+        let (took, own, child) = std::thread::spawn(|| {
+            let took = super::background_thread(5);
+            let child = std::thread::spawn(nice).join().unwrap();
+            (took, nice(), child)
+        })
+        .join()
+        .unwrap();
+        assert!(took);
+        assert_eq!(own, (before + 5).min(19));
+        assert_eq!(child, own, "threads it starts inherit it");
+        assert_eq!(nice(), before, "only the thread that asked is changed");
     }
 }

@@ -105,6 +105,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "  its second pages (not journaled): {}",
             percentiles(&mut latencies.next)
         );
+        println!(
+            "  how far behind the journal the first pages' answers were: {}",
+            behind(&mut latencies.behind)
+        );
     }
     let count = vigil_server::service::journal::event_count(&state).await?;
     if (count as usize) < args.events {
@@ -207,6 +211,9 @@ async fn search_while_ingesting(reader: Client, latencies: Arc<std::sync::Mutex<
             let mut l = latencies.lock().expect("latencies");
             if first {
                 l.first.push(t.elapsed());
+                if let Some(f) = &page.freshness {
+                    l.behind.push((f.behind_entries, f.behind_ms));
+                }
                 q.cursor = page.next_cursor;
             } else {
                 l.next.push(t.elapsed());
@@ -221,6 +228,8 @@ async fn search_while_ingesting(reader: Client, latencies: Arc<std::sync::Mutex<
 struct Latencies {
     first: Vec<Duration>,
     next: Vec<Duration>,
+    /// How far behind the journal each first page's answer was: entries, ms.
+    behind: Vec<(u64, u64)>,
 }
 
 /// Posts the demo journal from `senders` tasks; a generator thread prepares the bodies.
@@ -307,6 +316,25 @@ fn percentiles(d: &mut [Duration]) -> String {
         at(0.95),
         at(0.99),
         at(1.0)
+    )
+}
+
+/// Median and largest lag of answers behind the journal, in entries and seconds.
+fn behind(b: &mut [(u64, u64)]) -> String {
+    if b.is_empty() {
+        return "n/a".into();
+    }
+    let mut entries: Vec<u64> = b.iter().map(|x| x.0).collect();
+    let mut ms: Vec<u64> = b.iter().map(|x| x.1).collect();
+    entries.sort_unstable();
+    ms.sort_unstable();
+    let (mid, last) = (b.len() / 2, b.len() - 1);
+    format!(
+        "median {} entries ({:.1} s), most {} entries ({:.1} s)",
+        entries[mid],
+        ms[mid] as f64 / 1000.0,
+        entries[last],
+        ms[last] as f64 / 1000.0
     )
 }
 

@@ -130,6 +130,182 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
     })
 }
 
+/// Parses a request body (one event or an array of them) straight into events, without the
+/// `Value` tree that [`event_from_json`] works on: `None` when anything is not plainly valid,
+/// for the caller to take the careful path, which names the field. Whatever this accepts,
+/// [`event_from_json`] accepts too and gives the same event (a test holds them together).
+pub fn fast_batch(bytes: &[u8], mut new_id: impl FnMut() -> Uuid) -> Option<Vec<Event>> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    let raws: Vec<&serde_json::value::RawValue> = match first {
+        b'[' => serde_json::from_slice(bytes).ok()?,
+        b'{' => vec![serde_json::from_slice(bytes).ok()?],
+        _ => return None,
+    };
+    if raws.is_empty() || raws.len() > MAX_BATCH_EVENTS {
+        return None;
+    }
+    raws.iter()
+        .map(|raw| fast_event(raw.get(), &mut new_id))
+        .collect()
+}
+
+/// One event's text as the sender wrote it (a field of each kind, borrowed where no escape
+/// forces a copy; unknown and repeated fields refused).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire<'a> {
+    #[serde(borrow, default)]
+    id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    occurred_at: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    actor: Option<WireActor<'a>>,
+    #[serde(borrow, default)]
+    action: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    section: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    severity: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    outcome: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    target: Option<WireTarget<'a>>,
+    #[serde(default)]
+    changes: Option<Vec<WireChange>>,
+    #[serde(borrow, default)]
+    ip: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    user_agent: Option<String>,
+    #[serde(default)]
+    session_id: Option<String>,
+    #[serde(default)]
+    request_id: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    details: Option<Map<String, Value>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireActor<'a> {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(borrow, default)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireTarget<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireChange {
+    #[serde(default)]
+    field: Option<String>,
+    #[serde(default)]
+    before: Value,
+    #[serde(default)]
+    after: Value,
+}
+
+/// A name-like string as [`ident`] accepts it.
+fn fast_ident(s: &str) -> bool {
+    !s.trim().is_empty() && (s.len() <= MAX_NAME || s.chars().count() <= MAX_NAME)
+}
+
+fn fast_event(raw: &str, new_id: &mut impl FnMut() -> Uuid) -> Option<Event> {
+    // Compact JSON is never longer than the text it was parsed from (numbers keep their text):
+    // an event this short is within the limit without writing it out again.
+    if raw.len() > MAX_EVENT_BYTES {
+        return None;
+    }
+    let w: Wire = serde_json::from_str(raw).ok()?;
+    let id = match w.id {
+        None => new_id(),
+        Some(s) => Uuid::parse_str(&s).ok()?,
+    };
+    let occurred_at = time_text(&w.occurred_at?, "occurred_at").ok()?;
+    let actor = w.actor?;
+    let actor_id = actor.id.filter(|s| fast_ident(s))?;
+    let action = w
+        .action
+        .filter(|s| fast_ident(s) && s.split('.').all(is_name))?;
+    let section = w.section.filter(|s| fast_ident(s) && is_name(s))?;
+    let target = match w.target {
+        None => None,
+        Some(t) => Some(Target {
+            kind: t.kind.filter(|s| fast_ident(s) && is_name(s))?.into_owned(),
+            id: t.id.filter(|s| fast_ident(s))?,
+            name: t.name,
+        }),
+    };
+    let changes = match w.changes {
+        None => None,
+        Some(items) => Some(
+            items
+                .into_iter()
+                .map(|c| {
+                    Some(Change {
+                        field: c.field.filter(|s| fast_ident(s))?,
+                        before: c.before,
+                        after: c.after,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?,
+        ),
+    };
+    Some(Event {
+        id,
+        occurred_at,
+        actor: Actor {
+            id: actor_id,
+            name: actor.name,
+            role: actor.role,
+            kind: match actor.kind {
+                None => None,
+                Some(k) => Some(k.parse().ok()?),
+            },
+        },
+        action: action.into_owned(),
+        kind: w.kind?.parse().ok()?,
+        section: section.into_owned(),
+        severity: match w.severity {
+            None => Severity::default(),
+            Some(s) => s.parse().ok()?,
+        },
+        outcome: match w.outcome {
+            None => Outcome::default(),
+            Some(s) => s.parse().ok()?,
+        },
+        target,
+        changes,
+        ip: match w.ip {
+            None => None,
+            Some(s) => Some(s.parse().ok()?),
+        },
+        user_agent: w.user_agent,
+        session_id: w.session_id,
+        request_id: w.request_id,
+        reason: w.reason,
+        details: w.details,
+    })
+}
+
 /// A field that is present and not null.
 fn present<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|v| !v.is_null())
@@ -236,7 +412,11 @@ choice_list!(Kind, Severity, Outcome, ActorKind);
 
 /// RFC 3339 with an offset; stored in UTC with microseconds.
 pub fn timestamp(v: &Value, field: &str) -> Result<DateTime<Utc>> {
-    let s = text(v, field)?;
+    time_text(text(v, field)?, field)
+}
+
+/// [`timestamp`] of the text itself.
+fn time_text(s: &str, field: &str) -> Result<DateTime<Utc>> {
     let t = DateTime::parse_from_rfc3339(s).map_err(|_| {
         FieldError::new(
             field,
@@ -404,5 +584,106 @@ mod tests {
         v["reason"] = json!("x".repeat(MAX_EVENT_BYTES));
         let err = check(v).unwrap_err();
         assert!(err.message.contains("65536 bytes"), "{err}");
+    }
+
+    /// The careful path's answer for a body of one event or an array (ids absent get nil).
+    fn careful(body: &str) -> std::result::Result<Vec<Event>, FieldError> {
+        match serde_json::from_str::<Value>(body).expect("valid JSON") {
+            Value::Array(items) => items
+                .iter()
+                .map(|v| event_from_json(v, Uuid::nil))
+                .collect(),
+            v => event_from_json(&v, Uuid::nil).map(|e| vec![e]),
+        }
+    }
+
+    #[test]
+    fn the_fast_path_gives_what_the_careful_path_gives() {
+        let full = r#"{"id": "0190d6a4-7a1e-7c3b-9d4e-5f6a7b8c9d0e",
+            "occurred_at": "2026-11-26T10:00:00.123456+01:00",
+            "actor": {"id": "élodie\u0040casino", "name": "Élodie \"E\" Martin", "role": "ops", "kind": "staff"},
+            "action": "player.balance.adjust", "kind": "change", "section": "finance",
+            "severity": "critical", "outcome": "denied",
+            "target": {"type": "player", "id": "123", "name": "مرحبا 🎰"},
+            "changes": [{"field": "balance", "before": 1e5, "after": -0},
+                        {"field": "note", "before": null},
+                        {"field": "big", "after": 123456789012345678901234567890.50}],
+            "ip": "2001:db8::1", "user_agent": "Mozilla\/5.0\nline", "session_id": "s",
+            "request_id": null, "reason": "=HYPERLINK(\"x\")",
+            "details": {"b": 1, "a": {"z": [1, "2", null], "y": true}, "b": 2.0}}"#;
+        let minimal = r#"{"occurred_at":"2026-11-26T09:00:00Z","actor":{"id":"a"},"action":"x","kind":"create","section":"s"}"#;
+        let nulls = r#"{"id":null,"occurred_at":"2026-11-26T09:00:00Z","actor":{"id":"a","kind":null},"action":"x","kind":"create","section":"s","target":null,"changes":[],"ip":null,"details":{}}"#;
+        for body in [
+            full.to_owned(),
+            minimal.to_owned(),
+            nulls.to_owned(),
+            format!("[{full}, {minimal}, {nulls}]"),
+            format!(" \n[{minimal}]"),
+        ] {
+            let fast = fast_batch(body.as_bytes(), Uuid::nil).expect("plainly valid");
+            assert_eq!(fast, careful(&body).unwrap(), "{body}");
+            // Byte-exact: the stored fields are what the careful path stores, text for text.
+            assert_eq!(
+                serde_json::to_string(&fast).unwrap(),
+                serde_json::to_string(&careful(&body).unwrap()).unwrap()
+            );
+        }
+        // Accepted by the careful path but not plainly: a field given twice (the last counts).
+        let twice = r#"{"occurred_at":"2026-11-26T09:00:00Z","actor":{"id":"a"},"action":"x","kind":"create","section":"s","reason":"one","reason":"two"}"#;
+        assert!(fast_batch(twice.as_bytes(), Uuid::nil).is_none());
+        assert_eq!(careful(twice).unwrap()[0].reason.as_deref(), Some("two"));
+        // Everything wrong is left to the careful path, which names it.
+        let long = "n".repeat(MAX_NAME + 1);
+        let wrong = [
+            minimal.replace(r#""section":"s""#, r#""section":"s","colour":"red""#),
+            minimal.replace("create", "edit"),
+            minimal.replace(r#""action":"x""#, r#""action":" ""#),
+            minimal.replace(r#""action":"x""#, r#""action":"X.y""#),
+            minimal.replace(r#""section":"s""#, &format!(r#""section":"{long}""#)),
+            minimal.replace(
+                r#""id":"a""#,
+                &format!(r#""id":"{}""#, "é".repeat(MAX_NAME + 1)),
+            ),
+            minimal.replace(r#""section":"s""#, r#""section":"s","ip":"300.1.1.1""#),
+            minimal.replace("09:00:00Z", "09:00:00.123456789Z"),
+            minimal.replace("2026-11-26T09:00:00Z", "0999-11-26T09:00:00Z"),
+            minimal.replace(r#""actor":{"id":"a"}"#, r#""actor":null"#),
+            minimal.replace(r#""section":"s""#, r#""section":"s","details":[1]"#),
+            minimal.replace(
+                r#""section":"s""#,
+                r#""section":"s","changes":[{"before":1}]"#,
+            ),
+            minimal.replace(
+                r#""section":"s""#,
+                r#""section":"s","target":{"type":"Player","id":"1"}"#,
+            ),
+            minimal.replace(r#""section":"s""#, r#""section":"s","id":"not-a-uuid""#),
+            minimal.replace(
+                r#""section":"s""#,
+                &format!(
+                    r#""section":"s","reason":"{}""#,
+                    "x".repeat(MAX_EVENT_BYTES)
+                ),
+            ),
+            "[]".to_owned(),
+            format!("[{}]", vec![minimal; MAX_BATCH_EVENTS + 1].join(",")),
+            "42".to_owned(),
+            format!("[{minimal}, 1]"),
+        ];
+        for body in wrong {
+            assert!(
+                fast_batch(body.as_bytes(), Uuid::nil).is_none(),
+                "{body:.200}"
+            );
+        }
+        // A name of 256 characters of two bytes each is within the limit on both paths.
+        let wide = minimal.replace(
+            r#""id":"a""#,
+            &format!(r#""id":"{}""#, "é".repeat(MAX_NAME)),
+        );
+        assert_eq!(
+            fast_batch(wide.as_bytes(), Uuid::nil).unwrap(),
+            careful(&wide).unwrap()
+        );
     }
 }

@@ -68,6 +68,9 @@ const FAR_BEHIND: u64 = 100_000;
 const FRESH_WAIT: Duration = Duration::from_secs(1);
 /// More entries than this behind, a reader does not wait: the index is following peak ingest.
 const FRESH_LAG: u64 = 10_000;
+/// Not caught up with the journal for this long, the index is following sustained ingest: a
+/// reader does not wait for the next commit (it would wait behind the ingest's entries).
+const SUSTAINED: Duration = Duration::from_secs(1);
 /// While catching up from far behind, commit (and show progress) this often.
 const CATCH_UP_COMMIT_INTERVAL: Duration = Duration::from_secs(3);
 /// How often the follower looks at the journal by itself (appends from another process).
@@ -76,6 +79,15 @@ const POLL: Duration = Duration::from_secs(1);
 const LOCK_WAIT: Duration = Duration::from_secs(3);
 /// How long a reader waits for the index before answering "try again".
 const WAIT: Duration = Duration::from_secs(10);
+
+/// How many steps below normal priority the follower and tantivy's threads run (Linux nice):
+/// at 10 they get about a tenth of a busy machine, and all of an idle one.
+const BACKGROUND_NICE: i32 = 10;
+
+/// The follower thread ended before it made the index writer.
+#[derive(Debug, thiserror::Error)]
+#[error("the search index's follower thread stopped while starting")]
+struct FollowerDied;
 
 fn index_error(e: tantivy::TantivyError) -> StoreError {
     StoreError::backend(e)
@@ -97,6 +109,11 @@ struct Shared {
     /// wait for (`needed`, the largest seq one of them waits for).
     waiting: std::sync::atomic::AtomicUsize,
     needed: std::sync::atomic::AtomicU64,
+    /// Since when the index has been behind the journal without catching up (ms since
+    /// `opened`, plus one; 0 while a commit held everything): longer than [`SUSTAINED`], the
+    /// index is following sustained ingest.
+    behind_since: std::sync::atomic::AtomicU64,
+    opened: Instant,
 }
 
 impl Shared {
@@ -196,12 +213,6 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(index_error)?;
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 2);
-        let writer = index
-            .writer_with_num_threads(threads, threads * 48_000_000)
-            .map_err(index_error)?;
         let (tx, rx) = tokio::sync::watch::channel(indexed);
         let shared = Arc::new(Shared {
             target: Mutex::new(Target { head, stop: false }),
@@ -209,19 +220,43 @@ impl SearchIndex {
             rebuilding: std::sync::atomic::AtomicBool::new(indexed + FAR_BEHIND < head),
             waiting: std::sync::atomic::AtomicUsize::new(0),
             needed: std::sync::atomic::AtomicU64::new(0),
+            behind_since: std::sync::atomic::AtomicU64::new(0),
+            opened: Instant::now(),
         });
-        let follower = Follower {
-            writer,
-            fields,
-            journal,
-            reader: reader.clone(),
-            shared: shared.clone(),
-            indexed: tx,
-        };
+        let (started_tx, started) = std::sync::mpsc::sync_channel(1);
+        let (reader_for_follower, shared_for_follower) = (reader.clone(), shared.clone());
         let follower = std::thread::Builder::new()
             .name("vigil-index".into())
-            .spawn(move || follower.run())
+            .spawn(move || {
+                // Following the journal is background work: under load it yields the cores to
+                // ingest and to searches, and catches up when they pause. The writer is made
+                // here so that its indexing and merging threads inherit the priority.
+                vigil_alloc::background_thread(BACKGROUND_NICE);
+                let threads = std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .clamp(1, 2);
+                let writer = match index.writer_with_num_threads(threads, threads * 48_000_000) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        let _ = started_tx.send(Err(index_error(e)));
+                        return;
+                    }
+                };
+                let _ = started_tx.send(Ok(()));
+                Follower {
+                    writer,
+                    fields,
+                    journal,
+                    reader: reader_for_follower,
+                    shared: shared_for_follower,
+                    indexed: tx,
+                }
+                .run()
+            })
             .map_err(StoreError::backend)?;
+        started
+            .recv()
+            .map_err(|_| StoreError::backend(FollowerDied))??;
         Ok(SearchIndex {
             fields,
             reader,
@@ -243,6 +278,13 @@ impl SearchIndex {
         let mut t = self.shared.target.lock().expect("index target lock");
         if head > t.head {
             t.head = head;
+            let now = self.shared.opened.elapsed().as_millis() as u64 + 1;
+            let _ = self.shared.behind_since.compare_exchange(
+                0,
+                now,
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+            );
             self.shared.wake.notify_one();
         }
     }
@@ -270,8 +312,8 @@ impl SearchIndex {
     /// - a few entries behind (normal operation): waits up to [`FRESH_WAIT`] for them, so a
     ///   search sees what was acknowledged before it was asked; the follower commits as soon as
     ///   it has them rather than at its usual interval;
-    /// - further behind while following ingest (peak load): answers at once from the index's
-    ///   last commit, typically less than a second old, rather than make every reader wait;
+    /// - further behind, or behind since more than [`SUSTAINED`] (following sustained ingest):
+    ///   answers at once from the index's last commit rather than make every reader wait;
     /// - while the index is rebuilt and more than [`FAR_BEHIND`] behind: waits up to [`WAIT`]
     ///   for it to come close, then answers `Unavailable`, saying how far it got.
     pub async fn wait_for(&self, seq: u64) -> Result<(), StoreError> {
@@ -284,7 +326,13 @@ impl SearchIndex {
         if lag == 0 {
             return Ok(());
         }
-        if lag <= FRESH_LAG {
+        let since = self
+            .shared
+            .behind_since
+            .load(std::sync::atomic::Ordering::Acquire);
+        let sustained = since != 0
+            && self.shared.opened.elapsed() > Duration::from_millis(since - 1) + SUSTAINED;
+        if lag <= FRESH_LAG && !sustained {
             let _waiting = Waiting::new(&self.shared, seq);
             let _ = tokio::time::timeout(FRESH_WAIT, rx.wait_for(|indexed| *indexed >= seq)).await;
             return Ok(());
@@ -896,6 +944,9 @@ impl Follower {
             self.shared
                 .rebuilding
                 .store(false, std::sync::atomic::Ordering::Release);
+            self.shared
+                .behind_since
+                .store(0, std::sync::atomic::Ordering::Release);
         }
         self.indexed.send_replace(seq);
         Ok(())

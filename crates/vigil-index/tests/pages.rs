@@ -281,3 +281,128 @@ fn an_index_built_from_far_behind_says_how_far_it_got() {
         (130_000, 130_000, false)
     );
 }
+
+/// Each thread of this process with this name prefix, and its nice value.
+#[cfg(target_os = "linux")]
+fn nice_of_threads(prefix: &str) -> Vec<(String, i32)> {
+    let mut found = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue; // the thread ended meanwhile
+        };
+        let (open, close) = (stat.find('(').unwrap(), stat.rfind(')').unwrap());
+        let name = &stat[open + 1..close];
+        if name.starts_with(prefix) {
+            let nice = stat[close + 2..]
+                .split(' ')
+                .nth(16)
+                .unwrap()
+                .parse()
+                .unwrap();
+            found.push((name.to_owned(), nice));
+        }
+    }
+    found
+}
+
+/// The follower and tantivy's indexing and merging threads run below normal priority, so that
+/// on a busy machine ingest and searches get the cores first; the caller's thread is unchanged.
+#[test]
+#[cfg(target_os = "linux")]
+fn following_the_journal_runs_below_normal_priority() {
+    let own = nice_of_threads("")
+        .into_iter()
+        .map(|(_, n)| n)
+        .min()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Arc::new(journal_of(3_000));
+    journal.visible.store(3_000, Ordering::Release);
+    let index = SearchIndex::open(&dir.path().join("index"), journal.clone(), 3_000).unwrap();
+    wait_until_indexed(&index, 3_000);
+    let background: Vec<_> = ["vigil-index", "merge_thread", "thrd-tantivy"]
+        .iter()
+        .flat_map(|p| nice_of_threads(p))
+        .collect();
+    assert!(
+        background.iter().any(|(n, _)| n == "vigil-index"),
+        "{background:?}"
+    );
+    assert!(
+        background
+            .iter()
+            .any(|(n, _)| n.starts_with("merge_thread")),
+        "{background:?}"
+    );
+    for (name, nice) in &background {
+        assert_eq!(*nice, (own + 10).min(19), "{name}");
+    }
+    assert_eq!(
+        nice_of_threads("")
+            .into_iter()
+            .map(|(_, n)| n)
+            .min()
+            .unwrap(),
+        own
+    );
+}
+
+/// A reader asking right after an append waits (up to a second) for the index to hold it; one
+/// asking while the index has been behind for more than a second without catching up (it is
+/// following sustained ingest) answers at once from the last commit, and waits again once the
+/// index has caught up.
+#[test]
+fn readers_wait_for_a_fresh_append_but_not_behind_sustained_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Arc::new(journal_of(3_000));
+    journal.visible.store(1_000, Ordering::Release);
+    let index = SearchIndex::open(&dir.path().join("index"), journal.clone(), 1_000).unwrap();
+    wait_until_indexed(&index, 1_000);
+    // Appended, but the index cannot read it yet: it stays behind.
+    journal.readable.store(1_000, Ordering::Release);
+    journal.visible.store(2_000, Ordering::Release);
+    index.advance(2_000);
+    // On a paused clock, how long (in the runtime's time) a reader of seq 2,000 waits.
+    let waited = || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let started = tokio::time::Instant::now();
+            index.wait_for(2_000).await.unwrap();
+            started.elapsed()
+        })
+    };
+    assert!(
+        waited() >= Duration::from_secs(1),
+        "a fresh append is waited for"
+    );
+    std::thread::sleep(Duration::from_millis(1_200));
+    assert_eq!(
+        waited(),
+        Duration::ZERO,
+        "behind for over a second: no wait"
+    );
+    assert_eq!(index.indexed(), 1_000);
+    // Caught up, then a new append (not readable yet): readers wait for it again.
+    journal.readable.store(2_000, Ordering::Release);
+    wait_until_indexed(&index, 2_000);
+    journal.visible.store(3_000, Ordering::Release);
+    index.advance(3_000);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let waited = runtime.block_on(async {
+        let started = tokio::time::Instant::now();
+        index.wait_for(3_000).await.unwrap();
+        started.elapsed()
+    });
+    assert!(
+        waited >= Duration::from_secs(1),
+        "caught up, then appended: waited for"
+    );
+}

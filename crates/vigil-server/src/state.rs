@@ -47,7 +47,9 @@ impl AppState {
     /// [`Store::append_trace`].
     pub async fn append_trace(&self, events: Vec<Event>) -> Result<Vec<Appended>, StoreError> {
         let results = self.store.append_trace(events).await?;
-        self.wake().await;
+        if let Some(last) = results.iter().map(|r| r.seq).max() {
+            self.announce(last);
+        }
         Ok(results)
     }
 
