@@ -133,49 +133,150 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
 /// Parses a request body (one event or an array of them) straight into events, without the
 /// `Value` tree that [`event_from_json`] works on: `None` when anything is not plainly valid,
 /// for the caller to take the careful path, which names the field. Whatever this accepts,
-/// [`event_from_json`] accepts too and gives the same event (a test holds them together).
+/// [`event_from_json`] accepts too and gives the same event (tests compare the two on
+/// hand-written, hostile and demo batches).
 pub fn fast_batch(bytes: &[u8], mut new_id: impl FnMut() -> Uuid) -> Option<Vec<Event>> {
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
-    let raws: Vec<&serde_json::value::RawValue> = match first {
-        b'[' => serde_json::from_slice(bytes).ok()?,
-        b'{' => vec![serde_json::from_slice(bytes).ok()?],
-        _ => return None,
-    };
-    if raws.is_empty() || raws.len() > MAX_BATCH_EVENTS {
+    let texts = split_events(bytes)?;
+    if texts.is_empty() || texts.len() > MAX_BATCH_EVENTS {
         return None;
     }
-    raws.iter()
-        .map(|raw| fast_event(raw.get(), &mut new_id))
+    texts
+        .into_iter()
+        .map(|text| fast_event(text, &mut new_id))
         .collect()
 }
 
-/// One event's text as the sender wrote it (a field of each kind, borrowed where no escape
-/// forces a copy; unknown and repeated fields refused).
+/// Deepest nesting the fast path takes (serde_json refuses beyond 128, counting the batch's
+/// array): anything deeper goes the careful way, which decides.
+const FAST_DEPTH: usize = 64;
+
+/// The text of each event of a body (one object, or an array of objects), found by following
+/// its strings and brackets; `None` if it is not that shape or an event nests deeper than
+/// [`FAST_DEPTH`]. Each text is then parsed whole and strictly, so a body cut wrongly here
+/// fails there and goes the careful way.
+fn split_events(bytes: &[u8]) -> Option<Vec<&str>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let b = text.as_bytes();
+    let skip_ws = |mut i: usize| {
+        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+            i += 1;
+        }
+        i
+    };
+    // The end (exclusive) of the object that starts at `i`.
+    let object_end = |i: usize| -> Option<usize> {
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for (j, &c) in b.iter().enumerate().skip(i) {
+            if in_string {
+                match (escaped, c) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match c {
+                b'"' => in_string = true,
+                b'{' | b'[' => {
+                    depth += 1;
+                    if depth > FAST_DEPTH {
+                        return None;
+                    }
+                }
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(j + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    };
+    let start = skip_ws(0);
+    let mut events = Vec::new();
+    let end = match b.get(start)? {
+        b'{' => {
+            let end = object_end(start)?;
+            events.push(&text[start..end]);
+            end
+        }
+        b'[' => {
+            let mut i = skip_ws(start + 1);
+            if b.get(i) == Some(&b']') {
+                return Some(events);
+            }
+            loop {
+                if b.get(i) != Some(&b'{') {
+                    return None;
+                }
+                let end = object_end(i)?;
+                events.push(&text[i..end]);
+                i = skip_ws(end);
+                match b.get(i)? {
+                    b',' => i = skip_ws(i + 1),
+                    b']' => break i + 1,
+                    _ => return None,
+                }
+            }
+        }
+        _ => return None,
+    };
+    (skip_ws(end) == b.len()).then_some(events)
+}
+
+/// A struct read only from a JSON object: serde's derive also reads a struct from an array,
+/// field by field, which the careful path refuses.
+struct Obj<T>(T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Obj<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct OnlyMap<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for OnlyMap<T> {
+            type Value = Obj<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Obj<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Obj)
+            }
+        }
+        d.deserialize_map(OnlyMap(std::marker::PhantomData))
+    }
+}
+
+/// One event as the sender wrote it: every field optional here (what is required is checked
+/// after), unknown and repeated fields refused.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Wire<'a> {
-    #[serde(borrow, default)]
-    id: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    occurred_at: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    actor: Option<WireActor<'a>>,
-    #[serde(borrow, default)]
-    action: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    kind: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    section: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    severity: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    outcome: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    target: Option<WireTarget<'a>>,
+struct Wire {
     #[serde(default)]
-    changes: Option<Vec<WireChange>>,
-    #[serde(borrow, default)]
-    ip: Option<std::borrow::Cow<'a, str>>,
+    id: Option<String>,
+    #[serde(default)]
+    occurred_at: Option<String>,
+    #[serde(default)]
+    actor: Option<Obj<WireActor>>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    section: Option<String>,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    outcome: Option<String>,
+    #[serde(default)]
+    target: Option<Obj<WireTarget>>,
+    #[serde(default)]
+    changes: Option<Vec<Obj<WireChange>>>,
+    #[serde(default)]
+    ip: Option<String>,
     #[serde(default)]
     user_agent: Option<String>,
     #[serde(default)]
@@ -184,28 +285,29 @@ struct Wire<'a> {
     request_id: Option<String>,
     #[serde(default)]
     reason: Option<String>,
+    /// Read as any value and then required to be an object, exactly as the careful path does.
     #[serde(default)]
-    details: Option<Map<String, Value>>,
+    details: Option<Value>,
 }
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct WireActor<'a> {
+struct WireActor {
     #[serde(default)]
     id: Option<String>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     role: Option<String>,
-    #[serde(borrow, default)]
-    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    kind: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct WireTarget<'a> {
-    #[serde(borrow, default, rename = "type")]
-    kind: Option<std::borrow::Cow<'a, str>>,
+struct WireTarget {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
     #[serde(default)]
     id: Option<String>,
     #[serde(default)]
@@ -234,13 +336,13 @@ fn fast_event(raw: &str, new_id: &mut impl FnMut() -> Uuid) -> Option<Event> {
     if raw.len() > MAX_EVENT_BYTES {
         return None;
     }
-    let w: Wire = serde_json::from_str(raw).ok()?;
+    let Obj(w): Obj<Wire> = serde_json::from_str(raw).ok()?;
     let id = match w.id {
         None => new_id(),
         Some(s) => Uuid::parse_str(&s).ok()?,
     };
     let occurred_at = time_text(&w.occurred_at?, "occurred_at").ok()?;
-    let actor = w.actor?;
+    let Obj(actor) = w.actor?;
     let actor_id = actor.id.filter(|s| fast_ident(s))?;
     let action = w
         .action
@@ -248,8 +350,8 @@ fn fast_event(raw: &str, new_id: &mut impl FnMut() -> Uuid) -> Option<Event> {
     let section = w.section.filter(|s| fast_ident(s) && is_name(s))?;
     let target = match w.target {
         None => None,
-        Some(t) => Some(Target {
-            kind: t.kind.filter(|s| fast_ident(s) && is_name(s))?.into_owned(),
+        Some(Obj(t)) => Some(Target {
+            kind: t.kind.filter(|s| fast_ident(s) && is_name(s))?,
             id: t.id.filter(|s| fast_ident(s))?,
             name: t.name,
         }),
@@ -259,7 +361,7 @@ fn fast_event(raw: &str, new_id: &mut impl FnMut() -> Uuid) -> Option<Event> {
         Some(items) => Some(
             items
                 .into_iter()
-                .map(|c| {
+                .map(|Obj(c)| {
                     Some(Change {
                         field: c.field.filter(|s| fast_ident(s))?,
                         before: c.before,
@@ -268,6 +370,11 @@ fn fast_event(raw: &str, new_id: &mut impl FnMut() -> Uuid) -> Option<Event> {
                 })
                 .collect::<Option<Vec<_>>>()?,
         ),
+    };
+    let details = match w.details {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(map),
+        Some(_) => return None,
     };
     Some(Event {
         id,
@@ -281,9 +388,9 @@ fn fast_event(raw: &str, new_id: &mut impl FnMut() -> Uuid) -> Option<Event> {
                 Some(k) => Some(k.parse().ok()?),
             },
         },
-        action: action.into_owned(),
+        action,
         kind: w.kind?.parse().ok()?,
-        section: section.into_owned(),
+        section,
         severity: match w.severity {
             None => Severity::default(),
             Some(s) => s.parse().ok()?,
@@ -302,7 +409,7 @@ fn fast_event(raw: &str, new_id: &mut impl FnMut() -> Uuid) -> Option<Event> {
         session_id: w.session_id,
         request_id: w.request_id,
         reason: w.reason,
-        details: w.details,
+        details,
     })
 }
 
@@ -669,6 +776,33 @@ mod tests {
             format!("[{}]", vec![minimal; MAX_BATCH_EVENTS + 1].join(",")),
             "42".to_owned(),
             format!("[{minimal}, 1]"),
+            // serde's derive reads a struct from an array too; the careful path does not.
+            r#"[[null,"2026-11-26T09:00:00Z",["a"],"x","create","s"]]"#.to_owned(),
+            minimal.replace(r#"{"id":"a"}"#, r#"["a"]"#),
+            minimal.replace(
+                r#""section":"s""#,
+                r#""section":"s","target":["player","1"]"#,
+            ),
+            minimal.replace(r#""section":"s""#, r#""section":"s","changes":[["f",1,2]]"#),
+            // serde_json's private key for a number is a number to the careful path.
+            minimal.replace(
+                r#""section":"s""#,
+                r#""section":"s","details":{"$serde_json::private::Number":"5"}"#,
+            ),
+            // Malformed around the events: a missing comma, trailing text, a byte-order mark.
+            format!("[{minimal} {minimal}]"),
+            format!("[{minimal}] x"),
+            format!("{minimal},"),
+            format!("\u{feff}{minimal}"),
+            // Nested deeper than the fast path goes: the careful path decides.
+            minimal.replace(
+                r#""section":"s""#,
+                &format!(
+                    r#""section":"s","details":{{"a":{}1{}}}"#,
+                    "[".repeat(FAST_DEPTH),
+                    "]".repeat(FAST_DEPTH)
+                ),
+            ),
         ];
         for body in wrong {
             assert!(
@@ -676,6 +810,29 @@ mod tests {
                 "{body:.200}"
             );
         }
+        // Brackets and quotes inside strings do not confuse where an event ends.
+        let tricky = minimal.replace(
+            r#""section":"s""#,
+            r#""section":"s","reason":"}]\"{[\\","details":{"k]":"{"}"#,
+        );
+        let body = format!("[{tricky},{minimal}]");
+        assert_eq!(
+            fast_batch(body.as_bytes(), Uuid::nil).unwrap(),
+            careful(&body).unwrap()
+        );
+        // Nested as deep as the fast path goes: the same on both paths.
+        let deep = minimal.replace(
+            r#""section":"s""#,
+            &format!(
+                r#""section":"s","details":{{"a":{}1{}}}"#,
+                "[".repeat(FAST_DEPTH - 2),
+                "]".repeat(FAST_DEPTH - 2)
+            ),
+        );
+        assert_eq!(
+            fast_batch(deep.as_bytes(), Uuid::nil).unwrap(),
+            careful(&deep).unwrap()
+        );
         // A name of 256 characters of two bytes each is within the limit on both paths.
         let wide = minimal.replace(
             r#""id":"a""#,

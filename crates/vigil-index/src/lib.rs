@@ -109,11 +109,10 @@ struct Shared {
     /// wait for (`needed`, the largest seq one of them waits for).
     waiting: std::sync::atomic::AtomicUsize,
     needed: std::sync::atomic::AtomicU64,
-    /// Since when the index has been behind the journal without catching up (ms since
-    /// `opened`, plus one; 0 while a commit held everything): longer than [`SUSTAINED`], the
-    /// index is following sustained ingest.
-    behind_since: std::sync::atomic::AtomicU64,
-    opened: Instant,
+    /// A head the journal had, and when: once the index has not reached it for longer than
+    /// [`SUSTAINED`], the index is following sustained ingest. Moved on whenever the index is
+    /// found to have reached it.
+    mark: Mutex<(Instant, u64)>,
 }
 
 impl Shared {
@@ -205,6 +204,17 @@ impl SearchIndex {
     /// Opens (or creates, or rebuilds) the index in `dir` and starts following `journal`,
     /// whose last seq is `head`.
     pub fn open(dir: &Path, journal: Arc<dyn Journal>, head: u64) -> Result<Self, StoreError> {
+        Self::open_at_priority(dir, journal, head, BACKGROUND_NICE)
+    }
+
+    /// [`Self::open`], with the follower and tantivy's threads `nice` steps below normal
+    /// priority (0: normal), for tests that run beside CPU-heavy tests in the same process.
+    pub fn open_at_priority(
+        dir: &Path,
+        journal: Arc<dyn Journal>,
+        head: u64,
+        nice: i32,
+    ) -> Result<Self, StoreError> {
         let lock = lock(dir)?;
         let (mut index, fields, indexed) = open_or_create(dir, journal.as_ref(), head)?;
         index.set_multithread_executor(2).map_err(index_error)?;
@@ -220,8 +230,7 @@ impl SearchIndex {
             rebuilding: std::sync::atomic::AtomicBool::new(indexed + FAR_BEHIND < head),
             waiting: std::sync::atomic::AtomicUsize::new(0),
             needed: std::sync::atomic::AtomicU64::new(0),
-            behind_since: std::sync::atomic::AtomicU64::new(0),
-            opened: Instant::now(),
+            mark: Mutex::new((Instant::now(), head)),
         });
         let (started_tx, started) = std::sync::mpsc::sync_channel(1);
         let (reader_for_follower, shared_for_follower) = (reader.clone(), shared.clone());
@@ -231,7 +240,9 @@ impl SearchIndex {
                 // Following the journal is background work: under load it yields the cores to
                 // ingest and to searches, and catches up when they pause. The writer is made
                 // here so that its indexing and merging threads inherit the priority.
-                vigil_alloc::background_thread(BACKGROUND_NICE);
+                if nice > 0 {
+                    vigil_alloc::background_thread(nice);
+                }
                 let threads = std::thread::available_parallelism()
                     .map_or(1, |n| n.get())
                     .clamp(1, 2);
@@ -254,9 +265,14 @@ impl SearchIndex {
                 .run()
             })
             .map_err(StoreError::backend)?;
-        started
+        let made = started
             .recv()
-            .map_err(|_| StoreError::backend(FollowerDied))??;
+            .unwrap_or_else(|_| Err(StoreError::backend(FollowerDied)));
+        if let Err(e) = made {
+            // The thread has ended or is ending: let it drop what it holds before the lock goes.
+            let _ = follower.join();
+            return Err(e);
+        }
         Ok(SearchIndex {
             fields,
             reader,
@@ -273,18 +289,23 @@ impl SearchIndex {
         &self.dir
     }
 
+    /// Whether the index has not reached, for longer than [`SUSTAINED`], a head the journal
+    /// had then: it is following sustained ingest, and a reader should not wait for it.
+    fn behind_for_long(&self) -> bool {
+        let indexed = self.indexed();
+        let mut mark = self.shared.mark.lock().expect("index mark lock");
+        if indexed >= mark.1 {
+            *mark = (Instant::now(), self.journal_head());
+            return false;
+        }
+        mark.0.elapsed() > SUSTAINED
+    }
+
     /// Tells the follower that the journal now ends at `head`.
     pub fn advance(&self, head: u64) {
         let mut t = self.shared.target.lock().expect("index target lock");
         if head > t.head {
             t.head = head;
-            let now = self.shared.opened.elapsed().as_millis() as u64 + 1;
-            let _ = self.shared.behind_since.compare_exchange(
-                0,
-                now,
-                std::sync::atomic::Ordering::AcqRel,
-                std::sync::atomic::Ordering::Acquire,
-            );
             self.shared.wake.notify_one();
         }
     }
@@ -326,12 +347,7 @@ impl SearchIndex {
         if lag == 0 {
             return Ok(());
         }
-        let since = self
-            .shared
-            .behind_since
-            .load(std::sync::atomic::Ordering::Acquire);
-        let sustained = since != 0
-            && self.shared.opened.elapsed() > Duration::from_millis(since - 1) + SUSTAINED;
+        let sustained = self.behind_for_long();
         if lag <= FRESH_LAG && !sustained {
             let _waiting = Waiting::new(&self.shared, seq);
             let _ = tokio::time::timeout(FRESH_WAIT, rx.wait_for(|indexed| *indexed >= seq)).await;
@@ -944,9 +960,6 @@ impl Follower {
             self.shared
                 .rebuilding
                 .store(false, std::sync::atomic::Ordering::Release);
-            self.shared
-                .behind_since
-                .store(0, std::sync::atomic::Ordering::Release);
         }
         self.indexed.send_replace(seq);
         Ok(())
