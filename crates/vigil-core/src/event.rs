@@ -167,8 +167,10 @@ pub struct Change {
     /// The field's name.
     pub field: String,
     /// Any JSON value (null when the field did not exist).
+    #[serde(deserialize_with = "crate::json::value")]
     pub before: Value,
     /// Any JSON value (null when the field was removed).
+    #[serde(deserialize_with = "crate::json::value")]
     pub after: Value,
 }
 
@@ -217,7 +219,11 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Any JSON object.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::json::object"
+    )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub details: Option<Map<String, Value>>,
 }

@@ -16,6 +16,7 @@
 pub mod annotation;
 pub mod chain;
 pub mod event;
+pub mod json;
 pub mod query;
 pub mod rights;
 pub mod text;

@@ -287,7 +287,7 @@ struct Wire {
     reason: Option<String>,
     /// Read as any value and then required to be an object, exactly as the careful path does.
     #[serde(default)]
-    details: Option<Value>,
+    details: Option<crate::json::Plain>,
 }
 
 #[derive(serde::Deserialize)]
@@ -319,9 +319,9 @@ struct WireTarget {
 struct WireChange {
     #[serde(default)]
     field: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::value")]
     before: Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::value")]
     after: Value,
 }
 
@@ -372,8 +372,8 @@ fn fast_event(raw: &str, new_id: &mut impl FnMut() -> Uuid) -> Option<Event> {
         ),
     };
     let details = match w.details {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(map)) => Some(map),
+        None | Some(crate::json::Plain(Value::Null)) => None,
+        Some(crate::json::Plain(Value::Object(map))) => Some(map),
         Some(_) => return None,
     };
     Some(Event {

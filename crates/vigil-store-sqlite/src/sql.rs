@@ -106,7 +106,15 @@ pub fn stored_event(v: &EntryView<'_>) -> Result<StoredEvent, Damaged> {
             session_id: v.session_id.map(str::to_owned),
             request_id: v.request_id.map(str::to_owned),
             reason: v.reason.map(str::to_owned),
-            details: json(v.seq, "details", v.details)?,
+            details: json::<vigil_core::json::Plain>(v.seq, "details", v.details)?
+                .map(|vigil_core::json::Plain(d)| match d {
+                    serde_json::Value::Object(m) => Ok(m),
+                    _ => Err(Damaged {
+                        seq: v.seq,
+                        why: "details: not an object".into(),
+                    }),
+                })
+                .transpose()?,
         },
     })
 }

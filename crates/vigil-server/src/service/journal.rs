@@ -94,7 +94,8 @@ pub fn parse_batch(bytes: &[u8]) -> Result<Vec<Event>, JournalError> {
     if let Some(events) = validate::fast_batch(bytes, uuid::Uuid::now_v7) {
         return Ok(events);
     }
-    let value: Value =
+    // Read as plain data: serde_json's private keys are ordinary keys here (vigil_core::json).
+    let vigil_core::json::Plain(value) =
         serde_json::from_slice(bytes).map_err(|e| JournalError::MalformedJson(e.to_string()))?;
     let invalid = |index: Option<usize>, e: validate::FieldError| {
         let message = match index {
@@ -318,6 +319,43 @@ mod tests {
                 );
             }
             other => panic!("expected an invalid event, got {other:?}"),
+        }
+    }
+
+    /// serde_json's private keys in a sender's JSON are ordinary keys: an object whose key
+    /// would make serde_json parse its string again (built here with `raw_value`, as axum turns
+    /// it on) is stored as written, comes back the same through the API's types, and cannot
+    /// hide nesting deeper than readers take.
+    #[test]
+    fn private_serde_json_keys_are_stored_as_written() {
+        let deep = format!("{}1{}", "[".repeat(127), "]".repeat(127));
+        let hidden = serde_json::to_string(&deep).unwrap();
+        let nested =
+            serde_json::to_string(&format!(r#"{{"$serde_json::private::RawValue":{hidden}}}"#))
+                .unwrap();
+        for wrapper in ["{}", "[{}]", "[{}, {}]"] {
+            let event = format!(
+                r#"{{"occurred_at":"2026-11-26T09:00:00Z","actor":{{"id":"a"}},"action":"x","kind":"create","section":"s",
+                   "changes":[{{"field":"f","before":{{"$serde_json::private::RawValue":{hidden}}}}}],
+                   "details":{{"a":{{"$serde_json::private::RawValue":{hidden}}},"b":{{"$serde_json::private::RawValue":{nested}}}}}}}"#
+            );
+            let body = wrapper.replace("{}", &event);
+            let events = parse_batch(body.as_bytes()).unwrap();
+            for e in &events {
+                let details = e.details.as_ref().unwrap();
+                assert_eq!(
+                    details["a"]["$serde_json::private::RawValue"],
+                    Value::String(deep.clone())
+                );
+                assert_eq!(
+                    e.changes.as_ref().unwrap()[0].before["$serde_json::private::RawValue"],
+                    Value::String(deep.clone())
+                );
+                // What a reader of the API gets back is what was sent.
+                let text = serde_json::to_string(e).unwrap();
+                let back: Event = serde_json::from_str(&text).unwrap();
+                assert_eq!(&back, e);
+            }
         }
     }
 }
