@@ -182,6 +182,7 @@ pub struct ChannelView {
     /// `email`, `telegram`, `slack` or `webhook`, and its settings; secrets show where they
     /// come from (`{"env": …}`, `{"file": …}`) or `(set)`, never their value.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[serde(deserialize_with = "vigil_core::json::value")]
     pub spec: serde_json::Value,
     /// `config` (vigil.toml) or `api`.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]

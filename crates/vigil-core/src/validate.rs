@@ -214,6 +214,9 @@ fn split_events(bytes: &[u8]) -> Option<Vec<&str>> {
                 }
                 let end = object_end(i)?;
                 events.push(&text[i..end]);
+                if events.len() > MAX_BATCH_EVENTS {
+                    return None;
+                }
                 i = skip_ws(end);
                 match b.get(i)? {
                     b',' => i = skip_ws(i + 1),

@@ -177,12 +177,14 @@ async fn telegram(http: &reqwest::Client, url: &str, body: &Value) -> Result<(),
     let status = response.status();
     let header_wait = retry_after_header(&response);
     let text = response.text().await.map_err(http_error)?;
-    let answer: Value = serde_json::from_str(&text).map_err(|_| {
-        SendError::new(format!(
-            "Telegram answered {status} with something that is not the Bot API's JSON: {}",
-            text.chars().take(200).collect::<String>()
-        ))
-    })?;
+    let answer: Value = serde_json::from_str(&text)
+        .map(|vigil_core::json::Plain(v)| v)
+        .map_err(|_| {
+            SendError::new(format!(
+                "Telegram answered {status} with something that is not the Bot API's JSON: {}",
+                text.chars().take(200).collect::<String>()
+            ))
+        })?;
     if answer["ok"] == Value::Bool(true) && status.is_success() {
         return Ok(());
     }

@@ -166,7 +166,8 @@ pub async fn retry_delivery(
 
 /// Splits `{"name": …, …}` into the name and the rest.
 fn named_body(body: &[u8]) -> Result<(String, Value), ApiError> {
-    let mut value: Value = serde_json::from_slice(body)
+    // Plain data: serde_json's private keys are ordinary keys here (vigil_core::json).
+    let vigil_core::json::Plain(mut value) = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request("invalid", format!("the body is not JSON: {e}")))?;
     let Some(object) = value.as_object_mut() else {
         return Err(ApiError::bad_request(
@@ -184,4 +185,28 @@ fn named_body(body: &[u8]) -> Result<(String, Value), ApiError> {
         }
     };
     Ok((name, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An admin's body is plain data: serde_json's private RawValue key stays a key (with the
+    /// feature on, as axum builds it, it made the object whatever its string held).
+    #[test]
+    fn a_private_serde_json_key_in_a_body_is_an_ordinary_key() {
+        let deep = format!("{}1{}", "[".repeat(127), "]".repeat(127));
+        // serde_json looks at an object's first key only.
+        let body = format!(
+            r#"{{"name":"ops","type":"webhook","headers":{{"$serde_json::private::RawValue":{}}}}}"#,
+            serde_json::to_string(&deep).unwrap()
+        );
+        let (name, rest) = named_body(body.as_bytes()).unwrap();
+        assert_eq!(name, "ops");
+        assert_eq!(
+            rest["headers"]["$serde_json::private::RawValue"],
+            Value::String(deep)
+        );
+        assert_eq!(rest["type"], "webhook");
+    }
 }
