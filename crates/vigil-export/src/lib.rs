@@ -33,7 +33,7 @@ mod csv_out;
 mod hashing;
 mod json_out;
 mod page;
-mod xlsx_out;
+mod xlsx;
 
 use std::io::Write;
 
@@ -146,9 +146,6 @@ pub enum ExportError {
     /// Writing to the destination failed (a full disk, a closed connection).
     #[error("writing the export failed: {0}")]
     Io(#[from] std::io::Error),
-    /// The spreadsheet writer failed.
-    #[error("writing the spreadsheet failed: {0}")]
-    Xlsx(#[from] rust_xlsxwriter::XlsxError),
     /// A value could not be encoded.
     #[error("encoding an entry failed: {0}")]
     Json(#[from] serde_json::Error),
@@ -159,7 +156,7 @@ pub enum ExportError {
 
 enum Out<W: Write + Send> {
     Csv(Box<csv_out::CsvOut<W>>),
-    Xlsx(Box<xlsx_out::XlsxOut<W>>),
+    Xlsx(Box<xlsx::XlsxOut<W>>),
     Json(json_out::JsonOut<W>),
     Ndjson(std::io::BufWriter<W>),
 }
@@ -183,7 +180,7 @@ impl<W: Write + Send> Exporter<W> {
     pub fn new(format: Format, out: W, context: Context) -> Result<Self, ExportError> {
         let out = match format {
             Format::Csv => Out::Csv(Box::new(csv_out::CsvOut::new(out, context.bom)?)),
-            Format::Xlsx => Out::Xlsx(Box::new(xlsx_out::XlsxOut::new(out)?)),
+            Format::Xlsx => Out::Xlsx(Box::new(xlsx::XlsxOut::new(out)?)),
             Format::Json => Out::Json(json_out::JsonOut::new(out)?),
             Format::Ndjson => Out::Ndjson(std::io::BufWriter::with_capacity(256 * 1024, out)),
         };
@@ -226,11 +223,9 @@ impl<W: Write + Send> Exporter<W> {
         let (out, digest) = (&mut self.out, &mut self.digest);
         let write = |out: &mut Out<W>| -> Result<(), ExportError> {
             match out {
-                Out::Csv(w) => w.write_encoded(&page.csv)?,
-                Out::Xlsx(_) => {
-                    return Err(ExportError::Io(std::io::Error::other(
-                        "XLSX rows are written one at a time",
-                    )))
+                Out::Csv(w) => w.write_encoded(&page.records)?,
+                Out::Xlsx(w) => {
+                    w.write_encoded(&page.records, page.first, page.rows() as u64, page.cut)?
                 }
                 Out::Json(w) => {
                     let mut start = 0;

@@ -1,23 +1,30 @@
 //! Rows encoded ahead of the exporter: a [`PageEncoder`] turns borrowed entries
 //! ([`EntryView`]) into the bytes of a page, on whatever thread reads them, and
-//! [`crate::Exporter::write_page`] only hashes and writes those bytes. An export can then read
+//! [`crate::Exporter::write_page`] only hashes and writes those bytes (and, for XLSX, hands them
+//! to the deflater). An export can then read
 //! and encode several pages at once, one per core, while the file is written in order.
 //!
 //! The bytes are exactly those the row-at-a-time path writes for the same entries (the tests
 //! compare both on hostile values): each row's NDJSON line is the entry as the API serializes
-//! it, and its CSV record has the same cells, neutralized the same way.
+//! it, its CSV record has the same cells, neutralized the same way, and its XLSX row is the same
+//! XML.
 
 use std::io::Write;
 
 use vigil_core::EntryView;
 
 use crate::cell::neutralize;
+use crate::xlsx::sheet::RowXml;
 use crate::{ExportError, Format};
 
-/// Encodes the rows of one page for one format (CSV, JSON or NDJSON; XLSX is written row by
-/// row). Rows may arrive in any order: each says its place in the page.
+/// Encodes the rows of one page for one format. Rows may arrive in any order: each says its
+/// place in the page.
 pub struct PageEncoder {
     format: Format,
+    /// Entries of the export before this page.
+    first: u64,
+    /// XLSX cells cut so far.
+    cut: u64,
     ndjson: Vec<u8>,
     out: Vec<u8>,
     /// For each row pushed: its place, and where its bytes end in `ndjson` and `out`.
@@ -36,8 +43,13 @@ pub struct EncodedPage {
     pub(crate) ndjson: Vec<u8>,
     /// Where each line ends in `ndjson` (after its `\n`).
     pub(crate) line_ends: Vec<usize>,
-    /// The CSV records (empty for the other formats, whose file is made from the lines).
-    pub(crate) csv: Vec<u8>,
+    /// The CSV records or the XLSX rows (empty for JSON and NDJSON, whose file is made from
+    /// the lines).
+    pub(crate) records: Vec<u8>,
+    /// Entries of the export before this page (XLSX rows are numbered).
+    pub(crate) first: u64,
+    /// XLSX cells cut to Excel's limit.
+    pub(crate) cut: u64,
     /// Room for putting rows in their places, kept for the next page.
     pub(crate) scratch: Vec<u8>,
 }
@@ -50,8 +62,7 @@ impl EncodedPage {
 }
 
 impl PageEncoder {
-    /// An encoder for `format`; XLSX has no page encoding (its rows go to the spreadsheet writer
-    /// one by one).
+    /// An encoder for `format`, for the export's first page (see [`PageEncoder::after`]).
     pub fn new(format: Format) -> Result<Self, ExportError> {
         let mut encoder = Self::empty(format)?;
         encoder.ndjson.reserve(256 * 1024);
@@ -59,13 +70,10 @@ impl PageEncoder {
     }
 
     fn empty(format: Format) -> Result<Self, ExportError> {
-        if format == Format::Xlsx {
-            return Err(ExportError::Io(std::io::Error::other(
-                "XLSX rows are written one at a time",
-            )));
-        }
         Ok(PageEncoder {
             format,
+            first: 0,
+            cut: 0,
             ndjson: Vec::new(),
             out: Vec::new(),
             spans: Vec::new(),
@@ -83,8 +91,9 @@ impl PageEncoder {
         let EncodedPage {
             mut ndjson,
             mut line_ends,
-            mut csv,
+            records: mut csv,
             scratch,
+            ..
         } = page;
         encoder.scratch = scratch;
         ndjson.clear();
@@ -96,9 +105,16 @@ impl PageEncoder {
         Ok(encoder)
     }
 
-    /// Whether `format` can be encoded in pages.
+    /// Whether `format` can be encoded in pages (all of them can).
     pub fn supports(format: Format) -> bool {
-        format != Format::Xlsx
+        Format::ALL.contains(&format)
+    }
+
+    /// Sets how many entries of the export come before this page: an XLSX page numbers its
+    /// rows, and the exporter refuses a page that does not continue where the last one ended.
+    pub fn after(mut self, entries: u64) -> Self {
+        self.first = entries;
+        self
     }
 
     /// Encodes the entry that goes at place `pos` of the page (an export has no annotations on
@@ -112,8 +128,10 @@ impl PageEncoder {
         let times = Times::of(e);
         write_line(&mut self.ndjson, e, &times)?;
         self.ndjson.push(b'\n');
-        if self.format == Format::Csv {
-            self.csv_record(e, &times)?;
+        match self.format {
+            Format::Csv => self.csv_record(e, &times)?,
+            Format::Xlsx => self.xlsx_row(pos, e, &times)?,
+            Format::Json | Format::Ndjson => {}
         }
         self.spans.push((pos, self.ndjson.len(), self.out.len()));
         Ok(())
@@ -166,6 +184,65 @@ impl PageEncoder {
         Ok(())
     }
 
+    fn xlsx_row(
+        &mut self,
+        pos: usize,
+        e: &EntryView<'_>,
+        times: &Times,
+    ) -> Result<(), ExportError> {
+        // The cells of the row path (columns.rs, xlsx/mod.rs); the header is row 1.
+        let row = self.first + pos as u64 + 2;
+        let row = u32::try_from(row).map_err(|_| {
+            ExportError::TooManyRows(format!(
+                "an Excel sheet holds at most {} entries",
+                crate::XLSX_MAX_ROWS
+            ))
+        })?;
+        let mut x = RowXml::start(&mut self.out, row, e.severity == "critical");
+        x.time(e.occurred_at, times.occurred_at.as_str());
+        x.number(e.seq);
+        let mut id = uuid::Uuid::encode_buffer();
+        x.text(e.id.hyphenated().encode_lower(&mut id));
+        for t in [
+            Some(e.actor_id),
+            e.actor_name,
+            e.actor_role,
+            e.actor_kind,
+            Some(e.action),
+            Some(e.kind),
+            Some(e.section),
+            Some(e.severity),
+            Some(e.outcome),
+            e.target.map(|t| t.0),
+            e.target.map(|t| t.1),
+            e.target.and_then(|t| t.2),
+            e.ip,
+            e.reason,
+            e.changes,
+            e.details,
+            // No marks.
+            None,
+        ] {
+            match t {
+                Some(t) => x.text(t),
+                None => x.empty(),
+            }
+        }
+        // No comments.
+        x.number(0);
+        for t in [e.user_agent, e.session_id, e.request_id] {
+            match t {
+                Some(t) => x.text(t),
+                None => x.empty(),
+            }
+        }
+        x.text(times.received_at.as_str());
+        let mut hex = [0u8; 64];
+        x.text(std::str::from_utf8(hex_into(e.hash, &mut hex)).unwrap_or_default());
+        self.cut += x.finish();
+        Ok(())
+    }
+
     /// The page, rows in their places.
     pub fn finish(mut self) -> EncodedPage {
         let in_order = self.spans.iter().enumerate().all(|(i, s)| s.0 == i);
@@ -207,7 +284,9 @@ impl PageEncoder {
         EncodedPage {
             ndjson: self.ndjson,
             line_ends: self.ends,
-            csv: self.out,
+            records: self.out,
+            first: self.first,
+            cut: self.cut,
             scratch: self.scratch,
         }
     }

@@ -335,8 +335,9 @@ fn by_seqs(
     Ok(out)
 }
 
-/// Hands the entries for `seqs` to `visit` as views of their rows, in seq order (each with its
-/// place in `seqs`): one range read when the seqs are close together, else a lookup of each.
+/// Hands the entries for `seqs` to `visit` as views of their rows, in seq order, or newest first
+/// when `seqs` are (so that a page of a newest-first export arrives in its own order), each with
+/// its place in `seqs`: one range read when the seqs are close together, else a lookup of each.
 fn visit_seqs(
     conn: &Connection,
     codec: &crate::body::Codec,
@@ -348,12 +349,19 @@ fn visit_seqs(
     let (Some(&(lo, _)), Some(&(hi, _))) = (wanted.first(), wanted.last()) else {
         return Ok(());
     };
+    let newest_first = seqs.first() > seqs.last();
+    if newest_first {
+        wanted.reverse();
+    }
+    let order = if newest_first { "DESC" } else { "ASC" };
+    // Whether the row read is past `s` in the order of reading.
+    let past = |s: u64, seq: u64| if newest_first { s > seq } else { s < seq };
     let dense = hi - lo < seqs.len() as u64 * 4;
     let (mut cached, mut listed);
     let stmt: &mut rusqlite::Statement<'_> = if dense {
         cached = conn
             .prepare_cached(&format!(
-                "SELECT {} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                "SELECT {} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq {order}",
                 sql::COLUMNS
             ))
             .map_err(db)?;
@@ -366,7 +374,7 @@ fn visit_seqs(
             .join(",");
         listed = conn
             .prepare(&format!(
-                "SELECT {} FROM events WHERE seq IN ({list}) ORDER BY seq",
+                "SELECT {} FROM events WHERE seq IN ({list}) ORDER BY seq {order}",
                 sql::COLUMNS
             ))
             .map_err(db)?;
@@ -382,7 +390,7 @@ fn visit_seqs(
     let mut next = 0;
     while let Some(row) = rows.next().map_err(db)? {
         let seq = row.get::<_, i64>(0).map_err(db)? as u64;
-        if let Some(&(missing, _)) = wanted.get(next).filter(|(s, _)| *s < seq) {
+        if let Some(&(missing, _)) = wanted.get(next).filter(|(s, _)| past(*s, seq)) {
             return Err(StoreError::backend(IndexAhead(missing)));
         }
         if wanted.get(next).is_some_and(|(s, _)| *s == seq) {

@@ -374,19 +374,20 @@ async fn read_in_many_slices_an_export_is_the_search_as_it_was_when_it_began() {
         .unwrap();
     for order in [Order::Newest, Order::Oldest] {
         let q = "section:finance -actor:staff2";
-        let export = Export {
+        let export_as = |format| Export {
             scope: None,
             mask: None,
             query_text: q.into(),
             query: q.parse().unwrap(),
             tz: vigil_store::utc(),
             order,
-            format: vigil_export::Format::Ndjson,
+            format,
             bom: false,
             by: staff("alice"),
             at: chrono::Utc::now(),
             entry: uuid::Uuid::now_v7(),
         };
+        let export = export_as(vigil_export::Format::Ndjson);
         let plan = export.plan_with(store.as_ref(), 7).await.unwrap();
         assert!(plan.slices.len() > 10, "{} slices", plan.slices.len());
         let want = searched_in(&s.reader, q, order).await;
@@ -411,5 +412,31 @@ async fn read_in_many_slices_an_export_is_the_search_as_it_was_when_it_began() {
         assert_eq!(got, want, "{order:?}: the search's rows, in its order");
         assert_eq!(about.rows, plan.total);
         assert_eq!(about.journal_seq, Some(plan.head));
+
+        // XLSX pages number their rows: across dozens of slices and pages, each row in its
+        // place, as openpyxl reads the sheet.
+        let stopping = tokio::sync::watch::channel(false).1;
+        let (xlsx, xlsx_about) = export_as(vigil_export::Format::Xlsx)
+            .run(&plan, store.clone(), Vec::new(), stopping, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(xlsx_about.sha256, about.sha256, "the same rows");
+        let dump = xlsx_dump(&xlsx);
+        let table = dump["sheets"][0]["rows"].as_array().unwrap();
+        let seq = table[0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|c| c["v"] == "seq")
+            .unwrap();
+        let sheet: Vec<u64> = table[1..]
+            .iter()
+            .map(|r| r[seq]["v"].as_u64().unwrap())
+            .collect();
+        assert_eq!(sheet, want, "{order:?}: the sheet's rows");
+        assert_eq!(
+            dump["sheets"][0]["filter"],
+            format!("A1:AA{}", want.len() + 1)
+        );
     }
 }

@@ -7,8 +7,6 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use futures::StreamExt;
-
 use chrono::{DateTime, FixedOffset, Utc};
 use vigil_core::query::{Clause, Term, TimeBound};
 use vigil_core::{Actor, Event, Kind, Outcome, Query, StoredEvent};
@@ -26,7 +24,8 @@ const SLICE: u64 = 200_000;
 const AHEAD: usize = 1;
 /// Entries per page when pages are encoded as they are read (see [`Export::run`]).
 const ENCODED_PAGE: usize = 1024;
-/// Pages read and encoded at once: one per core of the machines Vigil is measured on.
+/// Pages read and encoded at once: one per core of the machines Vigil is measured on (three
+/// were no faster there, and held more memory).
 const ENCODERS: usize = 2;
 
 /// The time slices an export reads, in order, and the entries expected.
@@ -317,10 +316,12 @@ impl Export {
             },
         );
         let newest = self.order == Order::Newest;
-        // Without masking, CSV, JSON and NDJSON pages are encoded where they are read, several at
+        // Without masking, pages (of any format) are encoded where they are read, several at
         // once, straight from the store's rows; the encoder thread only hashes and writes them.
         let encoded = self.mask.is_none() && vigil_export::PageEncoder::supports(format);
         let read = async {
+            // Entries in the pages before (XLSX pages number their rows).
+            let mut before = 0u64;
             for &(from, to) in &plan.slices {
                 if *stopping.borrow() {
                     return Err(ExportFailed::Stopping);
@@ -332,16 +333,38 @@ impl Export {
                     keys.reverse();
                 }
                 if encoded {
-                    let seqs: Vec<Vec<u64>> = keys
+                    let seqs: Vec<(u64, Vec<u64>)> = keys
                         .chunks(ENCODED_PAGE)
-                        .map(|c| c.iter().map(|(_, seq)| *seq).collect())
+                        .map(|c| {
+                            let page_before = before;
+                            before += c.len() as u64;
+                            (page_before, c.iter().map(|(_, seq)| *seq).collect())
+                        })
                         .collect();
                     drop(keys);
-                    let mut encoded = futures::stream::iter(seqs)
-                        .map(|seqs| encode_page(store.as_ref(), format, seqs, spare.take()))
-                        .buffered(ENCODERS);
-                    while let Some(page) = encoded.next().await {
-                        if pages.send(Page::Encoded(page?)).await.is_err() {
+                    // Each page is read and encoded by a task of its own, so that the next
+                    // ones go on while this one waits for the writer; at most ENCODERS at once.
+                    let mut todo = seqs.into_iter();
+                    let mut running = Encoding::default();
+                    loop {
+                        while running.0.len() < ENCODERS {
+                            let Some((before, seqs)) = todo.next() else {
+                                break;
+                            };
+                            let (store, spare) = (store.clone(), spare.take());
+                            running.0.push_back(tokio::spawn(async move {
+                                encode_page(store.as_ref(), format, before, seqs, spare).await
+                            }));
+                        }
+                        let Some(next) = running.0.pop_front() else {
+                            break;
+                        };
+                        let page = next.await.map_err(|e| {
+                            ExportFailed::Write(vigil_export::ExportError::Io(
+                                std::io::Error::other(e),
+                            ))
+                        })??;
+                        if pages.send(Page::Encoded(page)).await.is_err() {
                             return Ok(());
                         }
                     }
@@ -364,6 +387,10 @@ impl Export {
         let written = encoder.await.map_err(|e| {
             ExportFailed::Write(vigil_export::ExportError::Io(std::io::Error::other(e)))
         });
+        drop(spare);
+        // The pages' and the deflater's buffers are freed: give them back rather than keep
+        // them resident until the next export.
+        vigil_alloc::release_free_memory();
         // The reader's error first: the encoder then only saw its input end.
         read?;
         Ok(written??)
@@ -410,6 +437,22 @@ impl vigil_store::Visit for Encode {
     }
 }
 
+/// Pages being read and encoded, in export order; stopped when the export stops.
+#[derive(Default)]
+struct Encoding(
+    std::collections::VecDeque<
+        tokio::task::JoinHandle<Result<vigil_export::EncodedPage, ExportFailed>>,
+    >,
+);
+
+impl Drop for Encoding {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
 /// Pages already written, whose buffers the next pages reuse.
 #[derive(Clone, Default)]
 struct Spare(Arc<std::sync::Mutex<Vec<vigil_export::EncodedPage>>>);
@@ -432,15 +475,17 @@ impl Spare {
     }
 }
 
-/// The entries `seqs` read and encoded for `format`, in this order, in the buffers of `spare`.
+/// The entries `seqs` read and encoded for `format`, in this order, in the buffers of `spare`;
+/// `before` entries of the export come before them.
 async fn encode_page(
     store: &dyn Store,
     format: Format,
+    before: u64,
     seqs: Vec<u64>,
     spare: vigil_export::EncodedPage,
 ) -> Result<vigil_export::EncodedPage, ExportFailed> {
     let encode = Arc::new(std::sync::Mutex::new(Encode(
-        vigil_export::PageEncoder::reusing(format, spare)?,
+        vigil_export::PageEncoder::reusing(format, spare)?.after(before),
     )));
     store.visit(seqs, encode.clone()).await?;
     let encode = Arc::try_unwrap(encode)
