@@ -78,6 +78,9 @@ const POLL: Duration = Duration::from_secs(1);
 /// Idle polls after indexing that give freed memory back to the system (merges may still be
 /// freeing theirs at the first).
 const TRIMS_WHEN_IDLE: u32 = 3;
+/// A catch-up of at least this many entries gives freed memory back as soon as it has caught up
+/// (a rebuild, a restart far behind), not only at the next idle poll.
+const TRIM_AFTER_BURST: u64 = 50_000;
 /// How long opening waits for another holder of the index (a store being closed) to let go.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
 /// How long a reader waits for the index before answering "try again".
@@ -858,7 +861,13 @@ impl Follower {
                 std::thread::sleep(spacing - since);
             }
             trims = TRIMS_WHEN_IDLE;
-            if let Err(e) = self.catch_up(&mut last_commit) {
+            let from = *self.indexed.borrow();
+            let caught_up = self.catch_up(&mut last_commit);
+            let to = *self.indexed.borrow();
+            if caught_up.is_ok() && to >= from + TRIM_AFTER_BURST && to >= self.head() {
+                vigil_alloc::release_free_memory();
+            }
+            if let Err(e) = caught_up {
                 tracing::error!(error = %e, "search index could not follow the journal; retrying");
                 // Forget what was added since the last commit: the retry adds it again.
                 if let Err(e) = self.writer.rollback() {
