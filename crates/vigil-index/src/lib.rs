@@ -75,9 +75,10 @@ const SUSTAINED: Duration = Duration::from_secs(1);
 const CATCH_UP_COMMIT_INTERVAL: Duration = Duration::from_secs(3);
 /// How often the follower looks at the journal by itself (appends from another process).
 const POLL: Duration = Duration::from_secs(1);
-/// Idle polls after indexing that give freed memory back to the system (merges may still be
-/// freeing theirs at the first).
+/// Idle polls that give freed memory back to the system once this many entries were indexed
+/// since the last time (merges may still be freeing theirs at the first poll).
 const TRIMS_WHEN_IDLE: u32 = 3;
+const TRIM_AFTER: u64 = 10_000;
 /// A catch-up of at least this many entries gives freed memory back as soon as it has caught up
 /// (a rebuild, a restart far behind), not only at the next idle poll.
 const TRIM_AFTER_BURST: u64 = 50_000;
@@ -825,7 +826,7 @@ impl Follower {
         let mut last_commit = Instant::now() - MIN_COMMIT_INTERVAL;
         // Indexing a burst leaves tens of megabytes freed but resident in the allocator (100 MB
         // after a million entries): once idle, hand them back.
-        let mut trims = 0;
+        let (mut trims, mut since_trim) = (0, 0);
         loop {
             match self.wait_for_work() {
                 Work::Stop => return,
@@ -844,6 +845,7 @@ impl Follower {
                     if self.head() <= *self.indexed.borrow() {
                         if trims > 0 {
                             trims -= 1;
+                            since_trim = 0;
                             vigil_alloc::release_free_memory();
                         }
                         continue;
@@ -860,10 +862,13 @@ impl Follower {
             if since < spacing {
                 std::thread::sleep(spacing - since);
             }
-            trims = TRIMS_WHEN_IDLE;
             let from = *self.indexed.borrow();
             let caught_up = self.catch_up(&mut last_commit);
             let to = *self.indexed.borrow();
+            since_trim += to.saturating_sub(from);
+            if since_trim >= TRIM_AFTER {
+                trims = TRIMS_WHEN_IDLE;
+            }
             if caught_up.is_ok() && to >= from + TRIM_AFTER_BURST && to >= self.head() {
                 vigil_alloc::release_free_memory();
             }

@@ -102,15 +102,18 @@ impl Deflater {
 
     fn write_next(&mut self, out: &mut impl Write) -> io::Result<()> {
         let worker = self.written % self.done.len();
-        let mut done = self.done[worker].recv().map_err(|_| stopped())??;
+        let done = self.done[worker].recv().map_err(|_| stopped())??;
         out.write_all(&done.output)?;
         self.crc.combine(&done.crc);
         self.size += done.input.len() as u64;
         self.written += 1;
-        done.input.clear();
-        done.output.clear();
-        self.spare.push(done.input);
-        self.spare.push(done.output);
+        // Kept for the next chunks, unless grown beyond what a chunk needs.
+        for mut buf in [done.input, done.output] {
+            if buf.capacity() <= 2 * CHUNK + CHUNK / 2 && self.spare.len() < 4 * self.jobs.len() {
+                buf.clear();
+                self.spare.push(buf);
+            }
+        }
         Ok(())
     }
 

@@ -4,8 +4,8 @@
 //! The workbook is written here rather than by a spreadsheet library so that a million rows
 //! stream: each row's XML goes into a buffer ([`sheet::RowXml`]), possibly encoded ahead on
 //! another thread ([`crate::PageEncoder`]), the buffers are deflated on every core
-//! ([`deflate::Deflater`]) and written into the ZIP container as they come ([`zip::Zip`]). Memory
-//! stays at a few megabytes whatever the size of the export.
+//! ([`deflate::Deflater`]) and written into the ZIP container as they come ([`zip::Zip`]). The
+//! deflater holds a few chunks of a megabyte or two per thread, whatever the size of the export.
 //!
 //! Text cells are always string cells, so nothing written here is ever a formula. Those that
 //! start like a formula also get Excel's quote prefix (the `'` Excel itself adds when a user
@@ -153,11 +153,30 @@ impl<W: Write + Send> XlsxOut<W> {
         self.flush_full()
     }
 
+    /// Hands the XML gathered to the deflater once there is a chunk of it. A page is usually
+    /// one or two chunks and goes whole; a page of very large entries (64 KiB each: 70 MB of
+    /// XML) is cut into chunks, so that no buffer of the deflater grows beyond two of them.
     fn flush_full(&mut self) -> Result<(), ExportError> {
-        if self.buf.len() >= CHUNK {
+        if self.buf.len() < CHUNK {
+            return Ok(());
+        }
+        if self.buf.len() <= 2 * CHUNK {
             let next = self.deflate.buffer();
             let full = std::mem::replace(&mut self.buf, next);
             self.deflate.push(full, &mut self.zip)?;
+            return Ok(());
+        }
+        let whole = self.buf.len() / CHUNK * CHUNK;
+        for piece in self.buf[..whole].chunks(CHUNK) {
+            let mut chunk = self.deflate.buffer();
+            chunk.extend_from_slice(piece);
+            self.deflate.push(chunk, &mut self.zip)?;
+        }
+        self.buf.drain(..whole);
+        if self.buf.capacity() > 2 * CHUNK {
+            let mut small = self.deflate.buffer();
+            small.extend_from_slice(&self.buf);
+            self.buf = small;
         }
         Ok(())
     }

@@ -250,9 +250,12 @@ pub(crate) fn escape(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(&bytes[plain..]);
 }
 
-/// Whether `s` starts with `_xHHHH_`, which Excel would read as an escaped character.
+/// Whether `s` starts with `_xHHHH`: followed by a `_`, Excel would read it as an escaped
+/// character, and the `_` may be one this escaping writes next (`_x0041` then a control
+/// character gives `_x0041_x0001_`), so its `_` is escaped whatever follows. Escaping one too
+/// many is harmless: `_x005F_` always reads back as `_`.
 fn is_escape_like(s: &[u8]) -> bool {
-    s.len() >= 7 && s[1] == b'x' && s[2..6].iter().all(u8::is_ascii_hexdigit) && s[6] == b'_'
+    s.len() >= 6 && s[1] == b'x' && s[2..6].iter().all(u8::is_ascii_hexdigit)
 }
 
 /// The text as Excel can hold it: cut to Excel's limit with a mark saying so, `true` when cut.
@@ -290,6 +293,11 @@ mod tests {
         assert_eq!(escaped("tab\tand\nline"), "tab\tand\nline");
         assert_eq!(escaped("cr\r\0bell\x07"), "cr_x000D__x0000_bell_x0007_");
         assert_eq!(escaped("_x0041_ and _x12G4_"), "_x005F_x0041_ and _x12G4_");
+        // An escape written here must not complete one in the text before it.
+        assert_eq!(escaped("_x0041\u{1}"), "_x005F_x0041_x0001_");
+        assert_eq!(escaped("_x003D\r"), "_x005F_x003D_x000D_");
+        assert_eq!(escaped("_xBEEF\u{FFFE}"), "_x005F_xBEEF_xFFFE_");
+        assert_eq!(escaped("_x0041"), "_x005F_x0041");
         assert_eq!(
             escaped("\u{FFFE}\u{FFFF}\u{FFFD}é"),
             "_xFFFE__xFFFF_\u{FFFD}é"

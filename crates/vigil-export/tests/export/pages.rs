@@ -111,6 +111,21 @@ fn pages_write_the_same_workbook_as_rows() {
 }
 
 #[test]
+fn a_page_of_very_large_entries_is_deflated_in_chunks_and_reads_back_whole() {
+    // 300 entries of 30 KiB: one page of 9 MB of XML, cut into chunks for the deflater.
+    let rows: Vec<StoredEvent> = (0..300u64)
+        .map(|i| entry_with_reason(i + 1, &format!("{i} {}", "ç<&>_x0041 ".repeat(2_800))))
+        .collect();
+    let (expected, about) = by_rows(Format::Xlsx, &rows);
+    let expected = parts(&expected);
+    for size in [1024, 7] {
+        let (bytes, about_pages) = by_pages(Format::Xlsx, &rows, size);
+        assert!(parts(&bytes) == expected, "pages of {size}");
+        assert_eq!(about_pages, about);
+    }
+}
+
+#[test]
 fn an_xlsx_page_out_of_place_is_refused() {
     let rows = entries();
     let mut ex = Exporter::new(Format::Xlsx, Vec::new(), context(Format::Xlsx)).unwrap();

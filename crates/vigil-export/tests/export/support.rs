@@ -28,6 +28,8 @@ pub const HARD: &[&str] = &[
     "  leading and trailing spaces  ",
     "Crème brûlée à la demande du joueur",
     "literal _x0041_ escape lookalike",
+    "lookalike then a control _x0041\u{1} _x003D\r _xBEEF\u{FFFE} and _x0041",
+    "_x003D\u{7}cmd|' /C calc'!A0",
     "控えめな 中文 텍스트",
     "",
 ];

@@ -356,7 +356,9 @@ impl Export {
                                 encode_page(store.as_ref(), format, before, seqs, spare).await
                             }));
                         }
-                        let Some(next) = running.0.pop_front() else {
+                        // Awaited in place: if the export is dropped meanwhile, `running`
+                        // aborts it with the others.
+                        let Some(next) = running.0.front_mut() else {
                             break;
                         };
                         let page = next.await.map_err(|e| {
@@ -364,6 +366,7 @@ impl Export {
                                 std::io::Error::other(e),
                             ))
                         })??;
+                        running.0.pop_front();
                         if pages.send(Page::Encoded(page)).await.is_err() {
                             return Ok(());
                         }
@@ -388,9 +391,9 @@ impl Export {
             ExportFailed::Write(vigil_export::ExportError::Io(std::io::Error::other(e)))
         });
         drop(spare);
-        // The pages' and the deflater's buffers are freed: give them back rather than keep
-        // them resident until the next export.
-        vigil_alloc::release_free_memory();
+        if let Ok(Ok((_, about))) = &written {
+            release_after(about.rows);
+        }
         // The reader's error first: the encoder then only saw its input end.
         read?;
         Ok(written??)
@@ -434,6 +437,28 @@ struct Encode(vigil_export::PageEncoder);
 impl vigil_store::Visit for Encode {
     fn entry(&mut self, pos: usize, entry: &vigil_core::EntryView<'_>) -> Result<(), StoreError> {
         self.0.push(pos, entry).map_err(StoreError::backend)
+    }
+}
+
+/// After a large export the pages' and the deflater's buffers are freed: give them back to the
+/// system rather than keep them resident until the next one. At most once in ten seconds (it
+/// walks the allocator's arenas, holding each one's lock), off the async workers.
+fn release_after(rows: u64) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    if rows < 100_000 {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    if now >= last + 10
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tokio::task::spawn_blocking(vigil_alloc::release_free_memory);
     }
 }
 
