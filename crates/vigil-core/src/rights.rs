@@ -192,8 +192,9 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// Adds a role's scope to the union.
+    /// Adds a role's scope to the union, its dates read in UTC (see [`Query::in_utc`]).
     pub fn add(&mut self, scope: &Query) {
+        let scope = &scope.in_utc();
         match self {
             Scope::All => {}
             _ if scope.clauses.is_empty() => *self = Scope::All,
@@ -345,6 +346,97 @@ pub fn masked_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// A query as a reader without `unmask` may see it in Vigil's own entries (the journal of the
+/// journal records searches, exports and alert rules with their query text): the words of
+/// full-text terms masked, and `ip:` addresses widened to the /24 or /48 such a reader sees.
+/// `None` when nothing would change, or when the text is not a query (it is then left as
+/// written only if it has no words to mask; see [`mask`]).
+pub fn masked_query(text: &str) -> Option<Query> {
+    let query: Query = text.parse().ok()?;
+    let masked = mask_clauses(&query);
+    (masked != query).then_some(masked)
+}
+
+fn mask_clauses(q: &Query) -> Query {
+    let clauses = q
+        .clauses
+        .iter()
+        .map(|c| {
+            let term = match &c.term {
+                Term::Text { .. } => Term::Text {
+                    text: MASKED.into(),
+                    quoted: true,
+                },
+                Term::Ip(nets) => Term::Ip(
+                    nets.iter()
+                        .map(|n| {
+                            let wide = if n.addr().is_ipv4() { 24 } else { 48 };
+                            if n.prefix_len() <= wide {
+                                *n
+                            } else {
+                                ipnet::IpNet::new(masked_ip(n.addr()), wide)
+                                    .map_or(*n, |w| w.trunc())
+                            }
+                        })
+                        .collect(),
+                ),
+                Term::Any(queries) => Term::Any(queries.iter().map(mask_clauses).collect()),
+                other => other.clone(),
+            };
+            Clause {
+                negated: c.negated,
+                term,
+            }
+        })
+        .collect();
+    Query { clauses }
+}
+
+/// Masks the query text that Vigil's own entries carry: a search's `q`, an export's `query` and
+/// its `filters` (the same clauses in words), an alert rule's `rule.q`.
+fn mask_query_text(e: &mut Event) -> Vec<String> {
+    let mut masked = Vec::new();
+    if e.section != "vigil" {
+        return masked;
+    }
+    let Some(details) = e.details.as_mut() else {
+        return masked;
+    };
+    let tz = details
+        .get("time_zone")
+        .and_then(Value::as_str)
+        .and_then(|z| z.parse::<chrono::FixedOffset>().ok())
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("UTC"));
+    let mut text_at = |value: Option<&mut Value>, path: &str| -> Option<Query> {
+        let Some(Value::String(text)) = value else {
+            return None;
+        };
+        let q = match masked_query(text) {
+            Some(q) => q,
+            // Not a query (it did not parse): nothing of it can be shown safely.
+            None if text.parse::<Query>().is_err() && !text.trim().is_empty() => {
+                *text = MASKED.into();
+                masked.push(path.to_owned());
+                return None;
+            }
+            None => return None,
+        };
+        *text = q.to_string();
+        masked.push(path.to_owned());
+        Some(q)
+    };
+    text_at(details.get_mut("q"), "details.q");
+    if let Some(q) = text_at(details.get_mut("query"), "details.query") {
+        if details.contains_key("filters") {
+            details.insert("filters".into(), Value::from(q.describe(&tz)));
+        }
+    }
+    if let Some(rule) = details.get_mut("rule").and_then(Value::as_object_mut) {
+        text_at(rule.get_mut("q"), "details.rule.q");
+    }
+    masked
+}
+
 /// The prefix length an IP address is masked to.
 pub fn masked_prefix(ip: IpAddr) -> u8 {
     match ip {
@@ -369,6 +461,7 @@ pub fn mask(entry: &mut StoredEvent, personal: &[String]) -> Vec<String> {
         e.ip = Some(masked_ip(ip));
         masked.push("ip".to_owned());
     }
+    masked.extend(mask_query_text(e));
     if let Some(name) = e.target.as_mut().and_then(|t| t.name.as_mut()) {
         *name = MASKED.into();
         masked.push("target.name".to_owned());
@@ -422,6 +515,32 @@ pub fn probes_ip(query: &Query) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_text_is_masked_where_it_could_name_someone() {
+        let m =
+            masked_query(r#"ip:203.0.113.7,10.0.0.0/8 "Elodie" actor:bob -ip:2001:db8::1 word"#)
+                .unwrap();
+        assert_eq!(
+            m.to_string(),
+            r#"ip:203.0.113.0/24,10.0.0.0/8 "[masked]" actor:bob -ip:"2001:db8::/48" "[masked]""#
+        );
+        assert!(masked_query("section:finance actor:bob after:2026-11-05").is_none());
+        assert!(masked_query("ip:10.0.0.0/8").is_none());
+        assert!(masked_query("colour:red").is_none(), "not a query");
+    }
+
+    #[test]
+    fn a_scopes_dates_are_read_in_utc_whatever_the_readers_zone() {
+        let q: Query = "after:2026-11-05 -on:2026-11-10 before:2026-12-01T08:00"
+            .parse()
+            .unwrap();
+        let utc = q.in_utc().to_string();
+        assert_eq!(
+            utc,
+            r#"after:"2026-11-05T00:00:00Z" -(after:"2026-11-10T00:00:00Z" before:"2026-11-11T00:00:00Z") before:"2026-12-01T08:00:00Z""#
+        );
+    }
 
     fn entry(json: serde_json::Value) -> StoredEvent {
         let mut base = serde_json::json!({

@@ -75,18 +75,53 @@ fn compile_clauses<'q>(
     c: &Compiler,
     clauses: impl Iterator<Item = &'q vigil_core::query::Clause>,
 ) -> Boxed {
-    let mut clauses: Vec<(Occur, Boxed)> = clauses
-        .map(|cl| {
-            (
+    // The positive `after:` and `before:` of one query are one time range (a role's scope
+    // read in UTC has them inside its union): two ranges of the same column intersected make
+    // tantivy's range document sets seek backwards.
+    let (mut from, mut to) = (i64::MIN, i64::MAX);
+    let mut bounded = false;
+    let mut compiled: Vec<(Occur, Boxed)> = Vec::new();
+    for cl in clauses {
+        match &cl.term {
+            Q::After(b) if !cl.negated => {
+                from = from.max(micros(b.instant(c.tz)));
+                bounded = true;
+            }
+            Q::Before(b) if !cl.negated => {
+                to = to.min(micros(b.instant(c.tz)));
+                bounded = true;
+            }
+            term => compiled.push((
                 if cl.negated {
                     Occur::MustNot
                 } else {
                     Occur::Must
                 },
-                clause(c, &cl.term),
+                clause(c, term),
+            )),
+        }
+    }
+    if bounded {
+        let range = if from >= to {
+            Box::new(EmptyQuery) as Boxed
+        } else {
+            time_range(
+                c.fields,
+                if from == i64::MIN {
+                    Bound::Unbounded
+                } else {
+                    Bound::Included(from)
+                },
+                if to == i64::MAX {
+                    Bound::Unbounded
+                } else {
+                    Bound::Excluded(to)
+                },
             )
-        })
-        .collect();
+        };
+        compiled.push((Occur::Must, range));
+    }
+    let mut clauses = compiled;
     if !clauses.iter().any(|(o, _)| *o == Occur::Must) {
         clauses.push((Occur::Must, Box::new(AllQuery)));
     }

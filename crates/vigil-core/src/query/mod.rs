@@ -230,4 +230,46 @@ impl Query {
         self.clauses.extend(other.clauses);
         self
     }
+
+    /// The same query with its dates and wall-clock times read in UTC, whatever zone it is
+    /// later evaluated in: `after:`/`before:` become exact instants, and `on:` days become
+    /// UTC day ranges. A role's scope is read this way, so that a reader's `tz` cannot move it.
+    pub fn in_utc(&self) -> Query {
+        let exact = |b: &TimeBound| TimeBound::Exact(b.instant(&Utc).fixed_offset());
+        let clauses = self
+            .clauses
+            .iter()
+            .map(|c| {
+                let term = match &c.term {
+                    Term::After(b) => Term::After(exact(b)),
+                    Term::Before(b) => Term::Before(exact(b)),
+                    Term::On(days) => Term::Any(
+                        days.iter()
+                            .map(|d| {
+                                let start = TimeBound::Date(*d);
+                                let end = d.succ_opt().map_or(TimeBound::Date(*d), TimeBound::Date);
+                                let bound = |t: fn(TimeBound) -> Term, b: TimeBound| Clause {
+                                    negated: false,
+                                    term: t(exact(&b)),
+                                };
+                                Query {
+                                    clauses: vec![
+                                        bound(Term::After, start),
+                                        bound(Term::Before, end),
+                                    ],
+                                }
+                            })
+                            .collect(),
+                    ),
+                    Term::Any(queries) => Term::Any(queries.iter().map(Query::in_utc).collect()),
+                    other => other.clone(),
+                };
+                Clause {
+                    negated: c.negated,
+                    term,
+                }
+            })
+            .collect();
+        Query { clauses }
+    }
 }

@@ -10,4 +10,5 @@ mod export;
 mod fakes;
 mod live;
 mod rights;
+mod security;
 mod support;

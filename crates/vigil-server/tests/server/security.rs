@@ -1,0 +1,252 @@
+//! Attacks from the security issue, each made through the API as the attacker would make it.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use vigil_client::{Client, ExportOptions, SearchOptions};
+
+use crate::support::{event_json, Start, TestServer, PASSWORD};
+
+/// Everything a reader can learn of the entries of `q`, read with this client's `tz`: a
+/// search's ids, the timeline's and facets' counts, and an NDJSON export's ids.
+async fn everything(reader: &Client, q: &str) -> (BTreeSet<String>, u64, u64, BTreeSet<String>) {
+    let page = reader
+        .search(&SearchOptions {
+            q: q.into(),
+            limit: Some(100),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let searched = page
+        .events
+        .iter()
+        .map(|a| a.entry.event.id.to_string())
+        .collect();
+    let timeline = reader.timeline(q, Some(50)).await.unwrap();
+    let counted = timeline.buckets.iter().map(|b| b.count).sum();
+    let facets = reader.facets(q, "section", None).await.unwrap();
+    let faceted = facets.values.iter().map(|v| v.count).sum();
+    let mut download = reader
+        .export(&ExportOptions {
+            q: q.into(),
+            format: "ndjson".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = download.chunk().await.unwrap() {
+        bytes.extend_from_slice(&chunk);
+    }
+    let exported = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            serde_json::from_slice::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    (searched, counted, faceted, exported)
+}
+
+#[tokio::test]
+async fn a_readers_time_zone_does_not_move_a_dated_scope() {
+    // Item 6: a role's scope `after:2026-11-05 -on:2026-11-10` is read in UTC. Read with
+    // tz=+23:59 it used to start a day early, and with -23:59 to leave out the wrong day.
+    let s = TestServer::start().await;
+    let alice = s
+        .anonymous
+        .with_token(&s.anonymous.login("alice", PASSWORD).await.unwrap().token);
+    alice
+        .add_role(&vigil_api::accounts::NewRoleRequest {
+            name: "recent".into(),
+            rights: vec!["read".into(), "export".into()],
+            scope: "after:2026-11-05 -on:2026-11-10".into(),
+        })
+        .await
+        .unwrap();
+    alice
+        .add_user(&vigil_api::accounts::NewUserRequest {
+            name: "rita".into(),
+            password: PASSWORD.into(),
+            roles: vec!["recent".into()],
+        })
+        .await
+        .unwrap();
+    let mut events = Vec::new();
+    let mut inside = BTreeSet::new();
+    for (n, at, within) in [
+        (1, "2026-11-04T12:00:00Z", false),
+        (2, "2026-11-04T23:59:59.999999Z", false),
+        (3, "2026-11-05T00:00:00Z", true),
+        (4, "2026-11-09T23:30:00Z", true),
+        (5, "2026-11-10T06:00:00Z", false),
+        (6, "2026-11-10T23:59:59Z", false),
+        (7, "2026-11-11T00:30:00Z", true),
+    ] {
+        let mut e = event_json(n);
+        e["occurred_at"] = json!(at);
+        if within {
+            inside.insert(e["id"].as_str().unwrap().to_owned());
+        }
+        events.push(e);
+    }
+    s.ingester.ingest(&events).await.unwrap();
+    let rita = s
+        .anonymous
+        .with_token(&s.anonymous.login("rita", PASSWORD).await.unwrap().token);
+    for tz in ["+00:00", "+23:59", "-23:59", "+14:00", "-12:00"] {
+        let offset: chrono::FixedOffset = tz.parse().unwrap();
+        let reader = rita.with_tz(offset);
+        let (searched, counted, faceted, exported) =
+            everything(&reader, "section:finance action:player.*").await;
+        assert_eq!(searched, inside, "tz {tz}: the search");
+        assert_eq!(counted, inside.len() as u64, "tz {tz}: the timeline");
+        assert_eq!(faceted, inside.len() as u64, "tz {tz}: the facets");
+        assert_eq!(exported, inside, "tz {tz}: the export");
+        for e in &events {
+            let id: uuid::Uuid = e["id"].as_str().unwrap().parse().unwrap();
+            let opened = reader.event(id).await;
+            assert_eq!(
+                opened.is_ok(),
+                inside.contains(&id.to_string()),
+                "tz {tz}: opening {}",
+                e["occurred_at"]
+            );
+        }
+    }
+    // The reader's own dates are still read in their zone: `on:2026-11-05` at +14:00 is
+    // 2026-11-04T10:00Z to 2026-11-05T10:00Z, of which the scope leaves one entry.
+    let (searched, ..) = everything(
+        &rita.with_tz("+14:00".parse().unwrap()),
+        "on:2026-11-05 section:finance",
+    )
+    .await;
+    assert_eq!(searched.len(), 1, "{searched:?}");
+}
+
+#[tokio::test]
+async fn query_text_in_the_journal_is_masked_for_readers_without_unmask() {
+    // Item 13: alice's searches, exports and alert rules are journaled with their query text;
+    // a viewer reading the journal of the journal must not learn the address or the name
+    // typed in them. An auditor (unmask) still reads them as written.
+    let s = TestServer::start().await;
+    let login = |name: &'static str| {
+        let anonymous = s.anonymous.clone();
+        async move { anonymous.with_token(&anonymous.login(name, PASSWORD).await.unwrap().token) }
+    };
+    let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
+    let alice = s.anonymous.with_token(&token);
+    for (name, role) in [("vera", "viewer"), ("audrey", "auditor")] {
+        alice
+            .add_user(&vigil_api::accounts::NewUserRequest {
+                name: name.into(),
+                password: PASSWORD.into(),
+                roles: vec![role.into()],
+            })
+            .await
+            .unwrap();
+    }
+    s.ingester.ingest(&[event_json(1)]).await.unwrap();
+    let q = r#"ip:203.0.113.7 "Elodie Martin" section:finance -ip:2001:db8::1"#;
+    alice
+        .search(&SearchOptions {
+            q: q.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut export = alice
+        .export(&ExportOptions {
+            q: q.into(),
+            format: "csv".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    while export.chunk().await.unwrap().is_some() {}
+    let created = s
+        .raw(reqwest::Method::POST, "/v1/alerts/rules")
+        .bearer_auth(&token)
+        .json(&json!({"name": "elodie", "q": q}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        created.status().as_u16(),
+        201,
+        "{}",
+        created.text().await.unwrap()
+    );
+
+    let journal_of = |reader: Client| async move {
+        reader
+            .search(&SearchOptions {
+                q: "section:vigil actor:alice".into(),
+                limit: Some(100),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .events
+    };
+    let seen = journal_of(login("vera").await).await;
+    let details: Vec<String> = seen
+        .iter()
+        .filter_map(|a| {
+            a.entry
+                .event
+                .details
+                .as_ref()
+                .map(|d| serde_json::to_string(d).unwrap())
+        })
+        .collect();
+    let with_query: Vec<&String> = details
+        .iter()
+        .filter(|d| d.contains("section:finance"))
+        .collect();
+    assert_eq!(
+        with_query.len(),
+        3,
+        "a search, an export, a rule: {details:#?}"
+    );
+    for d in &details {
+        for secret in ["203.0.113.7", "Elodie", "Martin", "2001:db8::1"] {
+            assert!(!d.contains(secret), "{secret} in {d}");
+        }
+    }
+    let search = seen
+        .iter()
+        .find(|a| {
+            a.entry.event.action == "journal.search"
+                && a.entry.event.details.as_ref().unwrap()["q"]
+                    .as_str()
+                    .unwrap()
+                    .contains("finance")
+        })
+        .unwrap();
+    assert_eq!(
+        search.entry.event.details.as_ref().unwrap()["q"],
+        r#"ip:203.0.113.0/24 "[masked]" section:finance -ip:"2001:db8::/48""#
+    );
+    assert!(
+        search.masked.contains(&"details.q".to_owned()),
+        "{:?}",
+        search.masked
+    );
+
+    let clear = journal_of(login("audrey").await).await;
+    let clear_q: Vec<&str> = clear
+        .iter()
+        .filter_map(|a| a.entry.event.details.as_ref()?.get("q")?.as_str())
+        .collect();
+    assert!(
+        clear_q
+            .iter()
+            .any(|q| q.contains("ip:203.0.113.7") && q.contains("\"Elodie Martin\"")),
+        "the auditor reads the query as written: {clear_q:?}"
+    );
+}
