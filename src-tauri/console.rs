@@ -80,7 +80,7 @@ pub struct UserInfo {
     pub name: String,
     /// Roles.
     pub roles: Vec<String>,
-    /// What the roles allow (`read`, `unmask`, `annotate`, `export`, `alerts`, `marks`,
+    /// What the roles allow (`read`, `unmask`, `annotate`, `review`, `export`, `alerts`, `marks`,
     /// `accounts`): the UI offers only these.
     #[serde(default)]
     pub rights: Vec<String>,

@@ -74,8 +74,8 @@ test('an admin opens Users & roles: the users and roles as the store lists them;
   assert.equal(await page.isDisabled(`${userRow('vera')} .user-revoke`), true, 'no live session');
   assert.equal(await page.isDisabled(`${userRow('s.levi')} .user-revoke`), false);
   assert.deepEqual(await roles(page), [
-    ['admin', 'built in', 'read, unmask, annotate, export, alerts, marks, accounts', 'every entry', ''],
-    ['auditor', 'built in', 'read, unmask, annotate, export', 'every entry', ''],
+    ['admin', 'built in', 'read, unmask, annotate, review, export, alerts, marks, accounts', 'every entry', ''],
+    ['auditor', 'built in', 'read, unmask, annotate, review, export', 'every entry', ''],
     ['investigator', 'built in', 'read, unmask, annotate', 'every entry', ''],
     ['viewer', 'built in', 'read', 'every entry', ''],
     ['compliance', '', 'read, unmask', 'section:players', 'Remove'],

@@ -123,6 +123,24 @@ test('Correct supersedes an annotation: the old one stays, struck through, "corr
   await app.assertClean();
 });
 
+test('Correct shows on someone else\'s annotation only to a user with the review right', async () => {
+  // s.levi is an investigator (annotate, no review): their own annotation has Correct,
+  // m.dupont's has not. k.morel (auditor, review) gets it on both.
+  const correctable = (page) => page.$$eval('#detail .note-thread > .note', (items) => items.map((li) => [
+    li.querySelector('.note-author').textContent, !!li.querySelector('.note-correct'),
+  ]));
+  for (const [user, expected] of [
+    ['s.levi', [['s.levi', true], ['m.dupont', false]]],
+    ['k.morel', [['s.levi', true], ['m.dupont', true]]],
+  ]) {
+    const app = await openApp(browser, { config: { user } });
+    const { page } = app;
+    await openSpecial(page);
+    assert.deepEqual(await correctable(page), expected, user);
+    await app.assertClean();
+  }
+});
+
 test('a failed annotate shows its error under the form and keeps the text; drafts survive j/k', async () => {
   const app = await openApp(browser);
   const { page } = app;

@@ -16,6 +16,7 @@ export const RIGHTS = [
   ['read', 'search and read entries'],
   ['unmask', 'see personal data unmasked'],
   ['annotate', 'comment, mark, open incidents, pin'],
+  ['review', "correct others' annotations"],
   ['export', 'export entries to files'],
   ['alerts', 'manage alert rules'],
   ['marks', 'manage the marks catalog'],

@@ -3,13 +3,14 @@
 // struck through, with who corrected it. The form is built once and outlives re-renders of the
 // pane (the entry is refreshed while the user types), and what is typed for an entry is kept
 // as a draft when the pane moves to another one, so nothing typed is lost by j/k. The form and
-// "Correct" show only to users whose roles grant `annotate`; the thread shows to every reader.
+// "Correct" show only to users whose roles grant `annotate` ("Correct" on someone else's
+// annotation also needs `review`); the thread shows to every reader.
 
 import { call } from '../ipc.js';
 import { el } from '../lib/dom.js';
 import { inkOn, markCatalog, markChip, markColour, sortMarks, supersededIds } from '../lib/marks.js';
 import { formatLocalSeconds, formatUtcExact } from '../lib/time.js';
-import { can, failureText } from '../lib/rights.js';
+import { can, canCorrect, failureText } from '../lib/rights.js';
 
 /** "2026-11-20 04:12:08" with the exact UTC time as its tooltip. */
 export function timeText(t, cls = 'note-time') {
@@ -122,7 +123,7 @@ export function createAnnotations({ onSaved }) {
         timeText(a.written_at),
         receipt(a),
         el('span', { class: 'grow' }),
-        correctedBy || !can('annotate') ? null : el('button', {
+        correctedBy || !canCorrect(a.author) ? null : el('button', {
           type: 'button', class: 'link note-correct', text: 'Correct', data: { id: a.id },
           title: 'Write an annotation that replaces this one (this one stays in the thread)',
         })),

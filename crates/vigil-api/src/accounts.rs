@@ -104,7 +104,8 @@ pub struct UserSummary {
 pub struct RoleInfo {
     /// Its name.
     pub name: String,
-    /// Its rights: `read`, `unmask`, `annotate`, `export`, `alerts`, `marks`, `accounts`.
+    /// Its rights: `read`, `unmask`, `annotate`, `review`, `export`, `alerts`, `marks`,
+    /// `accounts`.
     pub rights: Vec<String>,
     /// The entries its entry rights reach, in the query language (empty: every entry).
     pub scope: String,

@@ -35,6 +35,9 @@ pub enum Right {
     Unmask,
     /// Comment, mark, open incidents and pin entries (within the scope).
     Annotate,
+    /// Supersede (correct) an annotation someone else wrote (within the scope); authors may
+    /// always correct their own.
+    Review,
     /// Export entries to files (within the scope).
     Export,
     /// Manage alert rules and channels.
@@ -51,6 +54,7 @@ impl Right {
         Right::Read,
         Right::Unmask,
         Right::Annotate,
+        Right::Review,
         Right::Export,
         Right::Alerts,
         Right::Marks,
@@ -63,6 +67,7 @@ impl Right {
             Right::Read => "read",
             Right::Unmask => "unmask",
             Right::Annotate => "annotate",
+            Right::Review => "review",
             Right::Export => "export",
             Right::Alerts => "alerts",
             Right::Marks => "marks",
@@ -88,7 +93,7 @@ impl Right {
     pub fn is_scoped(self) -> bool {
         matches!(
             self,
-            Right::Read | Right::Unmask | Right::Annotate | Right::Export
+            Right::Read | Right::Unmask | Right::Annotate | Right::Review | Right::Export
         )
     }
 }
@@ -124,13 +129,14 @@ impl Role {
 /// The names of the built-in roles.
 pub const BUILTIN: &[&str] = &["admin", "auditor", "investigator", "viewer"];
 
-/// A built-in role: admin (everything), auditor (read all, unmasked, annotate, export),
-/// investigator (read all, unmasked, annotate), viewer (read with personal data masked).
+/// A built-in role: admin (everything), auditor (read all, unmasked, annotate, review others'
+/// annotations, export), investigator (read all, unmasked, annotate), viewer (read with
+/// personal data masked).
 pub fn builtin(name: &str) -> Option<Role> {
     use Right::*;
     let rights: &[Right] = match name {
         "admin" => Right::ALL,
-        "auditor" => &[Read, Unmask, Annotate, Export],
+        "auditor" => &[Read, Unmask, Annotate, Review, Export],
         "investigator" => &[Read, Unmask, Annotate],
         "viewer" => &[Read],
         _ => return None,
@@ -260,6 +266,8 @@ pub struct Grants {
     pub unmask: Scope,
     /// Entries they may annotate (among those they read).
     pub annotate: Scope,
+    /// Entries whose annotations by others they may supersede (among those they annotate).
+    pub review: Scope,
     /// Entries they may export (among those they read).
     pub export: Scope,
     /// May manage alert rules and channels.
@@ -280,6 +288,7 @@ impl Grants {
                     Right::Read => g.read.add(&role.scope),
                     Right::Unmask => g.unmask.add(&role.scope),
                     Right::Annotate => g.annotate.add(&role.scope),
+                    Right::Review => g.review.add(&role.scope),
                     Right::Export => g.export.add(&role.scope),
                     Right::Alerts => g.alerts = true,
                     Right::Marks => g.marks = true,
@@ -299,6 +308,7 @@ impl Grants {
                 Right::Read => !self.read.is_none(),
                 Right::Unmask => !self.unmask.is_none(),
                 Right::Annotate => !self.annotate.is_none(),
+                Right::Review => !self.review.is_none(),
                 Right::Export => !self.export.is_none(),
                 Right::Alerts => self.alerts,
                 Right::Marks => self.marks,

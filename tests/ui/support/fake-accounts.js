@@ -5,11 +5,11 @@
 // fake-tauri.js, which answers `accounts`, `add_user`, `set_roles`, `revoke_user`, `add_role` and
 // `remove_role` with it (after checking the `accounts` right of the session's user).
 (() => {
-  const RIGHTS = ['read', 'unmask', 'annotate', 'export', 'alerts', 'marks', 'accounts'];
+  const RIGHTS = ['read', 'unmask', 'annotate', 'review', 'export', 'alerts', 'marks', 'accounts'];
   // vigil_core::rights::builtin.
   const BUILTIN = [
     { name: 'admin', rights: [...RIGHTS], scope: '', builtin: true },
-    { name: 'auditor', rights: ['read', 'unmask', 'annotate', 'export'], scope: '', builtin: true },
+    { name: 'auditor', rights: ['read', 'unmask', 'annotate', 'review', 'export'], scope: '', builtin: true },
     { name: 'investigator', rights: ['read', 'unmask', 'annotate'], scope: '', builtin: true },
     { name: 'viewer', rights: ['read'], scope: '', builtin: true },
   ];

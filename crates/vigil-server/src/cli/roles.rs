@@ -17,7 +17,8 @@ pub(super) enum RoleCommand {
         /// every entry].
         #[arg(long, default_value = "")]
         scope: String,
-        /// Comma-separated rights: read, unmask, annotate, export, alerts, marks, accounts.
+        /// Comma-separated rights: read, unmask, annotate, review, export, alerts, marks,
+        /// accounts.
         #[arg(long = "can", required = true)]
         rights: String,
         #[command(flatten)]

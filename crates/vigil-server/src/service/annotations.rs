@@ -187,6 +187,15 @@ async fn annotatable(
     caller: &Caller,
     entry: Uuid,
 ) -> Result<StoredEvent, AnnotationError> {
+    Ok(annotatable_with_summary(state, caller, entry).await?.entry)
+}
+
+/// [`annotatable`], with what the entry's annotations amount to.
+async fn annotatable_with_summary(
+    state: &AppState,
+    caller: &Caller,
+    entry: Uuid,
+) -> Result<vigil_core::Annotated, AnnotationError> {
     let e = readable(state, caller, entry).await?;
     if !caller
         .grants
@@ -199,7 +208,32 @@ async fn annotatable(
             e.entry.event.section, caller.name
         )));
     }
-    Ok(e.entry)
+    Ok(e)
+}
+
+/// Refuses to supersede someone else's annotation without the review right on the entry.
+/// (Whether `supersedes` names an annotation of this entry at all is the store's check.)
+async fn may_supersede(
+    state: &AppState,
+    author: &Caller,
+    e: &vigil_core::Annotated,
+    supersedes: Option<Uuid>,
+) -> Result<(), AnnotationError> {
+    let Some(old) = supersedes else {
+        return Ok(());
+    };
+    let thread = state.store.annotations(e.entry.event.id).await?;
+    let Some(old) = thread.iter().find(|a| a.id == old) else {
+        return Ok(());
+    };
+    if old.author == author.name || author.grants.review.contains(&e.entry.event, &e.summary()) {
+        return Ok(());
+    }
+    Err(AnnotationError::NotAnnotatable(format!(
+        "correcting an annotation by {:?} needs the review right within the entry's scope \
+         (section {:?}), which none of {:?}'s roles grants; an author may correct their own",
+        old.author, e.entry.event.section, author.name
+    )))
 }
 
 /// Tells the live tails of an entry a write appended.
@@ -216,7 +250,9 @@ pub async fn annotate(
     entry: Uuid,
     r: AnnotationRequest,
 ) -> Result<(Annotation, Written), AnnotationError> {
-    let annotated = annotatable(state, author, entry).await?;
+    let annotated = annotatable_with_summary(state, author, entry).await?;
+    may_supersede(state, author, &annotated, r.supersedes).await?;
+    let annotated = annotated.entry;
     let comment = annotation::clean_comment(r.comment).map_err(AnnotationError::BadComment)?;
     let marks = known_marks(state, r.marks.unwrap_or_default()).await?;
     if comment.is_none() && marks.is_empty() {

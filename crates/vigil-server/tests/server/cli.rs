@@ -283,7 +283,7 @@ fn roles_and_users_from_the_command_line() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "vigil: \"fly\" is not a right; the rights are: read, unmask, annotate, export, alerts, marks, accounts\n"
+        "vigil: \"fly\" is not a right; the rights are: read, unmask, annotate, review, export, alerts, marks, accounts\n"
     );
     let out = run(
         &["role", "add", "x", "--can", "read", "--scope", "colour:red"],

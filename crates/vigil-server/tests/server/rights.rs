@@ -628,7 +628,7 @@ async fn every_endpoint_answers_each_caller_as_its_rights_say() {
     );
 
     const ADMIN: &[&str] = &[
-        "read", "unmask", "annotate", "export", "alerts", "marks", "accounts",
+        "read", "unmask", "annotate", "review", "export", "alerts", "marks", "accounts",
     ];
     let mut callers = vec![
         Caller {
@@ -664,7 +664,10 @@ async fn every_endpoint_answers_each_caller_as_its_rights_say() {
     ];
     for (name, rights) in [
         ("alice", ADMIN),
-        ("audrey", &["read", "unmask", "annotate", "export"][..]),
+        (
+            "audrey",
+            &["read", "unmask", "annotate", "review", "export"][..],
+        ),
         ("ivan", &["read", "unmask", "annotate"][..]),
         ("vera", &["read"][..]),
         ("fiona", &["read", "annotate", "export"][..]),

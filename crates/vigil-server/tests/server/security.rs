@@ -250,3 +250,115 @@ async fn query_text_in_the_journal_is_masked_for_readers_without_unmask() {
         "the auditor reads the query as written: {clear_q:?}"
     );
 }
+
+/// A JSON request with a token: the status and the answer.
+async fn call(
+    s: &TestServer,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let answer = s
+        .raw(method, path)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    (
+        status,
+        answer.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn only_the_author_or_a_reviewer_supersedes_an_annotation() {
+    // Item 8: an investigator used to be able to turn a colleague's comment on their own
+    // activity into nothing by superseding it.
+    let s = TestServer::start().await;
+    let alice = s
+        .anonymous
+        .with_token(&s.anonymous.login("alice", PASSWORD).await.unwrap().token);
+    for (name, role) in [
+        ("ivan", "investigator"),
+        ("ines", "investigator"),
+        ("audrey", "auditor"),
+    ] {
+        alice
+            .add_user(&vigil_api::accounts::NewUserRequest {
+                name: name.into(),
+                password: PASSWORD.into(),
+                roles: vec![role.into()],
+            })
+            .await
+            .unwrap();
+    }
+    let e = event_json(1);
+    s.ingester.ingest(std::slice::from_ref(&e)).await.unwrap();
+    let path = format!("/v1/events/{}/annotations", e["id"].as_str().unwrap());
+    let token = |name: &'static str| {
+        let anonymous = s.anonymous.clone();
+        async move { anonymous.login(name, PASSWORD).await.unwrap().token }
+    };
+    let (ivan, ines, audrey) = (
+        token("ivan").await,
+        token("ines").await,
+        token("audrey").await,
+    );
+    let (status, first) = call(
+        &s,
+        &ivan,
+        reqwest::Method::POST,
+        &path,
+        json!({"comment": "ines approved her own bonus", "marks": ["suspicious"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{first}");
+    let first = first["id"].clone();
+
+    let (status, refused) = call(
+        &s,
+        &ines,
+        reqwest::Method::POST,
+        &path,
+        json!({"comment": "nothing to see", "supersedes": first}),
+    )
+    .await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["error"]["code"], "forbidden");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("review") && message.contains("\"ivan\""),
+        "{message}"
+    );
+    let (_, thread) = call(&s, &ivan, reqwest::Method::GET, &path, json!({})).await;
+    assert_eq!(
+        thread["annotations"].as_array().unwrap().len(),
+        1,
+        "nothing written"
+    );
+
+    // The author corrects their own; an auditor (review) corrects anyone's.
+    let (status, own) = call(
+        &s,
+        &ivan,
+        reqwest::Method::POST,
+        &path,
+        json!({"comment": "ines approved her own bonus of 500", "marks": ["suspicious"], "supersedes": first}),
+    )
+    .await;
+    assert_eq!(status, 201, "{own}");
+    let (status, reviewed) = call(
+        &s,
+        &audrey,
+        reqwest::Method::POST,
+        &path,
+        json!({"comment": "confirmed with the payments team", "supersedes": own["id"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{reviewed}");
+    let (_, thread) = call(&s, &ivan, reqwest::Method::GET, &path, json!({})).await;
+    assert_eq!(thread["annotations"].as_array().unwrap().len(), 3);
+}
