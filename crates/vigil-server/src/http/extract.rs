@@ -151,3 +151,35 @@ pub fn json_shaped<T: DeserializeOwned>(
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(code, format!("the body must be {shape}: {e}")))
 }
+
+/// 415 unless the request says its body is JSON (`application/json` or a `…+json` type).
+/// `missing_ok` lets a request without a Content-Type through (ingest: curl sends none).
+/// Sign-in refuses it: a web page can post a form or plain text to any address without the
+/// browser asking first, but not JSON.
+pub fn json_content_type(
+    headers: &axum::http::HeaderMap,
+    missing_ok: bool,
+    refusal: &str,
+) -> Result<(), ApiError> {
+    let ok = match headers.get(axum::http::header::CONTENT_TYPE) {
+        None => missing_ok,
+        Some(ct) => ct.to_str().is_ok_and(|s| {
+            let mime = s
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            mime == "application/json" || mime.ends_with("+json")
+        }),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            refusal,
+        ))
+    }
+}

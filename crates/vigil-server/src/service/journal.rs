@@ -165,15 +165,45 @@ pub async fn ingest(
 ) -> Result<IngestAnswer, JournalError> {
     // Parsing a batch of a thousand events takes milliseconds of CPU: on a blocking thread, so
     // that the searches served by the async workers do not wait behind it.
+    let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let events = tokio::task::spawn_blocking(move || parse_batch(&body))
         .await
         .map_err(|e| JournalError::Store(StoreError::backend(e)))??;
+    refuse_vigils_own(&events, batch)?;
     let results = state.append(events).await?;
     let duplicates = results.iter().filter(|r| r.duplicate).count();
     Ok(IngestAnswer {
         accepted: results.len() - duplicates,
         duplicates,
         results,
+    })
+}
+
+/// Refuses what only the store itself writes: section `vigil` (sign-ins, searches, exports,
+/// changes to accounts) and the actor `vigil` (its start and stop). A sender with an ingest key
+/// could otherwise forge the journal of the journal. The whole batch is refused, naming the
+/// first such event.
+fn refuse_vigils_own(events: &[Event], batch: bool) -> Result<(), JournalError> {
+    let reserved = events.iter().enumerate().find_map(|(i, e)| {
+        if e.section == crate::service::own_entry::SECTION {
+            Some((i, "section", "section \"vigil\" is Vigil's own journal (sign-ins, searches, exports, accounts): send events under a section of your own"))
+        } else if e.actor.id.trim().eq_ignore_ascii_case("vigil") {
+            Some((i, "actor.id", "actor \"vigil\" is the store itself: name the person or system that acted"))
+        } else {
+            None
+        }
+    });
+    let Some((i, field, why)) = reserved else {
+        return Ok(());
+    };
+    Err(JournalError::InvalidEvent {
+        message: if batch {
+            format!("events[{i}].{field}: {why}")
+        } else {
+            format!("{field}: {why}")
+        },
+        index: batch.then_some(i),
+        field: Some(field.into()),
     })
 }
 

@@ -362,3 +362,93 @@ async fn only_the_author_or_a_reviewer_supersedes_an_annotation() {
     let (_, thread) = call(&s, &ivan, reqwest::Method::GET, &path, json!({})).await;
     assert_eq!(thread["annotations"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn sign_in_takes_only_a_json_body() {
+    // Item 7: a web page can post a form or plain text to any address without the browser
+    // asking first; sign-in took such a body, so any page could try passwords or lock
+    // accounts out.
+    let s = TestServer::start().await;
+    let body = format!(r#"{{"name": "alice", "password": "{PASSWORD}"}}"#);
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+    ] {
+        let mut r = s
+            .raw(reqwest::Method::POST, "/v1/auth/login")
+            .body(body.clone());
+        if let Some(ct) = content_type {
+            r = r.header("content-type", ct);
+        }
+        let answer = r.send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), 415, "{content_type:?}");
+        let error: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "unsupported_media_type");
+    }
+    let signed_in = s
+        .raw(reqwest::Method::POST, "/v1/auth/login")
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 200);
+    // The refused attempts were never sign-ins: one success, no failure, no lockout.
+    let logins: Vec<String> = s
+        .journal()
+        .await
+        .iter()
+        .filter(|e| e.seq > s.setup && e.event.action.starts_with("auth."))
+        .map(|e| format!("{} {}", e.event.action, e.event.outcome.as_str()))
+        .collect();
+    assert_eq!(logins, ["auth.login success"]);
+}
+
+#[tokio::test]
+async fn an_ingest_key_cannot_write_the_journal_of_the_journal() {
+    // Item 4: any key could write section `vigil` or actor `vigil`: a forged sign-in, export
+    // or store start, indistinguishable from the store's own.
+    let s = TestServer::start().await;
+    let before = s.journal().await.len();
+    let mut forged_login = event_json(1);
+    forged_login["section"] = json!("vigil");
+    forged_login["action"] = json!("auth.login");
+    let mut forged_start = event_json(2);
+    forged_start["actor"] = json!({"id": "Vigil"});
+    forged_start["action"] = json!("vigil.start");
+    for (body, field, index) in [
+        (
+            json!([event_json(3), forged_login.clone()]),
+            "section",
+            Some(1),
+        ),
+        (forged_login.clone(), "section", None),
+        (json!([forged_start.clone()]), "actor.id", Some(0)),
+    ] {
+        let answer = s
+            .raw(reqwest::Method::POST, "/v1/events")
+            .bearer_auth(&s.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 400);
+        let error: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(error["error"]["field"], field, "{error}");
+        assert_eq!(error["error"]["index"], json!(index), "{error}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("vigil"),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        s.journal().await.len(),
+        before,
+        "nothing of a refused batch is stored"
+    );
+}

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use vigil_api::{
     EventsPage, FacetParams, Facets, IngestAnswer, SearchParams, Timeline, TimelineParams,
@@ -11,7 +11,7 @@ use vigil_core::validate::MAX_BATCH_BYTES;
 use vigil_core::Annotated;
 
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::{Params, PathParam};
+use crate::http::extract::{json_content_type, Params, PathParam};
 use crate::service::caller::{CanRead, Ingester};
 use crate::service::{journal, search as read};
 use crate::state::AppState;
@@ -35,7 +35,7 @@ pub async fn ingest(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<IngestAnswer>), ApiError> {
-    check_json_content_type(&headers)?;
+    json_content_type(&headers, true, "send events as application/json")?;
     let bytes = axum::body::to_bytes(body, MAX_BATCH_BYTES).await.map_err(|e| {
         let over_limit = e.into_inner().downcast_ref::<http_body_util::LengthLimitError>().is_some();
         if over_limit {
@@ -51,30 +51,6 @@ pub async fn ingest(
         StatusCode::OK
     };
     Ok((status, Json(answer)))
-}
-
-fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
-        return Ok(());
-    };
-    let ok = ct.to_str().is_ok_and(|s| {
-        let mime = s
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        mime == "application/json" || mime.ends_with("+json")
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send events as application/json",
-        ))
-    }
 }
 
 /// Searches the journal: newest first by `occurred_at` then `seq`, paged by keyset cursor.

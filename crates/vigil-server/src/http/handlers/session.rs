@@ -6,7 +6,7 @@ use axum::Json;
 use vigil_api::{Login, LoginAnswer, MeAnswer};
 
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::json_shaped;
+use crate::http::extract::{json_content_type, json_shaped};
 use crate::service::caller::Caller;
 use crate::service::sessions;
 use crate::state::AppState;
@@ -15,11 +15,18 @@ use crate::state::AppState;
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = Login,
     responses((status = 200, body = LoginAnswer), (status = 400, body = ErrorEnvelope),
               (status = 401, description = "Wrong name or password (journaled)", body = ErrorEnvelope),
+              (status = 415, description = "The body is not sent as application/json", body = ErrorEnvelope),
               (status = 429, description = "Locked for 15 minutes after 5 failures in 15 minutes (the locking failure and the lock are journaled)", body = ErrorEnvelope)))]
 pub async fn login(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<LoginAnswer>, ApiError> {
+    json_content_type(
+        &headers,
+        false,
+        "sign in with a JSON body sent as application/json",
+    )?;
     let login: Login = json_shaped(&body, "bad_request", r#"{"name": …, "password": …}"#)?;
     Ok(Json(sessions::login(&state, login).await?))
 }
