@@ -316,20 +316,59 @@ pub async fn marks(state: &AppState, _reader: &CanRead) -> Result<MarkList, Anno
     })
 }
 
-/// An incident by number or id as written in a path.
-async fn find_incident(state: &AppState, key: &str) -> Result<Incident, AnnotationError> {
+/// An incident by number or id as written in a path, if it is within the caller's scope;
+/// else `NotFound`, as for an incident that does not exist.
+async fn find_incident(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+) -> Result<Incident, AnnotationError> {
     let key: IncidentKey = key.parse().map_err(AnnotationError::BadParameter)?;
-    Ok(state.store.incident(key).await?)
+    let incident = state.store.incident(key).await?;
+    if !in_scope(state, caller, &incident).await? {
+        return Err(StoreError::NotFound(format!("incident {key}")).into());
+    }
+    Ok(incident)
 }
 
-/// Every incident, newest first.
+/// Whether an incident is within the caller's scope: a reader of every entry sees every
+/// incident; a scoped one sees those whose pinned entries are all within their scope (an
+/// incident without pins: only its author). Its title and notes speak of its entries, so an
+/// incident that holds an entry outside the scope is outside it too.
+async fn in_scope(
+    state: &AppState,
+    caller: &Caller,
+    incident: &Incident,
+) -> Result<bool, AnnotationError> {
+    if caller.grants.read.is_all() {
+        return Ok(true);
+    }
+    let pins = state.store.pins(incident.id).await?;
+    if pins.is_empty() {
+        return Ok(incident.author == caller.name);
+    }
+    for p in pins {
+        match readable(state, caller, p.entry).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound(_)) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(true)
+}
+
+/// Every incident within the reader's scope, newest first.
 pub async fn incidents(
     state: &AppState,
-    _reader: &CanRead,
+    reader: &CanRead,
 ) -> Result<IncidentList, AnnotationError> {
-    Ok(IncidentList {
-        incidents: state.store.incidents().await?,
-    })
+    let mut incidents = Vec::new();
+    for incident in state.store.incidents().await? {
+        if in_scope(state, reader, &incident).await? {
+            incidents.push(incident);
+        }
+    }
+    Ok(IncidentList { incidents })
 }
 
 /// One incident by number or id, with its notes and the pins of the entries the reader may
@@ -339,7 +378,7 @@ pub async fn incident(
     reader: &CanRead,
     key: &str,
 ) -> Result<IncidentDetail, AnnotationError> {
-    let incident = find_incident(state, key).await?;
+    let incident = find_incident(state, reader, key).await?;
     let notes = state.store.incident_notes(incident.id).await?;
     let mut pins = state.store.pins(incident.id).await?;
     if !reader.grants.read.is_all() {
@@ -401,7 +440,7 @@ pub async fn pin(
     incident: &str,
     r: PinRequest,
 ) -> Result<(Pin, Written), AnnotationError> {
-    let incident = find_incident(state, incident).await?;
+    let incident = find_incident(state, author, incident).await?;
     let entry = annotatable(state, author, r.entry).await?;
     let new = NewPin {
         id: r.id.unwrap_or_else(Uuid::now_v7),
@@ -427,7 +466,7 @@ pub async fn note(
     incident: &str,
     r: NoteRequest,
 ) -> Result<(IncidentNote, Written), AnnotationError> {
-    let incident = find_incident(state, incident).await?;
+    let incident = find_incident(state, author, incident).await?;
     let text = annotation::clean_comment(r.text).map_err(AnnotationError::InvalidNote)?;
     if text.is_none() && r.status.is_none() {
         return Err(AnnotationError::EmptyNote);

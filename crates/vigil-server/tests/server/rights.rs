@@ -133,7 +133,7 @@ async fn world() -> World {
     }
     s.ingester.ingest(&events).await.unwrap();
     let id = |e: &Value| e["id"].as_str().unwrap().to_owned();
-    let finance = events
+    let finance: Vec<String> = events
         .iter()
         .filter(|e| e["section"] == "finance")
         .map(id)
@@ -152,6 +152,16 @@ async fn world() -> World {
     )
     .await;
     assert_eq!(status, 201, "{incident}");
+    // A finance entry pinned: the incident is within fiona's scope (finance).
+    let (status, pin) = api(
+        &s,
+        &alice,
+        Method::POST,
+        "/v1/incidents/1/entries",
+        json!({"entry": finance[0]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{pin}");
     World { s, finance, others }
 }
 
@@ -852,17 +862,37 @@ async fn reads_return_exactly_the_rows_in_scope_everywhere() {
         }
     }
     // An incident lists only the pins its reader may read.
+    // An incident is within a scope when every entry pinned to it is: incident 1 holds a
+    // finance entry (fiona sees it), incident 2 a finance and a players entry (she does not:
+    // its title and notes speak of both), incident 3 nothing yet (its author alone sees it).
     let alice = login(s, "alice").await;
-    for id in [&w.finance[0], &w.others[0]] {
+    for (title, pins) in [
+        ("Mixed", vec![&w.finance[1], &w.others[0]]),
+        ("Empty", vec![]),
+    ] {
         let (status, _) = api(
             s,
             &alice,
             Method::POST,
-            "/v1/incidents/1/entries",
-            json!({"entry": id}),
+            "/v1/incidents",
+            json!({"title": title}),
         )
         .await;
         assert_eq!(status, 201);
+        for id in pins {
+            let (status, _) = api(
+                s,
+                &alice,
+                Method::POST,
+                &format!(
+                    "/v1/incidents/{}/entries",
+                    if title == "Mixed" { 2 } else { 3 }
+                ),
+                json!({"entry": id}),
+            )
+            .await;
+            assert_eq!(status, 201);
+        }
     }
     let fiona = login(s, "fiona").await;
     let (_, incident) = api(s, &fiona, Method::GET, "/v1/incidents/1", json!({})).await;
@@ -873,6 +903,60 @@ async fn reads_return_exactly_the_rows_in_scope_everywhere() {
         .map(|p| p["entry"].as_str().unwrap())
         .collect();
     assert_eq!(pinned, [w.finance[0].as_str()]);
+    let (_, list) = api(s, &fiona, Method::GET, "/v1/incidents", json!({})).await;
+    let numbers: Vec<u64> = list["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        [1],
+        "fiona lists only the incident within her scope"
+    );
+    let (_, all) = api(s, &alice, Method::GET, "/v1/incidents", json!({})).await;
+    assert_eq!(
+        all["incidents"].as_array().unwrap().len(),
+        3,
+        "alice lists all"
+    );
+    for n in [2, 3] {
+        let (status, answer) = api(
+            s,
+            &fiona,
+            Method::GET,
+            &format!("/v1/incidents/{n}"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 404, "incident {n}: {answer}");
+        assert_eq!(
+            answer["error"]["message"],
+            format!("incident {n} not found"),
+            "as for one that does not exist"
+        );
+        let (status, _) = api(
+            s,
+            &fiona,
+            Method::POST,
+            &format!("/v1/incidents/{n}/notes"),
+            json!({"status": "closed"}),
+        )
+        .await;
+        assert_eq!(status, 404, "fiona cannot close incident {n}");
+        let (status, _) = api(
+            s,
+            &fiona,
+            Method::POST,
+            &format!("/v1/incidents/{n}/entries"),
+            json!({"entry": w.finance[2]}),
+        )
+        .await;
+        assert_eq!(status, 404, "nor pin to it");
+    }
+    let (_, mixed) = api(s, &alice, Method::GET, "/v1/incidents/2", json!({})).await;
+    assert_eq!(mixed["incident"]["status"], "open", "still open");
     // Fiona may annotate in her scope only.
     let (status, _) = api(
         s,
@@ -1158,6 +1242,7 @@ async fn the_journal_records_who_read_signed_in_and_changed_accounts() {
             ("user.create", "success"),
             ("user.create", "success"),
             ("incident.create", "success"),
+            ("incident.pin", "success"),
             ("user.roles", "success"),
             ("role.create", "success"),
             ("role.delete", "success"),
