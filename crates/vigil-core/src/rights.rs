@@ -403,7 +403,8 @@ fn mask_clauses(q: &Query) -> Query {
 }
 
 /// Masks the query text that Vigil's own entries carry: a search's `q`, an export's `query` and
-/// its `filters` (the same clauses in words), an alert rule's `rule.q`.
+/// its `filters` (the same clauses in words), a role's or an export's `scope`, an alert rule's
+/// `rule.q`.
 fn mask_query_text(e: &mut Event) -> Vec<String> {
     let mut masked = Vec::new();
     if e.section != "vigil" {
@@ -436,6 +437,9 @@ fn mask_query_text(e: &mut Event) -> Vec<String> {
         Some(q)
     };
     text_at(details.get_mut("q"), "details.q");
+    // A role's scope (`role.create`), or an export's scope in words (its About), which is not
+    // a query and is then masked whole if it has anything to mask.
+    text_at(details.get_mut("scope"), "details.scope");
     if let Some(q) = text_at(details.get_mut("query"), "details.query") {
         if details.contains_key("filters") {
             details.insert("filters".into(), Value::from(q.describe(&tz)));

@@ -316,31 +316,53 @@ pub async fn marks(state: &AppState, _reader: &CanRead) -> Result<MarkList, Anno
     })
 }
 
-/// An incident by number or id as written in a path, if it is within the caller's scope;
-/// else `NotFound`, as for an incident that does not exist.
+/// An incident by number or id as written in a path, if it is within the caller's read scope
+/// (else `NotFound`, as for an incident that does not exist) and, to write to it, within their
+/// annotate scope (else `NotAnnotatable`).
 async fn find_incident(
     state: &AppState,
     caller: &Caller,
     key: &str,
+    access: Access,
 ) -> Result<Incident, AnnotationError> {
     let key: IncidentKey = key.parse().map_err(AnnotationError::BadParameter)?;
     let incident = state.store.incident(key).await?;
-    if !in_scope(state, caller, &incident).await? {
+    if !in_scope(state, caller, &incident, Access::Read).await? {
         return Err(StoreError::NotFound(format!("incident {key}")).into());
+    }
+    if access == Access::Write && !in_scope(state, caller, &incident, Access::Write).await? {
+        return Err(AnnotationError::NotAnnotatable(format!(
+            "writing to incident {} needs the annotate right on every entry pinned to it, \
+             which none of {:?}'s roles grants",
+            incident.number, caller.name
+        )));
     }
     Ok(incident)
 }
 
-/// Whether an incident is within the caller's scope: a reader of every entry sees every
-/// incident; a scoped one sees those whose pinned entries are all within their scope (an
-/// incident without pins: only its author). Its title and notes speak of its entries, so an
-/// incident that holds an entry outside the scope is outside it too.
+/// What is done with an incident: read it, or write to it (notes, status, pins).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Access {
+    Read,
+    Write,
+}
+
+/// Whether an incident is within the caller's scope for `access`: one who may read (annotate)
+/// every entry reaches every incident; a scoped one those whose pinned entries are all within
+/// their read (annotate) scope, and an incident without pins only if they wrote it. Its title
+/// and notes speak of its entries, so an incident that holds an entry outside the scope is
+/// outside it too.
 async fn in_scope(
     state: &AppState,
     caller: &Caller,
     incident: &Incident,
-) -> Result<bool, AnnotationError> {
-    if caller.grants.read.is_all() {
+    access: Access,
+) -> Result<bool, StoreError> {
+    let scope = match access {
+        Access::Read => &caller.grants.read,
+        Access::Write => &caller.grants.annotate,
+    };
+    if scope.is_all() && (access == Access::Read || caller.grants.read.is_all()) {
         return Ok(true);
     }
     let pins = state.store.pins(incident.id).await?;
@@ -348,13 +370,47 @@ async fn in_scope(
         return Ok(incident.author == caller.name);
     }
     for p in pins {
-        match readable(state, caller, p.entry).await {
-            Ok(_) => {}
+        let entry = match readable(state, caller, p.entry).await {
+            Ok(entry) => entry,
             Err(StoreError::NotFound(_)) => return Ok(false),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
+        };
+        if !scope.contains(&entry.entry.event, &entry.summary()) {
+            return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// Leaves out, of entries about to be answered, the incidents outside the reader's scope: an
+/// entry the reader may read can be pinned to an incident that also holds entries they may not,
+/// whose number and title would speak of those.
+pub async fn hide_incidents_outside(
+    state: &AppState,
+    reader: &Caller,
+    entries: &mut [vigil_core::Annotated],
+) -> Result<(), StoreError> {
+    if reader.grants.read.is_all() {
+        return Ok(());
+    }
+    let mut within = std::collections::HashMap::new();
+    for e in entries.iter() {
+        for r in &e.incidents {
+            if within.contains_key(&r.id) {
+                continue;
+            }
+            let incident = state.store.incident(IncidentKey::Id(r.id)).await?;
+            within.insert(
+                r.id,
+                in_scope(state, reader, &incident, Access::Read).await?,
+            );
+        }
+    }
+    for e in entries {
+        e.incidents
+            .retain(|r| within.get(&r.id).copied().unwrap_or(false));
+    }
+    Ok(())
 }
 
 /// Every incident within the reader's scope, newest first.
@@ -364,7 +420,7 @@ pub async fn incidents(
 ) -> Result<IncidentList, AnnotationError> {
     let mut incidents = Vec::new();
     for incident in state.store.incidents().await? {
-        if in_scope(state, reader, &incident).await? {
+        if in_scope(state, reader, &incident, Access::Read).await? {
             incidents.push(incident);
         }
     }
@@ -378,7 +434,7 @@ pub async fn incident(
     reader: &CanRead,
     key: &str,
 ) -> Result<IncidentDetail, AnnotationError> {
-    let incident = find_incident(state, reader, key).await?;
+    let incident = find_incident(state, reader, key, Access::Read).await?;
     let notes = state.store.incident_notes(incident.id).await?;
     let mut pins = state.store.pins(incident.id).await?;
     if !reader.grants.read.is_all() {
@@ -440,7 +496,7 @@ pub async fn pin(
     incident: &str,
     r: PinRequest,
 ) -> Result<(Pin, Written), AnnotationError> {
-    let incident = find_incident(state, author, incident).await?;
+    let incident = find_incident(state, author, incident, Access::Write).await?;
     let entry = annotatable(state, author, r.entry).await?;
     let new = NewPin {
         id: r.id.unwrap_or_else(Uuid::now_v7),
@@ -466,7 +522,7 @@ pub async fn note(
     incident: &str,
     r: NoteRequest,
 ) -> Result<(IncidentNote, Written), AnnotationError> {
-    let incident = find_incident(state, author, incident).await?;
+    let incident = find_incident(state, author, incident, Access::Write).await?;
     let text = annotation::clean_comment(r.text).map_err(AnnotationError::InvalidNote)?;
     if text.is_none() && r.status.is_none() {
         return Err(AnnotationError::EmptyNote);

@@ -172,6 +172,7 @@ pub async fn search(
     page.events.retain(|e| Some(e.event.id) != trace_id);
     let mut events = annotated(state, page.events).await?;
     reader.present(&state.config.privacy, &mut events);
+    crate::service::annotations::hide_incidents_outside(state, reader, &mut events).await?;
     Ok(EventsPage {
         events,
         next_cursor: page.next.map(|c| c.encode()),
@@ -198,6 +199,7 @@ pub async fn entry(state: &AppState, reader: &CanRead, id: &str) -> Result<Annot
         state.append_trace(vec![opened]).await?;
     }
     reader.present(&state.config.privacy, &mut one);
+    crate::service::annotations::hide_incidents_outside(state, reader, &mut one).await?;
     let [one] = one;
     Ok(one)
 }

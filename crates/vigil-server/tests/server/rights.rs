@@ -957,6 +957,106 @@ async fn reads_return_exactly_the_rows_in_scope_everywhere() {
     }
     let (_, mixed) = api(s, &alice, Method::GET, "/v1/incidents/2", json!({})).await;
     assert_eq!(mixed["incident"]["status"], "open", "still open");
+    // Nor do her answers name it: finance[1], pinned to incident 2 only, shows no incident in
+    // a search or when opened; finance[0] shows incident 1.
+    let incidents_of = |e: &Value| -> Vec<u64> {
+        e["incidents"]
+            .as_array()
+            .map(|a| a.iter().map(|i| i["number"].as_u64().unwrap()).collect())
+            .unwrap_or_default()
+    };
+    let (_, page) = api(
+        s,
+        &fiona,
+        Method::GET,
+        "/v1/events?q=section:finance&limit=50",
+        json!({}),
+    )
+    .await;
+    let by_id = |id: &str| {
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(incidents_of(&by_id(&w.finance[0])), [1]);
+    assert!(
+        incidents_of(&by_id(&w.finance[1])).is_empty(),
+        "{}",
+        by_id(&w.finance[1])
+    );
+    let (_, opened) = api(
+        s,
+        &fiona,
+        Method::GET,
+        &format!("/v1/events/{}", w.finance[1]),
+        json!({}),
+    )
+    .await;
+    assert!(incidents_of(&opened).is_empty(), "{opened}");
+    let (_, opened) = api(
+        s,
+        &alice,
+        Method::GET,
+        &format!("/v1/events/{}", w.finance[1]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(incidents_of(&opened), [2], "alice sees it");
+
+    // Writing needs the annotate right on every pinned entry: nora reads everything but
+    // annotates finance only; she may read incident 2, not close it or pin to it.
+    let (status, _) = api(
+        s,
+        &alice,
+        Method::POST,
+        "/v1/roles",
+        json!({"name": "finance-annotator", "rights": ["annotate"], "scope": "section:finance"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = api(
+        s,
+        &alice,
+        Method::POST,
+        "/v1/users",
+        json!({"name": "nora", "password": PASSWORD, "roles": ["viewer", "finance-annotator"]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let nora = login(s, "nora").await;
+    let (status, _) = api(s, &nora, Method::GET, "/v1/incidents/2", json!({})).await;
+    assert_eq!(status, 200);
+    let (status, refused) = api(
+        s,
+        &nora,
+        Method::POST,
+        "/v1/incidents/2/notes",
+        json!({"status": "closed"}),
+    )
+    .await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("annotate right on every entry"),
+        "{refused}"
+    );
+    let (status, _) = api(
+        s,
+        &nora,
+        Method::POST,
+        "/v1/incidents/1/notes",
+        json!({"text": "checked"}),
+    )
+    .await;
+    assert_eq!(status, 201, "incident 1 holds only finance entries");
+    let (_, mixed) = api(s, &alice, Method::GET, "/v1/incidents/2", json!({})).await;
+    assert_eq!(mixed["incident"]["status"], "open", "still open");
     // Fiona may annotate in her scope only.
     let (status, _) = api(
         s,

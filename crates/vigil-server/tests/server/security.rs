@@ -181,6 +181,14 @@ async fn query_text_in_the_journal_is_masked_for_readers_without_unmask() {
         "{}",
         created.text().await.unwrap()
     );
+    alice
+        .add_role(&vigil_api::accounts::NewRoleRequest {
+            name: "elodie-watch".into(),
+            rights: vec!["read".into()],
+            scope: r#"section:finance "Elodie Martin""#.into(),
+        })
+        .await
+        .unwrap();
 
     let journal_of = |reader: Client| async move {
         reader
@@ -210,8 +218,8 @@ async fn query_text_in_the_journal_is_masked_for_readers_without_unmask() {
         .collect();
     assert_eq!(
         with_query.len(),
-        3,
-        "a search, an export, a rule: {details:#?}"
+        4,
+        "a search, an export, a rule, a role: {details:#?}"
     );
     for d in &details {
         for secret in ["203.0.113.7", "Elodie", "Martin", "2001:db8::1"] {
