@@ -79,9 +79,6 @@ const POLL: Duration = Duration::from_secs(1);
 /// since the last time (merges may still be freeing theirs at the first poll).
 const TRIMS_WHEN_IDLE: u32 = 3;
 const TRIM_AFTER: u64 = 10_000;
-/// A catch-up of at least this many entries gives freed memory back as soon as it has caught up
-/// (a rebuild, a restart far behind), not only at the next idle poll.
-const TRIM_AFTER_BURST: u64 = 50_000;
 /// How long opening waits for another holder of the index (a store being closed) to let go.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
 /// How long a reader waits for the index before answering "try again".
@@ -825,7 +822,8 @@ impl Follower {
     fn run(mut self) {
         let mut last_commit = Instant::now() - MIN_COMMIT_INTERVAL;
         // Indexing a burst leaves tens of megabytes freed but resident in the allocator (100 MB
-        // after a million entries): once idle, hand them back.
+        // after a million entries): once idle, hand them back. Only when idle: giving memory
+        // back holds the allocator's locks, which would stall ingest and searches.
         let (mut trims, mut since_trim) = (0, 0);
         loop {
             match self.wait_for_work() {
@@ -868,9 +866,6 @@ impl Follower {
             since_trim += to.saturating_sub(from);
             if since_trim >= TRIM_AFTER {
                 trims = TRIMS_WHEN_IDLE;
-            }
-            if caught_up.is_ok() && to >= from + TRIM_AFTER_BURST && to >= self.head() {
-                vigil_alloc::release_free_memory();
             }
             if let Err(e) = caught_up {
                 tracing::error!(error = %e, "search index could not follow the journal; retrying");
