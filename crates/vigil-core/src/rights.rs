@@ -359,8 +359,8 @@ pub fn masked_ip(ip: IpAddr) -> IpAddr {
 /// A query as a reader without `unmask` may see it in Vigil's own entries (the journal of the
 /// journal records searches, exports and alert rules with their query text): the words of
 /// full-text terms masked, and `ip:` addresses widened to the /24 or /48 such a reader sees.
-/// `None` when nothing would change, or when the text is not a query (it is then left as
-/// written only if it has no words to mask; see [`mask`]).
+/// `None` when nothing would change, or when the text is not a query (the entries' masking
+/// then hides such a text whole).
 pub fn masked_query(text: &str) -> Option<Query> {
     let query: Query = text.parse().ok()?;
     let masked = mask_clauses(&query);
