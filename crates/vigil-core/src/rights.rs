@@ -368,38 +368,25 @@ pub fn masked_query(text: &str) -> Option<Query> {
 }
 
 fn mask_clauses(q: &Query) -> Query {
-    let clauses = q
-        .clauses
-        .iter()
-        .map(|c| {
-            let term = match &c.term {
-                Term::Text { .. } => Term::Text {
-                    text: MASKED.into(),
-                    quoted: true,
-                },
-                Term::Ip(nets) => Term::Ip(
-                    nets.iter()
-                        .map(|n| {
-                            let wide = if n.addr().is_ipv4() { 24 } else { 48 };
-                            if n.prefix_len() <= wide {
-                                *n
-                            } else {
-                                ipnet::IpNet::new(masked_ip(n.addr()), wide)
-                                    .map_or(*n, |w| w.trunc())
-                            }
-                        })
-                        .collect(),
-                ),
-                Term::Any(queries) => Term::Any(queries.iter().map(mask_clauses).collect()),
-                other => other.clone(),
-            };
-            Clause {
-                negated: c.negated,
-                term,
-            }
-        })
-        .collect();
-    Query { clauses }
+    q.map_terms(&|term| match term {
+        Term::Text { .. } => Some(Term::Text {
+            text: MASKED.into(),
+            quoted: true,
+        }),
+        Term::Ip(nets) => Some(Term::Ip(
+            nets.iter()
+                .map(|n| {
+                    let wide = if n.addr().is_ipv4() { 24 } else { 48 };
+                    if n.prefix_len() <= wide {
+                        *n
+                    } else {
+                        ipnet::IpNet::new(masked_ip(n.addr()), wide).map_or(*n, |w| w.trunc())
+                    }
+                })
+                .collect(),
+        )),
+        _ => None,
+    })
 }
 
 /// Masks the query text that Vigil's own entries carry: a search's `q`, an export's `query` and

@@ -149,26 +149,7 @@ impl PageEncoder {
         f.field(out, e.seq.to_string().as_bytes());
         let mut id = uuid::Uuid::encode_buffer();
         text(f, out, Some(e.id.hyphenated().encode_lower(&mut id)));
-        for t in [
-            Some(e.actor_id),
-            e.actor_name,
-            e.actor_role,
-            e.actor_kind,
-            Some(e.action),
-            Some(e.kind),
-            Some(e.section),
-            Some(e.severity),
-            Some(e.outcome),
-            e.target.map(|t| t.0),
-            e.target.map(|t| t.1),
-            e.target.and_then(|t| t.2),
-            e.ip,
-            e.reason,
-            e.changes,
-            e.details,
-            // No marks.
-            None,
-        ] {
+        for t in middle_cells(e) {
             text(f, out, t);
         }
         // No comments.
@@ -203,26 +184,7 @@ impl PageEncoder {
         x.number(e.seq);
         let mut id = uuid::Uuid::encode_buffer();
         x.text(e.id.hyphenated().encode_lower(&mut id));
-        for t in [
-            Some(e.actor_id),
-            e.actor_name,
-            e.actor_role,
-            e.actor_kind,
-            Some(e.action),
-            Some(e.kind),
-            Some(e.section),
-            Some(e.severity),
-            Some(e.outcome),
-            e.target.map(|t| t.0),
-            e.target.map(|t| t.1),
-            e.target.and_then(|t| t.2),
-            e.ip,
-            e.reason,
-            e.changes,
-            e.details,
-            // No marks.
-            None,
-        ] {
+        for t in middle_cells(e) {
             match t {
                 Some(t) => x.text(t),
                 None => x.empty(),
@@ -290,6 +252,31 @@ impl PageEncoder {
             scratch: self.scratch,
         }
     }
+}
+
+/// The text cells between `id` and `comments`, in [`crate::HEADERS`] order, as the CSV record
+/// and the XLSX row both write them (an export has no marks).
+fn middle_cells<'a>(e: &EntryView<'a>) -> [Option<&'a str>; 17] {
+    [
+        Some(e.actor_id),
+        e.actor_name,
+        e.actor_role,
+        e.actor_kind,
+        Some(e.action),
+        Some(e.kind),
+        Some(e.section),
+        Some(e.severity),
+        Some(e.outcome),
+        e.target.map(|t| t.0),
+        e.target.map(|t| t.1),
+        e.target.and_then(|t| t.2),
+        e.ip,
+        e.reason,
+        e.changes,
+        e.details,
+        // No marks.
+        None,
+    ]
 }
 
 /// Writes CSV records field by field into a buffer: RFC 4180, comma-separated, CRLF line ends,

@@ -236,38 +236,41 @@ impl Query {
     /// UTC day ranges. A role's scope is read this way, so that a reader's `tz` cannot move it.
     pub fn in_utc(&self) -> Query {
         let exact = |b: &TimeBound| TimeBound::Exact(b.instant(&Utc).fixed_offset());
+        self.map_terms(&|term| match term {
+            Term::After(b) => Some(Term::After(exact(b))),
+            Term::Before(b) => Some(Term::Before(exact(b))),
+            Term::On(days) => Some(Term::Any(
+                days.iter()
+                    .map(|d| {
+                        let end = d.succ_opt().unwrap_or(*d);
+                        let bound = |t: fn(TimeBound) -> Term, d: NaiveDate| Clause {
+                            negated: false,
+                            term: t(exact(&TimeBound::Date(d))),
+                        };
+                        Query {
+                            clauses: vec![bound(Term::After, *d), bound(Term::Before, end)],
+                        }
+                    })
+                    .collect(),
+            )),
+            _ => None,
+        })
+    }
+
+    /// The same query with each term `f` gives a replacement for replaced (negation kept), the
+    /// queries inside `Any` walked the same way.
+    pub fn map_terms(&self, f: &impl Fn(&Term) -> Option<Term>) -> Query {
         let clauses = self
             .clauses
             .iter()
-            .map(|c| {
-                let term = match &c.term {
-                    Term::After(b) => Term::After(exact(b)),
-                    Term::Before(b) => Term::Before(exact(b)),
-                    Term::On(days) => Term::Any(
-                        days.iter()
-                            .map(|d| {
-                                let start = TimeBound::Date(*d);
-                                let end = d.succ_opt().map_or(TimeBound::Date(*d), TimeBound::Date);
-                                let bound = |t: fn(TimeBound) -> Term, b: TimeBound| Clause {
-                                    negated: false,
-                                    term: t(exact(&b)),
-                                };
-                                Query {
-                                    clauses: vec![
-                                        bound(Term::After, start),
-                                        bound(Term::Before, end),
-                                    ],
-                                }
-                            })
-                            .collect(),
-                    ),
-                    Term::Any(queries) => Term::Any(queries.iter().map(Query::in_utc).collect()),
+            .map(|c| Clause {
+                negated: c.negated,
+                term: f(&c.term).unwrap_or_else(|| match &c.term {
+                    Term::Any(queries) => {
+                        Term::Any(queries.iter().map(|q| q.map_terms(f)).collect())
+                    }
                     other => other.clone(),
-                };
-                Clause {
-                    negated: c.negated,
-                    term,
-                }
+                }),
             })
             .collect();
         Query { clauses }
