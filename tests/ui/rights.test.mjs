@@ -159,6 +159,8 @@ test('masked entries: the detail says what is masked, and the IP shows as its ne
   assert.equal(await page.textContent('#detail .masked-notice'),
     'Personal data masked (your roles do not include unmask): IP shown as its /24, target name, changes.nickname');
   assert.equal(await page.textContent('#detail dd[data-field="ip"]'), '192.0.2.0/24Copy');
+  assert.equal(await page.textContent('#detail dd[data-field="hash"]'), 'withheld (your roles do not unmask every entry you read)',
+    'no hash (a masked value could be guessed and checked against it), and nothing to copy');
   assert.equal(await page.textContent('#detail dd[data-field="target"] .target-name'), '[masked]');
   assert.equal(await page.$eval('#detail dd[data-field="target"] .target-name', (n) => getComputedStyle(n).fontStyle), 'italic');
   const nickname = await page.$$eval('#detail .change', (cs) => cs.find((c) => c.querySelector('.change-field').textContent === 'nickname')?.textContent);

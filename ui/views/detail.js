@@ -93,7 +93,10 @@ function fields(e) {
   }
   out.push(row('ID', textValue(e.id, 'mono'), copyButton('id', e.id)));
   out.push(row('Seq', textValue(String(e.seq), 'mono')));
-  out.push(row('Hash', textValue(e.hash, 'mono hash'), copyButton('hash', e.hash)));
+  // The store withholds hashes from users who read some entries masked (with a hash, masked
+  // values could be guessed and checked): the hash arrives empty.
+  if (e.hash) out.push(row('Hash', textValue(e.hash, 'mono hash'), copyButton('hash', e.hash)));
+  else out.push(row('Hash', textValue('withheld (your roles do not unmask every entry you read)', 'hash withheld')));
   return el('dl', { class: 'fields' }, out);
 }
 

@@ -188,6 +188,10 @@ pub struct NewKeyRequest {
     /// The sending system, e.g. `backoffice`.
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub name: String,
+    /// The only sections it may send events under (events of other sections are refused
+    /// with 403); absent or empty: any section.
+    #[serde(default)]
+    pub sections: Vec<String>,
 }
 
 /// A new ingest key, shown once. `Debug` does not show the key.
@@ -223,6 +227,9 @@ pub struct KeyInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The only sections it may send events under; empty: any section.
+    #[serde(default)]
+    pub sections: Vec<String>,
 }
 
 #[cfg(test)]

@@ -448,6 +448,56 @@ async fn cursor_of(reader: &Client, ask: &Ask) -> anyhow::Result<Option<String>>
     Ok(cursor)
 }
 
+/// Runs a class of queries `runs` times and prints its latencies.
+async fn class(reader: &Client, name: &str, asks: &[Ask], runs: usize) -> anyhow::Result<()> {
+    let mut cursors = Vec::with_capacity(asks.len());
+    for ask in asks {
+        cursors.push(cursor_of(reader, ask).await?);
+    }
+    let mut lat = Vec::new();
+    let mut hits = 0;
+    for _ in 0..runs {
+        for (ask, cursor) in asks.iter().zip(&cursors) {
+            let t = Instant::now();
+            let page = reader
+                .search(&SearchOptions {
+                    q: ask.q.clone(),
+                    limit: Some(50),
+                    cursor: cursor.clone(),
+                    order: ask.order,
+                })
+                .await?;
+            lat.push(t.elapsed());
+            hits += page.events.len();
+        }
+    }
+    println!(
+        "  {name:<26} {}  (avg {} rows)",
+        percentiles(&mut lat),
+        hits / (runs * asks.len())
+    );
+    Ok(())
+}
+
+/// A client signed in as a viewer (personal data masked), made the first time.
+async fn viewer(admin: &Client) -> anyhow::Result<Client> {
+    let made = admin
+        .add_user(&vigil_api::accounts::NewUserRequest {
+            name: "bench-viewer".into(),
+            password: PASSWORD.into(),
+            roles: vec!["viewer".into()],
+        })
+        .await;
+    if let Err(e) = made {
+        // Made by an earlier run on this database (--reuse).
+        if !e.to_string().contains("exists") {
+            return Err(e.into());
+        }
+    }
+    let token = admin.login("bench-viewer", PASSWORD).await?.token;
+    Ok(admin.with_token(&token))
+}
+
 async fn queries(reader: &Client, args: &Args) -> anyhow::Result<()> {
     let (actors, target, ip) = samples(reader).await?;
     let rare = rare_action(reader).await?;
@@ -554,32 +604,24 @@ async fn queries(reader: &Client, args: &Args) -> anyhow::Result<()> {
     ];
     println!("search, first page of 50 ({} runs per query):", args.runs);
     for (name, asks) in &classes {
-        let mut cursors = Vec::with_capacity(asks.len());
-        for ask in asks {
-            cursors.push(cursor_of(reader, ask).await?);
-        }
-        let mut lat = Vec::new();
-        let mut hits = 0;
-        for _ in 0..args.runs {
-            for (ask, cursor) in asks.iter().zip(&cursors) {
-                let t = Instant::now();
-                let page = reader
-                    .search(&SearchOptions {
-                        q: ask.q.clone(),
-                        limit: Some(50),
-                        cursor: cursor.clone(),
-                        order: ask.order,
-                    })
-                    .await?;
-                lat.push(t.elapsed());
-                hits += page.events.len();
-            }
-        }
-        println!(
-            "  {name:<26} {}  (avg {} rows)",
-            percentiles(&mut lat),
-            hits / (args.runs * asks.len())
-        );
+        class(reader, name, asks, args.runs).await?;
+    }
+    // A viewer's full-text words skip the words only personal fields hold (a second term per
+    // word in the index), and the answers are masked.
+    let viewer = viewer(reader).await?;
+    for (name, asks) in [
+        (
+            "full-text, as a viewer",
+            plain(vec![
+                "demande section:finance".into(),
+                "chargeback section:finance".into(),
+                "geste section:bonuses".into(),
+                "\"chargeback review\" -mark:reviewed".into(),
+            ]),
+        ),
+        ("everything, as a viewer", plain(vec!["".into()])),
+    ] {
+        class(&viewer, name, &asks, args.runs).await?;
     }
     println!("timeline and facets:");
     for q in ["", "section:finance", "severity:critical", "demande"] {

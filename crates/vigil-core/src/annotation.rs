@@ -123,7 +123,8 @@ pub struct Annotated {
     #[serde(default)]
     pub incidents: Vec<IncidentRef>,
     /// The fields masked because the reader may not see personal data (`ip`, `target.name`,
-    /// `changes.email`, …); absent when nothing was. A masked entry no longer matches its hash.
+    /// `changes.email`, …); absent when nothing was. Whoever reads some entries masked gets
+    /// every entry's `hash` empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub masked: Vec<String>,
 }

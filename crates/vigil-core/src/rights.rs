@@ -25,6 +25,7 @@ use serde_json::Value;
 use crate::annotation::AnnotationSummary;
 use crate::event::{Event, StoredEvent};
 use crate::query::{Clause, Query, Term};
+use crate::text;
 
 /// One thing a role can allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -316,6 +317,61 @@ impl Grants {
             })
             .collect()
     }
+
+    /// `query` as a reader with these grants may ask it: where they read entries masked, its
+    /// full-text terms match only the words they see (see [`hidden_words`]): within the
+    /// entries they see unmasked the whole text, elsewhere the masked entry's.
+    pub fn as_seen(&self, query: Query) -> Query {
+        if self.unmask.is_all() {
+            return query;
+        }
+        let unmasked = self.unmask.clause();
+        query.map_terms(&|term| match term {
+            Term::Text { text, quoted, .. } => {
+                let masked = Term::Text {
+                    text: text.clone(),
+                    quoted: *quoted,
+                    as_masked: true,
+                };
+                match &unmasked {
+                    Some(Clause {
+                        term: Term::Any(scopes),
+                        ..
+                    }) if !scopes.is_empty() => {
+                        let clear = Clause {
+                            negated: false,
+                            term: Term::Text {
+                                text: text.clone(),
+                                quoted: *quoted,
+                                as_masked: false,
+                            },
+                        };
+                        Some(Term::Any(vec![
+                            Query {
+                                clauses: vec![unmasked.clone().expect("a scope"), clear],
+                            },
+                            Query {
+                                clauses: vec![Clause {
+                                    negated: false,
+                                    term: masked,
+                                }],
+                            },
+                        ]))
+                    }
+                    _ => Some(masked),
+                }
+            }
+            _ => None,
+        })
+    }
+
+    /// Whether every entry these grants read is read unmasked. Only then may a reader be shown
+    /// the entries' chain hashes: a hash covers the clear entry, so with the hash of the entry
+    /// before (or after) it, a reader of a masked entry could try the 256 last octets of its IP
+    /// or a dictionary of names until one matches, and recover what masking hides.
+    pub fn reads_unmasked(&self) -> bool {
+        self.unmask.is_all() || self.unmask == self.read
+    }
 }
 
 /// What masked text shows instead of the value.
@@ -372,6 +428,7 @@ fn mask_clauses(q: &Query) -> Query {
         Term::Text { .. } => Some(Term::Text {
             text: MASKED.into(),
             quoted: true,
+            as_masked: false,
         }),
         Term::Ip(nets) => Some(Term::Ip(
             nets.iter()
@@ -448,10 +505,14 @@ pub fn masked_prefix(ip: IpAddr) -> u8 {
 
 /// Masks an entry's personal data in place: the IP to its network (/24 or /48), the target's
 /// name, and each listed personal field that it has. Returns the paths masked (`ip`,
-/// `target.name`, `changes.email`, …), empty if nothing was. The hash stays the stored one:
-/// a masked entry no longer matches it, which is how a reader can tell.
+/// `target.name`, `changes.email`, …), empty if nothing was. (Whoever reads some entries
+/// masked gets no hashes: see [`Grants::reads_unmasked`].)
 pub fn mask(entry: &mut StoredEvent, personal: &[String]) -> Vec<String> {
-    let e = &mut entry.event;
+    mask_event(&mut entry.event, personal)
+}
+
+/// [`mask`] for an event alone.
+pub fn mask_event(e: &mut Event, personal: &[String]) -> Vec<String> {
     let mut masked = Vec::new();
     let hide = |v: &mut Value| {
         if !v.is_null() {
@@ -499,6 +560,74 @@ pub fn mask(entry: &mut StoredEvent, personal: &[String]) -> Vec<String> {
         }
     }
     masked
+}
+
+/// The words of an entry's full text that a reader without the unmask right does not see: the
+/// words of its personal fields that neither the rest of the entry nor its `comments` hold. A
+/// search by such a reader must not find the entry by them (it would confirm a masked value);
+/// the search index keeps them beside the full text for that.
+pub fn hidden_words(e: &Event, personal: &[String], comments: &[String]) -> Vec<String> {
+    if e.section == "vigil" {
+        // Vigil's own entries mask parts of query texts: as the masked entry reads.
+        return hidden_by_masking(e, personal, comments);
+    }
+    let mut hidden: Vec<String> = Vec::new();
+    let mut visible: std::collections::HashSet<String> = std::collections::HashSet::new();
+    text::searchable_parts(e, |part, s| {
+        if masks_part(part, personal) {
+            hidden.extend(text::tokens(s));
+        } else {
+            visible.extend(text::tokens(s));
+        }
+    });
+    if hidden.is_empty() {
+        return hidden;
+    }
+    visible.extend(comments.iter().flat_map(|c| text::tokens(c)));
+    hidden.retain(|w| !visible.contains(w));
+    hidden.sort_unstable();
+    hidden.dedup();
+    hidden
+}
+
+/// Whether masking with these personal fields hides a part of the searchable text (outside
+/// Vigil's own entries, whose query texts are masked in part: see [`hidden_words`]).
+pub fn masks_part(part: text::Part<'_>, personal: &[String]) -> bool {
+    let listed = |prefix: &str, name: &str| {
+        personal
+            .iter()
+            .any(|p| p.strip_prefix(prefix) == Some(name))
+    };
+    match part {
+        text::Part::Plain => false,
+        text::Part::TargetName => true,
+        text::Part::ActorName => personal.iter().any(|p| p == "actor.name"),
+        text::Part::Reason => personal.iter().any(|p| p == "reason"),
+        text::Part::Change(field) => listed("changes.", field),
+        text::Part::Detail(key) => listed("details.", key),
+    }
+}
+
+/// [`hidden_words`] by masking a copy of the entry: the words of the clear entry that the
+/// masked one and the comments do not hold.
+fn hidden_by_masking(e: &Event, personal: &[String], comments: &[String]) -> Vec<String> {
+    let mut seen = e.clone();
+    let masked = mask_event(&mut seen, personal);
+    // The IP is not full text: masking only it hides no word.
+    if masked.iter().all(|m| m == "ip") {
+        return Vec::new();
+    }
+    let visible: std::collections::HashSet<String> = text::tokens(&text::searchable(&seen))
+        .into_iter()
+        .chain(comments.iter().flat_map(|c| text::tokens(c)))
+        .collect();
+    let mut hidden: Vec<String> = text::tokens(&text::searchable(e))
+        .into_iter()
+        .filter(|w| !visible.contains(w))
+        .collect();
+    hidden.sort_unstable();
+    hidden.dedup();
+    hidden
 }
 
 /// Whether a query asks about a narrower IP range than masking shows (a whole address, say):
@@ -554,6 +683,87 @@ mod tests {
             .unwrap()
             .extend(json.as_object().unwrap().clone());
         serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn hidden_words_are_those_only_personal_fields_hold() {
+        let e = entry(serde_json::json!({
+            "target": {"type": "player", "id": "7", "name": "Élodie Martin"},
+            "changes": [{"field": "email", "before": "e@zorglub.net", "after": null}],
+            "reason": "Martin asked",
+            "ip": "203.0.113.7",
+        }));
+        let personal = vec!["changes.email".to_owned()];
+        assert_eq!(
+            hidden_words(&e.event, &personal, &[]),
+            ["e", "elodie", "net", "zorglub"]
+        );
+        // A comment names her: the word is visible, it is no longer hidden.
+        assert_eq!(
+            hidden_words(&e.event, &personal, &["Elodie called back".to_owned()]),
+            ["e", "net", "zorglub"]
+        );
+        // The same words as masking a copy of the entry finds.
+        let mut wide = e.clone();
+        wide.event.actor.name = Some("Jean Valjean".into());
+        wide.event.details = Some(
+            serde_json::json!({"player_name": "Jean", "note": ["valjean", 24601]})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        let listed = vec![
+            "actor.name".to_owned(),
+            "details.player_name".to_owned(),
+            "reason".to_owned(),
+            "changes.email".to_owned(),
+        ];
+        for (event, fields) in [(&e, &personal), (&wide, &listed)] {
+            assert_eq!(
+                hidden_words(&event.event, fields, &[]),
+                hidden_by_masking(&event.event, fields, &[])
+            );
+        }
+        assert_eq!(
+            hidden_words(&wide.event, &listed, &[]),
+            ["asked", "e", "elodie", "jean", "martin", "net", "zorglub"]
+        );
+        // Only the IP to mask: no word hidden.
+        let plain = entry(serde_json::json!({"ip": "203.0.113.7"}));
+        assert!(hidden_words(&plain.event, &personal, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_masked_readers_words_match_the_entry_as_they_see_it() {
+        let finance: Query = "section:finance".parse().unwrap();
+        let g = Grants::of(&[
+            Role::new("r", [Right::Read], Query::default()),
+            Role::new("u", [Right::Unmask], finance),
+        ]);
+        assert!(!g.reads_unmasked());
+        let q = g.as_seen("elodie -martin".parse().unwrap());
+        let named = entry(serde_json::json!({
+            "section": "players",
+            "target": {"type": "player", "id": "7", "name": "Elodie Martin"},
+        }));
+        let mut seen = named.event.clone();
+        mask_event(&mut seen, &[]);
+        let none = AnnotationSummary::default();
+        let utc = chrono::Utc;
+        assert!(!q.matches_seen(&named.event, &seen, &none, &utc));
+        let mut fin = named.clone();
+        fin.event.section = "finance".into();
+        fin.event.target.as_mut().unwrap().name = Some("Elodie".into());
+        let mut fin_seen = fin.event.clone();
+        mask_event(&mut fin_seen, &[]);
+        assert!(
+            q.matches_seen(&fin.event, &fin_seen, &none, &utc),
+            "unmasked in finance: the clear text counts"
+        );
+        let all = Grants::of(&[builtin("auditor").unwrap()]);
+        assert!(all.reads_unmasked());
+        let plain: Query = "elodie".parse().unwrap();
+        assert_eq!(all.as_seen(plain.clone()), plain);
     }
 
     #[test]

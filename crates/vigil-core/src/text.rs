@@ -32,32 +32,61 @@ pub fn tokens(s: &str) -> Vec<String> {
 /// order, separated by newlines. (Comments join it when annotations exist.)
 pub fn searchable(e: &Event) -> String {
     let mut out = String::new();
-    let mut push = |s: &str| {
+    searchable_parts(e, |_, s| {
         out.push_str(s);
         out.push('\n');
-    };
-    push(&e.action);
-    push(&e.actor.id);
-    e.actor.name.as_deref().map(&mut push);
-    e.actor.role.as_deref().map(&mut push);
-    if let Some(t) = &e.target {
-        push(&t.kind);
-        push(&t.id);
-        t.name.as_deref().map(&mut push);
+    });
+    out
+}
+
+/// Where a part of the searchable text comes from, for what masking may hide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part<'a> {
+    /// Never masked: the action, ids, types, role, field names and detail keys.
+    Plain,
+    /// `actor.name`.
+    ActorName,
+    /// `target.name`.
+    TargetName,
+    /// `reason`.
+    Reason,
+    /// A before or after value of the change of this field.
+    Change(&'a str),
+    /// The value of this top-level key of the details.
+    Detail(&'a str),
+}
+
+/// The parts of [`searchable`], in its order, each with where it comes from.
+pub fn searchable_parts<'a>(e: &'a Event, mut push: impl FnMut(Part<'a>, &str)) {
+    push(Part::Plain, &e.action);
+    push(Part::Plain, &e.actor.id);
+    if let Some(name) = &e.actor.name {
+        push(Part::ActorName, name);
     }
-    e.reason.as_deref().map(&mut push);
+    if let Some(role) = &e.actor.role {
+        push(Part::Plain, role);
+    }
+    if let Some(t) = &e.target {
+        push(Part::Plain, &t.kind);
+        push(Part::Plain, &t.id);
+        if let Some(name) = &t.name {
+            push(Part::TargetName, name);
+        }
+    }
+    if let Some(reason) = &e.reason {
+        push(Part::Reason, reason);
+    }
     for c in e.changes.iter().flatten() {
-        push(&c.field);
-        json_text(&c.before, &mut push);
-        json_text(&c.after, &mut push);
+        push(Part::Plain, &c.field);
+        json_text(&c.before, &mut |s| push(Part::Change(&c.field), s));
+        json_text(&c.after, &mut |s| push(Part::Change(&c.field), s));
     }
     if let Some(d) = &e.details {
         for (k, v) in d {
-            push(k);
-            json_text(v, &mut push);
+            push(Part::Plain, k);
+            json_text(v, &mut |s| push(Part::Detail(k), s));
         }
     }
-    out
 }
 
 /// The words in a JSON value: strings and numbers, and object keys.

@@ -20,7 +20,7 @@ pub const MAX_BATCH_EVENTS: usize = 1000;
 /// Largest accepted request body.
 pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// Longest identifier-like string (ids, action, section, types).
-const MAX_NAME: usize = 256;
+pub const MAX_NAME: usize = 256;
 
 /// A field that is wrong, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -475,8 +475,9 @@ fn ident(v: &Value, field: &str) -> Result<String> {
     Ok(s.to_owned())
 }
 
-/// Lowercase letters, digits, `_` and `-`, starting with a letter.
-fn is_name(s: &str) -> bool {
+/// Whether `s` is a section's (or any lowercase name's) form: lowercase letters, digits, `_` or
+/// `-`, starting with a letter.
+pub fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some('a'..='z'))
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '-'))

@@ -78,6 +78,7 @@ fn term() -> impl Strategy<Value = Term> {
         time_bound().prop_map(Term::Before),
         list(date()).prop_map(Term::On),
         word().prop_map(|text| Term::Text {
+            as_masked: false,
             text,
             quoted: false
         }),
@@ -85,7 +86,11 @@ fn term() -> impl Strategy<Value = Term> {
             .prop_filter("a phrase needs a letter or digit", |v| {
                 !vigil_core::text::tokens(v).is_empty()
             })
-            .prop_map(|text| Term::Text { text, quoted: true }),
+            .prop_map(|text| Term::Text {
+                text,
+                quoted: true,
+                as_masked: false,
+            }),
     ]
 }
 

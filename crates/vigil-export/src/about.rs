@@ -101,8 +101,8 @@ pub struct About {
     /// the file holds only the matches within it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    /// What personal data is masked in the file, when the exporter may not see it (masked
-    /// entries no longer match their hash).
+    /// What personal data is masked in the file, when the exporter may not see it (and that
+    /// the hashes are withheld).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub masking: Option<String>,
     /// How many entries.

@@ -51,9 +51,37 @@ pub trait Journal: Send + Sync + 'static {
     fn touched(&self, from: u64, to: u64, before: u64) -> Result<Vec<StoredEvent>, StoreError>;
 }
 
-/// Written with every commit: the format, the last seq indexed and that entry's chain hash (so
-/// an index is never reused for another journal that happens to be as long).
-const PAYLOAD_PREFIX: &str = "vigil-index/4 seq=";
+/// Written with every commit: the format, the personal fields whose words it keeps apart (an
+/// index built for other ones is built again), the last seq indexed and that entry's chain hash
+/// (so an index is never reused for another journal that happens to be as long).
+fn payload_prefix(personal: &[String]) -> String {
+    format!(
+        "vigil-index/5 personal={} seq=",
+        serde_json::to_string(personal).expect("a list of strings")
+    )
+}
+
+/// How an index is opened.
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    /// The personal fields masked for readers without the unmask right, besides the IP and
+    /// the target's name (`changes.email`, `details.player_name`, …): their words are kept
+    /// apart so that such readers' searches do not match them (see
+    /// [`vigil_core::rights::hidden_words`]).
+    pub personal_fields: Vec<String>,
+    /// How many steps below normal priority the follower and tantivy's threads run (Linux
+    /// nice; 0: normal, for tests that run beside CPU-heavy tests in the same process).
+    pub nice: i32,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions {
+            personal_fields: Vec::new(),
+            nice: BACKGROUND_NICE,
+        }
+    }
+}
 /// Entries read from the journal at a time.
 const READ_BATCH: usize = 2_000;
 /// Commits are at least this far apart, so heavy ingest makes fewer, larger segments.
@@ -208,19 +236,23 @@ impl SearchIndex {
     /// Opens (or creates, or rebuilds) the index in `dir` and starts following `journal`,
     /// whose last seq is `head`.
     pub fn open(dir: &Path, journal: Arc<dyn Journal>, head: u64) -> Result<Self, StoreError> {
-        Self::open_at_priority(dir, journal, head, BACKGROUND_NICE)
+        Self::open_with(dir, journal, head, IndexOptions::default())
     }
 
-    /// [`Self::open`], with the follower and tantivy's threads `nice` steps below normal
-    /// priority (0: normal), for tests that run beside CPU-heavy tests in the same process.
-    pub fn open_at_priority(
+    /// [`Self::open`] with options.
+    pub fn open_with(
         dir: &Path,
         journal: Arc<dyn Journal>,
         head: u64,
-        nice: i32,
+        options: IndexOptions,
     ) -> Result<Self, StoreError> {
+        let IndexOptions {
+            personal_fields,
+            nice,
+        } = options;
+        let prefix = payload_prefix(&personal_fields);
         let lock = lock(dir)?;
-        let (mut index, fields, indexed) = open_or_create(dir, journal.as_ref(), head)?;
+        let (mut index, fields, indexed) = open_or_create(dir, journal.as_ref(), head, &prefix)?;
         index.set_multithread_executor(2).map_err(index_error)?;
         let reader = index
             .reader_builder()
@@ -261,6 +293,8 @@ impl SearchIndex {
                 Follower {
                     writer,
                     fields,
+                    personal: personal_fields,
+                    prefix,
                     journal,
                     reader: reader_for_follower,
                     shared: shared_for_follower,
@@ -726,10 +760,11 @@ fn open_or_create(
     dir: &Path,
     journal: &dyn Journal,
     head: u64,
+    prefix: &str,
 ) -> Result<(Index, Fields, u64), StoreError> {
     let (schema, fields) = schema::build();
     if dir.exists() {
-        match usable(dir, &schema, journal, head) {
+        match usable(dir, &schema, journal, head, prefix) {
             Ok(Some((index, indexed))) => return Ok((index, fields, indexed)),
             Ok(None) => {
                 tracing::warn!(dir = %dir.display(), "search index does not match the journal; rebuilding it")
@@ -768,6 +803,7 @@ fn usable(
     schema: &tantivy::schema::Schema,
     journal: &dyn Journal,
     head: u64,
+    prefix: &str,
 ) -> Result<Option<(Index, u64)>, StoreError> {
     let index = Index::open_in_dir(dir).map_err(index_error)?;
     let entries =
@@ -779,10 +815,7 @@ fn usable(
     }
     let meta = index.load_metas().map_err(index_error)?;
     let docs: u64 = meta.segments.iter().map(|s| u64::from(s.num_docs())).sum();
-    let payload = meta
-        .payload
-        .as_deref()
-        .and_then(|p| p.strip_prefix(PAYLOAD_PREFIX));
+    let payload = meta.payload.as_deref().and_then(|p| p.strip_prefix(prefix));
     let (seq, hash) = match payload.and_then(|p| p.split_once(" hash=")) {
         Some((seq, hash)) => match seq.parse::<u64>() {
             Ok(seq) => (seq, hash.to_owned()),
@@ -812,6 +845,10 @@ enum Work {
 struct Follower {
     writer: IndexWriter<TantivyDocument>,
     fields: Fields,
+    /// The personal fields whose words are kept apart.
+    personal: Vec<String>,
+    /// The start of every commit's payload.
+    prefix: String,
     journal: Arc<dyn Journal>,
     reader: IndexReader,
     shared: Arc<Shared>,
@@ -923,7 +960,7 @@ impl Follower {
             for e in &batch {
                 let n = summaries.get(&e.seq).unwrap_or(&none);
                 self.writer
-                    .add_document(schema::document(&self.fields, e, n))
+                    .add_document(schema::document(&self.fields, e, n, &self.personal))
                     .map_err(index_error)?;
             }
             // Entries annotated (or pinned) by entries of this batch: written again, whole.
@@ -936,7 +973,7 @@ impl Follower {
                         .delete_term(tantivy::Term::from_field_u64(self.fields.seq, e.seq));
                     let n = summaries.get(&e.seq).unwrap_or(&none);
                     self.writer
-                        .add_document(schema::document(&self.fields, e, n))
+                        .add_document(schema::document(&self.fields, e, n, &self.personal))
                         .map_err(index_error)?;
                 }
             }
@@ -969,7 +1006,7 @@ impl Follower {
 
     fn commit(&mut self, seq: u64, hash: &str) -> Result<(), StoreError> {
         let mut prepared = self.writer.prepare_commit().map_err(index_error)?;
-        prepared.set_payload(&format!("{PAYLOAD_PREFIX}{seq} hash={hash}"));
+        prepared.set_payload(&format!("{}{seq} hash={hash}", self.prefix));
         prepared.commit().map_err(index_error)?;
         // Readers see the commit once the reader is reloaded; only then are waiting readers
         // woken. A failed reload does not undo the commit: a retry must start after `seq`.

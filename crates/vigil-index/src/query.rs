@@ -253,20 +253,38 @@ fn clause(c: &Compiler, t: &Q) -> Boxed {
         Q::Mark(v) => strings(f.mark, v),
         Q::Incident(v) => strings(f.incident, v),
         Q::Has(v) => any(v.iter().map(|h| term(f.has, h.as_str())).collect()),
-        Q::Text { text, .. } => {
+        Q::Text {
+            text, as_masked, ..
+        } => {
             let words = vigil_core::text::tokens(text);
-            if words.len() == 1 {
-                Box::new(TermQuery::new(
-                    Term::from_field_text(f.text, &words[0]),
-                    IndexRecordOption::Basic,
-                ))
-            } else {
-                let terms = words
-                    .iter()
-                    .map(|w| Term::from_field_text(f.text, w))
-                    .collect();
-                Box::new(PhraseQuery::new(terms))
+            let found = full_text(f, &words);
+            if !*as_masked {
+                return found;
             }
+            // As a reader of masked entries sees them: not where a word is one that only
+            // personal fields hold.
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, found),
+                (
+                    Occur::MustNot,
+                    any(words.iter().map(|w| term(f.hidden, w)).collect()),
+                ),
+            ]))
         }
     }
+}
+
+/// The entries whose full text holds the words, in this order when there are several.
+fn full_text(f: &Fields, words: &[String]) -> Boxed {
+    if words.len() == 1 {
+        return Box::new(TermQuery::new(
+            Term::from_field_text(f.text, &words[0]),
+            IndexRecordOption::Basic,
+        ));
+    }
+    let terms = words
+        .iter()
+        .map(|w| Term::from_field_text(f.text, w))
+        .collect();
+    Box::new(PhraseQuery::new(terms))
 }

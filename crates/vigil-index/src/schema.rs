@@ -37,6 +37,8 @@ pub struct Fields {
     pub mark: Field,
     pub incident: Field,
     pub text: Field,
+    /// The words of the full text that readers without the unmask right do not see.
+    pub hidden: Field,
 }
 
 /// Positions left between the event's text and each comment, so that no phrase spans two.
@@ -85,6 +87,7 @@ pub fn build() -> (Schema, Fields) {
         mark: b.add_text_field(MARK, keyword(true)),
         incident: b.add_text_field("incident", keyword(false)),
         text: b.add_text_field("text", text),
+        hidden: b.add_text_field("hidden", keyword(false)),
     };
     (b.build(), fields)
 }
@@ -99,8 +102,13 @@ pub fn ipv6(ip: IpAddr) -> Ipv6Addr {
 
 /// The document of one entry with what its annotations add. Full-text is pre-tokenized with
 /// [`vigil_core::text::tokens`], so the index and the in-memory evaluation of a query fold words
-/// the same way.
-pub fn document(f: &Fields, s: &StoredEvent, summary: &AnnotationSummary) -> TantivyDocument {
+/// the same way. The words that masking with the `personal` fields hides are also kept apart.
+pub fn document(
+    f: &Fields,
+    s: &StoredEvent,
+    summary: &AnnotationSummary,
+    personal: &[String],
+) -> TantivyDocument {
     let e = &s.event;
     let mut doc = TantivyDocument::new();
     doc.add_u64(f.seq, s.seq);
@@ -142,15 +150,51 @@ pub fn document(f: &Fields, s: &StoredEvent, summary: &AnnotationSummary) -> Tan
     for i in &summary.incidents {
         doc.add_text(f.incident, i);
     }
+    // The event's words, each with whether masking may hide it, tokenized once for both the
+    // full text and the hidden words.
+    let mut words: Vec<(String, bool)> = Vec::new();
+    let own = e.section == "vigil";
+    vigil_core::text::searchable_parts(e, |part, s| {
+        let masked = !own && vigil_core::rights::masks_part(part, personal);
+        words.extend(vigil_core::text::tokens(s).into_iter().map(|w| (w, masked)));
+    });
+    let comments: Vec<Vec<String>> = summary
+        .comments
+        .iter()
+        .map(|c| vigil_core::text::tokens(c))
+        .collect();
+    if own {
+        // Vigil's own entries mask parts of query texts: as the masked entry reads.
+        for word in vigil_core::rights::hidden_words(e, personal, &summary.comments) {
+            doc.add_text(f.hidden, &word);
+        }
+    } else if words.iter().any(|(_, masked)| *masked) {
+        let visible: std::collections::HashSet<&str> = words
+            .iter()
+            .filter(|(_, masked)| !masked)
+            .map(|(w, _)| w.as_str())
+            .chain(comments.iter().flatten().map(String::as_str))
+            .collect();
+        let mut hidden: Vec<&str> = words
+            .iter()
+            .filter(|(w, masked)| *masked && !visible.contains(w.as_str()))
+            .map(|(w, _)| w.as_str())
+            .collect();
+        hidden.sort_unstable();
+        hidden.dedup();
+        for word in hidden {
+            doc.add_text(f.hidden, word);
+        }
+    }
     let mut tokens: Vec<Token> = Vec::new();
     let mut position = 0;
     let texts =
-        std::iter::once(vigil_core::text::searchable(e)).chain(summary.comments.iter().cloned());
+        std::iter::once(words.into_iter().map(|(w, _)| w).collect::<Vec<_>>()).chain(comments);
     for (n, text) in texts.enumerate() {
         if n > 0 {
             position += COMMENT_GAP;
         }
-        for word in vigil_core::text::tokens(&text) {
+        for word in text {
             tokens.push(Token {
                 offset_from: 0,
                 offset_to: 0,

@@ -254,9 +254,16 @@ fn an_index_built_from_far_behind_says_how_far_it_got() {
     journal.readable.store(20_000, Ordering::Release);
     // At normal priority: the other tests of this file search at full speed meanwhile, and a
     // background index would get little of the cores while they do.
-    let index =
-        SearchIndex::open_at_priority(&dir.path().join("index"), journal.clone(), 130_000, 0)
-            .unwrap();
+    let index = SearchIndex::open_with(
+        &dir.path().join("index"),
+        journal.clone(),
+        130_000,
+        vigil_index::IndexOptions {
+            nice: 0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     wait_until_indexed(&index, 20_000);
     assert_eq!(
         (index.indexed(), index.journal_head(), index.rebuilding()),

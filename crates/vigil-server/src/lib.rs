@@ -37,9 +37,12 @@ pub use state::{AppState, Clock};
 /// Opens the store named by the configuration (creating the schema on first use), with its
 /// search index: what `vigil serve` runs on.
 pub fn open(config: &config::ServerConfig) -> anyhow::Result<AppState> {
-    let store =
-        vigil_store_sqlite::SqliteStore::open(&config.database, vigil_store_sqlite::system_clock())
-            .with_context(|| format!("opening the journal at {}", config.database.display()))?;
+    let store = vigil_store_sqlite::SqliteStore::open_masking(
+        &config.database,
+        vigil_store_sqlite::system_clock(),
+        config.privacy.personal_fields.clone(),
+    )
+    .with_context(|| format!("opening the journal at {}", config.database.display()))?;
     Ok(state(store, config))
 }
 

@@ -121,8 +121,14 @@ pub fn revoke_session(
 
 fn add_key(conn: &Connection, k: &NewKey) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO ingest_keys (name, key_hash, created_at) VALUES (?, ?, ?)",
-        params![k.name, k.key_hash, micros(&k.created_at)],
+        "INSERT INTO ingest_keys (name, key_hash, created_at, sections) VALUES (?, ?, ?, ?)",
+        params![
+            k.name,
+            k.key_hash,
+            micros(&k.created_at),
+            (!k.sections.is_empty())
+                .then(|| serde_json::to_string(&k.sections).expect("a list of strings"))
+        ],
     )
     .map(drop)
     .map_err(|e| conflict_or_db(e, format!("ingest key {:?} already exists", k.name)))
@@ -133,12 +139,18 @@ fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IngestKey> {
         name: r.get(0)?,
         created_at: from_micros(r.get(1)?),
         revoked_at: r.get::<_, Option<i64>>(2)?.map(from_micros),
+        sections: match r.get::<_, Option<String>>(3)? {
+            None => Vec::new(),
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into())
+            })?,
+        },
     })
 }
 
 pub fn key(conn: &Connection, hash: &[u8]) -> Result<IngestKey, StoreError> {
     conn.query_row(
-        "SELECT name, created_at, revoked_at FROM ingest_keys WHERE key_hash = ?",
+        "SELECT name, created_at, revoked_at, sections FROM ingest_keys WHERE key_hash = ?",
         [hash],
         key_row,
     )
@@ -149,7 +161,7 @@ pub fn key(conn: &Connection, hash: &[u8]) -> Result<IngestKey, StoreError> {
 
 pub fn keys(conn: &Connection) -> Result<Vec<IngestKey>, StoreError> {
     let mut stmt = conn
-        .prepare("SELECT name, created_at, revoked_at FROM ingest_keys ORDER BY name")
+        .prepare("SELECT name, created_at, revoked_at, sections FROM ingest_keys ORDER BY name")
         .map_err(db)?;
     let rows = stmt.query_map([], key_row).map_err(db)?;
     rows.collect::<Result<_, _>>().map_err(db)

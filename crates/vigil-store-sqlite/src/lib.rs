@@ -138,16 +138,34 @@ impl SqliteStore {
     /// Opens (creating if needed, with its folder) the store at `path`, with its search index in
     /// `<path>.index` (built or caught up from the journal in the background).
     pub fn open(path: &Path, clock: Clock) -> Result<Self, StoreError> {
-        Self::open_with(path, clock, true)
+        Self::open_with(path, clock, Some(Vec::new()))
+    }
+
+    /// [`Self::open`], for a server that masks these personal fields (besides the IP and the
+    /// target's name) for readers without the unmask right: the index keeps their words apart,
+    /// so that such readers' searches do not match them. An index built for other fields is
+    /// built again.
+    pub fn open_masking(
+        path: &Path,
+        clock: Clock,
+        personal_fields: Vec<String>,
+    ) -> Result<Self, StoreError> {
+        Self::open_with(path, clock, Some(personal_fields))
     }
 
     /// Opens the journal alone, without the search index: for command-line verbs that append or
     /// verify while a server may be running on the same file. Searches answer `Unavailable`.
     pub fn open_journal(path: &Path, clock: Clock) -> Result<Self, StoreError> {
-        Self::open_with(path, clock, false)
+        Self::open_with(path, clock, None)
     }
 
-    fn open_with(path: &Path, clock: Clock, with_index: bool) -> Result<Self, StoreError> {
+    /// With an index (masking these personal fields) or without.
+    fn open_with(
+        path: &Path,
+        clock: Clock,
+        index_masking: Option<Vec<String>>,
+    ) -> Result<Self, StoreError> {
+        let with_index = index_masking.is_some();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
         }
@@ -160,19 +178,23 @@ impl SqliteStore {
             })?;
         let head_seq = writer::head_seq(&conn).map_err(db)?;
         let codec = Arc::new(body::Codec::load(&conn).map_err(db)?);
-        let index = match with_index {
-            true => {
+        let index = match index_masking {
+            Some(personal_fields) => {
                 let journal = JournalReader {
                     conn: Mutex::new(open_connection(path).map_err(db)?),
                     codec: codec.clone(),
                 };
-                Some(Arc::new(SearchIndex::open(
+                Some(Arc::new(SearchIndex::open_with(
                     &index_dir(path),
                     Arc::new(journal),
                     head_seq,
+                    vigil_index::IndexOptions {
+                        personal_fields,
+                        ..Default::default()
+                    },
                 )?))
             }
-            false => None,
+            None => None,
         };
         let head = Arc::new(AtomicU64::new(head_seq));
         let on_commit = {

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// Bumped when the schema changes; stored in `PRAGMA user_version`.
-pub const VERSION: i64 = 6;
+pub const VERSION: i64 = 7;
 
 /// The dictionaries bodies are compressed with (schema version 6): trained on the journal's own
 /// entries, never changed once written.
@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS ingest_keys (
     name        TEXT PRIMARY KEY,
     key_hash    BLOB NOT NULL UNIQUE,
     created_at  INTEGER NOT NULL,
-    revoked_at  INTEGER
+    revoked_at  INTEGER,
+    sections    TEXT                          -- JSON array: the only sections it may send (v7)
 );
 
 -- Alerting (schema version 2). Channels and rules added through the API and CLI, as JSON specs.
@@ -221,7 +222,16 @@ pub fn migrate(conn: &Connection, may_move: bool) -> rusqlite::Result<Result<(),
         crate::convert::to_bodies(conn, |conn| create(conn, version))?;
         return Ok(Ok(()));
     }
-    create(conn, version)?;
+    // In one transaction, so that a server and a command-line verb opening an older journal at
+    // once do not both change it, and a crash leaves it as it was.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match create(conn, version) {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
     Ok(Ok(()))
 }
 
@@ -229,6 +239,10 @@ pub fn migrate(conn: &Connection, may_move: bool) -> rusqlite::Result<Result<(),
 fn create(conn: &Connection, version: i64) -> rusqlite::Result<()> {
     conn.execute_batch(DICTIONARIES)?;
     conn.execute_batch(SCHEMA)?;
+    if (1..7).contains(&version) && !has_column(conn, "ingest_keys", "sections")? {
+        // Keys made before version 7 send under any section.
+        conn.execute_batch("ALTER TABLE ingest_keys ADD COLUMN sections TEXT")?;
+    }
     for table in APPEND_ONLY {
         conn.execute_batch(&format!(
             "CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} \

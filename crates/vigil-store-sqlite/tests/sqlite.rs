@@ -627,7 +627,7 @@ async fn a_journal_of_schema_version_5_is_moved_to_bodies_once() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     let dictionaries: i64 = conn
         .query_row("SELECT count(*) FROM dictionaries", [], |r| r.get(0))
         .unwrap();

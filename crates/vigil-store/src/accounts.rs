@@ -161,6 +161,8 @@ pub struct NewKey {
     pub key_hash: Vec<u8>,
     /// When.
     pub created_at: DateTime<Utc>,
+    /// The sections it may send events under; empty: any section.
+    pub sections: Vec<String>,
 }
 
 /// A stored ingest key.
@@ -172,6 +174,8 @@ pub struct IngestKey {
     pub created_at: DateTime<Utc>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The sections it may send events under; empty: any section.
+    pub sections: Vec<String>,
 }
 
 /// A custom role as stored (the built-in ones are not stored: see `vigil_core::rights`).

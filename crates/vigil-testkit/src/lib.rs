@@ -403,7 +403,7 @@ pub async fn add_user(state: &AppState, name: &str, roles: &[String], password: 
 
 /// Creates an ingest key as the command line's operator (`root`); returns it.
 pub async fn create_key(state: &AppState, name: &str) -> String {
-    accounts::create_key(state, &operator(), name)
+    accounts::create_key(state, &operator(), name, &[])
         .await
         .unwrap_or_else(|e| panic!("key {name} is created: {e}"))
         .key

@@ -128,6 +128,8 @@
   function mask(e) {
     if (holds('unmask')) return e;
     const out = structuredClone(e);
+    // Hashes are withheld from a reader of masked entries (Caller::sees_hashes).
+    out.hash = '';
     const masked = [];
     if (out.ip) {
       out.ip = network(out.ip);

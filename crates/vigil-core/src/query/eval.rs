@@ -34,12 +34,31 @@ impl Query {
         summary: &AnnotationSummary,
         tz: &Tz,
     ) -> bool {
+        self.matches_seen(e, e, summary, tz)
+    }
+
+    /// [`Self::matches_annotated`], with full-text terms marked `as_masked` matched against
+    /// `seen` (the entry masked as their reader sees it) and everything else against `e`.
+    pub fn matches_seen<Tz: TimeZone>(
+        &self,
+        e: &Event,
+        seen: &Event,
+        summary: &AnnotationSummary,
+        tz: &Tz,
+    ) -> bool {
         let mut words: Option<Vec<String>> = None;
+        let mut seen_words: Option<Vec<String>> = None;
         self.clauses.iter().all(|c| {
             let hit = match &c.term {
-                Term::Text { text: t, .. } => {
+                Term::Text {
+                    text: t, as_masked, ..
+                } => {
                     let wanted = text::tokens(t);
-                    let doc = words.get_or_insert_with(|| text::tokens(&text::searchable(e)));
+                    let doc = if *as_masked {
+                        seen_words.get_or_insert_with(|| text::tokens(&text::searchable(seen)))
+                    } else {
+                        words.get_or_insert_with(|| text::tokens(&text::searchable(e)))
+                    };
                     text::contains_phrase(doc, &wanted)
                         || summary
                             .comments
@@ -48,7 +67,7 @@ impl Query {
                 }
                 Term::Mark(v) => v.iter().any(|m| summary.marks.contains(m)),
                 Term::Incident(v) => v.iter().any(|i| summary.incidents.contains(i)),
-                Term::Any(queries) => queries.iter().any(|q| q.matches_annotated(e, summary, tz)),
+                Term::Any(queries) => queries.iter().any(|q| q.matches_seen(e, seen, summary, tz)),
                 Term::Has(v) if v.iter().any(|h| matches!(h, Has::Comment | Has::Mark)) => {
                     v.iter().any(|h| match h {
                         Has::Comment => !summary.comments.is_empty(),

@@ -89,6 +89,11 @@ pub enum Term {
         text: String,
         /// Written in quotes.
         quoted: bool,
+        /// Matched as a reader without the unmask right sees the entry: words that only its
+        /// personal fields hold (the target's name, a listed `changes.email`, …) do not count.
+        /// Never written in the text language; the server sets it on such a reader's terms
+        /// (see [`crate::rights::Grants::as_seen`]).
+        as_masked: bool,
     },
 }
 
@@ -254,6 +259,16 @@ impl Query {
                     .collect(),
             )),
             _ => None,
+        })
+    }
+
+    /// Whether a full-text term is to be matched as a reader of masked entries sees the entry
+    /// (see [`Term::Text`]'s `as_masked`), here or inside a `Term::Any`.
+    pub fn reads_masked(&self) -> bool {
+        self.clauses.iter().any(|c| match &c.term {
+            Term::Text { as_masked, .. } => *as_masked,
+            Term::Any(queries) => queries.iter().any(Query::reads_masked),
+            _ => false,
         })
     }
 

@@ -225,6 +225,7 @@ fn text_term(raw: Raw, quoted: bool) -> Result<Term, QueryError> {
     Ok(Term::Text {
         text: raw.text,
         quoted,
+        as_masked: false,
     })
 }
 
@@ -375,7 +376,8 @@ mod tests {
             q.clauses[14].term,
             Term::Text {
                 text: "manual bonus".into(),
-                quoted: true
+                quoted: true,
+                as_masked: false,
             }
         );
     }

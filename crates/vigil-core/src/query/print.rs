@@ -40,7 +40,7 @@ fn write_clause(c: &Clause, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             }
             Ok(())
         }
-        Term::Text { text, quoted } => {
+        Term::Text { text, quoted, .. } => {
             if *quoted || needs_quotes(text) {
                 write_quoted(text, f)
             } else {

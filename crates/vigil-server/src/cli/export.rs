@@ -38,6 +38,10 @@ pub(super) struct ExportArgs {
     /// Who is exporting, as recorded in the journal [default: the login name].
     #[arg(long, env = "USER")]
     by: Option<String>,
+    /// The vigil.toml `vigil serve` runs with: the search index keeps the words of its
+    /// `[privacy] personal_fields` apart, and is built again for other ones.
+    #[arg(long, env = "VIGIL_CONFIG")]
+    config: Option<PathBuf>,
 }
 
 /// How long `vigil export` waits for the search index before it gives up.
@@ -47,8 +51,12 @@ impl ExportArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
         let path = self.db.path()?;
         anyhow::ensure!(path.exists(), "no journal at {}", path.display());
+        let privacy = crate::config::FileConfig::read_if(self.config.as_deref())?
+            .under(None, None, None)?
+            .privacy;
         let state = crate::open(&ServerConfig {
             database: path,
+            privacy,
             ..ServerConfig::default()
         })
         .map_err(|e| {

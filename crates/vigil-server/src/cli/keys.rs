@@ -16,6 +16,10 @@ pub(super) enum KeyCommand {
     Create {
         /// The sending system's name, e.g. backoffice.
         name: String,
+        /// The only section it may send events under (repeat for several); without it, any
+        /// section.
+        #[arg(long = "section", value_name = "SECTION")]
+        sections: Vec<String>,
         #[command(flatten)]
         acting: Acting,
     },
@@ -36,9 +40,13 @@ pub(super) enum KeyCommand {
 impl KeyCommand {
     pub(super) async fn run(self) -> anyhow::Result<()> {
         match self {
-            KeyCommand::Create { name, acting } => {
+            KeyCommand::Create {
+                name,
+                sections,
+                acting,
+            } => {
                 let (state, admin) = acting.open::<AccountsAdmin>()?;
-                let created = accounts::create_key(&state, &admin, &name)
+                let created = accounts::create_key(&state, &admin, &name, &sections)
                     .await
                     .map_err(|e| doing(e, "creating the ingest key"))?;
                 eprintln!("ingest key {name:?} created. It is shown once; send it as 'Authorization: Bearer <key>':");
@@ -62,13 +70,21 @@ impl KeyCommand {
 fn table(keys: &[KeyInfo]) -> String {
     let width = width(keys.iter().map(|k| k.name.as_str()), 4);
     let time = |t: &DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
-    let mut out = format!("{:width$}  {:23}  REVOKED\n", "NAME", "CREATED");
+    let mut out = format!(
+        "{:width$}  {:23}  {:23}  SECTIONS\n",
+        "NAME", "CREATED", "REVOKED"
+    );
     for k in keys {
         out.push_str(&format!(
-            "{:width$}  {:23}  {}\n",
+            "{:width$}  {:23}  {:23}  {}\n",
             k.name,
             time(&k.created_at),
-            k.revoked_at.as_ref().map_or("-".to_owned(), time)
+            k.revoked_at.as_ref().map_or("-".to_owned(), time),
+            if k.sections.is_empty() {
+                "any".to_owned()
+            } else {
+                k.sections.join(",")
+            }
         ));
     }
     out

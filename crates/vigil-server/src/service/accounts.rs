@@ -359,6 +359,7 @@ pub async fn keys(state: &AppState, _admin: &AccountsAdmin) -> Result<Vec<KeyInf
             name: k.name,
             created_at: k.created_at,
             revoked_at: k.revoked_at,
+            sections: k.sections,
         })
         .collect())
 }
@@ -369,20 +370,44 @@ pub async fn create_key(
     state: &AppState,
     admin: &AccountsAdmin,
     name: &str,
+    sections: &[String],
 ) -> Result<KeyCreated, AccountError> {
     if name.trim().is_empty() || name.chars().count() > 64 {
         return Err(invalid(format!(
             "key name {name:?} must be 1 to 64 characters"
         )));
     }
+    let mut limited: Vec<String> = Vec::with_capacity(sections.len());
+    for s in sections {
+        if !vigil_core::validate::is_name(s) || s.len() > vigil_core::validate::MAX_NAME {
+            return Err(invalid(format!(
+                "sections: {s:?} is not a section: lowercase letters, digits, '_' or '-', \
+                 starting with a letter, at most {} bytes",
+                vigil_core::validate::MAX_NAME
+            )));
+        }
+        if s == super::own_entry::SECTION {
+            return Err(invalid(
+                "sections: \"vigil\" is Vigil's own journal; no key may send under it",
+            ));
+        }
+        if !limited.contains(s) {
+            limited.push(s.clone());
+        }
+    }
     let key = credentials::new_secret(KEY_PREFIX);
     let journal = entry(state, admin, "key.create", Kind::Rights, "ingest_key", name)
-        .details(json!({}))
+        .details(if limited.is_empty() {
+            json!({})
+        } else {
+            json!({ "sections": limited })
+        })
         .build();
     let new = NewKey {
         name: name.into(),
         key_hash: credentials::secret_hash(&key),
         created_at: state.now(),
+        sections: limited,
     };
     change(state, AccountChange::AddKey(new), journal).await?;
     Ok(KeyCreated {

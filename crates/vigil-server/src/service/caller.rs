@@ -53,8 +53,25 @@ impl Caller {
     }
 
     /// `query` limited to the entries this caller may read.
+    /// Its full-text terms match only the words the caller sees (see
+    /// [`vigil_core::rights::Grants::as_seen`]).
     pub fn scoped(&self, query: vigil_core::Query) -> vigil_core::Query {
-        self.grants.read.narrow(query)
+        self.grants.read.narrow(self.grants.as_seen(query))
+    }
+
+    /// The event masked as this caller sees it, when they do not see every entry unmasked:
+    /// what their full-text terms are matched against in memory ([`vigil_core::Query::matches_seen`]).
+    pub fn seen(
+        &self,
+        privacy: &PrivacyConfig,
+        e: &vigil_core::Event,
+    ) -> Option<vigil_core::Event> {
+        if self.grants.unmask.is_all() {
+            return None;
+        }
+        let mut seen = e.clone();
+        rights::mask_event(&mut seen, &privacy.personal_fields);
+        Some(seen)
     }
 
     /// The names of the rights held.
@@ -75,6 +92,15 @@ impl Caller {
         Ok(())
     }
 
+    /// Whether this caller is shown the entries' chain hashes: only when every entry they read
+    /// is unmasked for them. A hash covers the clear entry, so beside a neighbour's hash it
+    /// would let a reader of a masked entry test guesses of its masked values (the 256 last
+    /// octets of an IP, a dictionary of names). Entries, exports and the live tail carry an
+    /// empty `hash` for everyone else.
+    pub fn sees_hashes(&self) -> bool {
+        self.grants.reads_unmasked()
+    }
+
     /// Whether the entry is one this caller may read.
     pub fn may_read(&self, entry: &vigil_core::Annotated) -> bool {
         self.grants
@@ -82,12 +108,18 @@ impl Caller {
             .contains(&entry.entry.event, &entry.summary())
     }
 
-    /// Masks the personal data of the entries this caller may not see unmasked.
+    /// Masks the personal data of the entries this caller may not see unmasked, and withholds
+    /// every entry's chain hash from a caller who reads some entries masked (see
+    /// [`Caller::sees_hashes`]).
     pub fn present(&self, privacy: &PrivacyConfig, entries: &mut [vigil_core::Annotated]) {
         if self.grants.unmask.is_all() {
             return;
         }
+        let withhold = !self.sees_hashes();
         for e in entries {
+            if withhold {
+                e.entry.hash.clear();
+            }
             if !self.grants.unmask.contains(&e.entry.event, &e.summary()) {
                 e.masked = rights::mask(&mut e.entry, &privacy.personal_fields);
             }
@@ -214,6 +246,8 @@ capability!(
 pub struct Ingester {
     /// The key's name.
     pub(crate) key: String,
+    /// The only sections it may send under; empty: any.
+    pub(crate) sections: Vec<String>,
 }
 
 impl Ingester {

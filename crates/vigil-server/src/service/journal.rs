@@ -43,6 +43,14 @@ pub enum JournalError {
         /// The field.
         field: Option<String>,
     },
+    /// The key may not send under an event's section (403); `index` says which event.
+    #[error("{message}")]
+    SectionNotAllowed {
+        /// Which section, which key, and which event.
+        message: String,
+        /// The event's position in the batch.
+        index: Option<usize>,
+    },
     /// The store refused (an id stored with other content) or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -53,6 +61,7 @@ impl Refusal for JournalError {
         match self {
             JournalError::MalformedJson(_) | JournalError::InvalidEvent { .. } => Fault::Invalid,
             JournalError::TooLarge { .. } => Fault::TooLarge,
+            JournalError::SectionNotAllowed { .. } => Fault::Forbidden,
             JournalError::Store(e) => e.fault(),
         }
     }
@@ -62,6 +71,7 @@ impl Refusal for JournalError {
             JournalError::MalformedJson(_) => "malformed_json",
             JournalError::InvalidEvent { .. } => "invalid_event",
             JournalError::TooLarge { .. } => "too_large",
+            JournalError::SectionNotAllowed { .. } => "forbidden",
             JournalError::Store(e) => e.code(),
         }
     }
@@ -71,6 +81,7 @@ impl Refusal for JournalError {
             JournalError::InvalidEvent { field, .. } | JournalError::TooLarge { field, .. } => {
                 field.as_deref()
             }
+            JournalError::SectionNotAllowed { .. } => Some("section"),
             JournalError::Store(e) => e.field(),
             _ => None,
         }
@@ -78,9 +89,9 @@ impl Refusal for JournalError {
 
     fn index(&self) -> Option<usize> {
         match self {
-            JournalError::InvalidEvent { index, .. } | JournalError::TooLarge { index, .. } => {
-                *index
-            }
+            JournalError::InvalidEvent { index, .. }
+            | JournalError::TooLarge { index, .. }
+            | JournalError::SectionNotAllowed { index, .. } => *index,
             JournalError::Store(e) => e.index(),
             _ => None,
         }
@@ -160,7 +171,7 @@ pub fn parse_batch(bytes: &[u8]) -> Result<Vec<Event>, JournalError> {
 /// checked first, then all stored or none.
 pub async fn ingest(
     state: &AppState,
-    _sender: &Ingester,
+    sender: &Ingester,
     body: axum::body::Bytes,
 ) -> Result<IngestAnswer, JournalError> {
     // Parsing a batch of a thousand events takes milliseconds of CPU: on a blocking thread, so
@@ -170,6 +181,7 @@ pub async fn ingest(
         .await
         .map_err(|e| JournalError::Store(StoreError::backend(e)))??;
     refuse_vigils_own(&events, batch)?;
+    refuse_other_sections(sender, &events, batch)?;
     let results = state.append(events).await?;
     let duplicates = results.iter().filter(|r| r.duplicate).count();
     Ok(IngestAnswer {
@@ -204,6 +216,40 @@ fn refuse_vigils_own(events: &[Event], batch: bool) -> Result<(), JournalError> 
         },
         index: batch.then_some(i),
         field: Some(field.into()),
+    })
+}
+
+/// Refuses a batch holding an event of a section the key is not limited to (the whole batch,
+/// naming the first such event).
+fn refuse_other_sections(
+    sender: &Ingester,
+    events: &[Event],
+    batch: bool,
+) -> Result<(), JournalError> {
+    if sender.sections.is_empty() {
+        return Ok(());
+    }
+    let Some((i, e)) = events
+        .iter()
+        .enumerate()
+        .find(|(_, e)| !sender.sections.contains(&e.section))
+    else {
+        return Ok(());
+    };
+    let place = if batch {
+        format!("events[{i}].section")
+    } else {
+        "section".to_owned()
+    };
+    Err(JournalError::SectionNotAllowed {
+        message: format!(
+            "{place}: ingest key {:?} may send events of section{} {} only, not {:?}",
+            sender.key,
+            if sender.sections.len() > 1 { "s" } else { "" },
+            sender.sections.join(", "),
+            e.section
+        ),
+        index: batch.then_some(i),
     })
 }
 

@@ -356,7 +356,18 @@ impl Tail {
                         let mut out = Vec::new();
                         for entry in entries {
                             tail.after = entry.seq;
-                            if tail.query.matches(&entry.event, &tail.tz) {
+                            // Masked (a copy) only for a query that reads words as masked.
+                            let seen = if tail.query.reads_masked() {
+                                tail.reader.seen(&tail.state.config.privacy, &entry.event)
+                            } else {
+                                None
+                            };
+                            if tail.query.matches_seen(
+                                &entry.event,
+                                seen.as_ref().unwrap_or(&entry.event),
+                                &Default::default(),
+                                &tail.tz,
+                            ) {
                                 let mut one = [Annotated::bare(entry)];
                                 tail.reader.present(&tail.state.config.privacy, &mut one);
                                 let [one] = one;

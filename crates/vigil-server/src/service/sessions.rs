@@ -129,7 +129,10 @@ pub async fn authenticate_key(state: &AppState, key: &str) -> Result<Ingester, S
             "ingest key {:?} was revoked",
             k.name
         ))),
-        Ok(k) => Ok(Ingester { key: k.name }),
+        Ok(k) => Ok(Ingester {
+            key: k.name,
+            sections: k.sections,
+        }),
         Err(StoreError::NotFound(_)) => {
             Err(SessionError::Unauthenticated("unknown ingest key".into()))
         }

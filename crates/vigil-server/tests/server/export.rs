@@ -377,6 +377,7 @@ async fn read_in_many_slices_an_export_is_the_search_as_it_was_when_it_began() {
         let export_as = |format| Export {
             scope: None,
             mask: None,
+            withhold_hashes: false,
             query_text: q.into(),
             query: q.parse().unwrap(),
             tz: vigil_store::utc(),

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use futures::StreamExt;
 use serde_json::json;
 use vigil_client::{Client, ExportOptions, SearchOptions};
 
@@ -459,4 +460,484 @@ async fn an_ingest_key_cannot_write_the_journal_of_the_journal() {
         before,
         "nothing of a refused batch is stored"
     );
+}
+
+/// Recovers a masked IPv4 address the way a masked reader would: for each entry after the
+/// first, the 256 last octets in its /24 are tried against its hash, chained from the previous
+/// entry's hash. The addresses found.
+fn guess_masked_ips(entries: &[vigil_core::Annotated]) -> Vec<std::net::IpAddr> {
+    let mut found = Vec::new();
+    for pair in entries.windows(2) {
+        let (before, entry) = (&pair[0].entry, &pair[1].entry);
+        let Some(prev) = vigil_core::chain::decode(&before.hash) else {
+            continue;
+        };
+        let Some(std::net::IpAddr::V4(net)) = entry.event.ip else {
+            continue;
+        };
+        let [a, b, c, _] = net.octets();
+        for last in 0..=255u8 {
+            let mut guess = entry.event.clone();
+            guess.ip = Some(std::net::IpAddr::from([a, b, c, last]));
+            let hash = vigil_core::chain::link(&prev, &guess, entry.seq, &entry.received_at);
+            if hex::encode(hash) == entry.hash {
+                found.extend(guess.ip);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_masked_reader_gets_no_hash_to_test_guesses_against() {
+    // Item 1: the hash covers the clear entry, so a viewer holding an entry's hash and the
+    // previous one's tried the 256 last octets of the masked IP and found the address. Hashes
+    // are withheld from whoever reads some entries masked: searches, an entry opened alone, the
+    // live tail and exports. Readers of only unmasked entries keep them.
+    let s = TestServer::start().await;
+    let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
+    let alice = s.anonymous.with_token(&token);
+    alice
+        .add_role(&vigil_api::accounts::NewRoleRequest {
+            name: "finance-clear".into(),
+            rights: vec!["read".into(), "unmask".into(), "export".into()],
+            scope: "section:finance".into(),
+        })
+        .await
+        .unwrap();
+    // A viewer who may also export (what they export is masked as they read it).
+    alice
+        .add_role(&vigil_api::accounts::NewRoleRequest {
+            name: "masked-exporter".into(),
+            rights: vec!["read".into(), "export".into()],
+            scope: String::new(),
+        })
+        .await
+        .unwrap();
+    for (name, role) in [
+        ("vera", "masked-exporter"),
+        ("audrey", "auditor"),
+        ("fiona", "finance-clear"),
+    ] {
+        alice
+            .add_user(&vigil_api::accounts::NewUserRequest {
+                name: name.into(),
+                password: PASSWORD.into(),
+                roles: vec![role.into()],
+            })
+            .await
+            .unwrap();
+    }
+    let secret: std::net::IpAddr = "203.0.113.77".parse().unwrap();
+    let mut events = Vec::new();
+    for n in 1..=4 {
+        let mut e = event_json(n);
+        e["occurred_at"] = json!(format!("2026-11-20T10:00:0{n}Z"));
+        e["ip"] = json!(if n == 3 {
+            "203.0.113.77"
+        } else {
+            "198.51.100.5"
+        });
+        events.push(e);
+    }
+    s.ingester.ingest(&events).await.unwrap();
+    let login = |name: &'static str| {
+        let anonymous = s.anonymous.clone();
+        async move { anonymous.with_token(&anonymous.login(name, PASSWORD).await.unwrap().token) }
+    };
+    let oldest_first = |reader: Client| async move {
+        reader
+            .search(&SearchOptions {
+                q: "section:finance".into(),
+                order: Some(vigil_api::journal::Order::Oldest),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .events
+    };
+
+    // The attack works on real hashes: the auditor's (who sees the address anyway).
+    let audrey = oldest_first(login("audrey").await).await;
+    assert_eq!(audrey.len(), 4);
+    assert!(guess_masked_ips(&audrey).contains(&secret));
+    let fiona = oldest_first(login("fiona").await).await;
+    assert!(
+        fiona
+            .iter()
+            .all(|a| a.entry.hash.len() == 64 && a.masked.is_empty()),
+        "a reader of only unmasked entries keeps the hashes"
+    );
+
+    let vera = login("vera").await;
+    let seen = oldest_first(vera.clone()).await;
+    assert_eq!(seen.len(), 4);
+    assert_eq!(seen[2].entry.event.ip, Some("203.0.113.0".parse().unwrap()));
+    assert!(seen.iter().all(|a| a.entry.hash.is_empty()), "{seen:#?}");
+    assert!(guess_masked_ips(&seen).is_empty());
+    let alone = vera.event(seen[2].entry.event.id).await.unwrap();
+    assert_eq!(alone.entry.hash, "");
+
+    // The live tail.
+    let mut tail = Box::pin(vera.stream("section:finance", None).await.unwrap());
+    let mut later = event_json(9);
+    later["ip"] = json!("203.0.113.78");
+    s.ingester.ingest(&[later]).await.unwrap();
+    let tailed = loop {
+        let item = tokio::time::timeout(std::time::Duration::from_secs(5), tail.next())
+            .await
+            .expect("the tail answers")
+            .unwrap()
+            .unwrap();
+        if let vigil_client::Tailed::Entry(e) = item {
+            break e;
+        }
+    };
+    assert_eq!(tailed.entry.event.ip, Some("203.0.113.0".parse().unwrap()));
+    assert_eq!(tailed.entry.hash, "");
+
+    // Exports: the NDJSON's hashes are empty, and so is the CSV's hash column.
+    for format in ["ndjson", "csv"] {
+        let mut download = vera
+            .export(&ExportOptions {
+                q: "section:finance".into(),
+                format: format.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = download.chunk().await.unwrap() {
+            bytes.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.contains("203.0.113.0"), "{text}");
+        for a in &audrey {
+            assert!(!text.contains(&a.entry.hash), "{format}: a hash in {text}");
+        }
+        if format == "csv" {
+            let mut rows = csv::Reader::from_reader(text.as_bytes());
+            let at = rows
+                .headers()
+                .unwrap()
+                .iter()
+                .position(|h| h == "hash")
+                .expect("a hash column");
+            let hashes: Vec<String> = rows.records().map(|r| r.unwrap()[at].to_owned()).collect();
+            assert_eq!(hashes, vec![String::new(); 5]);
+        }
+    }
+}
+
+/// How many entries `q` finds for this reader: by search, timeline, facets and export (all
+/// four must agree: a count alone would confirm a guess).
+async fn found(reader: &Client, q: &str) -> usize {
+    let (searched, counted, faceted, exported) = everything(reader, q).await;
+    assert_eq!(counted, searched.len() as u64, "{q}: the timeline");
+    assert_eq!(faceted, searched.len() as u64, "{q}: the facets");
+    assert_eq!(exported, searched, "{q}: the export");
+    searched.len()
+}
+
+#[tokio::test]
+async fn full_text_does_not_confirm_a_masked_value() {
+    // Item 2: a viewer searching a player's name or an email domain found the entries that
+    // hold them (a hit confirms the guess), and the journal's record of an auditor's search
+    // gave away what was searched. Words that only personal fields hold do not match for
+    // readers without unmask; words the reader sees still do.
+    let s = TestServer::start().await;
+    let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
+    let alice = s.anonymous.with_token(&token);
+    alice
+        .add_role(&vigil_api::accounts::NewRoleRequest {
+            name: "finance-clear".into(),
+            rights: vec!["read".into(), "unmask".into(), "export".into()],
+            scope: "section:finance".into(),
+        })
+        .await
+        .unwrap();
+    // A viewer who may also export (what they export is masked as they read it).
+    alice
+        .add_role(&vigil_api::accounts::NewRoleRequest {
+            name: "masked-exporter".into(),
+            rights: vec!["read".into(), "export".into()],
+            scope: String::new(),
+        })
+        .await
+        .unwrap();
+    for (name, roles) in [
+        ("vera", vec!["masked-exporter"]),
+        ("audrey", vec!["auditor"]),
+        ("fiona", vec!["masked-exporter", "finance-clear"]),
+    ] {
+        alice
+            .add_user(&vigil_api::accounts::NewUserRequest {
+                name: name.into(),
+                password: PASSWORD.into(),
+                roles: roles.into_iter().map(String::from).collect(),
+            })
+            .await
+            .unwrap();
+    }
+    let mut named = event_json(1);
+    named["section"] = json!("players");
+    named["target"] = json!({"type": "player", "id": "123", "name": "Élodie Martin"});
+    named["changes"] = json!([{"field": "email", "before": "e.martin@casino-example.org", "after": "elodie@zorglub.net"}]);
+    named["reason"] = json!("asked by phone");
+    let mut in_finance = event_json(2);
+    in_finance["target"] = json!({"type": "player", "id": "123", "name": "Élodie Martin"});
+    let mut said = event_json(3);
+    said["section"] = json!("players");
+    said["reason"] = json!("Martin from support called");
+    s.ingester.ingest(&[named, in_finance, said]).await.unwrap();
+    // The auditor searches the name: the journal records it, in clear for auditors.
+    let audrey = s
+        .anonymous
+        .with_token(&s.anonymous.login("audrey", PASSWORD).await.unwrap().token);
+    assert_eq!(found(&audrey, r#""elodie martin" -section:vigil"#).await, 2);
+    assert_eq!(found(&audrey, "zorglub -section:vigil").await, 1);
+    assert_eq!(found(&audrey, "martin -section:vigil").await, 3);
+    let (journaled, ..) = everything(&audrey, r#"section:vigil "elodie martin""#).await;
+    assert!(
+        !journaled.is_empty(),
+        "the auditor's searches are journaled with their words"
+    );
+
+    let vera = s
+        .anonymous
+        .with_token(&s.anonymous.login("vera", PASSWORD).await.unwrap().token);
+    for guess in [
+        r#""elodie martin""#,
+        "elodie",
+        "Élodie",
+        "zorglub",
+        "casino",
+        r#"section:vigil "elodie""#,
+    ] {
+        assert_eq!(found(&vera, guess).await, 0, "{guess}");
+    }
+    // A word the viewer sees elsewhere in the entry still finds it; so do the visible words.
+    assert_eq!(
+        found(&vera, "martin -section:vigil").await,
+        1,
+        "the reason names Martin"
+    );
+    assert_eq!(found(&vera, r#""asked by phone""#).await, 1);
+    assert_eq!(
+        found(&vera, "email section:players").await,
+        1,
+        "the field's name is not personal"
+    );
+    // Negated, a hidden word excludes nothing.
+    assert_eq!(found(&vera, "section:players -elodie").await, 2);
+
+    // A reader who unmasks finance only finds the name there, and not in players.
+    let fiona = s
+        .anonymous
+        .with_token(&s.anonymous.login("fiona", PASSWORD).await.unwrap().token);
+    assert_eq!(found(&fiona, "elodie").await, 1);
+    assert_eq!(found(&fiona, "elodie section:finance").await, 1);
+    assert_eq!(found(&fiona, "elodie section:players").await, 0);
+
+    // The live tail matches as searches do.
+    let mut audrey_tail = Box::pin(audrey.stream("elodie", None).await.unwrap());
+    let mut vera_tail = Box::pin(vera.stream("elodie", None).await.unwrap());
+    let mut vera_all = Box::pin(vera.stream("section:players", None).await.unwrap());
+    let mut later = event_json(4);
+    later["section"] = json!("players");
+    later["target"] = json!({"type": "player", "id": "124", "name": "Elodie Roux"});
+    s.ingester.ingest(&[later]).await.unwrap();
+    let seen_by_audrey = next_tailed(&mut audrey_tail)
+        .await
+        .expect("the auditor's tail");
+    assert_eq!(
+        seen_by_audrey.entry.event.target.unwrap().name.as_deref(),
+        Some("Elodie Roux")
+    );
+    let seen_by_vera = next_tailed(&mut vera_all)
+        .await
+        .expect("vera's tail of the section");
+    assert_eq!(
+        seen_by_vera.entry.event.target.unwrap().name.as_deref(),
+        Some("[masked]")
+    );
+    assert!(
+        tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            next_tailed(&mut vera_tail)
+        )
+        .await
+        .is_err(),
+        "vera's tail of `elodie` stays silent"
+    );
+}
+
+/// The next entry of a live tail (none when it ends).
+async fn next_tailed(
+    tail: &mut (impl futures::Stream<Item = Result<vigil_client::Tailed, vigil_client::ClientError>>
+              + Unpin),
+) -> Option<vigil_core::Annotated> {
+    loop {
+        match tail.next().await?.unwrap() {
+            vigil_client::Tailed::Entry(e) => return Some(*e),
+            _ => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_key_limited_to_sections_cannot_write_others() {
+    // Item 4: any key could write any section: the CRM's key could forge a withdrawal in
+    // finance. A key made for some sections sends only those (403 naming the event); a key
+    // made without sections still sends any.
+    let s = TestServer::start().await;
+    let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
+    let created = call(
+        &s,
+        &token,
+        reqwest::Method::POST,
+        "/v1/keys",
+        json!({"name": "crm", "sections": ["players", "crm", "players"]}),
+    )
+    .await;
+    assert_eq!(created.0, 201, "{}", created.1);
+    let crm = s.anonymous.with_token(created.1["key"].as_str().unwrap());
+    for (body, bad) in [
+        (
+            json!([{"section": "players"}, {"section": "finance"}]),
+            "finance",
+        ),
+        (json!([{"section": "vigil"}]), "vigil"),
+    ] {
+        let events: Vec<serde_json::Value> = body
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let mut ev = event_json(i as u32 + 1);
+                ev["section"] = e["section"].clone();
+                ev
+            })
+            .collect();
+        let before = s.journal().await.len();
+        let answer = s
+            .raw(reqwest::Method::POST, "/v1/events")
+            .bearer_auth(created.1["key"].as_str().unwrap())
+            .json(&events)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        let error: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(error["error"]["field"], "section", "{error}");
+        assert_eq!(error["error"]["index"], json!(events.len() - 1), "{error}");
+        if bad == "finance" {
+            assert_eq!(status, 403, "{error}");
+            assert_eq!(
+                error["error"]["message"],
+                format!(
+                    "events[1].section: ingest key \"crm\" may send events of sections players, crm only, not \"finance\""
+                )
+            );
+        } else {
+            assert_eq!(
+                status, 400,
+                "Vigil's own section is refused to every key: {error}"
+            );
+        }
+        assert_eq!(
+            s.journal().await.len(),
+            before,
+            "nothing of the batch stored"
+        );
+    }
+    let mut ok = event_json(7);
+    ok["section"] = json!("crm");
+    assert_eq!(crm.ingest(&[ok]).await.unwrap().accepted, 1);
+    // The default key is not limited.
+    let mut finance = event_json(8);
+    finance["section"] = json!("finance");
+    assert_eq!(s.ingester.ingest(&[finance]).await.unwrap().accepted, 1);
+
+    // Listed with its sections; the journal says what it was limited to.
+    let listing = s
+        .raw(reqwest::Method::GET, "/v1/keys")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listing.status().as_u16(), 200);
+    let keys: serde_json::Value = listing.json().await.unwrap();
+    let listed = keys
+        .as_array()
+        .or_else(|| keys["keys"].as_array())
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "crm")
+        .unwrap()
+        .clone();
+    assert_eq!(listed["sections"], json!(["players", "crm"]));
+    let made = s
+        .journal()
+        .await
+        .into_iter()
+        .find(|e| e.event.action == "key.create" && e.event.target.as_ref().unwrap().id == "crm")
+        .unwrap();
+    assert_eq!(
+        made.event.details.unwrap()["sections"],
+        json!(["players", "crm"])
+    );
+    // Bad sections are refused, and nothing is made.
+    for sections in [json!(["Finance"]), json!(["vigil"]), json!([""])] {
+        let (status, error) = call(
+            &s,
+            &token,
+            reqwest::Method::POST,
+            "/v1/keys",
+            json!({"name": "bad", "sections": sections}),
+        )
+        .await;
+        assert_eq!(status, 400, "{sections}: {error}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("sections: "),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_single_event_of_another_section_is_refused_by_a_limited_key() {
+    // Item 4, the body of one event (not an array): the same refusal, without an index.
+    let s = TestServer::start().await;
+    let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
+    let (status, created) = call(
+        &s,
+        &token,
+        reqwest::Method::POST,
+        "/v1/keys",
+        json!({"name": "crm", "sections": ["crm"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let before = s.journal().await.len();
+    let answer = s
+        .raw(reqwest::Method::POST, "/v1/events")
+        .bearer_auth(created["key"].as_str().unwrap())
+        .json(&event_json(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 403);
+    let error: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(error["error"]["field"], "section", "{error}");
+    assert_eq!(error["error"]["index"], json!(null), "{error}");
+    assert_eq!(
+        error["error"]["message"],
+        "section: ingest key \"crm\" may send events of section crm only, not \"finance\""
+    );
+    assert_eq!(s.journal().await.len(), before);
 }

@@ -93,9 +93,15 @@ pub async fn roles_and_users_change_with_their_journal_entry<
         name: "crm".into(),
         key_hash: vec![9; 32],
         created_at: now,
+        sections: vec!["crm".into(), "players".into()],
     }))
     .await
     .unwrap();
+    assert_eq!(
+        store.key(&[9; 32]).await.unwrap().sections,
+        ["crm", "players"],
+        "a key's sections are kept"
+    );
     let users = store.users(now).await.unwrap();
     assert_eq!(users.len(), 1);
     assert_eq!((users[0].name.as_str(), users[0].live_sessions), ("bob", 0));
@@ -175,6 +181,7 @@ pub async fn accounts_sessions_and_keys<S: JournalStore + AccountStore + ?Sized>
         name: "backoffice".into(),
         key_hash: vec![3; 32],
         created_at: now,
+        sections: Vec::new(),
     };
     store
         .change_accounts(AddKey(key.clone()), vigil_event("key.create"))
@@ -187,6 +194,7 @@ pub async fn accounts_sessions_and_keys<S: JournalStore + AccountStore + ?Sized>
         Err(StoreError::Conflict { .. })
     ));
     assert_eq!(store.key(&[3; 32]).await.unwrap().name, "backoffice");
+    assert!(store.key(&[3; 32]).await.unwrap().sections.is_empty());
     assert!(matches!(
         store.key(&[4; 32]).await,
         Err(StoreError::NotFound(_))

@@ -156,8 +156,8 @@ pub async fn create_key(
     admin: AccountsAdmin,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<KeyCreated>), ApiError> {
-    let r: NewKeyRequest = json_shaped(&body, "bad_request", r#"{"name"}"#)?;
-    let key = accounts::create_key(&state, &admin, &r.name).await?;
+    let r: NewKeyRequest = json_shaped(&body, "bad_request", r#"{"name", "sections"?}"#)?;
+    let key = accounts::create_key(&state, &admin, &r.name, &r.sections).await?;
     Ok((StatusCode::CREATED, Json(key)))
 }
 

@@ -146,7 +146,7 @@ pub async fn prepare(
 ) -> Result<(Export, Plan), ExportError> {
     exporter.check_query(&ask.query)?;
     let g = &exporter.grants;
-    let query = g.export.narrow(g.read.narrow(ask.query));
+    let query = g.export.narrow(g.read.narrow(g.as_seen(ask.query)));
     let scope = Query {
         clauses: [g.read.clause(), g.export.clause()]
             .into_iter()
@@ -163,6 +163,7 @@ pub async fn prepare(
     let export = Export {
         scope,
         mask,
+        withhold_hashes: !g.reads_unmasked(),
         query_text: ask.q,
         query,
         tz: ask.tz,

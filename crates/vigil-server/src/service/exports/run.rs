@@ -75,6 +75,9 @@ pub struct Export {
     /// When the exporter may not see all personal data: the entries they see unmasked, and
     /// the personal fields to mask in the others.
     pub mask: Option<(vigil_core::rights::Scope, Vec<String>)>,
+    /// The exporter reads some entries masked: the hash column is left empty in every row (see
+    /// [`crate::service::caller::Caller::sees_hashes`]).
+    pub withhold_hashes: bool,
 }
 
 /// Why an export stopped.
@@ -252,9 +255,14 @@ impl Export {
             ];
             fields.extend(personal.iter().cloned());
             context.masking = Some(format!(
-                "masked for {} (no unmask right): {}; masked entries no longer match their hash",
+                "masked for {} (no unmask right): {}{}",
                 self.by.id,
-                fields.join(", ")
+                fields.join(", "),
+                if self.withhold_hashes {
+                    "; hashes withheld (with them, masked values could be guessed and checked)"
+                } else {
+                    ""
+                }
             ));
         }
         context
@@ -276,6 +284,7 @@ impl Export {
         let mut context = self.context();
         context.journal_seq = Some(plan.head);
         let mask = self.mask.clone();
+        let withhold_hashes = self.withhold_hashes;
         let spare = Spare::default();
         let spare_pages = spare.clone();
         let encoder = tokio::task::spawn_blocking(
@@ -286,15 +295,23 @@ impl Export {
                         Some(Page::Rows(page)) => {
                             for entry in &page {
                                 match &mask {
-                                    Some((unmasked, personal))
-                                        if !unmasked
-                                            .contains(&entry.event, &Default::default()) =>
-                                    {
-                                        let mut masked = entry.clone();
-                                        vigil_core::rights::mask(&mut masked, personal);
-                                        exporter.write(&Row::new(&masked))?;
+                                    Some((unmasked, personal)) => {
+                                        let clear =
+                                            unmasked.contains(&entry.event, &Default::default());
+                                        if clear && !withhold_hashes {
+                                            exporter.write(&Row::new(entry))?;
+                                            continue;
+                                        }
+                                        let mut shown = entry.clone();
+                                        if !clear {
+                                            vigil_core::rights::mask(&mut shown, personal);
+                                        }
+                                        if withhold_hashes {
+                                            shown.hash.clear();
+                                        }
+                                        exporter.write(&Row::new(&shown))?;
                                     }
-                                    _ => exporter.write(&Row::new(entry))?,
+                                    None => exporter.write(&Row::new(entry))?,
                                 }
                             }
                             progress(exporter.rows());
