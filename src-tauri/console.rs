@@ -663,9 +663,11 @@ impl Console {
     pub async fn index_progress(&self) -> Result<IndexProgress, UiError> {
         let client = self.client()?;
         let health = self.call(client.health().await).await?;
+        // A signed-in caller is told the counts.
+        let journal = health.events.unwrap_or_default();
         Ok(IndexProgress {
-            indexed: health.indexed.unwrap_or(health.events),
-            journal: health.events,
+            indexed: health.indexed.unwrap_or(journal),
+            journal,
         })
     }
 

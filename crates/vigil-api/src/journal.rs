@@ -322,12 +322,16 @@ pub struct FacetValue {
 pub struct Health {
     /// `ok`.
     pub status: String,
-    /// Entries in the journal.
-    pub events: u64,
-    /// Entries the search index holds (it follows the journal; equal when caught up).
+    /// Entries in the journal (only to a caller with a valid token or ingest key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
+    /// Entries the search index holds (it follows the journal; equal when caught up; only to
+    /// a caller with a valid token or ingest key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub indexed: Option<u64>,
-    /// The server's version.
-    pub version: String,
+    /// The server's version (only to a caller with a valid token or ingest key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// The formats of an export, as the API names them (the parameter is read as text, so that an

@@ -343,7 +343,7 @@ async fn wait_for_index(reader: &Client) -> anyhow::Result<()> {
     let started = Instant::now();
     loop {
         let h = reader.health().await?;
-        if h.indexed == Some(h.events) {
+        if h.indexed.is_some() && h.indexed == h.events {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

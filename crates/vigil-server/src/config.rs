@@ -21,6 +21,9 @@ pub struct ServerConfig {
     pub database: PathBuf,
     /// How long a session token lives.
     pub token_ttl: chrono::Duration,
+    /// How long a request may take until its answer begins (then 408); see
+    /// [`crate::http::REQUEST_TIMEOUT`].
+    pub request_timeout: std::time::Duration,
     /// Alert channels, rules and delivery settings.
     pub alerts: crate::alerts::model::AlertsConfig,
     /// What is masked for readers without the unmask right, and which sections' entries are
@@ -73,6 +76,7 @@ impl Default for ServerConfig {
             listen: DEFAULT_LISTEN.parse().expect("valid default"),
             database: PathBuf::from(DEFAULT_DATABASE),
             token_ttl: chrono::Duration::hours(12),
+            request_timeout: crate::http::REQUEST_TIMEOUT,
             alerts: Default::default(),
             privacy: Default::default(),
         }
@@ -208,7 +212,9 @@ sensitive_sections = ["finance", "players", "staff"]
 # Alerts: rules evaluated on every ingested entry, messages sent through a durable outbox.
 # Channels and rules can also be added with `vigil alerts …` or the API (/v1/alerts/…).
 [alerts]
-# The built-in rule "critical": severity:critical to every channel. false switches it off.
+# The built-in rule "critical": severity:critical to every channel of this file (and those
+# added on the command line); a channel added through the API gets it only from a rule that
+# names it. false switches it off.
 default_rule = true
 # Messages show times in UTC and in this zone.
 time_zone = "+01:00"
@@ -222,6 +228,11 @@ give_up_after_hours = 72
 # Channels added through the API or CLI may read secret files only in this folder (absolute),
 # and environment variables only if named VIGIL_…; channels in this file may name any.
 # secrets_dir = "/run/vigil-secrets"
+# Telegram channels added through the API use this Bot API address (they may not name one).
+# telegram_api_base = "https://api.telegram.org"
+# Channels added through the API send only to public addresses; true allows loopback, private
+# and link-local ones too (an internal relay or webhook).
+# allow_private_targets = false
 
 # Secrets (password, bot_token, webhook_url, secret) are written as the value itself, or as
 # { env = "NAME" } or { file = "/path" }, read when a message is sent. They never appear in

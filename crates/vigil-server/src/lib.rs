@@ -65,6 +65,7 @@ fn state(store: vigil_store_sqlite::SqliteStore, config: &config::ServerConfig) 
         alerts: Arc::new(alerts::Alerting::new(config.alerts.clone(), config.listen)),
         appended: Arc::new(tokio::sync::watch::Sender::new(0)),
         stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
+        running: Arc::default(),
     }
 }
 

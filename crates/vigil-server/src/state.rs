@@ -28,6 +28,8 @@ pub struct AppState {
     /// Becomes true when the server begins to shut down: open live tails end then, or the
     /// graceful shutdown would wait for them forever.
     pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The live tails and exports each user has running.
+    pub running: Arc<crate::service::running::Running>,
 }
 
 impl AppState {

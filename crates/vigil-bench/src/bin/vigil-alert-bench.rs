@@ -174,7 +174,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let started = Instant::now();
     loop {
-        if let Ok(r) = http.get(format!("{url}/healthz")).send().await {
+        if let Ok(r) = http
+            .get(format!("{url}/healthz"))
+            .bearer_auth(&key)
+            .send()
+            .await
+        {
             let h: serde_json::Value = r.json().await?;
             if h["indexed"].as_u64() >= h["events"].as_u64() {
                 break;

@@ -135,10 +135,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let url = format!("http://127.0.0.1:{port}");
     let client = Client::new(&url)?;
     let started = Instant::now();
+    // The counts are told to a signed-in caller only.
+    let mut token = None;
     loop {
-        if let Ok(h) = client.health().await {
-            if h.indexed >= Some(h.events) {
-                break;
+        if token.is_none() {
+            token = client.login("bench", PASSWORD).await.ok().map(|l| l.token);
+        }
+        if let Some(token) = &token {
+            if let Ok(h) = client.with_token(token).health().await {
+                if h.indexed.is_some() && h.indexed >= h.events {
+                    break;
+                }
             }
         }
         if started.elapsed() > Duration::from_secs(600) {

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use tokio::sync::mpsc;
+use vigil_core::Query;
 use vigil_store::{AlertMatch, Attempt, Delivery, StoreError};
 
 use super::message::Alert;
@@ -136,12 +137,19 @@ pub async fn evaluate(state: &AppState, cursor: &mut Option<Cursor>) -> Result<b
         return Ok(false);
     }
     let setup = Setup::load(state).await?;
-    let rules: Vec<(&super::Rule, Vec<&str>)> = setup
-        .rules
-        .iter()
-        .map(|r| (r, setup.targets(r)))
-        .filter(|(_, targets)| !targets.is_empty())
-        .collect();
+    // Each rule reads with its maker's eyes: their scope and masking, as their rights are now.
+    let mut rules: Vec<(&super::Rule, Vec<&str>, Query, super::Reader)> = Vec::new();
+    for rule in &setup.rules {
+        let targets = setup.targets(rule);
+        if targets.is_empty() {
+            continue;
+        }
+        let reader = rule.reader(state).await?;
+        if let Some(query) = reader.query(&rule.query) {
+            rules.push((rule, targets, query, reader));
+        }
+    }
+    let personal = &state.config.privacy.personal_fields;
     if rules.is_empty() {
         c.advance(state, head, vec![]).await?;
         return Ok(false);
@@ -155,8 +163,19 @@ pub async fn evaluate(state: &AppState, cursor: &mut Option<Cursor>) -> Result<b
         };
         let mut matches = Vec::new();
         for entry in &entries {
-            for (rule, targets) in &rules {
-                if rule.query.matches(&entry.event, &tz) {
+            for (rule, targets, query, reader) in &rules {
+                let seen = if query.reads_masked() {
+                    reader.seen(personal, &entry.event)
+                } else {
+                    None
+                };
+                let none = Default::default();
+                if query.matches_seen(
+                    &entry.event,
+                    seen.as_ref().unwrap_or(&entry.event),
+                    &none,
+                    &tz,
+                ) {
                     matches.extend(targets.iter().map(|channel| AlertMatch {
                         rule: rule.name.clone(),
                         channel: (*channel).to_owned(),
@@ -332,15 +351,41 @@ async fn attempt(state: &AppState, delivery: &Delivery) -> Result<(), send::Send
             delivery.channel
         )));
     };
-    let rule = setup
-        .rule(&delivery.rule)
-        .map(|r| (r.name.clone(), r.spec.q.clone()))
-        .unwrap_or_else(|| (delivery.rule.clone(), "(rule removed)".into()));
-    let entries = state
+    if let Some(why) = setup.borrowed_secret(channel) {
+        return Err(permanent(why));
+    }
+    let (rule, reader) = match setup.rule(&delivery.rule) {
+        // Looked at again when sending (a delivery put back, a digest waiting for its window):
+        // the rule must still send to this channel.
+        Some(r) if !setup.targets(r).contains(&channel.name.as_str()) => {
+            return Err(permanent(format!(
+                "rule {:?} no longer sends to channel {:?}",
+                r.name, channel.name
+            )))
+        }
+        Some(r) => (
+            (r.name.clone(), r.spec.q.clone()),
+            r.reader(state).await.map_err(transient)?,
+        ),
+        // Whoever made it is not known any more: the entries go out masked.
+        None => (
+            (delivery.rule.clone(), "(rule removed)".into()),
+            super::Reader::User(vigil_core::rights::Grants::default()),
+        ),
+    };
+    let mut entries = state
         .store
         .entries(delivery.seqs.clone())
         .await
         .map_err(transient)?;
+    // Only what the rule's maker may read now (their rights may have narrowed since the match).
+    entries.retain(|e| reader.may_read(e));
+    if entries.is_empty() {
+        return Err(permanent(
+            "nothing in it that the rule's maker may still read".into(),
+        ));
+    }
+    reader.present(&state.config.privacy.personal_fields, &mut entries);
     let alert = Alert {
         delivery: delivery.id,
         rule: Some(rule),
@@ -350,5 +395,9 @@ async fn attempt(state: &AppState, delivery: &Delivery) -> Result<(), send::Send
         tz: state.alerts.config.tz(),
         public_url: state.alerts.public_url.clone(),
     };
-    send::send(&state.alerts.http, &channel.spec, &alert).await
+    let route = state.alerts.route(channel).await.map_err(|e| match e {
+        super::targets::TargetError::NotPublic(m) => permanent(m),
+        super::targets::TargetError::Unresolved(m) => send::SendError::new(m),
+    })?;
+    send::send(&route, &channel.spec, &alert).await
 }

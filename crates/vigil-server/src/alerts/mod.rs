@@ -13,6 +13,7 @@ pub mod engine;
 pub mod message;
 pub mod model;
 pub mod send;
+pub mod targets;
 
 use chrono::{DateTime, Utc};
 pub use vigil_api::{ChannelView, RuleView};
@@ -36,6 +37,9 @@ pub struct Alerting {
     pub public_url: String,
     /// For Telegram, Slack and webhooks.
     pub http: reqwest::Client,
+    /// The same for channels added through the API or CLI: names resolve to public
+    /// addresses only (unless `allow_private_targets`).
+    pub http_public: reqwest::Client,
     /// Wakes the dispatcher (new deliveries, or a worker finished).
     pub wake: tokio::sync::Notify,
 }
@@ -49,21 +53,55 @@ impl Alerting {
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
             .to_owned();
-        let http = reqwest::Client::builder()
-            .timeout(send::TIMEOUT)
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
-            // A redirect would turn the POST into a GET (and carry the signature elsewhere):
-            // only the channel's own answer counts.
-            .redirect(reqwest::redirect::Policy::none())
+        let client = || {
+            reqwest::Client::builder()
+                .timeout(send::TIMEOUT)
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
+                // A redirect would turn the POST into a GET (and carry the signature
+                // elsewhere): only the channel's own answer counts.
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let http = client().build().expect("an HTTP client with rustls builds");
+        let http_public = client()
+            .dns_resolver(std::sync::Arc::new(targets::PublicOnly))
+            // A proxy would resolve the names itself, past the check.
+            .no_proxy()
             .build()
             .expect("an HTTP client with rustls builds");
         Alerting {
             config,
             public_url,
             http,
+            http_public,
             wake: tokio::sync::Notify::new(),
         }
+    }
+}
+
+impl Alerting {
+    /// How messages reach a channel. One that is not the operator's sends only to public
+    /// addresses (unless the operator allows others), checked now and again when the client
+    /// connects, and its errors do not repeat what the far end answered.
+    pub async fn route(&self, channel: &Channel) -> Result<send::Route<'_>, targets::TargetError> {
+        let added = !channel.operator;
+        let guarded = added && !self.config.allow_private_targets;
+        if guarded {
+            let field = channel.spec.target_field();
+            for host in channel.spec.hosts(self.config.telegram_api_base.as_deref()) {
+                targets::check_public(field, &host).await?;
+            }
+        }
+        Ok(send::Route {
+            http: if guarded {
+                &self.http_public
+            } else {
+                &self.http
+            },
+            telegram_api_base: self.config.telegram_api_base.as_deref(),
+            operator: !added,
+            guarded,
+        })
     }
 }
 
@@ -76,6 +114,10 @@ pub struct Channel {
     pub spec: ChannelSpec,
     /// Config file or API.
     pub source: Source,
+    /// The operator's: defined in vigil.toml, or added on the command line by someone who is
+    /// not a user. Only these get the built-in rule's and vigil.toml's rules' messages without
+    /// being named, send to non-public addresses, and repeat what the far end answered.
+    pub operator: bool,
 }
 
 /// A rule, its parsed query, and where it was defined.
@@ -89,6 +131,101 @@ pub struct Rule {
     pub query: Query,
     /// Built in, config file or API.
     pub source: Source,
+    /// Who added it through the API or CLI: it matches only what they may read, and its
+    /// messages show entries as they would see them (see [`Reader`]).
+    pub by: Option<String>,
+}
+
+/// Whose eyes a rule reads the journal with.
+#[derive(Debug, Clone)]
+pub enum Reader {
+    /// The operator's (vigil.toml's rules and the built-in one, and rules made on the command
+    /// line by someone who is not a user): every entry, in clear.
+    Operator,
+    /// A user's, with their rights as they are now.
+    User(vigil_core::rights::Grants),
+}
+
+impl Reader {
+    /// The rule's query as its reader may ask it: within their read scope, full-text words
+    /// matched as they see entries. `None` when they may read nothing (the rule is silent).
+    pub fn query(&self, query: &Query) -> Option<Query> {
+        match self {
+            Reader::Operator => Some(query.clone()),
+            // A maker who lost the alerts right (or every read right) no longer alerts.
+            Reader::User(g) if g.read.is_none() || !g.alerts => None,
+            Reader::User(g) => Some(g.read.narrow(g.as_seen(query.clone()))),
+        }
+    }
+
+    /// Masks the entries of a message as the reader sees them (and withholds hashes from a
+    /// reader of masked entries).
+    pub fn present(&self, personal: &[String], entries: &mut [vigil_core::StoredEvent]) {
+        let Reader::User(g) = self else {
+            return;
+        };
+        if g.unmask.is_all() {
+            return;
+        }
+        let withhold = !g.reads_unmasked() || g.read.is_none();
+        for e in entries {
+            if !g.unmask.contains(&e.event, &Default::default()) {
+                vigil_core::rights::mask(e, personal);
+            }
+            if withhold {
+                e.hash.clear();
+            }
+        }
+    }
+
+    /// Whether the reader may read the entry now.
+    pub fn may_read(&self, e: &vigil_core::StoredEvent) -> bool {
+        match self {
+            Reader::Operator => true,
+            Reader::User(g) => g.alerts && g.read.contains(&e.event, &Default::default()),
+        }
+    }
+
+    /// The event masked as the reader sees it, when they do not see every entry unmasked.
+    pub fn seen(&self, personal: &[String], e: &vigil_core::Event) -> Option<vigil_core::Event> {
+        match self {
+            Reader::User(g) if !g.unmask.is_all() => {
+                let mut seen = e.clone();
+                vigil_core::rights::mask_event(&mut seen, personal);
+                Some(seen)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Rule {
+    /// Whose eyes it reads with: its maker's rights as they are now.
+    pub async fn reader(&self, state: &AppState) -> Result<Reader, StoreError> {
+        let Some(by) = self.by.as_deref().filter(|_| self.source == Source::Api) else {
+            return Ok(Reader::Operator);
+        };
+        if made_by_operator(state, by).await? {
+            return Ok(Reader::Operator);
+        }
+        let user = state.store.user(by).await?;
+        Ok(Reader::User(
+            crate::service::caller::grants_of(state, &user.roles).await?,
+        ))
+    }
+}
+
+/// Whether a stored channel or rule was made by the operator: on the command line (`cli:NAME`;
+/// items stored before the origin was recorded: by a name that is no user's).
+async fn made_by_operator(state: &AppState, created_by: &str) -> Result<bool, StoreError> {
+    if created_by.starts_with(crate::service::alerts::OPERATOR_PREFIX) {
+        return Ok(true);
+    }
+    match state.store.user(created_by).await {
+        Ok(_) => Ok(false),
+        Err(StoreError::NotFound(_)) => Ok(true),
+        Err(e) => Err(e),
+    }
 }
 
 /// Every channel and rule in force: the built-in rule, `vigil.toml`'s, and the stored ones.
@@ -111,11 +248,13 @@ impl Setup {
                 name: name.clone(),
                 spec: spec.clone(),
                 source: Source::Config,
+                operator: true,
             });
         }
         for item in state.store.alert_items(AlertItemKind::Channel).await? {
             match serde_json::from_str::<ChannelSpec>(&item.spec) {
                 Ok(spec) => setup.channels.push(Channel {
+                    operator: made_by_operator(state, &item.created_by).await?,
                     name: item.name,
                     spec,
                     source: Source::Api,
@@ -135,29 +274,31 @@ impl Setup {
                 },
                 query: DEFAULT_QUERY.parse().expect("the default rule parses"),
                 source: Source::Builtin,
+                by: None,
             });
         }
         let stored = state.store.alert_items(AlertItemKind::Rule).await?;
         let configured = config
             .rules
             .iter()
-            .map(|(n, s)| (n.clone(), s.clone(), Source::Config));
+            .map(|(n, s)| (n.clone(), s.clone(), Source::Config, None));
         let stored = stored.into_iter().filter_map(|item| {
             match serde_json::from_str::<RuleSpec>(&item.spec) {
-                Ok(spec) => Some((item.name, spec, Source::Api)),
+                Ok(spec) => Some((item.name, spec, Source::Api, Some(item.created_by))),
                 Err(e) => {
                     tracing::warn!(rule = %item.name, error = %e, "stored alert rule ignored");
                     None
                 }
             }
         });
-        for (name, spec, source) in configured.chain(stored) {
+        for (name, spec, source, by) in configured.chain(stored) {
             match spec.validate() {
                 Ok(query) => setup.rules.push(Rule {
                     name,
                     spec,
                     query,
                     source,
+                    by,
                 }),
                 Err(e) => tracing::warn!(rule = %name, error = %e, "alert rule ignored"),
             }
@@ -176,10 +317,17 @@ impl Setup {
         self.rules.iter().find(|r| r.name == name)
     }
 
-    /// The channels a rule sends to: those it names, or every channel.
+    /// The channels a rule sends to: those it names, or every channel (for the built-in rule
+    /// and vigil.toml's, every channel of vigil.toml: a channel added through the API gets
+    /// them only when a rule names it).
     pub fn targets<'a>(&'a self, rule: &'a Rule) -> Vec<&'a str> {
         if rule.spec.channels.is_empty() {
-            self.channels.iter().map(|c| c.name.as_str()).collect()
+            let operators = rule.source != Source::Api;
+            self.channels
+                .iter()
+                .filter(|c| !operators || c.operator)
+                .map(|c| c.name.as_str())
+                .collect()
         } else {
             rule.spec.channels.iter().map(String::as_str).collect()
         }
@@ -248,6 +396,30 @@ impl Channel {
 }
 
 impl Setup {
+    /// Why a channel that is not the operator's may not send now: it takes its secret from a
+    /// variable or file that another channel reads (a channel stored before that was refused).
+    pub fn borrowed_secret(&self, channel: &Channel) -> Option<String> {
+        if channel.operator {
+            return None;
+        }
+        channel
+            .spec
+            .secret_sources()
+            .into_iter()
+            .find_map(|source| {
+                self.channels
+                    .iter()
+                    .find(|c| c.name != channel.name && c.spec.secret_sources().contains(&source))
+                    .map(|other| {
+                        format!(
+                            "channel {:?} takes its secret from where channel {:?} does; a secret \
+                         belongs to one channel",
+                            channel.name, other.name
+                        )
+                    })
+            })
+    }
+
     /// The rules as answers show them, with the channels they resolve to.
     pub fn rule_views(&self) -> Vec<RuleView> {
         self.rules.iter().map(|r| self.rule_view(r)).collect()

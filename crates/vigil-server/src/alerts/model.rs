@@ -288,6 +288,50 @@ impl ChannelSpec {
             .collect()
     }
 
+    /// The environment variables and files its secrets are read from.
+    pub fn secret_sources(&self) -> Vec<&Secret> {
+        self.secrets()
+            .into_iter()
+            .map(|(_, s)| s)
+            .filter(|s| !matches!(s, Secret::Value(_)))
+            .collect()
+    }
+
+    /// The host names or addresses it sends to (an email channel's SMTP server, a webhook's
+    /// host; a Slack or Telegram URL given as a value): for the check of channels added through
+    /// the API or CLI against non-public addresses.
+    pub fn hosts(&self, telegram_api_base: Option<&str>) -> Vec<String> {
+        let host_of = |url: &str| {
+            reqwest::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_owned()))
+        };
+        match self {
+            ChannelSpec::Email { host, .. } => vec![host.clone()],
+            // The operator's Bot API address is theirs to choose; a channel that is not the
+            // operator's sends there whatever its own `api_base` says.
+            ChannelSpec::Telegram { .. } => {
+                let _ = telegram_api_base;
+                Vec::new()
+            }
+            ChannelSpec::Slack { webhook_url } => match webhook_url {
+                Secret::Value(url) => host_of(url).into_iter().collect(),
+                _ => Vec::new(),
+            },
+            ChannelSpec::Webhook { url, .. } => host_of(url).into_iter().collect(),
+        }
+    }
+
+    /// The field that names where it sends (for messages about the address).
+    pub fn target_field(&self) -> &'static str {
+        match self {
+            ChannelSpec::Email { .. } => "host",
+            ChannelSpec::Telegram { .. } => "[alerts] telegram_api_base",
+            ChannelSpec::Slack { .. } => "webhook_url",
+            ChannelSpec::Webhook { .. } => "url",
+        }
+    }
+
     /// Checks where its secrets come from, for a channel added through the API or CLI (see
     /// [`Secret::check_source`]).
     pub fn check_sources(&self, secrets_dir: Option<&Path>) -> Result<(), String> {
@@ -390,6 +434,15 @@ pub struct AlertsConfig {
     /// The folder that channels added through the API or CLI may read secret files from.
     #[serde(default)]
     pub secrets_dir: Option<PathBuf>,
+    /// The Bot API's base URL for Telegram channels that name none (those added through the
+    /// API may not) [default: https://api.telegram.org].
+    #[serde(default)]
+    pub telegram_api_base: Option<String>,
+    /// Channels added through the API may send to loopback, private, link-local and other
+    /// non-public addresses (an internal relay or webhook). Off by default: an admin of alerts
+    /// could otherwise make the server call its own network.
+    #[serde(default)]
+    pub allow_private_targets: bool,
     /// A delivery still failing this long after it was due is given up on.
     #[serde(default = "give_up")]
     pub give_up_after_hours: u32,

@@ -35,7 +35,7 @@ pub struct SendError {
 }
 
 impl SendError {
-    fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         SendError {
             message: message.into(),
             retry_after: None,
@@ -52,14 +52,27 @@ fn refused_for_good(status: reqwest::StatusCode) -> bool {
             && status != reqwest::StatusCode::TOO_MANY_REQUESTS)
 }
 
+/// How messages reach a channel (see [`super::Alerting::route`]).
+#[derive(Clone, Copy)]
+pub struct Route<'a> {
+    /// The HTTP client.
+    pub http: &'a reqwest::Client,
+    /// The Bot API's base for Telegram channels that do not name one.
+    pub telegram_api_base: Option<&'a str>,
+    /// The operator's channel: its errors repeat the start of what the far end answered (a
+    /// channel added through the API could point at a host whose answers the server should
+    /// not pass on), and a Telegram channel may name its own Bot API address.
+    pub operator: bool,
+    /// Only public addresses may be reached (a channel that is not the operator's, unless
+    /// `allow_private_targets`): a URL read from a variable or file is checked when sending.
+    pub guarded: bool,
+}
+
 /// Sends `alert` through the channel.
-pub async fn send(
-    http: &reqwest::Client,
-    spec: &ChannelSpec,
-    alert: &Alert,
-) -> Result<(), SendError> {
+pub async fn send(route: &Route<'_>, spec: &ChannelSpec, alert: &Alert) -> Result<(), SendError> {
+    let http = route.http;
     let result = match spec {
-        ChannelSpec::Email { .. } => email(spec, alert).await,
+        ChannelSpec::Email { .. } => email(spec, alert, route.operator).await,
         ChannelSpec::Telegram {
             bot_token,
             chat_id,
@@ -67,7 +80,8 @@ pub async fn send(
             api_base,
         } => {
             let token = bot_token.resolve("bot_token").map_err(SendError::new)?;
-            let base = api_base.as_deref().unwrap_or(TELEGRAM_API);
+            let own = api_base.as_deref().filter(|_| route.operator);
+            let base = own.or(route.telegram_api_base).unwrap_or(TELEGRAM_API);
             let url = format!("{}/bot{token}/sendMessage", base.trim_end_matches('/'));
             let mut body = serde_json::json!({
                 "chat_id": chat_id.0,
@@ -82,13 +96,24 @@ pub async fn send(
         }
         ChannelSpec::Slack { webhook_url } => {
             let url = webhook_url.resolve("webhook_url").map_err(SendError::new)?;
+            if route.guarded {
+                // Read from a variable or file, it was not checked when the channel was added.
+                if let Some(host) = reqwest::Url::parse(&url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                {
+                    super::targets::check_public("webhook_url", &host)
+                        .await
+                        .map_err(|e| SendError::new(e.to_string()))?;
+                }
+            }
             let response = http
                 .post(&url)
                 .json(&alert.slack())
                 .send()
                 .await
                 .map_err(http_error)?;
-            accepted("Slack", response).await
+            accepted("Slack", response, route.operator).await
         }
         ChannelSpec::Webhook { url, secret } => {
             let key = secret.resolve("secret").map_err(SendError::new)?;
@@ -102,7 +127,7 @@ pub async fn send(
                 .send()
                 .await
                 .map_err(http_error)?;
-            accepted("the webhook", response).await
+            accepted("the webhook", response, route.operator).await
         }
     };
     result.map_err(|mut e| {
@@ -154,17 +179,22 @@ fn retry_after_header(response: &reqwest::Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// 2xx is accepted; otherwise the status and the start of the body.
-async fn accepted(who: &str, response: reqwest::Response) -> Result<(), SendError> {
+/// 2xx is accepted; otherwise the status and (when `echo`) the start of the body.
+async fn accepted(who: &str, response: reqwest::Response, echo: bool) -> Result<(), SendError> {
     let status = response.status();
     if status.is_success() {
         return Ok(());
     }
     let retry_after = retry_after_header(&response);
-    let body = response.text().await.unwrap_or_default();
-    let body: String = body.trim().chars().take(300).collect();
+    let message = if echo {
+        let body = response.text().await.unwrap_or_default();
+        let body: String = body.trim().chars().take(300).collect();
+        format!("{who} answered {status}: {body}")
+    } else {
+        format!("{who} answered {status}")
+    };
     Err(SendError {
-        message: format!("{who} answered {status}: {body}"),
+        message,
         retry_after,
         permanent: refused_for_good(status),
     })
@@ -207,7 +237,7 @@ async fn telegram(http: &reqwest::Client, url: &str, body: &Value) -> Result<(),
     })
 }
 
-async fn email(spec: &ChannelSpec, alert: &Alert) -> Result<(), SendError> {
+async fn email(spec: &ChannelSpec, alert: &Alert, echo: bool) -> Result<(), SendError> {
     let ChannelSpec::Email {
         host,
         port,
@@ -268,7 +298,14 @@ async fn email(spec: &ChannelSpec, alert: &Alert) -> Result<(), SendError> {
         .await
         .map(drop)
         .map_err(|e| SendError {
-            message: format!("SMTP server {host}: {e}"),
+            // What an SMTP server said is passed on only from the operator's channels.
+            message: if echo {
+                format!("SMTP server {host}: {e}")
+            } else if e.is_permanent() {
+                format!("SMTP server {host} refused the message")
+            } else {
+                format!("SMTP server {host} could not take the message now")
+            },
             retry_after: None,
             permanent: e.is_permanent(),
         })

@@ -28,7 +28,7 @@ pub fn status_of(fault: Fault) -> StatusCode {
         Fault::Forbidden => StatusCode::FORBIDDEN,
         Fault::NotFound => StatusCode::NOT_FOUND,
         Fault::Conflict => StatusCode::CONFLICT,
-        Fault::Locked => StatusCode::TOO_MANY_REQUESTS,
+        Fault::Locked | Fault::Busy => StatusCode::TOO_MANY_REQUESTS,
         Fault::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Fault::Upstream => StatusCode::BAD_GATEWAY,
         Fault::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -104,6 +104,7 @@ impl<E: Refusal> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
+        let busy = self.body.code == "too_many";
         let mut response = (status, axum::Json(ErrorEnvelope { error: self.body })).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
@@ -111,7 +112,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"vigil\""),
             );
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE || busy {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));

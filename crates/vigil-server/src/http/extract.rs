@@ -14,6 +14,20 @@ use crate::service::caller::{
 use crate::service::sessions;
 use crate::state::AppState;
 
+/// Whether the request carries a valid session token or ingest key (for answers that say more
+/// to those who are known: `/healthz`).
+pub async fn known(state: &AppState, parts: &Parts) -> bool {
+    let Ok(token) = bearer(parts) else {
+        return false;
+    };
+    crate::service::sessions::authenticate(state, token)
+        .await
+        .is_ok()
+        || crate::service::sessions::authenticate_key(state, token)
+            .await
+            .is_ok()
+}
+
 /// The token of an `Authorization: Bearer <token>` header.
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {

@@ -146,16 +146,27 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     parts().1
 }
 
+/// How long a request may take until its answer begins, by default: more than an export's
+/// wait for the search index ([`crate::service::exports::INDEX_PATIENCE`]).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The application: every route, the OpenAPI document at `/openapi.json`, JSON 404s.
 pub fn app(state: AppState) -> Router {
     let (router, api) = parts();
     let api = std::sync::Arc::new(api);
+    let timeout = state.config.request_timeout;
     router
         .route(
             "/openapi.json",
             axum::routing::get(move || async move { axum::Json(api.as_ref().clone()) }),
         )
         .fallback(|| async { ApiError::not_found("no such endpoint: see /openapi.json") })
+        // A request must be read and answered (its answer begun: tails and exports stream on)
+        // within this, so that a client sending slowly cannot hold a connection and a worker.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

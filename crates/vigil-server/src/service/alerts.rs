@@ -83,12 +83,26 @@ pub async fn channels(state: &AppState, _admin: &AlertsAdmin) -> Result<ChannelL
 }
 
 /// Every rule in force: the built-in one, vigil.toml's and the API's.
-pub async fn rules(state: &AppState, _admin: &AlertsAdmin) -> Result<RuleList, AlertError> {
+pub async fn rules(state: &AppState, admin: &AlertsAdmin) -> Result<RuleList, AlertError> {
     let setup = Setup::load(state).await?;
-    Ok(RuleList {
-        rules: setup.rule_views(),
-    })
+    let mut rules = setup.rule_views();
+    // A rule's words can name someone: masked for an admin of alerts without unmask, as in
+    // the journal.
+    if !admin.grants.unmask.is_all() {
+        for r in &mut rules {
+            if let Some(q) = vigil_core::rights::masked_query(&r.q) {
+                r.q = q.to_string();
+            }
+        }
+    }
+    Ok(RuleList { rules })
 }
+
+/// How long a test message may take (less than a request may: its outcome is journaled).
+const TEST_PATIENCE: std::time::Duration = std::time::Duration::from_secs(40);
+
+/// How the stored items made on the command line name their maker: `cli:NAME`.
+pub const OPERATOR_PREFIX: &str = "cli:";
 
 /// Delivery ids are 63-bit (a database's signed 64-bit integers).
 pub const MAX_DELIVERY_ID: u64 = i64::MAX as u64;
@@ -111,7 +125,7 @@ pub struct DeliveryQuery {
 /// Deliveries, newest first, with the outbox's counts by status.
 pub async fn deliveries(
     state: &AppState,
-    _admin: &AlertsAdmin,
+    admin: &AlertsAdmin,
     q: DeliveryQuery,
 ) -> Result<DeliveryList, AlertError> {
     let limit = q.limit.unwrap_or(50);
@@ -141,6 +155,18 @@ pub async fn deliveries(
     } else {
         None
     };
+    // An admin of alerts who may not read every entry sees the deliveries of their own rules
+    // only: the others' say when entries outside their scope were stored.
+    if !admin.grants.read.is_all() {
+        let setup = Setup::load(state).await?;
+        let own: Vec<&str> = setup
+            .rules
+            .iter()
+            .filter(|r| r.by.as_deref() == Some(admin.name.as_str()))
+            .map(|r| r.name.as_str())
+            .collect();
+        deliveries.retain(|d| own.contains(&d.rule.as_str()));
+    }
     Ok(DeliveryList {
         deliveries,
         next_before,
@@ -159,16 +185,59 @@ pub async fn add_channel(
     spec.validate().map_err(AlertError::Invalid)?;
     spec.check_sources(state.alerts.config.secrets_dir.as_deref())
         .map_err(AlertError::Invalid)?;
+    // The command line's operator (who can edit vigil.toml anyway) may add any channel; a
+    // signed-in admin of alerts may not choose where tokens go or aim at the server's network.
+    let operator = admin.session.is_none();
+    if let (
+        false,
+        ChannelSpec::Telegram {
+            api_base: Some(_), ..
+        },
+    ) = (operator, &spec)
+    {
+        // Else the bot token (and the messages) would go to a host of the admin's choosing.
+        return Err(AlertError::Invalid(
+            "api_base: the Bot API's address is the operator's setting (telegram_api_base in \
+             [alerts] of vigil.toml), not a channel's"
+                .into(),
+        ));
+    }
     let setup = Setup::load(state).await?;
     if setup.channel(name).is_some() {
         return Err(AlertError::Conflict(format!(
             "channel {name:?} already exists"
         )));
     }
+    // A secret belongs to one channel: another channel's token or password, taken from the
+    // same variable or file, could be sent wherever this one sends.
+    for source in spec.secret_sources() {
+        if let Some(other) = setup
+            .channels
+            .iter()
+            .find(|c| c.spec.secret_sources().contains(&source))
+        {
+            return Err(AlertError::Invalid(format!(
+                "{}: channel {:?} already takes its secret from there; a secret belongs to one \
+                 channel",
+                serde_json::to_string(&source.view()).unwrap_or_default(),
+                other.name
+            )));
+        }
+    }
+    if !operator && !state.alerts.config.allow_private_targets {
+        for host in spec.hosts(state.alerts.config.telegram_api_base.as_deref()) {
+            if let Err(crate::alerts::targets::TargetError::NotPublic(why)) =
+                crate::alerts::targets::check_public(spec.target_field(), &host).await
+            {
+                return Err(AlertError::Invalid(why));
+            }
+        }
+    }
     let channel = Channel {
         name: name.into(),
         spec,
         source: Source::Api,
+        operator,
     };
     let spec = serde_json::to_string(&channel.spec).expect("a channel spec serializes");
     let view = channel.view();
@@ -222,6 +291,10 @@ pub async fn add_rule(
     };
     check_name("rule", name).map_err(AlertError::Invalid)?;
     let query = spec.validate().map_err(AlertError::Invalid)?;
+    // The rule reads as its maker does: no probing of addresses they see masked.
+    admin
+        .check_query(&query)
+        .map_err(|e| AlertError::Invalid(format!("q: {e}")))?;
     let setup = Setup::load(state).await?;
     if setup.rule(name).is_some() || name == DEFAULT_RULE {
         return Err(AlertError::Conflict(format!(
@@ -252,6 +325,7 @@ pub async fn add_rule(
         spec,
         query,
         source: Source::Api,
+        by: Some(admin.name.clone()),
     };
     let view = setup.rule_view(&rule);
     let details = serde_json::json!({ "rule": view });
@@ -308,7 +382,24 @@ pub async fn test_channel(
         tz: state.alerts.config.tz(),
         public_url: state.alerts.public_url.clone(),
     };
-    let result = send::send(&state.alerts.http, &channel.spec, &alert).await;
+    let result = match (
+        setup.borrowed_secret(channel),
+        state.alerts.route(channel).await,
+    ) {
+        (Some(why), _) => Err(send::SendError::new(why)),
+        (None, Ok(route)) => {
+            // Within the request's time: a channel that does not answer fails the test.
+            tokio::time::timeout(TEST_PATIENCE, send::send(&route, &channel.spec, &alert))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(send::SendError::new(format!(
+                        "no answer within {} s",
+                        TEST_PATIENCE.as_secs()
+                    )))
+                })
+        }
+        (None, Err(e)) => Err(send::SendError::new(e.to_string())),
+    };
     let attempt = match &result {
         Ok(()) => Attempt::Sent(state.now()),
         Err(e) => Attempt::Failed {
@@ -369,7 +460,11 @@ async fn add_journaled(
         name: name.into(),
         spec,
         created_at: state.now(),
-        created_by: admin.name.clone(),
+        // Made on the command line: the operator's (a user name never holds ':').
+        created_by: match admin.session {
+            None => format!("{OPERATOR_PREFIX}{}", admin.name),
+            Some(_) => admin.name.clone(),
+        },
     };
     let action = format!("alert.{}.create", kind.as_str());
     let entry = journal_entry(state, admin, &action, Kind::Create, name, details);

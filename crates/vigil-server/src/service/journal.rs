@@ -338,12 +338,15 @@ pub async fn lifecycle(
 }
 
 /// Whether the store is up: the journal's entries and how many the search index holds.
-pub async fn health(state: &AppState) -> Result<vigil_api::Health, StoreError> {
+/// The store's health: that it is up (its journal answers), and for a `known` caller (signed
+/// in, or sending with a key) the journal's and the index's counts and the version.
+pub async fn health(state: &AppState, known: bool) -> Result<vigil_api::Health, StoreError> {
+    let events = event_count(state).await?;
     Ok(vigil_api::Health {
         status: "ok".into(),
-        indexed: state.store.indexed(),
-        events: event_count(state).await?,
-        version: env!("CARGO_PKG_VERSION").into(),
+        indexed: state.store.indexed().filter(|_| known),
+        events: known.then_some(events),
+        version: known.then(|| env!("CARGO_PKG_VERSION").into()),
     })
 }
 

@@ -37,6 +37,7 @@ pub mod credentials;
 pub mod exports;
 pub mod journal;
 pub mod own_entry;
+pub mod running;
 pub mod search;
 pub mod sessions;
 
@@ -73,6 +74,8 @@ pub enum Fault {
     Conflict,
     /// Signing in is locked for a while (429).
     Locked,
+    /// The caller has as much running as they may; try again shortly (429, `Retry-After`).
+    Busy,
     /// Not now; try again shortly (503).
     Unavailable,
     /// Another system refused or could not be reached: an alert channel (502).

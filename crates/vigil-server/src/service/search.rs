@@ -33,6 +33,9 @@ pub enum SearchError {
     /// An `ip:` narrower than a masked reader sees.
     #[error(transparent)]
     MaskedIpProbe(#[from] MaskedIpProbe),
+    /// The caller has as many live tails open as they may.
+    #[error(transparent)]
+    Busy(#[from] super::running::Busy),
     /// No such entry (or none the caller may read), the index is rebuilding, or the store
     /// failed.
     #[error(transparent)]
@@ -46,6 +49,7 @@ impl Refusal for SearchError {
                 Fault::Invalid
             }
             SearchError::MaskedIpProbe(e) => e.fault(),
+            SearchError::Busy(e) => e.fault(),
             SearchError::Store(e) => e.fault(),
         }
     }
@@ -56,6 +60,7 @@ impl Refusal for SearchError {
             SearchError::BadParameter(_) => "bad_parameter",
             SearchError::BadCursor(_) => "bad_cursor",
             SearchError::MaskedIpProbe(e) => e.code(),
+            SearchError::Busy(e) => e.code(),
             SearchError::Store(e) => e.code(),
         }
     }
@@ -259,6 +264,13 @@ pub async fn facets(
 const SCAN_BATCH: usize = 500;
 /// How often a tail looks for appends made by other processes.
 const POLL: Duration = Duration::from_secs(1);
+/// How often a tail looks again at its reader's session and rights: a revoked session or a
+/// change of roles ends it within this.
+const RECHECK: Duration = Duration::from_secs(1);
+/// How far back a resuming tail goes: at most this many entries before the newest. Older
+/// entries are a search's job (journaled, paged); `ready` says where the tail starts, so a
+/// client that resumes from further back sees the gap.
+pub const RESUME_LIMIT: u64 = 10_000;
 
 /// What a live tail yields.
 #[derive(Debug, Clone)]
@@ -282,18 +294,39 @@ pub async fn tail(
     p: StreamParams,
     resume: Option<&[u8]>,
 ) -> Result<impl Stream<Item = Tailed>, SearchError> {
+    let text = parse_query(p.q.as_deref())?.to_string();
     let query = scoped_query(&reader, p.q.as_deref())?;
+    let slot = state
+        .running
+        .take(super::running::Work::Tail, &reader.name)?;
     let tz = tz(p.tz.as_deref())?;
-    let after = match resume {
-        Some(sent) => resumed_after(sent)?,
-        None => state.store.head().await?.map_or(0, |(seq, _)| seq),
+    let head = state.store.head().await?.map_or(0, |(seq, _)| seq);
+    let (asked, after) = match resume {
+        Some(sent) => {
+            let asked = resumed_after(sent)?;
+            (Some(asked), asked.max(head.saturating_sub(RESUME_LIMIT)))
+        }
+        None => (None, head),
     };
+    // Journaled like a search, before the first entry goes out: no record, no tail.
+    let mut details = json!({"q": text, "tz": tz.to_string(), "after": after});
+    if let Some(asked) = asked {
+        details["resumed_from"] = asked.into();
+    }
+    let trace = OwnEntry::by_staff(state.now(), &reader.name, "journal.tail", Kind::Access)
+        .details(details)
+        .build();
+    let own = trace.id;
+    state.append_trace(vec![trace]).await?;
     let tail = Tail {
         state: state.clone(),
         query,
         tz,
         after,
         reader: reader.into_caller(),
+        checked: std::time::Instant::now(),
+        own,
+        _slot: slot,
     };
     Ok(tail.run())
 }
@@ -319,6 +352,12 @@ struct Tail {
     after: u64,
     /// Whose session the tail lives on.
     reader: Caller,
+    /// When the reader's session and rights were last looked at.
+    checked: std::time::Instant,
+    /// The id of the journal's record of this tail (never sent to it).
+    own: uuid::Uuid,
+    /// Counts it among its reader's tails while it lives.
+    _slot: super::running::Slot,
 }
 
 impl Tail {
@@ -338,9 +377,15 @@ impl Tail {
                         _ = tokio::time::timeout(POLL, appended.changed()) => {}
                         _ = stopping.wait_for(|s| *s) => return None,
                     }
-                    if !super::sessions::still_valid(&tail.state, &tail.reader).await {
+                }
+                // The session and the rights, once a second whether entries flow or not: a
+                // revoked user's tail ends, and so does one whose roles changed (the client
+                // opens a new one, read with the new rights).
+                if tail.checked.elapsed() >= RECHECK || wait {
+                    if !super::sessions::still_entitled(&tail.state, &tail.reader).await {
                         return None;
                     }
+                    tail.checked = std::time::Instant::now();
                 }
                 if *stopping.borrow() {
                     return None;
@@ -356,6 +401,9 @@ impl Tail {
                         let mut out = Vec::new();
                         for entry in entries {
                             tail.after = entry.seq;
+                            if entry.event.id == tail.own {
+                                continue;
+                            }
                             // Masked (a copy) only for a query that reads words as masked.
                             let seen = if tail.query.reads_masked() {
                                 tail.reader.seen(&tail.state.config.privacy, &entry.event)

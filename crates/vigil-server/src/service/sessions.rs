@@ -140,9 +140,10 @@ pub async fn authenticate_key(state: &AppState, key: &str) -> Result<Ingester, S
     }
 }
 
-/// Whether the session a caller signed in with still holds (not expired, not revoked). A
-/// passing failure of the store counts as holding: the next look decides.
-pub async fn still_valid(state: &AppState, caller: &Caller) -> bool {
+/// Whether the session a caller signed in with still holds and their roles still grant what
+/// they did when it began (a live tail ends when either changes). A store that cannot be read
+/// now does not end it.
+pub async fn still_entitled(state: &AppState, caller: &Caller) -> bool {
     let Some(session) = &caller.session else {
         return true;
     };
@@ -150,7 +151,11 @@ pub async fn still_valid(state: &AppState, caller: &Caller) -> bool {
         return false;
     }
     match state.store.session(&session.token_hash).await {
-        Ok(s) => s.revoked_at.is_none(),
+        Ok(s) if s.revoked_at.is_some() => false,
+        Ok(s) => match super::caller::grants_of(state, &s.user.roles).await {
+            Ok(grants) => grants == caller.grants,
+            Err(_) => true,
+        },
         Err(StoreError::NotFound(_)) => false,
         Err(_) => true,
     }

@@ -449,9 +449,9 @@ async fn answers_say_how_far_the_index_is_behind() {
     s.ingester.ingest(&events).await.unwrap();
     let started = std::time::Instant::now();
     let head = loop {
-        let h = s.anonymous.health().await.unwrap();
-        if h.indexed == Some(h.events) {
-            break h.events;
+        let h = s.reader.health().await.unwrap();
+        if h.indexed.is_some() && h.indexed == h.events {
+            break h.events.unwrap();
         }
         assert!(
             started.elapsed().as_secs() < 30,
@@ -562,10 +562,38 @@ async fn concurrent_senders_lose_and_duplicate_nothing() {
 #[tokio::test]
 async fn health_and_openapi() {
     let s = TestServer::start().await;
-    let h = s.anonymous.health().await.unwrap();
+    let h = s.reader.health().await.unwrap();
     // The setup's entries: alice's creation, the key's, her sign-in.
-    assert_eq!((h.status.as_str(), h.events), ("ok", s.setup));
+    assert_eq!((h.status.as_str(), h.events), ("ok", Some(s.setup)));
     assert!(h.indexed.is_some_and(|i| i <= s.setup), "{:?}", h.indexed);
+    assert_eq!(h.version.as_deref(), Some(env!("CARGO_PKG_VERSION")));
+    // A stranger learns only that the store is up; so does one with a made-up token.
+    let r = s
+        .raw(reqwest::Method::GET, "/healthz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        serde_json::json!({"status": "ok"})
+    );
+    let r = s
+        .raw(reqwest::Method::GET, "/healthz")
+        .bearer_auth("vgl_not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        serde_json::json!({"status": "ok"})
+    );
+    let with_key = s.ingester.health().await.unwrap();
+    assert_eq!(
+        with_key.events,
+        Some(s.setup),
+        "a sender with a key sees the counts"
+    );
     let doc = openapi_doc(&s).await;
     for path in [
         "/v1/events",

@@ -740,7 +740,8 @@ async fn full_text_does_not_confirm_a_masked_value() {
     assert_eq!(found(&fiona, "elodie section:players").await, 0);
 
     // The live tail matches as searches do.
-    let mut audrey_tail = Box::pin(audrey.stream("elodie", None).await.unwrap());
+    // (Vigil's own entries left out: the journal records vera's tails with their words.)
+    let mut audrey_tail = Box::pin(audrey.stream("elodie -section:vigil", None).await.unwrap());
     let mut vera_tail = Box::pin(vera.stream("elodie", None).await.unwrap());
     let mut vera_all = Box::pin(vera.stream("section:players", None).await.unwrap());
     let mut later = event_json(4);
@@ -940,4 +941,488 @@ async fn a_single_event_of_another_section_is_refused_by_a_limited_key() {
         "section: ingest key \"crm\" may send events of section crm only, not \"finance\""
     );
     assert_eq!(s.journal().await.len(), before);
+}
+
+/// Waits until the alerts outbox has `n` sent deliveries; returns them (admin's view).
+async fn sent_deliveries(s: &TestServer, token: &str, n: usize) -> Vec<serde_json::Value> {
+    let start = std::time::Instant::now();
+    loop {
+        let (status, list) = call(
+            s,
+            token,
+            reqwest::Method::GET,
+            "/v1/alerts/deliveries?status=sent",
+            json!(null),
+        )
+        .await;
+        assert_eq!(status, 200, "{list}");
+        let got = list["deliveries"].as_array().unwrap().clone();
+        if got.len() >= n {
+            return got;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "{n} deliveries expected: {list:#}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_alert_rule_reads_with_its_makers_eyes() {
+    // Item 3: a holder of the `alerts` right read the whole journal through rules: a rule
+    // `-section:x` received every new entry in clear, a rule of a name confirmed it, and the
+    // built-in critical rule sent everything to a channel they had added. Now a rule matches
+    // what its maker may read, as they see it, and the built-in rule goes to the operator's
+    // channels only.
+    let hook = crate::fakes::Fake::webhook().await;
+    let ops = crate::fakes::Fake::webhook().await;
+    let ops_url = format!("{}/hook", ops.url());
+    let s = TestServer::start_with(move |c| {
+        // The fakes listen on loopback: the operator allows channels to send there.
+        c.alerts.allow_private_targets = true;
+        c.alerts.channels.insert(
+            "ops".into(),
+            vigil_server::alerts::model::ChannelSpec::Webhook {
+                url: ops_url,
+                secret: vigil_server::alerts::model::Secret::Value("ops key".into()),
+            },
+        );
+    })
+    .await;
+    let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
+    let alice = s.anonymous.with_token(&token);
+    alice
+        .add_role(&vigil_api::accounts::NewRoleRequest {
+            name: "players-alerts".into(),
+            rights: vec!["read".into(), "alerts".into()],
+            scope: "section:players".into(),
+        })
+        .await
+        .unwrap();
+    alice
+        .add_user(&vigil_api::accounts::NewUserRequest {
+            name: "mallory".into(),
+            password: PASSWORD.into(),
+            roles: vec!["players-alerts".into()],
+        })
+        .await
+        .unwrap();
+    let mallory = s.anonymous.login("mallory", PASSWORD).await.unwrap().token;
+    let (status, made) = call(
+        &s,
+        &mallory,
+        reqwest::Method::POST,
+        "/v1/alerts/channels",
+        json!({"name": "mine", "type": "webhook", "url": format!("{}/hook", hook.url()), "secret": "k"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    for (name, q) in [("name", r#""elodie martin""#), ("all", "-section:nothing")] {
+        let (status, made) = call(
+            &s,
+            &mallory,
+            reqwest::Method::POST,
+            "/v1/alerts/rules",
+            json!({"name": name, "q": q, "channels": ["mine"]}),
+        )
+        .await;
+        assert_eq!(status, 201, "{made}");
+    }
+    let (status, probe) = call(
+        &s,
+        &mallory,
+        reqwest::Method::POST,
+        "/v1/alerts/rules",
+        json!({"name": "probe", "q": "ip:203.0.113.77", "channels": ["mine"]}),
+    )
+    .await;
+    assert_eq!(status, 400, "an address probe, as in a search: {probe}");
+
+    let mut player = event_json(1);
+    player["section"] = json!("players");
+    player["severity"] = json!("critical");
+    player["ip"] = json!("203.0.113.77");
+    player["target"] = json!({"type": "player", "id": "123", "name": "Elodie Martin"});
+    let mut finance = event_json(2);
+    finance["severity"] = json!("critical");
+    finance["target"] = json!({"type": "player", "id": "123", "name": "Elodie Martin"});
+    s.ingester.ingest(&[player, finance]).await.unwrap();
+
+    // The operator's channel gets both critical entries (the built-in rule); mallory's gets
+    // the players entry once, from "all", masked.
+    let got = hook
+        .wait_accepted(1, std::time::Duration::from_secs(15))
+        .await;
+    ops.wait_accepted(2, std::time::Duration::from_secs(15))
+        .await;
+    sent_deliveries(&s, &token, 3).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let deliveries: Vec<(String, String)> = sent_deliveries(&s, &token, 3)
+        .await
+        .iter()
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap().to_owned(),
+                d["channel"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(deliveries.len(), 3, "{deliveries:?}");
+    assert_eq!(
+        deliveries
+            .iter()
+            .filter(|(rule, channel)| channel == "mine" && rule == "all")
+            .count(),
+        1,
+        "{deliveries:?}"
+    );
+    assert!(
+        deliveries
+            .iter()
+            .all(|(rule, channel)| channel == "ops" || rule == "all"),
+        "the built-in rule and the name rule send nothing to mallory's channel: {deliveries:?}"
+    );
+    assert_eq!(hook.accepted().len(), 1);
+    let body = String::from_utf8_lossy(&got[0].body).into_owned();
+    assert!(body.contains("players"), "{body}");
+    for secret in ["Elodie", "Martin", "203.0.113.77"] {
+        assert!(!body.contains(secret), "{secret} in {body}");
+    }
+    let clear = String::from_utf8_lossy(&ops.accepted()[0].body).into_owned()
+        + &String::from_utf8_lossy(&ops.accepted()[1].body);
+    assert!(
+        clear.contains("Elodie Martin"),
+        "the operator's channel reads in clear: {clear}"
+    );
+
+    // The rules' words, listed to an admin of alerts without unmask, are masked.
+    let (status, rules) = call(
+        &s,
+        &mallory,
+        reqwest::Method::GET,
+        "/v1/alerts/rules",
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!rules.to_string().contains("elodie"), "{rules}");
+    // Mallory's listing of deliveries holds her rules' only (the others' say when entries
+    // outside her scope came).
+    let (status, mine) = call(
+        &s,
+        &mallory,
+        reqwest::Method::GET,
+        "/v1/alerts/deliveries",
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 200, "{mine}");
+    let rules_seen: Vec<&str> = mine["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules_seen, ["all"]);
+
+    // Mallory loses the alerts right: her rules fall silent at once.
+    alice
+        .set_roles("mallory", &["viewer".to_owned()])
+        .await
+        .unwrap();
+    let mut later = event_json(3);
+    later["section"] = json!("players");
+    later["severity"] = json!("critical");
+    s.ingester.ingest(&[later]).await.unwrap();
+    ops.wait_accepted(3, std::time::Duration::from_secs(15))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        hook.accepted().len(),
+        1,
+        "nothing more for mallory's channel"
+    );
+}
+
+#[tokio::test]
+async fn a_channel_added_through_the_api_cannot_take_secrets_or_reach_the_servers_network() {
+    // Item 3: an admin of alerts pointed a channel at another channel's secret (sent to a host
+    // of their choosing) or at the server's own network (a metadata endpoint), and read the
+    // answer back from the test message's error.
+    let secrets = tempfile::tempdir().unwrap();
+    let ops_key = secrets.path().join("ops-hmac");
+    std::fs::write(&ops_key, "the ops channel's HMAC key\n").unwrap();
+    let sl = crate::fakes::Fake::slack().await;
+    let (dir, key) = (secrets.path().to_owned(), ops_key.clone());
+    let s = TestServer::start_with(move |c| {
+        c.alerts.secrets_dir = Some(dir);
+        c.alerts.channels.insert(
+            "ops".into(),
+            vigil_server::alerts::model::ChannelSpec::Webhook {
+                url: "https://siem.example.com/hook".into(),
+                secret: vigil_server::alerts::model::Secret::File { file: key },
+            },
+        );
+    })
+    .await;
+    let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
+    let before = s.journal().await.len();
+    for (body, why) in [
+        (
+            json!({"name": "steal", "type": "telegram", "bot_token": {"file": ops_key}, "chat_id": 1}),
+            "a secret belongs to one channel",
+        ),
+        (
+            json!({"name": "meta", "type": "webhook", "url": "http://169.254.169.254/latest/meta-data/", "secret": "k"}),
+            "url: \"169.254.169.254\" is 169.254.169.254, not a public address",
+        ),
+        (
+            json!({"name": "local", "type": "webhook", "url": format!("{}/x", sl.url()), "secret": "k"}),
+            "not a public address",
+        ),
+        (
+            json!({"name": "mapped", "type": "webhook", "url": "http://[::ffff:127.0.0.1]:9/", "secret": "k"}),
+            "not a public address",
+        ),
+        (
+            json!({"name": "named", "type": "slack", "webhook_url": "http://localhost:9/services/a/b/c"}),
+            "webhook_url: \"localhost\" is",
+        ),
+        (
+            json!({"name": "relay", "type": "email", "host": "10.0.0.25", "from": "v@example.com", "to": ["a@example.com"]}),
+            "host: \"10.0.0.25\" is 10.0.0.25, not a public address",
+        ),
+    ] {
+        let (status, answer) = call(
+            &s,
+            &token,
+            reqwest::Method::POST,
+            "/v1/alerts/channels",
+            body.clone(),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(why), "{body}: {message}");
+    }
+    assert_eq!(s.journal().await.len(), before, "nothing added");
+
+    // Where the operator allows local channels, an added channel's failing test says the
+    // status, not what the far end answered; the operator's own channel says both.
+    let wrong_hook = format!("{}/services/no/such/hook", sl.url());
+    let s = TestServer::start_with(move |c| {
+        c.alerts.allow_private_targets = true;
+        c.alerts.channels.insert(
+            "ops-slack".into(),
+            vigil_server::alerts::model::ChannelSpec::Slack {
+                webhook_url: vigil_server::alerts::model::Secret::Value(wrong_hook),
+            },
+        );
+    })
+    .await;
+    let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
+    let (status, made) = call(
+        &s,
+        &token,
+        reqwest::Method::POST,
+        "/v1/alerts/channels",
+        json!({"name": "added", "type": "slack", "webhook_url": format!("{}/services/no/such/hook", sl.url())}),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    for (channel, echoed) in [("added", false), ("ops-slack", true)] {
+        let (status, tested) = call(
+            &s,
+            &token,
+            reqwest::Method::POST,
+            &format!("/v1/alerts/channels/{channel}/test"),
+            json!(null),
+        )
+        .await;
+        assert_eq!(status, 502, "{tested}");
+        let message = tested["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("Slack answered 404 Not Found"),
+            "{message}"
+        );
+        assert_eq!(
+            message.contains("no_service"),
+            echoed,
+            "{channel}: {message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_live_tail_is_journaled_bounded_and_follows_the_readers_rights() {
+    // Item 5: `Last-Event-ID: 0` replayed the whole journal with no trace, and a tail kept the
+    // rights it opened with for up to 12 hours. A tail is journaled like a search, resumes at
+    // most RESUME_LIMIT entries back (its `ready` says where it starts), and ends within
+    // seconds when its reader's roles change.
+    let s = TestServer::start().await;
+    let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
+    let alice = s.anonymous.with_token(&token);
+    alice
+        .add_user(&vigil_api::accounts::NewUserRequest {
+            name: "vera".into(),
+            password: PASSWORD.into(),
+            roles: vec!["viewer".into()],
+        })
+        .await
+        .unwrap();
+    let limit = vigil_server::service::search::RESUME_LIMIT;
+    let events: Vec<serde_json::Value> = (1..=(limit as u32 + 500)).map(event_json).collect();
+    for batch in events.chunks(1000) {
+        s.ingester.ingest(batch).await.unwrap();
+    }
+    let head = s.journal().await.len() as u64;
+    let vera = s
+        .anonymous
+        .with_token(&s.anonymous.login("vera", PASSWORD).await.unwrap().token);
+    let mut tail = Box::pin(
+        vera.stream(r#"section:finance "Staff""#, Some(0))
+            .await
+            .unwrap(),
+    );
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(5), tail.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let vigil_client::Tailed::Ready { after } = ready else {
+        panic!("ready first, got {ready:?}");
+    };
+    // vera's sign-in came after `head` was read: it is the newest entry then.
+    assert_eq!(after, head + 1 - limit, "at most {limit} entries back");
+    let first = next_tailed(&mut tail).await.unwrap();
+    assert_eq!(first.entry.seq, after + 1);
+
+    let journaled = s
+        .journal()
+        .await
+        .into_iter()
+        .filter(|e| e.event.action == "journal.tail")
+        .collect::<Vec<_>>();
+    assert_eq!(journaled.len(), 1);
+    let details = journaled[0].event.details.as_ref().unwrap();
+    assert_eq!(journaled[0].event.actor.id, "vera");
+    assert_eq!(details["resumed_from"], 0);
+    assert_eq!(details["after"], after);
+    assert_eq!(details["q"], r#"section:finance "Staff""#);
+
+    // A change of roles ends the tail within seconds.
+    let mut fresh = Box::pin(vera.stream("", None).await.unwrap());
+    assert!(matches!(
+        fresh.next().await,
+        Some(Ok(vigil_client::Tailed::Ready { .. }))
+    ));
+    alice
+        .set_roles("vera", &["investigator".to_owned()])
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(item) = fresh.next().await {
+            if item.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the tail ended after the roles changed");
+}
+
+#[tokio::test]
+async fn one_user_cannot_hold_more_than_a_few_tails_and_exports() {
+    // Item 11: a user could open tails and exports without end, each a connection, a task and
+    // memory. Past the limit, 429 with Retry-After; the slot comes back when one ends.
+    let s = TestServer::start().await;
+    let events: Vec<serde_json::Value> = (1..=6000).map(event_json).collect();
+    for batch in events.chunks(1000) {
+        s.ingester.ingest(batch).await.unwrap();
+    }
+    let mut tails = Vec::new();
+    for _ in 0..vigil_server::service::running::TAILS_PER_USER {
+        tails.push(Box::pin(s.reader.stream("", None).await.unwrap()));
+    }
+    // The same user through another session: the limit is per user.
+    let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
+    let refused = s
+        .raw(reqwest::Method::GET, "/v1/stream")
+        .bearer_auth(&token)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 429);
+    assert_eq!(refused.headers()["retry-after"], "5");
+    let error: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "too_many", "{error}");
+    drop(tails.pop());
+    // The dropped tail's slot comes back once the server notices the connection went.
+    let start = std::time::Instant::now();
+    loop {
+        match s.reader.stream("", None).await {
+            Ok(tail) => {
+                tails.push(Box::pin(tail));
+                break;
+            }
+            Err(e) => {
+                assert!(e.to_string().contains("already has 5 live tails"), "{e}");
+                assert!(start.elapsed().as_secs() < 10, "the slot came back");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+
+    // Exports left unread stay running (their body waits for the reader).
+    let options = ExportOptions {
+        q: "section:finance".into(),
+        format: "ndjson".into(),
+        ..Default::default()
+    };
+    let export = || s.reader.export(&options);
+    let mut running = Vec::new();
+    for _ in 0..vigil_server::service::running::EXPORTS_PER_USER {
+        running.push(export().await.unwrap());
+    }
+    let Err(e) = export().await else {
+        panic!("a third export is refused");
+    };
+    assert!(
+        e.to_string().contains("already has 2 exports running"),
+        "{e}"
+    );
+    drop(running);
+    let start = std::time::Instant::now();
+    while export().await.is_err() {
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "the exports' slots came back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_sends_slowly_is_cut_off() {
+    // Item 11: a request whose body never finishes held a connection and a worker forever.
+    // A request must be read and answered within the timeout (here 1 s): 408.
+    let s = TestServer::start_with(|c| c.request_timeout = std::time::Duration::from_secs(1)).await;
+    let addr = s.url.trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    socket
+        .write_all(
+            b"POST /v1/auth/login HTTP/1.1\r\nHost: vigil\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":",
+        )
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), socket.read(&mut answer))
+        .await
+        .expect("the server answers rather than wait for the rest")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }

@@ -36,6 +36,9 @@ pub async fn export(
     Params(p): Params<ExportParams>,
 ) -> Result<Response, ApiError> {
     let ask = ExportAsk::from_params(p, &exporter)?;
+    let slot = state
+        .running
+        .take(crate::service::running::Work::Export, &exporter.name)?;
     let (export, plan) = exports::prepare(&state, &exporter, ask, INDEX_PATIENCE).await?;
     let format = export.format;
     let rows = plan.total;
@@ -64,7 +67,11 @@ pub async fn export(
             header_value(rows),
         ),
     ];
-    tokio::spawn(run(state, export, plan, tx));
+    tokio::spawn(async move {
+        run(state, export, plan, tx).await;
+        // The export counts among its maker's until it is written and recorded.
+        drop(slot);
+    });
     let body = Body::from_stream(tokio_stream_from(rx));
     Ok((headers, body).into_response())
 }
