@@ -150,14 +150,20 @@ pub fn document(
     for i in &summary.incidents {
         doc.add_text(f.incident, i);
     }
-    // The event's words, each with whether masking may hide it, tokenized once for both the
-    // full text and the hidden words.
-    let mut words: Vec<(String, bool)> = Vec::new();
+    // The event's text as one string (tokenized once, as before there were hidden words), and
+    // beside it the parts that masking hides.
     let own = e.section == "vigil";
+    let mut text = String::new();
+    let mut masked_text = String::new();
     vigil_core::text::searchable_parts(e, |part, s| {
-        let masked = !own && vigil_core::rights::masks_part(part, personal);
-        words.extend(vigil_core::text::tokens(s).into_iter().map(|w| (w, masked)));
+        text.push_str(s);
+        text.push('\n');
+        if !own && vigil_core::rights::masks_part(part, personal) {
+            masked_text.push_str(s);
+            masked_text.push('\n');
+        }
     });
+    let words = vigil_core::text::tokens(&text);
     let comments: Vec<Vec<String>> = summary
         .comments
         .iter()
@@ -168,17 +174,19 @@ pub fn document(
         for word in vigil_core::rights::hidden_words(e, personal, &summary.comments) {
             doc.add_text(f.hidden, &word);
         }
-    } else if words.iter().any(|(_, masked)| *masked) {
-        let visible: std::collections::HashSet<&str> = words
+    } else if !masked_text.is_empty() {
+        // A word is hidden when every time it occurs in the entry is in a masked part (the
+        // parts' words are the text's words in order) and no comment has it. Few words are
+        // masked: counting beats hashing the whole text.
+        let masked_words = vigil_core::text::tokens(&masked_text);
+        let count = |list: &[String], w: &str| list.iter().filter(|x| x.as_str() == w).count();
+        let mut hidden: Vec<&str> = masked_words
             .iter()
-            .filter(|(_, masked)| !masked)
-            .map(|(w, _)| w.as_str())
-            .chain(comments.iter().flatten().map(String::as_str))
-            .collect();
-        let mut hidden: Vec<&str> = words
-            .iter()
-            .filter(|(w, masked)| *masked && !visible.contains(w.as_str()))
-            .map(|(w, _)| w.as_str())
+            .map(String::as_str)
+            .filter(|w| {
+                count(&words, w) == count(&masked_words, w)
+                    && !comments.iter().any(|c| c.iter().any(|x| x == w))
+            })
             .collect();
         hidden.sort_unstable();
         hidden.dedup();
@@ -188,8 +196,7 @@ pub fn document(
     }
     let mut tokens: Vec<Token> = Vec::new();
     let mut position = 0;
-    let texts =
-        std::iter::once(words.into_iter().map(|(w, _)| w).collect::<Vec<_>>()).chain(comments);
+    let texts = std::iter::once(words).chain(comments);
     for (n, text) in texts.enumerate() {
         if n > 0 {
             position += COMMENT_GAP;

@@ -312,6 +312,17 @@ impl TestServer {
             .expect("demo events are stored");
     }
 
+    /// Waits (up to five minutes) until the search index holds every entry stored now, as the
+    /// README's demo waits before it opens the console: for tests of what comes after.
+    pub async fn indexed(&self) {
+        vigil_server::service::exports::index_caught_up(
+            self.state.store.as_ref(),
+            std::time::Duration::from_secs(300),
+        )
+        .await
+        .expect("the search index catches up with the journal");
+    }
+
     /// Asks the server to stop; the future completes when it has.
     pub fn stop_and_wait(mut self) -> impl std::future::Future<Output = ()> {
         let _ = self.stop.take().map(|s| s.send(()));
