@@ -29,8 +29,6 @@ fn leftovers(dir: &Path) -> Vec<String> {
 async fn a_100k_row_export_is_complete_and_a_cancelled_one_leaves_nothing() {
     let store = Store::start().await;
     store.demo_direct(100_000).await;
-    // Indexed first (how long that takes is the benchmarks' business, not this test's).
-    store.indexed().await;
     let home = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let c = console(home.path());
