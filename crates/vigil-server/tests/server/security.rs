@@ -462,6 +462,28 @@ async fn an_ingest_key_cannot_write_the_journal_of_the_journal() {
     );
 }
 
+/// Two roles for the masking tests: `finance-clear` (read, unmask and export finance) and
+/// `masked-exporter` (read and export everything, masked: a viewer who may also export).
+async fn add_reading_roles(admin: &Client) {
+    for (name, rights, scope) in [
+        (
+            "finance-clear",
+            &["read", "unmask", "export"][..],
+            "section:finance",
+        ),
+        ("masked-exporter", &["read", "export"][..], ""),
+    ] {
+        admin
+            .add_role(&vigil_api::accounts::NewRoleRequest {
+                name: name.into(),
+                rights: rights.iter().map(|r| r.to_string()).collect(),
+                scope: scope.into(),
+            })
+            .await
+            .unwrap();
+    }
+}
+
 /// Recovers a masked IPv4 address the way a masked reader would: for each entry after the
 /// first, the 256 last octets in its /24 are tried against its hash, chained from the previous
 /// entry's hash. The addresses found.
@@ -497,23 +519,7 @@ async fn a_masked_reader_gets_no_hash_to_test_guesses_against() {
     let s = TestServer::start().await;
     let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
     let alice = s.anonymous.with_token(&token);
-    alice
-        .add_role(&vigil_api::accounts::NewRoleRequest {
-            name: "finance-clear".into(),
-            rights: vec!["read".into(), "unmask".into(), "export".into()],
-            scope: "section:finance".into(),
-        })
-        .await
-        .unwrap();
-    // A viewer who may also export (what they export is masked as they read it).
-    alice
-        .add_role(&vigil_api::accounts::NewRoleRequest {
-            name: "masked-exporter".into(),
-            rights: vec!["read".into(), "export".into()],
-            scope: String::new(),
-        })
-        .await
-        .unwrap();
+    add_reading_roles(&alice).await;
     for (name, role) in [
         ("vera", "masked-exporter"),
         ("audrey", "auditor"),
@@ -648,23 +654,7 @@ async fn full_text_does_not_confirm_a_masked_value() {
     let s = TestServer::start().await;
     let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
     let alice = s.anonymous.with_token(&token);
-    alice
-        .add_role(&vigil_api::accounts::NewRoleRequest {
-            name: "finance-clear".into(),
-            rights: vec!["read".into(), "unmask".into(), "export".into()],
-            scope: "section:finance".into(),
-        })
-        .await
-        .unwrap();
-    // A viewer who may also export (what they export is masked as they read it).
-    alice
-        .add_role(&vigil_api::accounts::NewRoleRequest {
-            name: "masked-exporter".into(),
-            rights: vec!["read".into(), "export".into()],
-            scope: String::new(),
-        })
-        .await
-        .unwrap();
+    add_reading_roles(&alice).await;
     for (name, roles) in [
         ("vera", vec!["masked-exporter"]),
         ("audrey", vec!["auditor"]),
