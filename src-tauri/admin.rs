@@ -67,6 +67,18 @@ impl Console {
         self.accounts().await
     }
 
+    /// Disables a user (they cannot sign in; their sessions end) or enables them again.
+    pub async fn set_disabled(&self, name: &str, disable: bool) -> Result<Accounts, UiError> {
+        let client = self.client()?;
+        let changed = if disable {
+            client.disable_user(name).await
+        } else {
+            client.enable_user(name).await
+        };
+        self.online(changed).await?;
+        self.accounts().await
+    }
+
     /// Creates a custom role.
     pub async fn add_role(
         &self,

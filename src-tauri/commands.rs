@@ -27,13 +27,25 @@ pub async fn sign_in(
     server: String,
     user: String,
     password: String,
+    plain_http: Option<bool>,
 ) -> Answer<Session> {
-    console.sign_in(&server, &user, &password).await
+    console
+        .sign_in(&server, &user, &password, plain_http.unwrap_or(false))
+        .await
 }
 
 #[tauri::command]
 pub async fn sign_out(console: State<'_, Console>) -> Answer<Session> {
     console.sign_out().await
+}
+
+#[tauri::command]
+pub async fn change_password(
+    console: State<'_, Console>,
+    old_password: String,
+    new_password: String,
+) -> Answer<()> {
+    console.change_password(&old_password, &new_password).await
 }
 
 #[tauri::command]
@@ -257,6 +269,16 @@ pub async fn set_roles(
 #[tauri::command]
 pub async fn revoke_user(console: State<'_, Console>, name: String) -> Answer<Accounts> {
     console.revoke_user(&name).await
+}
+
+#[tauri::command]
+pub async fn disable_user(console: State<'_, Console>, name: String) -> Answer<Accounts> {
+    console.set_disabled(&name, true).await
+}
+
+#[tauri::command]
+pub async fn enable_user(console: State<'_, Console>, name: String) -> Answer<Accounts> {
+    console.set_disabled(&name, false).await
 }
 
 #[tauri::command]

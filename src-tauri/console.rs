@@ -449,6 +449,7 @@ impl Console {
         server: &str,
         user: &str,
         password: &str,
+        plain_http: bool,
     ) -> Result<Session, UiError> {
         let server = server.trim();
         let user = user.trim();
@@ -465,6 +466,9 @@ impl Console {
             ));
         }
         let anonymous = Client::new(server)?;
+        if !plain_http {
+            refuse_plain_http(anonymous.base_url())?;
+        }
         let answer = match anonymous.login(user, password).await {
             Ok(a) => a,
             Err(ClientError::Api {
@@ -513,6 +517,33 @@ impl Console {
             session.keyring_note = Some(e.message);
         }
         Ok(session)
+    }
+
+    /// Changes the signed-in user's own password, given the current one: the store ends their
+    /// other sessions, this one goes on. A wrong current password is `wrong_password` (and
+    /// counts as a failed sign-in on the store: five lock the name, `locked`).
+    pub async fn change_password(
+        &self,
+        old_password: &str,
+        new_password: &str,
+    ) -> Result<(), UiError> {
+        if old_password.is_empty() || new_password.is_empty() {
+            return Err(UiError::invalid(
+                "Enter your current password and the new one.",
+            ));
+        }
+        let client = self.client()?;
+        match client.change_password(old_password, new_password).await {
+            Err(ClientError::Api { code, message, .. }) if code == "wrong_password" => {
+                Err(UiError::new("wrong_password", message))
+            }
+            Err(ClientError::Api {
+                status: 429,
+                message,
+                ..
+            }) => Err(UiError::new("locked", message)),
+            other => self.call(other).await,
+        }
     }
 
     /// Signs out: ends the session on the store (when it answers) and forgets the token.
@@ -919,4 +950,30 @@ impl Drop for Console {
     fn drop(&mut self) {
         self.live_stop();
     }
+}
+
+/// Refuses plain HTTP to anything but this machine: the password and the token would cross
+/// the network in clear. The person may confirm (`plain_http`) for a network they trust.
+fn refuse_plain_http(url: &url::Url) -> Result<(), UiError> {
+    if url.scheme() != "http" {
+        return Ok(());
+    }
+    let local = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if local {
+        return Ok(());
+    }
+    Err(UiError::new(
+        "plain_http",
+        format!(
+            "{} is plain HTTP: your password and session would cross the network unencrypted. \
+             Use https:// (the store serves it with [tls] in vigil.toml), or connect anyway \
+             if you trust this network.",
+            url.as_str().trim_end_matches('/')
+        ),
+    ))
 }

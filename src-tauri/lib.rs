@@ -82,6 +82,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         .invoke_handler(tauri::generate_handler![
             commands::session_status,
             commands::sign_in,
+            commands::change_password,
             commands::sign_out,
             commands::parse_query,
             commands::print_query,
@@ -113,6 +114,8 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::add_user,
             commands::set_roles,
             commands::revoke_user,
+            commands::disable_user,
+            commands::enable_user,
             commands::add_role,
             commands::remove_role,
         ])
@@ -142,7 +145,7 @@ pub fn run() {
                 (&launch.server, &launch.user, &launch.password)
             {
                 let signed_in =
-                    tauri::async_runtime::block_on(console.sign_in(server, user, password));
+                    tauri::async_runtime::block_on(console.sign_in(server, user, password, false));
                 if let Err(e) = signed_in {
                     tracing::error!(
                         code = e.code,

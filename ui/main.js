@@ -9,6 +9,7 @@ import { initSignIn, showSignIn, hideSignIn } from './views/signin.js';
 import { createSearchScreen } from './search.js';
 import { holds, setUser } from './lib/rights.js';
 import { createAdmin } from './views/admin.js';
+import { initPassword } from './views/password.js';
 
 let screen = null;
 const admin = createAdmin(byId('admin'), {
@@ -54,6 +55,8 @@ onSignedOut(async (error) => {
   }
   signedOut(session, error.message);
 });
+
+initPassword();
 
 byId('signout').addEventListener('click', async () => {
   const button = byId('signout');

@@ -16,35 +16,54 @@ async fn sign_in_errors_are_precise() {
     let code = |r: Result<_, vigil_console::error::UiError>| r.unwrap_err().code;
 
     assert_eq!(
-        code(c.sign_in("localhost:7878", USER, PASSWORD).await),
+        code(c.sign_in("localhost:7878", USER, PASSWORD, false).await),
         "bad_url"
     );
     assert_eq!(
-        code(c.sign_in("ftp://127.0.0.1", USER, PASSWORD).await),
+        code(c.sign_in("ftp://127.0.0.1", USER, PASSWORD, false).await),
         "bad_url"
     );
-    assert_eq!(code(c.sign_in("", USER, PASSWORD).await), "bad_url");
+    assert_eq!(code(c.sign_in("", USER, PASSWORD, false).await), "bad_url");
     // Something answers HTTP there, but it is not a Vigil store.
     let not_vigil = format!("{}/not/vigil/", store.url);
-    let e = c.sign_in(&not_vigil, USER, PASSWORD).await.unwrap_err();
+    let e = c
+        .sign_in(&not_vigil, USER, PASSWORD, false)
+        .await
+        .unwrap_err();
     assert_eq!(e.code, "bad_url");
     assert!(e.message.contains("No Vigil store"), "{e:?}");
     // Nothing listens on port 9.
     let e = c
-        .sign_in("http://127.0.0.1:9", USER, PASSWORD)
+        .sign_in("http://127.0.0.1:9", USER, PASSWORD, false)
         .await
         .unwrap_err();
     assert_eq!(e.code, "unreachable");
     assert!(e.message.contains("127.0.0.1:9"), "{e:?}");
     let e = c
-        .sign_in(&store.url, USER, "wrong password!")
+        .sign_in(&store.url, USER, "wrong password!", false)
         .await
         .unwrap_err();
     assert_eq!(e.code, "bad_credentials");
     assert_eq!(
-        code(c.sign_in(&store.url, "", PASSWORD).await),
+        code(c.sign_in(&store.url, "", PASSWORD, false).await),
         "bad_credentials"
     );
+    // Plain HTTP beyond this machine would send the password in clear: refused before any
+    // connection (the addresses below are not reached), unless the person confirms.
+    for remote in [
+        "http://192.0.2.10:7878",
+        "http://[2001:db8::1]:7878",
+        "http://vigil.example",
+    ] {
+        let e = c.sign_in(remote, USER, PASSWORD, false).await.unwrap_err();
+        assert_eq!(e.code, "plain_http", "{remote}: {e:?}");
+        assert!(e.message.contains("https://"), "{e:?}");
+    }
+    // Loopback in any spelling is this machine.
+    for local in ["http://localhost:9", "http://127.0.0.2:9", "http://[::1]:9"] {
+        let e = c.sign_in(local, USER, PASSWORD, false).await.unwrap_err();
+        assert_eq!(e.code, "unreachable", "{local}: {e:?}");
+    }
     assert_eq!(c.session_status().await.state, "signed_out");
     // Nothing works before signing in, and says so.
     let e = c.search("", None, None, None).await.unwrap_err();
@@ -56,7 +75,10 @@ async fn the_next_launch_goes_straight_in_until_the_token_ends() {
     let store = Store::start().await;
     let dir = tempfile::tempdir().unwrap();
     let first = console(dir.path());
-    let s = first.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    let s = first
+        .sign_in(&store.url, USER, PASSWORD, false)
+        .await
+        .unwrap();
     assert_eq!(s.state, "signed_in");
     assert_eq!(s.user.as_ref().unwrap().roles, ["auditor"]);
     drop(first);
@@ -109,7 +131,7 @@ async fn a_revoked_session_returns_to_sign_in_and_sign_out_forgets() {
     let store = Store::start().await;
     let dir = tempfile::tempdir().unwrap();
     let c = console(dir.path());
-    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
     c.search("", None, Some(1), None).await.unwrap();
 
     // The same session, opened by a second launch from the keyring, signs out: that revokes the
@@ -124,7 +146,7 @@ async fn a_revoked_session_returns_to_sign_in_and_sign_out_forgets() {
     assert_eq!(e.code, "signed_out");
     assert_eq!(c.session_status().await.state, "signed_out");
 
-    let s = c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    let s = c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
     assert_eq!(s.state, "signed_in");
     let out = c.sign_out().await.unwrap();
     assert_eq!(out.state, "signed_out");
@@ -139,7 +161,7 @@ async fn search_timeline_facets_and_detail_follow_the_query() {
     let events = store.demo(3000).await;
     let dir = tempfile::tempdir().unwrap();
     let c = console(dir.path());
-    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
 
     let q = "section:bonuses severity:critical";
     let expected = events
@@ -218,7 +240,7 @@ async fn dates_in_the_query_are_the_users_wall_clock() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let c = console(dir.path());
-    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
     // What the filter bar writes for "today" and "the last hour", in local wall-clock time.
     // Vigil's own entries of today (the user, the key, the sign-in, the searches) left out.
     let today = format!("on:{} -section:vigil", now.format("%Y-%m-%d"));
@@ -260,7 +282,7 @@ async fn pivots_everything_about_a_target_and_around_an_entry() {
     store.ingester.ingest(&batch).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let c = console(dir.path());
-    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
 
     let around = c.around(&ids[0]).await.unwrap();
     let got: Vec<String> = around
@@ -299,7 +321,7 @@ async fn the_live_tail_delivers_new_matching_entries() {
     let store = Store::start().await;
     let dir = tempfile::tempdir().unwrap();
     let c = console(dir.path());
-    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     c.live_start("severity:critical", move |m| tx.send(m).is_ok())
         .unwrap();
@@ -393,7 +415,7 @@ async fn an_ended_session_ends_the_live_tail_and_the_session() {
     let store = Store::start().await;
     let dir = tempfile::tempdir().unwrap();
     let c = console(dir.path());
-    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     c.live_start("", move |m| tx.send(m).is_ok()).unwrap();
     let first = tokio::time::timeout(Duration::from_secs(5), rx.recv())

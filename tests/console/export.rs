@@ -32,7 +32,7 @@ async fn a_100k_row_export_is_complete_and_a_cancelled_one_leaves_nothing() {
     let home = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let c = console(home.path());
-    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
 
     // 100k rows of CSV: every row there, progress up to the total, the About beside it (the
     // journal's own entries, section vigil, left out).
@@ -110,7 +110,7 @@ async fn xlsx_and_json_exports_carry_their_about_and_bad_requests_are_refused() 
     let home = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let c = console(home.path());
-    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
 
     // No extension: the format's is added.
     let done = c

@@ -34,7 +34,7 @@ async fn annotations_written_offline_arrive_once_with_their_author_and_both_time
     store.demo(300).await;
     let dir = tempfile::tempdir().unwrap();
     let c = console(dir.path());
-    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
     let online = c
         .search("section:finance", None, Some(50), None)
         .await
@@ -166,7 +166,7 @@ async fn annotations_written_offline_arrive_once_with_their_author_and_both_time
     };
     if !kept_token {
         // Without an OS keyring (plain cargo test), the token did not survive: sign in again.
-        c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+        c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
     }
     let o = sent(&c).await;
     assert!(o.online);
@@ -234,7 +234,7 @@ async fn what_one_user_wrote_waits_for_them_and_goes_under_their_name() {
     store.add_user("second.auditor", &["investigator"]).await;
     let dir = tempfile::tempdir().unwrap();
     let c = console(dir.path());
-    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
     let page = c.search("", None, Some(5), None).await.unwrap();
     let id = page.events[0].stored.event.id.to_string();
     let stopped = store.stop().await;
@@ -247,7 +247,7 @@ async fn what_one_user_wrote_waits_for_them_and_goes_under_their_name() {
     c.sign_out().await.unwrap();
 
     // Someone else signs in on this computer: they neither see nor send it.
-    c.sign_in(&store.url, "second.auditor", PASSWORD)
+    c.sign_in(&store.url, "second.auditor", PASSWORD, false)
         .await
         .unwrap();
     let o = c.outbox_retry(None).await.unwrap();
@@ -264,7 +264,7 @@ async fn what_one_user_wrote_waits_for_them_and_goes_under_their_name() {
     c.sign_out().await.unwrap();
 
     // Its author signs in again: it goes, under their name.
-    c.sign_in(&store.url, USER, PASSWORD).await.unwrap();
+    c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
     assert_eq!(sent(&c).await.waiting, 0);
     let stored = store
         .state

@@ -185,6 +185,24 @@ test('an admin adds a role and a user with it, changes their roles and ends sess
   await app.assertClean();
 });
 
+test('an admin disables a user (their sessions end) and enables them again; not themselves', async () => {
+  const app = await openApp(browser, { config: ADMIN });
+  const { page } = app;
+  await openAdmin(page);
+  assert.equal(await page.isDisabled(`${userRow('c.roux')} .user-disable`), true, 'not one\'s own account');
+  await page.click(`${userRow('s.levi')} .user-disable`);
+  await statusIs(page, 's.levi is disabled: they cannot sign in, and their sessions have ended.');
+  assert.deepEqual(await app.calls('disable_user'), [{ name: 's.levi' }]);
+  assert.equal(await page.textContent(`${userRow('s.levi')} .user-disabled`), 'disabled');
+  assert.equal(await page.textContent(`${userRow('s.levi')} .user-sessions`), '0');
+  assert.equal(await page.isVisible(`${userRow('s.levi')} .user-disable`), false);
+  await page.click(`${userRow('s.levi')} .user-enable`);
+  await statusIs(page, 's.levi may sign in again.');
+  assert.equal(await page.$(`${userRow('s.levi')} .user-disabled`), null);
+  assert.equal(await page.isVisible(`${userRow('s.levi')} .user-disable`), true);
+  await app.assertClean();
+});
+
 test('a custom role cannot be removed while someone holds it (the store names them), then it can', async () => {
   const app = await openApp(browser, { config: ADMIN });
   const { page } = app;

@@ -46,6 +46,7 @@ test('every field shows byte-exact: RTL, emoji, quotes, newlines, <script> and =
   assert.equal(await field(page, 'hash'), `${e.hash}Copy`);
   assert.equal(await field(page, 'seq'), String(e.seq));
   assert.equal(await field(page, 'user agent'), e.user_agent);
+  assert.equal(await page.textContent('#detail dd[data-field="sent by"] .pivot'), e.sender, 'the key that sent it, as a pivot');
   assert.match(await field(page, 'actor'), /^k\.morelKarine Morel · vip-manager · staff$/);
   assert.equal(await page.textContent('.table-rows .row[data-index="0"] .c-target .dim'), e.target.name);
   assert.equal(await page.evaluate(() => document.querySelectorAll('script').length), 1, 'no script element came from the data');

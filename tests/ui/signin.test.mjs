@@ -60,6 +60,45 @@ test('each sign-in failure shows next to its field and the button comes back', a
   await app.assertClean();
 });
 
+test('plain HTTP beyond this machine is refused until the person confirms', async () => {
+  const app = await openApp(browser, { config: { session: 'signed_out' } });
+  const { page } = app;
+  await page.waitForSelector('#signin-screen:not([hidden])');
+
+  await signIn(page, { server: 'http://vigil.casino.example:7878' });
+  await page.waitForSelector('#signin-server-error:not([hidden])');
+  assert.match(await text(page, '#signin-server-error'), /is plain HTTP: your password and session would cross the network unencrypted/);
+  assert.equal(await text(page, '#signin-submit'), 'Connect over plain HTTP');
+  assert.equal((await app.calls('sign_in')).at(-1).plain_http, false, 'first asked without it');
+
+  // Another address asks again.
+  await page.fill('#signin-server', 'http://10.1.2.3:7878');
+  assert.equal(await text(page, '#signin-submit'), 'Sign in');
+  assert.equal(await visible(page, '#signin-server-error'), false);
+  await page.fill('#signin-server', 'http://vigil.casino.example:7878');
+  assert.equal(await text(page, '#signin-submit'), 'Sign in', 'typing the address again does not confirm it');
+
+  await page.click('#signin-submit');
+  await page.waitForSelector('#signin-server-error:not([hidden])');
+  await page.fill('#signin-password', 'correct horse battery');
+  await page.click('#signin-submit');
+  await page.waitForSelector('.table-body .row:not(.placeholder)');
+  const confirmed = (await app.calls('sign_in')).at(-1);
+  assert.equal(confirmed.plain_http, true);
+  assert.equal(confirmed.server, 'http://vigil.casino.example:7878');
+  await app.assertClean();
+});
+
+test('loopback over plain HTTP needs no confirmation', async () => {
+  const app = await openApp(browser, { config: { session: 'signed_out' } });
+  const { page } = app;
+  await page.waitForSelector('#signin-screen:not([hidden])');
+  await signIn(page, { server: 'http://127.0.0.1:7878' });
+  await page.waitForSelector('.table-body .row:not(.placeholder)');
+  assert.equal((await app.calls('sign_in')).at(-1).plain_http, false);
+  await app.assertClean();
+});
+
 test('a token kept in memory only is said, on the form and in the header', async () => {
   const note = 'No Secret Service answered on D-Bus.';
   const patch = { keyring: 'memory', keyring_note: note };

@@ -146,7 +146,8 @@ export function createAdmin(root, { button, covers }) {
     const rows = [el('tr', { class: 'user-row', data: { name: u.name } },
       el('th', { class: 'user-name', attrs: { scope: 'row' }, title: u.created_at ? `Created ${formatLocalSeconds(u.created_at)}` : '' },
         el('span', { class: 'user-login', text: u.name }),
-        u.name === me ? el('span', { class: 'badge admin-you', text: 'you' }) : null),
+        u.name === me ? el('span', { class: 'badge admin-you', text: 'you' }) : null,
+        u.disabled_at ? el('span', { class: 'badge user-disabled', text: 'disabled', title: `Disabled ${formatLocalSeconds(u.disabled_at)}: cannot sign in` }) : null),
       el('td', { class: 'user-roles' }, el('div', { class: 'user-roles-edit' },
         el('div', { class: 'admin-checks', attrs: { role: 'group', 'aria-label': `Roles of ${u.name}` } },
           all.map((r) => check(r, ticks.has(r), r, { data: { user: u.name, focus: `role:${u.name}:${r}` } }))),
@@ -164,7 +165,19 @@ export function createAdmin(root, { button, covers }) {
         title: u.live_sessions > 0 ? `Sign ${u.name} out of every live session` : 'No live session',
         data: { act: 'revoke', user: u.name, ready: String(u.live_sessions > 0), focus: `revoke:${u.name}` },
         attrs: { 'aria-label': `End sessions of ${u.name}` },
-      })))];
+      }), u.disabled_at
+        ? el('button', {
+          type: 'button', class: 'user-enable', text: 'Enable',
+          title: `Let ${u.name} sign in again`,
+          data: { act: 'enable', user: u.name, ready: 'true', focus: `enable:${u.name}` },
+          attrs: { 'aria-label': `Enable ${u.name}` },
+        })
+        : el('button', {
+          type: 'button', class: 'user-disable', text: 'Disable',
+          title: u.name === me ? 'You cannot disable your own account' : `${u.name} can no longer sign in; their sessions end at once`,
+          data: { act: 'disable', user: u.name, ready: String(u.name !== me), focus: `disable:${u.name}` },
+          attrs: { 'aria-label': `Disable ${u.name}` },
+        })))];
     if (userErrors.has(u.name)) rows.push(errorRow(u.name, userErrors.get(u.name), 5));
     return rows;
   }
@@ -326,6 +339,10 @@ export function createAdmin(root, { button, covers }) {
     } else if (b.dataset.act === 'revoke') {
       const n = u.live_sessions ?? 0;
       change('revoke_user', { name }, { onError, fallback, done: `Ended ${n} ${n === 1 ? 'session' : 'sessions'} of ${name}.` });
+    } else if (b.dataset.act === 'disable') {
+      change('disable_user', { name }, { onError, fallback, done: `${name} is disabled: they cannot sign in, and their sessions have ended.` });
+    } else if (b.dataset.act === 'enable') {
+      change('enable_user', { name }, { onError, fallback, done: `${name} may sign in again.` });
     }
   });
   roleRows.addEventListener('click', (e) => {

@@ -91,6 +91,9 @@ function fields(e) {
   for (const [label, key] of [['User agent', 'user_agent'], ['Session', 'session_id'], ['Request', 'request_id']]) {
     if (e[key] != null) out.push(row(label, personal(e, key, e[key], 'mono')));
   }
+  // The ingest key that handed the entry to the store (`vigil` for the store's own entries),
+  // recorded by the store under the hash chain; absent on entries from before senders.
+  if (e.sender != null) out.push(row('Sent by', pivot('sender', e.sender)));
   out.push(row('ID', textValue(e.id, 'mono'), copyButton('id', e.id)));
   out.push(row('Seq', textValue(String(e.seq), 'mono')));
   // The store withholds hashes from users who read some entries masked (with a hash, masked

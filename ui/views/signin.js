@@ -23,10 +23,25 @@ function clearErrors() {
   for (const input of form().querySelectorAll('input')) input.removeAttribute('aria-invalid');
 }
 
+// The address the person agreed to reach over plain HTTP (after the console's warning); any
+// change of the address asks again.
+let plainHttpFor = null;
+
+function submitLabel() {
+  return plainHttpFor !== null && plainHttpFor === fields().server.value.trim()
+    ? 'Connect over plain HTTP' : 'Sign in';
+}
+
 /** Shows a sign_in failure where it belongs. */
 function showError(error) {
   const f = fields();
-  if (error.code === 'bad_url') {
+  if (error.code === 'plain_http') {
+    // Said next to the address; the button now connects anyway if the person presses it.
+    say('signin-server-error', error.message);
+    f.server.setAttribute('aria-invalid', 'true');
+    plainHttpFor = f.server.value.trim();
+    f.submit.focus();
+  } else if (error.code === 'bad_url') {
     say('signin-server-error', error.message);
     f.server.setAttribute('aria-invalid', 'true');
     f.server.focus();
@@ -60,8 +75,9 @@ export function showSignIn(session, message) {
   f.password.value = '';
   say('signin-reason', message ?? session?.reason ?? null);
   say('signin-keyring', keyringText(session));
+  plainHttpFor = null;
   f.submit.disabled = false;
-  f.submit.textContent = 'Sign in';
+  f.submit.textContent = submitLabel();
   byId('signin-screen').hidden = false;
   (f.server.value ? (f.user.value ? f.password : f.user) : f.server).focus();
 }
@@ -72,6 +88,14 @@ export function hideSignIn() {
 
 /** Wires the form; `onSignedIn(session)` runs after a successful sign_in. */
 export function initSignIn(onSignedIn) {
+  fields().server.addEventListener('input', () => {
+    if (plainHttpFor !== null && plainHttpFor !== fields().server.value.trim()) {
+      plainHttpFor = null;
+      say('signin-server-error', null);
+      fields().server.removeAttribute('aria-invalid');
+    }
+    fields().submit.textContent = submitLabel();
+  });
   form().addEventListener('submit', async (event) => {
     event.preventDefault();
     const f = fields();
@@ -80,10 +104,12 @@ export function initSignIn(onSignedIn) {
     f.submit.disabled = true;
     f.submit.textContent = 'Signing in…';
     try {
+      const server = f.server.value.trim();
       const session = await call('sign_in', {
-        server: f.server.value.trim(),
+        server,
         user: f.user.value.trim(),
         password: f.password.value,
+        plain_http: plainHttpFor === server,
       });
       f.password.value = '';
       onSignedIn(session);
@@ -91,7 +117,7 @@ export function initSignIn(onSignedIn) {
       showError(error);
     } finally {
       f.submit.disabled = false;
-      f.submit.textContent = 'Sign in';
+      f.submit.textContent = submitLabel();
     }
   });
 }

@@ -426,6 +426,34 @@ impl Client {
         Ok(r.sessions)
     }
 
+    /// `POST /v1/users/{name}/disable`: the user cannot sign in; their sessions end.
+    pub async fn disable_user(&self, name: &str) -> Result<UserSummary, ClientError> {
+        let path = format!("v1/users/{}/disable", urlencoding_path(name));
+        self.json(self.request(Method::POST, &path)).await
+    }
+
+    /// `POST /v1/users/{name}/enable`: a disabled user may sign in again.
+    pub async fn enable_user(&self, name: &str) -> Result<UserSummary, ClientError> {
+        let path = format!("v1/users/{}/enable", urlencoding_path(name));
+        self.json(self.request(Method::POST, &path)).await
+    }
+
+    /// `PUT /v1/me/password`: changes the signed-in user's password, given the current one;
+    /// their other sessions end.
+    pub async fn change_password(
+        &self,
+        old_password: &str,
+        new_password: &str,
+    ) -> Result<(), ClientError> {
+        let body = vigil_api::PasswordChange {
+            old_password: old_password.into(),
+            new_password: new_password.into(),
+        };
+        self.send(self.request(Method::PUT, "v1/me/password").json(&body))
+            .await
+            .map(drop)
+    }
+
     /// `GET /v1/roles`: built-in roles, then custom ones.
     pub async fn roles(&self) -> Result<Vec<RoleInfo>, ClientError> {
         self.json(self.request(Method::GET, "v1/roles")).await

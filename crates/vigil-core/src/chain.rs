@@ -3,7 +3,9 @@
 //! `hash(n) = SHA-256(raw hash(n-1) ‖ canonical(n))`, with 32 zero bytes before the first entry.
 //! The canonical encoding is compact JSON with every field present (absent ones as `null`) in a
 //! fixed order, timestamps as RFC 3339 UTC with six fractional digits, and JSON values (changes,
-//! details) exactly as stored (key order and number digits preserved).
+//! details) exactly as stored (key order and number digits preserved). The sender (recorded
+//! since schema 8) is appended as a 19th element when present; entries without one keep their
+//! 18 elements, so everything written before it verifies as it always did.
 
 use chrono::{DateTime, Utc};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
@@ -40,7 +42,9 @@ struct Canonical<'a> {
 impl Serialize for Canonical<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.event;
-        let mut a = s.serialize_seq(Some(18))?;
+        // The sender is the 19th element when there is one: entries written before senders were
+        // recorded keep the 18 elements they were hashed with.
+        let mut a = s.serialize_seq(Some(18 + usize::from(e.sender.is_some())))?;
         a.serialize_element(&self.seq)?;
         a.serialize_element(&micros::format(self.received_at))?;
         a.serialize_element(&e.id.to_string())?;
@@ -64,6 +68,9 @@ impl Serialize for Canonical<'_> {
         a.serialize_element(&e.request_id)?;
         a.serialize_element(&e.reason)?;
         a.serialize_element(&e.details)?;
+        if let Some(sender) = &e.sender {
+            a.serialize_element(sender)?;
+        }
         a.end()
     }
 }
@@ -284,6 +291,42 @@ mod tests {
         v.check(&b).unwrap();
         assert_eq!(v.verified(), 2);
         assert_eq!(v.head(), b.hash);
+    }
+
+    /// The sender is under the hash: an entry whose sender is changed, added or removed no longer
+    /// verifies; without one, the encoding is the 18 elements entries had before senders.
+    #[test]
+    fn the_sender_is_under_the_hash_and_absent_keeps_the_old_encoding() {
+        let a = stored(1, &GENESIS, "one");
+        let old = String::from_utf8(canonical(&a.event, 1, &a.received_at)).unwrap();
+        assert_eq!(
+            old,
+            String::from_utf8(canonical_by_value(&a.event, 1, &a.received_at)).unwrap()
+        );
+        let mut sent = a.event.clone();
+        sent.sender = Some("backoffice \"prod\" 🎰".into());
+        let text = String::from_utf8(canonical(&sent, 1, &a.received_at)).unwrap();
+        assert_eq!(
+            text,
+            format!("{},\"backoffice \\\"prod\\\" 🎰\"]", &old[..old.len() - 1])
+        );
+        let entry = StoredEvent {
+            hash: hex::encode(link(&GENESIS, &sent, 1, &a.received_at)),
+            event: sent,
+            ..a.clone()
+        };
+        Verifier::default().check(&entry).unwrap();
+        for forged in [Some("other-key".to_owned()), None] {
+            let mut tampered = entry.clone();
+            tampered.event.sender = forged;
+            assert!(matches!(
+                Verifier::default().check(&tampered),
+                Err(ChainError::Mismatch { seq: 1, .. })
+            ));
+        }
+        let mut added = a.clone();
+        added.event.sender = Some("vigil".into());
+        assert!(Verifier::default().check(&added).is_err());
     }
 
     #[test]

@@ -226,6 +226,55 @@ pub struct Event {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub details: Option<Map<String, Value>>,
+    /// Who handed it to the store, set by the store and never by the sender: the name of the
+    /// ingest key that sent it, `vigil` for the entries the store writes about itself,
+    /// `vigil-demo` for `vigil demo`'s data. Absent on entries written before senders were
+    /// recorded. Under the hash chain like every other field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+}
+
+impl Event {
+    /// Whether two events hold the same fields as sent, whoever sent them: a re-sent id with
+    /// these is a duplicate, even through another key (a sender that rotated its key retries
+    /// with the new one); the entry keeps its first sender.
+    pub fn same_as_sent(&self, other: &Event) -> bool {
+        let Event {
+            id,
+            occurred_at,
+            actor,
+            action,
+            kind,
+            section,
+            severity,
+            outcome,
+            target,
+            changes,
+            ip,
+            user_agent,
+            session_id,
+            request_id,
+            reason,
+            details,
+            sender: _,
+        } = self;
+        *id == other.id
+            && *occurred_at == other.occurred_at
+            && *actor == other.actor
+            && *action == other.action
+            && *kind == other.kind
+            && *section == other.section
+            && *severity == other.severity
+            && *outcome == other.outcome
+            && *target == other.target
+            && *changes == other.changes
+            && *ip == other.ip
+            && *user_agent == other.user_agent
+            && *session_id == other.session_id
+            && *request_id == other.request_id
+            && *reason == other.reason
+            && *details == other.details
+    }
 }
 
 /// An event as the store keeps it: the sender's fields plus order of receipt and chain hash.
@@ -295,6 +344,8 @@ pub struct EntryView<'a> {
     pub reason: Option<&'a str>,
     /// `details` as JSON text.
     pub details: Option<&'a str>,
+    /// Who handed it to the store.
+    pub sender: Option<&'a str>,
 }
 
 /// What an owned entry lends to an [`EntryView`]: its hash as bytes and its JSON fields as text.
@@ -354,6 +405,7 @@ impl StoredEvent {
             request_id: e.request_id.as_deref(),
             reason: e.reason.as_deref(),
             details: parts.details.as_deref(),
+            sender: e.sender.as_deref(),
         }
     }
 }

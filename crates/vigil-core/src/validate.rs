@@ -88,6 +88,12 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
         "reason",
         "details",
     ];
+    if obj.contains_key("sender") {
+        return Err(FieldError::new(
+            "sender",
+            "set by the store (the name of the ingest key that sent the event): leave it out",
+        ));
+    }
     reject_unknown(obj, "", FIELDS)?;
     let id = match present(obj, "id") {
         None => new_id(),
@@ -127,6 +133,7 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
                     .ok_or_else(|| expected("details", "an object", v))
             })
             .transpose()?,
+        sender: None,
     })
 }
 
@@ -413,6 +420,7 @@ fn fast_event(raw: &str, new_id: &mut impl FnMut() -> Uuid) -> Option<Event> {
         request_id: w.request_id,
         reason: w.reason,
         details,
+        sender: None,
     })
 }
 

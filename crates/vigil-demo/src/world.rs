@@ -109,6 +109,7 @@ impl World {
             request_id: Some(format!("req-{:016x}", rng.gen::<u64>())),
             reason: None,
             details: None,
+            sender: None,
         }
     }
 

@@ -33,6 +33,7 @@ pub const HEADERS: &[&str] = &[
     "user_agent",
     "session_id",
     "request_id",
+    "sender",
     "received_at",
     "hash",
 ];
@@ -65,7 +66,7 @@ fn owned<'a>(s: String) -> Cell<'a> {
 }
 
 /// The cells of a row, in [`HEADERS`] order.
-pub(crate) fn cells<'a>(row: &Row<'a>) -> Result<[Cell<'a>; 26], ExportError> {
+pub(crate) fn cells<'a>(row: &Row<'a>) -> Result<[Cell<'a>; 27], ExportError> {
     let s = row.entry;
     let e = &s.event;
     let target = e.target.as_ref();
@@ -104,6 +105,7 @@ pub(crate) fn cells<'a>(row: &Row<'a>) -> Result<[Cell<'a>; 26], ExportError> {
         maybe(e.user_agent.as_deref()),
         maybe(e.session_id.as_deref()),
         maybe(e.request_id.as_deref()),
+        maybe(e.sender.as_deref()),
         owned(vigil_core::event::micros::format(&s.received_at)),
         text(&s.hash),
     ])

@@ -154,7 +154,7 @@ impl PageEncoder {
         }
         // No comments.
         f.field(out, b"0");
-        for t in [e.user_agent, e.session_id, e.request_id] {
+        for t in [e.user_agent, e.session_id, e.request_id, e.sender] {
             text(f, out, t);
         }
         text(f, out, Some(times.received_at.as_str()));
@@ -192,7 +192,7 @@ impl PageEncoder {
         }
         // No comments.
         x.number(0);
-        for t in [e.user_agent, e.session_id, e.request_id] {
+        for t in [e.user_agent, e.session_id, e.request_id, e.sender] {
             match t {
                 Some(t) => x.text(t),
                 None => x.empty(),
@@ -416,6 +416,7 @@ fn write_line(buf: &mut Vec<u8>, e: &EntryView<'_>, times: &Times) -> Result<(),
         key(buf, false, "details");
         buf.extend_from_slice(details.as_bytes());
     }
+    opt(buf, "sender", e.sender)?;
     buf.extend_from_slice(b",\"marks\":[],\"comments\":0}");
     Ok(())
 }

@@ -56,7 +56,7 @@ pub trait Journal: Send + Sync + 'static {
 /// (so an index is never reused for another journal that happens to be as long).
 fn payload_prefix(personal: &[String]) -> String {
     format!(
-        "vigil-index/5 personal={} seq=",
+        "vigil-index/6 personal={} seq=",
         serde_json::to_string(personal).expect("a list of strings")
     )
 }

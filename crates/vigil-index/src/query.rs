@@ -186,6 +186,7 @@ fn clause(c: &Compiler, t: &Q) -> Boxed {
     match t {
         Q::Actor(v) => strings(f.actor, v),
         Q::Section(v) => strings(f.section, v),
+        Q::Sender(v) => strings(f.sender, v),
         Q::Kind(v) => any(v.iter().map(|k| term(f.kind, k.as_str())).collect()),
         Q::Severity(v) => any(v.iter().map(|k| term(f.severity, k.as_str())).collect()),
         Q::Outcome(v) => any(v.iter().map(|k| term(f.outcome, k.as_str())).collect()),

@@ -25,6 +25,8 @@ pub struct Fields {
     pub time: Field,
     pub actor: Field,
     pub section: Field,
+    /// Who handed the entry to the store (absent on entries from before senders).
+    pub sender: Field,
     pub kind: Field,
     pub action: Field,
     pub severity: Field,
@@ -75,6 +77,7 @@ pub fn build() -> (Schema, Fields) {
         time: b.add_i64_field(TIME, numeric),
         actor: b.add_text_field("actor", keyword(true)),
         section: b.add_text_field("section", keyword(true)),
+        sender: b.add_text_field("sender", keyword(false)),
         kind: b.add_text_field("kind", keyword(true)),
         action: b.add_text_field("action", keyword(true)),
         severity: b.add_text_field(SEVERITY, keyword(true)),
@@ -115,6 +118,9 @@ pub fn document(
     doc.add_i64(f.time, e.occurred_at.timestamp_micros());
     doc.add_text(f.actor, &e.actor.id);
     doc.add_text(f.section, &e.section);
+    if let Some(sender) = &e.sender {
+        doc.add_text(f.sender, sender);
+    }
     doc.add_text(f.kind, e.kind.as_str());
     doc.add_text(f.action, &e.action);
     doc.add_text(f.severity, e.severity.as_str());

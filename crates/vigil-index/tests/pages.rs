@@ -107,8 +107,9 @@ fn journal_of(n: usize) -> Memory {
 fn wait_until_indexed(index: &SearchIndex, seq: u64) {
     let started = Instant::now();
     while index.indexed() < seq {
+        // Generous: the other tests of this file search at full speed on the same two cores.
         assert!(
-            started.elapsed() < Duration::from_secs(60),
+            started.elapsed() < Duration::from_secs(240),
             "the index did not reach {seq}"
         );
         std::thread::sleep(Duration::from_millis(20));

@@ -29,6 +29,18 @@ pub struct ServerConfig {
     /// What is masked for readers without the unmask right, and which sections' entries are
     /// journaled when opened.
     pub privacy: PrivacyConfig,
+    /// Serve HTTPS with this certificate and key (plain HTTP without).
+    pub tls: Option<crate::tls::TlsFiles>,
+}
+
+/// `[tls]`: the certificate chain and private key `vigil serve` answers HTTPS with.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM: the certificate, then any intermediates.
+    pub cert: PathBuf,
+    /// PEM: its private key.
+    pub key: PathBuf,
 }
 
 /// `[privacy]`: personal fields and sensitive sections.
@@ -79,6 +91,7 @@ impl Default for ServerConfig {
             request_timeout: crate::http::REQUEST_TIMEOUT,
             alerts: Default::default(),
             privacy: Default::default(),
+            tls: None,
         }
     }
 }
@@ -97,6 +110,8 @@ pub struct FileConfig {
     pub alerts: Option<crate::alerts::model::AlertsConfig>,
     /// `[privacy]`: personal fields and sensitive sections.
     pub privacy: Option<PrivacyConfig>,
+    /// `[tls]`: serve HTTPS with `cert` and `key`.
+    pub tls: Option<TlsConfig>,
 }
 
 impl FileConfig {
@@ -149,6 +164,10 @@ impl FileConfig {
         }
         settings.alerts = self.alerts.unwrap_or_default();
         settings.privacy = self.privacy.unwrap_or_default();
+        settings.tls = self.tls.map(|t| crate::tls::TlsFiles {
+            cert: t.cert,
+            key: t.key,
+        });
         if let Some(h) = token_ttl_hours.or(self.token_ttl_hours) {
             settings.token_ttl = token_ttl(h)?;
         }
@@ -200,6 +219,14 @@ database = "sqlite://./vigil-data/vigil.db"
 
 # How long a session token from POST /v1/auth/login stays valid (env VIGIL_TOKEN_TTL_HOURS).
 token_ttl_hours = 12
+
+# HTTPS: the certificate chain and its private key, PEM (flags --tls-cert and --tls-key, env
+# VIGIL_TLS_CERT and VIGIL_TLS_KEY). Both files are read again when either changes (a renewed
+# certificate is used by new connections without a restart). Without this section vigil speaks
+# plain HTTP and warns at start when it listens on anything but loopback.
+# [tls]
+# cert = "/etc/vigil/tls/fullchain.pem"
+# key = "/etc/vigil/tls/privkey.pem"
 
 # Personal data: readers without the `unmask` right (the built-in viewer, custom roles without
 # it) see IP addresses as their /24 (IPv4) or /48 (IPv6), target names as [masked], and these
@@ -288,6 +315,7 @@ mod tests {
             .map(|l| {
                 l.strip_prefix("# [alerts.")
                     .map(|r| format!("[alerts.{r}"))
+                    .or_else(|| (l == "# [tls]").then(|| "[tls]".to_owned()))
                     .unwrap_or_else(|| {
                         let setting = l.strip_prefix("# ").filter(|r| {
                             r.split_once(" = ").is_some_and(|(k, _)| {
@@ -303,6 +331,10 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         let full: FileConfig = toml::from_str(&uncommented).unwrap();
+        assert_eq!(
+            full.tls.unwrap().key,
+            PathBuf::from("/etc/vigil/tls/privkey.pem")
+        );
         let alerts = full.alerts.unwrap();
         alerts.validate().unwrap();
         assert_eq!(alerts.channels.len(), 4);

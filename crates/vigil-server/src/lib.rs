@@ -24,6 +24,7 @@ pub mod config;
 pub mod http;
 pub mod service;
 pub mod state;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -77,6 +78,27 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_on(state, listener, shutdown).await
+}
+
+/// [`serve`] over TLS: `listener` wrapped in a [`tls::TlsListener`].
+pub async fn serve_tls(
+    state: AppState,
+    listener: tls::TlsListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_on(state, listener, shutdown).await
+}
+
+async fn serve_on<L>(
+    state: AppState,
+    listener: L,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let stopping = state.stopping.clone();
     let stopped = state.stopping.clone();
     let alerting = tokio::spawn(alerts::engine::run(state.clone()));

@@ -51,13 +51,14 @@ fn add_user(conn: &Connection, u: &NewUser) -> Result<(), StoreError> {
 
 pub fn user(conn: &Connection, name: &str) -> Result<User, StoreError> {
     conn.query_row(
-        "SELECT name, password_hash, roles FROM users WHERE name = ?",
+        "SELECT name, password_hash, roles, disabled_at FROM users WHERE name = ?",
         [name],
         |r| {
             Ok(User {
                 name: r.get(0)?,
                 password_hash: r.get(1)?,
                 roles: roles(r.get(2)?)?,
+                disabled_at: r.get::<_, Option<i64>>(3)?.map(from_micros),
             })
         },
     )
@@ -82,7 +83,7 @@ fn add_session(conn: &Connection, s: &NewSession) -> Result<(), StoreError> {
 
 pub fn session(conn: &Connection, hash: &[u8]) -> Result<Session, StoreError> {
     conn.query_row(
-        "SELECT u.name, u.password_hash, u.roles, s.expires_at, s.revoked_at \
+        "SELECT u.name, u.password_hash, u.roles, s.expires_at, s.revoked_at, u.disabled_at \
          FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.token_hash = ?",
         [hash],
         |r| {
@@ -91,6 +92,7 @@ pub fn session(conn: &Connection, hash: &[u8]) -> Result<Session, StoreError> {
                     name: r.get(0)?,
                     password_hash: r.get(1)?,
                     roles: roles(r.get(2)?)?,
+                    disabled_at: r.get::<_, Option<i64>>(5)?.map(from_micros),
                 },
                 expires_at: from_micros(r.get(3)?),
                 revoked_at: r.get::<_, Option<i64>>(4)?.map(from_micros),
@@ -294,6 +296,53 @@ pub fn change(conn: &Connection, change: &AccountChange) -> Result<(), StoreErro
             check_roles(conn, &u.roles)?;
             add_user(conn, u)
         }
+        AccountChange::SetPassword {
+            name,
+            password_hash,
+            at,
+            keep,
+        } => {
+            user(conn, name)?;
+            conn.execute(
+                "UPDATE users SET password_hash = ? WHERE name = ?",
+                params![password_hash, name],
+            )
+            .map_err(db)?;
+            conn.execute(
+                "UPDATE sessions SET revoked_at = ?1 WHERE user_name = ?2 AND revoked_at IS NULL \
+                 AND token_hash IS NOT ?3",
+                params![micros(at), name, keep],
+            )
+            .map(drop)
+            .map_err(db)
+        }
+        AccountChange::SetDisabled { name, disabled_at } => {
+            let was = user(conn, name)?.disabled_at;
+            match (was, disabled_at) {
+                (Some(_), Some(_)) => {
+                    return Err(StoreError::Conflict {
+                        message: format!("user {name:?} is already disabled"),
+                        index: None,
+                    })
+                }
+                (None, None) => {
+                    return Err(StoreError::Conflict {
+                        message: format!("user {name:?} is not disabled"),
+                        index: None,
+                    })
+                }
+                _ => {}
+            }
+            conn.execute(
+                "UPDATE users SET disabled_at = ? WHERE name = ?",
+                params![disabled_at.as_ref().map(micros), name],
+            )
+            .map_err(db)?;
+            if let Some(at) = disabled_at {
+                revoke_user_sessions(conn, name, *at)?;
+            }
+            Ok(())
+        }
         AccountChange::SetRoles { name, roles } => {
             user(conn, name)?;
             check_roles(conn, roles)?;
@@ -395,7 +444,8 @@ pub fn users(conn: &Connection, at: DateTime<Utc>) -> Result<Vec<UserSummary>, S
             "SELECT u.name, u.roles, u.created_at, \
                (SELECT count(*) FROM sessions s WHERE s.user_name = u.name \
                   AND s.revoked_at IS NULL AND s.expires_at > ?1), \
-               (SELECT l.until FROM lockouts l WHERE l.name = u.name AND l.until > ?1) \
+               (SELECT l.until FROM lockouts l WHERE l.name = u.name AND l.until > ?1), \
+               u.disabled_at \
              FROM users u ORDER BY u.name",
         )
         .map_err(db)?;
@@ -407,6 +457,7 @@ pub fn users(conn: &Connection, at: DateTime<Utc>) -> Result<Vec<UserSummary>, S
                 created_at: from_micros(r.get(2)?),
                 live_sessions: r.get::<_, i64>(3)? as u64,
                 locked_until: r.get::<_, Option<i64>>(4)?.map(from_micros),
+                disabled_at: r.get::<_, Option<i64>>(5)?.map(from_micros),
             })
         })
         .map_err(db)?;

@@ -5,8 +5,9 @@
 //! The hash chain is over the canonical encoding ([`vigil_core::chain`]), rebuilt from the fields
 //! when an entry is read, so how the body is stored never changes what `vigil verify` checks.
 //!
-//! - **Raw form**: `occurred_at` as 8 bytes little-endian, then the 19 text fields in the order of
-//!   [`FIELD_NAMES`], each as a varint of its length + 1 (0 for absent) and its UTF-8 bytes.
+//! - **Raw form**: `occurred_at` as 8 bytes little-endian, then the text fields in the order of
+//!   [`FIELD_NAMES`], each as a varint of its length + 1 (0 for absent) and its UTF-8 bytes. The
+//!   last, `sender` (schema 8), is left out when absent: bodies written before it read the same.
 //! - **Stored form**: a varint naming the dictionary (0: the raw form follows as is), then for a
 //!   dictionary a zstd frame without magic number, content size, dictionary id or checksum (the
 //!   chain hash covers the content).
@@ -23,7 +24,7 @@ use vigil_core::{EntryView, Event};
 use zstd::zstd_safe::{self, CCtx, CParameter, DCtx, DDict};
 
 /// The text fields of the raw form, in order.
-pub const FIELD_NAMES: [&str; 19] = [
+pub const FIELD_NAMES: [&str; FIELDS] = [
     "actor_id",
     "actor_name",
     "actor_role",
@@ -43,7 +44,11 @@ pub const FIELD_NAMES: [&str; 19] = [
     "request_id",
     "reason",
     "details",
+    "sender",
 ];
+
+/// How many text fields a raw form has at most.
+pub const FIELDS: usize = 20;
 
 /// zstd's level for bodies: its default, fast enough to keep up with ingest on the writer.
 const LEVEL: i32 = 3;
@@ -70,7 +75,7 @@ pub fn encode(e: &Event, out: &mut Vec<u8>) {
         .as_ref()
         .map(|d| serde_json::to_string(d).expect("JSON serializes"));
     let ip = e.ip.map(|ip| ip.to_string());
-    let fields: [Option<&str>; 19] = [
+    let fields: [Option<&str>; FIELDS] = [
         Some(&e.actor.id),
         e.actor.name.as_deref(),
         e.actor.role.as_deref(),
@@ -90,15 +95,22 @@ pub fn encode(e: &Event, out: &mut Vec<u8>) {
         e.request_id.as_deref(),
         e.reason.as_deref(),
         details.as_deref(),
+        e.sender.as_deref(),
     ];
     encode_fields(e.occurred_at.timestamp_micros(), &fields, out);
 }
 
 /// The raw form of a time and text fields in [`FIELD_NAMES`]'s order.
-pub fn encode_fields(occurred_at: i64, fields: &[Option<&str>; 19], out: &mut Vec<u8>) {
+pub fn encode_fields(occurred_at: i64, fields: &[Option<&str>; FIELDS], out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(&occurred_at.to_le_bytes());
-    for f in fields {
+    // An absent sender is not written: the form of every body from before senders.
+    let written = if fields[FIELDS - 1].is_none() {
+        FIELDS - 1
+    } else {
+        FIELDS
+    };
+    for f in &fields[..written] {
         match f {
             None => out.push(0),
             Some(s) => {
@@ -141,7 +153,7 @@ pub struct Damaged {
 /// The fields of a raw form: `occurred_at` and the text fields in [`FIELD_NAMES`]'s order.
 pub struct Fields<'a> {
     pub occurred_at: i64,
-    pub text: [Option<&'a str>; 19],
+    pub text: [Option<&'a str>; FIELDS],
 }
 
 /// Reads a raw form.
@@ -157,8 +169,12 @@ pub fn fields(seq: u64, raw: &[u8]) -> Result<Fields<'_>, Damaged> {
             .expect("8 bytes"),
     );
     let mut at = 8;
-    let mut text = [None; 19];
+    let mut text = [None; FIELDS];
     for (i, slot) in text.iter_mut().enumerate() {
+        if i == FIELDS - 1 && at == raw.len() {
+            // A body without a sender ends after `details`.
+            break;
+        }
         let len = take_varint(raw, &mut at).ok_or_else(|| damaged("truncated"))?;
         if len == 0 {
             continue;
@@ -221,6 +237,7 @@ impl<'a> Fields<'a> {
             request_id: f[16],
             reason: f[17],
             details: f[18],
+            sender: f[19],
         })
     }
 }
@@ -539,7 +556,12 @@ mod tests {
 
     #[test]
     fn the_raw_form_gives_back_every_field() {
-        for e in dataset(200, 3) {
+        for (i, mut e) in dataset(200, 3).into_iter().enumerate() {
+            // Every other one with a sender; the others end after `details`, as bodies from
+            // before senders do.
+            if i % 2 == 0 {
+                e.sender = Some(["backoffice", "vigil", "clé \"ünïcode\" 🎰"][i % 3].into());
+            }
             let mut raw = Vec::new();
             encode(&e, &mut raw);
             let f = fields(1, &raw).unwrap();
@@ -564,9 +586,13 @@ mod tests {
             let err = fields(9, &raw[..cut]).err().expect("damaged");
             assert!(err.to_string().contains("seq 9"), "{err}");
         }
+        // A body ends after `details` or after the sender, nowhere else.
         let mut longer = raw.clone();
-        longer.push(1);
+        longer.extend([1, 1]);
         assert!(fields(9, &longer).is_err());
+        let mut cut_sender = raw.clone();
+        cut_sender.extend([5, b'a']);
+        assert!(fields(9, &cut_sender).is_err());
         let mut bad = raw.clone();
         bad[9] = 0xff; // inside actor_id
         assert!(fields(9, &bad).is_err());

@@ -140,8 +140,9 @@ fn old_raw(row: &rusqlite::Row<'_>, out: &mut Vec<u8>) -> rusqlite::Result<()> {
             .into(),
         )
     })?;
-    let mut text: [Option<&str>; 19] = [None; 19];
-    for (i, slot) in text.iter_mut().enumerate() {
+    let mut text: [Option<&str>; body::FIELDS] = [None; body::FIELDS];
+    // The old columns had no sender: the last field stays absent.
+    for (i, slot) in text.iter_mut().take(body::FIELDS - 1).enumerate() {
         *slot = row.get_ref(4 + i)?.as_str_or_null()?;
     }
     body::encode_fields(occurred_at, &text, out);

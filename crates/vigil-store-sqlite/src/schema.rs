@@ -2,8 +2,10 @@
 
 use rusqlite::Connection;
 
-/// Bumped when the schema changes; stored in `PRAGMA user_version`.
-pub const VERSION: i64 = 7;
+/// Bumped when the schema changes; stored in `PRAGMA user_version`. Version 8 adds the sender
+/// to entries' bodies (a field an older vigil would call damage: it refuses the file instead)
+/// and disabled accounts.
+pub const VERSION: i64 = 8;
 
 /// The dictionaries bodies are compressed with (schema version 6): trained on the journal's own
 /// entries, never changed once written.
@@ -41,7 +43,8 @@ CREATE TABLE IF NOT EXISTS users (
     name          TEXT PRIMARY KEY,
     password_hash TEXT NOT NULL,
     roles         TEXT NOT NULL,              -- JSON array of role names
-    created_at    INTEGER NOT NULL
+    created_at    INTEGER NOT NULL,
+    disabled_at   INTEGER                     -- set while an admin has disabled the account
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash  BLOB PRIMARY KEY,
@@ -242,6 +245,10 @@ fn create(conn: &Connection, version: i64) -> rusqlite::Result<()> {
     if (1..7).contains(&version) && !has_column(conn, "ingest_keys", "sections")? {
         // Keys made before version 7 send under any section.
         conn.execute_batch("ALTER TABLE ingest_keys ADD COLUMN sections TEXT")?;
+    }
+    if (1..8).contains(&version) && !has_column(conn, "users", "disabled_at")? {
+        // Accounts made before version 8 are enabled.
+        conn.execute_batch("ALTER TABLE users ADD COLUMN disabled_at INTEGER")?;
     }
     for table in APPEND_ONLY {
         conn.execute_batch(&format!(

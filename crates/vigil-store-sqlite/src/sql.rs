@@ -115,6 +115,7 @@ pub fn stored_event(v: &EntryView<'_>) -> Result<StoredEvent, Damaged> {
                     }),
                 })
                 .transpose()?,
+            sender: v.sender.map(str::to_owned),
         },
     })
 }

@@ -569,7 +569,7 @@ fn append_batch(
             .optional()
             .map_err(db)?;
         if let Some(stored) = existing {
-            if stored.event != *e {
+            if !stored.event.same_as_sent(e) {
                 return Err(Interrupt::Failed(StoreError::Conflict {
                     message: format!(
                         "events[{i}].id: {} is already stored (seq {}) with different content",

@@ -496,7 +496,14 @@ const V5_ANNOTATIONS: &str = "CREATE TABLE annotations (
 async fn a_journal_of_schema_version_5_is_moved_to_bodies_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vigil.db");
-    let events = dataset(12_000, 41);
+    // Version 5 recorded no senders.
+    let events: Vec<_> = dataset(12_000, 41)
+        .into_iter()
+        .map(|mut e| {
+            e.sender = None;
+            e
+        })
+        .collect();
     let mut old = Vec::new();
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
@@ -627,7 +634,7 @@ async fn a_journal_of_schema_version_5_is_moved_to_bodies_once() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7);
+    assert_eq!(version, 8, "moved to bodies and up to the newest schema");
     let dictionaries: i64 = conn
         .query_row("SELECT count(*) FROM dictionaries", [], |r| r.get(0))
         .unwrap();

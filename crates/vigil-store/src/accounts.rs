@@ -126,6 +126,9 @@ pub struct User {
     pub password_hash: String,
     /// Role names.
     pub roles: Vec<String>,
+    /// When an admin disabled the account, if it is disabled: it cannot sign in, and its
+    /// sessions ended then.
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// A session to record.
@@ -212,6 +215,26 @@ pub enum AccountChange {
     RemoveRole(String),
     /// A new ingest key: `Conflict` if the name is taken.
     AddKey(NewKey),
+    /// A user's new password: `NotFound` for an unknown user. Every live session of theirs
+    /// ends at `at`, except `keep` (the one that changed its own password).
+    SetPassword {
+        /// Whose.
+        name: String,
+        /// Argon2id PHC string.
+        password_hash: String,
+        /// When.
+        at: DateTime<Utc>,
+        /// The session that goes on (by token hash).
+        keep: Option<Vec<u8>>,
+    },
+    /// Disables a user (`Some`: from then on; every live session ends then) or enables them
+    /// again (`None`): `NotFound` for an unknown user, `Conflict` when already so.
+    SetDisabled {
+        /// Whose.
+        name: String,
+        /// Since when, or `None` to enable.
+        disabled_at: Option<DateTime<Utc>>,
+    },
 }
 
 /// When repeated failed sign-ins lock a name.
@@ -253,6 +276,7 @@ impl std::fmt::Debug for User {
             .field("name", &self.name)
             .field("password_hash", &"<redacted>")
             .field("roles", &self.roles)
+            .field("disabled_at", &self.disabled_at)
             .finish()
     }
 }
@@ -267,6 +291,7 @@ mod tests {
             name: "alice".into(),
             password_hash: "$argon2id$secret".into(),
             roles: vec![],
+            disabled_at: None,
         };
         assert!(!format!("{u:?}").contains("secret"));
     }

@@ -84,6 +84,19 @@
           known(name).live_sessions = 0;
           return answer();
         },
+        disable_user({ name } = {}) {
+          const u = known(name);
+          if (u.disabled_at) throw err('conflict', `user ${q(name)} is already disabled`);
+          u.disabled_at = now();
+          u.live_sessions = 0;
+          return answer();
+        },
+        enable_user({ name } = {}) {
+          const u = known(name);
+          if (!u.disabled_at) throw err('conflict', `user ${q(name)} is not disabled`);
+          delete u.disabled_at;
+          return answer();
+        },
         async add_role({ name, rights, scope = '' } = {}) {
           name = String(name ?? '').trim();
           if (!/^[a-z][a-z0-9._-]{0,63}$/.test(name)) {

@@ -133,6 +133,7 @@
     user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Vigil',
     session_id: 's-7781',
     request_id: 'r-99120',
+    sender: 'backoffice "prod" 🎰',
     reason: 'Geste commercial — "VIP" <script>alert(1)</script>\nسبب: طلب اللاعب 🎰 =SUM(A1)',
     details: {
       campaign: 'winter', ticket: 4411, note: 'مرحبا "quoted" <b>bold</b>', nested: { ok: true, list: [1, 2] },

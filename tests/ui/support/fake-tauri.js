@@ -255,8 +255,13 @@
 
   const commands = {
     session_status: () => session,
-    sign_in({ server, user, password }) {
+    sign_in({ server, user, password, plain_http: plainHttp }) {
       if (!/^https?:\/\/[^\s/]+/.test(server ?? '')) throw err('bad_url', `server URL: '${server}' is not an http(s) URL`);
+      // As the console: plain HTTP only to this machine, unless the person confirmed.
+      const local = /^http:\/\/(localhost|127\.[\d.]+|\[::1\])(:\d+)?(\/|$)/i.test(server);
+      if (server.startsWith('http://') && !local && !plainHttp) {
+        throw err('plain_http', `${server} is plain HTTP: your password and session would cross the network unencrypted. Use https:// (the store serves it with [tls] in vigil.toml), or connect anyway if you trust this network.`);
+      }
       if (/unreachable|down\./.test(server)) throw err('unreachable', `no answer from ${server} (connection refused)`);
       if (password !== (cfg.password ?? 'correct horse battery')) throw err('bad_credentials', 'Wrong user name or password.');
       session = { ...signedIn, server, user: userInfo(user), last_user: user, ...(cfg.sessionPatch ?? {}) };
@@ -265,6 +270,14 @@
     sign_out() {
       session = signedOut();
       return session;
+    },
+    // As the store: the current password required, the rules of vigil's credentials.rs.
+    change_password({ old_password: old, new_password: fresh } = {}) {
+      if (old !== (cfg.password ?? 'correct horse battery')) throw err('wrong_password', 'old_password: that is not your current password');
+      if ([...(fresh ?? '')].length < 10) throw err('invalid', 'new_password: the password needs at least 10 characters');
+      if (fresh.trim() !== fresh) throw err('invalid', 'new_password: the password must not start or end with a space');
+      cfg.password = fresh;
+      return null;
     },
     parse_query: ({ q }) => backend('/parse', { q }),
     print_query: ({ clauses }) => backend('/print', { clauses }).then((r) => r.text),
@@ -342,6 +355,8 @@
     add_user: admin('add_user'),
     set_roles: admin('set_roles'),
     revoke_user: admin('revoke_user'),
+    disable_user: admin('disable_user'),
+    enable_user: admin('enable_user'),
     add_role: admin('add_role'),
     remove_role: admin('remove_role'),
     export_cancel() {

@@ -44,6 +44,7 @@ fn clause(c: &Clause, tz: &FixedOffset) -> String {
     match &c.term {
         Term::Actor(v) => format!("actor {}", is(v.clone())),
         Term::Section(v) => format!("section {}", is(v.clone())),
+        Term::Sender(v) => format!("sent by {}", is(v.clone())),
         Term::Mark(v) if c.negated => format!("not marked {}", v.join(" nor ")),
         Term::Mark(v) => format!("marked {}", either(v.clone())),
         Term::Incident(v) if c.negated => format!("not in incident {}", v.join(" nor ")),

@@ -118,6 +118,7 @@ fn term_matches<Tz: TimeZone>(term: &Term, e: &Event, tz: &Tz) -> bool {
     match term {
         Term::Actor(v) => v.contains(&e.actor.id),
         Term::Section(v) => v.contains(&e.section),
+        Term::Sender(v) => e.sender.as_ref().is_some_and(|s| v.contains(s)),
         Term::Kind(v) => v.contains(&e.kind),
         Term::Severity(v) => v.contains(&e.severity),
         Term::Outcome(v) => v.contains(&e.outcome),

@@ -55,6 +55,8 @@ pub enum Term {
     Actor(Vec<String>),
     /// `section:`
     Section(Vec<String>),
+    /// `sender:` the ingest key that sent it (`vigil` for the store's own entries).
+    Sender(Vec<String>),
     /// `kind:`
     Kind(Vec<Kind>),
     /// `action:` exact or prefix (`bonus.*`).

@@ -9,7 +9,7 @@ use crate::event::{Kind, Outcome, Severity};
 /// The qualifiers, as written before the colon.
 pub(crate) const QUALIFIERS: &[&str] = &[
     "actor", "section", "kind", "action", "severity", "outcome", "target", "ip", "after", "before",
-    "on", "mark", "has", "incident",
+    "on", "mark", "has", "incident", "sender",
 ];
 
 struct Parser<'a> {
@@ -191,6 +191,7 @@ impl Parser<'_> {
         Ok(match name {
             "actor" => Term::Actor(strings(values)),
             "section" => Term::Section(strings(values)),
+            "sender" => Term::Sender(strings(values)),
             "mark" => Term::Mark(strings(values)),
             "incident" => {
                 Term::Incident(values.into_iter().map(|r| r.text.to_lowercase()).collect())

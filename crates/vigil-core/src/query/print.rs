@@ -62,6 +62,7 @@ impl Term {
         Some(match self {
             Term::Actor(_) => "actor",
             Term::Section(_) => "section",
+            Term::Sender(_) => "sender",
             Term::Kind(_) => "kind",
             Term::Action(_) => "action",
             Term::Severity(_) => "severity",
@@ -82,7 +83,11 @@ impl Term {
     pub fn values(&self) -> Vec<String> {
         let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         match self {
-            Term::Actor(v) | Term::Section(v) | Term::Mark(v) | Term::Incident(v) => v.clone(),
+            Term::Actor(v)
+            | Term::Section(v)
+            | Term::Sender(v)
+            | Term::Mark(v)
+            | Term::Incident(v) => v.clone(),
             Term::Kind(v) => names(&v.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
             Term::Severity(v) => names(&v.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
             Term::Outcome(v) => names(&v.iter().map(|k| k.as_str()).collect::<Vec<_>>()),

@@ -39,11 +39,15 @@ pub(crate) const MAX_CELL: usize = 32_767;
 /// What ends a cut cell.
 const CUT_MARK: &str = " …[cut at Excel's 32,767 characters; the JSON export has it whole]";
 
-/// Column names, enough for the widest sheet (27 columns).
-const COLUMNS: [&str; 27] = [
+/// Column names, one per column of the widest sheet (the fields and `occurred_at_exact`).
+const COLUMNS: [&str; 28] = [
     "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S",
-    "T", "U", "V", "W", "X", "Y", "Z", "AA",
+    "T", "U", "V", "W", "X", "Y", "Z", "AA", "AB",
 ];
+const _: () = assert!(
+    COLUMNS.len() == crate::columns::HEADERS.len() + 1,
+    "a name for every column of the sheet"
+);
 
 /// The name of column `col` (0-based), for the sheet's widths and ranges.
 pub(crate) fn column(col: usize) -> &'static str {

@@ -188,11 +188,11 @@ fn xlsx_reads_back_identical_in_openpyxl_with_no_formula() {
     assert_eq!(entries["freeze"], "A2", "header row frozen");
     let table = entries["rows"].as_array().unwrap();
     assert_eq!(table.len(), rows.len() + 1);
-    // 27 columns (HEADERS and occurred_at_exact): A to AA.
-    assert_eq!(HEADERS.len() + 1, 27);
+    // 28 columns (HEADERS and occurred_at_exact): A to AB.
+    assert_eq!(HEADERS.len() + 1, 28);
     assert_eq!(
         entries["filter"],
-        format!("A1:AA{}", rows.len() + 1),
+        format!("A1:AB{}", rows.len() + 1),
         "filter over the header and every row"
     );
     let header: Vec<&str> = table[0]

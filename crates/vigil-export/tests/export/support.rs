@@ -82,6 +82,7 @@ pub fn entries() -> Vec<StoredEvent> {
                 "user_agent": text,
                 "session_id": "@session",
                 "request_id": format!("+req-{i}"),
+                "sender": text,
                 "changes": [
                     exact(r#"{"field": "balance", "before": 100.10, "after": 12345678901234567890}"#),
                     {"field": "note", "before": null, "after": text},

@@ -23,12 +23,21 @@ pub(super) struct ServeArgs {
     /// How long session tokens live [default: 12].
     #[arg(long, env = "VIGIL_TOKEN_TTL_HOURS")]
     token_ttl_hours: Option<u32>,
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key). Read again when it changes.
+    #[arg(long, env = "VIGIL_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "VIGIL_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 impl ServeArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
         let file = FileConfig::read_if(self.config.as_deref())?;
-        let settings = file.under(self.database, self.listen, self.token_ttl_hours)?;
+        let mut settings = file.under(self.database, self.listen, self.token_ttl_hours)?;
+        if let (Some(cert), Some(key)) = (self.tls_cert, self.tls_key) {
+            settings.tls = Some(crate::tls::TlsFiles { cert, key });
+        }
         serve(settings).await
     }
 }
@@ -45,14 +54,32 @@ async fn serve(settings: ServerConfig) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
+    let local = listener.local_addr()?;
+    let listener = match &settings.tls {
+        Some(files) => Listening::Tls(crate::tls::TlsListener::new(listener, files.clone())?),
+        None => Listening::Plain(listener),
+    };
     let shutdown = shutdown_signal()?;
     let events = journal::event_count(&state).await?;
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     eprintln!(
-        "vigil {} listening on http://{} (journal {}, {events} events)",
+        "vigil {} listening on {scheme}://{local} (journal {}, {events} events)",
         env!("CARGO_PKG_VERSION"),
-        listener.local_addr()?,
         settings.database.display()
     );
+    if settings.tls.is_none() && !local.ip().is_loopback() {
+        let warning = format!(
+            "serving plain HTTP on {local}: passwords, tokens and entries cross the network \
+             in clear. Set [tls] cert and key in vigil.toml (or --tls-cert and --tls-key), or \
+             listen on 127.0.0.1 behind a TLS proxy"
+        );
+        tracing::warn!("{warning}");
+        eprintln!("vigil: warning: {warning}");
+    }
     eprintln!("{alerts}");
     if state.store.count_users().await? == 0 {
         eprintln!(
@@ -64,9 +91,11 @@ async fn serve(settings: ServerConfig) -> anyhow::Result<()> {
     journal::lifecycle(&journal_of, "vigil.start", &settings)
         .await
         .context("journaling vigil.start")?;
-    let served = crate::serve(state, listener, shutdown)
-        .await
-        .context("serving");
+    let served = match listener {
+        Listening::Plain(l) => crate::serve(state, l, shutdown).await,
+        Listening::Tls(l) => crate::serve_tls(state, l, shutdown).await,
+    }
+    .context("serving");
     journal::lifecycle(&journal_of, "vigil.stop", &settings)
         .await
         .context("journaling vigil.stop")?;
@@ -88,4 +117,10 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
         #[cfg(not(unix))]
         let _ = ctrl_c.await;
     })
+}
+
+/// Where connections come from.
+enum Listening {
+    Plain(tokio::net::TcpListener),
+    Tls(crate::tls::TlsListener),
 }

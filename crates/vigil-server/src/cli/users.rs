@@ -1,4 +1,5 @@
-//! `vigil user …`: create users, list them, change their roles, end their sessions, lift locks.
+//! `vigil user …`: create users, list them, change their roles, set a password, disable or
+//! enable them, end their sessions, lift locks.
 
 use clap::Subcommand;
 use vigil_api::NewUserRequest;
@@ -51,6 +52,30 @@ pub(super) enum UserCommand {
         #[command(flatten)]
         acting: Acting,
     },
+    /// Set a user's password (forgotten or leaked): every session of theirs ends (journaled).
+    Passwd {
+        /// Login name.
+        name: String,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        acting: Acting,
+    },
+    /// Disable a user: they cannot sign in, and their sessions end at once (journaled).
+    Disable {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        acting: Acting,
+    },
+    /// Enable a disabled user again (journaled).
+    Enable {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        acting: Acting,
+    },
 }
 
 impl UserCommand {
@@ -92,6 +117,32 @@ impl UserCommand {
                 let revoked = accounts::revoke_user(&state, &admin, &name).await?;
                 println!("revoked {} session(s) of {name:?}", revoked.sessions);
             }
+            UserCommand::Passwd {
+                name,
+                password_stdin,
+                acting,
+            } => {
+                let password = read_password(password_stdin)?;
+                let (state, admin) = acting.open::<AccountsAdmin>()?;
+                accounts::set_password(&state, &admin, &name, password)
+                    .await
+                    .map_err(|e| doing(e, "setting the password"))?;
+                println!("{name:?} has a new password; their sessions ended");
+            }
+            UserCommand::Disable { name, acting } => {
+                let (state, admin) = acting.open::<AccountsAdmin>()?;
+                accounts::set_disabled(&state, &admin, &name, true)
+                    .await
+                    .map_err(|e| doing(e, "disabling the user"))?;
+                println!("{name:?} is disabled: they cannot sign in, their sessions ended");
+            }
+            UserCommand::Enable { name, acting } => {
+                let (state, admin) = acting.open::<AccountsAdmin>()?;
+                accounts::set_disabled(&state, &admin, &name, false)
+                    .await
+                    .map_err(|e| doing(e, "enabling the user"))?;
+                println!("{name:?} may sign in again");
+            }
             UserCommand::Unlock { name, acting } => {
                 let (state, admin) = acting.open::<AccountsAdmin>()?;
                 let unlocked = accounts::unlock_user(&state, &admin, &name).await?;
@@ -118,18 +169,22 @@ pub(super) fn doing(e: AccountError, what: &'static str) -> anyhow::Error {
 fn table(users: &[vigil_api::UserSummary]) -> String {
     let width = width(users.iter().map(|u| u.name.as_str()), 4);
     let mut out = format!(
-        "{:width$}  {:30}  SESSIONS  LOCKED UNTIL\n",
-        "NAME", "ROLES"
+        "{:width$}  {:30}  SESSIONS  {:23}  DISABLED SINCE\n",
+        "NAME", "ROLES", "LOCKED UNTIL"
     );
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or("-".to_owned(), |t| {
+            t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+        })
+    };
     for u in users {
         out.push_str(&format!(
-            "{:width$}  {:30}  {:8}  {}\n",
+            "{:width$}  {:30}  {:8}  {:23}  {}\n",
             u.name,
             u.roles.join(","),
             u.live_sessions,
-            u.locked_until.map_or("-".to_owned(), |t| t
-                .format("%Y-%m-%d %H:%M:%S UTC")
-                .to_string())
+            time(u.locked_until),
+            time(u.disabled_at),
         ));
     }
     out

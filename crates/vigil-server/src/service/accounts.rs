@@ -170,7 +170,10 @@ async fn keeps_an_account_manager(
         return Ok(());
     }
     for other in state.store.users(state.now()).await? {
-        if other.name != name && manages(&grants_of(state, &other.roles).await?) {
+        if other.name != name
+            && other.disabled_at.is_none()
+            && manages(&grants_of(state, &other.roles).await?)
+        {
             return Ok(());
         }
     }
@@ -377,6 +380,16 @@ pub async fn create_key(
             "key name {name:?} must be 1 to 64 characters"
         )));
     }
+    if name
+        .trim()
+        .to_lowercase()
+        .starts_with(super::own_entry::SENDER)
+    {
+        return Err(invalid(format!(
+            "key name {name:?}: names starting with \"vigil\" are the store's own senders \
+             (its entries record \"vigil\" as their sender): choose another"
+        )));
+    }
     let mut limited: Vec<String> = Vec::with_capacity(sections.len());
     for s in sections {
         if !vigil_core::validate::is_name(s) || s.len() > vigil_core::validate::MAX_NAME {
@@ -429,6 +442,71 @@ pub async fn revoke_user(
     let sessions = state.store.revoke_user_sessions(name, now, journal).await?;
     state.wake().await;
     Ok(Revoked { sessions })
+}
+
+/// Sets a user's password (the operator's `vigil user passwd`, for a forgotten or leaked one),
+/// journaled as `user.password`: every session of theirs ends.
+pub async fn set_password(
+    state: &AppState,
+    admin: &AccountsAdmin,
+    name: &str,
+    password: String,
+) -> Result<(), AccountError> {
+    credentials::check_password_rules(&password).map_err(|message| AccountError::Invalid {
+        message,
+        field: Some("password"),
+    })?;
+    state.store.user(name).await?;
+    let password_hash = tokio::task::spawn_blocking(move || credentials::hash_password(&password))
+        .await
+        .map_err(StoreError::backend)?;
+    let now = state.now();
+    let journal = entry(state, admin, "user.password", Kind::Rights, "user", name)
+        .details(json!({"sessions_ended": "all"}))
+        .build();
+    let set = AccountChange::SetPassword {
+        name: name.into(),
+        password_hash,
+        at: now,
+        keep: None,
+    };
+    change(state, set, journal).await?;
+    Ok(())
+}
+
+/// Disables a user (`disable`) or enables them again, journaled as `user.disable` or
+/// `user.enable`. A disabled user cannot sign in and their sessions end at once (live tails
+/// within seconds). Nobody disables their own account or the last one that manages accounts.
+pub async fn set_disabled(
+    state: &AppState,
+    admin: &AccountsAdmin,
+    name: &str,
+    disable: bool,
+) -> Result<UserSummary, AccountError> {
+    if disable && admin.name == name {
+        return Err(invalid(
+            "you cannot disable your own account: ask another admin (or sign out)",
+        ));
+    }
+    state.store.user(name).await?;
+    if disable {
+        keeps_an_account_manager(state, name, &[]).await?;
+    }
+    let now = state.now();
+    let action = if disable {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
+    let journal = entry(state, admin, action, Kind::Rights, "user", name)
+        .details(json!({}))
+        .build();
+    let set = AccountChange::SetDisabled {
+        name: name.into(),
+        disabled_at: disable.then_some(now),
+    };
+    change(state, set, journal).await?;
+    summary(state, name).await
 }
 
 /// Lifts a sign-in lock, journaled as `user.unlock` when one held: whether it did.

@@ -177,11 +177,15 @@ pub async fn ingest(
     // Parsing a batch of a thousand events takes milliseconds of CPU: on a blocking thread, so
     // that the searches served by the async workers do not wait behind it.
     let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-    let events = tokio::task::spawn_blocking(move || parse_batch(&body))
+    let mut events = tokio::task::spawn_blocking(move || parse_batch(&body))
         .await
         .map_err(|e| JournalError::Store(StoreError::backend(e)))??;
     refuse_vigils_own(&events, batch)?;
     refuse_other_sections(sender, &events, batch)?;
+    // Each entry records, under the chain, the key that sent it.
+    for e in &mut events {
+        e.sender = Some(sender.key.clone());
+    }
     let results = state.append(events).await?;
     let duplicates = results.iter().filter(|r| r.duplicate).count();
     Ok(IngestAnswer {
@@ -304,8 +308,11 @@ pub async fn demo(
     let mut demo = vigil_demo::Demo::new(seed, until, days, n);
     let mut done = 0;
     while done < n {
-        let batch = demo.take((n - done).min(1000));
+        let mut batch = demo.take((n - done).min(1000));
         done += batch.len();
+        for e in &mut batch {
+            e.sender = Some(own_entry::DEMO_SENDER.into());
+        }
         state
             .store
             .append(batch)

@@ -10,6 +10,12 @@ use vigil_core::{Actor, ActorKind, Change, Event, Kind, Outcome, Severity, Targe
 /// The section of Vigil's own entries.
 pub const SECTION: &str = "vigil";
 
+/// The sender of Vigil's own entries (an ingest key's name may not start with `vigil`).
+pub const SENDER: &str = "vigil";
+
+/// The sender of `vigil demo`'s entries.
+pub const DEMO_SENDER: &str = "vigil-demo";
+
 /// The actions of Vigil's entries that record someone signing in or out or reading (rather than
 /// changing anything): what a count of changes leaves out.
 pub const READING: [&str; 4] = ["auth.login", "auth.logout", "journal.search", "entry.open"];
@@ -70,6 +76,7 @@ impl OwnEntry {
             request_id: None,
             reason: None,
             details: None,
+            sender: Some(SENDER.into()),
         })
     }
 

@@ -43,6 +43,15 @@ pub enum SessionError {
         /// When the lock ends.
         until: DateTime<Utc>,
     },
+    /// The right password for an account an admin disabled.
+    #[error("the account {0:?} is disabled: ask an admin to enable it (vigil user enable {0})")]
+    Disabled(String),
+    /// A wrong current password when changing one's own.
+    #[error("old_password: that is not your current password")]
+    WrongPassword,
+    /// A new password that breaks the rules.
+    #[error("new_password: {0}")]
+    BadPassword(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -54,6 +63,8 @@ impl Refusal for SessionError {
             SessionError::Unauthenticated(_) => Fault::Unauthenticated,
             SessionError::WrongCredential(_) => Fault::Forbidden,
             SessionError::Locked { .. } => Fault::Locked,
+            SessionError::Disabled(_) | SessionError::WrongPassword => Fault::Forbidden,
+            SessionError::BadPassword(_) => Fault::Invalid,
             SessionError::Store(e) => e.fault(),
         }
     }
@@ -63,6 +74,9 @@ impl Refusal for SessionError {
             SessionError::Unauthenticated(_) => "unauthorized",
             SessionError::WrongCredential(_) => "forbidden",
             SessionError::Locked { .. } => "locked",
+            SessionError::Disabled(_) => "disabled",
+            SessionError::WrongPassword => "wrong_password",
+            SessionError::BadPassword(_) => "invalid",
             SessionError::Store(e) => e.code(),
         }
     }
@@ -70,6 +84,8 @@ impl Refusal for SessionError {
     fn field(&self) -> Option<&str> {
         match self {
             SessionError::Locked { .. } => Some("name"),
+            SessionError::WrongPassword => Some("old_password"),
+            SessionError::BadPassword(_) => Some("new_password"),
             SessionError::Store(e) => e.field(),
             _ => None,
         }
@@ -103,6 +119,12 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, Sessi
         return Err(SessionError::Unauthenticated(format!(
             "token expired at {}: sign in again",
             vigil_core::event::micros::format(&session.expires_at)
+        )));
+    }
+    if let Some(at) = session.user.disabled_at {
+        return Err(SessionError::Unauthenticated(format!(
+            "the account was disabled at {}",
+            vigil_core::event::micros::format(&at)
         )));
     }
     let grants = grants_of(state, &session.user.roles).await?;
@@ -151,7 +173,7 @@ pub async fn still_entitled(state: &AppState, caller: &Caller) -> bool {
         return false;
     }
     match state.store.session(&session.token_hash).await {
-        Ok(s) if s.revoked_at.is_some() => false,
+        Ok(s) if s.revoked_at.is_some() || s.user.disabled_at.is_some() => false,
         Ok(s) => match super::caller::grants_of(state, &s.user.roles).await {
             Ok(grants) => grants == caller.grants,
             Err(_) => true,
@@ -197,6 +219,17 @@ pub async fn login(state: &AppState, login: Login) -> Result<LoginAnswer, Sessio
         Some(u) if ok => u,
         _ => return Err(failed(state, &tried, now).await?),
     };
+    if user.disabled_at.is_some() {
+        // Said only to whoever knows the password; journaled, not counted towards a lock.
+        let refused = OwnEntry::by_staff(now, &user.name, "auth.login", Kind::Access)
+            .on("user", user.name.clone(), None)
+            .outcome(Outcome::Denied)
+            .severity(Severity::Warning)
+            .details(json!({"reason": "account disabled"}))
+            .build();
+        state.append(vec![refused]).await?;
+        return Err(SessionError::Disabled(user.name));
+    }
     // Ordered with the failures in the writer: a lock set by concurrent guesses holds even
     // against this right password.
     let token = credentials::new_secret(TOKEN_PREFIX);
@@ -269,6 +302,57 @@ fn locked(name: &str, until: DateTime<Utc>) -> SessionError {
         name: name.to_owned(),
         until,
     }
+}
+
+/// Changes the caller's own password, given the current one, journaled as `user.password`:
+/// their other sessions end, this one goes on. A wrong current password counts as a failed
+/// sign-in (five lock the name), so a stolen token cannot be used to guess it.
+pub async fn change_own_password(
+    state: &AppState,
+    caller: &Caller,
+    old_password: String,
+    new_password: String,
+) -> Result<(), SessionError> {
+    let Some(session) = &caller.session else {
+        return Err(SessionError::Unauthenticated(
+            "no session: sign in first".into(),
+        ));
+    };
+    credentials::check_password_rules(&new_password).map_err(SessionError::BadPassword)?;
+    if let Some(until) = state.store.locked_until(&caller.name, state.now()).await? {
+        return Err(locked(&caller.name, until));
+    }
+    let phc = state.store.user(&caller.name).await?.password_hash;
+    let _permit = PASSWORD_CHECKS
+        .acquire()
+        .await
+        .map_err(StoreError::backend)?;
+    let (ok, password_hash) = tokio::task::spawn_blocking(move || {
+        let ok = credentials::verify_password(&old_password, &phc);
+        (ok, ok.then(|| credentials::hash_password(&new_password)))
+    })
+    .await
+    .map_err(StoreError::backend)?;
+    let now = state.now();
+    let Some(password_hash) = password_hash.filter(|_| ok) else {
+        return Err(match failed(state, &caller.name, now).await? {
+            SessionError::Unauthenticated(_) => SessionError::WrongPassword,
+            other => other,
+        });
+    };
+    let journal = OwnEntry::by_staff(now, &caller.name, "user.password", Kind::Rights)
+        .on("user", caller.name.clone(), None)
+        .details(json!({"sessions_ended": "others"}))
+        .build();
+    let set = vigil_store::AccountChange::SetPassword {
+        name: caller.name.clone(),
+        password_hash,
+        at: now,
+        keep: Some(session.token_hash.clone()),
+    };
+    state.store.change_accounts(set, journal).await?;
+    state.wake().await;
+    Ok(())
 }
 
 /// Ends the caller's session: its token stops working (journaled as `auth.logout`).

@@ -365,6 +365,15 @@ fn rows(w: &World) -> Vec<Row> {
             400,
         ),
         row(Method::GET, "/v1/me", "/v1/me".into(), None, Session, 200),
+        // Without the two passwords: any session gets as far as the body (400).
+        row(
+            Method::PUT,
+            "/v1/me/password",
+            "/v1/me/password".into(),
+            Some(json!({})),
+            Session,
+            400,
+        ),
         row(
             Method::GET,
             "/v1/alerts/channels",
@@ -465,6 +474,22 @@ fn rows(w: &World) -> Vec<Row> {
             Method::POST,
             "/v1/users/{name}/revoke",
             "/v1/users/ghost/revoke".into(),
+            None,
+            accounts,
+            404,
+        ),
+        row(
+            Method::POST,
+            "/v1/users/{name}/disable",
+            "/v1/users/ghost/disable".into(),
+            None,
+            accounts,
+            404,
+        ),
+        row(
+            Method::POST,
+            "/v1/users/{name}/enable",
+            "/v1/users/ghost/enable".into(),
             None,
             accounts,
             404,

@@ -1416,3 +1416,651 @@ async fn a_client_that_sends_slowly_is_cut_off() {
     let answer = String::from_utf8_lossy(&answer[..n]);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
+
+#[tokio::test]
+async fn every_entry_records_the_key_that_sent_it_under_the_chain() {
+    // Item 4: an entry did not record which key sent it, so a forged event could not be told
+    // from a real one. Now the store sets `sender` (never the sender itself), it is searched
+    // with `sender:`, exported, and covered by the hash chain.
+    let s = TestServer::start().await;
+    let token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
+    let mut keys = std::collections::HashMap::new();
+    for name in ["crm", "payments"] {
+        let (status, created) = call(
+            &s,
+            &token,
+            reqwest::Method::POST,
+            "/v1/keys",
+            json!({ "name": name }),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        keys.insert(name, created["key"].as_str().unwrap().to_owned());
+    }
+    // A key named like the store's own sender would make its entries look like the store's.
+    for name in ["vigil", " Vigil-ops", "VIGIL"] {
+        let (status, refused) = call(
+            &s,
+            &token,
+            reqwest::Method::POST,
+            "/v1/keys",
+            json!({ "name": name }),
+        )
+        .await;
+        assert_eq!(status, 400, "{name:?}: {refused}");
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("store's own senders"),
+            "{refused}"
+        );
+    }
+
+    // The CRM's key claims to be the payments key: refused, nothing stored.
+    let before = s.journal().await.len();
+    let mut claims_payments = event_json(1);
+    claims_payments["sender"] = json!("payments");
+    let mut claims_vigil = event_json(3);
+    claims_vigil["sender"] = json!("vigil");
+    for body in [claims_payments, json!([event_json(2), claims_vigil])] {
+        let answer = s
+            .raw(reqwest::Method::POST, "/v1/events")
+            .bearer_auth(&keys["crm"])
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 400);
+        let error: serde_json::Value = answer.json().await.unwrap();
+        assert!(
+            error["error"]["field"]
+                .as_str()
+                .unwrap()
+                .ends_with("sender"),
+            "{error}"
+        );
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("set by the store"),
+            "{error}"
+        );
+    }
+    assert_eq!(s.journal().await.len(), before, "nothing of it is stored");
+
+    let crm = s.anonymous.with_token(&keys["crm"]);
+    let payments = s.anonymous.with_token(&keys["payments"]);
+    let mut from_crm = event_json(4);
+    from_crm["reason"] = json!("sent by the crm");
+    let from_payments = event_json(5);
+    crm.ingest(&[from_crm.clone()]).await.unwrap();
+    payments
+        .ingest(std::slice::from_ref(&from_payments))
+        .await
+        .unwrap();
+    s.ingester.ingest(&[event_json(6)]).await.unwrap();
+    // The same event re-sent through another key (a rotated key retrying) is a duplicate: the
+    // entry keeps its first sender.
+    let again = payments.ingest(&[from_crm.clone()]).await.unwrap();
+    assert_eq!(again.duplicates, 1);
+    s.indexed().await;
+
+    let reader = s.anonymous.with_token(&token);
+    let ids = |v: &serde_json::Value| BTreeSet::from([v["id"].as_str().unwrap().to_owned()]);
+    assert_eq!(found(&reader, "sender:crm").await, 1);
+    assert_eq!(everything(&reader, "sender:crm").await.0, ids(&from_crm));
+    assert_eq!(
+        everything(&reader, "sender:payments").await.0,
+        ids(&from_payments)
+    );
+    assert_eq!(
+        found(&reader, "section:finance -sender:crm,payments").await,
+        1,
+        "the testkit's backoffice key sent the third"
+    );
+    let entry = reader
+        .event(from_crm["id"].as_str().unwrap().parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(entry.entry.event.sender.as_deref(), Some("crm"));
+    // The store's own entries say so: the keys just created, the searches just made.
+    let own = s.journal().await;
+    assert!(own
+        .iter()
+        .filter(|e| e.event.section == "vigil")
+        .all(|e| e.event.sender.as_deref() == Some("vigil")));
+    assert!(found(&reader, "sender:vigil action:key.create").await >= 2);
+
+    // The CSV export has a sender column.
+    let mut download = reader
+        .export(&ExportOptions {
+            q: "sender:crm,payments".into(),
+            format: "csv".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = download.chunk().await.unwrap() {
+        bytes.extend_from_slice(&chunk);
+    }
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    let mut csv = csv::Reader::from_reader(bytes);
+    let column = csv
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "sender")
+        .expect("a sender column");
+    let senders: BTreeSet<String> = csv
+        .records()
+        .map(|r| r.unwrap()[column].to_owned())
+        .collect();
+    assert_eq!(senders, BTreeSet::from(["crm".into(), "payments".into()]));
+
+    // Someone with the database file makes the CRM's entry look sent by the payments key:
+    // the chain names it.
+    let seq = entry.entry.seq;
+    let database = s.database.clone();
+    let _stopped = s.stop().await;
+    let conn = rusqlite::Connection::open(&database).unwrap();
+    let body: Vec<u8> = conn
+        .query_row("SELECT body FROM events WHERE seq = ?", [seq], |r| r.get(0))
+        .unwrap();
+    assert!(
+        body.ends_with(b"\x04crm"),
+        "a raw body ends with its sender"
+    );
+    let mut forged = body[..body.len() - 3].to_vec();
+    forged.extend_from_slice(b"pay");
+    conn.execute_batch("DROP TRIGGER events_no_update").unwrap();
+    conn.execute(
+        "UPDATE events SET body = ? WHERE seq = ?",
+        rusqlite::params![forged, seq],
+    )
+    .unwrap();
+    drop(conn);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["verify", "--database"])
+        .arg(&database)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("entry seq {seq} (id ")) && err.contains("does not match its hash"),
+        "{err}"
+    );
+}
+
+/// `vigil ARGS --database DB` with `stdin`: its exit code, standard output and error.
+fn vigil_cli(args: &[&str], db: &std::path::Path, stdin: &str) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .arg("--database")
+        .arg(db)
+        .env("USER", "ops-admin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn api_error(e: vigil_client::ClientError) -> (u16, String, Option<String>) {
+    match e {
+        vigil_client::ClientError::Api {
+            status,
+            code,
+            field,
+            ..
+        } => (status, code, field),
+        other => panic!("an API error, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_leaked_password_is_changed_and_an_account_disabled_at_once() {
+    // Item 10: a leaked password had no way out but revoking sessions, and the thief signed in
+    // again. Users change their own password (the old one required; a wrong one counts as a
+    // failed sign-in), the operator sets one, and an admin disables an account: its sessions
+    // and tails end at once and it cannot sign in.
+    let s = TestServer::builder()
+        .user("alice", &["admin"])
+        .user("bob", &["investigator"])
+        .user("carol", &["auditor"])
+        .user("dave", &["admin"])
+        .start()
+        .await;
+    let login = |name: &'static str, password: &'static str| {
+        let anonymous = s.anonymous.clone();
+        async move { anonymous.login(name, password).await }
+    };
+    let bob_token = login("bob", PASSWORD).await.unwrap().token;
+    let bob_here = s.anonymous.with_token(&bob_token);
+    let bob_there = s.sign_in("bob").await;
+    let new_password = "a much better passphrase 🎰";
+
+    // Not JSON, a wrong current password, a weak new one: refused, nothing changed.
+    let not_json = s
+        .raw(reqwest::Method::PUT, "/v1/me/password")
+        .bearer_auth(&bob_token)
+        .body(format!(
+            r#"{{"old_password":"{PASSWORD}","new_password":"{new_password}"}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status().as_u16(), 415);
+    let wrong = bob_here
+        .change_password("not my password", new_password)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        api_error(wrong),
+        (403, "wrong_password".into(), Some("old_password".into()))
+    );
+    let weak = bob_here
+        .change_password(PASSWORD, "short")
+        .await
+        .unwrap_err();
+    assert_eq!(api_error(weak).2.as_deref(), Some("new_password"));
+    let failures = s
+        .journal()
+        .await
+        .into_iter()
+        .filter(|e| {
+            e.event.action == "auth.login"
+                && e.event.actor.id == "bob"
+                && e.event.outcome == vigil_core::Outcome::Failure
+        })
+        .count();
+    assert_eq!(
+        failures, 1,
+        "the wrong current password is a failed sign-in"
+    );
+
+    bob_here
+        .change_password(PASSWORD, new_password)
+        .await
+        .unwrap();
+    bob_here
+        .me()
+        .await
+        .expect("the session that changed it goes on");
+    assert_eq!(
+        api_error(bob_there.me().await.unwrap_err()).0,
+        401,
+        "every other session ended"
+    );
+    assert_eq!(api_error(login("bob", PASSWORD).await.unwrap_err()).0, 401);
+    login("bob", new_password).await.unwrap();
+    let changed = s
+        .journal()
+        .await
+        .into_iter()
+        .filter(|e| e.event.action == "user.password")
+        .collect::<Vec<_>>();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].event.actor.id, "bob");
+    assert!(
+        !format!("{:?}", changed[0].event).contains("passphrase"),
+        "no password in the journal"
+    );
+
+    // A thief with a token guesses the current password: five failures lock the name.
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            api_error(
+                bob_here
+                    .change_password("guess", "another long password")
+                    .await
+                    .unwrap_err(),
+            )
+            .0,
+        );
+    }
+    assert_eq!(statuses, [403, 403, 403, 403, 429]);
+    assert_eq!(
+        api_error(login("bob", new_password).await.unwrap_err()).0,
+        429
+    );
+
+    // The operator sets a password from the command line: every session ends.
+    let (code, out, err) = vigil_cli(
+        &["user", "passwd", "bob", "--password-stdin"],
+        &s.database,
+        "operator chosen password\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("new password"), "{out}");
+    assert_eq!(api_error(bob_here.me().await.unwrap_err()).0, 401);
+    let (code, _, err) = vigil_cli(
+        &["user", "passwd", "nobody", "--password-stdin"],
+        &s.database,
+        "operator chosen password\n",
+    );
+    assert_eq!(code, Some(1));
+    assert!(err.contains("nobody"), "{err}");
+
+    // An admin disables carol: her session and her tail end at once; she cannot sign in.
+    let alice = s.sign_in("alice").await;
+    let carol = s.sign_in("carol").await;
+    let mut tail = Box::pin(carol.stream("", None).await.unwrap());
+    assert!(matches!(
+        tail.next().await,
+        Some(Ok(vigil_client::Tailed::Ready { .. }))
+    ));
+    assert_eq!(
+        api_error(carol.disable_user("dave").await.unwrap_err()).0,
+        403,
+        "an auditor does not manage accounts"
+    );
+    let summary = alice.disable_user("carol").await.unwrap();
+    assert!(summary.disabled_at.is_some());
+    assert_eq!(summary.live_sessions, 0);
+    assert_eq!(api_error(carol.me().await.unwrap_err()).0, 401);
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(item) = tail.next().await {
+            if item.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the tail ended within seconds");
+    assert_eq!(
+        api_error(login("carol", PASSWORD).await.unwrap_err()),
+        (403, "disabled".into(), None),
+        "the right password is told the account is disabled"
+    );
+    assert_eq!(
+        api_error(login("carol", "a wrong password").await.unwrap_err()).0,
+        401,
+        "a wrong one learns nothing"
+    );
+    assert_eq!(
+        api_error(alice.disable_user("carol").await.unwrap_err()).0,
+        409
+    );
+    assert_eq!(
+        api_error(alice.disable_user("alice").await.unwrap_err()).0,
+        400,
+        "nobody disables their own account"
+    );
+    let listed = alice.users().await.unwrap();
+    assert!(listed
+        .iter()
+        .any(|u| u.name == "carol" && u.disabled_at.is_some()));
+
+    // With dave disabled, alice is the last enabled admin: she cannot give up the right.
+    alice.disable_user("dave").await.unwrap();
+    assert_eq!(
+        api_error(
+            alice
+                .set_roles("alice", &["viewer".to_owned()])
+                .await
+                .unwrap_err()
+        )
+        .0,
+        409
+    );
+
+    let (code, out, err) = vigil_cli(&["user", "enable", "carol"], &s.database, "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("may sign in again"), "{out}");
+    login("carol", PASSWORD).await.unwrap();
+    let (_, listing, _) = vigil_cli(&["user", "list"], &s.database, "");
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("dave") && l.trim_end().ends_with("UTC")),
+        "the list says since when dave is disabled:\n{listing}"
+    );
+    let actions: Vec<String> = s
+        .journal()
+        .await
+        .into_iter()
+        .filter(|e| e.event.action.starts_with("user.") && e.event.action != "user.create")
+        .map(|e| format!("{} {}", e.event.action, e.event.target.unwrap().id))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "user.password bob",
+            "user.password bob",
+            "user.disable carol",
+            "user.disable dave",
+            "user.enable carol"
+        ]
+    );
+}
+
+/// A running `vigil serve` process and what it says on standard error.
+struct Served {
+    child: std::process::Child,
+    said: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Served {
+    /// Starts `vigil serve ARGS` and waits for its "listening on" line: the URL.
+    fn start(args: &[&str]) -> (Served, String) {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .arg("serve")
+            .args(args)
+            .env_remove("VIGIL_DATABASE")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let said = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lines = std::io::BufReader::new(child.stderr.take().unwrap());
+        let into = said.clone();
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                if let Some((_, url)) = line.split_once("listening on ") {
+                    let _ = tx.send(url.split(' ').next().unwrap().to_owned());
+                }
+                into.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        let url = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("vigil serve says where it listens");
+        (Served { child, said }, url)
+    }
+
+    fn said(&self) -> String {
+        self.said.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client that trusts only `pem` and reaches `localhost` at the server's port.
+fn trusting(pem: &str, url: &str) -> reqwest::Client {
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap())
+        .resolve(
+            "localhost",
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        )
+        .build()
+        .unwrap()
+}
+
+async fn signs_in(client: &reqwest::Client, url: &str) -> Result<u16, reqwest::Error> {
+    let url = url.replace("127.0.0.1", "localhost");
+    client
+        .post(format!("{url}/v1/auth/login"))
+        .json(&json!({"name": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_speaks_tls_and_takes_a_renewed_certificate_without_a_restart() {
+    // Item 10: `vigil serve` spoke plain HTTP only: passwords and tokens crossed the network in
+    // clear. It serves HTTPS from PEM files, reloads them when they change, and warns when it
+    // serves plain HTTP beyond loopback.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let (code, _, err) = vigil_cli(
+        &[
+            "user",
+            "add",
+            "alice",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        &db,
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let pair = |names: &[&str]| {
+        let made = rcgen::generate_simple_self_signed(
+            names.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        (made.cert.pem(), made.key_pair.serialize_pem())
+    };
+    let (cert_a, key_a) = pair(&["localhost"]);
+    let (cert_b, key_b) = pair(&["localhost", "vigil.example"]);
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+
+    // A key that is not the certificate's, or a file without a certificate: no start.
+    std::fs::write(&cert, &cert_a).unwrap();
+    std::fs::write(&key, &key_b).unwrap();
+    for (cert_text, key_text, says) in [
+        (&cert_a, &key_b, "does not belong to the certificate"),
+        (&key_a, &key_a, "holds no certificate"),
+    ] {
+        std::fs::write(&cert, cert_text).unwrap();
+        std::fs::write(&key, key_text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database"])
+            .arg(&db)
+            .arg("--tls-cert")
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+
+    std::fs::write(&cert, &cert_a).unwrap();
+    std::fs::write(&key, &key_a).unwrap();
+    let (served, url) = Served::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        db.to_str().unwrap(),
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    assert_eq!(signs_in(&trusting(&cert_a, &url), &url).await.unwrap(), 200);
+    assert!(
+        signs_in(&trusting(&cert_b, &url), &url).await.is_err(),
+        "a client that does not trust the certificate does not send the password"
+    );
+    let plain = reqwest::Client::new()
+        .post(format!("{}/v1/auth/login", url.replace("https", "http")))
+        .json(&json!({"name": "alice", "password": PASSWORD}))
+        .send()
+        .await;
+    assert!(
+        plain.map_or(true, |r| !r.status().is_success()),
+        "no answer in clear"
+    );
+    // A client that connects and says nothing holds nobody up.
+    let _silent = tokio::net::TcpStream::connect(url.trim_start_matches("https://"))
+        .await
+        .unwrap();
+    assert_eq!(signs_in(&trusting(&cert_a, &url), &url).await.unwrap(), 200);
+
+    // The certificate is renewed in place: new connections get it, without a restart.
+    std::fs::write(&key, &key_b).unwrap();
+    std::fs::write(&cert, &cert_b).unwrap();
+    let renewed = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            if signs_in(&trusting(&cert_b, &url), &url).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    assert!(
+        renewed.is_ok(),
+        "the renewed certificate is served:\n{}",
+        served.said()
+    );
+    assert!(signs_in(&trusting(&cert_a, &url), &url).await.is_err());
+    assert!(served.said().contains("reloaded"), "{}", served.said());
+
+    // A broken file is refused with a warning; the certificate in use stays.
+    std::fs::write(&cert, "not a certificate").unwrap();
+    let warned = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while !served.said().contains("the certificate in use stays") {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    assert!(warned.is_ok(), "{}", served.said());
+    assert_eq!(signs_in(&trusting(&cert_b, &url), &url).await.unwrap(), 200);
+    drop(served);
+
+    // Plain HTTP beyond loopback: served, with a warning at start; on loopback, none.
+    let (open, _) = Served::start(&["--listen", "0.0.0.0:0", "--database", db.to_str().unwrap()]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        open.said()
+            .contains("warning: serving plain HTTP on 0.0.0.0:"),
+        "{}",
+        open.said()
+    );
+    drop(open);
+    let (local, _) = Served::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        db.to_str().unwrap(),
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!local.said().contains("plain HTTP"), "{}", local.said());
+}

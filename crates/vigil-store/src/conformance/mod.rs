@@ -169,7 +169,12 @@ pub fn dataset(n: usize, seed: u64) -> Vec<Event> {
             if kind == "change" {
                 v["changes"] = json!([{"field": "balance", "before": r.next() % 1000, "after": r.next() % 1000}]);
             }
-            event(v)
+            let mut e = event(v);
+            // Most entries came through a key; some from before senders were recorded.
+            if i % 5 != 0 {
+                e.sender = Some(r.pick(&["backoffice", "payments", "clé \"ünï\" 🎰"]).to_string());
+            }
+            e
         })
         .collect()
 }
@@ -258,6 +263,10 @@ pub const QUERIES: &[&str] = &[
     "-has:comment",
     "m.dupont",
     "actor:j.smith section:finance,bonuses severity:warning,critical -outcome:success",
+    "sender:backoffice",
+    "sender:payments,\"clé \\\"ünï\\\" 🎰\" section:finance",
+    "-sender:backoffice",
+    "backoffice",
 ];
 
 /// Role scopes (unions of queries) that a caller's query is narrowed to, with that query.

@@ -76,6 +76,40 @@ pub async fn revoke_user(
     Ok(Json(accounts::revoke_user(&state, &admin, &name).await?))
 }
 
+/// Disables a user (journaled as `user.disable`): they cannot sign in and their sessions end at
+/// once. Nobody disables their own account or the last one that manages accounts.
+#[utoipa::path(post, path = "/v1/users/{name}/disable", tag = "accounts",
+    params(("name" = String, Path, description = "Login name")),
+    responses((status = 200, body = UserSummary), (status = 400, description = "One's own account", body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, description = "Already disabled, or the last account manager", body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn disable_user(
+    State(state): State<AppState>,
+    admin: AccountsAdmin,
+    PathParam(name): PathParam<String>,
+) -> Result<Json<UserSummary>, ApiError> {
+    Ok(Json(
+        accounts::set_disabled(&state, &admin, &name, true).await?,
+    ))
+}
+
+/// Enables a disabled user again (journaled as `user.enable`).
+#[utoipa::path(post, path = "/v1/users/{name}/enable", tag = "accounts",
+    params(("name" = String, Path, description = "Login name")),
+    responses((status = 200, body = UserSummary), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, description = "Not disabled", body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn enable_user(
+    State(state): State<AppState>,
+    admin: AccountsAdmin,
+    PathParam(name): PathParam<String>,
+) -> Result<Json<UserSummary>, ApiError> {
+    Ok(Json(
+        accounts::set_disabled(&state, &admin, &name, false).await?,
+    ))
+}
+
 /// Lifts a sign-in lock (journaled as `user.unlock` when one held).
 #[utoipa::path(post, path = "/v1/users/{name}/unlock", tag = "accounts",
     params(("name" = String, Path, description = "Login name")),
