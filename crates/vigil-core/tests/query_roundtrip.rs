@@ -120,3 +120,26 @@ proptest! {
         }
     }
 }
+
+/// Found by `scripts/fuzz` (query_parser): a bare word holding a comma was printed quoted, and
+/// read back as a phrase, so a query round-tripped through the console's filter bar changed
+/// meaning (its words anywhere became the words side by side).
+#[test]
+fn a_bare_word_with_a_comma_or_backslash_stays_bare() {
+    for text in [
+        "has\0\0\0|nges,reason",
+        "a,b",
+        "back\\slash",
+        "on:2026-11-05 x,y -actor:bot",
+    ] {
+        let q: Query = text.parse().unwrap();
+        let printed = q.to_string();
+        assert_eq!(
+            printed.parse::<Query>().unwrap(),
+            q,
+            "{text:?} printed as {printed:?}"
+        );
+    }
+    let q: Query = "a,b".parse().unwrap();
+    assert_eq!(q.to_string(), "a,b");
+}

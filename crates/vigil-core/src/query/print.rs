@@ -41,7 +41,9 @@ fn write_clause(c: &Clause, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             Ok(())
         }
         Term::Text { text, quoted, .. } => {
-            if *quoted || needs_quotes(text) {
+            // A bare word is read up to a space or ':' only (commas and backslashes are part of
+            // it): written bare whenever it reads back so, since quoting makes it a phrase.
+            if *quoted || !reads_back_bare(text) {
                 write_quoted(text, f)
             } else {
                 f.write_str(text)
@@ -161,6 +163,15 @@ fn time_bound(b: &TimeBound) -> String {
 }
 
 /// Whether a value or word must be quoted to parse back as itself.
+/// Whether the parser reads `s`, written as it is, back as one bare full-text word.
+fn reads_back_bare(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('-')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '"' | ':'))
+}
+
 fn needs_quotes(s: &str) -> bool {
     s.is_empty()
         || s.starts_with('-')
