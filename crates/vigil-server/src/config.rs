@@ -239,9 +239,10 @@ sensitive_sections = ["finance", "players", "staff"]
 # Alerts: rules evaluated on every ingested entry, messages sent through a durable outbox.
 # Channels and rules can also be added with `vigil alerts …` or the API (/v1/alerts/…).
 [alerts]
-# The built-in rule "critical": severity:critical to every channel of this file (and those
-# added on the command line); a channel added through the API gets it only from a rule that
-# names it. false switches it off.
+# The built-in rules: "critical" (severity:critical -section:vigil, a message per entry) and
+# "sign-in-locks" (names locked after failed sign-ins: the first, then a digest per 15 minutes)
+# to every channel of this file (and those added on the command line); a channel added through
+# the API gets them only from a rule that names it. false switches both off.
 default_rule = true
 # Messages show times in UTC and in this zone.
 time_zone = "+01:00"

@@ -98,16 +98,21 @@ async fn serve_on<L>(
 where
     L: axum::serve::Listener,
     L::Addr: std::fmt::Debug,
+    http::extract::Peer:
+        for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
 {
     let stopping = state.stopping.clone();
     let stopped = state.stopping.clone();
     let alerting = tokio::spawn(alerts::engine::run(state.clone()));
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stopping.send_replace(true);
-        })
-        .await;
+    let served = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<http::extract::Peer>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        stopping.send_replace(true);
+    })
+    .await;
     stopped.send_replace(true);
     let _ = alerting.await;
     served

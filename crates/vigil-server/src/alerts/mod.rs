@@ -23,10 +23,18 @@ use vigil_store::{AlertItemKind, Delivery, StoreError};
 use crate::state::AppState;
 use model::{AlertsConfig, ChannelSpec, RuleSpec, Source};
 
-/// The built-in rule's name.
+/// The built-in rule's name: critical entries of the journal, one message each.
 pub const DEFAULT_RULE: &str = "critical";
-/// The built-in rule's query.
-pub const DEFAULT_QUERY: &str = "severity:critical";
+/// The built-in rule's query: Vigil's own critical entries (sign-in locks) have their own rule.
+pub const DEFAULT_QUERY: &str = "severity:critical -section:vigil";
+/// The built-in rule for Vigil's own critical entries (a name locked after failed sign-ins):
+/// a stranger inventing names makes a lock per name, so they reach the channels as the first
+/// message and then one digest per window, not a message each.
+pub const SIGN_IN_RULE: &str = "sign-in-locks";
+/// Its query.
+pub const SIGN_IN_QUERY: &str = "section:vigil severity:critical";
+/// Its window.
+pub const SIGN_IN_WINDOW_MINUTES: u32 = 15;
 
 /// What alerting shares across the server: settings, the HTTP client of the channels, and the
 /// dispatcher's wake-up call.
@@ -265,17 +273,22 @@ impl Setup {
             }
         }
         if config.default_rule {
-            setup.rules.push(Rule {
-                name: DEFAULT_RULE.into(),
-                spec: RuleSpec {
-                    q: DEFAULT_QUERY.into(),
-                    channels: vec![],
-                    window_minutes: None,
-                },
-                query: DEFAULT_QUERY.parse().expect("the default rule parses"),
-                source: Source::Builtin,
-                by: None,
-            });
+            for (name, q, window_minutes) in [
+                (DEFAULT_RULE, DEFAULT_QUERY, None),
+                (SIGN_IN_RULE, SIGN_IN_QUERY, Some(SIGN_IN_WINDOW_MINUTES)),
+            ] {
+                setup.rules.push(Rule {
+                    name: name.into(),
+                    spec: RuleSpec {
+                        q: q.into(),
+                        channels: vec![],
+                        window_minutes,
+                    },
+                    query: q.parse().expect("the built-in rules parse"),
+                    source: Source::Builtin,
+                    by: None,
+                });
+            }
         }
         let stored = state.store.alert_items(AlertItemKind::Rule).await?;
         let configured = config

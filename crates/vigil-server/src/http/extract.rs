@@ -2,14 +2,18 @@
 //! service layer), query-string parameters and JSON bodies, each with a JSON error that says
 //! what is wrong.
 
-use axum::extract::FromRequestParts;
+use std::net::SocketAddr;
+
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::{header, request::Parts};
+use axum::serve::IncomingStream;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::service::caller::{
-    AccountsAdmin, AlertsAdmin, Annotator, Caller, CanRead, Capability, Exporter, Ingester,
-    MarksAdmin,
+    AccountsAdmin, AlertsAdmin, Annotator, Caller, CanRead, Capability, ClientInfo, Exporter,
+    Ingester, MarksAdmin,
 };
 use crate::service::sessions;
 use crate::state::AppState;
@@ -48,13 +52,62 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     }
 }
 
+/// The other end of a connection, as the server accepted it (plain or TLS).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, crate::tls::TlsListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, crate::tls::TlsListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+/// The user agent kept at most.
+const MAX_USER_AGENT_CHARS: usize = 512;
+
+/// Where the request came from (no address when the router is called without a connection).
+pub fn client_info(parts: &Parts) -> ClientInfo {
+    ClientInfo {
+        ip: parts
+            .extensions
+            .get::<ConnectInfo<Peer>>()
+            .map(|ConnectInfo(Peer(addr))| addr.ip().to_canonical()),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            // Bytes beyond ASCII are allowed in a header: kept, as UTF-8 where they are.
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| v.chars().take(MAX_USER_AGENT_CHARS).collect()),
+    }
+}
+
+impl FromRequestParts<AppState> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(client_info(parts))
+    }
+}
+
 /// A signed-in user with a valid session: missing, unknown, expired or revoked tokens are 401
 /// before any right is looked at.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(sessions::authenticate(state, bearer(parts)?).await?)
+        let mut caller = sessions::authenticate(state, bearer(parts)?).await?;
+        caller.client = client_info(parts);
+        Ok(caller)
     }
 }
 

@@ -153,7 +153,9 @@ fn entry(
     target_type: &str,
     id: &str,
 ) -> OwnEntry {
-    OwnEntry::by_staff(state.now(), &admin.name, action, kind).on(target_type, id, None)
+    OwnEntry::by_staff(state.now(), &admin.name, action, kind)
+        .on(target_type, id, None)
+        .from_client(&admin.client)
 }
 
 /// Refuses to take the accounts right from the last user who has it: nobody could then manage

@@ -37,6 +37,18 @@ pub struct Caller {
     pub(crate) grants: Grants,
     /// The session, for a signed-in user.
     pub(crate) session: Option<SessionRef>,
+    /// Where the request came from (nothing for the command line).
+    pub(crate) client: ClientInfo,
+}
+
+/// Where a request came from: the address of the connection's other end (a proxy's, behind
+/// one) and the user agent it gave. Recorded on the entries Vigil writes about its users.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The peer's address.
+    pub ip: Option<std::net::IpAddr>,
+    /// The `User-Agent` header, at most 512 characters.
+    pub user_agent: Option<String>,
 }
 
 impl Caller {
@@ -49,6 +61,7 @@ impl Caller {
             roles: vec![admin.name.clone()],
             grants: Grants::of(&[admin]),
             session: None,
+            client: ClientInfo::default(),
         }
     }
 

@@ -85,6 +85,13 @@ impl OwnEntry {
         Self::new(at, &staff(name), action, kind)
     }
 
+    /// With the address and user agent the request came from.
+    pub fn from_client(mut self, client: &super::caller::ClientInfo) -> Self {
+        self.0.ip = client.ip;
+        self.0.user_agent = client.user_agent.clone();
+        self
+    }
+
     /// On this target.
     pub fn on(mut self, kind: &str, id: impl Into<String>, name: Option<String>) -> Self {
         self.0.target = Some(Target {

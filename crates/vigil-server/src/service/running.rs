@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
+
 use super::{Fault, Refusal};
 
 /// Live tails one user may have open at once.
@@ -41,6 +43,61 @@ impl Work {
 #[derive(Debug, Default)]
 pub struct Running {
     counts: Mutex<HashMap<(Work, String), usize>>,
+    failed_sign_ins: Mutex<HashMap<std::net::IpAddr, Vec<DateTime<Utc>>>>,
+}
+
+/// Failed sign-ins from one address (an IPv4 address, or an IPv6 /64) within
+/// [`ADDRESS_WINDOW`] that lock the address for sign-in, whatever names it tries.
+pub const ADDRESS_FAILURES: usize = 20;
+/// The window of [`ADDRESS_FAILURES`], and how long the lock lasts from the oldest of them.
+pub const ADDRESS_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+/// Addresses remembered at most; past it, those without a recent failure are forgotten first.
+const ADDRESSES: usize = 100_000;
+
+/// The address sign-in failures are counted under: IPv6 by its /64 (one host usually has a
+/// whole /64 to rotate through).
+fn counted_as(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip.to_canonical() {
+        std::net::IpAddr::V6(v6) => {
+            let mut s = v6.segments();
+            s[4..].fill(0);
+            std::net::IpAddr::V6(s.into())
+        }
+        v4 => v4,
+    }
+}
+
+impl Running {
+    /// When the lock on signing in from `ip` ends, if one holds at `now`.
+    pub fn address_locked(
+        &self,
+        ip: std::net::IpAddr,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let failures = self.failed_sign_ins.lock().expect("sign-in failures");
+        let recent: Vec<&DateTime<Utc>> = failures
+            .get(&counted_as(ip))?
+            .iter()
+            .filter(|t| **t > now - ADDRESS_WINDOW)
+            .collect();
+        (recent.len() >= ADDRESS_FAILURES)
+            .then(|| *recent[recent.len() - ADDRESS_FAILURES] + ADDRESS_WINDOW)
+    }
+
+    /// Counts a failed sign-in from `ip`: whether it locked the address now.
+    pub fn sign_in_failed_from(&self, ip: std::net::IpAddr, now: DateTime<Utc>) -> bool {
+        let mut failures = self.failed_sign_ins.lock().expect("sign-in failures");
+        if failures.len() >= ADDRESSES {
+            failures.retain(|_, times| times.iter().any(|t| *t > now - ADDRESS_WINDOW));
+            if failures.len() >= ADDRESSES {
+                failures.clear();
+            }
+        }
+        let times = failures.entry(counted_as(ip)).or_default();
+        times.retain(|t| *t > now - ADDRESS_WINDOW);
+        times.push(now);
+        times.len() == ADDRESS_FAILURES
+    }
 }
 
 /// One running tail or export; the count goes down when it is dropped.

@@ -8,8 +8,9 @@ use vigil_api::{Login, LoginAnswer, Me, MeAnswer};
 use vigil_core::{Kind, Outcome, Severity};
 use vigil_store::{NewSession, StoreError};
 
-use super::caller::{grants_of, Caller, Ingester, SessionRef};
+use super::caller::{grants_of, Caller, ClientInfo, Ingester, SessionRef};
 use super::credentials::{self, KEY_PREFIX, TOKEN_PREFIX};
+use super::running::{ADDRESS_FAILURES, ADDRESS_WINDOW};
 use super::{Fault, OwnEntry, Refusal};
 use crate::state::AppState;
 
@@ -43,6 +44,15 @@ pub enum SessionError {
         /// When the lock ends.
         until: DateTime<Utc>,
     },
+    /// Too many failed sign-ins from this address, whatever the names.
+    #[error(
+        "too many failed sign-ins from your address: signing in from it is locked until {}; try again then",
+        vigil_core::event::micros::format(until)
+    )]
+    AddressLocked {
+        /// When the lock ends.
+        until: DateTime<Utc>,
+    },
     /// The right password for an account an admin disabled.
     #[error("the account {0:?} is disabled: ask an admin to enable it (vigil user enable {0})")]
     Disabled(String),
@@ -62,7 +72,7 @@ impl Refusal for SessionError {
         match self {
             SessionError::Unauthenticated(_) => Fault::Unauthenticated,
             SessionError::WrongCredential(_) => Fault::Forbidden,
-            SessionError::Locked { .. } => Fault::Locked,
+            SessionError::Locked { .. } | SessionError::AddressLocked { .. } => Fault::Locked,
             SessionError::Disabled(_) | SessionError::WrongPassword => Fault::Forbidden,
             SessionError::BadPassword(_) => Fault::Invalid,
             SessionError::Store(e) => e.fault(),
@@ -73,7 +83,7 @@ impl Refusal for SessionError {
         match self {
             SessionError::Unauthenticated(_) => "unauthorized",
             SessionError::WrongCredential(_) => "forbidden",
-            SessionError::Locked { .. } => "locked",
+            SessionError::Locked { .. } | SessionError::AddressLocked { .. } => "locked",
             SessionError::Disabled(_) => "disabled",
             SessionError::WrongPassword => "wrong_password",
             SessionError::BadPassword(_) => "invalid",
@@ -136,6 +146,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, Sessi
             token_hash,
             expires_at: session.expires_at,
         }),
+        client: Default::default(),
     })
 }
 
@@ -185,9 +196,21 @@ pub async fn still_entitled(state: &AppState, caller: &Caller) -> bool {
 
 /// Signs in with a name and password: a new session token. A wrong password and an unknown
 /// user get the same answer and take the same time; five failures in 15 minutes lock the name.
-pub async fn login(state: &AppState, login: Login) -> Result<LoginAnswer, SessionError> {
+pub async fn login(
+    state: &AppState,
+    login: Login,
+    client: &ClientInfo,
+) -> Result<LoginAnswer, SessionError> {
     // The name as tried, kept short for the journal and the lock (it may be anything).
     let tried: String = login.name.chars().take(64).collect();
+    // An address that failed too often is refused before anything is checked or journaled:
+    // a stranger spraying names stops filling the journal.
+    if let Some(until) = client
+        .ip
+        .and_then(|ip| state.running.address_locked(ip, state.now()))
+    {
+        return Err(SessionError::AddressLocked { until });
+    }
     if let Some(until) = state.store.locked_until(&tried, state.now()).await? {
         return Err(locked(&tried, until));
     }
@@ -217,12 +240,13 @@ pub async fn login(state: &AppState, login: Login) -> Result<LoginAnswer, Sessio
     let now = state.now();
     let user = match user {
         Some(u) if ok => u,
-        _ => return Err(failed(state, &tried, now).await?),
+        _ => return Err(failed(state, &tried, now, client).await?),
     };
     if user.disabled_at.is_some() {
         // Said only to whoever knows the password; journaled, not counted towards a lock.
         let refused = OwnEntry::by_staff(now, &user.name, "auth.login", Kind::Access)
             .on("user", user.name.clone(), None)
+            .from_client(client)
             .outcome(Outcome::Denied)
             .severity(Severity::Warning)
             .details(json!({"reason": "account disabled"}))
@@ -242,6 +266,7 @@ pub async fn login(state: &AppState, login: Login) -> Result<LoginAnswer, Sessio
     };
     let signed_in = OwnEntry::by_staff(now, &user.name, "auth.login", Kind::Access)
         .on("user", user.name.clone(), None)
+        .from_client(client)
         .details(json!({"expires_at": vigil_core::event::micros::format(&expires_at)}))
         .build();
     if let Some(until) = state
@@ -269,9 +294,29 @@ async fn failed(
     state: &AppState,
     tried: &str,
     now: DateTime<Utc>,
+    client: &ClientInfo,
 ) -> Result<SessionError, SessionError> {
+    if let Some(ip) = client.ip {
+        if state.running.sign_in_failed_from(ip, now) {
+            // Once per lock: the entry the channels hear about (in the sign-in digest).
+            let until = now + ADDRESS_WINDOW;
+            let locked = OwnEntry::by_staff(now, tried, "auth.address_lock", Kind::Access)
+                .on("address", ip.to_string(), None)
+                .from_client(client)
+                .outcome(Outcome::Denied)
+                .severity(Severity::Critical)
+                .details(json!({
+                    "after_failures": ADDRESS_FAILURES,
+                    "window_minutes": ADDRESS_WINDOW.num_minutes(),
+                    "until": vigil_core::event::micros::format(&until),
+                }))
+                .build();
+            state.append(vec![locked]).await?;
+        }
+    }
     let failure = OwnEntry::by_staff(now, tried, "auth.login", Kind::Access)
         .on("user", tried, None)
+        .from_client(client)
         .outcome(Outcome::Failure)
         .severity(Severity::Warning)
         .details(json!({"reason": "wrong user name or password"}))
@@ -279,6 +324,7 @@ async fn failed(
     let until = now + LOCKOUT.lock_for;
     let lockout = OwnEntry::by_staff(now, tried, "auth.lockout", Kind::Access)
         .on("user", tried, None)
+        .from_client(client)
         .outcome(Outcome::Denied)
         .severity(Severity::Critical)
         .details(json!({
@@ -335,13 +381,16 @@ pub async fn change_own_password(
     .map_err(StoreError::backend)?;
     let now = state.now();
     let Some(password_hash) = password_hash.filter(|_| ok) else {
-        return Err(match failed(state, &caller.name, now).await? {
-            SessionError::Unauthenticated(_) => SessionError::WrongPassword,
-            other => other,
-        });
+        return Err(
+            match failed(state, &caller.name, now, &caller.client).await? {
+                SessionError::Unauthenticated(_) => SessionError::WrongPassword,
+                other => other,
+            },
+        );
     };
     let journal = OwnEntry::by_staff(now, &caller.name, "user.password", Kind::Rights)
         .on("user", caller.name.clone(), None)
+        .from_client(&caller.client)
         .details(json!({"sessions_ended": "others"}))
         .build();
     let set = vigil_store::AccountChange::SetPassword {
@@ -365,6 +414,7 @@ pub async fn logout(state: &AppState, caller: &Caller) -> Result<(), SessionErro
     let now = state.now();
     let signed_out = OwnEntry::by_staff(now, &caller.name, "auth.logout", Kind::Access)
         .on("user", caller.name.clone(), None)
+        .from_client(&caller.client)
         .details(json!({}))
         .build();
     state

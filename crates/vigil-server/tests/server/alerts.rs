@@ -107,13 +107,13 @@ fn telegram(fake: &Fake) -> ChannelSpec {
     }
 }
 
-fn slack(fake: &Fake) -> ChannelSpec {
+pub(crate) fn slack(fake: &Fake) -> ChannelSpec {
     ChannelSpec::Slack {
         webhook_url: Secret::Value(format!("{}{SLACK_PATH}", fake.url())),
     }
 }
 
-fn alerts(channels: Vec<(&str, ChannelSpec)>) -> AlertsConfig {
+pub(crate) fn alerts(channels: Vec<(&str, ChannelSpec)>) -> AlertsConfig {
     let mut config = AlertsConfig {
         retry_initial_seconds: 1,
         retry_max_seconds: 2,
@@ -530,7 +530,10 @@ async fn managing_channels_and_rules_is_checked_journaled_and_admin_only() {
     let (_, rules) = call(&s, Method::GET, "/v1/alerts/rules", None).await;
     assert_eq!(
         rules["rules"],
-        json!([{"name": "critical", "q": "severity:critical", "channels": [], "window_minutes": null, "source": "builtin"}])
+        json!([
+            {"name": "critical", "q": "severity:critical -section:vigil", "channels": [], "window_minutes": null, "source": "builtin"},
+            {"name": "sign-in-locks", "q": "section:vigil severity:critical", "channels": [], "window_minutes": 15, "source": "builtin"}
+        ])
     );
 
     let bad = [
@@ -1001,7 +1004,8 @@ async fn vigil_alerts_manages_channels_and_rules_from_the_command_line() {
     let out = run(&["alerts", "rule", "list"]);
     assert_eq!(
         text(&out.stdout),
-        "critical\tBuiltin\tseverity:critical\t→ ops\teach match\n\
+        "critical\tBuiltin\tseverity:critical -section:vigil\t→ ops\teach match\n\
+         sign-in-locks\tBuiltin\tsection:vigil severity:critical\t→ ops\tat most one message per 15 min\n\
          wd\tApi\taction:withdrawal.cancel\t→ ops\tat most one message per 15 min\n"
     );
     let out = run(&["alerts", "channel", "test", "ops"]);

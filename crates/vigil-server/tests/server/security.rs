@@ -547,6 +547,8 @@ async fn a_masked_reader_gets_no_hash_to_test_guesses_against() {
         events.push(e);
     }
     s.ingester.ingest(&events).await.unwrap();
+    // What follows reads them whole (index freshness is api.rs's business).
+    s.indexed().await;
     let login = |name: &'static str| {
         let anonymous = s.anonymous.clone();
         async move { anonymous.with_token(&anonymous.login(name, PASSWORD).await.unwrap().token) }
@@ -2063,4 +2065,163 @@ async fn serve_speaks_tls_and_takes_a_renewed_certificate_without_a_restart() {
     ]);
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(!local.said().contains("plain HTTP"), "{}", local.said());
+}
+
+#[tokio::test]
+async fn a_stranger_spraying_names_is_stopped_by_address_and_reaches_channels_as_one_digest() {
+    // Item 7: five bad sign-ins per invented name made a critical lock entry and a message on
+    // every channel, without end. Now an address with 20 failures in 15 minutes is refused
+    // (429, nothing journaled), the locks reach the channels as one message and then one
+    // digest per 15 minutes, and each entry about a sign-in says where it came from.
+    let sl = crate::fakes::Fake::slack().await;
+    let config = crate::alerts::alerts(vec![("ops-slack", crate::alerts::slack(&sl))]);
+    let s = TestServer::start_with(|c| c.alerts = config).await;
+    // Signed in before the spray: the admin shares the stranger's address here.
+    let admin_token = s.anonymous.login("alice", PASSWORD).await.unwrap().token;
+    let stranger = reqwest::Client::builder()
+        .user_agent("spray-bot/1.0 (X11; \"quoted\")")
+        .build()
+        .unwrap();
+    let try_sign_in = |name: String, password: &'static str| {
+        let stranger = stranger.clone();
+        let url = format!("{}/v1/auth/login", s.url);
+        async move {
+            stranger
+                .post(url)
+                .json(&json!({"name": name, "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let mut statuses = Vec::new();
+    for name in ["ghost1", "ghost2", "ghost3", "ghost4"] {
+        for _ in 0..5 {
+            statuses.push(try_sign_in(name.into(), "guess").await);
+        }
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        4,
+        "each name's fifth failure locks it: {statuses:?}"
+    );
+    let journaled = s.journal().await.len();
+    // The address is locked now: any name, even with the right password, and nothing is
+    // journaled.
+    for (name, password) in [("ghost5", "guess"), ("alice", PASSWORD)] {
+        assert_eq!(try_sign_in(name.into(), password).await, 429);
+    }
+    let refused = stranger
+        .post(format!("{}/v1/auth/login", s.url))
+        .json(&json!({"name": "ghost6", "password": "guess"}))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("too many failed sign-ins from your address"),
+        "{body}"
+    );
+    assert_eq!(
+        s.journal().await.len(),
+        journaled,
+        "a locked address writes nothing"
+    );
+
+    let entries = s.journal().await;
+    let auth: Vec<_> = entries
+        .iter()
+        .filter(|e| e.event.action.starts_with("auth.") && e.event.actor.id.starts_with("ghost"))
+        .collect();
+    assert_eq!(
+        auth.len(),
+        20 + 4 + 1,
+        "20 failures, 4 name locks, 1 address lock"
+    );
+    for e in &auth {
+        assert_eq!(
+            e.event.ip,
+            Some("127.0.0.1".parse().unwrap()),
+            "{:?}",
+            e.event
+        );
+        assert_eq!(
+            e.event.user_agent.as_deref(),
+            Some("spray-bot/1.0 (X11; \"quoted\")")
+        );
+    }
+    let address_locks: Vec<_> = auth
+        .iter()
+        .filter(|e| e.event.action == "auth.address_lock")
+        .collect();
+    assert_eq!(address_locks.len(), 1);
+    assert_eq!(
+        address_locks[0].event.severity,
+        vigil_core::Severity::Critical
+    );
+
+    // The channel heard of the first lock at once, and of nothing else yet.
+    let got = sl.wait_for(1, std::time::Duration::from_secs(15)).await;
+    assert!(
+        got[0].json()["text"]
+            .as_str()
+            .unwrap()
+            .contains("auth.lockout"),
+        "{}",
+        got[0].json()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(sl.got().len(), 1, "not a message per lock");
+    // Fifteen minutes on: one digest of the other four (three name locks and the address's),
+    // and the address may sign in again. (The rules follow the journal: the digest holds all
+    // four before the clock moves.)
+    let waiting = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            let (_, body) = call(
+                &s,
+                &admin_token,
+                reqwest::Method::GET,
+                "/v1/alerts/deliveries?limit=50",
+                serde_json::Value::Null,
+            )
+            .await;
+            let digests = body["deliveries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["kind"] == "digest" && d["status"] == "pending")
+                .map(|d| d["matches"].as_u64().unwrap())
+                .collect::<Vec<_>>();
+            if digests == [4] {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(waiting.is_ok(), "one digest of four waits");
+    s.advance(chrono::Duration::minutes(15));
+    s.state.alerts.wake.notify_one();
+    let got = sl.wait_for(2, std::time::Duration::from_secs(15)).await;
+    let digest = got[1].json()["text"].as_str().unwrap().to_owned();
+    assert!(digest.contains("(and 3 more)"), "{digest}");
+    assert_eq!(try_sign_in("alice".into(), PASSWORD).await, 200);
+    let signed_in = s
+        .journal()
+        .await
+        .into_iter()
+        .rev()
+        .find(|e| e.event.action == "auth.login")
+        .unwrap();
+    assert_eq!(signed_in.event.outcome, vigil_core::Outcome::Success);
+    assert_eq!(
+        signed_in.event.user_agent.as_deref(),
+        Some("spray-bot/1.0 (X11; \"quoted\")")
+    );
+    assert_eq!(signed_in.event.ip, Some("127.0.0.1".parse().unwrap()));
 }

@@ -7,7 +7,7 @@ use vigil_api::{Login, LoginAnswer, MeAnswer, PasswordChange};
 
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{json_content_type, json_shaped};
-use crate::service::caller::Caller;
+use crate::service::caller::{Caller, ClientInfo};
 use crate::service::sessions;
 use crate::state::AppState;
 
@@ -19,6 +19,7 @@ use crate::state::AppState;
               (status = 429, description = "Locked for 15 minutes after 5 failures in 15 minutes (the locking failure and the lock are journaled)", body = ErrorEnvelope)))]
 pub async fn login(
     State(state): State<AppState>,
+    client: ClientInfo,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<LoginAnswer>, ApiError> {
@@ -28,7 +29,7 @@ pub async fn login(
         "sign in with a JSON body sent as application/json",
     )?;
     let login: Login = json_shaped(&body, "bad_request", r#"{"name": …, "password": …}"#)?;
-    Ok(Json(sessions::login(&state, login).await?))
+    Ok(Json(sessions::login(&state, login, &client).await?))
 }
 
 /// Ends the current session: its token stops working (journaled as `auth.logout`).
