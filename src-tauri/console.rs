@@ -388,6 +388,7 @@ impl Console {
             Ok(c) => c.with_token(&token).with_tz(local_offset()),
             Err(e) => return self.signed_out(Some(UiError::from(e).message)),
         };
+        self.open_cache(&server, &user);
         match client.me().await {
             Ok(me) => {
                 self.mark_online(true);
@@ -503,6 +504,7 @@ impl Console {
             expires_at: Some(answer.expires_at),
         };
         self.mark_online(true);
+        self.open_cache(&server, &a.user.name);
         self.local.keep(&server, "me", &a.user)?;
         let kept = self.vault.save(&server, &a.user.name, &answer.token);
         let name = a.user.name.clone();
@@ -553,8 +555,25 @@ impl Console {
         if let Some(a) = active {
             let _ = a.client.logout().await;
             self.vault.forget(&a.server, &a.user.name)?;
+            // What this user's session showed goes with it: the next person on this OS
+            // account finds nothing of it. (Their outbox waits for them, under their name.)
+            self.local.wipe(&a.server, &a.user.name)?;
+            self.vault.forget_cache_key(&a.server, &a.user.name)?;
         }
+        self.local.lock();
         Ok(self.signed_out(None))
+    }
+
+    /// Opens this user's sealed cache with their key from the keyring (a keyring that fails
+    /// leaves the cache closed: nothing is kept, the console works online).
+    fn open_cache(&self, server: &str, user: &str) {
+        match self.vault.cache_key(server, user) {
+            Ok(key) => self.local.unlock(server, user, &key),
+            Err(e) => {
+                tracing::warn!("the offline cache stays closed: {}", e.message);
+                self.local.lock();
+            }
+        }
     }
 
     /// Runs a request; a 401 ends the session here too.
@@ -575,7 +594,11 @@ impl Console {
         let ended = self.session.lock().expect("session lock").take();
         if let Some(a) = ended {
             let _ = self.vault.forget(&a.server, &a.user.name);
+            // Expired, revoked, disabled or a changed password: the cache goes with the session.
+            let _ = self.local.wipe(&a.server, &a.user.name);
+            let _ = self.vault.forget_cache_key(&a.server, &a.user.name);
         }
+        self.local.lock();
         self.live_stop();
         UiError::signed_out(format!("Your session has ended ({why}). Sign in again."))
     }

@@ -6,10 +6,19 @@
 //! The outbox is durable before a command answers (WAL, `synchronous = FULL`): closing or
 //! killing the app loses nothing. Each item carries the id the console chose for its record, so
 //! sending it again after a lost answer stores nothing twice.
+//!
+//! The cache (entries and lists) belongs to one user of one server: it is filed under both, and
+//! each body is sealed (XChaCha20-Poly1305) with that user's key, which lives in the OS keyring
+//! beside their token (`Vault::cache_key`). Only the signed-in user's cache is open; signing out
+//! wipes it and forgets the key, so the next person on the same OS account reads nothing of it.
+//! Caches written before this, unsealed and filed per server, are deleted when the file opens.
 
 use std::path::Path;
 use std::sync::Mutex;
 
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+use chacha20poly1305::XChaCha20Poly1305;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{de::DeserializeOwned, Serialize};
 use vigil_core::Annotated;
@@ -98,6 +107,7 @@ pub struct NewItem<'a> {
 /// The console's local database.
 pub struct Local {
     conn: Mutex<Connection>,
+    sealed: Mutex<Option<Sealed>>,
 }
 
 impl std::fmt::Debug for Local {
@@ -129,6 +139,55 @@ fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
 const ITEM: &str =
     "SELECT n, user, kind, subject, path, body, summary, written_at, state, error FROM outbox";
 
+/// The open cache: whose, and the cipher of their key.
+struct Sealed {
+    server: String,
+    user: String,
+    cipher: XChaCha20Poly1305,
+}
+
+/// What a sealed body starts with (then base64 of the nonce and the ciphertext).
+const SEALED: &str = "v1.";
+
+impl Sealed {
+    /// Where the cache rows of this user of this server are filed.
+    fn scope(&self) -> String {
+        scope(&self.server, &self.user)
+    }
+
+    fn seal(&self, plain: &str) -> String {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let mut out = nonce.to_vec();
+        out.extend(
+            self.cipher
+                .encrypt(&nonce, plain.as_bytes())
+                .expect("sealing cannot fail"),
+        );
+        format!(
+            "{SEALED}{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(out)
+        )
+    }
+
+    /// The plain text, or `None` when it was not sealed with this key (or was changed).
+    fn open(&self, sealed: &str) -> Option<String> {
+        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(sealed.strip_prefix(SEALED)?)
+            .ok()?;
+        if bytes.len() < 24 {
+            return None;
+        }
+        let (nonce, ciphertext) = bytes.split_at(24);
+        let plain = self.cipher.decrypt(nonce.into(), ciphertext).ok()?;
+        String::from_utf8(plain).ok()
+    }
+}
+
+/// The cache rows' key: the server and the user (a newline is in neither).
+fn scope(server: &str, user: &str) -> String {
+    format!("{server}\n{user}")
+}
+
 impl Local {
     /// Opens (creating) `console.db` in `dir`.
     pub fn open(dir: &Path) -> Result<Local, UiError> {
@@ -141,9 +200,52 @@ impl Local {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(local)?;
         conn.execute_batch(SCHEMA).map_err(local)?;
+        // Caches of older consoles: unsealed, shared by every user of a server.
+        conn.execute_batch(
+            "DELETE FROM entries WHERE instr(server, char(10)) = 0; \
+             DELETE FROM lists WHERE instr(server, char(10)) = 0;",
+        )
+        .map_err(local)?;
         Ok(Local {
             conn: Mutex::new(conn),
+            sealed: Mutex::new(None),
         })
+    }
+
+    /// Opens the cache of `user` on `server` with their key; closes any other.
+    pub fn unlock(&self, server: &str, user: &str, key: &[u8; 32]) {
+        *self.sealed.lock().expect("cache lock") = Some(Sealed {
+            server: server.to_owned(),
+            user: user.to_owned(),
+            cipher: XChaCha20Poly1305::new(key.into()),
+        });
+    }
+
+    /// Closes the cache: nothing is read or written until a user's is opened again.
+    pub fn lock(&self) {
+        *self.sealed.lock().expect("cache lock") = None;
+    }
+
+    /// Deletes the cache of `user` on `server` (signing out), and closes it if it is open.
+    pub fn wipe(&self, server: &str, user: &str) -> Result<(), UiError> {
+        let key = scope(server, user);
+        self.with(|conn| {
+            conn.execute("DELETE FROM entries WHERE server = ?", [&key])?;
+            conn.execute("DELETE FROM lists WHERE server = ?", [&key])
+                .map(drop)
+        })?;
+        let mut sealed = self.sealed.lock().expect("cache lock");
+        if sealed.as_ref().is_some_and(|s| s.scope() == key) {
+            *sealed = None;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` with the open cache of `server` (its rows' key and its seal); `None` when no
+    /// cache of that server is open (nobody signed in): nothing is kept or found then.
+    fn sealed<T>(&self, server: &str, f: impl FnOnce(&Sealed) -> T) -> Option<T> {
+        let sealed = self.sealed.lock().expect("cache lock");
+        sealed.as_ref().filter(|s| s.server == server).map(f)
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, UiError> {
@@ -155,11 +257,25 @@ impl Local {
         if entries.is_empty() {
             return Ok(());
         }
+        let Some((scope, rows)) = self.sealed(server, |s| {
+            let rows: Vec<(&Annotated, String)> = entries
+                .iter()
+                .map(|e| {
+                    (
+                        e,
+                        s.seal(&serde_json::to_string(e).expect("entries serialize")),
+                    )
+                })
+                .collect();
+            (s.scope(), rows)
+        }) else {
+            return Ok(());
+        };
         let now = chrono::Utc::now().timestamp_micros();
         self.with(|conn| {
             // The cache can be fetched again: it need not wait for the disk as the outbox does.
             conn.pragma_update(None, "synchronous", "NORMAL")?;
-            let kept = Self::put_entries(conn, server, entries, now);
+            let kept = Self::put_entries(conn, &scope, &rows, now);
             conn.pragma_update(None, "synchronous", "FULL")?;
             kept
         })
@@ -168,7 +284,7 @@ impl Local {
     fn put_entries(
         conn: &Connection,
         server: &str,
-        entries: &[Annotated],
+        entries: &[(&Annotated, String)],
         now: i64,
     ) -> rusqlite::Result<()> {
         {
@@ -181,13 +297,13 @@ impl Local {
                     "INSERT INTO entries (server, id, occurred_at, seq, body, seen_at) VALUES (?,?,?,?,?,?) \
                      ON CONFLICT (server, id) DO UPDATE SET body = excluded.body, seen_at = excluded.seen_at",
                 )?;
-                for e in entries {
+                for (e, body) in entries {
                     put.execute(params![
                         server,
                         e.entry.event.id.to_string(),
                         e.entry.event.occurred_at.timestamp_micros(),
                         e.entry.seq as i64,
-                        serde_json::to_string(e).expect("entries serialize"),
+                        body,
                         now,
                     ])?;
                 }
@@ -210,38 +326,58 @@ impl Local {
 
     /// One cached entry.
     pub fn entry(&self, server: &str, id: &str) -> Result<Option<Annotated>, UiError> {
+        let Some(scope) = self.sealed(server, Sealed::scope) else {
+            return Ok(None);
+        };
         let body: Option<String> = self.with(|conn| {
             conn.query_row(
                 "SELECT body FROM entries WHERE server = ? AND id = ?",
-                [server, id],
+                [&scope, id],
                 |r| r.get(0),
             )
             .optional()
         })?;
-        Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+        Ok(body.and_then(|b| self.unsealed(server, &b)))
     }
 
-    /// Every cached entry of a server.
+    /// Every cached entry of the signed-in user on a server.
     pub fn entries(&self, server: &str) -> Result<Vec<Annotated>, UiError> {
+        let Some(scope) = self.sealed(server, Sealed::scope) else {
+            return Ok(Vec::new());
+        };
         let bodies: Vec<String> = self.with(|conn| {
             let mut stmt = conn.prepare_cached("SELECT body FROM entries WHERE server = ?")?;
-            let rows = stmt.query_map([server], |r| r.get(0))?;
+            let rows = stmt.query_map([&scope], |r| r.get(0))?;
             rows.collect()
         })?;
-        Ok(bodies
-            .iter()
-            .filter_map(|b| serde_json::from_str(b).ok())
-            .collect())
+        Ok(self
+            .sealed(server, |s| {
+                bodies
+                    .iter()
+                    .filter_map(|b| serde_json::from_str(&s.open(b)?).ok())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// A sealed body read back with the open cache's key.
+    fn unsealed<T: DeserializeOwned>(&self, server: &str, body: &str) -> Option<T> {
+        self.sealed(server, |s| s.open(body))
+            .flatten()
+            .and_then(|plain| serde_json::from_str(&plain).ok())
     }
 
     /// Keeps a list (the marks, the incidents, an incident's detail).
     pub fn keep<T: Serialize>(&self, server: &str, name: &str, value: &T) -> Result<(), UiError> {
-        let body = serde_json::to_string(value).expect("lists serialize");
+        let plain = serde_json::to_string(value).expect("lists serialize");
+        let Some((scope, body)) = self.sealed(server, |s| (s.scope(), s.seal(&plain))) else {
+            return Ok(());
+        };
         self.with(|conn| {
             conn.execute(
                 "INSERT INTO lists (server, name, body) VALUES (?,?,?) \
                  ON CONFLICT (server, name) DO UPDATE SET body = excluded.body",
-                params![server, name, body],
+                params![scope, name, body],
             )
             .map(drop)
         })
@@ -253,15 +389,18 @@ impl Local {
         server: &str,
         name: &str,
     ) -> Result<Option<T>, UiError> {
+        let Some(scope) = self.sealed(server, Sealed::scope) else {
+            return Ok(None);
+        };
         let body: Option<String> = self.with(|conn| {
             conn.query_row(
                 "SELECT body FROM lists WHERE server = ? AND name = ?",
-                [server, name],
+                [&scope, name],
                 |r| r.get(0),
             )
             .optional()
         })?;
-        Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+        Ok(body.and_then(|b| self.unsealed(server, &b)))
     }
 
     /// Puts an item in the outbox, durably; its number.

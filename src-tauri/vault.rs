@@ -2,7 +2,8 @@
 //! Keychain on macOS, Credential Manager on Windows). Where none answers, the token lives in
 //! memory only and the console says why.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use keyring_core::{CredentialStore, Entry};
 
@@ -16,6 +17,8 @@ const SERVICE: &str = "vigil-console";
 pub struct Vault {
     store: Option<Arc<CredentialStore>>,
     note: Option<String>,
+    /// Cache keys, when no OS keyring answers (the cache lasts as long as the app then).
+    memory: Arc<Mutex<HashMap<String, [u8; 32]>>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -35,6 +38,7 @@ impl Vault {
                 Ok(()) => Vault {
                     store: Some(store),
                     note: None,
+                    memory: Arc::default(),
                 },
                 Err(reason) => Vault::memory(reason),
             },
@@ -47,6 +51,7 @@ impl Vault {
         Vault {
             store: None,
             note: Some(reason.into()),
+            memory: Arc::default(),
         }
     }
 
@@ -98,18 +103,72 @@ impl Vault {
     }
 
     fn entry(&self, server: &str, user: &str) -> Result<Option<Entry>, UiError> {
+        self.entry_for(&account(server, user))
+    }
+
+    fn entry_for(&self, account: &str) -> Result<Option<Entry>, UiError> {
         let Some(store) = &self.store else {
             return Ok(None);
         };
-        Entry::new_in_store(store, SERVICE, &account(server, user))
+        Entry::new_in_store(store, SERVICE, account)
             .map(Some)
             .map_err(|e| keyring_error("use", e))
+    }
+
+    /// The key this user's offline cache on this server is sealed with: kept in the keyring
+    /// beside the token, made on first use.
+    pub fn cache_key(&self, server: &str, user: &str) -> Result<[u8; 32], UiError> {
+        let account = cache_account(server, user);
+        let Some(entry) = self.entry_for(&account)? else {
+            let mut memory = self.memory.lock().expect("cache keys");
+            return Ok(*memory.entry(account).or_insert_with(new_key));
+        };
+        match entry.get_password() {
+            Ok(text) => {
+                if let Some(key) = hex::decode(text.trim())
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                {
+                    return Ok(key);
+                }
+            }
+            Err(keyring_core::Error::NoEntry) => {}
+            Err(e) => return Err(keyring_error("read the cache key from", e)),
+        }
+        let key = new_key();
+        entry
+            .set_password(&hex::encode(key))
+            .map_err(|e| keyring_error("save the cache key in", e))?;
+        Ok(key)
+    }
+
+    /// Forgets the cache key (signing out): what was sealed with it cannot be read again.
+    pub fn forget_cache_key(&self, server: &str, user: &str) -> Result<(), UiError> {
+        let account = cache_account(server, user);
+        self.memory.lock().expect("cache keys").remove(&account);
+        let Some(entry) = self.entry_for(&account)? else {
+            return Ok(());
+        };
+        match entry.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(e) => Err(keyring_error("remove the cache key from", e)),
+        }
     }
 }
 
 /// One entry per user and server.
 fn account(server: &str, user: &str) -> String {
     format!("{user}@{server}")
+}
+
+/// The cache key's entry, beside the token's.
+fn cache_account(server: &str, user: &str) -> String {
+    format!("cache:{user}@{server}")
+}
+
+fn new_key() -> [u8; 32] {
+    use chacha20poly1305::aead::{KeyInit, OsRng};
+    chacha20poly1305::XChaCha20Poly1305::generate_key(&mut OsRng).into()
 }
 
 fn keyring_error(what: &str, e: keyring_core::Error) -> UiError {

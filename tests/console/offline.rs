@@ -285,3 +285,77 @@ async fn written_entries(store: &Store) -> usize {
         .filter(|e| !vigil_server::service::own_entry::READING.contains(&e.event.action.as_str()))
         .count()
 }
+
+/// Every byte the console keeps on disk, its SQLite file and write-ahead log.
+fn on_disk(dir: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for name in ["console.db", "console.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.join(name)) {
+            all.extend(bytes);
+        }
+    }
+    all
+}
+
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offline_cache_is_one_users_sealed_and_gone_at_sign_out() {
+    // Security issue, item 12: the cache was kept per server, in clear, and survived sign-out:
+    // the next person on the same OS account read the previous user's unmasked entries.
+    let store = Store::start().await;
+    store.demo(200).await;
+    store.add_user("second.auditor", &["investigator"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = console(dir.path());
+    c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
+    let page = c.search("has:reason", None, Some(100), None).await.unwrap();
+    let reasons: Vec<String> = page
+        .events
+        .iter()
+        .filter_map(|e| e.stored.event.reason.clone())
+        .filter(|r| r.len() >= 12)
+        .collect();
+    assert!(!reasons.is_empty(), "the demo has reasons");
+    let names: Vec<String> = page
+        .events
+        .iter()
+        .filter_map(|e| e.stored.event.target.as_ref()?.name.clone())
+        .filter(|n| n.len() >= 8)
+        .collect();
+    let disk = on_disk(dir.path());
+    for secret in reasons.iter().chain(&names) {
+        assert!(!holds(&disk, secret), "{secret:?} is on disk in clear");
+    }
+
+    // Sealed, it still answers offline for its user.
+    let stopped = store.stop().await;
+    let cached = c.search("has:reason", None, Some(100), None).await.unwrap();
+    assert!(cached.offline);
+    assert_eq!(cached.events.len(), page.events.len());
+    let store = stopped.start().await;
+
+    // Signing out wipes it; the next user on this computer finds nothing of it, online or not.
+    c.sign_out().await.unwrap();
+    let rows: i64 = rusqlite::Connection::open(dir.path().join("console.db"))
+        .unwrap()
+        .query_row(
+            "SELECT (SELECT count(*) FROM entries) + (SELECT count(*) FROM lists)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 0, "nothing of the signed-out user's cache is left");
+    c.sign_in(&store.url, "second.auditor", PASSWORD, false)
+        .await
+        .unwrap();
+    let _stopped = store.stop().await;
+    let theirs = c.search("", None, Some(100), None).await.unwrap();
+    assert!(theirs.offline);
+    assert!(theirs.events.is_empty(), "{} entries", theirs.events.len());
+    assert!(c.marks().await.unwrap_or_default().is_empty());
+}

@@ -121,9 +121,9 @@ proptest! {
     }
 }
 
-/// Found by `scripts/fuzz` (query_parser): a bare word holding a comma was printed quoted, and
-/// read back as a phrase, so a query round-tripped through the console's filter bar changed
-/// meaning (its words anywhere became the words side by side).
+/// Found by `scripts/fuzz` (query_parser): a bare word holding a comma (or, negated, starting
+/// with '-') was printed quoted, and read back as a phrase, so a query round-tripped through the
+/// console's filter bar changed meaning (its words anywhere became the words side by side).
 #[test]
 fn a_bare_word_with_a_comma_or_backslash_stays_bare() {
     for text in [
@@ -131,6 +131,9 @@ fn a_bare_word_with_a_comma_or_backslash_stays_bare() {
         "a,b",
         "back\\slash",
         "on:2026-11-05 x,y -actor:bot",
+        // The second finding: a negated bare word that starts with '-'.
+        "o12 --actnus.* sev\0\u{8})it",
+        "--x",
     ] {
         let q: Query = text.parse().unwrap();
         let printed = q.to_string();

@@ -43,7 +43,7 @@ fn write_clause(c: &Clause, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Term::Text { text, quoted, .. } => {
             // A bare word is read up to a space or ':' only (commas and backslashes are part of
             // it): written bare whenever it reads back so, since quoting makes it a phrase.
-            if *quoted || !reads_back_bare(text) {
+            if *quoted || !reads_back_bare(text, c.negated) {
                 write_quoted(text, f)
             } else {
                 f.write_str(text)
@@ -163,10 +163,11 @@ fn time_bound(b: &TimeBound) -> String {
 }
 
 /// Whether a value or word must be quoted to parse back as itself.
-/// Whether the parser reads `s`, written as it is, back as one bare full-text word.
-fn reads_back_bare(s: &str) -> bool {
+/// Whether the parser reads `s`, written as it is, back as one bare full-text word. A leading
+/// `-` reads as a negation, except after the one of a negated clause (`--x` is "not `-x`").
+fn reads_back_bare(s: &str, negated: bool) -> bool {
     !s.is_empty()
-        && !s.starts_with('-')
+        && (negated || !s.starts_with('-'))
         && !s
             .chars()
             .any(|c| c.is_whitespace() || matches!(c, '"' | ':'))
