@@ -435,13 +435,27 @@ impl Console {
                 message,
                 ..
             }) => {
-                let _ = self.vault.forget(&server, &user);
+                // Expired overnight, revoked, disabled: the cache goes with the session.
+                self.forget_user(&server, &user);
                 self.signed_out(Some(format!(
                     "Your session has ended ({message}). Sign in again."
                 )))
             }
-            Err(e) => self.signed_out(Some(UiError::from(e).message)),
+            Err(e) => {
+                self.local.lock();
+                self.signed_out(Some(UiError::from(e).message))
+            }
         }
+    }
+
+    /// Forgets a user on this computer, as far as it can (a keyring that fails does not keep
+    /// the cache): their token, their cache and its key. The cache is closed in any case.
+    fn forget_user(&self, server: &str, user: &str) -> Option<UiError> {
+        let token = self.vault.forget(server, user).err();
+        let wiped = self.local.wipe(server, user).err();
+        let key = self.vault.forget_cache_key(server, user).err();
+        self.local.lock();
+        token.or(wiped).or(key)
     }
 
     /// Signs in; the token goes to the OS keyring (or stays in memory, with the reason).
@@ -552,15 +566,15 @@ impl Console {
     pub async fn sign_out(&self) -> Result<Session, UiError> {
         self.live_stop();
         let active = self.session.lock().expect("session lock").take();
+        self.local.lock();
         if let Some(a) = active {
             let _ = a.client.logout().await;
-            self.vault.forget(&a.server, &a.user.name)?;
             // What this user's session showed goes with it: the next person on this OS
             // account finds nothing of it. (Their outbox waits for them, under their name.)
-            self.local.wipe(&a.server, &a.user.name)?;
-            self.vault.forget_cache_key(&a.server, &a.user.name)?;
+            if let Some(e) = self.forget_user(&a.server, &a.user.name) {
+                return Err(e);
+            }
         }
-        self.local.lock();
         Ok(self.signed_out(None))
     }
 
@@ -593,10 +607,8 @@ impl Console {
     pub(crate) fn session_ended(&self, why: &str) -> UiError {
         let ended = self.session.lock().expect("session lock").take();
         if let Some(a) = ended {
-            let _ = self.vault.forget(&a.server, &a.user.name);
             // Expired, revoked, disabled or a changed password: the cache goes with the session.
-            let _ = self.local.wipe(&a.server, &a.user.name);
-            let _ = self.vault.forget_cache_key(&a.server, &a.user.name);
+            let _ = self.forget_user(&a.server, &a.user.name);
         }
         self.local.lock();
         self.live_stop();

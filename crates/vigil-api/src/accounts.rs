@@ -66,7 +66,7 @@ pub struct MeAnswer {
 pub struct PasswordChange {
     /// The current password.
     pub old_password: String,
-    /// The new one (at least 12 characters).
+    /// The new one (at least 10 characters, no space at either end).
     pub new_password: String,
 }
 

@@ -172,6 +172,9 @@ impl Client {
         }
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(5))
+            // The store never redirects: a redirect (to plain http://, to another host) would
+            // carry the password or the token where the person did not send them.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| bad(&e.to_string()))?;
         Ok(Client {

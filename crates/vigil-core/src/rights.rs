@@ -246,6 +246,14 @@ impl Scope {
         query
     }
 
+    /// Whether what annotations add can change whether an entry is within the scope.
+    pub fn uses_annotations(&self) -> bool {
+        match self {
+            Scope::Any(queries) => queries.iter().any(Query::uses_annotations),
+            Scope::All | Scope::Nothing => false,
+        }
+    }
+
     /// Whether the entry (with what its annotations amount to) is within the scope. Dates in scopes are read in UTC.
     pub fn contains(&self, e: &Event, summary: &AnnotationSummary) -> bool {
         match self {

@@ -146,3 +146,21 @@ fn a_bare_word_with_a_comma_or_backslash_stays_bare() {
     let q: Query = "a,b".parse().unwrap();
     assert_eq!(q.to_string(), "a,b");
 }
+
+/// The third finding: `after:-026-11-01` was read as the year -26, which prints as
+/// `-0026-11-01` and no longer parses. Years have four digits.
+#[test]
+fn a_date_has_a_four_digit_year() {
+    for text in [
+        "after:-026-11-01",
+        "on:+2026-11-01",
+        "before:-026-11-01T10:00",
+        "after:20260-11-01",
+    ] {
+        let e = text.parse::<Query>().unwrap_err();
+        assert!(e.message.contains("is not a date"), "{text}: {e}");
+    }
+    assert!("after:0001-01-01 before:9999-12-31T23:59"
+        .parse::<Query>()
+        .is_ok());
+}

@@ -33,9 +33,10 @@ pub const HEADERS: &[&str] = &[
     "user_agent",
     "session_id",
     "request_id",
-    "sender",
     "received_at",
     "hash",
+    // Last: files read by column position before senders were recorded read on unchanged.
+    "sender",
 ];
 
 /// Index of `occurred_at` in [`HEADERS`].
@@ -105,8 +106,8 @@ pub(crate) fn cells<'a>(row: &Row<'a>) -> Result<[Cell<'a>; 27], ExportError> {
         maybe(e.user_agent.as_deref()),
         maybe(e.session_id.as_deref()),
         maybe(e.request_id.as_deref()),
-        maybe(e.sender.as_deref()),
         owned(vigil_core::event::micros::format(&s.received_at)),
         text(&s.hash),
+        maybe(e.sender.as_deref()),
     ])
 }

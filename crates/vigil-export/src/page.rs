@@ -154,13 +154,14 @@ impl PageEncoder {
         }
         // No comments.
         f.field(out, b"0");
-        for t in [e.user_agent, e.session_id, e.request_id, e.sender] {
+        for t in [e.user_agent, e.session_id, e.request_id] {
             text(f, out, t);
         }
         text(f, out, Some(times.received_at.as_str()));
         let mut hex = [0u8; 64];
         let hash = std::str::from_utf8(hex_into(e.hash, &mut hex)).unwrap_or_default();
         text(f, out, Some(hash));
+        text(f, out, e.sender);
         f.end(out);
         Ok(())
     }
@@ -192,7 +193,7 @@ impl PageEncoder {
         }
         // No comments.
         x.number(0);
-        for t in [e.user_agent, e.session_id, e.request_id, e.sender] {
+        for t in [e.user_agent, e.session_id, e.request_id] {
             match t {
                 Some(t) => x.text(t),
                 None => x.empty(),
@@ -201,6 +202,10 @@ impl PageEncoder {
         x.text(times.received_at.as_str());
         let mut hex = [0u8; 64];
         x.text(std::str::from_utf8(hex_into(e.hash, &mut hex)).unwrap_or_default());
+        match e.sender {
+            Some(t) => x.text(t),
+            None => x.empty(),
+        }
         self.cut += x.finish();
         Ok(())
     }

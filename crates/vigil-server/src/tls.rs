@@ -4,8 +4,8 @@
 //! file changes, without a restart: new connections get the new certificate, and a pair that
 //! does not load is refused with a warning while the one in use stays.
 //!
-//! Handshakes run beside the accept loop, each with a deadline, so that a client that opens a
-//! connection and says nothing holds nobody else up.
+//! Handshakes run beside the accept loop, each with a deadline (5 s), at most 512 at once and
+//! 16 from one address: a client that opens connections and says nothing holds nobody else up.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,9 +21,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::server::TlsStream;
 
 /// How long a client has to finish its handshake.
-const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
-/// Handshakes under way at most; further connections wait to be accepted.
-const HANDSHAKES: usize = 256;
+const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(5);
+/// Handshakes under way at most; a connection beyond them is closed at once (accepting goes on,
+/// so that silent connections cannot hold the door shut).
+const HANDSHAKES: usize = 512;
+/// Handshakes under way at most from one address (an IPv6 /64).
+const HANDSHAKES_PER_ADDRESS: usize = 16;
 /// How often the files are looked at for a change.
 const RELOAD_EVERY: Duration = Duration::from_secs(2);
 
@@ -131,10 +134,9 @@ async fn accept_loop(
     tx: tokio::sync::mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
 ) {
     let handshakes = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES));
+    let per_address: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> =
+        Arc::default();
     loop {
-        let Ok(permit) = handshakes.clone().acquire_owned().await else {
-            return;
-        };
         let (tcp, addr) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
@@ -144,10 +146,19 @@ async fn accept_loop(
                 continue;
             }
         };
+        let Ok(permit) = handshakes.clone().try_acquire_owned() else {
+            tracing::debug!("too many TLS handshakes under way: {addr} closed");
+            continue;
+        };
+        let Some(mine) = Handshaking::start(&per_address, addr.ip()) else {
+            tracing::debug!("too many TLS handshakes from {addr}: closed");
+            continue;
+        };
         let acceptor = acceptor.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let _mine = mine;
             match tokio::time::timeout(HANDSHAKE_DEADLINE, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => {
                     let _ = tx.send((tls, addr)).await;
@@ -156,6 +167,50 @@ async fn accept_loop(
                 Err(_) => tracing::debug!("TLS handshake with {addr} took too long"),
             }
         });
+    }
+}
+
+/// One handshake counted against its address while it runs.
+struct Handshaking {
+    counts: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    address: std::net::IpAddr,
+}
+
+impl Handshaking {
+    fn start(
+        counts: &Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+        ip: std::net::IpAddr,
+    ) -> Option<Handshaking> {
+        let address = match ip.to_canonical() {
+            std::net::IpAddr::V6(v6) => {
+                let mut s = v6.segments();
+                s[4..].fill(0);
+                std::net::IpAddr::V6(s.into())
+            }
+            v4 => v4,
+        };
+        let mut map = counts.lock().expect("handshake counts");
+        let n = map.entry(address).or_default();
+        if *n >= HANDSHAKES_PER_ADDRESS {
+            return None;
+        }
+        *n += 1;
+        Some(Handshaking {
+            counts: counts.clone(),
+            address,
+        })
+    }
+}
+
+impl Drop for Handshaking {
+    fn drop(&mut self) {
+        let mut map = self.counts.lock().expect("handshake counts");
+        if let Some(n) = map.get_mut(&self.address) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.address);
+            }
+        }
     }
 }
 

@@ -274,6 +274,19 @@ impl Query {
         })
     }
 
+    /// Whether what an entry's annotations and incidents add can change whether it matches:
+    /// `mark:`, `incident:`, `has:comment`, `has:mark`, and full text (which searches
+    /// comments too). An evaluation without them is then wrong for annotated entries (a scope
+    /// `-mark:confidential` would let a marked entry through).
+    pub fn uses_annotations(&self) -> bool {
+        self.clauses.iter().any(|c| match &c.term {
+            Term::Mark(_) | Term::Incident(_) | Term::Text { .. } => true,
+            Term::Has(v) => v.iter().any(|h| matches!(h, Has::Comment | Has::Mark)),
+            Term::Any(queries) => queries.iter().any(Query::uses_annotations),
+            _ => false,
+        })
+    }
+
     /// The same query with each term `f` gives a replacement for replaced (negation kept), the
     /// queries inside `Any` walked the same way.
     pub fn map_terms(&self, f: &impl Fn(&Term) -> Option<Term>) -> Query {

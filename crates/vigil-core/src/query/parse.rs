@@ -310,9 +310,16 @@ fn has(r: Raw) -> Result<Has, QueryError> {
     }
 }
 
+/// `YYYY-MM-DD` with a year of four digits (chrono alone takes `-026-11-01` for year -26,
+/// which the printer cannot write back).
+fn plain_day(day: &str) -> bool {
+    let b = day.as_bytes();
+    b.len() == 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-'
+}
+
 fn date(r: Raw) -> Result<NaiveDate, QueryError> {
     match NaiveDate::parse_from_str(&r.text, "%Y-%m-%d") {
-        Ok(d) if r.text.len() == 10 => Ok(d),
+        Ok(d) if plain_day(&r.text) => Ok(d),
         _ => err(r.column, format!("'{}' is not a date (YYYY-MM-DD)", r.text)),
     }
 }
@@ -328,6 +335,9 @@ fn time_bound(r: Raw) -> Result<TimeBound, QueryError> {
     let Some((day, time)) = r.text.split_once('T') else {
         return date(r).map(TimeBound::Date);
     };
+    if !plain_day(day) {
+        return bad();
+    }
     let (clock, offset) = match time.find(['Z', 'z', '+', '-']) {
         Some(i) => time.split_at(i),
         None => (time, ""),

@@ -162,7 +162,6 @@ fn time_bound(b: &TimeBound) -> String {
     }
 }
 
-/// Whether a value or word must be quoted to parse back as itself.
 /// Whether the parser reads `s`, written as it is, back as one bare full-text word. A leading
 /// `-` reads as a negation, except after the one of a negated clause (`--x` is "not `-x`").
 fn reads_back_bare(s: &str, negated: bool) -> bool {
@@ -173,6 +172,7 @@ fn reads_back_bare(s: &str, negated: bool) -> bool {
             .any(|c| c.is_whitespace() || matches!(c, '"' | ':'))
 }
 
+/// Whether a qualifier's value must be quoted to parse back as itself.
 fn needs_quotes(s: &str) -> bool {
     s.is_empty()
         || s.starts_with('-')

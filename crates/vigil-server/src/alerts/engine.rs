@@ -161,19 +161,39 @@ pub async fn evaluate(state: &AppState, cursor: &mut Option<Cursor>) -> Result<b
         let Some(last) = entries.last().map(|e| e.seq) else {
             break;
         };
+        // Rules whose query reads annotations (`-mark:x`, full text over comments) are matched
+        // with them: an evaluator that is behind meets entries annotated meanwhile.
+        let notes: std::collections::HashMap<u64, vigil_core::AnnotationSummary> =
+            if rules.iter().any(|(_, _, q, _)| q.uses_annotations()) {
+                state
+                    .store
+                    .entry_annotations(entries.iter().map(|e| e.seq).collect())
+                    .await?
+                    .into_iter()
+                    .map(|(seq, n)| {
+                        (
+                            seq,
+                            vigil_core::AnnotationSummary::of(&n.annotations, &n.incidents),
+                        )
+                    })
+                    .collect()
+            } else {
+                Default::default()
+            };
+        let none = vigil_core::AnnotationSummary::default();
         let mut matches = Vec::new();
         for entry in &entries {
+            let summary = notes.get(&entry.seq).unwrap_or(&none);
             for (rule, targets, query, reader) in &rules {
                 let seen = if query.reads_masked() {
                     reader.seen(personal, &entry.event)
                 } else {
                     None
                 };
-                let none = Default::default();
                 if query.matches_seen(
                     &entry.event,
                     seen.as_ref().unwrap_or(&entry.event),
-                    &none,
+                    summary,
                     &tz,
                 ) {
                     matches.extend(targets.iter().map(|channel| AlertMatch {

@@ -217,6 +217,10 @@ impl Rule {
             return Ok(Reader::Operator);
         }
         let user = state.store.user(by).await?;
+        if user.disabled_at.is_some() {
+            // A disabled maker reads nothing: their rules fall silent until they are enabled.
+            return Ok(Reader::User(vigil_core::rights::Grants::default()));
+        }
         Ok(Reader::User(
             crate::service::caller::grants_of(state, &user.roles).await?,
         ))

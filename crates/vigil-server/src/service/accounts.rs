@@ -377,14 +377,19 @@ pub async fn create_key(
     name: &str,
     sections: &[String],
 ) -> Result<KeyCreated, AccountError> {
-    if name.trim().is_empty() || name.chars().count() > 64 {
+    // Plain ASCII: a key's name is every entry's sender, and must not pass for another
+    // (a Cyrillic 'і' in "vіgil", a space after "crm").
+    let plain = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if name.is_empty() || name.len() > 64 || !plain || !name.as_bytes()[0].is_ascii_alphanumeric() {
         return Err(invalid(format!(
-            "key name {name:?} must be 1 to 64 characters"
+            "key name {name:?} must be 1 to 64 ASCII letters, digits, '.', '_' or '-', \
+             starting with a letter or digit"
         )));
     }
     if name
-        .trim()
-        .to_lowercase()
+        .to_ascii_lowercase()
         .starts_with(super::own_entry::SENDER)
     {
         return Err(invalid(format!(

@@ -43,7 +43,15 @@ impl Work {
 #[derive(Debug, Default)]
 pub struct Running {
     counts: Mutex<HashMap<(Work, String), usize>>,
-    failed_sign_ins: Mutex<HashMap<std::net::IpAddr, Vec<DateTime<Utc>>>>,
+    failed_sign_ins: Mutex<HashMap<std::net::IpAddr, Failures>>,
+    password_changes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// One address's recent failed sign-ins, and the lock they set.
+#[derive(Debug, Default)]
+struct Failures {
+    times: Vec<DateTime<Utc>>,
+    locked_until: Option<DateTime<Utc>>,
 }
 
 /// Failed sign-ins from one address (an IPv4 address, or an IPv6 /64) within
@@ -75,28 +83,43 @@ impl Running {
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
         let failures = self.failed_sign_ins.lock().expect("sign-in failures");
-        let recent: Vec<&DateTime<Utc>> = failures
+        failures
             .get(&counted_as(ip))?
-            .iter()
-            .filter(|t| **t > now - ADDRESS_WINDOW)
-            .collect();
-        (recent.len() >= ADDRESS_FAILURES)
-            .then(|| *recent[recent.len() - ADDRESS_FAILURES] + ADDRESS_WINDOW)
+            .locked_until
+            .filter(|until| *until > now)
     }
 
-    /// Counts a failed sign-in from `ip`: whether it locked the address now.
+    /// Counts a failed sign-in from `ip`: whether it locked the address now (for
+    /// [`ADDRESS_WINDOW`] from now).
     pub fn sign_in_failed_from(&self, ip: std::net::IpAddr, now: DateTime<Utc>) -> bool {
         let mut failures = self.failed_sign_ins.lock().expect("sign-in failures");
+        let fresh = |f: &Failures| {
+            f.times.iter().any(|t| *t > now - ADDRESS_WINDOW)
+                || f.locked_until.is_some_and(|u| u > now)
+        };
         if failures.len() >= ADDRESSES {
-            failures.retain(|_, times| times.iter().any(|t| *t > now - ADDRESS_WINDOW));
+            failures.retain(|_, f| fresh(f));
             if failures.len() >= ADDRESSES {
                 failures.clear();
             }
         }
-        let times = failures.entry(counted_as(ip)).or_default();
-        times.retain(|t| *t > now - ADDRESS_WINDOW);
-        times.push(now);
-        times.len() == ADDRESS_FAILURES
+        let f = failures.entry(counted_as(ip)).or_default();
+        f.times.retain(|t| *t > now - ADDRESS_WINDOW);
+        f.times.push(now);
+        if f.locked_until.is_some_and(|u| u > now) || f.times.len() < ADDRESS_FAILURES {
+            return false;
+        }
+        f.locked_until = Some(now + ADDRESS_WINDOW);
+        f.times.clear();
+        true
+    }
+
+    /// The lock that makes one user's password checks (changing their own) one at a time.
+    pub fn password_change(&self, user: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.password_changes.lock().expect("password changes");
+        // Forget the ones nobody holds (a user's lock lives while a change runs).
+        locks.retain(|_, l| Arc::strong_count(l) > 1);
+        locks.entry(user.to_owned()).or_default().clone()
     }
 }
 

@@ -398,12 +398,42 @@ impl Tail {
                 {
                     Ok(entries) => {
                         let caught_up = entries.len() < SCAN_BATCH;
+                        // A query or an unmask scope that reads annotations (`-mark:x`, full
+                        // text, which searches comments) is evaluated with them: a resumed tail
+                        // reaches entries annotated long ago.
+                        let reads_notes = tail.query.uses_annotations()
+                            || tail.reader.grants.unmask.uses_annotations();
+                        let mut notes = if reads_notes && !entries.is_empty() {
+                            match tail
+                                .state
+                                .store
+                                .entry_annotations(entries.iter().map(|e| e.seq).collect())
+                                .await
+                            {
+                                Ok(n) => n,
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "live tail: reading annotations failed");
+                                    let failed = Tailed::Failed(
+                                        "the store could not read the journal; retrying".into(),
+                                    );
+                                    return Some((
+                                        futures::stream::iter(vec![failed]),
+                                        (tail, appended, stopping, true),
+                                    ));
+                                }
+                            }
+                        } else {
+                            Default::default()
+                        };
                         let mut out = Vec::new();
                         for entry in entries {
-                            tail.after = entry.seq;
                             if entry.event.id == tail.own {
+                                tail.after = entry.seq;
                                 continue;
                             }
+                            let n = notes.remove(&entry.seq).unwrap_or_default();
+                            let summary = vigil_core::AnnotationSummary::of(&n.annotations, &n.incidents);
+                            tail.after = entry.seq;
                             // Masked (a copy) only for a query that reads words as masked.
                             let seen = if tail.query.reads_masked() {
                                 tail.reader.seen(&tail.state.config.privacy, &entry.event)
@@ -413,10 +443,15 @@ impl Tail {
                             if tail.query.matches_seen(
                                 &entry.event,
                                 seen.as_ref().unwrap_or(&entry.event),
-                                &Default::default(),
+                                &summary,
                                 &tail.tz,
                             ) {
-                                let mut one = [Annotated::bare(entry)];
+                                let mut one = [Annotated {
+                                    entry,
+                                    annotations: n.annotations,
+                                    incidents: n.incidents,
+                                    masked: Vec::new(),
+                                }];
                                 tail.reader.present(&tail.state.config.privacy, &mut one);
                                 let [one] = one;
                                 out.push(Tailed::Entry(Box::new(one)));

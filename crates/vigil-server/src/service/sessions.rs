@@ -230,9 +230,16 @@ pub async fn login(
         .acquire()
         .await
         .map_err(StoreError::backend)?;
-    // Failures recorded while this one waited may have locked the name meanwhile.
+    // Failures recorded while this one waited may have locked the name or the address
+    // meanwhile (a burst sent at once all waits here).
     if let Some(until) = state.store.locked_until(&tried, state.now()).await? {
         return Err(locked(&tried, until));
+    }
+    if let Some(until) = client
+        .ip
+        .and_then(|ip| state.running.address_locked(ip, state.now()))
+    {
+        return Err(SessionError::AddressLocked { until });
     }
     let ok = tokio::task::spawn_blocking(move || credentials::verify_password(&password, &phc))
         .await
@@ -300,8 +307,9 @@ async fn failed(
         if state.running.sign_in_failed_from(ip, now) {
             // Once per lock: the entry the channels hear about (in the sign-in digest).
             let until = now + ADDRESS_WINDOW;
+            // The address is the entry's `ip` (masked for readers without unmask), not its
+            // target (which masking leaves whole).
             let locked = OwnEntry::by_staff(now, tried, "auth.address_lock", Kind::Access)
-                .on("address", ip.to_string(), None)
                 .from_client(client)
                 .outcome(Outcome::Denied)
                 .severity(Severity::Critical)
@@ -365,14 +373,25 @@ pub async fn change_own_password(
         ));
     };
     credentials::check_password_rules(&new_password).map_err(SessionError::BadPassword)?;
-    if let Some(until) = state.store.locked_until(&caller.name, state.now()).await? {
-        return Err(locked(&caller.name, until));
-    }
-    let phc = state.store.user(&caller.name).await?.password_hash;
+    // One check at a time per user: a stolen token cannot send a burst of guesses that all
+    // pass the lock before the first failure is counted.
+    let mine = state.running.password_change(&caller.name);
+    let _mine = mine.lock().await;
     let _permit = PASSWORD_CHECKS
         .acquire()
         .await
         .map_err(StoreError::backend)?;
+    if let Some(until) = state.store.locked_until(&caller.name, state.now()).await? {
+        return Err(locked(&caller.name, until));
+    }
+    if let Some(until) = caller
+        .client
+        .ip
+        .and_then(|ip| state.running.address_locked(ip, state.now()))
+    {
+        return Err(SessionError::AddressLocked { until });
+    }
+    let phc = state.store.user(&caller.name).await?.password_hash;
     let (ok, password_hash) = tokio::task::spawn_blocking(move || {
         let ok = credentials::verify_password(&old_password, &phc);
         (ok, ok.then(|| credentials::hash_password(&new_password)))

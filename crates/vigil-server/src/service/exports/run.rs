@@ -42,7 +42,12 @@ pub struct Plan {
 
 /// What the reader hands the encoder.
 enum Page {
-    Rows(Vec<StoredEvent>),
+    /// Entries, with what annotations add to those that have some (when the unmask scope
+    /// reads annotations; else none).
+    Rows(
+        Vec<StoredEvent>,
+        std::collections::HashMap<u64, vigil_core::AnnotationSummary>,
+    ),
     /// Rows already encoded for the file.
     Encoded(vigil_export::EncodedPage),
     /// Every page was read: the file can be finished.
@@ -292,12 +297,13 @@ impl Export {
                 let mut exporter = vigil_export::Exporter::new(format, out, context)?;
                 loop {
                     match incoming.blocking_recv() {
-                        Some(Page::Rows(page)) => {
+                        Some(Page::Rows(page, notes)) => {
+                            let none = vigil_core::AnnotationSummary::default();
                             for entry in &page {
                                 match &mask {
                                     Some((unmasked, personal)) => {
-                                        let clear =
-                                            unmasked.contains(&entry.event, &Default::default());
+                                        let summary = notes.get(&entry.seq).unwrap_or(&none);
+                                        let clear = unmasked.contains(&entry.event, summary);
                                         if clear && !withhold_hashes {
                                             exporter.write(&Row::new(entry))?;
                                             continue;
@@ -336,6 +342,10 @@ impl Export {
         // Without masking, pages (of any format) are encoded where they are read, several at
         // once, straight from the store's rows; the encoder thread only hashes and writes them.
         let encoded = self.mask.is_none() && vigil_export::PageEncoder::supports(format);
+        let reads_notes = self
+            .mask
+            .as_ref()
+            .is_some_and(|(unmasked, _)| unmasked.uses_annotations());
         let read = async {
             // Entries in the pages before (XLSX pages number their rows).
             let mut before = 0u64;
@@ -391,10 +401,26 @@ impl Export {
                     continue;
                 }
                 for chunk in keys.chunks(PAGE) {
-                    let seqs = chunk.iter().map(|(_, seq)| *seq).collect();
+                    let seqs: Vec<u64> = chunk.iter().map(|(_, seq)| *seq).collect();
+                    // An unmask scope like `-mark:confidential` is read with the annotations.
+                    let notes = if reads_notes {
+                        store
+                            .entry_annotations(seqs.clone())
+                            .await?
+                            .into_iter()
+                            .map(|(seq, n)| {
+                                (
+                                    seq,
+                                    vigil_core::AnnotationSummary::of(&n.annotations, &n.incidents),
+                                )
+                            })
+                            .collect()
+                    } else {
+                        Default::default()
+                    };
                     let page = store.entries(seqs).await?;
                     // A send fails only when the encoder stopped; its error is reported below.
-                    if pages.send(Page::Rows(page)).await.is_err() {
+                    if pages.send(Page::Rows(page, notes)).await.is_err() {
                         return Ok(());
                     }
                 }
