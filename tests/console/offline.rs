@@ -220,7 +220,9 @@ async fn annotations_written_offline_arrive_once_with_their_author_and_both_time
     let o = c.outbox_discard(failed.n).unwrap();
     assert_eq!(o.waiting, 0);
     assert!(c.outbox_discard(failed.n).is_err());
-    // Online again: searches come from the store, with the annotations.
+    // Online again: searches come from the store, with the annotations (once its index holds
+    // them).
+    store.indexed().await;
     let page = c.search("mark:suspicious", None, None, None).await.unwrap();
     assert!(!page.offline);
     assert_eq!(page.events.len(), 2);
