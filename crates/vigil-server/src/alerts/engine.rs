@@ -165,18 +165,11 @@ pub async fn evaluate(state: &AppState, cursor: &mut Option<Cursor>) -> Result<b
         // with them: an evaluator that is behind meets entries annotated meanwhile.
         let notes: std::collections::HashMap<u64, vigil_core::AnnotationSummary> =
             if rules.iter().any(|(_, _, q, _)| q.uses_annotations()) {
-                state
-                    .store
-                    .entry_annotations(entries.iter().map(|e| e.seq).collect())
-                    .await?
-                    .into_iter()
-                    .map(|(seq, n)| {
-                        (
-                            seq,
-                            vigil_core::AnnotationSummary::of(&n.annotations, &n.incidents),
-                        )
-                    })
-                    .collect()
+                crate::service::search::summaries(
+                    state.store.as_ref(),
+                    entries.iter().map(|e| e.seq).collect(),
+                )
+                .await?
             } else {
                 Default::default()
             };

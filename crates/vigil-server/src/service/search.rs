@@ -92,6 +92,25 @@ fn tz(tz: Option<&str>) -> Result<FixedOffset, SearchError> {
     parse_tz(tz).map_err(SearchError::BadParameter)
 }
 
+/// What the annotations and incidents of these entries add to them, by seq (entries with none
+/// left out): for evaluating queries and scopes that read annotations.
+pub async fn summaries(
+    store: &dyn vigil_store::Store,
+    seqs: Vec<u64>,
+) -> Result<std::collections::HashMap<u64, vigil_core::AnnotationSummary>, StoreError> {
+    Ok(store
+        .entry_annotations(seqs)
+        .await?
+        .into_iter()
+        .map(|(seq, n)| {
+            (
+                seq,
+                vigil_core::AnnotationSummary::of(&n.annotations, &n.incidents),
+            )
+        })
+        .collect())
+}
+
 /// Entries with their annotations and incidents.
 pub async fn annotated(
     state: &AppState,

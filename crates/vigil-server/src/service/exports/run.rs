@@ -404,17 +404,7 @@ impl Export {
                     let seqs: Vec<u64> = chunk.iter().map(|(_, seq)| *seq).collect();
                     // An unmask scope like `-mark:confidential` is read with the annotations.
                     let notes = if reads_notes {
-                        store
-                            .entry_annotations(seqs.clone())
-                            .await?
-                            .into_iter()
-                            .map(|(seq, n)| {
-                                (
-                                    seq,
-                                    vigil_core::AnnotationSummary::of(&n.annotations, &n.incidents),
-                                )
-                            })
-                            .collect()
+                        crate::service::search::summaries(store.as_ref(), seqs.clone()).await?
                     } else {
                         Default::default()
                     };
