@@ -67,6 +67,7 @@ pub struct PasswordChange {
     /// The current password.
     pub old_password: String,
     /// The new one (at least 10 characters, no space at either end).
+    #[cfg_attr(feature = "openapi", schema(min_length = 10))]
     pub new_password: String,
 }
 
