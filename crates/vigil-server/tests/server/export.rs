@@ -399,7 +399,7 @@ async fn read_in_many_slices_an_export_is_the_search_as_it_was_when_it_began() {
         index_caught_up(store.as_ref(), std::time::Duration::from_secs(10))
             .await
             .unwrap();
-        let stopping = tokio::sync::watch::channel(false).1;
+        let stopping = tokio::sync::watch::channel(vigil_server::service::exports::Halt::Go).1;
         let (bytes, about) = export
             .run(&plan, store.clone(), Vec::new(), stopping, |_| {})
             .await
@@ -416,7 +416,7 @@ async fn read_in_many_slices_an_export_is_the_search_as_it_was_when_it_began() {
 
         // XLSX pages number their rows: across dozens of slices and pages, each row in its
         // place, as openpyxl reads the sheet.
-        let stopping = tokio::sync::watch::channel(false).1;
+        let stopping = tokio::sync::watch::channel(vigil_server::service::exports::Halt::Go).1;
         let (xlsx, xlsx_about) = export_as(vigil_export::Format::Xlsx)
             .run(&plan, store.clone(), Vec::new(), stopping, |_| {})
             .await

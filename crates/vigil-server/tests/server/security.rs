@@ -2419,3 +2419,94 @@ async fn a_burst_of_password_guesses_through_a_stolen_token_stops_at_the_lock() 
         .count();
     assert_eq!(checked, 5, "no more than five guesses were checked");
 }
+
+/// Reads an export's body until it ends: the rows (lines) it held and whether it ended cut off.
+async fn read_to_end(d: &mut vigil_client::Download) -> (usize, bool) {
+    let mut lines = 0;
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(20), d.chunk()).await {
+            Ok(Ok(Some(chunk))) => lines += chunk.iter().filter(|b| **b == b'\n').count(),
+            Ok(Ok(None)) => return (lines, false),
+            Ok(Err(_)) => return (lines, true),
+            Err(_) => panic!("the export neither went on nor ended"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_export_under_way_ends_when_its_maker_is_disabled_or_loses_the_right() {
+    // An export read on with the rights it began with: a user disabled (or whose roles lost
+    // `export`) in the middle of a large export went on receiving every row. It now checks
+    // every second and ends cut off, and the journal says why.
+    let s = TestServer::builder()
+        .user("alice", &["admin"])
+        .user("bob", &["auditor"])
+        .user("carol", &["auditor"])
+        .start()
+        .await;
+    // Enough entries (about 40 MB) that an export cannot fit in the buffers between server
+    // and client, even when the kernel's grow large.
+    let total = 12_000u32;
+    let mut batch = Vec::new();
+    for i in 0..total {
+        let mut e = event_json(i);
+        e["reason"] = json!("x".repeat(3000));
+        batch.push(e);
+        if batch.len() == 500 {
+            s.ingester.ingest(&batch).await.unwrap();
+            batch.clear();
+        }
+    }
+    let alice = s.sign_in("alice").await;
+    let bob = s.sign_in("bob").await;
+    let carol = s.sign_in("carol").await;
+    let export = |client: Client, format: &'static str| async move {
+        let mut d = client
+            .export(&vigil_client::ExportOptions {
+                q: "-section:vigil".into(),
+                format: format.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(d.rows, u64::from(total));
+        let first = d.chunk().await.unwrap().unwrap();
+        let lines = first.iter().filter(|b| **b == b'\n').count();
+        (d, lines)
+    };
+
+    // Unchanged rights: the whole file (the control: the buffers do not hold it all at once).
+    let (mut whole, first) = export(bob.clone(), "ndjson").await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let (lines, cut) = read_to_end(&mut whole).await;
+    assert!(!cut);
+    assert_eq!(first + lines, total as usize, "every row");
+
+    let (mut bobs, bob_first) = export(bob.clone(), "ndjson").await;
+    let (mut carols, carol_first) = export(carol.clone(), "csv").await;
+    alice.disable_user("bob").await.unwrap();
+    alice
+        .set_roles("carol", &["investigator".to_owned()])
+        .await
+        .unwrap();
+    // Past the recheck, then the client reads again: the exports stopped where they were.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    // (CSV has a header line.)
+    for (who, d, first, rows) in [
+        ("bob", &mut bobs, bob_first, total as usize),
+        ("carol", &mut carols, carol_first, total as usize + 1),
+    ] {
+        let (lines, cut) = read_to_end(d).await;
+        assert!(cut, "{who}'s export ended cut off");
+        assert!(first + lines < rows, "{who} received every row");
+        let entry = d.entry;
+        let recorded = s.journal().await.into_iter().find(|e| e.event.id == entry);
+        let recorded = recorded.expect("the export is journaled");
+        assert_eq!(recorded.event.outcome, vigil_core::Outcome::Failure);
+        let details = recorded.event.details.unwrap();
+        assert_eq!(
+            details["error"], "the exporter's session ended or their rights changed",
+            "{who}"
+        );
+    }
+}

@@ -11,7 +11,7 @@ use vigil_api::{ExportParams, EXPORT_ENTRY_HEADER, EXPORT_ROWS_HEADER};
 
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::Params;
-use crate::service::caller::Exporter;
+use crate::service::caller::{Caller, Exporter};
 use crate::service::exports::{self, Export, ExportAsk, Plan, INDEX_PATIENCE};
 use crate::state::AppState;
 
@@ -67,8 +67,10 @@ pub async fn export(
             header_value(rows),
         ),
     ];
+    // What is read is read with the rights the export began with, while they last.
+    let halt = exports::halting(&state, Some(Caller::clone(&exporter)));
     tokio::spawn(async move {
-        run(state, export, plan, tx).await;
+        run(state, export, plan, halt, tx).await;
         // The export counts among its maker's until it is written and recorded.
         drop(slot);
     });
@@ -87,6 +89,7 @@ async fn run(
     state: AppState,
     export: Export,
     plan: Plan,
+    halt: tokio::sync::watch::Receiver<exports::Halt>,
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) {
     let out = BodyWriter {
@@ -94,13 +97,7 @@ async fn run(
         buf: Vec::with_capacity(CHUNK),
     };
     let result = export
-        .run(
-            &plan,
-            state.store.clone(),
-            out,
-            state.stopping.subscribe(),
-            |_| {},
-        )
+        .run(&plan, state.store.clone(), out, halt, |_| {})
         .await;
     let recorded = exports::record(
         &state,

@@ -19,9 +19,9 @@ use vigil_core::Query;
 use vigil_export::{About, Format};
 use vigil_store::{Order, StoreError};
 
-pub use run::{index_caught_up, Export, ExportFailed, Plan};
+pub use run::{index_caught_up, Export, ExportFailed, Halt, Plan};
 
-use super::caller::{Exporter, MaskedIpProbe};
+use super::caller::{Caller, Exporter, MaskedIpProbe};
 use super::{parse_query, parse_tz, BadQuery, Fault, Refusal};
 use crate::state::AppState;
 
@@ -202,6 +202,39 @@ pub fn sidecar_path(out: &Path) -> PathBuf {
     name.into()
 }
 
+/// How often an export checks that its maker's session and rights still hold.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What may end an export before its last row: the server stopping and, for a signed-in
+/// `exporter`, their session ending, their account being disabled or their roles changing
+/// (checked every [`RECHECK`]: what is read after that would be read with rights they no longer
+/// have). The watch ends when its receiver is dropped.
+pub fn halting(state: &AppState, exporter: Option<Caller>) -> tokio::sync::watch::Receiver<Halt> {
+    let (tx, rx) = tokio::sync::watch::channel(Halt::Go);
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut stopping = state.stopping.subscribe();
+        loop {
+            let recheck = tokio::select! {
+                _ = tx.closed() => return,
+                _ = stopping.wait_for(|s| *s) => false,
+                _ = tokio::time::sleep(RECHECK), if exporter.is_some() => true,
+            };
+            if !recheck {
+                let _ = tx.send(Halt::ServerStopping);
+                return;
+            }
+            if let Some(caller) = &exporter {
+                if !super::sessions::still_entitled(&state, caller).await {
+                    let _ = tx.send(Halt::RightsEnded);
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
 /// Writes a prepared export to `out` under a temporary name in its folder, renamed when
 /// complete, with `<out>.about.json` beside CSV and NDJSON files; then records it in the
 /// journal. `progress` hears (rows done, rows expected).
@@ -230,7 +263,7 @@ pub async fn write_file(
             plan,
             state.store.clone(),
             file,
-            state.stopping.subscribe(),
+            halting(state, None),
             move |rows| progress(rows, total),
         )
         .await;

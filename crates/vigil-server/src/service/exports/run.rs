@@ -97,6 +97,32 @@ pub enum ExportFailed {
     /// The server is shutting down.
     #[error("the server is stopping")]
     Stopping,
+    /// The exporter's session ended, their account was disabled or their rights changed.
+    #[error("the exporter's session ended or their rights changed")]
+    RightsEnded,
+}
+
+/// What may end an export before its last row; [`Export::run`] watches it between pages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Halt {
+    /// Go on.
+    #[default]
+    Go,
+    /// The server is shutting down.
+    ServerStopping,
+    /// The exporter may no longer read what the export was planned with.
+    RightsEnded,
+}
+
+impl Halt {
+    /// An error when the export must end here.
+    fn check(halt: &tokio::sync::watch::Receiver<Halt>) -> Result<(), ExportFailed> {
+        match *halt.borrow() {
+            Halt::Go => Ok(()),
+            Halt::ServerStopping => Err(ExportFailed::Stopping),
+            Halt::RightsEnded => Err(ExportFailed::RightsEnded),
+        }
+    }
 }
 
 /// Waits until the search index holds every entry the journal holds now, so that an export has
@@ -274,14 +300,14 @@ impl Export {
     }
 
     /// Writes every matching entry of the `plan` to `out` and returns it with the About;
-    /// `progress` hears the rows written so far after each page. Stops early when `stopping`
-    /// becomes true.
+    /// `progress` hears the rows written so far after each page. Stops early, between pages,
+    /// when `halt` says so.
     pub async fn run<W: Write + Send + 'static>(
         &self,
         plan: &Plan,
         store: Arc<dyn Store>,
         out: W,
-        stopping: tokio::sync::watch::Receiver<bool>,
+        halt: tokio::sync::watch::Receiver<Halt>,
         mut progress: impl FnMut(u64) + Send + 'static,
     ) -> Result<(W, About), ExportFailed> {
         let (pages, mut incoming) = tokio::sync::mpsc::channel::<Page>(AHEAD);
@@ -350,9 +376,7 @@ impl Export {
             // Entries in the pages before (XLSX pages number their rows).
             let mut before = 0u64;
             for &(from, to) in &plan.slices {
-                if *stopping.borrow() {
-                    return Err(ExportFailed::Stopping);
-                }
+                Halt::check(&halt)?;
                 let mut keys = store.keys(&self.query, self.tz, from, to).await?;
                 keys.retain(|(_, seq)| *seq <= plan.head);
                 keys.sort_unstable();
@@ -374,6 +398,7 @@ impl Export {
                     let mut todo = seqs.into_iter();
                     let mut running = Encoding::default();
                     loop {
+                        Halt::check(&halt)?;
                         while running.0.len() < ENCODERS {
                             let Some((before, seqs)) = todo.next() else {
                                 break;
@@ -401,6 +426,7 @@ impl Export {
                     continue;
                 }
                 for chunk in keys.chunks(PAGE) {
+                    Halt::check(&halt)?;
                     let seqs: Vec<u64> = chunk.iter().map(|(_, seq)| *seq).collect();
                     // An unmask scope like `-mark:confidential` is read with the annotations.
                     let notes = if reads_notes {
@@ -418,7 +444,7 @@ impl Export {
             let _ = pages.send(Page::End).await;
             Ok(())
         };
-        let read = read.await;
+        let read: Result<(), ExportFailed> = read.await;
         drop(pages);
         let written = encoder.await.map_err(|e| {
             ExportFailed::Write(vigil_export::ExportError::Io(std::io::Error::other(e)))
