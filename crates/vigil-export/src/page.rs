@@ -533,3 +533,50 @@ fn hex_into<'a>(bytes: &[u8], out: &'a mut [u8; 64]) -> &'a [u8] {
     }
     &out[..2 * n]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Texts with each special byte at every place around 8- and 32-byte blocks, and without.
+    fn texts() -> Vec<String> {
+        let mut out = vec![String::new(), "plain".into(), "é🎰 עברית".repeat(9)];
+        for special in [
+            ",", "\"", "\r", "\n", "\\", "\t", "\u{1}", "\u{1f}", "\u{7f}", "é",
+        ] {
+            for len in [1usize, 7, 8, 9, 31, 32, 33, 63, 64, 65, 100] {
+                for at in [0, 1, len / 2, len.saturating_sub(2), len - 1] {
+                    let mut t = "a".repeat(len - 1);
+                    t.insert_str(at.min(t.len()), special);
+                    out.push(t);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        for t in texts() {
+            let mut buf = Vec::new();
+            string(&mut buf, &t).unwrap();
+            assert_eq!(buf, serde_json::to_vec(&t).unwrap(), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn fields_are_quoted_as_the_csv_crate_quotes_them() {
+        for t in texts() {
+            let mut ours = Vec::new();
+            let mut fields = CsvFields::new();
+            fields.field(&mut ours, t.as_bytes());
+            fields.field(&mut ours, b"x");
+            fields.end(&mut ours);
+            let mut w = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(Vec::new());
+            w.write_record([t.as_str(), "x"]).unwrap();
+            assert_eq!(ours, w.into_inner().unwrap(), "{t:?}");
+        }
+    }
+}
