@@ -66,6 +66,21 @@ pub(crate) async fn download(
     (bytes, d)
 }
 
+/// Ingests `n` entries, each with a `reason` of `reason_chars` characters (exports larger
+/// than the buffers between server and client), in batches of 500.
+pub(crate) async fn ingest_bulky(s: &TestServer, n: u32, reason_chars: usize) {
+    let events: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut e = event_json(i);
+            e["reason"] = json!("x".repeat(reason_chars));
+            e
+        })
+        .collect();
+    for batch in events.chunks(500) {
+        s.ingester.ingest(batch).await.unwrap();
+    }
+}
+
 /// Every entry matching `q`, newest first, through the search API.
 async fn searched(client: &Client, q: &str) -> Vec<StoredEvent> {
     searched_in(client, q, vigil_store::Order::Newest).await
@@ -282,16 +297,7 @@ async fn token(s: &TestServer) -> String {
 async fn a_client_that_goes_away_leaves_a_failed_export_in_the_journal() {
     let s = TestServer::start().await;
     // Enough entries that the export cannot fit in the buffers between server and client.
-    let mut batch = Vec::new();
-    for i in 0..12_000u32 {
-        let mut e = event_json(i);
-        e["reason"] = json!("x".repeat(400));
-        batch.push(e);
-        if batch.len() == 1000 {
-            s.ingester.ingest(&batch).await.unwrap();
-            batch.clear();
-        }
-    }
+    ingest_bulky(&s, 12_000, 400).await;
     let mut d = s
         .reader
         .export(&ExportOptions {

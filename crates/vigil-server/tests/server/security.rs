@@ -28,18 +28,7 @@ async fn everything(reader: &Client, q: &str) -> (BTreeSet<String>, u64, u64, BT
     let counted = timeline.buckets.iter().map(|b| b.count).sum();
     let facets = reader.facets(q, "section", None).await.unwrap();
     let faceted = facets.values.iter().map(|v| v.count).sum();
-    let mut download = reader
-        .export(&ExportOptions {
-            q: q.into(),
-            format: "ndjson".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut bytes = Vec::new();
-    while let Some(chunk) = download.chunk().await.unwrap() {
-        bytes.extend_from_slice(&chunk);
-    }
+    let (bytes, _) = crate::export::download(reader, q, "ndjson").await;
     let exported = bytes
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
@@ -606,18 +595,7 @@ async fn a_masked_reader_gets_no_hash_to_test_guesses_against() {
 
     // Exports: the NDJSON's hashes are empty, and so is the CSV's hash column.
     for format in ["ndjson", "csv"] {
-        let mut download = vera
-            .export(&ExportOptions {
-                q: "section:finance".into(),
-                format: format.into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = download.chunk().await.unwrap() {
-            bytes.extend_from_slice(&chunk);
-        }
+        let (bytes, _) = crate::export::download(&vera, "section:finance", format).await;
         let text = String::from_utf8(bytes).unwrap();
         assert!(text.contains("203.0.113.0"), "{text}");
         for a in &audrey {
@@ -1559,18 +1537,7 @@ async fn every_entry_records_the_key_that_sent_it_under_the_chain() {
     assert!(found(&reader, "sender:vigil action:key.create").await >= 2);
 
     // The CSV export has a sender column.
-    let mut download = reader
-        .export(&ExportOptions {
-            q: "sender:crm,payments".into(),
-            format: "csv".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut bytes = Vec::new();
-    while let Some(chunk) = download.chunk().await.unwrap() {
-        bytes.extend_from_slice(&chunk);
-    }
+    let (bytes, _) = crate::export::download(&reader, "sender:crm,payments", "csv").await;
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
     let mut csv = csv::Reader::from_reader(bytes);
     let column = csv
@@ -2341,18 +2308,7 @@ async fn scopes_that_read_marks_hold_in_the_tail_and_in_export_unmasking() {
     let una = s
         .anonymous
         .with_token(&s.anonymous.login("una", PASSWORD).await.unwrap().token);
-    let mut download = una
-        .export(&ExportOptions {
-            q: "section:finance".into(),
-            format: "ndjson".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut bytes = Vec::new();
-    while let Some(chunk) = download.chunk().await.unwrap() {
-        bytes.extend_from_slice(&chunk);
-    }
+    let (bytes, _) = crate::export::download(&una, "section:finance", "ndjson").await;
     let ips: std::collections::BTreeMap<String, String> = bytes
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
@@ -2447,16 +2403,7 @@ async fn an_export_under_way_ends_when_its_maker_is_disabled_or_loses_the_right(
     // Enough entries (about 40 MB) that an export cannot fit in the buffers between server
     // and client, even when the kernel's grow large.
     let total = 12_000u32;
-    let mut batch = Vec::new();
-    for i in 0..total {
-        let mut e = event_json(i);
-        e["reason"] = json!("x".repeat(3000));
-        batch.push(e);
-        if batch.len() == 500 {
-            s.ingester.ingest(&batch).await.unwrap();
-            batch.clear();
-        }
-    }
+    crate::export::ingest_bulky(&s, total, 3000).await;
     let alice = s.sign_in("alice").await;
     let bob = s.sign_in("bob").await;
     let carol = s.sign_in("carol").await;
