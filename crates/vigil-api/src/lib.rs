@@ -18,6 +18,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod annotations;
 pub mod error;
+pub mod integrity;
 pub mod journal;
 mod time;
 
@@ -25,4 +26,5 @@ pub use accounts::*;
 pub use alerts::*;
 pub use annotations::*;
 pub use error::*;
+pub use integrity::*;
 pub use journal::*;

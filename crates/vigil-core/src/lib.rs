@@ -15,8 +15,10 @@
 
 pub mod annotation;
 pub mod chain;
+pub mod checkpoint;
 pub mod event;
 pub mod json;
+pub mod merkle;
 pub mod query;
 pub mod rights;
 pub mod text;

@@ -31,6 +31,51 @@ pub struct ServerConfig {
     pub privacy: PrivacyConfig,
     /// Serve HTTPS with this certificate and key (plain HTTP without).
     pub tls: Option<crate::tls::TlsFiles>,
+    /// The signing key and how often checkpoints are signed.
+    pub integrity: IntegrityConfig,
+}
+
+/// `[integrity]`: the key checkpoints are signed with, and how often.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntegrityConfig {
+    /// The Ed25519 private key (PKCS#8 PEM, mode 0600), made at first start if missing;
+    /// default beside the database (`vigil.db.signing-key`). Keep it on another disk than the
+    /// database: whoever holds both can rewrite history nobody has seen yet.
+    pub signing_key: Option<PathBuf>,
+    /// Sign a checkpoint once this many entries came since the last one.
+    pub checkpoint_every: u64,
+    /// …or once this many seconds passed with any new entry.
+    pub checkpoint_seconds: u64,
+}
+
+impl Default for IntegrityConfig {
+    fn default() -> Self {
+        IntegrityConfig {
+            signing_key: None,
+            checkpoint_every: 10_000,
+            checkpoint_seconds: 60,
+        }
+    }
+}
+
+impl IntegrityConfig {
+    /// Checks the intervals.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=100_000_000).contains(&self.checkpoint_every) {
+            return Err(format!(
+                "[integrity] checkpoint_every must be 1 to 100000000 entries, not {}",
+                self.checkpoint_every
+            ));
+        }
+        if !(1..=86_400).contains(&self.checkpoint_seconds) {
+            return Err(format!(
+                "[integrity] checkpoint_seconds must be 1 to 86400 (a day), not {}",
+                self.checkpoint_seconds
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `[tls]`: the certificate chain and private key `vigil serve` answers HTTPS with.
@@ -92,6 +137,7 @@ impl Default for ServerConfig {
             alerts: Default::default(),
             privacy: Default::default(),
             tls: None,
+            integrity: Default::default(),
         }
     }
 }
@@ -112,6 +158,8 @@ pub struct FileConfig {
     pub privacy: Option<PrivacyConfig>,
     /// `[tls]`: serve HTTPS with `cert` and `key`.
     pub tls: Option<TlsConfig>,
+    /// `[integrity]`: the signing key and how often checkpoints are signed.
+    pub integrity: Option<IntegrityConfig>,
 }
 
 impl FileConfig {
@@ -128,6 +176,11 @@ impl FileConfig {
         }
         if let Some(privacy) = &config.privacy {
             privacy
+                .validate()
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        }
+        if let Some(integrity) = &config.integrity {
+            integrity
                 .validate()
                 .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
         }
@@ -164,6 +217,7 @@ impl FileConfig {
         }
         settings.alerts = self.alerts.unwrap_or_default();
         settings.privacy = self.privacy.unwrap_or_default();
+        settings.integrity = self.integrity.unwrap_or_default();
         settings.tls = self.tls.map(|t| crate::tls::TlsFiles {
             cert: t.cert,
             key: t.key,
@@ -227,6 +281,15 @@ token_ttl_hours = 12
 # [tls]
 # cert = "/etc/vigil/tls/fullchain.pem"
 # key = "/etc/vigil/tls/privkey.pem"
+
+# Tamper evidence: the store keeps a Merkle tree over the journal and signs checkpoints of it
+# with an Ed25519 key, made at first start (mode 0600) if missing (flag --signing-key, env
+# VIGIL_SIGNING_KEY; default beside the database). Keep it on another disk than the database,
+# and give its public part (`vigil integrity key`) to whoever checks the journal.
+# [integrity]
+# signing_key = "/etc/vigil/keys/checkpoint.key"
+# checkpoint_every = 10000      # entries
+# checkpoint_seconds = 60       # with any new entry
 
 # Personal data: readers without the `unmask` right (the built-in viewer, custom roles without
 # it) see IP addresses as their /24 (IPv4) or /48 (IPv6), target names as [masked], and these

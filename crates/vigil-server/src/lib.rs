@@ -44,7 +44,10 @@ pub fn open(config: &config::ServerConfig) -> anyhow::Result<AppState> {
         config.privacy.personal_fields.clone(),
     )
     .with_context(|| format!("opening the journal at {}", config.database.display()))?;
-    Ok(state(store, config))
+    let signer = service::integrity::signer_for(config)?;
+    let mut state = state(store, config);
+    state.signer = Some(signer);
+    Ok(state)
 }
 
 /// Opens the journal alone, without the search index: what the CLI verbs use, so that they
@@ -67,6 +70,7 @@ fn state(store: vigil_store_sqlite::SqliteStore, config: &config::ServerConfig) 
         appended: Arc::new(tokio::sync::watch::Sender::new(0)),
         stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         running: Arc::default(),
+        signer: None,
     }
 }
 
@@ -104,6 +108,7 @@ where
     let stopping = state.stopping.clone();
     let stopped = state.stopping.clone();
     let alerting = tokio::spawn(alerts::engine::run(state.clone()));
+    let signing = tokio::spawn(service::integrity::run(state.clone()));
     let served = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<http::extract::Peer>(),
@@ -115,5 +120,6 @@ where
     .await;
     stopped.send_replace(true);
     let _ = alerting.await;
+    let _ = signing.await;
     served
 }

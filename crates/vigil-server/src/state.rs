@@ -30,6 +30,8 @@ pub struct AppState {
     pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
     /// The live tails and exports each user has running.
     pub running: Arc<crate::service::running::Running>,
+    /// The key checkpoints are signed with (`vigil serve`; the command line's verbs have none).
+    pub signer: Option<Arc<vigil_core::checkpoint::SigningKey>>,
 }
 
 impl AppState {

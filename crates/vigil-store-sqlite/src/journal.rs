@@ -6,6 +6,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::oneshot;
+use vigil_core::checkpoint::Checkpoint;
+use vigil_core::merkle::Hash;
 use vigil_core::{Event, StoredEvent};
 use vigil_index::{Journal, SearchIndex};
 use vigil_store::{
@@ -13,7 +15,7 @@ use vigil_store::{
     TimelineRequest,
 };
 
-use crate::{annotations, db, sql, writer, SqliteStore};
+use crate::{annotations, db, sql, tree, writer, SqliteStore};
 
 #[async_trait]
 impl JournalStore for SqliteStore {
@@ -160,6 +162,38 @@ impl JournalStore for SqliteStore {
             .map_err(db)
         })
         .await
+    }
+
+    async fn tree_root(&self, size: u64) -> Result<Hash, StoreError> {
+        self.read(move |conn| tree::root(conn, size)).await
+    }
+
+    async fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        self.read(move |conn| tree::inclusion(conn, seq, size))
+            .await
+    }
+
+    async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
+        self.read(move |conn| tree::consistency(conn, from, to))
+            .await
+    }
+
+    async fn tree_nodes(&self, which: Vec<(u64, u32)>) -> Result<Vec<Option<Hash>>, StoreError> {
+        self.read(move |conn| tree::nodes(conn, &which)).await
+    }
+
+    async fn add_checkpoint(&self, checkpoint: Checkpoint) -> Result<(), StoreError> {
+        self.write_beside(move |conn| tree::add_checkpoint(conn, &checkpoint))
+            .await
+    }
+
+    async fn checkpoints(&self, after: u64, limit: usize) -> Result<Vec<Checkpoint>, StoreError> {
+        self.read(move |conn| tree::checkpoints(conn, after, limit))
+            .await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        self.read(tree::latest_checkpoint).await
     }
 }
 

@@ -31,6 +31,7 @@ mod convert;
 pub mod journal;
 mod schema;
 mod sql;
+mod tree;
 mod writer;
 
 use std::path::{Path, PathBuf};

@@ -4,8 +4,9 @@ use rusqlite::Connection;
 
 /// Bumped when the schema changes; stored in `PRAGMA user_version`. Version 8 adds the sender
 /// to entries' bodies (a field an older vigil would call damage: it refuses the file instead)
-/// and disabled accounts.
-pub const VERSION: i64 = 8;
+/// and disabled accounts; version 9 the Merkle tree's kept subtrees and signed checkpoints (an
+/// older vigil appending without extending the tree would break it).
+pub const VERSION: i64 = 9;
 
 /// The dictionaries bodies are compressed with (schema version 6): trained on the journal's own
 /// entries, never changed once written.
@@ -168,6 +169,21 @@ CREATE TABLE IF NOT EXISTS lockouts (
     until  INTEGER NOT NULL
 );
 
+-- The Merkle tree over the journal (schema version 9): the hash of every whole subtree of 256
+-- entries and up, written with the entry that completes it (see tree.rs), and the signed
+-- checkpoints of the tree.
+CREATE TABLE IF NOT EXISTS merkle_nodes (
+    id    INTEGER PRIMARY KEY,                -- level << 48 | the subtree's index at its level
+    hash  BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size       INTEGER PRIMARY KEY,           -- entries covered: seqs 1 to size
+    root       BLOB    NOT NULL,
+    signed_at  INTEGER NOT NULL,              -- µs since the epoch, UTC
+    key_id     TEXT    NOT NULL,
+    signature  BLOB    NOT NULL               -- Ed25519 over the checkpoint's text
+);
+
 -- Custom roles (schema version 5); the built-in ones are in the code.
 CREATE TABLE IF NOT EXISTS roles (
     name        TEXT PRIMARY KEY,
@@ -178,12 +194,14 @@ CREATE TABLE IF NOT EXISTS roles (
 "#;
 
 /// The append-only tables besides the journal: no row is updated or deleted.
-const APPEND_ONLY: [&str; 5] = [
+const APPEND_ONLY: [&str; 7] = [
     "annotations",
+    "checkpoints",
     "dictionaries",
     "incidents",
     "incident_pins",
     "incident_notes",
+    "merkle_nodes",
 ];
 
 fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
@@ -267,6 +285,8 @@ fn create(conn: &Connection, version: i64) -> rusqlite::Result<()> {
             )?;
         }
     }
+    // A journal from before the tree was kept gets its subtrees now, once.
+    crate::tree::catch_up(conn)?;
     conn.pragma_update(None, "user_version", VERSION)?;
     Ok(())
 }

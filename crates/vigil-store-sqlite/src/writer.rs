@@ -414,7 +414,12 @@ fn write_group(
             Err(e) => done.push((reply, Err(e))),
         }
     }
-    if let Err(e) = tx.commit() {
+    // The tree's subtrees that this group's entries complete, in the same transaction.
+    let tree = match head.seq > first {
+        true => crate::tree::extend(&tx, first, head.seq),
+        false => Ok(()),
+    };
+    if let Err(e) = tree.and_then(|()| tx.commit()) {
         tracing::error!(error = %e, "journal write failed");
         let done = done
             .into_iter()

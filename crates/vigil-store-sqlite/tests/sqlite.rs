@@ -628,13 +628,19 @@ async fn a_journal_of_schema_version_5_is_moved_to_bodies_once() {
         search_all(&store, &format!("section:{section}")).await,
         want
     );
+    // The Merkle tree is built over the moved journal.
+    let leaves: Vec<_> = store_hashes(&store).await;
+    assert_eq!(
+        store.tree_root(head).await.unwrap(),
+        vigil_core::merkle::root_of(&leaves)
+    );
     drop(store);
 
     let conn = rusqlite::Connection::open(&path).unwrap();
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 8, "moved to bodies and up to the newest schema");
+    assert_eq!(version, 9, "moved to bodies and up to the newest schema");
     let dictionaries: i64 = conn
         .query_row("SELECT count(*) FROM dictionaries", [], |r| r.get(0))
         .unwrap();
@@ -655,4 +661,88 @@ async fn a_journal_of_schema_version_5_is_moved_to_bodies_once() {
         size_after * 5 < size_before * 4,
         "the file went from {size_before} to {size_after} bytes"
     );
+}
+
+/// The leaf hashes of every entry, from the chain hashes the store gives.
+async fn store_hashes(store: &SqliteStore) -> Vec<vigil_core::merkle::Hash> {
+    let mut out = Vec::new();
+    loop {
+        let batch = store.scan(out.len() as u64 + 1, 5000).await.unwrap();
+        if batch.is_empty() {
+            return out;
+        }
+        for e in batch {
+            let mut h = [0u8; 32];
+            hex::decode_to_slice(&e.hash, &mut h).unwrap();
+            out.push(vigil_core::merkle::leaf(&h));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_from_before_the_tree_gets_it_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v8.db");
+    let store = SqliteStore::open(&path, system_clock()).unwrap();
+    for chunk in dataset(1100, 4).chunks(300) {
+        store.append(chunk.to_vec()).await.unwrap();
+    }
+    drop(store);
+    // As schema version 8 left it: no tree.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER merkle_nodes_no_delete; DELETE FROM merkle_nodes; PRAGMA user_version = 8;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(&path, system_clock()).unwrap();
+    let leaves = store_hashes(&store).await;
+    assert_eq!(leaves.len(), 1100);
+    let kept = store
+        .tree_nodes(vec![
+            (0, 8),
+            (256, 8),
+            (512, 8),
+            (768, 8),
+            (0, 9),
+            (512, 9),
+            (0, 10),
+            (1024, 8),
+        ])
+        .await
+        .unwrap();
+    use vigil_core::merkle::root_of;
+    assert_eq!(
+        kept,
+        [
+            Some(root_of(&leaves[..256])),
+            Some(root_of(&leaves[256..512])),
+            Some(root_of(&leaves[512..768])),
+            Some(root_of(&leaves[768..1024])),
+            Some(root_of(&leaves[..512])),
+            Some(root_of(&leaves[512..1024])),
+            Some(root_of(&leaves[..1024])),
+            None,
+        ]
+    );
+    assert_eq!(store.tree_root(1100).await.unwrap(), root_of(&leaves));
+    // The tree table is append-only again.
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let refused = conn.execute("DELETE FROM merkle_nodes", []).unwrap_err();
+    assert!(refused.to_string().contains("append-only"), "{refused}");
+    conn.execute(
+        "INSERT INTO checkpoints VALUES (5, x'00', 0, 'k', x'00')",
+        [],
+    )
+    .unwrap();
+    let refused = conn
+        .execute("UPDATE checkpoints SET size = 6", [])
+        .unwrap_err();
+    assert!(refused.to_string().contains("append-only"), "{refused}");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 9);
 }

@@ -4,6 +4,8 @@
 use async_trait::async_trait;
 use base64::Engine;
 use chrono::FixedOffset;
+use vigil_core::checkpoint::Checkpoint;
+use vigil_core::merkle::Hash;
 use vigil_core::{EntryView, Event, Query, StoredEvent};
 
 use crate::{Appended, FacetField, Facets, Order, StoreError, Timeline};
@@ -92,6 +94,30 @@ pub trait JournalStore: Send + Sync + 'static {
 
     /// The last entry's seq and hash, if any.
     async fn head(&self) -> Result<Option<(u64, String)>, StoreError>;
+
+    /// The Merkle root (see [`vigil_core::merkle`]) of the first `size` entries; `size` beyond
+    /// the journal's end is [`StoreError::Invalid`].
+    async fn tree_root(&self, size: u64) -> Result<Hash, StoreError>;
+
+    /// The inclusion proof of entry `seq` in the tree of the first `size` entries.
+    async fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, StoreError>;
+
+    /// The proof that the tree of the first `from` entries is a prefix of the tree of `to`.
+    async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError>;
+
+    /// The kept hashes of these whole subtrees `(first leaf, level)` of 256 leaves and up,
+    /// `None` for one not kept (for `vigil verify`).
+    async fn tree_nodes(&self, which: Vec<(u64, u32)>) -> Result<Vec<Option<Hash>>, StoreError>;
+
+    /// Keeps a signed checkpoint; one of the same size already kept is a
+    /// [`StoreError::Conflict`]. Checkpoints are append-only.
+    async fn add_checkpoint(&self, checkpoint: Checkpoint) -> Result<(), StoreError>;
+
+    /// Kept checkpoints of more than `after` entries, smallest first, at most `limit`.
+    async fn checkpoints(&self, after: u64, limit: usize) -> Result<Vec<Checkpoint>, StoreError>;
+
+    /// The newest kept checkpoint.
+    async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError>;
 }
 
 /// Where a page ends: the (occurred_at, seq) of its last entry, encoded opaquely for the API.

@@ -8,6 +8,7 @@ mod alerts;
 mod config;
 mod demo;
 mod export;
+mod integrity;
 mod keys;
 mod marks;
 mod roles;
@@ -53,8 +54,12 @@ enum Command {
     Key(keys::KeyCommand),
     /// Fill an empty journal with realistic, deterministic casino back-office activity.
     Demo(demo::DemoArgs),
-    /// Walk the hash chain and name the first entry that does not match. Exit 0 only if all verify.
+    /// Walk the hash chain, the Merkle tree and every signed checkpoint, and name what does not
+    /// match. Exit 0 only if all verify.
     Verify(verify::VerifyArgs),
+    /// The store's public key and its newest signed checkpoint.
+    #[command(subcommand)]
+    Integrity(integrity::IntegrityCommand),
     /// Export the entries matching a query to a file: csv, xlsx, json or ndjson. The export is
     /// recorded in the journal. Reads the journal directly: stop `vigil serve` on it first, or
     /// export through the running server (GET /v1/export, or Vigil Console).
@@ -89,6 +94,7 @@ impl Command {
             Command::Key(command) => command.run().await,
             Command::Demo(args) => args.run().await,
             Command::Verify(args) => args.run().await,
+            Command::Integrity(command) => command.run().await,
             Command::Export(args) => args.run().await,
             Command::Alerts(args) => args.run().await,
             Command::Marks(args) => args.run().await,

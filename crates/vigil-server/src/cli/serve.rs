@@ -29,6 +29,9 @@ pub(super) struct ServeArgs {
     /// The certificate's private key (PEM).
     #[arg(long, env = "VIGIL_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// The Ed25519 key checkpoints are signed with, made if missing [default: DATABASE.signing-key].
+    #[arg(long, env = "VIGIL_SIGNING_KEY")]
+    signing_key: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -37,6 +40,9 @@ impl ServeArgs {
         let mut settings = file.under(self.database, self.listen, self.token_ttl_hours)?;
         if let (Some(cert), Some(key)) = (self.tls_cert, self.tls_key) {
             settings.tls = Some(crate::tls::TlsFiles { cert, key });
+        }
+        if let Some(key) = self.signing_key {
+            settings.integrity.signing_key = Some(key);
         }
         serve(settings).await
     }

@@ -1,22 +1,73 @@
-//! `vigil verify`: walk the hash chain end to end.
+//! `vigil verify`: walk the journal end to end: its hash chain, its Merkle tree, and every
+//! signed checkpoint against the store's public key.
 
+use anyhow::Context;
 use clap::Args;
+use vigil_core::checkpoint::PublicKey;
 
 use super::Database;
-use crate::service::journal;
+use crate::config::ServerConfig;
+use crate::service::integrity;
 
 #[derive(Args)]
 pub(super) struct VerifyArgs {
     #[command(flatten)]
     db: Database,
+    /// The store's public key (PEM, base64 or hex, or a file holding it), as `vigil integrity
+    /// key` printed it [default: derived from the signing key beside the database].
+    #[arg(long)]
+    key: Option<String>,
+    /// The signing key to derive the public key from [default: DATABASE.signing-key].
+    #[arg(long, env = "VIGIL_SIGNING_KEY", conflicts_with = "key")]
+    signing_key: Option<std::path::PathBuf>,
+    /// Print the findings as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 impl VerifyArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
         let path = self.db.path()?;
         anyhow::ensure!(path.exists(), "no journal at {}", path.display());
+        let key = match (&self.key, &self.signing_key) {
+            (Some(text), _) => Some(public_key(text)?),
+            (None, given) => {
+                let mut config = ServerConfig {
+                    database: path.clone(),
+                    ..ServerConfig::default()
+                };
+                config.integrity.signing_key = given.clone();
+                let file = integrity::key_path(&config);
+                match (file.exists(), given.is_some()) {
+                    (true, _) | (false, true) => Some(*integrity::read_key(&file)?.public()),
+                    (false, false) => None,
+                }
+            }
+        };
         let state = self.db.open()?;
-        println!("{}", journal::verify(&state).await?);
+        let found = integrity::verify(&state, key).await?;
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&found)?);
+        } else {
+            print!("{found}");
+        }
+        if !found.ok {
+            anyhow::bail!(
+                "the journal does not verify: {}",
+                found.problems.first().map_or("", String::as_str)
+            );
+        }
         Ok(())
     }
+}
+
+/// A public key given as text, or as the name of a file holding it.
+pub(super) fn public_key(given: &str) -> anyhow::Result<PublicKey> {
+    let path = std::path::Path::new(given);
+    let text = if !given.trim_start().starts_with("-----") && path.is_file() {
+        std::fs::read_to_string(path).with_context(|| format!("reading the key {given}"))?
+    } else {
+        given.to_owned()
+    };
+    PublicKey::parse(&text).with_context(|| format!("--key {given:?}"))
 }

@@ -13,13 +13,13 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 use error::ApiError;
-use handlers::{accounts, alerts, annotations, events, export, meta, session, stream};
+use handlers::{accounts, alerts, annotations, events, export, integrity, meta, session, stream};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vigil audit store", description = "Ingest, search, timeline and facets over the Vigil audit journal."),
     modifiers(&BearerAuth),
-    tags((name = "events", description = "The journal"), (name = "auth", description = "Sessions"), (name = "annotations", description = "Comments and marks on entries, and the marks catalog"), (name = "incidents", description = "Incidents: entries gathered with notes"), (name = "alerts", description = "Alert channels, rules and deliveries (the alerts right)"), (name = "accounts", description = "Users, roles and ingest keys (the accounts right)"), (name = "meta", description = "Health and the API description"))
+    tags((name = "events", description = "The journal"), (name = "auth", description = "Sessions"), (name = "annotations", description = "Comments and marks on entries, and the marks catalog"), (name = "incidents", description = "Incidents: entries gathered with notes"), (name = "alerts", description = "Alert channels, rules and deliveries (the alerts right)"), (name = "accounts", description = "Users, roles and ingest keys (the accounts right)"), (name = "integrity", description = "Tamper evidence: the signing key, signed checkpoints and Merkle proofs"), (name = "meta", description = "Health and the API description"))
 )]
 struct ApiDoc;
 
@@ -136,6 +136,10 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::remove_role))
         .routes(routes!(accounts::list_keys, accounts::create_key))
         .routes(routes!(accounts::revoke_key))
+        .routes(routes!(integrity::key))
+        .routes(routes!(integrity::checkpoint))
+        .routes(routes!(integrity::inclusion))
+        .routes(routes!(integrity::consistency))
         .routes(routes!(meta::healthz))
         .split_for_parts();
     // After the routes: the modifier goes over their operations.

@@ -8,6 +8,7 @@ mod api;
 mod cli;
 mod export;
 mod fakes;
+mod integrity;
 mod live;
 mod rights;
 mod security;

@@ -416,3 +416,97 @@ pub async fn concurrent_appends_lose_and_duplicate_nothing<S: JournalStore + ?Si
         v.check(e).unwrap_or_else(|err| panic!("{err}"));
     }
 }
+
+/// The Merkle tree follows the journal in batches of every size (across the 256-entry subtrees a
+/// backend keeps): roots agree with the tree computed from the chain hashes, proofs verify,
+/// sizes beyond the journal are refused, checkpoints are kept once per size.
+pub async fn the_tree_follows_the_journal_and_checkpoints_are_kept<S: JournalStore + ?Sized>(
+    store: Arc<S>,
+) {
+    use vigil_core::merkle;
+    assert_eq!(store.tree_root(0).await.unwrap(), merkle::empty_root());
+    let data = dataset(700, 9);
+    // Batches that end inside, on and across the edges of 256-leaf subtrees.
+    let mut at = 0;
+    for n in [1, 254, 1, 1, 300, 143] {
+        store.append(data[at..at + n].to_vec()).await.unwrap();
+        at += n;
+    }
+    assert_eq!(at, 700);
+    let leaves: Vec<merkle::Hash> = all_in_seq_order(&*store)
+        .await
+        .iter()
+        .map(|e| {
+            let mut h = [0u8; 32];
+            hex::decode_to_slice(&e.hash, &mut h).unwrap();
+            merkle::leaf(&h)
+        })
+        .collect();
+    for size in [1u64, 2, 255, 256, 257, 511, 512, 513, 700] {
+        let root = merkle::root_of(&leaves[..size as usize]);
+        assert_eq!(store.tree_root(size).await.unwrap(), root, "root of {size}");
+        for seq in [1, size / 2 + 1, size] {
+            let proof = store.inclusion_proof(seq, size).await.unwrap();
+            merkle::verify_inclusion(&leaves[seq as usize - 1], seq - 1, size, &proof, &root)
+                .unwrap_or_else(|e| panic!("entry {seq} in the tree of {size}: {e}"));
+        }
+        for from in [1u64, 255, 256, 300] {
+            if from <= size {
+                let proof = store.consistency_proof(from, size).await.unwrap();
+                let old = merkle::root_of(&leaves[..from as usize]);
+                merkle::verify_consistency(from, size, &old, &root, &proof)
+                    .unwrap_or_else(|e| panic!("from {from} to {size}: {e}"));
+            }
+        }
+    }
+    let kept = store
+        .tree_nodes(vec![(0, 8), (256, 8), (0, 9), (512, 8)])
+        .await
+        .unwrap();
+    assert_eq!(kept[0], Some(merkle::root_of(&leaves[..256])));
+    assert_eq!(kept[1], Some(merkle::root_of(&leaves[256..512])));
+    assert_eq!(kept[2], Some(merkle::root_of(&leaves[..512])));
+    assert_eq!(
+        kept[3], None,
+        "the subtree of entries 513 to 768 is not whole yet"
+    );
+    for refused in [
+        store.tree_root(701).await.map(|_| ()),
+        store.inclusion_proof(0, 10).await.map(|_| ()),
+        store.inclusion_proof(11, 10).await.map(|_| ()),
+        store.inclusion_proof(1, 701).await.map(|_| ()),
+        store.consistency_proof(0, 10).await.map(|_| ()),
+        store.consistency_proof(11, 10).await.map(|_| ()),
+        store.consistency_proof(1, u64::MAX).await.map(|_| ()),
+    ] {
+        assert!(
+            matches!(refused, Err(StoreError::Invalid { .. })),
+            "{refused:?}"
+        );
+    }
+
+    assert_eq!(store.latest_checkpoint().await.unwrap(), None);
+    let (key, _) = vigil_core::checkpoint::SigningKey::generate().unwrap();
+    let at = Utc::now();
+    for size in [256u64, 700, 512] {
+        let cp = key.sign(size, store.tree_root(size).await.unwrap(), at);
+        store.add_checkpoint(cp).await.unwrap();
+    }
+    let again = key.sign(700, [0; 32], at);
+    assert!(matches!(
+        store.add_checkpoint(again).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let kept = store.checkpoints(0, 10).await.unwrap();
+    assert_eq!(
+        kept.iter().map(|c| c.size).collect::<Vec<_>>(),
+        [256, 512, 700]
+    );
+    for cp in &kept {
+        key.public().verify(cp).unwrap();
+    }
+    assert_eq!(store.checkpoints(256, 1).await.unwrap()[0].size, 512);
+    let latest = store.latest_checkpoint().await.unwrap().unwrap();
+    assert_eq!(latest.size, 700);
+    assert_eq!(latest.root, merkle::root_of(&leaves));
+}

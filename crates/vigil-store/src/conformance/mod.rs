@@ -49,7 +49,7 @@ macro_rules! journal_conformance_tests {
             a_conflicting_id_stores_nothing_of_its_batch, values_come_back_byte_exact, unknown_ids_are_not_found,
             search_agrees_with_the_query_language, keys_and_entries_agree_with_search, timeline_counts_every_match_once,
             facets_count_like_the_query_language, pages_are_stable_under_concurrent_appends,
-            concurrent_appends_lose_and_duplicate_nothing);
+            concurrent_appends_lose_and_duplicate_nothing, the_tree_follows_the_journal_and_checkpoints_are_kept);
     };
 }
 

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod annotations;
 pub mod events;
 pub mod export;
+pub mod integrity;
 pub mod meta;
 pub mod session;
 pub mod stream;

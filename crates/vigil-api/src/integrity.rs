@@ -1,0 +1,93 @@
+//! Tamper evidence: the store's public key, its signed checkpoints and the Merkle proofs that
+//! tie entries and checkpoints together (`/v1/integrity/...`).
+
+use serde::{Deserialize, Serialize};
+
+/// The public part of the store's signing key (`GET /v1/integrity/key`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IntegrityKey {
+    /// Always `ed25519`.
+    pub algorithm: String,
+    /// The key's id, as checkpoints name it: the first 8 bytes of SHA-256 of the key, in hex.
+    pub key_id: String,
+    /// The 32 bytes of the key, base64.
+    pub public_key: String,
+    /// The key as PEM (SubjectPublicKeyInfo): `openssl pkeyutl -verify -pubin` reads it.
+    pub pem: String,
+}
+
+/// A signed checkpoint (`GET /v1/integrity/checkpoint`): the Merkle root of the journal's first
+/// `size` entries, signed with the store's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignedCheckpoint {
+    /// Entries covered: seqs 1 to `size`.
+    pub size: u64,
+    /// The Merkle root, hex.
+    pub root: String,
+    /// When it was signed (RFC 3339, UTC, microseconds).
+    pub signed_at: String,
+    /// The signing key's id.
+    pub key_id: String,
+    /// The Ed25519 signature of `text`, base64.
+    pub signature: String,
+    /// The exact text signed.
+    pub text: String,
+}
+
+/// Parameters of an inclusion proof (`GET /v1/integrity/proof/inclusion`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct InclusionParams {
+    /// The entry's seq.
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
+    pub seq: u64,
+    /// The tree size to prove it in (a checkpoint's size); default the newest checkpoint's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
+    pub size: Option<u64>,
+}
+
+/// That an entry is in the tree of `size` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InclusionProof {
+    /// The entry's seq (its leaf is `seq - 1`).
+    pub seq: u64,
+    /// The tree size.
+    pub size: u64,
+    /// The entry's chain hash, hex: its leaf is SHA-256(0x00 ‖ hash).
+    pub hash: String,
+    /// The audit path from the leaf up, hex (RFC 9162, section 2.1.3).
+    pub proof: Vec<String>,
+    /// The root the path leads to, hex: compare it with a signed checkpoint of this size.
+    pub root: String,
+}
+
+/// Parameters of a consistency proof (`GET /v1/integrity/proof/consistency`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ConsistencyParams {
+    /// The older tree size.
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
+    pub from: u64,
+    /// The newer tree size; default the newest checkpoint's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
+    pub to: Option<u64>,
+}
+
+/// That the tree of `from` entries is a prefix of the tree of `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsistencyProof {
+    /// The older size.
+    pub from: u64,
+    /// The newer size.
+    pub to: u64,
+    /// The proof, hex (RFC 9162, section 2.1.4).
+    pub proof: Vec<String>,
+}

@@ -1,0 +1,66 @@
+//! Tamper evidence: the store's public key, its newest signed checkpoint, and Merkle proofs.
+
+use axum::extract::State;
+use axum::Json;
+use vigil_api::{
+    ConsistencyParams, ConsistencyProof, InclusionParams, InclusionProof, IntegrityKey,
+    SignedCheckpoint,
+};
+
+use crate::http::error::{ApiError, ErrorEnvelope};
+use crate::http::extract::Params;
+use crate::service::caller::CanRead;
+use crate::service::integrity;
+use crate::state::AppState;
+
+/// The public part of the key checkpoints are signed with.
+#[utoipa::path(get, path = "/v1/integrity/key", tag = "integrity",
+    responses((status = 200, body = IntegrityKey)),
+    security(("bearer" = [])))]
+pub async fn key(
+    State(state): State<AppState>,
+    reader: CanRead,
+) -> Result<Json<IntegrityKey>, ApiError> {
+    Ok(Json(integrity::key(&state, &reader)?))
+}
+
+/// The newest signed checkpoint: the Merkle root of the journal's first `size` entries.
+#[utoipa::path(get, path = "/v1/integrity/checkpoint", tag = "integrity",
+    responses((status = 200, body = SignedCheckpoint),
+              (status = 404, description = "No checkpoint is signed yet", body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn checkpoint(
+    State(state): State<AppState>,
+    reader: CanRead,
+) -> Result<Json<SignedCheckpoint>, ApiError> {
+    Ok(Json(integrity::latest(&state, &reader).await?))
+}
+
+/// That an entry the caller may read is in the tree of `size` entries (RFC 9162 audit path).
+#[utoipa::path(get, path = "/v1/integrity/proof/inclusion", tag = "integrity", params(InclusionParams),
+    responses((status = 200, body = InclusionProof),
+              (status = 400, description = "The seq is not in a tree of that size, or the size is beyond the journal", body = ErrorEnvelope),
+              (status = 403, description = "The caller reads some entries masked: proofs carry hashes withheld from them", body = ErrorEnvelope),
+              (status = 404, description = "No such entry (or none the caller may read), or no checkpoint yet when no size is given", body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn inclusion(
+    State(state): State<AppState>,
+    reader: CanRead,
+    Params(p): Params<InclusionParams>,
+) -> Result<Json<InclusionProof>, ApiError> {
+    Ok(Json(integrity::inclusion(&state, &reader, p).await?))
+}
+
+/// That the tree of `from` entries is a prefix of the tree of `to` (RFC 9162 consistency proof).
+#[utoipa::path(get, path = "/v1/integrity/proof/consistency", tag = "integrity", params(ConsistencyParams),
+    responses((status = 200, body = ConsistencyProof),
+              (status = 400, description = "from is 0 or after to, or to is beyond the journal", body = ErrorEnvelope),
+              (status = 404, description = "No checkpoint yet when no `to` is given", body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn consistency(
+    State(state): State<AppState>,
+    reader: CanRead,
+    Params(p): Params<ConsistencyParams>,
+) -> Result<Json<ConsistencyProof>, ApiError> {
+    Ok(Json(integrity::consistency(&state, &reader, p).await?))
+}

@@ -1,0 +1,518 @@
+//! Tamper evidence: the store's Ed25519 signing key (made at first start, 0600), the checkpoints
+//! it signs over the journal's Merkle tree (every N entries or T seconds, and at stop), and the
+//! proofs readers check them with.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use vigil_api::{
+    ConsistencyParams, ConsistencyProof, InclusionParams, InclusionProof, IntegrityKey,
+    SignedCheckpoint,
+};
+use vigil_core::checkpoint::{Checkpoint, PublicKey, SigningKey};
+use vigil_core::event::micros;
+use vigil_store::StoreError;
+
+use super::caller::CanRead;
+use super::{Fault, Refusal};
+use crate::config::ServerConfig;
+use crate::state::AppState;
+
+/// Why an integrity request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IntegrityError {
+    /// No checkpoint is signed yet (404).
+    #[error(
+        "no checkpoint is signed yet: the store signs one within a minute of its first entries"
+    )]
+    NoCheckpoint,
+    /// This server runs without a signing key (the command line's verbs).
+    #[error("this process has no signing key")]
+    NoKey,
+    /// The caller reads some entries masked: a proof would carry the hashes withheld from them.
+    #[error(
+        "proofs of entries carry their hashes, which are withheld from a reader who reads some \
+         entries masked: this needs the unmask right over every entry you may read"
+    )]
+    Masked,
+    /// A bad size, seq or a store failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Refusal for IntegrityError {
+    fn fault(&self) -> Fault {
+        match self {
+            IntegrityError::NoCheckpoint => Fault::NotFound,
+            IntegrityError::NoKey => Fault::Unavailable,
+            IntegrityError::Masked => Fault::Forbidden,
+            IntegrityError::Store(e) => e.fault(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            IntegrityError::NoCheckpoint => "no_checkpoint",
+            IntegrityError::NoKey => "unavailable",
+            IntegrityError::Masked => "forbidden",
+            IntegrityError::Store(e) => e.code(),
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            IntegrityError::Store(e) => e.field(),
+            _ => None,
+        }
+    }
+}
+
+/// Where the signing key is: `[integrity] signing_key`, else beside the database
+/// (`vigil.db` → `vigil.db.signing-key`).
+pub fn key_path(config: &ServerConfig) -> PathBuf {
+    config.integrity.signing_key.clone().unwrap_or_else(|| {
+        let mut name = config.database.as_os_str().to_owned();
+        name.push(".signing-key");
+        PathBuf::from(name)
+    })
+}
+
+/// Reads the signing key, or makes one (mode 0600) if there is none yet. A key that others may
+/// read is refused: whoever holds it can sign a rewritten history.
+pub fn load_or_create_key(path: &Path) -> anyhow::Result<SigningKey> {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode_owner_only()
+        .open(path)
+    {
+        Ok(mut file) => {
+            let (key, pem) = SigningKey::generate()?;
+            file.write_all(pem.as_bytes())
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("writing the signing key {}", path.display()))?;
+            tracing::info!(key = %key.public().id(), path = %path.display(), "made the signing key");
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_key(path),
+        Err(e) => Err(e).with_context(|| format!("making the signing key {}", path.display())),
+    }
+}
+
+/// Reads an existing signing key, refusing one others may read.
+pub fn read_key(path: &Path) -> anyhow::Result<SigningKey> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("reading the signing key {}", path.display()))?
+            .permissions()
+            .mode();
+        anyhow::ensure!(
+            mode & 0o077 == 0,
+            "the signing key {} may be read by others (mode {:o}): `chmod 600` it",
+            path.display(),
+            mode & 0o777
+        );
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the signing key {}", path.display()))?;
+    SigningKey::from_pem(&text)
+        .with_context(|| format!("the signing key {} is not usable", path.display()))
+}
+
+trait OwnerOnly {
+    fn mode_owner_only(&mut self) -> &mut Self;
+}
+
+impl OwnerOnly for std::fs::OpenOptions {
+    fn mode_owner_only(&mut self) -> &mut Self {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            self.mode(0o600);
+        }
+        self
+    }
+}
+
+/// The public key, as the API gives it.
+pub fn key_answer(public: &PublicKey) -> IntegrityKey {
+    IntegrityKey {
+        algorithm: "ed25519".into(),
+        key_id: public.id(),
+        public_key: public.to_base64(),
+        pem: public.to_pem(),
+    }
+}
+
+/// A checkpoint as the API gives it.
+pub fn checkpoint_answer(cp: &Checkpoint) -> SignedCheckpoint {
+    use base64::Engine;
+    SignedCheckpoint {
+        size: cp.size,
+        root: hex::encode(cp.root),
+        signed_at: micros::format(&cp.signed_at),
+        key_id: cp.key_id.clone(),
+        signature: base64::engine::general_purpose::STANDARD.encode(&cp.signature),
+        text: cp.text(),
+    }
+}
+
+/// The store's public key.
+pub fn key(state: &AppState, _reader: &CanRead) -> Result<IntegrityKey, IntegrityError> {
+    let signer = state.signer.as_ref().ok_or(IntegrityError::NoKey)?;
+    Ok(key_answer(signer.public()))
+}
+
+/// The newest signed checkpoint.
+pub async fn latest(
+    state: &AppState,
+    _reader: &CanRead,
+) -> Result<SignedCheckpoint, IntegrityError> {
+    let cp = state.store.latest_checkpoint().await?;
+    Ok(checkpoint_answer(&cp.ok_or(IntegrityError::NoCheckpoint)?))
+}
+
+/// The size asked for, else the newest checkpoint's.
+async fn size_or_latest(state: &AppState, size: Option<u64>) -> Result<u64, IntegrityError> {
+    match size {
+        Some(size) => Ok(size),
+        None => Ok(state
+            .store
+            .latest_checkpoint()
+            .await?
+            .ok_or(IntegrityError::NoCheckpoint)?
+            .size),
+    }
+}
+
+/// That entry `seq` is in the tree of `size` entries. Only for an entry the caller may read,
+/// and only for a caller who is shown hashes.
+pub async fn inclusion(
+    state: &AppState,
+    reader: &CanRead,
+    p: InclusionParams,
+) -> Result<InclusionProof, IntegrityError> {
+    if !reader.sees_hashes() {
+        return Err(IntegrityError::Masked);
+    }
+    if p.seq == 0 {
+        return Err(StoreError::invalid("seq", "seq: entries are numbered from 1").into());
+    }
+    if p.size.is_some_and(|size| p.seq > size) {
+        return Err(StoreError::invalid(
+            "seq",
+            format!(
+                "seq: entry {} is not in the tree of the first {} entries",
+                p.seq,
+                p.size.unwrap_or_default()
+            ),
+        )
+        .into());
+    }
+    let not_found = || StoreError::NotFound(format!("entry {}", p.seq));
+    let entry = match state.store.entries(vec![p.seq]).await {
+        Ok(mut e) if e.len() == 1 => e.remove(0),
+        Ok(_) | Err(StoreError::NotFound(_)) => return Err(not_found().into()),
+        Err(e) => return Err(e.into()),
+    };
+    let one = super::search::annotated(state, vec![entry])
+        .await?
+        .remove(0);
+    if !reader.may_read(&one) {
+        return Err(not_found().into());
+    }
+    let size = size_or_latest(state, p.size).await?;
+    let proof = state.store.inclusion_proof(p.seq, size).await?;
+    let root = state.store.tree_root(size).await?;
+    Ok(InclusionProof {
+        seq: p.seq,
+        size,
+        hash: one.entry.hash.clone(),
+        proof: proof.iter().map(hex::encode).collect(),
+        root: hex::encode(root),
+    })
+}
+
+/// That the tree of `from` entries is a prefix of the tree of `to`.
+pub async fn consistency(
+    state: &AppState,
+    _reader: &CanRead,
+    p: ConsistencyParams,
+) -> Result<ConsistencyProof, IntegrityError> {
+    let to = size_or_latest(state, p.to).await?;
+    let proof = state.store.consistency_proof(p.from, to).await?;
+    Ok(ConsistencyProof {
+        from: p.from,
+        to,
+        proof: proof.iter().map(hex::encode).collect(),
+    })
+}
+
+/// Signs a checkpoint of the whole journal if it has grown since the newest one and `due` says
+/// so (given the entries since and the newest checkpoint); returns it.
+pub async fn sign_if(
+    state: &AppState,
+    signer: &SigningKey,
+    due: impl FnOnce(u64, Option<&Checkpoint>) -> bool,
+) -> Result<Option<Checkpoint>, StoreError> {
+    let Some((head, _)) = state.store.head().await? else {
+        return Ok(None);
+    };
+    let latest = state.store.latest_checkpoint().await?;
+    let since = head.saturating_sub(latest.as_ref().map_or(0, |c| c.size));
+    if since == 0 || !due(since, latest.as_ref()) {
+        return Ok(None);
+    }
+    let root = state.store.tree_root(head).await?;
+    let cp = signer.sign(head, root, state.now());
+    match state.store.add_checkpoint(cp.clone()).await {
+        Ok(()) => Ok(Some(cp)),
+        // Another process signed this size first.
+        Err(StoreError::Conflict { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Signs checkpoints while the server runs: when `checkpoint_every` entries have come since
+/// the newest one, or `checkpoint_seconds` have passed with any new entry; and once more at stop.
+pub async fn run(state: AppState) {
+    let Some(signer) = state.signer.clone() else {
+        return;
+    };
+    let every = state.config.integrity.checkpoint_every;
+    let seconds = state.config.integrity.checkpoint_seconds;
+    let mut stopping = state.stopping.subscribe();
+    loop {
+        let now = state.now();
+        let due = |since: u64, latest: Option<&Checkpoint>| {
+            since >= every
+                || latest.is_none_or(|c| (now - c.signed_at).num_seconds() >= seconds as i64)
+        };
+        if let Err(e) = sign_if(&state, &signer, due).await {
+            tracing::warn!(error = %e, "signing a checkpoint failed; trying again");
+        }
+        if *stopping.borrow() {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stopping.changed() => {}
+        }
+    }
+    // The last entries (vigil.stop is written after this) get a checkpoint at the next start.
+    if let Err(e) = sign_if(&state, &signer, |_, _| true).await {
+        tracing::warn!(error = %e, "signing the last checkpoint failed");
+    }
+}
+
+/// The signer for `vigil serve`.
+pub fn signer_for(config: &ServerConfig) -> anyhow::Result<Arc<SigningKey>> {
+    Ok(Arc::new(load_or_create_key(&key_path(config))?))
+}
+
+/// What `vigil verify` found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Verification {
+    /// Whether everything verified.
+    pub ok: bool,
+    /// Entries whose chain verified.
+    pub entries: u64,
+    /// The last verified entry's chain hash, hex.
+    pub head_hash: String,
+    /// The Merkle root of the verified entries, hex.
+    pub root: String,
+    /// Checkpoints kept.
+    pub checkpoints: usize,
+    /// Checkpoints whose signature and root both verified.
+    pub checkpoints_verified: usize,
+    /// The key checkpoints were checked against.
+    pub key_id: Option<String>,
+    /// What is wrong, the first thing first, in words.
+    pub problems: Vec<String>,
+}
+
+/// Walks the journal end to end: every entry's chain link, the Merkle tree recomputed from
+/// them (and the subtrees the store keeps compared with it), every checkpoint's root at its size
+/// and its signature under `key`.
+pub async fn verify(state: &AppState, key: Option<PublicKey>) -> anyhow::Result<Verification> {
+    use vigil_core::chain::{ChainError, Verifier};
+    use vigil_core::merkle::{self, Frontier, TILE_LEVEL};
+
+    let mut checkpoints: Vec<Checkpoint> = Vec::new();
+    loop {
+        let after = checkpoints.last().map_or(0, |c| c.size);
+        let page = state.store.checkpoints(after, 10_000).await?;
+        if page.is_empty() {
+            break;
+        }
+        checkpoints.extend(page);
+    }
+    let mut problems = Vec::new();
+    let mut verified_cps = 0;
+    let signed = |cp: &Checkpoint| micros::format(&cp.signed_at);
+    // Signatures first: they need nothing but the key.
+    let mut good_signature = vec![false; checkpoints.len()];
+    match &key {
+        Some(key) => {
+            for (i, cp) in checkpoints.iter().enumerate() {
+                match key.verify(cp) {
+                    Ok(()) => good_signature[i] = true,
+                    Err(e) => problems.push(format!("{e} (signed {})", signed(cp))),
+                }
+            }
+        }
+        None if !checkpoints.is_empty() => problems.push(format!(
+            "{} checkpoints kept but their signatures were not checked: no public key (give \
+             --key, or keep the signing key where the store has it)",
+            checkpoints.len()
+        )),
+        None => {}
+    }
+
+    let mut chain = Verifier::default();
+    let mut frontier = Frontier::default();
+    let mut next_cp = 0;
+    let mut last_good_cp = 0u64;
+    let mut damaged_tree = false;
+    let mut broken = false;
+    'walk: loop {
+        let batch = state.store.scan(chain.verified() + 1, 10_000).await?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut completed: Vec<(u64, u32, merkle::Hash)> = Vec::new();
+        for e in &batch {
+            if let Err(err) = chain.check(e) {
+                problems.insert(
+                    0,
+                    match err {
+                        ChainError::Gap { after, found } if found > after + 1 => format!(
+                            "entries {}–{} missing: entry {found} follows entry {after}",
+                            after + 1,
+                            found - 1
+                        ),
+                        ChainError::Gap { after, found } => {
+                            format!("entry {found} is out of order: it follows entry {after}")
+                        }
+                        ChainError::Mismatch { seq, id, .. } => format!(
+                            "entry {seq} (id {id}): content changed, or an entry before it was \
+                             (its hash does not match its content and its predecessor's)"
+                        ),
+                    },
+                );
+                broken = true;
+                break 'walk;
+            }
+            let mut hash = [0u8; 32];
+            hex::decode_to_slice(&e.hash, &mut hash).context("a verified hash is hex")?;
+            frontier.push(merkle::leaf(&hash), |start, level, h| {
+                if level >= TILE_LEVEL {
+                    completed.push((start, level, *h));
+                }
+            });
+            while next_cp < checkpoints.len() && checkpoints[next_cp].size <= frontier.size() {
+                let cp = &checkpoints[next_cp];
+                if cp.size == frontier.size() {
+                    if cp.root == frontier.root() {
+                        if good_signature[next_cp] {
+                            verified_cps += 1;
+                        }
+                        last_good_cp = cp.size;
+                    } else {
+                        problems.push(format!(
+                            "checkpoint at size {} (signed {}): its root does not match the \
+                             journal: entries {}–{} were changed, removed or reordered after it \
+                             was signed",
+                            cp.size,
+                            signed(cp),
+                            last_good_cp + 1,
+                            cp.size
+                        ));
+                    }
+                }
+                next_cp += 1;
+            }
+        }
+        if !completed.is_empty() && !damaged_tree {
+            let which: Vec<(u64, u32)> = completed.iter().map(|&(s, l, _)| (s, l)).collect();
+            let kept = state.store.tree_nodes(which).await?;
+            for ((start, level, h), kept) in completed.iter().zip(kept) {
+                if kept != Some(*h) {
+                    damaged_tree = true;
+                    problems.push(format!(
+                        "the store's kept Merkle tree {} entries {}–{}: proofs for them fail \
+                         until it is rebuilt",
+                        if kept.is_none() {
+                            "lacks"
+                        } else {
+                            "is damaged over"
+                        },
+                        start + 1,
+                        start + (1 << level)
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    let entries = chain.verified();
+    if let Some(cp) = checkpoints[next_cp..].first().filter(|_| !broken) {
+        {
+            problems.push(format!(
+                "entries {}–{} missing after checkpoint at {} (signed {}): the journal was cut",
+                entries + 1,
+                cp.size,
+                cp.size,
+                signed(cp)
+            ));
+        }
+    }
+    Ok(Verification {
+        ok: problems.is_empty(),
+        entries,
+        head_hash: chain.head(),
+        root: hex::encode(frontier.root()),
+        checkpoints: checkpoints.len(),
+        checkpoints_verified: verified_cps,
+        key_id: key.map(|k| k.id()),
+        problems,
+    })
+}
+
+impl std::fmt::Display for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.ok {
+            writeln!(
+                f,
+                "verified {} entries; head hash {}\nMerkle root {}",
+                self.entries, self.head_hash, self.root
+            )?;
+            match (self.checkpoints, &self.key_id) {
+                (0, _) => writeln!(
+                    f,
+                    "no checkpoint signed yet: `vigil serve` signs them as entries come"
+                ),
+                (n, Some(key)) => writeln!(
+                    f,
+                    "{n} checkpoints, each signed by key {key} and matching the journal"
+                ),
+                (n, None) => writeln!(f, "{n} checkpoints"),
+            }
+        } else {
+            writeln!(f, "the journal does not verify:")?;
+            for p in &self.problems {
+                writeln!(f, "  - {p}")?;
+            }
+            writeln!(
+                f,
+                "{} entries verified before the first fault; {} of {} checkpoints verified",
+                self.entries, self.checkpoints_verified, self.checkpoints
+            )
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Tamper evidence through the API: signed checkpoints, the public key, and inclusion and
+//! consistency proofs checked the way a client checks them (vigil_core's RFC 9162 verifiers),
+//! with what callers with fewer rights, strangers and bad parameters get.
+
+use std::time::Duration;
+
+use base64::Engine;
+use reqwest::Method;
+use serde_json::{json, Value};
+use vigil_core::checkpoint::{Checkpoint, PublicKey};
+use vigil_core::merkle;
+
+use crate::support::{Start, TestServer, PASSWORD};
+
+async fn get(s: &TestServer, token: Option<&str>, path: &str) -> (u16, Value) {
+    let mut r = s.raw(Method::GET, path);
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    let answer = r.send().await.unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+async fn token_of(s: &TestServer, name: &str) -> String {
+    s.anonymous.login(name, PASSWORD).await.unwrap().token
+}
+
+fn hash(hex_text: &Value) -> merkle::Hash {
+    let mut h = [0u8; 32];
+    hex::decode_to_slice(hex_text.as_str().unwrap(), &mut h).unwrap();
+    h
+}
+
+/// The checkpoint an answer describes, as a client rebuilds it to check the signature.
+fn checkpoint(v: &Value) -> Checkpoint {
+    Checkpoint {
+        size: v["size"].as_u64().unwrap(),
+        root: hash(&v["root"]),
+        signed_at: chrono::DateTime::parse_from_rfc3339(v["signed_at"].as_str().unwrap())
+            .unwrap()
+            .to_utc(),
+        key_id: v["key_id"].as_str().unwrap().to_owned(),
+        signature: base64::engine::general_purpose::STANDARD
+            .decode(v["signature"].as_str().unwrap())
+            .unwrap(),
+    }
+}
+
+/// Waits for a checkpoint of at least `size` entries (a minute later by the server's clock, the
+/// longest it waits to sign new entries).
+async fn checkpoint_of_at_least(s: &TestServer, token: &str, size: u64) -> Value {
+    s.advance(chrono::Duration::seconds(61));
+    for _ in 0..100 {
+        let (status, cp) = get(s, Some(token), "/v1/integrity/checkpoint").await;
+        if status == 200 && cp["size"].as_u64().unwrap() >= size {
+            return cp;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no checkpoint of {size} entries within 10 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_are_signed_and_every_proof_checks_out_through_the_api() {
+    let s = TestServer::start_with(|c| c.integrity.checkpoint_every = 100).await;
+    let alice = token_of(&s, "alice").await;
+    s.demo(700).await;
+    let journal = s.journal().await;
+    let head = journal.len() as u64;
+    let first = checkpoint_of_at_least(&s, &alice, head).await;
+
+    let (status, key) = get(&s, Some(&alice), "/v1/integrity/key").await;
+    assert_eq!(status, 200);
+    assert_eq!(key["algorithm"], "ed25519");
+    let public = PublicKey::parse(key["pem"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        public,
+        PublicKey::parse(key["public_key"].as_str().unwrap()).unwrap()
+    );
+    assert_eq!(key["key_id"], public.id());
+    let cp = checkpoint(&first);
+    assert_eq!(
+        first["text"],
+        cp.text(),
+        "the text given is the text signed"
+    );
+    public
+        .verify(&cp)
+        .expect("the checkpoint's signature verifies");
+    let mut forged = cp.clone();
+    forged.size -= 1;
+    assert!(public.verify(&forged).is_err());
+
+    let size = cp.size;
+    for seq in [1, 2, 100, 256, 257, 350, size] {
+        let (status, p) = get(
+            &s,
+            Some(&alice),
+            &format!("/v1/integrity/proof/inclusion?seq={seq}&size={size}"),
+        )
+        .await;
+        assert_eq!(status, 200, "{p}");
+        assert_eq!(
+            p["hash"],
+            journal[seq as usize - 1].hash,
+            "entry {seq}'s hash"
+        );
+        assert_eq!(p["root"], first["root"]);
+        let proof: Vec<merkle::Hash> = p["proof"].as_array().unwrap().iter().map(hash).collect();
+        merkle::verify_inclusion(
+            &merkle::leaf(&hash(&p["hash"])),
+            seq - 1,
+            size,
+            &proof,
+            &cp.root,
+        )
+        .unwrap_or_else(|e| panic!("entry {seq}: {e}"));
+        // The same proof does not prove a neighbour.
+        let other = journal[(seq as usize) % journal.len()].hash.clone();
+        assert!(merkle::verify_inclusion(
+            &merkle::leaf(&hash(&json!(other))),
+            seq - 1,
+            size,
+            &proof,
+            &cp.root
+        )
+        .is_err());
+    }
+    // Without a size: the newest checkpoint's.
+    let (_, p) = get(&s, Some(&alice), "/v1/integrity/proof/inclusion?seq=5").await;
+    assert_eq!(p["size"], first["size"]);
+
+    // More entries, a newer checkpoint, and the proof that it extends the first.
+    s.demo(300).await;
+    let head = s.journal().await.len() as u64;
+    let second = checkpoint_of_at_least(&s, &alice, head).await;
+    let newer = checkpoint(&second);
+    public.verify(&newer).unwrap();
+    let (status, c) = get(
+        &s,
+        Some(&alice),
+        &format!(
+            "/v1/integrity/proof/consistency?from={size}&to={}",
+            newer.size
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{c}");
+    let proof: Vec<merkle::Hash> = c["proof"].as_array().unwrap().iter().map(hash).collect();
+    merkle::verify_consistency(size, newer.size, &cp.root, &newer.root, &proof)
+        .expect("the newer checkpoint extends the older");
+    let mut rewritten = cp.root;
+    rewritten[3] ^= 1;
+    assert!(merkle::verify_consistency(size, newer.size, &rewritten, &newer.root, &proof).is_err());
+
+    // Parameters that name no proof, each refused in words.
+    for (path, field) in [
+        ("inclusion?seq=0&size=10", "seq"),
+        ("inclusion?seq=11&size=10", "seq"),
+        (
+            &format!("inclusion?seq=1&size={}", head + 1000) as &str,
+            "size",
+        ),
+        ("inclusion?seq=abc", "seq"),
+        ("inclusion?size=5", "seq"),
+        ("inclusion?seq=-1&size=5", "seq"),
+        ("inclusion?seq=1&size=18446744073709551616", "size"),
+        ("consistency?from=0&to=10", "from"),
+        ("consistency?from=11&to=10", "from"),
+        (&format!("consistency?from=1&to={}", head + 1000), "to"),
+        ("consistency?to=10", "from"),
+    ] {
+        let (status, e) = get(&s, Some(&alice), &format!("/v1/integrity/proof/{path}")).await;
+        assert_eq!(status, 400, "{path}: {e}");
+        let message = e["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{path}: {message}");
+    }
+    // An entry that does not exist.
+    let (status, _) = get(
+        &s,
+        Some(&alice),
+        &format!("/v1/integrity/proof/inclusion?seq={}", head + 50),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Strangers and ingest keys get nothing.
+    for path in [
+        "/v1/integrity/key",
+        "/v1/integrity/checkpoint",
+        "/v1/integrity/proof/inclusion?seq=1&size=10",
+        "/v1/integrity/proof/consistency?from=1&to=10",
+    ] {
+        assert_eq!(get(&s, None, path).await.0, 401, "{path} without a token");
+        assert_eq!(
+            get(&s, Some("nope"), path).await.0,
+            401,
+            "{path} with a bad token"
+        );
+        let (status, _) = get(&s, Some(&s.key), path).await;
+        assert!(
+            matches!(status, 401 | 403),
+            "{path} with an ingest key: {status}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_get_proofs_only_of_entries_they_may_read_in_the_clear() {
+    let s = TestServer::start().await;
+    let alice = token_of(&s, "alice").await;
+    s.demo(300).await;
+    let made = s
+        .raw(Method::POST, "/v1/roles")
+        .bearer_auth(&alice)
+        .json(&json!({"name": "finance-clear", "rights": ["read", "unmask"], "scope": "section:finance"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        made.status().as_u16(),
+        201,
+        "{}",
+        made.text().await.unwrap()
+    );
+    s.add_user("vera", &["viewer"]).await;
+    s.add_user("fin", &["finance-clear"]).await;
+    let journal = s.journal().await;
+    let size = journal.len() as u64;
+    checkpoint_of_at_least(&s, &alice, size).await;
+    let finance = journal
+        .iter()
+        .position(|e| e.event.section == "finance")
+        .unwrap()
+        + 1;
+    let other = journal
+        .iter()
+        .position(|e| e.event.section != "finance")
+        .unwrap()
+        + 1;
+
+    // The viewer reads personal fields masked: no hashes, so no inclusion proofs.
+    let vera = token_of(&s, "vera").await;
+    let (status, e) = get(
+        &s,
+        Some(&vera),
+        &format!("/v1/integrity/proof/inclusion?seq={finance}&size={size}"),
+    )
+    .await;
+    assert_eq!(status, 403, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("unmask"));
+    // The checkpoint, the key and consistency proofs carry no entry's hash: any reader has them.
+    assert_eq!(
+        get(&s, Some(&vera), "/v1/integrity/checkpoint").await.0,
+        200
+    );
+    assert_eq!(get(&s, Some(&vera), "/v1/integrity/key").await.0, 200);
+    let (status, _) = get(
+        &s,
+        Some(&vera),
+        &format!("/v1/integrity/proof/consistency?from=3&to={size}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // A reader scoped to finance, in the clear: proofs of finance entries, and outside the
+    // scope the same 404 as an entry that does not exist.
+    let fin = token_of(&s, "fin").await;
+    let (status, p) = get(
+        &s,
+        Some(&fin),
+        &format!("/v1/integrity/proof/inclusion?seq={finance}&size={size}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["hash"], journal[finance - 1].hash);
+    let (status, e) = get(
+        &s,
+        Some(&fin),
+        &format!("/v1/integrity/proof/inclusion?seq={other}&size={size}"),
+    )
+    .await;
+    assert_eq!(status, 404, "{e}");
+    let (missing, _) = get(
+        &s,
+        Some(&fin),
+        &format!("/v1/integrity/proof/inclusion?seq={}", size + 10_000),
+    )
+    .await;
+    assert_eq!(missing, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signing_key_is_made_once_private_and_kept_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let s = TestServer::builder()
+        .user("alice", &["admin"])
+        .database(&db)
+        .start()
+        .await;
+    let alice = token_of(&s, "alice").await;
+    s.demo(10).await;
+    let before = checkpoint(&checkpoint_of_at_least(&s, &alice, 10).await);
+    let key_file = dir.path().join("vigil.db.signing-key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only its owner may read the key");
+    }
+    let text = std::fs::read_to_string(&key_file).unwrap();
+    assert!(text.starts_with("-----BEGIN PRIVATE KEY-----"));
+    // Started again, the same key: the old checkpoint verifies under the key it now shows.
+    let s = s.stop().await.start().await;
+    let alice = token_of(&s, "alice").await;
+    let (_, key) = get(&s, Some(&alice), "/v1/integrity/key").await;
+    PublicKey::parse(key["pem"].as_str().unwrap())
+        .unwrap()
+        .verify(&before)
+        .expect("the key survived the restart");
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), text);
+    s.stop().await;
+
+    // A key others may read is refused at start, in words.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let config = vigil_server::config::ServerConfig {
+            database: db.clone(),
+            ..Default::default()
+        };
+        let refused = vigil_server::open(&config).err().expect("refused");
+        let message = vigil_server::cli::one_line(&refused);
+        assert!(message.contains("chmod 600"), "{message}");
+    }
+    // A file that is not a key is refused too; a configured path elsewhere is made there.
+    std::fs::write(&key_file, "not a key").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let config = vigil_server::config::ServerConfig {
+        database: db.clone(),
+        ..Default::default()
+    };
+    let refused = vigil_server::open(&config).err().expect("refused");
+    assert!(vigil_server::cli::one_line(&refused).contains("not usable"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut config = config;
+    config.integrity.signing_key = Some(elsewhere.path().join("checkpoint.key"));
+    vigil_server::open(&config).expect("opens with a key made elsewhere");
+    assert!(elsewhere.path().join("checkpoint.key").exists());
+}

@@ -1,0 +1,278 @@
+//! The Merkle tree over the journal (vigil_core::merkle) and the signed checkpoints, in SQLite.
+//!
+//! `merkle_nodes` keeps the hash of every whole subtree of 256 leaves and up, written in the
+//! transaction that appends the entry completing it (about 1 row per 128 entries, 0.4 bytes per
+//! entry); a proof computes smaller subtrees from the entries' chain hashes, at most 255 of them.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use vigil_core::checkpoint::Checkpoint;
+use vigil_core::merkle::{self, Hash, Subtrees, TILE, TILE_LEVEL};
+use vigil_store::StoreError;
+
+use crate::sql;
+
+/// The row id of the subtree of `2^level` leaves starting at leaf `start`.
+fn node_id(start: u64, level: u32) -> i64 {
+    ((level as i64) << 48) | (start >> level) as i64
+}
+
+fn to_hash(bytes: Vec<u8>, what: impl FnOnce() -> String) -> rusqlite::Result<Hash> {
+    bytes.try_into().map_err(|b: Vec<u8>| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Blob,
+            format!("{} is {} bytes, not 32: run vigil verify", what(), b.len()).into(),
+        )
+    })
+}
+
+/// The leaf hashes of the entries with seqs `first..first + n`, all of which must exist.
+fn leaves(conn: &Connection, first: u64, n: u64) -> rusqlite::Result<Vec<Hash>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, hash FROM events WHERE seq >= ? AND seq < ? ORDER BY seq")?;
+    let rows = stmt.query_map(params![first as i64, (first + n) as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
+    let mut out = Vec::with_capacity(n as usize);
+    for row in rows {
+        let (seq, hash) = row?;
+        if seq as u64 != first + out.len() as u64 {
+            return Err(missing(first + out.len() as u64));
+        }
+        out.push(merkle::leaf(&to_hash(hash, || {
+            format!("the hash of entry {seq}")
+        })?));
+    }
+    if (out.len() as u64) < n {
+        return Err(missing(first + out.len() as u64));
+    }
+    Ok(out)
+}
+
+fn missing(seq: u64) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Null,
+        format!("entry {seq} is missing from the journal: run vigil verify").into(),
+    )
+}
+
+/// Keeps the hashes of the whole subtrees that entries `old + 1 ..= new` complete (in the
+/// transaction that appended them).
+pub(crate) fn extend(conn: &Connection, old: u64, new: u64) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached("INSERT INTO merkle_nodes (id, hash) VALUES (?, ?)")?;
+    let mut get = conn.prepare_cached("SELECT hash FROM merkle_nodes WHERE id = ?")?;
+    for tile in old / TILE..new / TILE {
+        let mut start = tile * TILE;
+        let mut level = TILE_LEVEL;
+        let mut hash = merkle::root_of(&leaves(conn, start + 1, TILE)?);
+        insert.execute(params![node_id(start, level), hash.as_slice()])?;
+        // Each subtree that is a right child completes its parent.
+        while (start >> level) & 1 == 1 {
+            let left_start = start - (1 << level);
+            let left = get
+                .query_row([node_id(left_start, level)], |r| r.get::<_, Vec<u8>>(0))
+                .optional()?
+                .ok_or_else(|| missing(left_start + 1))?;
+            let left = to_hash(left, || format!("Merkle node {left_start}/{level}"))?;
+            hash = merkle::node(&left, &hash);
+            start = left_start;
+            level += 1;
+            insert.execute(params![node_id(start, level), hash.as_slice()])?;
+        }
+    }
+    Ok(())
+}
+
+/// How many entries the kept subtrees cover (a multiple of 256).
+fn kept(conn: &Connection) -> rusqlite::Result<u64> {
+    let last: Option<i64> = conn.query_row(
+        "SELECT max(id) FROM merkle_nodes WHERE id >= ? AND id < ?",
+        params![node_id(0, TILE_LEVEL), node_id(0, TILE_LEVEL + 1)],
+        |r| r.get(0),
+    )?;
+    Ok(last.map_or(0, |id| ((id - node_id(0, TILE_LEVEL)) as u64 + 1) * TILE))
+}
+
+/// Brings the kept subtrees up to the journal (once, when a journal from before they were kept
+/// is opened: about 2 s per million entries).
+pub(crate) fn catch_up(conn: &Connection) -> rusqlite::Result<()> {
+    let head = crate::writer::head_seq(conn)?;
+    let kept = kept(conn)?;
+    if kept / TILE < head / TILE {
+        extend(conn, kept, head)?;
+    }
+    Ok(())
+}
+
+/// Subtree hashes read from a connection.
+pub(crate) struct Kept<'a> {
+    pub conn: &'a Connection,
+}
+
+impl Subtrees for Kept<'_> {
+    type Error = rusqlite::Error;
+
+    fn perfect(&mut self, start: u64, level: u32) -> rusqlite::Result<Hash> {
+        if level >= TILE_LEVEL {
+            let kept = self
+                .conn
+                .prepare_cached("SELECT hash FROM merkle_nodes WHERE id = ?")?
+                .query_row([node_id(start, level)], |r| r.get::<_, Vec<u8>>(0))
+                .optional()?;
+            if let Some(h) = kept {
+                return to_hash(h, || format!("Merkle node {start}/{level}"));
+            }
+            if level > TILE_LEVEL {
+                let half = 1 << (level - 1);
+                let left = self.perfect(start, level - 1)?;
+                let right = self.perfect(start + half, level - 1)?;
+                return Ok(merkle::node(&left, &right));
+            }
+        }
+        Ok(merkle::root_of(&leaves(self.conn, start + 1, 1 << level)?))
+    }
+}
+
+/// The journal's length, to check sizes against.
+fn length(conn: &Connection) -> Result<u64, StoreError> {
+    crate::writer::head_seq(conn).map_err(crate::db)
+}
+
+fn too_big(what: &'static str, size: u64, head: u64) -> StoreError {
+    StoreError::invalid(
+        what,
+        format!("{what}: the journal has {head} entries; there is no tree of {size}"),
+    )
+}
+
+/// The root of the first `size` entries.
+pub(crate) fn root(conn: &Connection, size: u64) -> Result<Hash, StoreError> {
+    let head = length(conn)?;
+    if size > head {
+        return Err(too_big("size", size, head));
+    }
+    merkle::root(&mut Kept { conn }, size).map_err(crate::db)
+}
+
+/// The inclusion proof of entry `seq` in the tree of `size`.
+pub(crate) fn inclusion(conn: &Connection, seq: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+    let head = length(conn)?;
+    if size > head {
+        return Err(too_big("size", size, head));
+    }
+    if seq == 0 || seq > size {
+        return Err(StoreError::invalid(
+            "seq",
+            format!("seq: entry {seq} is not in the tree of the first {size} entries"),
+        ));
+    }
+    merkle::inclusion_proof(&mut Kept { conn }, seq - 1, size).map_err(crate::db)
+}
+
+/// The consistency proof from the tree of `from` entries to the tree of `to`.
+pub(crate) fn consistency(conn: &Connection, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
+    let head = length(conn)?;
+    if to > head {
+        return Err(too_big("to", to, head));
+    }
+    if from == 0 || from > to {
+        return Err(StoreError::invalid(
+            "from",
+            format!("from: a consistency proof goes from 1 to {to} entries, not from {from}"),
+        ));
+    }
+    merkle::consistency_proof(&mut Kept { conn }, from, to).map_err(crate::db)
+}
+
+const CHECKPOINT_COLUMNS: &str = "size, root, signed_at, key_id, signature";
+
+fn checkpoint(r: &rusqlite::Row<'_>) -> rusqlite::Result<Checkpoint> {
+    let size = r.get::<_, i64>(0)? as u64;
+    Ok(Checkpoint {
+        size,
+        root: to_hash(r.get(1)?, || format!("the root of checkpoint {size}"))?,
+        signed_at: sql::from_micros(r.get(2)?),
+        key_id: r.get(3)?,
+        signature: r.get(4)?,
+    })
+}
+
+/// Keeps a checkpoint; one of the same size already kept is a conflict.
+pub(crate) fn add_checkpoint(conn: &Connection, cp: &Checkpoint) -> Result<(), StoreError> {
+    let exists: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM checkpoints WHERE size = ?)",
+            [cp.size as i64],
+            |r| r.get(0),
+        )
+        .map_err(crate::db)?;
+    if exists {
+        return Err(StoreError::Conflict {
+            message: format!("a checkpoint at size {} is already kept", cp.size),
+            index: None,
+        });
+    }
+    conn.execute(
+        &format!("INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?)"),
+        params![
+            cp.size as i64,
+            cp.root.as_slice(),
+            cp.signed_at.timestamp_micros(),
+            cp.key_id,
+            cp.signature
+        ],
+    )
+    .map_err(crate::db)?;
+    Ok(())
+}
+
+/// Checkpoints of more than `after` entries, smallest first, at most `limit`.
+pub(crate) fn checkpoints(
+    conn: &Connection,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<Checkpoint>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE size > ? ORDER BY size LIMIT ?"
+        ))
+        .map_err(crate::db)?;
+    let rows = stmt
+        .query_map(params![after as i64, limit as i64], checkpoint)
+        .map_err(crate::db)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(crate::db)
+}
+
+/// The newest checkpoint.
+pub(crate) fn latest_checkpoint(conn: &Connection) -> Result<Option<Checkpoint>, StoreError> {
+    conn.query_row(
+        &format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size DESC LIMIT 1"),
+        [],
+        checkpoint,
+    )
+    .optional()
+    .map_err(crate::db)
+}
+
+/// The kept hashes of these whole subtrees (start, level), for `vigil verify` to compare with
+/// the ones it computes.
+pub(crate) fn nodes(
+    conn: &Connection,
+    which: &[(u64, u32)],
+) -> Result<Vec<Option<Hash>>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT hash FROM merkle_nodes WHERE id = ?")
+        .map_err(crate::db)?;
+    which
+        .iter()
+        .map(|&(start, level)| {
+            let h = stmt
+                .query_row([node_id(start, level)], |r| r.get::<_, Vec<u8>>(0))
+                .optional()
+                .map_err(crate::db)?;
+            // A hash of the wrong length is as good as a wrong one: verify names it.
+            Ok(h.map(|h| h.try_into().unwrap_or([0; 32])))
+        })
+        .collect()
+}
