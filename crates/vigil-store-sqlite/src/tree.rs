@@ -60,7 +60,9 @@ fn missing(seq: u64) -> rusqlite::Error {
 /// Keeps the hashes of the whole subtrees that entries `old + 1 ..= new` complete (in the
 /// transaction that appended them).
 pub(crate) fn extend(conn: &Connection, old: u64, new: u64) -> rusqlite::Result<()> {
-    let mut insert = conn.prepare_cached("INSERT INTO merkle_nodes (id, hash) VALUES (?, ?)")?;
+    // A node already kept is left as it is (vigil verify compares it with the journal).
+    let mut insert =
+        conn.prepare_cached("INSERT OR IGNORE INTO merkle_nodes (id, hash) VALUES (?, ?)")?;
     let mut get = conn.prepare_cached("SELECT hash FROM merkle_nodes WHERE id = ?")?;
     for tile in old / TILE..new / TILE {
         let mut start = tile * TILE;

@@ -381,7 +381,26 @@ pub async fn verify(state: &AppState, key: Option<PublicKey>) -> anyhow::Result<
     let mut damaged_tree = false;
     let mut broken = false;
     'walk: loop {
-        let batch = state.store.scan(chain.verified() + 1, 10_000).await?;
+        let batch = match state.store.scan(chain.verified() + 1, 10_000).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                // Name the entry that cannot be read: walk up to it one by one.
+                let mut at = chain.verified() + 1;
+                let why = loop {
+                    match state.store.scan(at, 1).await {
+                        Ok(one) if one.is_empty() => break e.to_string(),
+                        Ok(_) => at += 1,
+                        Err(e) => break e.to_string(),
+                    }
+                };
+                problems.insert(
+                    0,
+                    format!("entry {at}: its stored form cannot be read ({why})"),
+                );
+                broken = true;
+                break;
+            }
+        };
         if batch.is_empty() {
             break;
         }

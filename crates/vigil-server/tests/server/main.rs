@@ -13,3 +13,4 @@ mod live;
 mod rights;
 mod security;
 mod support;
+mod tamper;

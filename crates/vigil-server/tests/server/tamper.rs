@@ -1,0 +1,489 @@
+//! The adversarial suite of `vigil verify`: real journals with signed checkpoints, tampered on
+//! copies of their SQLite files directly (the append-only triggers dropped, as an intruder with
+//! the file would), each tampering caught with the right thing named; untouched copies always
+//! verify.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rusqlite::{params, Connection};
+use vigil_core::checkpoint::{PublicKey, SigningKey};
+use vigil_server::config::ServerConfig;
+use vigil_server::service::integrity::{self, Verification};
+use vigil_store::conformance::dataset;
+
+/// A small deterministic generator for the tamperings.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    /// In `lo..=hi`.
+    fn within(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+}
+
+/// A journal on disk with signed checkpoints.
+struct Journal {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+    public: PublicKey,
+    size: u64,
+    checkpoints: Vec<u64>,
+}
+
+/// Appends `n` entries in batches of varying size, signing a checkpoint after some of them; the
+/// newest entries are sometimes left after the last checkpoint.
+async fn journal(n: usize, seed: u64) -> Journal {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = ServerConfig {
+        database: db.clone(),
+        ..ServerConfig::default()
+    };
+    let signer = integrity::signer_for(&config).unwrap();
+    let state = vigil_server::open_journal(&config).unwrap();
+    let mut dice = Dice(seed);
+    let events = dataset(n, seed);
+    let mut at = 0;
+    let mut checkpoints = Vec::new();
+    while at < n {
+        let take = (dice.within(1, 300) as usize).min(n - at);
+        state
+            .store
+            .append(events[at..at + take].to_vec())
+            .await
+            .unwrap();
+        at += take;
+        if dice.next() % 3 != 0 || at == n && checkpoints.is_empty() {
+            if let Some(cp) = integrity::sign_if(&state, &signer, |_, _| true)
+                .await
+                .unwrap()
+            {
+                checkpoints.push(cp.size);
+            }
+        }
+    }
+    drop(state);
+    // Everything in the main file, so that a copy of it is the whole journal.
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    Journal {
+        _dir: dir,
+        db,
+        public: *signer.public(),
+        size: n as u64,
+        checkpoints,
+    }
+}
+
+/// A copy of the journal's file to tamper with.
+fn copy(j: &Journal, to: &Path) -> PathBuf {
+    let path = to.join("copy.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    std::fs::copy(&j.db, &path).unwrap();
+    path
+}
+
+async fn verify(db: &Path, key: &PublicKey) -> Verification {
+    let config = ServerConfig {
+        database: db.to_owned(),
+        ..ServerConfig::default()
+    };
+    let state = vigil_server::open_journal(&config).unwrap();
+    integrity::verify(&state, Some(*key)).await.unwrap()
+}
+
+/// The file opened as an intruder would: the append-only triggers dropped.
+fn intrude(db: &Path) -> Connection {
+    let conn = Connection::open(db).unwrap();
+    let triggers: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for t in triggers {
+        conn.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
+    }
+    conn
+}
+
+fn blob(conn: &Connection, column: &str, seq: u64) -> Vec<u8> {
+    conn.query_row(
+        &format!("SELECT {column} FROM events WHERE seq = ?"),
+        [seq as i64],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+const KINDS: u64 = 15;
+
+/// Applies tampering `kind` and says what `vigil verify` must name first.
+async fn tamper(j: &Journal, db: &Path, kind: u64, dice: &mut Dice) -> (String, String) {
+    let conn = intrude(db);
+    let n = j.size;
+    let last_cp = *j.checkpoints.last().unwrap();
+    let cp_at_or_after = |seq: u64| *j.checkpoints.iter().find(|&&c| c >= seq).unwrap();
+    let cp = j.checkpoints[dice.within(0, j.checkpoints.len() as u64 - 1) as usize];
+    match kind {
+        0 => {
+            let (k, other) = (dice.within(1, n), dice.within(1, n));
+            let other = if other == k { k % n + 1 } else { other };
+            let body = blob(&conn, "body", other);
+            conn.execute(
+                "UPDATE events SET body = ? WHERE seq = ?",
+                params![body, k as i64],
+            )
+            .unwrap();
+            (
+                format!("body of {k} replaced by {other}'s"),
+                format!("entry {k} (id"),
+            )
+        }
+        1 => {
+            let k = dice.within(1, n);
+            conn.execute(
+                "UPDATE events SET received_at = received_at + 1 WHERE seq = ?",
+                [k as i64],
+            )
+            .unwrap();
+            (
+                format!("received_at of {k} moved 1 µs"),
+                format!("entry {k} (id"),
+            )
+        }
+        2 => {
+            let k = dice.within(1, n);
+            let id = uuid::Uuid::new_v4();
+            conn.execute(
+                "UPDATE events SET id = ? WHERE seq = ?",
+                params![id.as_bytes().as_slice(), k as i64],
+            )
+            .unwrap();
+            (format!("id of {k} changed"), format!("entry {k} (id {id}"))
+        }
+        3 => {
+            let k = dice.within(1, n);
+            let mut hash = blob(&conn, "hash", k);
+            hash[dice.within(0, 31) as usize] ^= 1 << dice.within(0, 7);
+            conn.execute(
+                "UPDATE events SET hash = ? WHERE seq = ?",
+                params![hash, k as i64],
+            )
+            .unwrap();
+            (format!("hash of {k} changed"), format!("entry {k} (id"))
+        }
+        4 => {
+            let k = dice.within(1, n - 1);
+            conn.execute("DELETE FROM events WHERE seq = ?", [k as i64])
+                .unwrap();
+            (
+                format!("entry {k} deleted"),
+                format!("entries {k}–{k} missing"),
+            )
+        }
+        5 => {
+            let k = dice.within(1, n - 1);
+            let other = dice.within(k + 1, n);
+            let row = |seq: u64| -> (Vec<u8>, i64, Vec<u8>, Vec<u8>) {
+                conn.query_row(
+                    "SELECT id, received_at, body, hash FROM events WHERE seq = ?",
+                    [seq as i64],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .unwrap()
+            };
+            let (a, b) = (row(k), row(other));
+            conn.execute(
+                "UPDATE events SET id = randomblob(16) WHERE seq = ?",
+                [k as i64],
+            )
+            .unwrap();
+            for (seq, r) in [(other, &a), (k, &b)] {
+                conn.execute(
+                    "UPDATE events SET id = ?, received_at = ?, body = ?, hash = ? WHERE seq = ?",
+                    params![r.0, r.1, r.2, r.3, seq as i64],
+                )
+                .unwrap();
+            }
+            (
+                format!("entries {k} and {other} swapped"),
+                format!("entry {k} (id"),
+            )
+        }
+        6 => {
+            let keep = dice.within(0, last_cp - 1);
+            conn.execute("DELETE FROM events WHERE seq > ?", [keep as i64])
+                .unwrap();
+            let cp = cp_at_or_after(keep + 1);
+            (
+                format!("cut after {keep}"),
+                format!("entries {}–{cp} missing after checkpoint at {cp}", keep + 1),
+            )
+        }
+        7 => {
+            // Rewrite from entry k on and recompute every hash after it, without the key.
+            let k = dice.within(1, last_cp);
+            let other = if k == n { 1 } else { dice.within(k + 1, n) };
+            let body = blob(&conn, "body", other);
+            conn.execute(
+                "UPDATE events SET body = ? WHERE seq = ?",
+                params![body, k as i64],
+            )
+            .unwrap();
+            drop(conn);
+            let config = ServerConfig {
+                database: db.to_owned(),
+                ..ServerConfig::default()
+            };
+            let state = vigil_server::open_journal(&config).unwrap();
+            let entries = state.store.scan(1, n as usize).await.unwrap();
+            drop(state);
+            let conn = intrude(db);
+            let mut prev = vigil_core::chain::GENESIS;
+            for e in &entries {
+                let h = vigil_core::chain::link(&prev, &e.event, e.seq, &e.received_at);
+                if e.seq >= k {
+                    conn.execute(
+                        "UPDATE events SET hash = ? WHERE seq = ?",
+                        params![h.as_slice(), e.seq as i64],
+                    )
+                    .unwrap();
+                }
+                prev = h;
+            }
+            let cp = cp_at_or_after(k);
+            (
+                format!("entry {k} rewritten and the chain recomputed"),
+                format!("checkpoint at size {cp} (signed"),
+            )
+        }
+        8 | 9 => {
+            let (other, _) = SigningKey::generate().unwrap();
+            let (root, at): (Vec<u8>, i64) = conn
+                .query_row(
+                    "SELECT root, signed_at FROM checkpoints WHERE size = ?",
+                    [cp as i64],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            let signed_at = chrono::DateTime::from_timestamp_micros(at).unwrap();
+            let forged = other.sign(cp, root.try_into().unwrap(), signed_at);
+            let key_id = if kind == 8 {
+                forged.key_id.clone()
+            } else {
+                j.public.id()
+            };
+            conn.execute(
+                "UPDATE checkpoints SET key_id = ?, signature = ? WHERE size = ?",
+                params![key_id, forged.signature, cp as i64],
+            )
+            .unwrap();
+            if kind == 8 {
+                (
+                    format!("checkpoint {cp} re-signed with another key"),
+                    format!("checkpoint at size {cp} names key {}", forged.key_id),
+                )
+            } else {
+                (
+                    format!("checkpoint {cp} re-signed with another key under the store's id"),
+                    format!("checkpoint at size {cp}: bad signature"),
+                )
+            }
+        }
+        10 => {
+            let mut root: Vec<u8> = conn
+                .query_row(
+                    "SELECT root FROM checkpoints WHERE size = ?",
+                    [cp as i64],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            root[dice.within(0, 31) as usize] ^= 1 << dice.within(0, 7);
+            conn.execute(
+                "UPDATE checkpoints SET root = ? WHERE size = ?",
+                params![root, cp as i64],
+            )
+            .unwrap();
+            (
+                format!("root of checkpoint {cp} changed"),
+                format!("checkpoint at size {cp}: bad signature"),
+            )
+        }
+        11 => {
+            let row: Option<(i64, Vec<u8>)> = conn
+                .query_row(
+                    "SELECT id, hash FROM merkle_nodes ORDER BY id LIMIT 1 OFFSET ?",
+                    [dice.within(0, n / 256 - 1) as i64],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .ok();
+            let (id, mut hash) = row.unwrap();
+            hash[0] ^= 0x80;
+            conn.execute(
+                "UPDATE merkle_nodes SET hash = ? WHERE id = ?",
+                params![hash, id],
+            )
+            .unwrap();
+            (
+                "a kept Merkle node changed".into(),
+                "kept Merkle tree is damaged over entries".into(),
+            )
+        }
+        12 => {
+            // The first subtree of 256 (the newest would be made again when the file is opened).
+            conn.execute(
+                "DELETE FROM merkle_nodes WHERE id = (SELECT min(id) FROM merkle_nodes)",
+                [],
+            )
+            .unwrap();
+            (
+                "a kept Merkle node deleted".into(),
+                "kept Merkle tree lacks entries".into(),
+            )
+        }
+        13 => {
+            conn.execute(
+                "UPDATE checkpoints SET signed_at = signed_at - 1000000 WHERE size = ?",
+                [cp as i64],
+            )
+            .unwrap();
+            (
+                format!("checkpoint {cp} back-dated"),
+                format!("checkpoint at size {cp}: bad signature"),
+            )
+        }
+        _ => {
+            let k = dice.within(1, n);
+            let mut body = blob(&conn, "body", k);
+            let at = dice.within(0, body.len() as u64 - 1) as usize;
+            body[at] ^= 1 << dice.within(0, 7);
+            conn.execute(
+                "UPDATE events SET body = ? WHERE seq = ?",
+                params![body, k as i64],
+            )
+            .unwrap();
+            (
+                format!("one bit of entry {k}'s stored body flipped"),
+                format!("entry {k}|"),
+            )
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_seeded_tampering_is_caught_and_named_and_untouched_copies_verify() {
+    let work = tempfile::tempdir().unwrap();
+    let (mut caught, mut clean) = (0, 0);
+    // 10 journals of 600 to 1,500 entries, 15 kinds of tampering on each: 150 tamperings,
+    // each on a fresh copy that first verifies untouched.
+    for base in 0..10u64 {
+        let mut dice = Dice(0x5eed + base);
+        let n = dice.within(600, 1500) as usize;
+        let j = journal(n, 1000 + base).await;
+        assert!(!j.checkpoints.is_empty());
+        for kind in 0..KINDS {
+            let db = copy(&j, work.path());
+            let found = verify(&db, &j.public).await;
+            assert!(found.ok, "journal {base}, untouched: {:?}", found.problems);
+            assert_eq!(found.entries, j.size);
+            assert_eq!(found.checkpoints_verified, j.checkpoints.len());
+            clean += 1;
+            let (what, named) = tamper(&j, &db, kind, &mut dice).await;
+            let found = verify(&db, &j.public).await;
+            assert!(!found.ok, "journal {base}: {what} went unnoticed");
+            // "entry K|": entry K named, whether its content no longer matches or its stored
+            // form cannot be read.
+            let first = &found.problems[0];
+            let named_first = match named.strip_suffix('|') {
+                Some(entry) => {
+                    first.starts_with(&format!("{entry} (id"))
+                        || first.starts_with(&format!("{entry}:"))
+                }
+                None => first.contains(&named),
+            };
+            assert!(
+                named_first,
+                "journal {base}: {what}: expected {named:?} first, found {:?}",
+                found.problems
+            );
+            caught += 1;
+        }
+    }
+    assert_eq!((caught, clean), (150, 150));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vigil_verify_exits_1_naming_the_fault_and_checks_the_key_it_is_given() {
+    let j = journal(700, 77).await;
+    let key_file = j.db.with_file_name("public.pem");
+    std::fs::write(&key_file, j.public.to_pem()).unwrap();
+    let run = |db: &Path, extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["verify", "--database", db.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, out, _) = run(&j.db, &["--key", key_file.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("verified 700 entries"), "{out}");
+    assert!(
+        out.contains(&format!("each signed by key {}", j.public.id())),
+        "{out}"
+    );
+    // Without --key: the public part of the signing key beside the database.
+    assert_eq!(run(&j.db, &[]).0, Some(0));
+
+    // Another key: every checkpoint is named.
+    let (other, _) = SigningKey::generate().unwrap();
+    let (code, out, err) = run(&j.db, &["--key", &other.public().to_base64()]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("names key"), "{out}");
+    assert!(
+        err.starts_with("vigil: the journal does not verify: checkpoint at size"),
+        "{err}"
+    );
+    let (code, _, err) = run(&j.db, &["--key", "not a key"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("--key"), "{err}");
+
+    // A journal cut below its last checkpoint, as JSON for machines.
+    let last = *j.checkpoints.last().unwrap();
+    let keep = last - 5;
+    let conn = intrude(&j.db);
+    conn.execute("DELETE FROM events WHERE seq > ?", [keep as i64])
+        .unwrap();
+    drop(conn);
+    let (code, out, _) = run(&j.db, &["--json"]);
+    assert_eq!(code, Some(1));
+    let found: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(found["ok"], false);
+    assert_eq!(found["entries"], keep);
+    let problem = found["problems"][0].as_str().unwrap();
+    assert!(
+        problem.starts_with(&format!(
+            "entries {}–{last} missing after checkpoint at {last}",
+            keep + 1
+        )),
+        "{found}"
+    );
+}
