@@ -62,7 +62,7 @@ async fn journal(n: usize, seed: u64) -> Journal {
             .await
             .unwrap();
         at += take;
-        if dice.next() % 3 != 0 || at == n && checkpoints.is_empty() {
+        if !dice.next().is_multiple_of(3) || at == n && checkpoints.is_empty() {
             if let Some(cp) = integrity::sign_if(&state, &signer, |_, _| true)
                 .await
                 .unwrap()
