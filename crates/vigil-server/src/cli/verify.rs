@@ -20,6 +20,10 @@ pub(super) struct VerifyArgs {
     /// The signing key to derive the public key from [default: DATABASE.signing-key].
     #[arg(long, env = "VIGIL_SIGNING_KEY", conflicts_with = "key")]
     signing_key: Option<std::path::PathBuf>,
+    /// A checkpoint kept elsewhere (the JSON of `vigil integrity checkpoint --json` or
+    /// GET /v1/integrity/checkpoint), checked like the store's own; may be given again.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Vec<std::path::PathBuf>,
     /// Print the findings as JSON.
     #[arg(long)]
     json: bool,
@@ -44,8 +48,13 @@ impl VerifyArgs {
                 }
             }
         };
+        let given = self
+            .checkpoint
+            .iter()
+            .map(|f| read_checkpoint(f))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let state = self.db.open()?;
-        let found = integrity::verify(&state, key).await?;
+        let found = integrity::verify(&state, key, given).await?;
         if self.json {
             println!("{}", serde_json::to_string_pretty(&found)?);
         } else {
@@ -70,4 +79,14 @@ pub(super) fn public_key(given: &str) -> anyhow::Result<PublicKey> {
         given.to_owned()
     };
     PublicKey::parse(&text).with_context(|| format!("--key {given:?}"))
+}
+
+/// A checkpoint as the API and `vigil integrity checkpoint --json` give it.
+fn read_checkpoint(file: &std::path::Path) -> anyhow::Result<vigil_core::checkpoint::Checkpoint> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading the checkpoint {}", file.display()))?;
+    let answer: vigil_api::SignedCheckpoint = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a checkpoint's JSON", file.display()))?;
+    integrity::checkpoint_from(&answer)
+        .with_context(|| format!("{} is not a checkpoint's JSON", file.display()))
 }

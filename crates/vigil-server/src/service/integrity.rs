@@ -83,6 +83,21 @@ pub fn key_path(config: &ServerConfig) -> PathBuf {
 /// Reads the signing key, or makes one (mode 0600) if there is none yet. A key that others may
 /// read is refused: whoever holds it can sign a rewritten history.
 pub fn load_or_create_key(path: &Path) -> anyhow::Result<SigningKey> {
+    if let Some(folder) = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty() && !p.exists())
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(folder)
+            .with_context(|| format!("making the signing key's folder {}", folder.display()))?;
+    }
     match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -160,6 +175,26 @@ pub fn checkpoint_answer(cp: &Checkpoint) -> SignedCheckpoint {
         signature: base64::engine::general_purpose::STANDARD.encode(&cp.signature),
         text: cp.text(),
     }
+}
+
+/// A checkpoint back from its API form (for one kept elsewhere).
+pub fn checkpoint_from(answer: &SignedCheckpoint) -> anyhow::Result<Checkpoint> {
+    use base64::Engine;
+    let mut root = [0u8; 32];
+    hex::decode_to_slice(&answer.root, &mut root).context("root: not 64 hex digits")?;
+    let signed_at = chrono::DateTime::parse_from_rfc3339(&answer.signed_at)
+        .context("signed_at: not an RFC 3339 time")?
+        .to_utc();
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(&answer.signature)
+        .context("signature: not base64")?;
+    Ok(Checkpoint {
+        size: answer.size,
+        root,
+        signed_at,
+        key_id: answer.key_id.clone(),
+        signature,
+    })
 }
 
 /// The store's public key.
@@ -339,7 +374,14 @@ pub struct Verification {
 /// Walks the journal end to end: every entry's chain link, the Merkle tree recomputed from
 /// them (and the subtrees the store keeps compared with it), every checkpoint's root at its size
 /// and its signature under `key`.
-pub async fn verify(state: &AppState, key: Option<PublicKey>) -> anyhow::Result<Verification> {
+///
+/// `given` are checkpoints kept elsewhere (a copy someone else holds): each is checked like the
+/// store's own, so a rewrite they cover is caught even if the store's checkpoints were removed.
+pub async fn verify(
+    state: &AppState,
+    key: Option<PublicKey>,
+    given: Vec<Checkpoint>,
+) -> anyhow::Result<Verification> {
     use vigil_core::chain::{ChainError, Verifier};
     use vigil_core::merkle::{self, Frontier, TILE_LEVEL};
 
@@ -352,6 +394,14 @@ pub async fn verify(state: &AppState, key: Option<PublicKey>) -> anyhow::Result<
         }
         checkpoints.extend(page);
     }
+    // The given ones after the store's of the same size, marked as given in what is said.
+    let kept = checkpoints.len();
+    checkpoints.extend(given);
+    let mut order: Vec<usize> = (0..checkpoints.len()).collect();
+    order.sort_by_key(|&i| (checkpoints[i].size, i));
+    let external: Vec<bool> = order.iter().map(|&i| i >= kept).collect();
+    let checkpoints: Vec<Checkpoint> = order.into_iter().map(|i| checkpoints[i].clone()).collect();
+    let label = |i: usize| if external[i] { "given " } else { "" };
     let mut problems = Vec::new();
     let mut verified_cps = 0;
     let signed = |cp: &Checkpoint| micros::format(&cp.signed_at);
@@ -362,7 +412,7 @@ pub async fn verify(state: &AppState, key: Option<PublicKey>) -> anyhow::Result<
             for (i, cp) in checkpoints.iter().enumerate() {
                 match key.verify(cp) {
                     Ok(()) => good_signature[i] = true,
-                    Err(e) => problems.push(format!("{e} (signed {})", signed(cp))),
+                    Err(e) => problems.push(format!("{}{e} (signed {})", label(i), signed(cp))),
                 }
             }
         }
@@ -444,9 +494,10 @@ pub async fn verify(state: &AppState, key: Option<PublicKey>) -> anyhow::Result<
                         last_good_cp = cp.size;
                     } else {
                         problems.push(format!(
-                            "checkpoint at size {} (signed {}): its root does not match the \
+                            "{}checkpoint at size {} (signed {}): its root does not match the \
                              journal: entries {}–{} were changed, removed or reordered after it \
                              was signed",
+                            label(next_cp),
                             cp.size,
                             signed(cp),
                             last_good_cp + 1,
@@ -483,9 +534,10 @@ pub async fn verify(state: &AppState, key: Option<PublicKey>) -> anyhow::Result<
     if let Some(cp) = checkpoints[next_cp..].first().filter(|_| !broken) {
         {
             problems.push(format!(
-                "entries {}–{} missing after checkpoint at {} (signed {}): the journal was cut",
+                "entries {}–{} missing after {}checkpoint at {} (signed {}): the journal was cut",
                 entries + 1,
                 cp.size,
+                label(next_cp),
                 cp.size,
                 signed(cp)
             ));

@@ -351,7 +351,8 @@ async fn the_signing_key_is_made_once_private_and_kept_across_restarts() {
     assert!(vigil_server::cli::one_line(&refused).contains("not usable"));
     let elsewhere = tempfile::tempdir().unwrap();
     let mut config = config;
-    config.integrity.signing_key = Some(elsewhere.path().join("checkpoint.key"));
+    let made = elsewhere.path().join("keys").join("checkpoint.key");
+    config.integrity.signing_key = Some(made.clone());
     vigil_server::open(&config).expect("opens with a key made elsewhere");
-    assert!(elsewhere.path().join("checkpoint.key").exists());
+    assert!(made.exists(), "made with its folder");
 }

@@ -101,7 +101,9 @@ async fn verify(db: &Path, key: &PublicKey) -> Verification {
         ..ServerConfig::default()
     };
     let state = vigil_server::open_journal(&config).unwrap();
-    integrity::verify(&state, Some(*key)).await.unwrap()
+    integrity::verify(&state, Some(*key), Vec::new())
+        .await
+        .unwrap()
 }
 
 /// The file opened as an intruder would: the append-only triggers dropped.
@@ -429,6 +431,7 @@ async fn every_seeded_tampering_is_caught_and_named_and_untouched_copies_verify(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vigil_verify_exits_1_naming_the_fault_and_checks_the_key_it_is_given() {
     let j = journal(700, 77).await;
+    let last = *j.checkpoints.last().unwrap();
     let key_file = j.db.with_file_name("public.pem");
     std::fs::write(&key_file, j.public.to_pem()).unwrap();
     let run = |db: &Path, extra: &[&str]| {
@@ -466,8 +469,52 @@ async fn vigil_verify_exits_1_naming_the_fault_and_checks_the_key_it_is_given() 
     assert_eq!(code, Some(1));
     assert!(err.contains("--key"), "{err}");
 
+    // A checkpoint kept elsewhere catches what the store's own cannot: here an intruder who
+    // rewrote an entry, recomputed every hash and removed the checkpoints and the kept tree.
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args([
+            "integrity",
+            "checkpoint",
+            "--json",
+            "--database",
+            j.db.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let kept_elsewhere = j.db.with_file_name("checkpoint.json");
+    std::fs::write(&kept_elsewhere, &out.stdout).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let db = copy(&j, work.path());
+    std::fs::copy(
+        j.db.with_file_name("vigil.db.signing-key"),
+        work.path().join("copy.db.signing-key"),
+    )
+    .unwrap();
+    tamper(&j, &db, 7, &mut Dice(3)).await;
+    // A thorough intruder removes the kept subtrees too (made again from the rewritten hashes
+    // when the file is next opened).
+    intrude(&db)
+        .execute_batch("DELETE FROM checkpoints; DELETE FROM merkle_nodes;")
+        .unwrap();
+    let (code, out, _) = run(&db, &[]);
+    assert_eq!(
+        code,
+        Some(0),
+        "what nobody kept elsewhere cannot be checked: {out}"
+    );
+    let (code, out, _) = run(&db, &["--checkpoint", kept_elsewhere.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains(&format!("given checkpoint at size {last} (signed")),
+        "{out}"
+    );
+    std::fs::write(&kept_elsewhere, "{}").unwrap();
+    let (code, _, err) = run(&db, &["--checkpoint", kept_elsewhere.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("is not a checkpoint's JSON"), "{err}");
+
     // A journal cut below its last checkpoint, as JSON for machines.
-    let last = *j.checkpoints.last().unwrap();
     let keep = last - 5;
     let conn = intrude(&j.db);
     conn.execute("DELETE FROM events WHERE seq > ?", [keep as i64])
