@@ -273,8 +273,9 @@ pub fn verify_consistency(
                 expected: 0,
             });
         }
-        let holds = match old {
-            0 => *old_root == empty_root(),
+        let holds = match (old, new) {
+            (0, 0) => *old_root == empty_root() && *new_root == empty_root(),
+            (0, _) => *old_root == empty_root(),
             _ => old_root == new_root,
         };
         return if holds {
@@ -338,6 +339,12 @@ pub struct Frontier {
 }
 
 impl Frontier {
+    /// Continues a tree of `size` leaves from the roots of the whole subtrees on its right
+    /// edge, largest first (one per bit set in `size`); `None` if there are not that many.
+    pub fn from_edge(size: u64, edge: Vec<Hash>) -> Option<Frontier> {
+        (edge.len() == size.count_ones() as usize).then_some(Frontier { size, stack: edge })
+    }
+
     /// How many leaves it holds.
     pub fn size(&self) -> u64 {
         self.size
@@ -425,6 +432,30 @@ mod tests {
             }
             assert_eq!(f.root(), root_of(&l[..=i]), "root of {}", i + 1);
         }
+    }
+
+    #[test]
+    fn a_frontier_continued_from_its_edge_gives_the_same_roots() {
+        let l = leaves(700);
+        for size in [0u64, 1, 5, 256, 300, 511] {
+            let edge = {
+                let mut f = Frontier::default();
+                l[..size as usize]
+                    .iter()
+                    .for_each(|h| f.push(*h, |_, _, _| {}));
+                f.stack.clone()
+            };
+            if !edge.is_empty() {
+                assert!(Frontier::from_edge(size, edge[1..].to_vec()).is_none());
+            }
+            let mut f = Frontier::from_edge(size, edge).unwrap();
+            for h in &l[size as usize..] {
+                f.push(*h, |_, _, _| {});
+            }
+            assert_eq!(f.root(), root_of(&l));
+        }
+        assert!(verify_consistency(0, 0, &empty_root(), &[1; 32], &[]).is_err());
+        verify_consistency(0, 0, &empty_root(), &empty_root(), &[]).unwrap();
     }
 
     #[test]

@@ -44,6 +44,20 @@ pub fn open(config: &config::ServerConfig) -> anyhow::Result<AppState> {
         config.privacy.personal_fields.clone(),
     )
     .with_context(|| format!("opening the journal at {}", config.database.display()))?;
+    let key = service::integrity::key_path(config);
+    if std::fs::symlink_metadata(&key).is_err() {
+        // A key made now could not sign on from checkpoints of a lost one: say so rather than
+        // start a new key quietly.
+        let keys = store.checkpoint_keys()?;
+        anyhow::ensure!(
+            keys.is_empty(),
+            "no signing key at {path}, but the journal holds checkpoints signed by key {ids}: \
+             restore that key file (or point [integrity] signing_key at it). To start a new key \
+             on purpose: openssl genpkey -algorithm ed25519 -out {path} && chmod 600 {path}",
+            path = key.display(),
+            ids = keys.join(", ")
+        );
+    }
     let signer = service::integrity::signer_for(config)?;
     let mut state = state(store, config);
     state.signer = Some(signer);

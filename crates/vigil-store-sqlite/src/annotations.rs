@@ -630,6 +630,30 @@ impl AnnotationStore for SqliteStore {
         self.read(move |conn| annotations(conn, entry)).await
     }
 
+    async fn annotations_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Annotation>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "{ANNOTATION} WHERE a.journal_seq > ? ORDER BY a.journal_seq LIMIT ?"
+                ))
+                .map_err(db)?;
+            let rows = stmt
+                .query_map(
+                    rusqlite::params![after.min(i64::MAX as u64) as i64, limit as i64],
+                    annotation_row,
+                )
+                .map_err(db)?;
+            rows.map(|r| r.map(|(_, a)| a))
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db)
+        })
+        .await
+    }
+
     async fn entry_annotations(
         &self,
         seqs: Vec<u64>,

@@ -178,6 +178,15 @@ impl JournalStore for SqliteStore {
             .await
     }
 
+    async fn tree_frontier(&self, size: u64) -> Result<Vec<Hash>, StoreError> {
+        self.read(move |conn| tree::frontier(conn, size)).await
+    }
+
+    async fn chain_hashes(&self, from: u64, limit: usize) -> Result<Vec<Hash>, StoreError> {
+        self.read(move |conn| tree::chain_hashes(conn, from, limit))
+            .await
+    }
+
     async fn tree_nodes(&self, which: Vec<(u64, u32)>) -> Result<Vec<Option<Hash>>, StoreError> {
         self.read(move |conn| tree::nodes(conn, &which)).await
     }

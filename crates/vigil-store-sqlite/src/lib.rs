@@ -252,6 +252,17 @@ impl SqliteStore {
             .map_or(own, |i| own.max(i.journal_head()))
     }
 
+    /// The ids of the keys the kept checkpoints are signed with (read at once, without the
+    /// runtime: for the server's start).
+    pub fn checkpoint_keys(&self) -> Result<Vec<String>, StoreError> {
+        let conn = open_connection(&self.inner.path).map_err(db)?;
+        let mut stmt = conn
+            .prepare("SELECT DISTINCT key_id FROM checkpoints ORDER BY key_id")
+            .map_err(db)?;
+        let ids = stmt.query_map([], |r| r.get(0)).map_err(db)?;
+        ids.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
     /// The search index's folder: the database file's name with `.index`.
     pub fn index_dir(&self) -> PathBuf {
         index_dir(&self.inner.path)

@@ -1,7 +1,7 @@
 //! The Merkle tree over the journal (vigil_core::merkle) and the signed checkpoints, in SQLite.
 //!
 //! `merkle_nodes` keeps the hash of every whole subtree of 256 leaves and up, written in the
-//! transaction that appends the entry completing it (about 1 row per 128 entries, 0.4 bytes per
+//! transaction that appends the entry completing it (about 1 row per 128 entries, 0.3 bytes per
 //! entry); a proof computes smaller subtrees from the entries' chain hashes, at most 255 of them.
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -58,29 +58,44 @@ fn missing(seq: u64) -> rusqlite::Error {
 }
 
 /// Keeps the hashes of the whole subtrees that entries `old + 1 ..= new` complete (in the
-/// transaction that appended them).
+/// transaction that appended them). The journal is the truth: a left sibling missing from the
+/// kept tree is computed from it and kept. A node already kept with another hash (planted
+/// before its entries existed) is logged and left for `vigil verify` to name: ingest goes on,
+/// and checkpoints are signed over the journal's own tree, never over kept nodes.
 pub(crate) fn extend(conn: &Connection, old: u64, new: u64) -> rusqlite::Result<()> {
-    // A node already kept is left as it is (vigil verify compares it with the journal).
-    let mut insert =
-        conn.prepare_cached("INSERT OR IGNORE INTO merkle_nodes (id, hash) VALUES (?, ?)")?;
-    let mut get = conn.prepare_cached("SELECT hash FROM merkle_nodes WHERE id = ?")?;
+    let keep = |start: u64, level: u32, hash: &Hash| -> rusqlite::Result<()> {
+        let added = conn
+            .prepare_cached("INSERT OR IGNORE INTO merkle_nodes (id, hash) VALUES (?, ?)")?
+            .execute(params![node_id(start, level), hash.as_slice()])?;
+        if added == 0 {
+            let kept: Vec<u8> = conn
+                .prepare_cached("SELECT hash FROM merkle_nodes WHERE id = ?")?
+                .query_row([node_id(start, level)], |r| r.get(0))?;
+            if kept != hash.as_slice() {
+                tracing::error!(
+                    first = start + 1,
+                    last = start + (1 << level),
+                    "the kept Merkle tree held another hash for these entries than the journal \
+                     gives: proofs over them fail; run vigil verify"
+                );
+            }
+        }
+        Ok(())
+    };
     for tile in old / TILE..new / TILE {
         let mut start = tile * TILE;
         let mut level = TILE_LEVEL;
         let mut hash = merkle::root_of(&leaves(conn, start + 1, TILE)?);
-        insert.execute(params![node_id(start, level), hash.as_slice()])?;
+        keep(start, level, &hash)?;
         // Each subtree that is a right child completes its parent.
         while (start >> level) & 1 == 1 {
             let left_start = start - (1 << level);
-            let left = get
-                .query_row([node_id(left_start, level)], |r| r.get::<_, Vec<u8>>(0))
-                .optional()?
-                .ok_or_else(|| missing(left_start + 1))?;
-            let left = to_hash(left, || format!("Merkle node {left_start}/{level}"))?;
+            let left = Kept { conn }.perfect(left_start, level)?;
+            keep(left_start, level, &left)?;
             hash = merkle::node(&left, &hash);
             start = left_start;
             level += 1;
-            insert.execute(params![node_id(start, level), hash.as_slice()])?;
+            keep(start, level, &hash)?;
         }
     }
     Ok(())
@@ -202,31 +217,78 @@ fn checkpoint(r: &rusqlite::Row<'_>) -> rusqlite::Result<Checkpoint> {
 
 /// Keeps a checkpoint; one of the same size already kept is a conflict.
 pub(crate) fn add_checkpoint(conn: &Connection, cp: &Checkpoint) -> Result<(), StoreError> {
-    let exists: bool = conn
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM checkpoints WHERE size = ?)",
-            [cp.size as i64],
-            |r| r.get(0),
+    if cp.size > i64::MAX as u64 {
+        return Err(StoreError::invalid("size", "size: beyond any journal"));
+    }
+    let added = conn
+        .execute(
+            &format!(
+                "INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (size) DO NOTHING"
+            ),
+            params![
+                cp.size as i64,
+                cp.root.as_slice(),
+                cp.signed_at.timestamp_micros(),
+                cp.key_id,
+                cp.signature
+            ],
         )
         .map_err(crate::db)?;
-    if exists {
+    if added == 0 {
         return Err(StoreError::Conflict {
             message: format!("a checkpoint at size {} is already kept", cp.size),
             index: None,
         });
     }
-    conn.execute(
-        &format!("INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?)"),
-        params![
-            cp.size as i64,
-            cp.root.as_slice(),
-            cp.signed_at.timestamp_micros(),
-            cp.key_id,
-            cp.signature
-        ],
-    )
-    .map_err(crate::db)?;
     Ok(())
+}
+
+/// The roots of the whole subtrees on the right edge of the tree of `size` entries, largest
+/// first: what a tree of `size` leaves is extended from.
+pub(crate) fn frontier(conn: &Connection, size: u64) -> Result<Vec<Hash>, StoreError> {
+    let head = length(conn)?;
+    if size > head {
+        return Err(too_big("size", size, head));
+    }
+    let mut out = Vec::new();
+    let mut start = 0u64;
+    for level in (0..64).rev() {
+        if size & (1 << level) != 0 {
+            out.push(Kept { conn }.perfect(start, level).map_err(crate::db)?);
+            start += 1 << level;
+        }
+    }
+    Ok(out)
+}
+
+/// The chain hashes of the entries from seq `from`, at most `limit`, in seq order.
+pub(crate) fn chain_hashes(
+    conn: &Connection,
+    from: u64,
+    limit: usize,
+) -> Result<Vec<Hash>, StoreError> {
+    let from = from.max(1);
+    if from > i64::MAX as u64 {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, hash FROM events WHERE seq >= ? ORDER BY seq LIMIT ?")
+        .map_err(crate::db)?;
+    let rows = stmt
+        .query_map(params![from as i64, limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .map_err(crate::db)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, hash) = row.map_err(crate::db)?;
+        if seq as u64 != from + out.len() as u64 {
+            return Err(crate::db(missing(from + out.len() as u64)));
+        }
+        out.push(to_hash(hash, || format!("the hash of entry {seq}")).map_err(crate::db)?);
+    }
+    Ok(out)
 }
 
 /// Checkpoints of more than `after` entries, smallest first, at most `limit`.

@@ -33,6 +33,14 @@ pub trait AnnotationStore: Send + Sync + 'static {
     /// An entry's annotations, oldest first; `NotFound` for an unknown entry.
     async fn annotations(&self, entry: uuid::Uuid) -> Result<Vec<Annotation>, StoreError>;
 
+    /// Every annotation in the order of the journal entries that record them, those recorded
+    /// after journal seq `after`, at most `limit` (for `vigil verify`).
+    async fn annotations_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Annotation>, StoreError>;
+
     /// The annotations and incidents of these entries (by seq; entries with none left out).
     async fn entry_annotations(
         &self,

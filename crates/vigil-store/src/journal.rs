@@ -105,6 +105,13 @@ pub trait JournalStore: Send + Sync + 'static {
     /// The proof that the tree of the first `from` entries is a prefix of the tree of `to`.
     async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError>;
 
+    /// The roots of the whole subtrees on the right edge of the tree of `size` entries,
+    /// largest first (what [`vigil_core::merkle::Frontier::from_edge`] continues from).
+    async fn tree_frontier(&self, size: u64) -> Result<Vec<Hash>, StoreError>;
+
+    /// The chain hashes of the entries from seq `from`, at most `limit`, in seq order.
+    async fn chain_hashes(&self, from: u64, limit: usize) -> Result<Vec<Hash>, StoreError>;
+
     /// The kept hashes of these whole subtrees `(first leaf, level)` of 256 leaves and up,
     /// `None` for one not kept (for `vigil verify`).
     async fn tree_nodes(&self, which: Vec<(u64, u32)>) -> Result<Vec<Option<Hash>>, StoreError>;

@@ -14,6 +14,7 @@ use vigil_api::{
 };
 use vigil_core::checkpoint::{Checkpoint, PublicKey, SigningKey};
 use vigil_core::event::micros;
+use vigil_core::merkle::Frontier;
 use vigil_store::StoreError;
 
 use super::caller::CanRead;
@@ -32,10 +33,12 @@ pub enum IntegrityError {
     /// This server runs without a signing key (the command line's verbs).
     #[error("this process has no signing key")]
     NoKey,
-    /// The caller reads some entries masked: a proof would carry the hashes withheld from them.
+    /// The caller reads some entries masked: checkpoints and proofs carry hashes of entries,
+    /// which are withheld from them.
     #[error(
-        "proofs of entries carry their hashes, which are withheld from a reader who reads some \
-         entries masked: this needs the unmask right over every entry you may read"
+        "checkpoints and proofs carry hashes of entries, which are withheld from a reader who \
+         reads some entries masked (with them a masked value could be guessed and checked): \
+         this needs the unmask right over every entry you may read"
     )]
     Masked,
     /// A bad size, seq or a store failure.
@@ -80,13 +83,19 @@ pub fn key_path(config: &ServerConfig) -> PathBuf {
     })
 }
 
-/// Reads the signing key, or makes one (mode 0600) if there is none yet. A key that others may
-/// read is refused: whoever holds it can sign a rewritten history.
+/// Reads the signing key, or makes one (mode 0600) if there is none yet: written whole to a
+/// file of its own, synced, then linked to its name (never over an existing key), and the folder
+/// synced, so that a crash leaves either no key or the whole key. A key that others may read is
+/// refused: whoever holds it can sign a rewritten history.
 pub fn load_or_create_key(path: &Path) -> anyhow::Result<SigningKey> {
-    if let Some(folder) = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty() && !p.exists())
-    {
+    if std::fs::symlink_metadata(path).is_ok() {
+        return read_key(path);
+    }
+    let folder = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(folder) => folder.to_owned(),
+        None => PathBuf::from("."),
+    };
+    if !folder.exists() {
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
@@ -95,37 +104,72 @@ pub fn load_or_create_key(path: &Path) -> anyhow::Result<SigningKey> {
             builder.mode(0o700);
         }
         builder
-            .create(folder)
+            .create(&folder)
             .with_context(|| format!("making the signing key's folder {}", folder.display()))?;
     }
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode_owner_only()
-        .open(path)
-    {
-        Ok(mut file) => {
-            let (key, pem) = SigningKey::generate()?;
-            file.write_all(pem.as_bytes())
-                .and_then(|()| file.sync_all())
-                .with_context(|| format!("writing the signing key {}", path.display()))?;
+    let (key, pem) = SigningKey::generate()?;
+    let mut fresh = path.as_os_str().to_owned();
+    fresh.push(format!(".new-{}", std::process::id()));
+    let fresh = PathBuf::from(fresh);
+    let written = (|| -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode_owner_only()
+            .open(&fresh)?;
+        file.write_all(pem.as_bytes())?;
+        file.sync_all()
+    })();
+    let linked = written.and_then(|()| std::fs::hard_link(&fresh, path));
+    let _ = std::fs::remove_file(&fresh);
+    match linked {
+        Ok(()) => {
+            std::fs::File::open(&folder)
+                .and_then(|dir| dir.sync_all())
+                .with_context(|| format!("syncing the folder {}", folder.display()))?;
             tracing::info!(key = %key.public().id(), path = %path.display(), "made the signing key");
             Ok(key)
         }
+        // Another process made it first: that one is the key.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_key(path),
         Err(e) => Err(e).with_context(|| format!("making the signing key {}", path.display())),
     }
 }
 
-/// Reads an existing signing key, refusing one others may read.
+/// Reads an existing signing key, refusing a symbolic link and a key others may read (checked
+/// on the file opened, not on its name).
 pub fn read_key(path: &Path) -> anyhow::Result<SigningKey> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    let mut file = options.open(path).map_err(|e| {
+        let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        match link {
+            true => anyhow::anyhow!(
+                "the signing key {} is a symbolic link: name the file itself ([integrity] signing_key)",
+                path.display()
+            ),
+            false => anyhow::Error::new(e)
+                .context(format!("reading the signing key {}", path.display())),
+        }
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .with_context(|| format!("reading the signing key {}", path.display()))?
-            .permissions()
-            .mode();
+        let meta = file
+            .metadata()
+            .with_context(|| format!("reading the signing key {}", path.display()))?;
+        let mode = meta.permissions().mode();
+        anyhow::ensure!(
+            meta.is_file(),
+            "the signing key {} is not a file",
+            path.display()
+        );
         anyhow::ensure!(
             mode & 0o077 == 0,
             "the signing key {} may be read by others (mode {:o}): `chmod 600` it",
@@ -133,7 +177,8 @@ pub fn read_key(path: &Path) -> anyhow::Result<SigningKey> {
             mode & 0o777
         );
     }
-    let text = std::fs::read_to_string(path)
+    let mut text = String::new();
+    file.read_to_string(&mut text)
         .with_context(|| format!("reading the signing key {}", path.display()))?;
     SigningKey::from_pem(&text)
         .with_context(|| format!("the signing key {} is not usable", path.display()))
@@ -206,8 +251,11 @@ pub fn key(state: &AppState, _reader: &CanRead) -> Result<IntegrityKey, Integrit
 /// The newest signed checkpoint.
 pub async fn latest(
     state: &AppState,
-    _reader: &CanRead,
+    reader: &CanRead,
 ) -> Result<SignedCheckpoint, IntegrityError> {
+    if !reader.sees_hashes() {
+        return Err(IntegrityError::Masked);
+    }
     let cp = state.store.latest_checkpoint().await?;
     Ok(checkpoint_answer(&cp.ok_or(IntegrityError::NoCheckpoint)?))
 }
@@ -276,9 +324,14 @@ pub async fn inclusion(
 /// That the tree of `from` entries is a prefix of the tree of `to`.
 pub async fn consistency(
     state: &AppState,
-    _reader: &CanRead,
+    reader: &CanRead,
     p: ConsistencyParams,
 ) -> Result<ConsistencyProof, IntegrityError> {
+    // A proof between sizes one apart holds the leaf of an entry: from the journal's first
+    // entry on, a masked reader could test guesses of masked values with them.
+    if !reader.sees_hashes() {
+        return Err(IntegrityError::Masked);
+    }
     let to = size_or_latest(state, p.to).await?;
     let proof = state.store.consistency_proof(p.from, to).await?;
     Ok(ConsistencyProof {
@@ -288,48 +341,175 @@ pub async fn consistency(
     })
 }
 
-/// Signs a checkpoint of the whole journal if it has grown since the newest one and `due` says
-/// so (given the entries since and the newest checkpoint); returns it.
-pub async fn sign_if(
-    state: &AppState,
-    signer: &SigningKey,
-    due: impl FnOnce(u64, Option<&Checkpoint>) -> bool,
-) -> Result<Option<Checkpoint>, StoreError> {
-    let Some((head, _)) = state.store.head().await? else {
-        return Ok(None);
-    };
-    let latest = state.store.latest_checkpoint().await?;
-    let since = head.saturating_sub(latest.as_ref().map_or(0, |c| c.size));
-    if since == 0 || !due(since, latest.as_ref()) {
-        return Ok(None);
+/// The signer: the tree of the journal as far as it has verified it, continued from the
+/// journal's own chain hashes (never from the kept subtrees, which only serve proofs), so that
+/// what it signs is the journal's tree whatever was planted in the database.
+pub struct Signer {
+    key: Arc<SigningKey>,
+    tree: Frontier,
+    /// The size of the last checkpoint signed (0 before the first).
+    signed: u64,
+    last_signed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Why the signer will not sign.
+#[derive(Debug, thiserror::Error)]
+pub enum SignerError {
+    /// The journal was changed under a checkpoint this key signed.
+    #[error(
+        "the journal no longer matches the checkpoint at size {0} this key signed: it was \
+         changed after it was signed. Not signing any more checkpoints: run vigil verify"
+    )]
+    Forked(u64),
+    /// Reading the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Signer {
+    /// Starts from the newest checkpoint this key signed that lies within the journal, after
+    /// checking that the journal still gives its root; from the journal's first entry when there
+    /// is none. Checkpoints that are not this key's, or lie beyond the journal, are passed over
+    /// (and logged: `vigil verify` names them).
+    pub async fn start(state: &AppState, key: Arc<SigningKey>) -> Result<Signer, SignerError> {
+        let head = state.store.head().await?.map_or(0, |(seq, _)| seq);
+        let mut all: Vec<Checkpoint> = Vec::new();
+        loop {
+            let after = all.last().map_or(0, |c| c.size);
+            let page = state.store.checkpoints(after, 10_000).await?;
+            if page.is_empty() {
+                break;
+            }
+            all.extend(page);
+        }
+        let mut from = None;
+        for cp in all.iter().rev() {
+            if cp.key_id != key.public().id() {
+                continue;
+            }
+            if cp.size > head || key.public().verify(cp).is_err() {
+                tracing::error!(
+                    size = cp.size,
+                    head,
+                    "a checkpoint in the database is not one this key signed over this journal: \
+                     run vigil verify"
+                );
+                continue;
+            }
+            from = Some(cp);
+            break;
+        }
+        let tree = match from {
+            Some(cp) => {
+                let edge = state.store.tree_frontier(cp.size).await?;
+                let tree = Frontier::from_edge(cp.size, edge)
+                    .ok_or_else(|| StoreError::backend(std::io::Error::other("a tree edge")))?;
+                if tree.root() != cp.root {
+                    return Err(SignerError::Forked(cp.size));
+                }
+                tree
+            }
+            None => {
+                let mut tree = Frontier::default();
+                extend(state, &mut tree, head).await?;
+                tree
+            }
+        };
+        Ok(Signer {
+            key,
+            tree,
+            signed: from.map_or(0, |c| c.size),
+            last_signed_at: from.map(|c| c.signed_at),
+        })
     }
-    let root = state.store.tree_root(head).await?;
-    let cp = signer.sign(head, root, state.now());
-    match state.store.add_checkpoint(cp.clone()).await {
-        Ok(()) => Ok(Some(cp)),
-        // Another process signed this size first.
-        Err(StoreError::Conflict { .. }) => Ok(None),
-        Err(e) => Err(e),
+
+    /// Signs a checkpoint of the whole journal if it has grown since the last one and `due`
+    /// says so (given how many entries came since, and when the last was signed); returns it.
+    pub async fn sign_if(
+        &mut self,
+        state: &AppState,
+        due: impl FnOnce(u64, Option<chrono::DateTime<chrono::Utc>>) -> bool,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        let head = state.store.head().await?.map_or(0, |(seq, _)| seq);
+        let since = head.saturating_sub(self.signed);
+        if since == 0 || !due(since, self.last_signed_at) {
+            return Ok(None);
+        }
+        extend(state, &mut self.tree, head).await?;
+        let root = self.tree.root();
+        if state.store.tree_root(head).await? != root {
+            tracing::error!(
+                size = head,
+                "the kept Merkle tree differs from the journal's: proofs will fail until it is \
+                 rebuilt; run vigil verify"
+            );
+        }
+        let cp = self.key.sign(head, root, state.now());
+        self.signed = head;
+        self.last_signed_at = Some(cp.signed_at);
+        match state.store.add_checkpoint(cp.clone()).await {
+            Ok(()) => Ok(Some(cp)),
+            Err(StoreError::Conflict { .. }) => {
+                tracing::error!(
+                    size = head,
+                    "a checkpoint at this size is already in the database, not signed by this \
+                     server: run vigil verify"
+                );
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
+/// Continues the tree with the journal's chain hashes up to `head`.
+async fn extend(state: &AppState, tree: &mut Frontier, head: u64) -> Result<(), StoreError> {
+    while tree.size() < head {
+        let want = (head - tree.size()).min(100_000) as usize;
+        let hashes = state.store.chain_hashes(tree.size() + 1, want).await?;
+        if hashes.is_empty() {
+            return Err(StoreError::backend(std::io::Error::other(format!(
+                "entry {} is missing from the journal: run vigil verify",
+                tree.size() + 1
+            ))));
+        }
+        for h in &hashes {
+            tree.push(vigil_core::merkle::leaf(h), |_, _, _| {});
+        }
+    }
+    Ok(())
+}
+
 /// Signs checkpoints while the server runs: when `checkpoint_every` entries have come since
-/// the newest one, or `checkpoint_seconds` have passed with any new entry; and once more at stop.
+/// the last one, or `checkpoint_seconds` have passed with any new entry; and once more at stop.
 pub async fn run(state: AppState) {
-    let Some(signer) = state.signer.clone() else {
+    let Some(key) = state.signer.clone() else {
         return;
     };
     let every = state.config.integrity.checkpoint_every;
     let seconds = state.config.integrity.checkpoint_seconds;
     let mut stopping = state.stopping.subscribe();
+    let mut signer: Option<Signer> = None;
+    let mut told = false;
     loop {
-        let now = state.now();
-        let due = |since: u64, latest: Option<&Checkpoint>| {
-            since >= every
-                || latest.is_none_or(|c| (now - c.signed_at).num_seconds() >= seconds as i64)
-        };
-        if let Err(e) = sign_if(&state, &signer, due).await {
-            tracing::warn!(error = %e, "signing a checkpoint failed; trying again");
+        if signer.is_none() {
+            match Signer::start(&state, key.clone()).await {
+                Ok(s) => signer = Some(s),
+                Err(e) if !told => {
+                    tracing::error!(error = %e, "checkpoints are not being signed");
+                    told = true;
+                }
+                Err(_) => {}
+            }
+        }
+        if let Some(signer) = signer.as_mut() {
+            let now = state.now();
+            let due = |since: u64, last: Option<chrono::DateTime<chrono::Utc>>| {
+                since >= every || last.is_none_or(|t| (now - t).num_seconds() >= seconds as i64)
+            };
+            if let Err(e) = signer.sign_if(&state, due).await {
+                tracing::warn!(error = %e, "signing a checkpoint failed; trying again");
+            }
         }
         if *stopping.borrow() {
             break;
@@ -340,8 +520,10 @@ pub async fn run(state: AppState) {
         }
     }
     // The last entries (vigil.stop is written after this) get a checkpoint at the next start.
-    if let Err(e) = sign_if(&state, &signer, |_, _| true).await {
-        tracing::warn!(error = %e, "signing the last checkpoint failed");
+    if let Some(signer) = signer.as_mut() {
+        if let Err(e) = signer.sign_if(&state, |_, _| true).await {
+            tracing::warn!(error = %e, "signing the last checkpoint failed");
+        }
     }
 }
 
@@ -430,8 +612,32 @@ pub async fn verify(
     let mut last_good_cp = 0u64;
     let mut damaged_tree = false;
     let mut broken = false;
+    let mut records = Records::default();
+    // The next batch is read (and decoded) while this one is hashed.
+    let fetch = |from: u64| {
+        let store = state.store.clone();
+        tokio::spawn(async move { store.scan(from, 10_000).await })
+    };
+    let mut next = fetch(1);
     'walk: loop {
-        let batch = match state.store.scan(chain.verified() + 1, 10_000).await {
+        let read = next.await.context("reading the journal")?;
+        let read = match &read {
+            Ok(batch)
+                if batch
+                    .last()
+                    .is_some_and(|e| e.seq == chain.verified() + batch.len() as u64) =>
+            {
+                read
+            }
+            // A gap inside the batch: read from where the chain stands.
+            Ok(_) => state.store.scan(chain.verified() + 1, 10_000).await,
+            Err(_) => read,
+        };
+        next = fetch(match &read {
+            Ok(batch) => batch.last().map_or(u64::MAX, |e| e.seq + 1),
+            Err(_) => u64::MAX,
+        });
+        let batch = match read {
             Ok(batch) => batch,
             Err(e) => {
                 // Name the entry that cannot be read: walk up to it one by one.
@@ -477,6 +683,7 @@ pub async fn verify(
                 broken = true;
                 break 'walk;
             }
+            records.note(e);
             let mut hash = [0u8; 32];
             hex::decode_to_slice(&e.hash, &mut hash).context("a verified hash is hex")?;
             frontier.push(merkle::leaf(&hash), |start, level, h| {
@@ -543,6 +750,11 @@ pub async fn verify(
             ));
         }
     }
+    // What the annotation tables hold against what the journal recorded (when the journal
+    // itself verified: otherwise its records cannot be trusted).
+    if !broken {
+        records.cross_check(state, &mut problems).await?;
+    }
     Ok(Verification {
         ok: problems.is_empty(),
         entries,
@@ -585,5 +797,181 @@ impl std::fmt::Display for Verification {
                 self.entries, self.checkpoints_verified, self.checkpoints
             )
         }
+    }
+}
+
+/// What the journal recorded of annotations, incidents, pins and notes (Vigil's own entries
+/// that tell of them), by the seq of the recording entry, gathered while the journal is walked.
+#[derive(Default)]
+struct Records(std::collections::BTreeMap<u64, Recorded>);
+
+struct Recorded {
+    action: String,
+    actor: String,
+    target: Option<String>,
+    target_name: Option<String>,
+    details: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The actions whose entries record a row of the annotation tables.
+const RECORDING: [&str; 6] = [
+    "annotation.create",
+    "incident.create",
+    "incident.pin",
+    "incident.note",
+    "incident.close",
+    "incident.reopen",
+];
+
+impl Records {
+    fn note(&mut self, e: &vigil_core::StoredEvent) {
+        let ev = &e.event;
+        if ev.section != super::own_entry::SECTION || !RECORDING.contains(&ev.action.as_str()) {
+            return;
+        }
+        self.0.insert(
+            e.seq,
+            Recorded {
+                action: ev.action.clone(),
+                actor: ev.actor.id.clone(),
+                target: ev.target.as_ref().map(|t| t.id.clone()),
+                target_name: ev.target.as_ref().and_then(|t| t.name.clone()),
+                details: ev.details.clone().unwrap_or_default(),
+            },
+        );
+    }
+
+    /// Compares every annotation, incident, pin and note the store holds with the entry that
+    /// recorded it, and finds recorded ones the store no longer holds.
+    async fn cross_check(
+        mut self,
+        state: &AppState,
+        problems: &mut Vec<String>,
+    ) -> anyhow::Result<()> {
+        use serde_json::{json, Value};
+        let mut found = Vec::new();
+        // Each row: what it is, its journal seq, the action(s) that record it, its actor, its
+        // target and the details it must match.
+        let mut check = |what: String,
+                         seq: u64,
+                         actions: &[&str],
+                         author: &str,
+                         target: String,
+                         name: Option<&str>,
+                         want: Vec<(&str, Value)>,
+                         records: &mut Records| {
+            let Some(r) = records.0.remove(&seq) else {
+                found.push(format!(
+                    "{what}: journal entry {seq}, which it names as its record, does not record it"
+                ));
+                return;
+            };
+            let mut differs = Vec::new();
+            if !actions.contains(&r.action.as_str()) {
+                differs.push("kind");
+            }
+            if r.actor != author {
+                differs.push("author");
+            }
+            if r.target.as_deref() != Some(target.as_str()) {
+                differs.push("entry or incident");
+            }
+            if name.is_some() && r.target_name.as_deref() != name {
+                differs.push("title");
+            }
+            for (key, value) in &want {
+                if r.details.get(*key).unwrap_or(&Value::Null) != value {
+                    differs.push(key);
+                }
+            }
+            if !differs.is_empty() {
+                found.push(format!(
+                    "{what}: {} changed since journal entry {seq} recorded it",
+                    differs.join(", ")
+                ));
+            }
+        };
+        let mut after = 0;
+        loop {
+            let page = state.store.annotations_after(after, 10_000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.journal_seq;
+            for a in &page {
+                check(
+                    format!("annotation {} on entry {}", a.id, a.entry),
+                    a.journal_seq,
+                    &["annotation.create"],
+                    &a.author,
+                    a.entry.to_string(),
+                    None,
+                    vec![
+                        ("annotation", json!(a.id)),
+                        ("comment", json!(a.comment)),
+                        ("marks", json!(a.marks)),
+                        ("supersedes", json!(a.supersedes)),
+                        ("written_at", json!(micros::format(&a.written_at))),
+                    ],
+                    &mut self,
+                );
+            }
+        }
+        for i in state.store.incidents().await? {
+            check(
+                format!("incident {} ({})", i.number, i.id),
+                i.journal_seq,
+                &["incident.create"],
+                &i.author,
+                i.id.to_string(),
+                Some(&i.title),
+                vec![("description", json!(i.description))],
+                &mut self,
+            );
+            for p in state.store.pins(i.id).await? {
+                check(
+                    format!("the pin of entry {} to incident {}", p.entry, i.number),
+                    p.journal_seq,
+                    &["incident.pin"],
+                    &p.author,
+                    p.entry.to_string(),
+                    None,
+                    vec![("incident", json!(p.incident)), ("pin", json!(p.id))],
+                    &mut self,
+                );
+            }
+            for n in state.store.incident_notes(i.id).await? {
+                let action = match n.status {
+                    Some(vigil_api::IncidentStatus::Closed) => "incident.close",
+                    Some(vigil_api::IncidentStatus::Open) => "incident.reopen",
+                    None => "incident.note",
+                };
+                check(
+                    format!("note {} on incident {}", n.id, i.number),
+                    n.journal_seq,
+                    &[action],
+                    &n.author,
+                    n.incident.to_string(),
+                    None,
+                    vec![
+                        ("note", json!(n.id)),
+                        ("text", json!(n.text)),
+                        ("status", json!(n.status)),
+                    ],
+                    &mut self,
+                );
+            }
+        }
+        for (seq, r) in &self.0 {
+            let id = ["annotation", "pin", "note"]
+                .iter()
+                .find_map(|k| r.details.get(*k).and_then(|v| v.as_str()))
+                .or(r.target.as_deref())
+                .unwrap_or("?");
+            found.push(format!(
+                "journal entry {seq} records {} {id}, which the store no longer holds",
+                r.action
+            ));
+        }
+        problems.extend(found);
+        Ok(())
     }
 }

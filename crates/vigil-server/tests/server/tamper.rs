@@ -48,8 +48,9 @@ async fn journal(n: usize, seed: u64) -> Journal {
         database: db.clone(),
         ..ServerConfig::default()
     };
-    let signer = integrity::signer_for(&config).unwrap();
+    let key = integrity::signer_for(&config).unwrap();
     let state = vigil_server::open_journal(&config).unwrap();
+    let mut signer = integrity::Signer::start(&state, key.clone()).await.unwrap();
     let mut dice = Dice(seed);
     let events = dataset(n, seed);
     let mut at = 0;
@@ -63,13 +64,15 @@ async fn journal(n: usize, seed: u64) -> Journal {
             .unwrap();
         at += take;
         if !dice.next().is_multiple_of(3) || at == n && checkpoints.is_empty() {
-            if let Some(cp) = integrity::sign_if(&state, &signer, |_, _| true)
-                .await
-                .unwrap()
-            {
+            if let Some(cp) = signer.sign_if(&state, |_, _| true).await.unwrap() {
                 checkpoints.push(cp.size);
             }
         }
+    }
+    investigate(&state, &mut dice).await;
+    let size = state.store.head().await.unwrap().unwrap().0;
+    if let Some(cp) = signer.sign_if(&state, |_, _| true).await.unwrap() {
+        checkpoints.push(cp.size);
     }
     drop(state);
     // Everything in the main file, so that a copy of it is the whole journal.
@@ -79,9 +82,57 @@ async fn journal(n: usize, seed: u64) -> Journal {
     Journal {
         _dir: dir,
         db,
-        public: *signer.public(),
-        size: n as u64,
+        public: *key.public(),
+        size,
         checkpoints,
+    }
+}
+
+/// Annotations, incidents, pins and notes on the journal's entries, through the service as an
+/// investigator's requests are.
+async fn investigate(state: &vigil_server::AppState, dice: &mut Dice) {
+    use vigil_api::{AnnotationRequest, IncidentRequest, IncidentStatus, NoteRequest, PinRequest};
+    use vigil_server::service::annotations as notes;
+    use vigil_server::service::caller::{Annotator, Caller, Capability};
+    let by = Annotator::check(Caller::operator("inès")).unwrap();
+    let head = state.store.head().await.unwrap().unwrap().0;
+    let entry = |seq: u64| async move { state.store.entries(vec![seq]).await.unwrap()[0].event.id };
+    for i in 0..6 {
+        let on = entry(dice.within(1, head)).await;
+        let r = AnnotationRequest {
+            comment: Some(format!("« vu » n°{i} — =SUM(A1) مرحبا 👍🏽\n\"quoted\"")),
+            marks: (i % 2 == 0).then(|| vec!["player-request".to_owned()]),
+            ..Default::default()
+        };
+        notes::annotate(state, &by, on, r).await.unwrap();
+    }
+    for n in 0..2 {
+        let (incident, _) = notes::open_incident(
+            state,
+            &by,
+            IncidentRequest {
+                title: Some(format!("Bonus abuse #{n}")),
+                description: Some("Manual bonuses at night".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let key = incident.number.to_string();
+        for _ in 0..2 {
+            let r = PinRequest {
+                id: None,
+                entry: entry(dice.within(1, head)).await,
+                written_at: None,
+            };
+            notes::pin(state, &by, &key, r).await.unwrap();
+        }
+        let r = NoteRequest {
+            text: Some("Seen with compliance".into()),
+            status: Some(IncidentStatus::Closed),
+            ..Default::default()
+        };
+        notes::note(state, &by, &key, r).await.unwrap();
     }
 }
 
@@ -119,6 +170,7 @@ fn intrude(db: &Path) -> Connection {
     for t in triggers {
         conn.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
     }
+    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
     conn
 }
 
@@ -131,7 +183,24 @@ fn blob(conn: &Connection, column: &str, seq: u64) -> Vec<u8> {
     .unwrap()
 }
 
-const KINDS: u64 = 15;
+const KINDS: u64 = 21;
+
+/// A row of an annotation table chosen by the dice, as (its id, what names it, journal seq).
+fn pick(conn: &Connection, sql: &str, dice: &mut Dice) -> (Vec<u8>, String, u64) {
+    let rows: Vec<(Vec<u8>, String, i64)> = conn
+        .prepare(sql)
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let (id, name, seq) = rows[dice.within(0, rows.len() as u64 - 1) as usize].clone();
+    (id, name, seq as u64)
+}
+
+fn uuid(bytes: &[u8]) -> uuid::Uuid {
+    uuid::Uuid::from_slice(bytes).unwrap()
+}
 
 /// Applies tampering `kind` and says what `vigil verify` must name first.
 async fn tamper(j: &Journal, db: &Path, kind: u64, dice: &mut Dice) -> (String, String) {
@@ -368,6 +437,93 @@ async fn tamper(j: &Journal, db: &Path, kind: u64, dice: &mut Dice) -> (String, 
                 format!("checkpoint at size {cp}: bad signature"),
             )
         }
+        15..=17 => {
+            let (id, _, seq) = pick(
+                &conn,
+                "SELECT a.id, '', a.journal_seq FROM annotations a",
+                dice,
+            );
+            let (what, changed) = match kind {
+                15 => {
+                    conn.execute(
+                        "UPDATE annotations SET comment = 'nothing to see' WHERE id = ?",
+                        [&id],
+                    )
+                    .unwrap();
+                    ("comment changed", "comment changed since journal entry")
+                }
+                16 => {
+                    conn.execute("DELETE FROM annotations WHERE id = ?", [&id])
+                        .unwrap();
+                    let named = format!(
+                        "journal entry {seq} records annotation.create {}, which the store no longer holds",
+                        uuid(&id)
+                    );
+                    return (format!("annotation {} deleted", uuid(&id)), named);
+                }
+                _ => {
+                    conn.execute(
+                        "UPDATE annotations SET entry_seq = entry_seq % ? + 1 WHERE id = ?",
+                        params![n as i64, id],
+                    )
+                    .unwrap();
+                    (
+                        "moved to another entry",
+                        "entry or incident changed since journal entry",
+                    )
+                }
+            };
+            (
+                format!("annotation {}: {what}", uuid(&id)),
+                format!("annotation {} on entry", uuid(&id)) + "|" + changed,
+            )
+        }
+        18 => {
+            let (id, number, _) = pick(
+                &conn,
+                "SELECT id, CAST(number AS TEXT), journal_seq FROM incidents",
+                dice,
+            );
+            conn.execute("UPDATE incidents SET title = 'Nothing' WHERE id = ?", [&id])
+                .unwrap();
+            (
+                format!("incident {number} retitled"),
+                format!(
+                    "incident {number} ({}): title changed since journal entry",
+                    uuid(&id)
+                ),
+            )
+        }
+        19 => {
+            let (id, _, seq) = pick(&conn, "SELECT id, '', journal_seq FROM incident_pins", dice);
+            conn.execute("DELETE FROM incident_pins WHERE id = ?", [&id])
+                .unwrap();
+            (
+                format!("pin {} removed", uuid(&id)),
+                format!(
+                    "journal entry {seq} records incident.pin {}, which the store no longer holds",
+                    uuid(&id)
+                ),
+            )
+        }
+        20 => {
+            let (id, _, seq) = pick(
+                &conn,
+                "SELECT id, '', journal_seq FROM incident_notes",
+                dice,
+            );
+            conn.execute(
+                "UPDATE incident_notes SET status = 'open' WHERE id = ?",
+                [&id],
+            )
+            .unwrap();
+            (
+                format!("note {} reopened its incident", uuid(&id)),
+                format!("note {} on incident", uuid(&id))
+                    + "|"
+                    + &format!("kind, status changed since journal entry {seq} recorded it"),
+            )
+        }
         _ => {
             let k = dice.within(1, n);
             let mut body = blob(&conn, "body", k);
@@ -390,7 +546,7 @@ async fn tamper(j: &Journal, db: &Path, kind: u64, dice: &mut Dice) -> (String, 
 async fn every_seeded_tampering_is_caught_and_named_and_untouched_copies_verify() {
     let work = tempfile::tempdir().unwrap();
     let (mut caught, mut clean) = (0, 0);
-    // 10 journals of 600 to 1,500 entries, 15 kinds of tampering on each: 150 tamperings,
+    // 10 journals of 600 to 1,500 entries, 21 kinds of tampering on each: 210 tamperings,
     // each on a fresh copy that first verifies untouched.
     for base in 0..10u64 {
         let mut dice = Dice(0x5eed + base);
@@ -410,11 +566,13 @@ async fn every_seeded_tampering_is_caught_and_named_and_untouched_copies_verify(
             // "entry K|": entry K named, whether its content no longer matches or its stored
             // form cannot be read.
             let first = &found.problems[0];
-            let named_first = match named.strip_suffix('|') {
-                Some(entry) => {
+            let named_first = match named.split_once('|') {
+                Some((entry, "")) => {
                     first.starts_with(&format!("{entry} (id"))
                         || first.starts_with(&format!("{entry}:"))
                 }
+                // Both parts, in this order.
+                Some((a, b)) => first.find(a).is_some_and(|at| first[at..].contains(b)),
                 None => first.contains(&named),
             };
             assert!(
@@ -425,7 +583,7 @@ async fn every_seeded_tampering_is_caught_and_named_and_untouched_copies_verify(
             caught += 1;
         }
     }
-    assert_eq!((caught, clean), (150, 150));
+    assert_eq!((caught, clean), (210, 210));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -448,7 +606,10 @@ async fn vigil_verify_exits_1_naming_the_fault_and_checks_the_key_it_is_given() 
     };
     let (code, out, _) = run(&j.db, &["--key", key_file.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("verified 700 entries"), "{out}");
+    assert!(
+        out.contains(&format!("verified {} entries", j.size)),
+        "{out}"
+    );
     assert!(
         out.contains(&format!("each signed by key {}", j.public.id())),
         "{out}"
@@ -533,4 +694,85 @@ async fn vigil_verify_exits_1_naming_the_fault_and_checks_the_key_it_is_given() 
         )),
         "{found}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signer_signs_the_journal_not_what_was_planted_beside_it() {
+    use vigil_core::merkle;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = ServerConfig {
+        database: db.clone(),
+        ..ServerConfig::default()
+    };
+    let key = integrity::signer_for(&config).unwrap();
+    let state = vigil_server::open_journal(&config).unwrap();
+    let events = dataset(900, 5);
+    state.store.append(events[..300].to_vec()).await.unwrap();
+    let mut signer = integrity::Signer::start(&state, key.clone()).await.unwrap();
+    let first = signer.sign_if(&state, |_, _| true).await.unwrap().unwrap();
+    assert_eq!(first.size, 300);
+
+    // An intruder without the key plants a checkpoint far beyond the journal, one at the next
+    // size, and the hash of the subtree of entries 513–768 before those entries exist.
+    let conn = intrude(&db);
+    conn.execute(
+        "INSERT INTO checkpoints VALUES (?, ?, 0, ?, ?)",
+        params![1i64 << 40, vec![0u8; 32], key.public().id(), vec![0u8; 64]],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO merkle_nodes (id, hash) VALUES (?, ?)",
+        params![(8i64 << 48) | 2, vec![7u8; 32]],
+    )
+    .unwrap();
+    drop(conn);
+
+    // A signer started now passes over the planted checkpoint and goes on from the real one;
+    // what it signs is the journal's tree, whatever the kept nodes say.
+    state.store.append(events[300..900].to_vec()).await.unwrap();
+    let mut signer = integrity::Signer::start(&state, key.clone()).await.unwrap();
+    let cp = signer.sign_if(&state, |_, _| true).await.unwrap().unwrap();
+    assert_eq!(cp.size, 900);
+    let mut leaves = Vec::new();
+    for h in state.store.chain_hashes(1, 1000).await.unwrap() {
+        leaves.push(merkle::leaf(&h));
+    }
+    assert_eq!(cp.root, merkle::root_of(&leaves), "the journal's root");
+    assert_ne!(
+        state.store.tree_root(900).await.unwrap(),
+        cp.root,
+        "the kept tree was planted"
+    );
+    let found = integrity::verify(&state, Some(*key.public()), Vec::new())
+        .await
+        .unwrap();
+    assert!(!found.ok);
+    assert!(
+        found
+            .problems
+            .iter()
+            .any(|p| p.contains("kept Merkle tree is damaged over entries 513–768")),
+        "{:?}",
+        found.problems
+    );
+    assert!(
+        found
+            .problems
+            .iter()
+            .any(|p| p.contains(&format!("checkpoint at size {}: bad signature", 1u64 << 40))),
+        "{:?}",
+        found.problems
+    );
+
+    // The journal rewritten under a checkpoint this key signed: the signer stops.
+    let conn = intrude(&db);
+    conn.execute("UPDATE events SET hash = zeroblob(32) WHERE seq = 5", [])
+        .unwrap();
+    drop(conn);
+    match integrity::Signer::start(&state, key.clone()).await {
+        Err(integrity::SignerError::Forked(size)) => assert_eq!(size, 900),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("a signer started over a rewritten journal"),
+    }
 }

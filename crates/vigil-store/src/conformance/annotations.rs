@@ -427,5 +427,21 @@ pub async fn annotations_are_written_once_with_their_journal_entry<
         .await
         .unwrap();
     assert_eq!(notes[&data[2].seq].incidents, vec![i.to_ref()]);
-    assert_eq!(notes[&data[3].seq].annotations, vec![first.unwrap()]);
+    let first = first.unwrap();
+    assert_eq!(notes[&data[3].seq].annotations, vec![first.clone()]);
+    // Every annotation, in the order of the journal entries that record them.
+    let all = store.annotations_after(0, 100).await.unwrap();
+    assert!(all.contains(&first));
+    assert!(all.windows(2).all(|w| w[0].journal_seq < w[1].journal_seq));
+    let after = store
+        .annotations_after(first.journal_seq, 100)
+        .await
+        .unwrap();
+    assert!(after.iter().all(|a| a.journal_seq > first.journal_seq));
+    assert_eq!(store.annotations_after(0, 1).await.unwrap().len(), 1);
+    assert!(store
+        .annotations_after(u64::MAX, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }

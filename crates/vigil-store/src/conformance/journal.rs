@@ -459,6 +459,21 @@ pub async fn the_tree_follows_the_journal_and_checkpoints_are_kept<S: JournalSto
             }
         }
     }
+    // The right edge of a tree, continued with the next chain hashes, gives the bigger root.
+    let hashes = store.chain_hashes(301, 1000).await.unwrap();
+    assert_eq!(hashes.len(), 400);
+    assert_eq!(merkle::leaf(&hashes[0]), leaves[300]);
+    let mut f = merkle::Frontier::from_edge(300, store.tree_frontier(300).await.unwrap()).unwrap();
+    for h in &hashes {
+        f.push(merkle::leaf(h), |_, _, _| {});
+    }
+    assert_eq!(f.root(), merkle::root_of(&leaves));
+    assert!(store.chain_hashes(701, 10).await.unwrap().is_empty());
+    assert!(store.chain_hashes(u64::MAX, 10).await.unwrap().is_empty());
+    assert!(matches!(
+        store.tree_frontier(701).await,
+        Err(StoreError::Invalid { .. })
+    ));
     let kept = store
         .tree_nodes(vec![(0, 8), (256, 8), (0, 9), (512, 8)])
         .await

@@ -27,6 +27,7 @@ pub async fn key(
 /// The newest signed checkpoint: the Merkle root of the journal's first `size` entries.
 #[utoipa::path(get, path = "/v1/integrity/checkpoint", tag = "integrity",
     responses((status = 200, body = SignedCheckpoint),
+              (status = 403, description = "The caller reads some entries masked: checkpoints carry hashes withheld from them", body = ErrorEnvelope),
               (status = 404, description = "No checkpoint is signed yet", body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn checkpoint(
@@ -55,6 +56,7 @@ pub async fn inclusion(
 #[utoipa::path(get, path = "/v1/integrity/proof/consistency", tag = "integrity", params(ConsistencyParams),
     responses((status = 200, body = ConsistencyProof),
               (status = 400, description = "from is 0 or after to, or to is beyond the journal", body = ErrorEnvelope),
+              (status = 403, description = "The caller reads some entries masked: proofs carry hashes withheld from them", body = ErrorEnvelope),
               (status = 404, description = "No checkpoint yet when no `to` is given", body = ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn consistency(
