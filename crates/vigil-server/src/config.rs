@@ -380,6 +380,7 @@ mod tests {
                 l.strip_prefix("# [alerts.")
                     .map(|r| format!("[alerts.{r}"))
                     .or_else(|| (l == "# [tls]").then(|| "[tls]".to_owned()))
+                    .or_else(|| (l == "# [integrity]").then(|| "[integrity]".to_owned()))
                     .unwrap_or_else(|| {
                         let setting = l.strip_prefix("# ").filter(|r| {
                             r.split_once(" = ").is_some_and(|(k, _)| {
@@ -399,6 +400,18 @@ mod tests {
             full.tls.unwrap().key,
             PathBuf::from("/etc/vigil/tls/privkey.pem")
         );
+        let integrity = full.integrity.unwrap();
+        integrity.validate().unwrap();
+        assert_eq!(
+            integrity.signing_key,
+            Some(PathBuf::from("/etc/vigil/keys/checkpoint.key"))
+        );
+        assert_eq!(integrity.checkpoint_every, 10_000);
+        let zero = IntegrityConfig {
+            checkpoint_seconds: 0,
+            ..Default::default()
+        };
+        assert!(zero.validate().unwrap_err().contains("checkpoint_seconds"));
         let alerts = full.alerts.unwrap();
         alerts.validate().unwrap();
         assert_eq!(alerts.channels.len(), 4);

@@ -183,6 +183,7 @@ fn rows(w: &World) -> Vec<Row> {
     };
     use Need::*;
     let read = Right("read");
+    let unmask = Right("unmask");
     let annotate = Right("annotate");
     let (marks, alerts, accounts) = (Right("marks"), Right("alerts"), Right("accounts"));
     // Writes carry an empty body: a caller allowed to make them gets the body's 400 (or the
@@ -338,6 +339,39 @@ fn rows(w: &World) -> Vec<Row> {
             "/v1/facets?field=section".into(),
             None,
             read,
+            200,
+        ),
+        row(
+            Method::GET,
+            "/v1/integrity/key",
+            "/v1/integrity/key".into(),
+            None,
+            read,
+            200,
+        ),
+        // Checkpoints and proofs carry hashes of entries: only for readers shown hashes.
+        row(
+            Method::GET,
+            "/v1/integrity/checkpoint",
+            "/v1/integrity/checkpoint".into(),
+            None,
+            unmask,
+            200,
+        ),
+        row(
+            Method::GET,
+            "/v1/integrity/proof/inclusion",
+            "/v1/integrity/proof/inclusion?seq=1&size=2".into(),
+            None,
+            unmask,
+            200,
+        ),
+        row(
+            Method::GET,
+            "/v1/integrity/proof/consistency",
+            "/v1/integrity/proof/consistency?from=1&to=2".into(),
+            None,
+            unmask,
             200,
         ),
         row(
@@ -726,6 +760,25 @@ async fn every_endpoint_answers_each_caller_as_its_rights_say() {
         .await;
         assert_eq!(me["rights"], json!(c.rights.unwrap()), "{}", c.name);
     }
+
+    // The first checkpoint, signed within a second of the start.
+    let mut signed = false;
+    for _ in 0..100 {
+        let (status, _) = api(
+            s,
+            &alice,
+            Method::GET,
+            "/v1/integrity/checkpoint",
+            json!({}),
+        )
+        .await;
+        if status == 200 {
+            signed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(signed, "no checkpoint signed");
 
     // The matrix covers every operation of the OpenAPI document.
     let rows = rows(&w);

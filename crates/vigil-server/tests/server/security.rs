@@ -1582,7 +1582,7 @@ async fn every_entry_records_the_key_that_sent_it_under_the_chain() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("entry seq {seq} (id ")) && err.contains("does not match its hash"),
+        err.contains(&format!("entry {seq} (id ")) && err.contains("content changed"),
         "{err}"
     );
 }
