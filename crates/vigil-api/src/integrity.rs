@@ -91,3 +91,20 @@ pub struct ConsistencyProof {
     /// The proof, hex (RFC 9162, section 2.1.4).
     pub proof: Vec<String>,
 }
+
+/// The header of a feed page that says where the next page starts (`after_seq`).
+pub const FEED_NEXT_HEADER: &str = "vigil-feed-next-after-seq";
+
+/// Parameters of the feed (`GET /v1/feed`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct FeedParams {
+    /// Entries after this seq (0, the default, for the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_seq: Option<u64>,
+    /// At most this many entries, 1 to 10,000 (default 1,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 10000))]
+    pub limit: Option<usize>,
+}

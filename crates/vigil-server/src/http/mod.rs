@@ -140,6 +140,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(integrity::checkpoint))
         .routes(routes!(integrity::inclusion))
         .routes(routes!(integrity::consistency))
+        .routes(routes!(integrity::feed))
         .routes(routes!(meta::healthz))
         .split_for_parts();
     // After the routes: the modifier goes over their operations.

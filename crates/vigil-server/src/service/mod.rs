@@ -35,6 +35,7 @@ pub mod annotations;
 pub mod caller;
 pub mod credentials;
 pub mod exports;
+pub mod feed;
 pub mod integrity;
 pub mod journal;
 pub mod own_entry;

@@ -376,6 +376,14 @@ fn rows(w: &World) -> Vec<Row> {
         ),
         row(
             Method::GET,
+            "/v1/feed",
+            "/v1/feed?limit=5".into(),
+            None,
+            Right("export"),
+            200,
+        ),
+        row(
+            Method::GET,
             "/v1/export",
             "/v1/export?format=ndjson&q=-section:vigil".into(),
             None,

@@ -1,15 +1,18 @@
-//! Tamper evidence: the store's public key, its newest signed checkpoint, and Merkle proofs.
+//! Tamper evidence: the store's public key, its newest signed checkpoint, Merkle proofs, and the
+//! feed a SIEM keeps its own copy of the journal with.
 
 use axum::extract::State;
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use vigil_api::{
-    ConsistencyParams, ConsistencyProof, InclusionParams, InclusionProof, IntegrityKey,
-    SignedCheckpoint,
+    ConsistencyParams, ConsistencyProof, FeedParams, InclusionParams, InclusionProof, IntegrityKey,
+    SignedCheckpoint, FEED_NEXT_HEADER,
 };
 
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::Params;
-use crate::service::caller::CanRead;
+use crate::service::caller::{CanRead, Exporter};
 use crate::service::integrity;
 use crate::state::AppState;
 
@@ -65,4 +68,39 @@ pub async fn consistency(
     Params(p): Params<ConsistencyParams>,
 ) -> Result<Json<ConsistencyProof>, ApiError> {
     Ok(Json(integrity::consistency(&state, &reader, p).await?))
+}
+
+/// The journal in seq order for a SIEM to pull from where it left off: NDJSON, one entry per
+/// line as `GET /v1/events/{id}` gives it (with its seq, and its chain hash for a reader shown
+/// hashes), the entries after `after_seq` within the caller's export scope; the
+/// `Vigil-Feed-Next-After-Seq` header says where the next page starts. Journaled
+/// (`journal.feed`) before it answers.
+#[utoipa::path(get, path = "/v1/feed", tag = "events", params(FeedParams),
+    responses((status = 200, description = "Up to `limit` entries, one JSON object per line",
+                  content(("application/x-ndjson")),
+                  headers(("vigil-feed-next-after-seq" = u64, description = "The after_seq of the next page: the last entry read, kept or not"))),
+              (status = 400, description = "A limit out of range", body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn feed(
+    State(state): State<AppState>,
+    reader: Exporter,
+    Params(p): Params<FeedParams>,
+) -> Result<Response, ApiError> {
+    let page = crate::service::feed::page(&state, &reader, p).await?;
+    let mut body = Vec::with_capacity(page.entries.len() * 600);
+    for e in &page.entries {
+        serde_json::to_writer(&mut body, e).map_err(|e| ApiError::internal(e))?;
+        body.push(b'\n');
+    }
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-ndjson"),
+        ),
+        (
+            HeaderName::from_static(FEED_NEXT_HEADER),
+            HeaderValue::from(page.next_after_seq),
+        ),
+    ];
+    Ok((headers, body).into_response())
 }
