@@ -89,7 +89,7 @@ pub async fn feed(
     let page = crate::service::feed::page(&state, &reader, p).await?;
     let mut body = Vec::with_capacity(page.entries.len() * 600);
     for e in &page.entries {
-        serde_json::to_writer(&mut body, e).map_err(|e| ApiError::internal(e))?;
+        serde_json::to_writer(&mut body, e).map_err(ApiError::internal)?;
         body.push(b'\n');
     }
     let headers = [
