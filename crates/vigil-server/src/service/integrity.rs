@@ -780,6 +780,10 @@ impl std::fmt::Display for Verification {
                     f,
                     "no checkpoint signed yet: `vigil serve` signs them as entries come"
                 ),
+                (1, Some(key)) => writeln!(
+                    f,
+                    "1 checkpoint, signed by key {key} and matching the journal"
+                ),
                 (n, Some(key)) => writeln!(
                     f,
                     "{n} checkpoints, each signed by key {key} and matching the journal"

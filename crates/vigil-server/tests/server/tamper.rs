@@ -611,7 +611,7 @@ async fn vigil_verify_exits_1_naming_the_fault_and_checks_the_key_it_is_given() 
         "{out}"
     );
     assert!(
-        out.contains(&format!("each signed by key {}", j.public.id())),
+        out.contains(&format!("signed by key {}", j.public.id())),
         "{out}"
     );
     // Without --key: the public part of the signing key beside the database.
