@@ -361,16 +361,29 @@ pub enum SignerError {
          changed after it was signed. Not signing any more checkpoints: run vigil verify"
     )]
     Forked(u64),
+    /// The journal is shorter than a checkpoint this key signed: entries were removed, or an
+    /// older copy of the database was put back.
+    #[error(
+        "the journal has {head} entries but this key signed a checkpoint of {size}: entries \
+         were removed, or an older copy of the database was put back. Not signing any more \
+         checkpoints: run vigil verify"
+    )]
+    Cut {
+        /// The checkpoint's size.
+        size: u64,
+        /// The journal's length.
+        head: u64,
+    },
     /// Reading the store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 impl Signer {
-    /// Starts from the newest checkpoint this key signed that lies within the journal, after
-    /// checking that the journal still gives its root; from the journal's first entry when there
-    /// is none. Checkpoints that are not this key's, or lie beyond the journal, are passed over
-    /// (and logged: `vigil verify` names them).
+    /// Starts from the newest checkpoint this key signed, after checking that the journal still
+    /// gives its root (and still holds its entries); from the journal's first entry when there
+    /// is none. Checkpoints of other keys are passed over, and rows whose signature does not
+    /// hold are logged and passed over (`vigil verify` names them).
     pub async fn start(state: &AppState, key: Arc<SigningKey>) -> Result<Signer, SignerError> {
         let head = state.store.head().await?.map_or(0, |(seq, _)| seq);
         let mut all: Vec<Checkpoint> = Vec::new();
@@ -387,14 +400,18 @@ impl Signer {
             if cp.key_id != key.public().id() {
                 continue;
             }
-            if cp.size > head || key.public().verify(cp).is_err() {
+            if key.public().verify(cp).is_err() {
                 tracing::error!(
                     size = cp.size,
-                    head,
-                    "a checkpoint in the database is not one this key signed over this journal: \
-                     run vigil verify"
+                    "a checkpoint in the database is not one this key signed: run vigil verify"
                 );
                 continue;
+            }
+            if cp.size > head {
+                return Err(SignerError::Cut {
+                    size: cp.size,
+                    head,
+                });
             }
             from = Some(cp);
             break;

@@ -767,6 +767,7 @@ async fn the_signer_signs_the_journal_not_what_was_planted_beside_it() {
 
     // The journal rewritten under a checkpoint this key signed: the signer stops.
     let conn = intrude(&db);
+    let hash5 = blob(&conn, "hash", 5);
     conn.execute("UPDATE events SET hash = zeroblob(32) WHERE seq = 5", [])
         .unwrap();
     drop(conn);
@@ -774,5 +775,21 @@ async fn the_signer_signs_the_journal_not_what_was_planted_beside_it() {
         Err(integrity::SignerError::Forked(size)) => assert_eq!(size, 900),
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a signer started over a rewritten journal"),
+    }
+    // Cut below a checkpoint this key signed (or an older copy put back): it stops too, rather
+    // than sign another history at sizes it already signed.
+    let conn = intrude(&db);
+    conn.execute(
+        "UPDATE events SET hash = ? WHERE seq = 5",
+        [hash5.as_slice()],
+    )
+    .unwrap();
+    conn.execute("DELETE FROM events WHERE seq > 850", [])
+        .unwrap();
+    drop(conn);
+    match integrity::Signer::start(&state, key.clone()).await {
+        Err(integrity::SignerError::Cut { size, head }) => assert_eq!((size, head), (900, 850)),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("a signer started over a cut journal"),
     }
 }
