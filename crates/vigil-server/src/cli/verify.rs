@@ -14,9 +14,10 @@ pub(super) struct VerifyArgs {
     #[command(flatten)]
     db: Database,
     /// The store's public key (PEM, base64 or hex, or a file holding it), as `vigil integrity
-    /// key` printed it [default: derived from the signing key beside the database].
+    /// key` printed it [default: derived from the signing key beside the database]. Again for
+    /// each key the store has signed with.
     #[arg(long)]
-    key: Option<String>,
+    key: Vec<String>,
     /// The signing key to derive the public key from [default: DATABASE.signing-key].
     #[arg(long, env = "VIGIL_SIGNING_KEY", conflicts_with = "key")]
     signing_key: Option<std::path::PathBuf>,
@@ -33,9 +34,13 @@ impl VerifyArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
         let path = self.db.path()?;
         anyhow::ensure!(path.exists(), "no journal at {}", path.display());
-        let key = match (&self.key, &self.signing_key) {
-            (Some(text), _) => Some(public_key(text)?),
-            (None, given) => {
+        let keys = match (self.key.is_empty(), &self.signing_key) {
+            (false, _) => self
+                .key
+                .iter()
+                .map(|k| public_key(k))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            (true, given) => {
                 let mut config = ServerConfig {
                     database: path.clone(),
                     ..ServerConfig::default()
@@ -43,8 +48,8 @@ impl VerifyArgs {
                 config.integrity.signing_key = given.clone();
                 let file = integrity::key_path(&config);
                 match (file.exists(), given.is_some()) {
-                    (true, _) | (false, true) => Some(*integrity::read_key(&file)?.public()),
-                    (false, false) => None,
+                    (true, _) | (false, true) => vec![*integrity::read_key(&file)?.public()],
+                    (false, false) => Vec::new(),
                 }
             }
         };
@@ -54,7 +59,7 @@ impl VerifyArgs {
             .map(|f| read_checkpoint(f))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let state = self.db.open()?;
-        let found = integrity::verify(&state, key, given).await?;
+        let found = integrity::verify(&state, keys, given).await?;
         if self.json {
             println!("{}", serde_json::to_string_pretty(&found)?);
         } else {

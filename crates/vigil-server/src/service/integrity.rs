@@ -578,7 +578,7 @@ pub struct Verification {
 /// store's own, so a rewrite they cover is caught even if the store's checkpoints were removed.
 pub async fn verify(
     state: &AppState,
-    key: Option<PublicKey>,
+    keys: Vec<PublicKey>,
     given: Vec<Checkpoint>,
 ) -> anyhow::Result<Verification> {
     use vigil_core::chain::{ChainError, Verifier};
@@ -606,9 +606,11 @@ pub async fn verify(
     let signed = |cp: &Checkpoint| micros::format(&cp.signed_at);
     // Signatures first: they need nothing but the key.
     let mut good_signature = vec![false; checkpoints.len()];
-    match &key {
-        Some(key) => {
+    match keys.first() {
+        Some(first) => {
             for (i, cp) in checkpoints.iter().enumerate() {
+                // Under the key it names, if that is one given; else named as another's.
+                let key = keys.iter().find(|k| k.id() == cp.key_id).unwrap_or(first);
                 match key.verify(cp) {
                     Ok(()) => good_signature[i] = true,
                     Err(e) => problems.push(format!("{}{e} (signed {})", label(i), signed(cp))),
@@ -779,7 +781,12 @@ pub async fn verify(
         root: hex::encode(frontier.root()),
         checkpoints: checkpoints.len(),
         checkpoints_verified: verified_cps,
-        key_id: key.map(|k| k.id()),
+        key_id: (!keys.is_empty()).then(|| {
+            keys.iter()
+                .map(PublicKey::id)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
         problems,
     })
 }

@@ -152,7 +152,7 @@ async fn verify(db: &Path, key: &PublicKey) -> Verification {
         ..ServerConfig::default()
     };
     let state = vigil_server::open_journal(&config).unwrap();
-    integrity::verify(&state, Some(*key), Vec::new())
+    integrity::verify(&state, vec![*key], Vec::new())
         .await
         .unwrap()
 }
@@ -744,7 +744,7 @@ async fn the_signer_signs_the_journal_not_what_was_planted_beside_it() {
         cp.root,
         "the kept tree was planted"
     );
-    let found = integrity::verify(&state, Some(*key.public()), Vec::new())
+    let found = integrity::verify(&state, vec![*key.public()], Vec::new())
         .await
         .unwrap();
     assert!(!found.ok);
@@ -792,4 +792,40 @@ async fn the_signer_signs_the_journal_not_what_was_planted_beside_it() {
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a signer started over a cut journal"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_signed_under_two_keys_verifies_with_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServerConfig {
+        database: dir.path().join("vigil.db"),
+        ..ServerConfig::default()
+    };
+    let state = vigil_server::open_journal(&config).unwrap();
+    let events = dataset(40, 8);
+    let (old, _) = SigningKey::generate().unwrap();
+    let (new, _) = SigningKey::generate().unwrap();
+    let (old, new) = (std::sync::Arc::new(old), std::sync::Arc::new(new));
+    state.store.append(events[..20].to_vec()).await.unwrap();
+    let mut signer = integrity::Signer::start(&state, old.clone()).await.unwrap();
+    signer.sign_if(&state, |_, _| true).await.unwrap().unwrap();
+    // The key is replaced: the new one signs on, from the journal itself.
+    state.store.append(events[20..].to_vec()).await.unwrap();
+    let mut signer = integrity::Signer::start(&state, new.clone()).await.unwrap();
+    signer.sign_if(&state, |_, _| true).await.unwrap().unwrap();
+
+    let found = integrity::verify(&state, vec![*new.public()], Vec::new())
+        .await
+        .unwrap();
+    assert!(!found.ok);
+    assert!(
+        found.problems[0].contains(&format!("names key {}", old.public().id())),
+        "{:?}",
+        found.problems
+    );
+    let found = integrity::verify(&state, vec![*new.public(), *old.public()], Vec::new())
+        .await
+        .unwrap();
+    assert!(found.ok, "{:?}", found.problems);
+    assert_eq!(found.checkpoints_verified, 2);
 }
