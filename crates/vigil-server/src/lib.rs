@@ -36,16 +36,15 @@ pub use http::{app, openapi};
 pub use state::{AppState, Clock};
 
 /// Opens the store named by the configuration (creating the schema on first use), with its
-/// search index: what `vigil serve` runs on.
+/// search index and its signing key: what `vigil serve` runs on.
 pub fn open(config: &config::ServerConfig) -> anyhow::Result<AppState> {
-    let store = vigil_store_sqlite::SqliteStore::open_masking(
-        &config.database,
-        vigil_store_sqlite::system_clock(),
-        config.privacy.personal_fields.clone(),
-    )
-    .with_context(|| format!("opening the journal at {}", config.database.display()))?;
+    let store = open_indexed(config)?;
     let key = service::integrity::key_path(config);
-    if std::fs::symlink_metadata(&key).is_err() {
+    let missing = matches!(
+        std::fs::symlink_metadata(&key),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound
+    );
+    if missing {
         // A key made now could not sign on from checkpoints of a lost one: say so rather than
         // start a new key quietly.
         let keys = store.checkpoint_keys()?;
@@ -62,6 +61,21 @@ pub fn open(config: &config::ServerConfig) -> anyhow::Result<AppState> {
     let mut state = state(store, config);
     state.signer = Some(signer);
     Ok(state)
+}
+
+/// [`open`] without the signing key: for the command line's verbs that read the index
+/// (`vigil export`), which sign nothing.
+pub fn open_unsigned(config: &config::ServerConfig) -> anyhow::Result<AppState> {
+    Ok(state(open_indexed(config)?, config))
+}
+
+fn open_indexed(config: &config::ServerConfig) -> anyhow::Result<vigil_store_sqlite::SqliteStore> {
+    vigil_store_sqlite::SqliteStore::open_masking(
+        &config.database,
+        vigil_store_sqlite::system_clock(),
+        config.privacy.personal_fields.clone(),
+    )
+    .with_context(|| format!("opening the journal at {}", config.database.display()))
 }
 
 /// Opens the journal alone, without the search index: what the CLI verbs use, so that they

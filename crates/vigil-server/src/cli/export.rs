@@ -54,7 +54,7 @@ impl ExportArgs {
         let privacy = crate::config::FileConfig::read_if(self.config.as_deref())?
             .under(None, None, None)?
             .privacy;
-        let state = crate::open(&ServerConfig {
+        let state = crate::open_unsigned(&ServerConfig {
             database: path,
             privacy,
             ..ServerConfig::default()

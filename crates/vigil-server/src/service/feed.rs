@@ -55,15 +55,25 @@ pub async fn page(
             last = end;
         }
     }
-    // No record, no answer.
-    let read = OwnEntry::by_staff(state.now(), &reader.name, "journal.feed", Kind::Access)
-        .details(json!({
-            "after_seq": after,
-            "next_after_seq": last,
-            "entries": entries.len(),
-        }))
-        .build();
-    state.append_trace(vec![read]).await?;
+    // No record, no answer; but a page that holds nothing, or only the caller's own earlier
+    // pages' records, is not recorded again (a SIEM polling an idle journal would otherwise
+    // feed on its own records forever).
+    let own = |e: &Annotated| {
+        let ev = &e.entry.event;
+        ev.section == super::own_entry::SECTION
+            && ev.action == "journal.feed"
+            && ev.actor.id == reader.name
+    };
+    if entries.iter().any(|e| !own(e)) {
+        let read = OwnEntry::by_staff(state.now(), &reader.name, "journal.feed", Kind::Access)
+            .details(json!({
+                "after_seq": after,
+                "next_after_seq": last,
+                "entries": entries.len(),
+            }))
+            .build();
+        state.append_trace(vec![read]).await?;
+    }
     reader.present(&state.config.privacy, &mut entries);
     crate::service::annotations::hide_incidents_outside(state, reader, &mut entries).await?;
     Ok(FeedPage {

@@ -287,6 +287,9 @@ async fn readers_get_proofs_only_of_entries_they_may_read_in_the_clear() {
     assert_eq!(missing, 404);
 }
 
+/// A key `openssl genpkey -algorithm ed25519` made.
+const OPENSSL_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIMZaGWZrn9lWpmABnKxoquXrqRF1xZc4MacN/R12bPGr\n-----END PRIVATE KEY-----\n";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_signing_key_is_made_once_private_and_kept_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
@@ -372,13 +375,9 @@ async fn the_signing_key_is_made_once_private_and_kept_across_restarts() {
         assert!(message.contains("symbolic link"), "{message}");
         std::fs::remove_file(&key_file).unwrap();
     }
-    // A key made on purpose with OpenSSL is taken.
-    let made_by_openssl = std::process::Command::new("openssl")
-        .args(["genpkey", "-algorithm", "ed25519", "-out"])
-        .arg(&key_file)
-        .status()
-        .unwrap();
-    assert!(made_by_openssl.success());
+    // A key made on purpose with OpenSSL (`openssl genpkey -algorithm ed25519`, PKCS#8 v1:
+    // this one) is taken.
+    std::fs::write(&key_file, OPENSSL_KEY).unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -460,6 +459,20 @@ async fn a_siem_pulls_the_journal_page_by_page_within_its_rights() {
     let details = traces[0].event.details.as_ref().unwrap();
     assert_eq!(details["after_seq"], 0);
     assert_eq!(details["entries"], 100);
+
+    // Polling an idle journal: the pages hold only alice's own earlier pages' records and are
+    // not recorded again, so the journal stops growing.
+    let (_, _, next) = feed(&s, &alice, &format!("?after_seq={after}")).await;
+    let length = s.journal().await.len();
+    let (status, lines, _) = feed(&s, &alice, &format!("?after_seq={}", next.unwrap())).await;
+    assert_eq!((status, lines.len()), (200, 0));
+    let (_, lines, _) = feed(&s, &alice, &format!("?after_seq={after}")).await;
+    assert!(lines.iter().all(|l| l["action"] == "journal.feed"));
+    assert_eq!(
+        s.journal().await.len(),
+        length,
+        "idle polls are not journaled"
+    );
 
     // Bad limits, in words; past the end, nothing.
     for bad in ["?limit=0", "?limit=10001", "?limit=many", "?after_seq=-1"] {
