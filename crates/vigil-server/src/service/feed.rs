@@ -33,6 +33,12 @@ pub async fn page(
     p: FeedParams,
 ) -> Result<FeedPage, SearchError> {
     let after = p.after_seq.unwrap_or(0);
+    if after > i64::MAX as u64 {
+        return Err(SearchError::BadParameter(format!(
+            "after_seq: at most {} (a seq), not {after}",
+            i64::MAX
+        )));
+    }
     let limit = bounded("limit", p.limit, 1000, 10_000).map_err(SearchError::BadParameter)?;
     let head = state.store.head().await?.map_or(0, |(seq, _)| seq);
     let mut entries = Vec::new();

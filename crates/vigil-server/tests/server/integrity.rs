@@ -475,7 +475,13 @@ async fn a_siem_pulls_the_journal_page_by_page_within_its_rights() {
     );
 
     // Bad limits, in words; past the end, nothing.
-    for bad in ["?limit=0", "?limit=10001", "?limit=many", "?after_seq=-1"] {
+    for bad in [
+        "?limit=0",
+        "?limit=10001",
+        "?limit=many",
+        "?after_seq=-1",
+        "?after_seq=9223372036854775808",
+    ] {
         let (status, e, _) = feed(&s, &alice, bad).await;
         assert_eq!(status, 400, "{bad}: {e:?}");
     }
