@@ -232,11 +232,9 @@ pub fn verify_inclusion(
         }
         if f & 1 == 1 || f == s {
             r = node(p, &r);
-            if f & 1 == 0 {
-                while f & 1 == 0 && f != 0 {
-                    f >>= 1;
-                    s >>= 1;
-                }
+            while f & 1 == 0 && f != 0 {
+                f >>= 1;
+                s >>= 1;
             }
         } else {
             r = node(&r, p);
@@ -309,11 +307,9 @@ pub fn verify_consistency(
         if f & 1 == 1 || f == s {
             fr = node(c, &fr);
             sr = node(c, &sr);
-            if f & 1 == 0 {
-                while f & 1 == 0 && f != 0 {
-                    f >>= 1;
-                    s >>= 1;
-                }
+            while f & 1 == 0 && f != 0 {
+                f >>= 1;
+                s >>= 1;
             }
         } else {
             sr = node(&sr, c);
