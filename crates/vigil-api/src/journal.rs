@@ -460,6 +460,11 @@ pub struct ExportParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", param(value_type = bool))]
     pub bom: Option<bool>,
+    /// NDJSON and JSON: end the file with the proof of its rows (default true; false for a
+    /// reader that takes every line of an NDJSON file for an entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = bool))]
+    pub proof: Option<bool>,
 }
 
 #[cfg(test)]

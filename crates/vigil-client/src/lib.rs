@@ -514,6 +514,9 @@ impl Client {
         if o.bom {
             params.push(("bom", "true".into()));
         }
+        if let Some(proof) = o.proof {
+            params.push(("proof", proof.to_string()));
+        }
         let builder = self.untimed(Method::GET, "v1/export").query(&params);
         let response = self.send(builder).await?;
         let header = |name: &str| {
@@ -599,6 +602,9 @@ pub struct ExportOptions {
     pub order: Option<Order>,
     /// CSV only: start with a UTF-8 byte-order mark.
     pub bom: bool,
+    /// NDJSON and JSON: whether the file ends with the proof of its rows (the store's
+    /// default: yes).
+    pub proof: Option<bool>,
 }
 
 /// An export being received.

@@ -215,6 +215,9 @@ pub async fn save_export(
             format: wire.as_str().into(),
             order: request.order,
             bom: request.bom,
+            // An XLSX file is written here from the NDJSON rows, and carries no proof (it is
+            // checked against the NDJSON or JSON export of the same query).
+            proof: (request.format == Format::Xlsx).then_some(false),
         }),
     )
     .await??;

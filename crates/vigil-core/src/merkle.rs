@@ -324,6 +324,112 @@ pub fn verify_consistency(
     }
 }
 
+/// The proof that the leaves in `selected` (sorted, disjoint ranges of leaf indices, all below
+/// `size`) are in the tree of `size` leaves: one batch of their inclusion proofs, in which each
+/// hash the paths share appears once. It is the roots of the largest subtrees holding none of the
+/// selected leaves, left to right; a run of selected leaves needs no hash inside it, so the proof
+/// of every leaf is a few hashes on the right edge and the proof of a scattered selection of `k`
+/// leaves about `k · log2(size / k)`.
+pub fn batch_proof<S: Subtrees>(
+    s: &mut S,
+    selected: &[std::ops::Range<u64>],
+    size: u64,
+) -> Result<Vec<Hash>, S::Error> {
+    assert!(
+        selected
+            .windows(2)
+            .all(|w| w[0].start < w[0].end && w[0].end <= w[1].start)
+            && selected
+                .last()
+                .is_none_or(|r| r.start < r.end && r.end <= size),
+        "batch proofs are of sorted, disjoint, non-empty ranges within the tree"
+    );
+    fn walk<S: Subtrees>(
+        s: &mut S,
+        lo: u64,
+        hi: u64,
+        sel: &[std::ops::Range<u64>],
+        out: &mut Vec<Hash>,
+    ) -> Result<(), S::Error> {
+        match sel {
+            [] => out.push(range(s, lo, hi)?),
+            [only] if only.start <= lo && only.end >= hi => {}
+            _ => {
+                let mid = lo + split(hi - lo);
+                let left = sel.partition_point(|r| r.start < mid);
+                let right = sel.partition_point(|r| r.end <= mid);
+                walk(s, lo, mid, &sel[..left], out)?;
+                walk(s, mid, hi, &sel[right..], out)?;
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    if size > 0 {
+        walk(s, 0, size, selected, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Checks a [`batch_proof`]: that the leaf hashes given (with their leaf indices, sorted and
+/// distinct) are those leaves of the tree of `size` leaves with `root`. Refuses leaves out of
+/// order, repeated or beyond the tree, and a proof with a hash too many or too few.
+pub fn verify_batch(
+    leaves: &[(u64, Hash)],
+    size: u64,
+    proof: &[Hash],
+    root: &Hash,
+) -> Result<(), ProofError> {
+    if leaves.is_empty() {
+        return Err(ProofError::Impossible("a batch proof of no leaves".into()));
+    }
+    if let Some(w) = leaves.windows(2).find(|w| w[0].0 >= w[1].0) {
+        return Err(ProofError::Impossible(format!(
+            "leaf {} comes after leaf {}: leaves must be given once each, in order",
+            w[1].0, w[0].0
+        )));
+    }
+    let last = leaves[leaves.len() - 1].0;
+    if last >= size {
+        return Err(ProofError::Impossible(format!(
+            "leaf {last} is not in a tree of {size} leaves"
+        )));
+    }
+    fn walk(
+        lo: u64,
+        hi: u64,
+        leaves: &[(u64, Hash)],
+        proof: &mut std::slice::Iter<'_, Hash>,
+        used: &mut usize,
+    ) -> Option<Hash> {
+        if leaves.is_empty() {
+            *used += 1;
+            return proof.next().copied();
+        }
+        if hi - lo == 1 {
+            return Some(leaves[0].1);
+        }
+        let mid = lo + split(hi - lo);
+        let at = leaves.partition_point(|(i, _)| *i < mid);
+        let left = walk(lo, mid, &leaves[..at], proof, used);
+        let right = walk(mid, hi, &leaves[at..], proof, used);
+        Some(node(&left?, &right?))
+    }
+    let mut hashes = proof.iter();
+    let mut used = 0;
+    let computed = walk(0, size, leaves, &mut hashes, &mut used);
+    if used != proof.len() {
+        return Err(ProofError::WrongLength {
+            found: proof.len(),
+            expected: used,
+        });
+    }
+    match computed {
+        Some(r) if r == *root => Ok(()),
+        _ => Err(ProofError::Mismatch),
+    }
+}
+
 /// Builds the root of a growing list of leaves as they come, keeping one hash per level (the
 /// roots of the whole subtrees on the tree's right edge): `vigil verify` walks the journal once
 /// with it, and a backend finds which whole subtrees each new leaf completes.
@@ -506,6 +612,103 @@ mod tests {
             }
             assert!(verify_inclusion(&l[0], size, size, &[], &root).is_err());
         }
+    }
+
+    /// Every selection of the leaves of small trees, as sorted ranges.
+    fn selections(size: u64) -> Vec<Vec<std::ops::Range<u64>>> {
+        (1u64..1 << size)
+            .map(|bits| {
+                let mut ranges: Vec<std::ops::Range<u64>> = Vec::new();
+                for i in (0..size).filter(|i| bits >> i & 1 == 1) {
+                    match ranges.last_mut() {
+                        Some(r) if r.end == i => r.end += 1,
+                        _ => ranges.push(i..i + 1),
+                    }
+                }
+                ranges
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_batch_proof_verifies_and_every_altered_one_is_refused() {
+        let l = leaves(70);
+        for size in 1..=9u64 {
+            let root = root_of(&l[..size as usize]);
+            for sel in selections(size) {
+                let proof = batch_proof(&mut Flat(&l), &sel, size).unwrap();
+                let given: Vec<(u64, Hash)> = sel
+                    .iter()
+                    .flat_map(|r| r.clone())
+                    .map(|i| (i, l[i as usize]))
+                    .collect();
+                verify_batch(&given, size, &proof, &root).unwrap();
+                // One leaf changed, dropped (its hash not in the proof), moved; the proof
+                // altered, shortened, lengthened; another root or size.
+                for k in 0..given.len() {
+                    let mut bad = given.clone();
+                    bad[k].1[3] ^= 1;
+                    assert!(verify_batch(&bad, size, &proof, &root).is_err());
+                    if given.len() > 1 {
+                        let mut fewer = given.clone();
+                        fewer.remove(k);
+                        assert!(verify_batch(&fewer, size, &proof, &root).is_err());
+                    }
+                    let mut moved = given.clone();
+                    moved[k].0 = (moved[k].0 + 1) % size;
+                    moved.sort_by_key(|(i, _)| *i);
+                    if moved != given {
+                        assert!(verify_batch(&moved, size, &proof, &root).is_err());
+                    }
+                }
+                for i in 0..proof.len() {
+                    let mut bad = proof.clone();
+                    bad[i][0] ^= 0x80;
+                    assert!(verify_batch(&given, size, &bad, &root).is_err());
+                    let mut short = proof.clone();
+                    short.remove(i);
+                    assert!(verify_batch(&given, size, &short, &root).is_err());
+                }
+                let mut long = proof.clone();
+                long.push(root);
+                assert!(matches!(
+                    verify_batch(&given, size, &long, &root),
+                    Err(ProofError::WrongLength { .. })
+                ));
+                let other_root = root_of(&l[..size as usize + 1]);
+                assert!(verify_batch(&given, size + 1, &proof, &other_root).is_err());
+                assert!(verify_batch(&given, size, &proof, &l[69]).is_err());
+                let mut twice = given.clone();
+                twice.push(given[given.len() - 1]);
+                assert!(verify_batch(&twice, size, &proof, &root).is_err());
+            }
+            assert!(verify_batch(&[], size, &[root], &root).is_err());
+            assert!(verify_batch(&[(size, l[0])], size, &[], &root).is_err());
+        }
+    }
+
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)] // selections of one run of leaves are meant
+    fn a_batch_proof_of_single_leaves_holds_each_inclusion_proofs_hashes_once() {
+        let l = leaves(70);
+        let size = 70;
+        let root = root_of(&l);
+        // One leaf: the hashes of its inclusion proof (left to right rather than leaf up).
+        for index in 0..size {
+            let mut path = inclusion_proof(&mut Flat(&l), index, size).unwrap();
+            let mut batch = batch_proof(&mut Flat(&l), &[index..index + 1], size).unwrap();
+            path.sort_unstable();
+            batch.sort_unstable();
+            assert_eq!(batch, path);
+        }
+        // Every leaf: nothing to prove beyond the leaves; a long run: a few hashes.
+        assert!(batch_proof(&mut Flat(&l), &[0..size], size)
+            .unwrap()
+            .is_empty());
+        let run = batch_proof(&mut Flat(&l), &[3..67], size).unwrap();
+        assert!(run.len() <= 12, "{}", run.len());
+        let given: Vec<(u64, Hash)> = (3..67).map(|i| (i, l[i as usize])).collect();
+        verify_batch(&given, size, &run, &root).unwrap();
     }
 
     #[test]

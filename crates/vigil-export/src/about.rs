@@ -122,6 +122,13 @@ pub struct About {
     pub cells_cut: Option<u64>,
     /// How text cells are protected from being read as formulas.
     pub formula_protection: String,
+    /// NDJSON and JSON: the size of the signed checkpoint the file's proof is against (the
+    /// file's `proof`: `vigil verify --export FILE` checks it without the store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<u64>,
+    /// NDJSON and JSON: why the file carries no proof, when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_proof: Option<String>,
 }
 
 impl About {
@@ -162,6 +169,8 @@ impl About {
             file_sha256: None,
             cells_cut: None,
             formula_protection: formula_protection.into(),
+            checkpoint: None,
+            no_proof: None,
         }
     }
 
@@ -196,6 +205,15 @@ impl About {
             lines.push(("Entries stored up to seq", seq.to_string()));
         }
         lines.push(("SHA-256 of the rows (NDJSON form)", self.sha256.clone()));
+        if let Some(size) = self.checkpoint {
+            lines.push((
+                "Proved against the signed checkpoint of",
+                format!("{size} entries"),
+            ));
+        }
+        if let Some(why) = &self.no_proof {
+            lines.push(("Proof", why.clone()));
+        }
         if let Some(cut) = self.cells_cut {
             lines.push((
                 "Cells cut at 32,767 characters",

@@ -54,9 +54,17 @@ impl<W: Write> JsonOut<W> {
 
     /// Ends the file with the About; returns the destination and the file's SHA-256 (which the
     /// About inside the file cannot hold).
-    pub(crate) fn finish(mut self, about: &About) -> Result<(W, String), ExportError> {
+    pub(crate) fn finish(
+        mut self,
+        about: &About,
+        proof: Option<&[u8]>,
+    ) -> Result<(W, String), ExportError> {
         self.out.write_all(b"\n],\n\"about\":")?;
         serde_json::to_writer_pretty(&mut self.out, about)?;
+        if let Some(proof) = proof {
+            self.out.write_all(b",\n\"proof\":")?;
+            self.out.write_all(proof)?;
+        }
         self.out.write_all(b"}\n")?;
         let hashing = self
             .out

@@ -33,6 +33,7 @@ mod csv_out;
 mod hashing;
 mod json_out;
 mod page;
+pub mod proof;
 mod xlsx;
 
 use std::io::Write;
@@ -116,6 +117,13 @@ impl std::fmt::Display for Format {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// `<file>.about.json`: where the About of a CSV or NDJSON export goes.
+pub fn sidecar_path(out: &std::path::Path) -> std::path::PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".about.json");
+    name.into()
 }
 
 /// One exported entry with the summary of its annotations.
@@ -262,12 +270,42 @@ impl<W: Write + Send> Exporter<W> {
     /// Completes the file (for XLSX and JSON, with the About inside) and returns the
     /// destination and the About.
     pub fn finish(self) -> Result<(W, About), ExportError> {
+        self.finish_with(None)
+    }
+
+    /// Completes an NDJSON or JSON file with the proof of its rows (see [`proof`]) or, when
+    /// there is none, the reason in its About (`no_proof`). CSV and XLSX carry no proof: they
+    /// are checked against the NDJSON or JSON export of the same rows.
+    pub fn finish_proven(
+        self,
+        proof: Result<&proof::ExportProof, String>,
+    ) -> Result<(W, About), ExportError> {
+        self.finish_with(Some(proof))
+    }
+
+    fn finish_with(
+        self,
+        proof: Option<Result<&proof::ExportProof, String>>,
+    ) -> Result<(W, About), ExportError> {
+        let rows_digest = self.digest.clone();
         let mut about = About::new(
             self.context,
             self.format,
             self.rows,
             hex::encode(self.digest.finalize()),
         );
+        let proven = matches!(self.format, Format::Json | Format::Ndjson);
+        let proof = match proof {
+            Some(Ok(p)) if proven => {
+                about.checkpoint = Some(p.checkpoint.checkpoint.size);
+                Some(serde_json::to_vec(p)?)
+            }
+            Some(Err(why)) if proven => {
+                about.no_proof = Some(why);
+                None
+            }
+            _ => None,
+        };
         let mut out = match self.out {
             Out::Csv(w) => {
                 let (out, file_sha256) = w.finish()?;
@@ -280,12 +318,22 @@ impl<W: Write + Send> Exporter<W> {
                 w.finish(&about)?
             }
             Out::Json(w) => {
-                let (out, file_sha256) = w.finish(&about)?;
+                let (out, file_sha256) = w.finish(&about, proof.as_deref())?;
                 about.file_sha256 = Some(file_sha256);
                 out
             }
-            Out::Ndjson(w) => {
-                about.file_sha256 = Some(about.sha256.clone());
+            Out::Ndjson(mut w) => {
+                // The proof is the last line: `{"proof":{…}}`, under the file's digest.
+                let mut file = rows_digest;
+                if let Some(proof) = &proof {
+                    let mut line = Vec::with_capacity(proof.len() + 11);
+                    line.extend_from_slice(b"{\"proof\":");
+                    line.extend_from_slice(proof);
+                    line.extend_from_slice(b"}\n");
+                    w.write_all(&line)?;
+                    file.update(&line);
+                }
+                about.file_sha256 = Some(hex::encode(file.finalize()));
                 w.into_inner()
                     .map_err(|e| ExportError::Io(e.into_error()))?
             }

@@ -99,6 +99,7 @@ fn state(store: vigil_store_sqlite::SqliteStore, config: &config::ServerConfig) 
         stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         running: Arc::default(),
         signer: None,
+        checkpoint_wanted: Arc::new(tokio::sync::watch::Sender::new(0)),
     }
 }
 

@@ -32,6 +32,9 @@ pub struct AppState {
     pub running: Arc<crate::service::running::Running>,
     /// The key checkpoints are signed with (`vigil serve`; the command line's verbs have none).
     pub signer: Option<Arc<vigil_core::checkpoint::SigningKey>>,
+    /// The journal size a checkpoint is wanted for now (an export's proof): the signer signs at
+    /// once when it is above the last checkpoint, rather than when one is due.
+    pub checkpoint_wanted: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl AppState {

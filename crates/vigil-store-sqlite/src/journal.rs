@@ -178,6 +178,14 @@ impl JournalStore for SqliteStore {
             .await
     }
 
+    async fn batch_proof(
+        &self,
+        seqs: Vec<std::ops::Range<u64>>,
+        size: u64,
+    ) -> Result<Vec<Hash>, StoreError> {
+        self.read(move |conn| tree::batch(conn, &seqs, size)).await
+    }
+
     async fn tree_frontier(&self, size: u64) -> Result<Vec<Hash>, StoreError> {
         self.read(move |conn| tree::frontier(conn, size)).await
     }

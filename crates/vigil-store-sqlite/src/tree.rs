@@ -202,6 +202,69 @@ pub(crate) fn consistency(conn: &Connection, from: u64, to: u64) -> Result<Vec<H
     merkle::consistency_proof(&mut Kept { conn }, from, to).map_err(crate::db)
 }
 
+/// Subtree hashes for proofs of many entries: below the kept level, each tile's 256 chain hashes
+/// are read once (a proof visits tiles left to right) rather than once per subtree.
+struct Tiled<'a> {
+    conn: &'a Connection,
+    size: u64,
+    tile: Option<(u64, Vec<Hash>)>,
+}
+
+impl Subtrees for Tiled<'_> {
+    type Error = rusqlite::Error;
+
+    fn perfect(&mut self, start: u64, level: u32) -> rusqlite::Result<Hash> {
+        if level >= TILE_LEVEL {
+            return Kept { conn: self.conn }.perfect(start, level);
+        }
+        let first = start - start % TILE;
+        if self.tile.as_ref().is_none_or(|(at, _)| *at != first) {
+            let n = TILE.min(self.size - first);
+            self.tile = Some((first, leaves(self.conn, first + 1, n)?));
+        }
+        let (_, tile) = self.tile.as_ref().expect("the tile was just read");
+        let from = (start - first) as usize;
+        let to = from + (1usize << level);
+        match tile.get(from..to) {
+            Some(leaves) => Ok(merkle::root_of(leaves)),
+            None => Err(missing(first + tile.len() as u64 + 1)),
+        }
+    }
+}
+
+/// The batch proof (see [`merkle::batch_proof`]) of the entries in `seqs` (sorted, disjoint
+/// ranges of seqs) in the tree of `size`.
+pub(crate) fn batch(
+    conn: &Connection,
+    seqs: &[std::ops::Range<u64>],
+    size: u64,
+) -> Result<Vec<Hash>, StoreError> {
+    let head = length(conn)?;
+    if size > head {
+        return Err(too_big("size", size, head));
+    }
+    let well_formed = seqs.windows(2).all(|w| w[0].end <= w[1].start)
+        && seqs.iter().all(|r| 1 <= r.start && r.start < r.end)
+        && seqs.last().is_none_or(|r| r.end <= size + 1);
+    if !well_formed {
+        return Err(StoreError::invalid(
+            "seqs",
+            format!("seqs: a proof is of sorted, distinct entries of the tree of {size}"),
+        ));
+    }
+    let leaves: Vec<std::ops::Range<u64>> = seqs.iter().map(|r| r.start - 1..r.end - 1).collect();
+    merkle::batch_proof(
+        &mut Tiled {
+            conn,
+            size,
+            tile: None,
+        },
+        &leaves,
+        size,
+    )
+    .map_err(crate::db)
+}
+
 const CHECKPOINT_COLUMNS: &str = "size, root, signed_at, key_id, signature";
 
 fn checkpoint(r: &rusqlite::Row<'_>) -> rusqlite::Result<Checkpoint> {

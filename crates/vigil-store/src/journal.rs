@@ -105,6 +105,15 @@ pub trait JournalStore: Send + Sync + 'static {
     /// The proof that the tree of the first `from` entries is a prefix of the tree of `to`.
     async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError>;
 
+    /// The batch proof ([`vigil_core::merkle::batch_proof`]) that the entries in `seqs`
+    /// (sorted, disjoint ranges of seqs, each non-empty) are in the tree of the first `size`
+    /// entries: what an export carries for its rows.
+    async fn batch_proof(
+        &self,
+        seqs: Vec<std::ops::Range<u64>>,
+        size: u64,
+    ) -> Result<Vec<Hash>, StoreError>;
+
     /// The roots of the whole subtrees on the right edge of the tree of `size` entries,
     /// largest first (what [`vigil_core::merkle::Frontier::from_edge`] continues from).
     async fn tree_frontier(&self, size: u64) -> Result<Vec<Hash>, StoreError>;

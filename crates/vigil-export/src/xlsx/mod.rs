@@ -13,6 +13,25 @@
 
 mod deflate;
 pub(crate) mod sheet;
+
+/// The Entries sheet's part in the workbook.
+pub(crate) const SHEET: &str = "xl/worksheets/sheet1.xml";
+/// The About sheet's part.
+pub(crate) const ABOUT_SHEET: &str = "xl/worksheets/sheet2.xml";
+
+/// One part of a workbook, uncompressed.
+pub(crate) fn part(workbook: &[u8], name: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut zip = ::zip::ZipArchive::new(std::io::Cursor::new(workbook))
+        .map_err(|e| format!("not a workbook: {e}"))?;
+    let mut part = zip
+        .by_name(name)
+        .map_err(|e| format!("the workbook has no {name}: {e}"))?;
+    let mut out = Vec::new();
+    part.read_to_end(&mut out)
+        .map_err(|e| format!("the workbook's {name} does not read: {e}"))?;
+    Ok(out)
+}
 mod zip;
 
 use std::fmt::Write as _;

@@ -12,6 +12,7 @@ use super::{operator, Database};
 use crate::config::ServerConfig;
 use crate::service::caller::Exporter;
 use crate::service::exports::{self, ExportAsk, ExportError};
+use crate::service::integrity;
 
 #[derive(Args)]
 pub(super) struct ExportArgs {
@@ -42,6 +43,14 @@ pub(super) struct ExportArgs {
     /// `[privacy] personal_fields` apart, and is built again for other ones.
     #[arg(long, env = "VIGIL_CONFIG")]
     config: Option<PathBuf>,
+    /// NDJSON and JSON: leave out the proof of the rows (the file's last line, or its `proof`
+    /// member), for a reader that takes every line for an entry.
+    #[arg(long)]
+    no_proof: bool,
+    /// The store's signing key, to sign a checkpoint holding the export's entries when the
+    /// newest does not [default: [integrity] signing_key of --config, else DATABASE.signing-key].
+    #[arg(long, env = "VIGIL_SIGNING_KEY")]
+    signing_key: Option<PathBuf>,
 }
 
 /// How long `vigil export` waits for the search index before it gives up.
@@ -51,15 +60,18 @@ impl ExportArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
         let path = self.db.path()?;
         anyhow::ensure!(path.exists(), "no journal at {}", path.display());
-        let privacy = crate::config::FileConfig::read_if(self.config.as_deref())?
-            .under(None, None, None)?
-            .privacy;
-        let state = crate::open_unsigned(&ServerConfig {
+        let file_config =
+            crate::config::FileConfig::read_if(self.config.as_deref())?.under(None, None, None)?;
+        let mut config = ServerConfig {
             database: path,
-            privacy,
+            privacy: file_config.privacy,
+            integrity: file_config.integrity,
             ..ServerConfig::default()
-        })
-        .map_err(|e| {
+        };
+        if let Some(key) = &self.signing_key {
+            config.integrity.signing_key = Some(key.clone());
+        }
+        let state = crate::open_unsigned(&config).map_err(|e| {
             // Opening answers `Unavailable` only when another process holds the index.
             if matches!(e.downcast_ref(), Some(StoreError::Unavailable(_))) {
                 e.context(
@@ -92,6 +104,13 @@ impl ExportArgs {
             }
         };
         export.by.name = Some("vigil export (command line)".into());
+        if matches!(export.prove, Some(exports::Prove::Within(_))) {
+            // No `vigil serve` runs on this journal (this process holds its index): sign a
+            // checkpoint holding the export's entries with the store's key, if it is here.
+            if let Err(e) = integrity::sign_now(&state, &config, plan.head).await {
+                eprintln!("vigil: the export will carry no proof: {e:#}");
+            }
+        }
         let on_terminal = std::io::stderr().is_terminal();
         let about = exports::write_file(&state, &export, &plan, &self.out, move |done, total| {
             if on_terminal {
@@ -158,6 +177,7 @@ impl ExportArgs {
                 Order::Newest
             },
             bom: self.bom,
+            proof: !self.no_proof,
         })
     }
 }

@@ -25,13 +25,40 @@ pub(super) struct VerifyArgs {
     /// GET /v1/integrity/checkpoint), checked like the store's own; may be given again.
     #[arg(long, value_name = "FILE")]
     checkpoint: Vec<std::path::PathBuf>,
+    /// Check an export file instead of the journal, without the store: an NDJSON or JSON
+    /// export against its proof and the store's key (--key); a CSV or XLSX export against the
+    /// NDJSON or JSON export of the same query given with --against.
+    #[arg(long, value_name = "FILE")]
+    export: Option<std::path::PathBuf>,
+    /// With --export of a CSV or XLSX file: the NDJSON or JSON export of the same rows, which
+    /// proves them.
+    #[arg(long, value_name = "FILE", requires = "export")]
+    against: Option<std::path::PathBuf>,
     /// Print the findings as JSON.
     #[arg(long)]
     json: bool,
 }
 
+/// What `vigil verify --export` found.
+#[derive(serde::Serialize)]
+struct ExportFindings {
+    ok: bool,
+    file: String,
+    format: Option<vigil_export::Format>,
+    rows: Option<u64>,
+    /// Lowest and highest seq of the rows.
+    seqs: Option<(u64, u64)>,
+    checkpoint: Option<vigil_api::SignedCheckpoint>,
+    /// The file that proves the rows, when another one does.
+    proved_by: Option<String>,
+    problem: Option<String>,
+}
+
 impl VerifyArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
+        if let Some(file) = &self.export {
+            return self.run_export(file);
+        }
         let path = self.db.path()?;
         anyhow::ensure!(path.exists(), "no journal at {}", path.display());
         let keys = match (self.key.is_empty(), &self.signing_key) {
@@ -72,6 +99,114 @@ impl VerifyArgs {
             );
         }
         Ok(())
+    }
+}
+
+impl VerifyArgs {
+    /// `vigil verify --export FILE [--against PROVED]`.
+    fn run_export(&self, file: &std::path::Path) -> anyhow::Result<()> {
+        let keys = if self.key.is_empty() {
+            let path = self.db.path()?;
+            let mut config = ServerConfig {
+                database: path,
+                ..ServerConfig::default()
+            };
+            config.integrity.signing_key = self.signing_key.clone();
+            let found = integrity::key_path(&config);
+            anyhow::ensure!(
+                found.exists(),
+                "--export: give the store's public key with --key (as `vigil integrity key` \
+                 prints it); there is no signing key at {}",
+                found.display()
+            );
+            vec![*integrity::read_key(&found)?.public()]
+        } else {
+            self.key
+                .iter()
+                .map(|k| public_key(k))
+                .collect::<anyhow::Result<Vec<_>>>()?
+        };
+        anyhow::ensure!(file.is_file(), "--export: no file at {}", file.display());
+        let format = match file.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("csv") => Some(vigil_export::Format::Csv),
+            Some(e) if e.eq_ignore_ascii_case("xlsx") => Some(vigil_export::Format::Xlsx),
+            _ => None,
+        };
+        let mut found = ExportFindings {
+            ok: false,
+            file: file.display().to_string(),
+            format,
+            rows: None,
+            seqs: None,
+            checkpoint: None,
+            proved_by: None,
+            problem: None,
+        };
+        let proving = match (format, &self.against) {
+            (Some(_), Some(against)) => against.as_path(),
+            (Some(f), None) => anyhow::bail!(
+                "--export: a {f} file carries no proof: give the NDJSON or JSON export of the \
+                 same query with --against"
+            ),
+            (None, Some(_)) => {
+                anyhow::bail!("--against: only a CSV or XLSX export is checked against another")
+            }
+            (None, None) => file,
+        };
+        if proving != file {
+            found.proved_by = Some(proving.display().to_string());
+        }
+        let result = vigil_export::proof::check(proving, &keys)
+            .map_err(|e| match &found.proved_by {
+                Some(p) => format!("{p}: {e}"),
+                None => e,
+            })
+            .and_then(|proven| {
+                found.rows = Some(proven.rows);
+                found.seqs = proven.seqs;
+                found.checkpoint = Some(integrity::checkpoint_answer(&proven.checkpoint));
+                if found.format.is_none() {
+                    found.format = Some(proven.format);
+                }
+                match format {
+                    Some(f) => vigil_export::proof::same_rows(file, f, proving).map(drop),
+                    None => Ok(()),
+                }
+            });
+        found.ok = result.is_ok();
+        found.problem = result.err();
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&found)?);
+        } else if found.ok {
+            let cp = found
+                .checkpoint
+                .as_ref()
+                .expect("a proved file has a checkpoint");
+            println!(
+                "export: {} ({}), {} rows{}",
+                found.file,
+                found.format.map_or("?", |f| f.as_str()),
+                found.rows.unwrap_or(0),
+                found
+                    .seqs
+                    .map_or(String::new(), |(a, b)| format!(", entries {a} to {b}")),
+            );
+            if let Some(p) = &found.proved_by {
+                println!("rows: the same as in {p}, which proves them");
+            }
+            println!(
+                "checkpoint: {} entries, signed {} with key {}",
+                cp.size, cp.signed_at, cp.key_id
+            );
+            println!(
+                "ok: every row is an entry of the journal exactly as it was stored, under the \
+                 signed checkpoint"
+            );
+        }
+        match &found.problem {
+            None => Ok(()),
+            Some(problem) => anyhow::bail!("the export does not verify: {problem}"),
+        }
     }
 }
 

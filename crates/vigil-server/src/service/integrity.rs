@@ -512,6 +512,7 @@ pub async fn run(state: AppState) {
     let every = state.config.integrity.checkpoint_every;
     let seconds = state.config.integrity.checkpoint_seconds;
     let mut stopping = state.stopping.subscribe();
+    let mut wanted = state.checkpoint_wanted.subscribe();
     let mut signer: Option<Signer> = None;
     let mut told = false;
     // Over a rewritten or cut journal the signer gives up until the store is started again.
@@ -531,9 +532,12 @@ pub async fn run(state: AppState) {
         }
         if let Some(signer) = signer.as_mut() {
             let now = state.now();
+            // An export waiting for a checkpoint that holds its entries.
+            let asked = *wanted.borrow_and_update() > signer.signed;
             let due = |since: u64, last: Option<chrono::DateTime<chrono::Utc>>| {
                 // A clock set back (below the last checkpoint's time) counts as time passed.
-                since >= every
+                asked
+                    || since >= every
                     || last.is_none_or(|t| now < t || (now - t).num_seconds() >= seconds as i64)
             };
             if let Err(e) = signer.sign_if(&state, due).await {
@@ -546,6 +550,7 @@ pub async fn run(state: AppState) {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stopping.changed() => {}
+            _ = wanted.changed() => {}
         }
     }
     // The last entries (vigil.stop is written after this) get a checkpoint at the next start.
@@ -554,6 +559,131 @@ pub async fn run(state: AppState) {
             tracing::warn!(error = %e, "signing the last checkpoint failed");
         }
     }
+}
+
+/// The seqs an export wrote, as one bit each over the journal it was cut from.
+#[derive(Debug, Default)]
+pub struct Selection {
+    words: Vec<u64>,
+}
+
+impl Selection {
+    /// Adds entry `seq` (from 1).
+    pub fn insert(&mut self, seq: u64) {
+        let (word, bit) = ((seq / 64) as usize, seq % 64);
+        if self.words.len() <= word {
+            self.words.resize(word + 1, 0);
+        }
+        self.words[word] |= 1 << bit;
+    }
+
+    /// The seqs as sorted, disjoint ranges.
+    pub fn ranges(&self) -> Vec<std::ops::Range<u64>> {
+        let mut out: Vec<std::ops::Range<u64>> = Vec::new();
+        for (w, &word) in self.words.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let seq = w as u64 * 64 + u64::from(bits.trailing_zeros());
+                bits &= bits - 1;
+                match out.last_mut() {
+                    Some(r) if r.end == seq => r.end += 1,
+                    _ => out.push(seq..seq + 1),
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What an export of the entries in `selection` (all at or below `head`) carries to prove
+/// itself: a batch proof against the newest checkpoint once it holds `head` entries (waiting at
+/// most `patience` for the signer, which [`AppState::checkpoint_wanted`] asked), or why there is
+/// none.
+pub async fn export_proof(
+    store: &dyn vigil_store::Store,
+    selection: &Selection,
+    head: u64,
+    patience: Duration,
+) -> Result<Result<vigil_export::proof::ExportProof, String>, StoreError> {
+    let started = std::time::Instant::now();
+    let checkpoint = loop {
+        match store.latest_checkpoint().await? {
+            Some(cp) if cp.size >= head => break cp,
+            newest => {
+                if started.elapsed() >= patience {
+                    return Ok(Err(match newest {
+                        Some(cp) => format!(
+                            "none: the newest signed checkpoint holds {} of the {head} entries \
+                             the export was cut from (export through the running store, whose \
+                             signer signs one at once)",
+                            cp.size
+                        ),
+                        None => "none: the store has signed no checkpoint yet".into(),
+                    }));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let ranges = selection.ranges();
+    if ranges.is_empty() {
+        return Ok(Ok(vigil_export::proof::ExportProof::new(
+            checkpoint,
+            Vec::new(),
+            Vec::new(),
+        )));
+    }
+    // The hash before each run of rows, read a stretch of the journal at a time.
+    let starts: Vec<u64> = ranges.iter().map(|r| r.start).filter(|s| *s > 1).collect();
+    let mut prev = Vec::with_capacity(starts.len());
+    let mut i = 0;
+    while i < starts.len() {
+        let from = starts[i] - 1;
+        let mut j = i;
+        while j + 1 < starts.len() && starts[j + 1] - 1 - from < 4096 {
+            j += 1;
+        }
+        let span = (starts[j] - from) as usize;
+        let hashes = store.chain_hashes(from, span).await?;
+        for &s in &starts[i..=j] {
+            let h = hashes.get((s - 1 - from) as usize).ok_or_else(|| {
+                StoreError::backend(std::io::Error::other(format!(
+                    "entry {} is missing from the journal: run vigil verify",
+                    s - 1
+                )))
+            })?;
+            prev.push((s, *h));
+        }
+        i = j + 1;
+    }
+    let nodes = store.batch_proof(ranges, checkpoint.size).await?;
+    Ok(Ok(vigil_export::proof::ExportProof::new(
+        checkpoint, prev, nodes,
+    )))
+}
+
+/// Signs a checkpoint of the whole journal now with the key of `config`, unless the newest
+/// already holds `head` entries: for `vigil export`, which runs with no `vigil serve` on the
+/// journal.
+pub async fn sign_now(state: &AppState, config: &ServerConfig, head: u64) -> anyhow::Result<()> {
+    if state
+        .store
+        .latest_checkpoint()
+        .await?
+        .is_some_and(|cp| cp.size >= head)
+    {
+        return Ok(());
+    }
+    let path = key_path(config);
+    let key = Arc::new(read_key(&path).with_context(|| {
+        format!(
+            "no checkpoint holds its entries, and the signing key {} cannot be read",
+            path.display()
+        )
+    })?);
+    let mut signer = Signer::start(state, key).await?;
+    signer.sign_if(state, |_, _| true).await?;
+    Ok(())
 }
 
 /// The signer for `vigil serve`.

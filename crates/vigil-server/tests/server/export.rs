@@ -124,7 +124,15 @@ async fn every_format_carries_the_matching_entries_exactly_and_the_export_is_jou
     let (nd, d) = download(&s.reader, q, "ndjson").await;
     assert_eq!(d.rows, expected.len() as u64, "rows to expect, in a header");
     assert!(d.filename.as_deref().unwrap().ends_with(".ndjson"));
-    let lines: Vec<StoredEvent> = nd
+    // The rows, then the proof of them as the last line.
+    let rows_end = nd[..nd.len() - 1]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .unwrap()
+        + 1;
+    let proof: serde_json::Value = serde_json::from_slice(&nd[rows_end..]).unwrap();
+    assert_eq!(proof["proof"]["version"], "vigil export proof v1");
+    let lines: Vec<StoredEvent> = nd[..rows_end]
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .map(|l| serde_json::from_slice(l).unwrap())
@@ -144,7 +152,12 @@ async fn every_format_carries_the_matching_entries_exactly_and_the_export_is_jou
     assert_eq!(about["format"], "ndjson");
     assert_eq!(about["query"], q);
     assert_eq!(about["generated_by"], "alice");
-    assert_eq!(about["sha256"], hex::encode(Sha256::digest(&nd)));
+    assert_eq!(
+        about["sha256"],
+        hex::encode(Sha256::digest(&nd[..rows_end]))
+    );
+    assert_eq!(about["file_sha256"], hex::encode(Sha256::digest(&nd)));
+    assert_eq!(about["checkpoint"], proof["proof"]["checkpoint"]["size"]);
     assert_eq!(about["journal_entry"], d.entry.to_string());
 
     // CSV: same rows, values exact once the formula guard is removed, none a formula.
@@ -384,6 +397,7 @@ async fn read_in_many_slices_an_export_is_the_search_as_it_was_when_it_began() {
             scope: None,
             mask: None,
             withhold_hashes: false,
+            prove: None,
             query_text: q.into(),
             query: q.parse().unwrap(),
             tz: vigil_store::utc(),

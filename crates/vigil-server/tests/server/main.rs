@@ -7,6 +7,7 @@ mod annotations;
 mod api;
 mod cli;
 mod export;
+mod export_proof;
 mod fakes;
 mod integrity;
 mod live;

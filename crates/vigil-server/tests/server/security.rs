@@ -2412,6 +2412,8 @@ async fn an_export_under_way_ends_when_its_maker_is_disabled_or_loses_the_right(
             .export(&vigil_client::ExportOptions {
                 q: "-section:vigil".into(),
                 format: format.into(),
+                // Rows only, counted by line.
+                proof: Some(false),
                 ..Default::default()
             })
             .await

@@ -420,6 +420,7 @@ pub async fn concurrent_appends_lose_and_duplicate_nothing<S: JournalStore + ?Si
 /// The Merkle tree follows the journal in batches of every size (across the 256-entry subtrees a
 /// backend keeps): roots agree with the tree computed from the chain hashes, proofs verify,
 /// sizes beyond the journal are refused, checkpoints are kept once per size.
+#[allow(clippy::single_range_in_vec_init)] // a batch proof of one run of entries is meant
 pub async fn the_tree_follows_the_journal_and_checkpoints_are_kept<S: JournalStore + ?Sized>(
     store: Arc<S>,
 ) {
@@ -458,6 +459,40 @@ pub async fn the_tree_follows_the_journal_and_checkpoints_are_kept<S: JournalSto
                     .unwrap_or_else(|e| panic!("from {from} to {size}: {e}"));
             }
         }
+    }
+    // Batch proofs (an export's): every entry, runs across kept subtrees, scattered entries,
+    // the right edge of a tree that is not whole.
+    for (size, seqs) in [
+        (700u64, vec![1..701]),
+        (700, vec![1..2, 256..258, 600..700]),
+        (513, vec![3..4, 200..450, 513..514]),
+        (
+            700,
+            (1..700).step_by(7).map(|s| s..s + 1).collect::<Vec<_>>(),
+        ),
+        (257, vec![257..258]),
+    ] {
+        let root = merkle::root_of(&leaves[..size as usize]);
+        let proof = store.batch_proof(seqs.clone(), size).await.unwrap();
+        let given: Vec<(u64, merkle::Hash)> = seqs
+            .iter()
+            .flat_map(|r| r.clone())
+            .map(|seq| (seq - 1, leaves[seq as usize - 1]))
+            .collect();
+        merkle::verify_batch(&given, size, &proof, &root)
+            .unwrap_or_else(|e| panic!("{seqs:?} in the tree of {size}: {e}"));
+    }
+    for refused in [
+        store.batch_proof(vec![1..2], 701).await,
+        store.batch_proof(vec![0..2], 10).await,
+        store.batch_proof(vec![5..12], 10).await,
+        store.batch_proof(vec![5..6, 3..4], 10).await,
+        store.batch_proof(vec![5..5], 10).await,
+    ] {
+        assert!(
+            matches!(refused, Err(StoreError::Invalid { .. })),
+            "{refused:?}"
+        );
     }
     // The right edge of a tree, continued with the next chain hashes, gives the bigger root.
     let hashes = store.chain_hashes(301, 1000).await.unwrap();

@@ -19,11 +19,15 @@ use vigil_core::Query;
 use vigil_export::{About, Format};
 use vigil_store::{Order, StoreError};
 
-pub use run::{index_caught_up, Export, ExportFailed, Halt, Plan};
+pub use run::{index_caught_up, Export, ExportFailed, Halt, Plan, Prove};
 
 use super::caller::{Caller, Exporter, MaskedIpProbe};
 use super::{parse_query, parse_tz, BadQuery, Fault, Refusal};
 use crate::state::AppState;
+
+/// How long an export waits for the signer's checkpoint holding its entries (signed at once
+/// when asked; longer only when the store is very busy).
+pub const PROOF_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long an export through the API waits for the search index to hold every stored entry.
 pub const INDEX_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
@@ -100,6 +104,8 @@ pub struct ExportAsk {
     pub order: Order,
     /// CSV only: start with a byte-order mark.
     pub bom: bool,
+    /// NDJSON and JSON: end with the proof of the rows.
+    pub proof: bool,
 }
 
 impl ExportAsk {
@@ -131,6 +137,7 @@ impl ExportAsk {
             tz: parse_tz(p.tz.as_deref()).map_err(ExportError::BadParameter)?,
             order: p.order.unwrap_or_default(),
             bom: p.bom.unwrap_or(false),
+            proof: p.proof.unwrap_or(true),
         })
     }
 }
@@ -164,6 +171,19 @@ pub async fn prepare(
         scope,
         mask,
         withhold_hashes: !g.reads_unmasked(),
+        prove: (ask.proof && matches!(ask.format, Format::Json | Format::Ndjson)).then(|| {
+            if g.reads_unmasked() {
+                Prove::Within(if state.signer.is_some() {
+                    PROOF_PATIENCE
+                } else {
+                    std::time::Duration::ZERO
+                })
+            } else {
+                Prove::Not(
+                    "none: the exporter reads some entries masked, and is shown no hashes".into(),
+                )
+            }
+        }),
         query_text: ask.q,
         query,
         tz: ask.tz,
@@ -176,6 +196,14 @@ pub async fn prepare(
     };
     index_caught_up(state.store.as_ref(), patience).await?;
     let plan = export.plan(state.store.as_ref()).await?;
+    if matches!(export.prove, Some(Prove::Within(_))) {
+        // The signer signs a checkpoint holding the export's entries at once.
+        state.checkpoint_wanted.send_if_modified(|wanted| {
+            let more = plan.head > *wanted;
+            *wanted = (*wanted).max(plan.head);
+            more
+        });
+    }
     if let Some(why) = plan.refusal(export.format) {
         return Err(ExportError::TooManyRows(why));
     }
@@ -197,9 +225,7 @@ pub async fn record(
 
 /// `<file>.about.json`: where the About of a CSV or NDJSON export goes.
 pub fn sidecar_path(out: &Path) -> PathBuf {
-    let mut name = out.as_os_str().to_owned();
-    name.push(".about.json");
-    name.into()
+    vigil_export::sidecar_path(out)
 }
 
 /// How often an export checks that its maker's session and rights still hold.

@@ -50,8 +50,19 @@ enum Page {
     ),
     /// Rows already encoded for the file.
     Encoded(vigil_export::EncodedPage),
-    /// Every page was read: the file can be finished.
-    End,
+    /// Every page was read: the file can be finished (with its proof, or why it has none,
+    /// when it is to carry one).
+    End(Option<Result<vigil_export::proof::ExportProof, String>>),
+}
+
+/// Whether an NDJSON or JSON export carries the proof of its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prove {
+    /// Yes, against a checkpoint that holds every entry of the export, waiting this long for
+    /// the signer (zero: the newest, if it holds them).
+    Within(std::time::Duration),
+    /// No, for this reason (said in the About).
+    Not(String),
 }
 
 /// One export to run.
@@ -83,6 +94,8 @@ pub struct Export {
     /// The exporter reads some entries masked: the hash column is left empty in every row (see
     /// [`crate::service::caller::Caller::sees_hashes`]).
     pub withhold_hashes: bool,
+    /// NDJSON and JSON: whether the file ends with the proof of its rows (`None`: not asked).
+    pub prove: Option<Prove>,
 }
 
 /// Why an export stopped.
@@ -353,7 +366,10 @@ impl Export {
                             progress(exporter.rows());
                             spare_pages.give(page);
                         }
-                        Some(Page::End) => return exporter.finish(),
+                        Some(Page::End(None)) => return exporter.finish(),
+                        Some(Page::End(Some(proof))) => {
+                            return exporter.finish_proven(proof.as_ref().map_err(Clone::clone))
+                        }
                         // The reader failed: leave the file unfinished (its error is reported).
                         None => {
                             return Err(vigil_export::ExportError::Io(std::io::Error::other(
@@ -372,6 +388,8 @@ impl Export {
             .mask
             .as_ref()
             .is_some_and(|(unmasked, _)| unmasked.uses_annotations());
+        let mut selection = matches!(self.prove, Some(Prove::Within(_)))
+            .then(crate::service::integrity::Selection::default);
         let read = async {
             // Entries in the pages before (XLSX pages number their rows).
             let mut before = 0u64;
@@ -379,6 +397,11 @@ impl Export {
                 Halt::check(&halt)?;
                 let mut keys = store.keys(&self.query, self.tz, from, to).await?;
                 keys.retain(|(_, seq)| *seq <= plan.head);
+                if let Some(selection) = selection.as_mut() {
+                    for (_, seq) in &keys {
+                        selection.insert(*seq);
+                    }
+                }
                 keys.sort_unstable();
                 if newest {
                     keys.reverse();
@@ -441,7 +464,20 @@ impl Export {
                     }
                 }
             }
-            let _ = pages.send(Page::End).await;
+            let proof = match (&self.prove, &selection) {
+                (Some(Prove::Within(patience)), Some(selection)) => Some(
+                    crate::service::integrity::export_proof(
+                        store.as_ref(),
+                        selection,
+                        plan.head,
+                        *patience,
+                    )
+                    .await?,
+                ),
+                (Some(Prove::Not(why)), _) => Some(Err(why.clone())),
+                _ => None,
+            };
+            let _ = pages.send(Page::End(proof)).await;
             Ok(())
         };
         let read: Result<(), ExportFailed> = read.await;
