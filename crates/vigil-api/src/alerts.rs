@@ -17,6 +17,9 @@ pub enum DeliveryKind {
     Digest,
     /// A test message asked for by a person.
     Test,
+    /// A signed checkpoint, published as it is signed (`[integrity] publish`); its `seqs`
+    /// holds the checkpoint's size.
+    Checkpoint,
 }
 
 impl DeliveryKind {
@@ -26,6 +29,7 @@ impl DeliveryKind {
             DeliveryKind::Event => "event",
             DeliveryKind::Digest => "digest",
             DeliveryKind::Test => "test",
+            DeliveryKind::Checkpoint => "checkpoint",
         }
     }
 }

@@ -47,6 +47,9 @@ pub struct IntegrityConfig {
     pub checkpoint_every: u64,
     /// …or once this many seconds passed with any new entry.
     pub checkpoint_seconds: u64,
+    /// Alert channels each checkpoint is sent to as it is signed (a webhook, an email archive),
+    /// so that someone else holds them.
+    pub publish: Vec<String>,
 }
 
 impl Default for IntegrityConfig {
@@ -55,6 +58,7 @@ impl Default for IntegrityConfig {
             signing_key: None,
             checkpoint_every: 10_000,
             checkpoint_seconds: 60,
+            publish: Vec::new(),
         }
     }
 }
@@ -290,6 +294,7 @@ token_ttl_hours = 12
 # signing_key = "/etc/vigil/keys/checkpoint.key"
 # checkpoint_every = 10000      # entries
 # checkpoint_seconds = 60       # with any new entry
+# publish = ["archive"]         # alert channels each checkpoint is sent to as it is signed
 
 # Personal data: readers without the `unmask` right (the built-in viewer, custom roles without
 # it) see IP addresses as their /24 (IPv4) or /48 (IPv6), target names as [masked], and these
@@ -407,6 +412,7 @@ mod tests {
             Some(PathBuf::from("/etc/vigil/keys/checkpoint.key"))
         );
         assert_eq!(integrity.checkpoint_every, 10_000);
+        assert_eq!(integrity.publish, ["archive"]);
         let zero = IntegrityConfig {
             checkpoint_seconds: 0,
             ..Default::default()

@@ -114,6 +114,7 @@ fn delivery(r: &Row<'_>) -> rusqlite::Result<Delivery> {
             "event" => DeliveryKind::Event,
             "digest" => DeliveryKind::Digest,
             "test" => DeliveryKind::Test,
+            "checkpoint" => DeliveryKind::Checkpoint,
             other => return Err(bad(3, format!("unknown delivery kind {other:?}"))),
         },
         seqs: serde_json::from_str(&seqs).map_err(|e| bad(4, e.to_string()))?,

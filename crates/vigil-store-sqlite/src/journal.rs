@@ -199,8 +199,12 @@ impl JournalStore for SqliteStore {
         self.read(move |conn| tree::nodes(conn, &which)).await
     }
 
-    async fn add_checkpoint(&self, checkpoint: Checkpoint) -> Result<(), StoreError> {
-        self.write_beside(move |conn| tree::add_checkpoint(conn, &checkpoint))
+    async fn add_checkpoint(
+        &self,
+        checkpoint: Checkpoint,
+        publish_to: Vec<String>,
+    ) -> Result<(), StoreError> {
+        self.write_beside(move |conn| tree::add_checkpoint(conn, &checkpoint, &publish_to))
             .await
     }
 

@@ -85,7 +85,7 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
     id          INTEGER PRIMARY KEY,
     rule        TEXT    NOT NULL,
     channel     TEXT    NOT NULL,
-    kind        TEXT    NOT NULL,             -- event | digest | test
+    kind        TEXT    NOT NULL,             -- event | digest | test | checkpoint
     seqs        TEXT    NOT NULL,             -- JSON array of journal seqs (a digest's first 11)
     matches     INTEGER NOT NULL,             -- how many entries it tells of
     status      TEXT    NOT NULL,             -- pending | sent | failed

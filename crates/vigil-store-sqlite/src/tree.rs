@@ -278,12 +278,18 @@ fn checkpoint(r: &rusqlite::Row<'_>) -> rusqlite::Result<Checkpoint> {
     })
 }
 
-/// Keeps a checkpoint; one of the same size already kept is a conflict.
-pub(crate) fn add_checkpoint(conn: &Connection, cp: &Checkpoint) -> Result<(), StoreError> {
+/// Keeps a checkpoint and queues its publication to `publish_to`, in one transaction; one of
+/// the same size already kept is a conflict.
+pub(crate) fn add_checkpoint(
+    conn: &Connection,
+    cp: &Checkpoint,
+    publish_to: &[String],
+) -> Result<(), StoreError> {
     if cp.size > i64::MAX as u64 {
         return Err(StoreError::invalid("size", "size: beyond any journal"));
     }
-    let added = conn
+    let tx = conn.unchecked_transaction().map_err(crate::db)?;
+    let added = tx
         .execute(
             &format!(
                 "INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?) \
@@ -304,7 +310,17 @@ pub(crate) fn add_checkpoint(conn: &Connection, cp: &Checkpoint) -> Result<(), S
             index: None,
         });
     }
-    Ok(())
+    let at = cp.signed_at.timestamp_micros();
+    for channel in publish_to {
+        tx.prepare_cached(
+            "INSERT INTO alert_deliveries (rule, channel, kind, seqs, matches, status, attempts, \
+             sending, due_at, next_at, created_at) \
+             VALUES ('', ?, 'checkpoint', ?, 0, 'pending', 0, 0, ?, ?, ?)",
+        )
+        .and_then(|mut s| s.execute(params![channel, format!("[{}]", cp.size), at, at, at]))
+        .map_err(crate::db)?;
+    }
+    tx.commit().map_err(crate::db)
 }
 
 /// The roots of the whole subtrees on the right edge of the tree of `size` entries, largest

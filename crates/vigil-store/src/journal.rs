@@ -125,9 +125,15 @@ pub trait JournalStore: Send + Sync + 'static {
     /// `None` for one not kept (for `vigil verify`).
     async fn tree_nodes(&self, which: Vec<(u64, u32)>) -> Result<Vec<Option<Hash>>, StoreError>;
 
-    /// Keeps a signed checkpoint; one of the same size already kept is a
-    /// [`StoreError::Conflict`]. Checkpoints are append-only.
-    async fn add_checkpoint(&self, checkpoint: Checkpoint) -> Result<(), StoreError>;
+    /// Keeps a signed checkpoint and, in the same transaction, a pending delivery of it (kind
+    /// `checkpoint`, `seqs` its size) to each channel of `publish_to`; one of the same size
+    /// already kept is a [`StoreError::Conflict`] (and nothing is queued). Checkpoints are
+    /// append-only.
+    async fn add_checkpoint(
+        &self,
+        checkpoint: Checkpoint,
+        publish_to: Vec<String>,
+    ) -> Result<(), StoreError>;
 
     /// Kept checkpoints of more than `after` entries, smallest first, at most `limit`.
     async fn checkpoints(&self, after: u64, limit: usize) -> Result<Vec<Checkpoint>, StoreError>;

@@ -338,6 +338,49 @@ async fn deliver(state: &AppState, delivery: &Delivery) -> bool {
     sent
 }
 
+/// Sends a signed checkpoint to a channel it is published to.
+async fn publish(
+    state: &AppState,
+    delivery: &Delivery,
+    channel: &super::Channel,
+) -> Result<(), send::SendError> {
+    if !state.config.integrity.publish.contains(&channel.name) {
+        return Err(permanent(format!(
+            "checkpoints are no longer published to channel {:?} ([integrity] publish)",
+            channel.name
+        )));
+    }
+    let size = *delivery
+        .seqs
+        .first()
+        .ok_or_else(|| permanent("a checkpoint's delivery that names no checkpoint".into()))?;
+    let found = state
+        .store
+        .checkpoints(size - 1, 1)
+        .await
+        .map_err(|e| send::SendError::new(format!("reading the checkpoint failed: {e}")))?;
+    let Some(cp) = found.into_iter().next().filter(|c| c.size == size) else {
+        return Err(permanent(format!(
+            "no checkpoint of {size} entries is kept"
+        )));
+    };
+    let alert = Alert {
+        delivery: delivery.id,
+        rule: None,
+        entries: Vec::new(),
+        total: 0,
+        test: None,
+        checkpoint: Some(crate::service::integrity::checkpoint_answer(&cp)),
+        tz: state.alerts.config.tz(),
+        public_url: state.alerts.public_url.clone(),
+    };
+    let route = state.alerts.route(channel).await.map_err(|e| match e {
+        super::targets::TargetError::NotPublic(m) => permanent(m),
+        super::targets::TargetError::Unresolved(m) => send::SendError::new(m),
+    })?;
+    send::send(&route, &channel.spec, &alert).await
+}
+
 fn permanent(message: String) -> send::SendError {
     send::SendError {
         message,
@@ -366,6 +409,9 @@ async fn attempt(state: &AppState, delivery: &Delivery) -> Result<(), send::Send
     };
     if let Some(why) = setup.borrowed_secret(channel) {
         return Err(permanent(why));
+    }
+    if delivery.kind == vigil_store::DeliveryKind::Checkpoint {
+        return publish(state, delivery, channel).await;
     }
     let (rule, reader) = match setup.rule(&delivery.rule) {
         // Looked at again when sending (a delivery put back, a digest waiting for its window):
@@ -405,6 +451,7 @@ async fn attempt(state: &AppState, delivery: &Delivery) -> Result<(), send::Send
         entries,
         total: delivery.matches,
         test: None,
+        checkpoint: None,
         tz: state.alerts.config.tz(),
         public_url: state.alerts.public_url.clone(),
     };

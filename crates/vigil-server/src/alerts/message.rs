@@ -24,6 +24,8 @@ pub struct Alert {
     pub total: u64,
     /// Who asked for a test message, and the channel's name.
     pub test: Option<(String, String)>,
+    /// A signed checkpoint published as it was signed (`[integrity] publish`).
+    pub checkpoint: Option<vigil_api::SignedCheckpoint>,
     /// The zone shown besides UTC.
     pub tz: FixedOffset,
     /// The store's address for links, without a trailing slash.
@@ -44,6 +46,9 @@ impl Alert {
     pub fn headline(&self) -> String {
         if let Some((_, channel)) = &self.test {
             return format!("Vigil test message for channel {channel}");
+        }
+        if let Some(cp) = &self.checkpoint {
+            return format!("Vigil checkpoint: {} entries signed", cp.size);
         }
         let Some(e) = self.entries.first() else {
             return "Vigil alert".into();
@@ -86,6 +91,43 @@ impl Alert {
                 Field {
                     label: "What",
                     value: "If you read this, alerts reach this channel.".into(),
+                },
+            ];
+        }
+        if let Some(cp) = &self.checkpoint {
+            let signed = chrono::DateTime::parse_from_rfc3339(&cp.signed_at)
+                .map(|t| format!("{} ({})", self.when(&t.to_utc()), cp.signed_at))
+                .unwrap_or_else(|_| cp.signed_at.clone());
+            return vec![
+                Field {
+                    label: "Entries",
+                    value: format!("1 to {}", cp.size),
+                },
+                Field {
+                    label: "Root",
+                    value: cp.root.clone(),
+                },
+                Field {
+                    label: "Signed",
+                    value: signed,
+                },
+                Field {
+                    label: "Key",
+                    value: cp.key_id.clone(),
+                },
+                Field {
+                    label: "Signature",
+                    value: cp.signature.clone(),
+                },
+                Field {
+                    label: "Signed text",
+                    value: cp.text.clone(),
+                },
+                Field {
+                    label: "What",
+                    value: "Keep this message: with the store's public key it proves what the \
+                            journal held (vigil verify --checkpoint)."
+                        .into(),
                 },
             ];
         }
@@ -358,6 +400,7 @@ impl Alert {
             "headline": self.headline(),
             "rule": self.rule.as_ref().map(|(name, q)| json!({"name": name, "q": q})),
             "test": self.test.is_some(),
+            "checkpoint": self.checkpoint,
             "total": self.total.max(self.entries.len() as u64),
             "entries": self.entries,
             "links": self.entries.first().map(|e| json!({
@@ -471,6 +514,7 @@ mod tests {
             total: entries.len() as u64,
             entries,
             test: None,
+            checkpoint: None,
             tz: "+01:00".parse().unwrap(),
             public_url: "http://vigil.example:7878".into(),
         }

@@ -378,6 +378,12 @@ pub async fn check_setup(state: &AppState) -> anyhow::Result<String> {
             );
         }
     }
+    for c in &state.config.integrity.publish {
+        anyhow::ensure!(
+            setup.channel(c).is_some(),
+            "[integrity] publish names channel {c:?}, which is neither in vigil.toml nor added through the API"
+        );
+    }
     let rules: Vec<&str> = setup.rules.iter().map(|r| r.name.as_str()).collect();
     Ok(match setup.channels.len() {
         0 => {

@@ -263,6 +263,10 @@ async fn email(spec: &ChannelSpec, alert: &Alert, echo: bool) -> Result<(), Send
                 .entries
                 .first()
                 .map(|e| e.event.id.to_string())
+                .or_else(|| alert
+                    .checkpoint
+                    .as_ref()
+                    .map(|c| format!("checkpoint.{}", c.size)))
                 .unwrap_or_else(|| "test".into())
         )));
     for address in to {

@@ -381,6 +381,7 @@ pub async fn test_channel(
         entries: vec![],
         total: 0,
         test: Some((admin.name.clone(), name.into())),
+        checkpoint: None,
         tz: state.alerts.config.tz(),
         public_url: state.alerts.public_url.clone(),
     };

@@ -465,7 +465,8 @@ impl Signer {
             );
         }
         let cp = self.key.sign(head, root, state.now());
-        match state.store.add_checkpoint(cp.clone()).await {
+        let publish = state.config.integrity.publish.clone();
+        match state.store.add_checkpoint(cp.clone(), publish).await {
             Ok(()) => {
                 self.signed = head;
                 self.last_signed_at = Some(cp.signed_at);

@@ -520,3 +520,177 @@ async fn a_siem_pulls_the_journal_page_by_page_within_its_rights() {
     let (status, _) = get(&s, Some(&s.key), "/v1/feed").await;
     assert!(matches!(status, 401 | 403));
 }
+
+/// Checkpoints published as they are signed: an email archive and a webhook each receive every
+/// checkpoint once, with what a third party needs to check it (the signed text, the signature),
+/// through the alert outbox (retried when refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_reach_the_channels_they_are_published_to_as_they_are_signed() {
+    use vigil_server::alerts::model::{AlertsConfig, ChannelSpec, Secret, Tls};
+
+    use crate::fakes::{Fake, Refusal, Smtp};
+    let smtp = Smtp::start().await;
+    let hook = Fake::webhook().await;
+    let mut alerts = AlertsConfig {
+        retry_initial_seconds: 1,
+        retry_max_seconds: 2,
+        ..AlertsConfig::default()
+    };
+    alerts.channels.insert(
+        "archive".into(),
+        ChannelSpec::Email {
+            host: "127.0.0.1".into(),
+            port: Some(smtp.port),
+            tls: Tls::None,
+            username: None,
+            password: None,
+            from: "Vigil <vigil@example.com>".into(),
+            to: vec!["checkpoints@auditor.example".into()],
+        },
+    );
+    alerts.channels.insert(
+        "notary".into(),
+        ChannelSpec::Webhook {
+            url: format!("{}/hook", hook.url()),
+            secret: Secret::Value("notary key".into()),
+        },
+    );
+    hook.refuse([Refusal::Broken]);
+    let s = TestServer::start_with(move |c| {
+        c.alerts = alerts;
+        c.integrity.checkpoint_every = 100;
+        c.integrity.publish = vec!["archive".into(), "notary".into()];
+    })
+    .await;
+    vigil_server::alerts::check_setup(&s.state).await.unwrap();
+    let alice = token_of(&s, "alice").await;
+    let (_, key) = get(&s, Some(&alice), "/v1/integrity/key").await;
+    let public = PublicKey::parse(key["pem"].as_str().unwrap()).unwrap();
+    s.demo(300).await;
+    let first = checkpoint_of_at_least(&s, &alice, 300).await;
+
+    // The webhook refused the first time: the outbox tries again, and it gets each checkpoint
+    // once (the built-in rule sends it critical entries too).
+    let checkpoints_of = |got: Vec<crate::fakes::Got>| -> Vec<Value> {
+        got.iter()
+            .map(|g| g.json())
+            .filter(|b| !b["checkpoint"].is_null())
+            .collect()
+    };
+    let start = std::time::Instant::now();
+    let body = loop {
+        s.advance(chrono::Duration::seconds(3));
+        s.state.alerts.wake.notify_one();
+        if let Some(b) = checkpoints_of(hook.accepted())
+            .into_iter()
+            .find(|b| b["checkpoint"]["size"] == first["size"])
+        {
+            break b;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{:?}",
+            hook.got().len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        checkpoints_of(hook.got()).len() > checkpoints_of(hook.accepted()).len(),
+        "the first was refused, and sent again"
+    );
+    let cp = &body["checkpoint"];
+    assert_eq!(
+        body["headline"],
+        format!("Vigil checkpoint: {} entries signed", first["size"])
+    );
+    assert!(body["entries"].as_array().unwrap().is_empty());
+    public.verify(&checkpoint(cp)).unwrap();
+    assert!(cp["text"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("root {}", first["root"].as_str().unwrap())));
+
+    // The email archive: the signed text and the signature, in a message of its own.
+    let start = std::time::Instant::now();
+    let mail = loop {
+        let mails = smtp.wait_for(1, Duration::from_secs(15)).await;
+        if let Some(m) = mails
+            .iter()
+            .map(|m| {
+                let message = mail_parser::MessageParser::default().parse(m).unwrap();
+                let headers =
+                    String::from_utf8_lossy(&m[..message.root_part().offset_body as usize])
+                        .to_string();
+                format!("{headers}{}", message.body_text(0).unwrap())
+            })
+            .find(|m| m.contains("Vigil checkpoint") && m.contains(first["root"].as_str().unwrap()))
+        {
+            break m;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(mail.contains("checkpoints@auditor.example"), "{mail}");
+    assert!(mail.contains(first["key_id"].as_str().unwrap()), "{mail}");
+    assert!(
+        mail.contains(first["signature"].as_str().unwrap()),
+        "{mail}"
+    );
+    assert!(
+        mail.contains(&format!(".checkpoint.{}@vigil>", first["size"])),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Signed text: vigil checkpoint v1\nkey "),
+        "{mail}"
+    );
+
+    // The outbox lists them as checkpoints, by size; nothing was sent twice.
+    let list = s
+        .raw(Method::GET, "/v1/alerts/deliveries")
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let published: Vec<&Value> = list["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"] == "checkpoint")
+        .collect();
+    assert!(published.len() >= 2, "{list:#}");
+    for d in &published {
+        assert_eq!(d["status"], "sent", "{d:#}");
+        assert!(d["rule"] == "", "{d:#}");
+    }
+    let checkpoints = published
+        .iter()
+        .filter(|d| d["seqs"][0] == first["size"])
+        .count();
+    assert_eq!(checkpoints, 2, "one per channel: {list:#}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut sizes: Vec<Value> = checkpoints_of(hook.accepted())
+        .iter()
+        .map(|b| b["checkpoint"]["size"].clone())
+        .collect();
+    let all = sizes.len();
+    sizes.dedup();
+    assert_eq!(sizes.len(), all, "each checkpoint once");
+    assert_eq!(all, published.len() / 2);
+}
+
+#[tokio::test]
+async fn publishing_checkpoints_to_a_channel_that_does_not_exist_is_refused_at_start() {
+    let s = TestServer::start_with(|c| c.integrity.publish = vec!["nowhere".into()]).await;
+    let err = vigil_server::alerts::check_setup(&s.state)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[integrity] publish names channel \"nowhere\""),
+        "{err}"
+    );
+}

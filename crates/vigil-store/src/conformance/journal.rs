@@ -540,11 +540,11 @@ pub async fn the_tree_follows_the_journal_and_checkpoints_are_kept<S: JournalSto
     let at = Utc::now();
     for size in [256u64, 700, 512] {
         let cp = key.sign(size, store.tree_root(size).await.unwrap(), at);
-        store.add_checkpoint(cp).await.unwrap();
+        store.add_checkpoint(cp, Vec::new()).await.unwrap();
     }
     let again = key.sign(700, [0; 32], at);
     assert!(matches!(
-        store.add_checkpoint(again).await,
+        store.add_checkpoint(again, vec!["archive".into()]).await,
         Err(StoreError::Conflict { .. })
     ));
     let kept = store.checkpoints(0, 10).await.unwrap();
