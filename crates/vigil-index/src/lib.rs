@@ -1022,3 +1022,86 @@ impl Follower {
         Ok(())
     }
 }
+
+/// What an index folder holds, read without taking it (`vigil verify`, beside a running
+/// server): the last seq its last commit says it holds and that entry's hash, and the time each
+/// live document files its entry under.
+#[derive(Debug, Clone, Default)]
+pub struct Census {
+    /// The last seq of the last commit (0 for an empty index).
+    pub indexed: u64,
+    /// The chain hash the last commit recorded for that entry.
+    pub hash: Option<String>,
+    /// For seq `s`, `times[s - 1]`: the time (µs) the index files it under, `None` if it has no
+    /// document; seqs up to `indexed`.
+    pub times: Vec<Option<i64>>,
+    /// Seqs with a document beyond `indexed` (none in an index Vigil wrote).
+    pub beyond: Vec<u64>,
+    /// Seqs with more than one live document.
+    pub twice: Vec<u64>,
+}
+
+/// Reads the census of the index in `dir`; `None` when there is no index there.
+pub fn census(dir: &Path) -> Result<Option<Census>, StoreError> {
+    if !dir.join("meta.json").is_file() {
+        return Ok(None);
+    }
+    let index = Index::open_in_dir(dir).map_err(index_error)?;
+    let meta = index.load_metas().map_err(index_error)?;
+    let (indexed, hash) = match meta
+        .payload
+        .as_deref()
+        .and_then(|p| p.rsplit_once(" hash="))
+    {
+        Some((left, hash)) => {
+            let digits = left.len() - left.bytes().rev().take_while(u8::is_ascii_digit).count();
+            let seq = left[digits..].parse::<u64>().map_err(|_| {
+                StoreError::backend(std::io::Error::other(format!(
+                    "the search index's last commit does not say which entry it holds up to: {left:?}"
+                )))
+            })?;
+            (seq, Some(hash.to_owned()))
+        }
+        None => (0, None),
+    };
+    let reader: IndexReader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .map_err(index_error)?;
+    let searcher = reader.searcher();
+    let mut census = Census {
+        indexed,
+        hash,
+        times: vec![None; indexed as usize],
+        ..Census::default()
+    };
+    for segment in searcher.segment_readers() {
+        let fast = segment.fast_fields();
+        let time = fast
+            .i64(schema::TIME)
+            .map_err(index_error)?
+            .first_or_default_col(0);
+        let seq = fast
+            .u64(schema::SEQ)
+            .map_err(index_error)?
+            .first_or_default_col(0);
+        for doc in 0..segment.max_doc() {
+            if segment.is_deleted(doc) {
+                continue;
+            }
+            let s = seq.get_val(doc);
+            match s
+                .checked_sub(1)
+                .and_then(|i| census.times.get_mut(i as usize))
+            {
+                Some(slot @ None) => *slot = Some(time.get_val(doc)),
+                Some(Some(_)) => census.twice.push(s),
+                None => census.beyond.push(s),
+            }
+        }
+    }
+    census.beyond.sort_unstable();
+    census.twice.sort_unstable();
+    Ok(Some(census))
+}

@@ -85,8 +85,14 @@ impl VerifyArgs {
             .iter()
             .map(|f| read_checkpoint(f))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        // The search index as its last commit left it (read first: a running server may commit
+        // more meanwhile, which only adds entries the journal has).
+        let mut index_dir = path.as_os_str().to_owned();
+        index_dir.push(".index");
+        let census = vigil_index::census(std::path::Path::new(&index_dir))
+            .with_context(|| format!("reading the search index {}", index_dir.display()))?;
         let state = self.db.open()?;
-        let found = integrity::verify(&state, keys, given).await?;
+        let found = integrity::verify(&state, keys, given, census).await?;
         if self.json {
             println!("{}", serde_json::to_string_pretty(&found)?);
         } else {

@@ -719,10 +719,13 @@ pub struct Verification {
 ///
 /// `given` are checkpoints kept elsewhere (a copy someone else holds): each is checked like the
 /// store's own, so a rewrite they cover is caught even if the store's checkpoints were removed.
+/// `index` is what the search index holds ([`vigil_index::census`]): each entry it says it
+/// holds must be there once, under the journal's time, and nothing else.
 pub async fn verify(
     state: &AppState,
     keys: Vec<PublicKey>,
     given: Vec<Checkpoint>,
+    index: Option<vigil_index::Census>,
 ) -> anyhow::Result<Verification> {
     use vigil_core::chain::{ChainError, Verifier};
     use vigil_core::merkle::{self, Frontier, TILE_LEVEL};
@@ -775,6 +778,12 @@ pub async fn verify(
     let mut damaged_tree = false;
     let mut broken = false;
     let mut records = Records::default();
+    // The search index against the journal: the first entry it lacks or misfiles, and how many.
+    let mut misindexed: Option<(String, u64)> = None;
+    let mut index_note = |problem: String| match misindexed.as_mut() {
+        Some((_, n)) => *n += 1,
+        None => misindexed = Some((problem, 1)),
+    };
     // The next batch is read (and decoded) while this one is hashed.
     let fetch = |from: u64| {
         let store = state.store.clone();
@@ -848,6 +857,27 @@ pub async fn verify(
                 break 'walk;
             }
             records.note(e);
+            if let Some(c) = index.as_ref().filter(|c| e.seq <= c.indexed) {
+                match c.times[e.seq as usize - 1] {
+                    None => index_note(format!(
+                        "the search index lacks entry {}: searches do not find it",
+                        e.seq
+                    )),
+                    Some(t) if t != e.event.occurred_at.timestamp_micros() => index_note(format!(
+                        "the search index files entry {} under another time than the \
+                             journal's: searches by time miss it",
+                        e.seq
+                    )),
+                    Some(_) => {}
+                }
+                if e.seq == c.indexed && c.hash.as_deref() != Some(e.hash.as_str()) {
+                    index_note(format!(
+                        "the search index was built from another journal: its entry {} has \
+                         another hash",
+                        e.seq
+                    ));
+                }
+            }
             let mut hash = [0u8; 32];
             hex::decode_to_slice(&e.hash, &mut hash).context("a verified hash is hex")?;
             frontier.push(merkle::leaf(&hash), |start, level, h| {
@@ -918,6 +948,31 @@ pub async fn verify(
     // itself verified: otherwise its records cannot be trusted).
     if !broken {
         records.cross_check(state, entries, &mut problems).await?;
+    }
+    if let Some(c) = &index {
+        let remedy = "(stop the store, delete its index folder: it is built again from the \
+                      journal at start)";
+        if !broken && c.indexed > entries {
+            index_note(format!(
+                "the search index holds entries {}–{} that the journal lacks",
+                entries + 1,
+                c.indexed
+            ));
+        }
+        for seq in &c.beyond {
+            index_note(format!(
+                "the search index holds entry {seq} beyond what it says it holds"
+            ));
+        }
+        for seq in &c.twice {
+            index_note(format!("the search index holds entry {seq} twice"));
+        }
+        if let Some((first, n)) = misindexed {
+            problems.push(match n {
+                1 => format!("{first} {remedy}"),
+                n => format!("{first}, and {} more such {remedy}", n - 1),
+            });
+        }
     }
     Ok(Verification {
         ok: problems.is_empty(),

@@ -152,7 +152,7 @@ async fn verify(db: &Path, key: &PublicKey) -> Verification {
         ..ServerConfig::default()
     };
     let state = vigil_server::open_journal(&config).unwrap();
-    integrity::verify(&state, vec![*key], Vec::new())
+    integrity::verify(&state, vec![*key], Vec::new(), None)
         .await
         .unwrap()
 }
@@ -744,7 +744,7 @@ async fn the_signer_signs_the_journal_not_what_was_planted_beside_it() {
         cp.root,
         "the kept tree was planted"
     );
-    let found = integrity::verify(&state, vec![*key.public()], Vec::new())
+    let found = integrity::verify(&state, vec![*key.public()], Vec::new(), None)
         .await
         .unwrap();
     assert!(!found.ok);
@@ -814,7 +814,7 @@ async fn a_journal_signed_under_two_keys_verifies_with_both() {
     let mut signer = integrity::Signer::start(&state, new.clone()).await.unwrap();
     signer.sign_if(&state, |_, _| true).await.unwrap().unwrap();
 
-    let found = integrity::verify(&state, vec![*new.public()], Vec::new())
+    let found = integrity::verify(&state, vec![*new.public()], Vec::new(), None)
         .await
         .unwrap();
     assert!(!found.ok);
@@ -823,9 +823,85 @@ async fn a_journal_signed_under_two_keys_verifies_with_both() {
         "{:?}",
         found.problems
     );
-    let found = integrity::verify(&state, vec![*new.public(), *old.public()], Vec::new())
+    let found = integrity::verify(&state, vec![*new.public(), *old.public()], Vec::new(), None)
         .await
         .unwrap();
     assert!(found.ok, "{:?}", found.problems);
     assert_eq!(found.checkpoints_verified, 2);
+}
+
+/// `vigil verify` reads the search index beside the journal (without taking it) and names an
+/// index built from another journal, or holding entries the journal lacks.
+#[test]
+fn vigil_verify_checks_that_the_search_index_holds_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let vigil = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let ok = |args: &[&str]| {
+        let (code, said) = vigil(args);
+        assert_eq!(code, Some(0), "{args:?}: {said}");
+    };
+    for (db, seed) in [("a.db", "1"), ("b.db", "2")] {
+        ok(&["demo", "--database", db, "--events", "400", "--seed", seed]);
+    }
+    std::fs::copy(dir.path().join("a.db"), dir.path().join("prefix.db")).unwrap();
+    // `vigil export` builds the index; the second one indexes the first one's own entry too.
+    for db in ["a.db", "a.db", "b.db"] {
+        ok(&[
+            "export",
+            "--database",
+            db,
+            "--format",
+            "csv",
+            "--out",
+            "x.csv",
+        ]);
+    }
+    let (code, said) = vigil(&["verify", "--database", "a.db"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("verified 402 entries"), "{said}");
+
+    let put_index = |from: &str, to: &str| {
+        let target = dir.path().join(format!("{to}.index"));
+        let _ = std::fs::remove_dir_all(&target);
+        std::fs::create_dir_all(&target).unwrap();
+        for f in std::fs::read_dir(dir.path().join(format!("{from}.index"))).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), target.join(f.file_name())).unwrap();
+        }
+    };
+    // The index of a longer journal beside an older copy of it.
+    put_index("a.db", "prefix.db");
+    let (code, said) = vigil(&["verify", "--database", "prefix.db"]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("the search index holds entries 401–401 that the journal lacks"),
+        "{said}"
+    );
+    assert!(said.contains("delete its index folder"), "{said}");
+    // The index of another journal.
+    put_index("b.db", "a.db");
+    let (code, said) = vigil(&["verify", "--database", "a.db", "--json"]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("the search index files entry 1 under another time than the journal's"),
+        "{said}"
+    );
+    assert!(
+        said.contains("and 399 more such") || said.contains("more such"),
+        "{said}"
+    );
 }
