@@ -209,6 +209,9 @@ pub fn check(path: &Path, keys: &[PublicKey]) -> Result<Proven, String> {
     while let Some((row, text)) = lines.next()? {
         let key: Key = serde_json::from_str(text)
             .map_err(|e| format!("row {row} is not an entry with a seq and a hash: {e}"))?;
+        if key.seq == 0 {
+            return Err(format!("row {row} has seq 0: no entry has it"));
+        }
         let Some(hash) = vigil_core::chain::decode(&key.hash) else {
             no_hash.get_or_insert((row, key.seq));
             continue;
@@ -221,6 +224,7 @@ pub fn check(path: &Path, keys: &[PublicKey]) -> Result<Proven, String> {
     let (proof, about) = match (format, lines.tail.take()) {
         (Format::Ndjson, Some(line)) => {
             #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
             struct Line {
                 proof: ExportProof,
             }
@@ -237,7 +241,10 @@ pub fn check(path: &Path, keys: &[PublicKey]) -> Result<Proven, String> {
             (line.proof, about)
         }
         (Format::Json, Some(rest)) => {
+            // Nothing else may follow the rows: a second `events` would be what most JSON
+            // readers take (the last of a repeated member).
             #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
             struct Tail {
                 about: About,
                 proof: Option<ExportProof>,
@@ -304,17 +311,36 @@ pub fn check(path: &Path, keys: &[PublicKey]) -> Result<Proven, String> {
         prev.insert(*seq, h);
     }
     // Second pass: each row's content against its hash, the rows' digest and order.
-    let newest_first = about
-        .as_ref()
-        .is_none_or(|a| !a.order.starts_with("oldest"));
+    // The order is the About's; without one, whichever the first two rows show.
+    let mut newest_first = about.as_ref().map(|a| !a.order.starts_with("oldest"));
     let mut digest = Sha256::new();
     let mut last: Option<(i64, u64)> = None;
+    let mut again = Vec::with_capacity(4096);
     let mut lines = Lines::open(path)?;
     while let Some((row, text)) = lines.next()? {
         digest.update(text.as_bytes());
         digest.update(b"\n");
         let parsed: RowIn = serde_json::from_str(text)
             .map_err(|e| format!("row {row} is not an entry as Vigil exports it: {e}"))?;
+        // The line must be exactly what Vigil writes for these values: no member added, no
+        // value written another way (an offset on a time, an IP spelt otherwise).
+        again.clear();
+        crate::json_out::write_row(
+            &mut again,
+            &Row {
+                entry: &parsed.entry,
+                marks: &parsed.marks,
+                comments: parsed.comments,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        if again != text.as_bytes() {
+            return Err(format!(
+                "row {row} (entry {}): not as Vigil wrote it: a member was added or a value \
+                 written another way",
+                parsed.entry.seq
+            ));
+        }
         let e = &parsed.entry;
         let before = if e.seq == 1 {
             vigil_core::chain::GENESIS
@@ -336,11 +362,12 @@ pub fn check(path: &Path, keys: &[PublicKey]) -> Result<Proven, String> {
         }
         let at = (e.event.occurred_at.timestamp_micros(), e.seq);
         if let Some(l) = last {
-            if (newest_first && at > l) || (!newest_first && at < l) {
+            let newest = *newest_first.get_or_insert(at < l);
+            if (newest && at > l) || (!newest && at < l) {
                 return Err(format!(
                     "row {row} (entry {}) is out of the file's order ({})",
                     e.seq,
-                    if newest_first {
+                    if newest {
                         "newest first"
                     } else {
                         "oldest first"
@@ -451,21 +478,51 @@ pub fn same_rows(file: &Path, format: Format, proven: &Path) -> Result<u64, Stri
                 .and_then(|b| serde_json::from_slice::<About>(&b).ok())
         }
         Format::Xlsx => {
-            let mine = crate::xlsx::part(&written, crate::xlsx::SHEET)?;
-            let found = crate::xlsx::part(&bytes, crate::xlsx::SHEET)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            if let Some(at) = first_difference(&found, &mine) {
-                let row = found[..at.min(found.len())]
-                    .windows(5)
-                    .filter(|w| w == b"<row ")
-                    .count();
+            // Every part as Vigil writes it for these rows, but the About sheet and the
+            // document's properties (when, and by whom, it was made).
+            let mine = crate::xlsx::parts(&written)?;
+            let found =
+                crate::xlsx::parts(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+            let names =
+                |p: &[(String, Vec<u8>)]| p.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+            if names(&mine) != names(&found) {
                 return Err(format!(
-                    "the workbook's Entries sheet differs from the proved rows at row {}",
-                    row.saturating_sub(1).max(1)
+                    "the workbook's parts are not those Vigil writes: {:?}",
+                    names(&found)
                 ));
             }
-            let about_sheet = crate::xlsx::part(&bytes, crate::xlsx::ABOUT_SHEET)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
+            // The Entries sheet first: a difference there is named by its row.
+            let mut pairs: Vec<(&String, &Vec<u8>, &Vec<u8>)> = mine
+                .iter()
+                .zip(&found)
+                .map(|((name, want), (_, got))| (name, want, got))
+                .collect();
+            pairs.sort_by_key(|(name, _, _)| *name != crate::xlsx::SHEET);
+            for (name, want, got) in pairs {
+                if name == crate::xlsx::ABOUT_SHEET || name == "docProps/core.xml" {
+                    continue;
+                }
+                if let Some(at) = first_difference(got, want) {
+                    if name != crate::xlsx::SHEET {
+                        return Err(format!(
+                            "the workbook's {name} is not as Vigil writes it (from byte {at})"
+                        ));
+                    }
+                    let row = got[..at.min(got.len())]
+                        .windows(5)
+                        .filter(|w| w == b"<row ")
+                        .count();
+                    return Err(format!(
+                        "the workbook's Entries sheet differs from the proved rows at row {}",
+                        row.saturating_sub(1).max(1)
+                    ));
+                }
+            }
+            let about_sheet = found
+                .iter()
+                .find(|(n, _)| n == crate::xlsx::ABOUT_SHEET)
+                .map(|(_, b)| b.as_slice())
+                .unwrap_or_default();
             let needle = about.sha256.as_bytes();
             if !about_sheet.windows(needle.len()).any(|w| w == needle) {
                 return Err(

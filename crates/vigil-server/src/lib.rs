@@ -100,6 +100,7 @@ fn state(store: vigil_store_sqlite::SqliteStore, config: &config::ServerConfig) 
         running: Arc::default(),
         signer: None,
         checkpoint_wanted: Arc::new(tokio::sync::watch::Sender::new(0)),
+        signer_stopped: Arc::default(),
     }
 }
 

@@ -35,6 +35,9 @@ pub struct AppState {
     /// The journal size a checkpoint is wanted for now (an export's proof): the signer signs at
     /// once when it is above the last checkpoint, rather than when one is due.
     pub checkpoint_wanted: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The signer gave up (the journal was changed or cut under a checkpoint it signed):
+    /// exports do not wait for a checkpoint.
+    pub signer_stopped: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {

@@ -19,17 +19,37 @@ pub(crate) const SHEET: &str = "xl/worksheets/sheet1.xml";
 /// The About sheet's part.
 pub(crate) const ABOUT_SHEET: &str = "xl/worksheets/sheet2.xml";
 
-/// One part of a workbook, uncompressed.
-pub(crate) fn part(workbook: &[u8], name: &str) -> Result<Vec<u8>, String> {
+/// Every part of a workbook, uncompressed, sorted by name; a name twice, or parts that
+/// uncompress to more than 64 times the file (a zip bomb, never a workbook Vigil wrote), are
+/// refused.
+pub(crate) fn parts(workbook: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
     use std::io::Read;
     let mut zip = ::zip::ZipArchive::new(std::io::Cursor::new(workbook))
         .map_err(|e| format!("not a workbook: {e}"))?;
-    let mut part = zip
-        .by_name(name)
-        .map_err(|e| format!("the workbook has no {name}: {e}"))?;
-    let mut out = Vec::new();
-    part.read_to_end(&mut out)
-        .map_err(|e| format!("the workbook's {name} does not read: {e}"))?;
+    let mut budget = (workbook.len() as u64).saturating_mul(64) + (1 << 20);
+    let mut out: Vec<(String, Vec<u8>)> = Vec::with_capacity(zip.len());
+    for i in 0..zip.len() {
+        let part = zip
+            .by_index(i)
+            .map_err(|e| format!("part {i} of the workbook does not read: {e}"))?;
+        let name = part
+            .name()
+            .map_err(|e| format!("part {i} of the workbook has no readable name: {e}"))?
+            .into_owned();
+        let mut bytes = Vec::new();
+        part.take(budget + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("the workbook's {name} does not read: {e}"))?;
+        if bytes.len() as u64 > budget {
+            return Err("the workbook uncompresses to far more than any Vigil writes".into());
+        }
+        budget -= bytes.len() as u64;
+        out.push((name, bytes));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(w) = out.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(format!("the workbook holds {} twice", w[0].0));
+    }
     Ok(out)
 }
 mod zip;

@@ -369,3 +369,94 @@ proptest! {
         prop_assert_eq!(restore(cell), reason.as_str());
     }
 }
+
+/// A workbook checked against the rows it should hold: any part added, changed or given twice
+/// is named, however the Entries sheet reads.
+#[test]
+fn a_workbook_is_the_proved_rows_only_if_every_part_is_as_vigil_writes_it() {
+    use std::io::{Read, Write};
+    let rows = entries();
+    let dir = tempfile::tempdir().unwrap();
+    let (ndjson, _) = export(Format::Ndjson, &rows, &[]);
+    let proved = dir.path().join("rows.ndjson");
+    std::fs::write(&proved, ndjson).unwrap();
+    let (xlsx, _) = export(Format::Xlsx, &rows, &[]);
+    let file = dir.path().join("rows.xlsx");
+    std::fs::write(&file, &xlsx).unwrap();
+    assert_eq!(
+        vigil_export::proof::same_rows(&file, Format::Xlsx, &proved).unwrap(),
+        rows.len() as u64
+    );
+
+    // The same workbook written again with one part changed, or one more.
+    let rewrite = |change: &dyn Fn(&str, Vec<u8>) -> Vec<u8>, extra: Option<&str>| {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&xlsx)).unwrap();
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for i in 0..zip.len() {
+            let mut part = zip.by_index(i).unwrap();
+            let name = part.name().unwrap().into_owned();
+            let mut bytes = Vec::new();
+            part.read_to_end(&mut bytes).unwrap();
+            let bytes = change(&name, bytes);
+            out.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+                .unwrap();
+            out.write_all(&bytes).unwrap();
+        }
+        if let Some(name) = extra {
+            out.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            out.write_all(b"<worksheet/>").unwrap();
+        }
+        let bytes = out.finish().unwrap().into_inner();
+        std::fs::write(&file, bytes).unwrap();
+        vigil_export::proof::same_rows(&file, Format::Xlsx, &proved).unwrap_err()
+    };
+    // Unchanged parts, written again: still the rows.
+    let same = |_: &str, b: Vec<u8>| b;
+    std::fs::write(&file, &xlsx).unwrap();
+    let err = rewrite(&same, Some("xl/worksheets/sheet3.xml"));
+    assert!(err.contains("parts are not those Vigil writes"), "{err}");
+    let err = rewrite(
+        &|name, b| {
+            if name == "xl/styles.xml" {
+                String::from_utf8(b)
+                    .unwrap()
+                    .replace("numFmtId=\"", "numFmtId=\"1")
+                    .into_bytes()
+            } else {
+                b
+            }
+        },
+        None,
+    );
+    assert!(
+        err.contains("xl/styles.xml is not as Vigil writes it"),
+        "{err}"
+    );
+    let err = rewrite(
+        &|name, b| {
+            if name == "xl/worksheets/sheet1.xml" {
+                String::from_utf8(b)
+                    .unwrap()
+                    .replacen("finance", "financf", 1)
+                    .into_bytes()
+            } else {
+                b
+            }
+        },
+        None,
+    );
+    assert!(err.contains("Entries sheet differs"), "{err}");
+    // A part that uncompresses to far more than the file: refused before it is all read.
+    let err = rewrite(
+        &|name, b| {
+            if name == "docProps/app.xml" {
+                vec![b' '; 200 << 20]
+            } else {
+                b
+            }
+        },
+        None,
+    );
+    assert!(err.contains("far more than any Vigil writes"), "{err}");
+}

@@ -344,7 +344,9 @@ async fn publish(
     delivery: &Delivery,
     channel: &super::Channel,
 ) -> Result<(), send::SendError> {
-    if !state.config.integrity.publish.contains(&channel.name) {
+    if !state.config.integrity.publish.contains(&channel.name)
+        || !state.config.alerts.channels.contains_key(&channel.name)
+    {
         return Err(permanent(format!(
             "checkpoints are no longer published to channel {:?} ([integrity] publish)",
             channel.name

@@ -111,27 +111,18 @@ impl VerifyArgs {
 impl VerifyArgs {
     /// `vigil verify --export FILE [--against PROVED]`.
     fn run_export(&self, file: &std::path::Path) -> anyhow::Result<()> {
-        let keys = if self.key.is_empty() {
-            let path = self.db.path()?;
-            let mut config = ServerConfig {
-                database: path,
-                ..ServerConfig::default()
-            };
-            config.integrity.signing_key = self.signing_key.clone();
-            let found = integrity::key_path(&config);
-            anyhow::ensure!(
-                found.exists(),
-                "--export: give the store's public key with --key (as `vigil integrity key` \
-                 prints it); there is no signing key at {}",
-                found.display()
-            );
-            vec![*integrity::read_key(&found)?.public()]
-        } else {
-            self.key
-                .iter()
-                .map(|k| public_key(k))
-                .collect::<anyhow::Result<Vec<_>>>()?
-        };
+        // The key is the trust anchor: the one you were handed, never one found beside the
+        // file or the database.
+        anyhow::ensure!(
+            !self.key.is_empty(),
+            "--export: give the store's public key with --key (as `vigil integrity key` printed \
+             it, from whoever runs the store)"
+        );
+        let keys = self
+            .key
+            .iter()
+            .map(|k| public_key(k))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         anyhow::ensure!(file.is_file(), "--export: no file at {}", file.display());
         let format = match file.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("csv") => Some(vigil_export::Format::Csv),

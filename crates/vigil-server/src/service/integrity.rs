@@ -444,16 +444,31 @@ impl Signer {
 
     /// Signs a checkpoint of the whole journal if it has grown since the last one and `due`
     /// says so (given how many entries came since, and when the last was signed); returns it.
+    /// It is published to the channels of `[integrity] publish`.
     pub async fn sign_if(
         &mut self,
         state: &AppState,
         due: impl FnOnce(u64, Option<chrono::DateTime<chrono::Utc>>) -> bool,
     ) -> Result<Option<Checkpoint>, StoreError> {
+        self.sign_when(state, |since, last| due(since, last).then_some(true))
+            .await
+    }
+
+    /// [`Signer::sign_if`], where `due` also says whether to publish the checkpoint (`None`:
+    /// not due).
+    async fn sign_when(
+        &mut self,
+        state: &AppState,
+        due: impl FnOnce(u64, Option<chrono::DateTime<chrono::Utc>>) -> Option<bool>,
+    ) -> Result<Option<Checkpoint>, StoreError> {
         let head = state.store.head().await?.map_or(0, |(seq, _)| seq);
         let since = head.saturating_sub(self.signed);
-        if since == 0 || !due(since, self.last_signed_at) {
+        if since == 0 {
             return Ok(None);
         }
+        let Some(publish) = due(since, self.last_signed_at) else {
+            return Ok(None);
+        };
         extend(state, &mut self.tree, head).await?;
         let root = self.tree.root();
         // The kept tree serves proofs: one that differs is said, never signed.
@@ -465,7 +480,11 @@ impl Signer {
             );
         }
         let cp = self.key.sign(head, root, state.now());
-        let publish = state.config.integrity.publish.clone();
+        let publish = if publish {
+            state.config.integrity.publish.clone()
+        } else {
+            Vec::new()
+        };
         match state.store.add_checkpoint(cp.clone(), publish).await {
             Ok(()) => {
                 self.signed = head;
@@ -504,6 +523,9 @@ async fn extend(state: &AppState, tree: &mut Frontier, head: u64) -> Result<(), 
     Ok(())
 }
 
+/// The least time between two checkpoints signed because exports asked for them.
+const ASKED_GAP: Duration = Duration::from_secs(2);
+
 /// Signs checkpoints while the server runs: when `checkpoint_every` entries have come since
 /// the last one, or `checkpoint_seconds` have passed with any new entry; and once more at stop.
 pub async fn run(state: AppState) {
@@ -518,12 +540,18 @@ pub async fn run(state: AppState) {
     let mut told = false;
     // Over a rewritten or cut journal the signer gives up until the store is started again.
     let mut given_up = false;
+    // When the last checkpoint asked for by an export was signed: at most one every
+    // ASKED_GAP, whatever the exports (each adds its own entry, so each would need one).
+    let mut last_asked: Option<std::time::Instant> = None;
     loop {
         if signer.is_none() && !given_up {
             match Signer::start(&state, key.clone()).await {
                 Ok(s) => signer = Some(s),
                 Err(e) => {
                     given_up = matches!(e, SignerError::Forked(_) | SignerError::Cut { .. });
+                    state
+                        .signer_stopped
+                        .store(given_up, std::sync::atomic::Ordering::Relaxed);
                     if !told || given_up {
                         tracing::error!(error = %e, "checkpoints are not being signed");
                         told = true;
@@ -534,15 +562,24 @@ pub async fn run(state: AppState) {
         if let Some(signer) = signer.as_mut() {
             let now = state.now();
             // An export waiting for a checkpoint that holds its entries.
-            let asked = *wanted.borrow_and_update() > signer.signed;
+            let asked = *wanted.borrow_and_update() > signer.signed
+                && last_asked.is_none_or(|t| t.elapsed() >= ASKED_GAP);
+            let for_export = std::sync::atomic::AtomicBool::new(false);
             let due = |since: u64, last: Option<chrono::DateTime<chrono::Utc>>| {
                 // A clock set back (below the last checkpoint's time) counts as time passed.
-                asked
-                    || since >= every
-                    || last.is_none_or(|t| now < t || (now - t).num_seconds() >= seconds as i64)
+                let scheduled = since >= every
+                    || last.is_none_or(|t| now < t || (now - t).num_seconds() >= seconds as i64);
+                // Only scheduled checkpoints are published: one asked for by an export is
+                // covered by the next scheduled one.
+                for_export.store(!scheduled && asked, std::sync::atomic::Ordering::Relaxed);
+                (scheduled || asked).then_some(scheduled)
             };
-            if let Err(e) = signer.sign_if(&state, due).await {
-                tracing::warn!(error = %e, "signing a checkpoint failed; trying again");
+            match signer.sign_when(&state, due).await {
+                Ok(Some(_)) if for_export.load(std::sync::atomic::Ordering::Relaxed) => {
+                    last_asked = Some(std::time::Instant::now())
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "signing a checkpoint failed; trying again"),
             }
         }
         if *stopping.borrow() {
@@ -614,9 +651,8 @@ pub async fn export_proof(
                 if started.elapsed() >= patience {
                     return Ok(Err(match newest {
                         Some(cp) => format!(
-                            "none: the newest signed checkpoint holds {} of the {head} entries \
-                             the export was cut from (export through the running store, whose \
-                             signer signs one at once)",
+                            "none: no signed checkpoint holds the {head} entries the export was \
+                             cut from (the newest holds {})",
                             cp.size
                         ),
                         None => "none: the store has signed no checkpoint yet".into(),
@@ -682,7 +718,22 @@ pub async fn sign_now(state: &AppState, config: &ServerConfig, head: u64) -> any
             path.display()
         )
     })?);
+    // Only the store's own key: one that signed none of its checkpoints is another store's
+    // (or a mistake), and a checkpoint it signed would stand where the store's should.
+    let kept = state.store.checkpoints(0, 10_000).await?;
+    if let Some(other) = kept.iter().find(|c| c.key_id != key.public().id()) {
+        if kept.iter().all(|c| c.key_id != key.public().id()) {
+            anyhow::bail!(
+                "the signing key {} ({}) signed none of this journal's checkpoints (they are by \
+                 key {}): not the store's key",
+                path.display(),
+                key.public().id(),
+                other.key_id
+            );
+        }
+    }
     let mut signer = Signer::start(state, key).await?;
+    // Published like the store's own scheduled ones: it is the one the file is proved against.
     signer.sign_if(state, |_, _| true).await?;
     Ok(())
 }

@@ -229,6 +229,7 @@ fn serve_starts_says_how_to_begin_and_stops_on_sigterm() {
             dir.path().join("j.ndjson").to_str().unwrap(),
             "--database",
             db.to_str().unwrap(),
+            "--no-proof",
         ],
         "",
     );

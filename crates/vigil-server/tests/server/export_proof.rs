@@ -204,6 +204,38 @@ async fn exports_prove_themselves_and_every_change_to_them_is_caught() {
             "carries no proof",
         ),
         (
+            "a member added to a row",
+            Box::new(|l: &mut Vec<String>| {
+                l[2] = l[2].replacen("{", "{\"approved_by\":\"CFO\",", 1)
+            }),
+            "row 3 (entry",
+        ),
+        (
+            "a time written with an offset",
+            Box::new(|l: &mut Vec<String>| {
+                let mut v: Value = serde_json::from_str(&l[1]).unwrap();
+                let t = chrono::DateTime::parse_from_rfc3339(v["occurred_at"].as_str().unwrap())
+                    .unwrap()
+                    .with_timezone(&chrono::FixedOffset::east_opt(3600).unwrap());
+                let text = v["occurred_at"].as_str().unwrap().to_owned();
+                let _ = v.take();
+                l[1] = l[1].replace(
+                    &text,
+                    &t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+                );
+            }),
+            "not as Vigil wrote it",
+        ),
+        (
+            "a row with seq 0",
+            Box::new(|l: &mut Vec<String>| {
+                let mut v: Value = serde_json::from_str(&l[0]).unwrap();
+                v["seq"] = json!(0);
+                l[0] = v.to_string();
+            }),
+            "seq 0",
+        ),
+        (
             "a line added after the proof",
             Box::new(|l: &mut Vec<String>| {
                 let first = l[0].clone();
@@ -284,6 +316,41 @@ async fn exports_prove_themselves_and_every_change_to_them_is_caught() {
     });
     let (ok, said) = verify(&changed, &key, &[]);
     assert!(!ok && said.contains("row 2 (entry"), "{said}");
+    // Rows of another selection after the About and proof: most JSON readers take the last
+    // `events`.
+    let text = std::fs::read_to_string(&json_file).unwrap();
+    let forged = dir.path().join("forged.json");
+    std::fs::write(
+        &forged,
+        format!(
+            "{},\n\"events\":[]}}\n",
+            text.trim_end().trim_end_matches('}')
+        ),
+    )
+    .unwrap();
+    let (ok, said) = verify(&forged, &key, &[]);
+    assert!(!ok && said.contains("do not read"), "{said}");
+    // Oldest first, with no About beside it: the rows' own order.
+    let oldest = s
+        .raw(Method::GET, "/v1/export")
+        .query(&[("q", q), ("format", "ndjson"), ("order", "oldest")])
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    let oldest_file = dir.path().join("oldest.ndjson");
+    std::fs::write(&oldest_file, oldest.bytes().await.unwrap()).unwrap();
+    let (ok, said) = verify(&oldest_file, &key, &[]);
+    assert!(ok, "{said}");
+    // The key is what the file is checked against: it must be given.
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["verify", "--export"])
+        .arg(&ndjson)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--key"));
     let bytes = std::fs::read(&json_file).unwrap();
     let cut = dir.path().join("cut.json");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();

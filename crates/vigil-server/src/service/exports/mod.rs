@@ -173,7 +173,11 @@ pub async fn prepare(
         withhold_hashes: !g.reads_unmasked(),
         prove: (ask.proof && matches!(ask.format, Format::Json | Format::Ndjson)).then(|| {
             if g.reads_unmasked() {
-                Prove::Within(if state.signer.is_some() {
+                let signing = state.signer.is_some()
+                    && !state
+                        .signer_stopped
+                        .load(std::sync::atomic::Ordering::Relaxed);
+                Prove::Within(if signing {
                     PROOF_PATIENCE
                 } else {
                     std::time::Duration::ZERO
@@ -196,16 +200,17 @@ pub async fn prepare(
     };
     index_caught_up(state.store.as_ref(), patience).await?;
     let plan = export.plan(state.store.as_ref()).await?;
+    if let Some(why) = plan.refusal(export.format) {
+        return Err(ExportError::TooManyRows(why));
+    }
     if matches!(export.prove, Some(Prove::Within(_))) {
-        // The signer signs a checkpoint holding the export's entries at once.
+        // The signer signs a checkpoint holding the export's entries at once (at most one
+        // every two seconds).
         state.checkpoint_wanted.send_if_modified(|wanted| {
             let more = plan.head > *wanted;
             *wanted = (*wanted).max(plan.head);
             more
         });
-    }
-    if let Some(why) = plan.refusal(export.format) {
-        return Err(ExportError::TooManyRows(why));
     }
     Ok((export, plan))
 }
