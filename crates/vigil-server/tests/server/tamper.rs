@@ -905,3 +905,22 @@ fn vigil_verify_checks_that_the_search_index_holds_the_journal() {
         "{said}"
     );
 }
+
+/// An intruder who removes an entry and the kept tree with it: the journal still opens, and
+/// `vigil verify` names the missing entry rather than failing to open it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_missing_an_entry_and_its_tree_still_opens_for_verify_to_name_it() {
+    let j = journal(700, 5).await;
+    let work = tempfile::tempdir().unwrap();
+    let db = copy(&j, work.path());
+    intrude(&db)
+        .execute_batch("DELETE FROM events WHERE seq = 300; DELETE FROM merkle_nodes;")
+        .unwrap();
+    let found = verify(&db, &j.public).await;
+    assert!(!found.ok);
+    assert!(
+        found.problems[0].starts_with("entries 300–300 missing: entry 301 follows entry 299"),
+        "{:?}",
+        found.problems
+    );
+}
