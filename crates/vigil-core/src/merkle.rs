@@ -344,31 +344,70 @@ pub fn batch_proof<S: Subtrees>(
                 .is_none_or(|r| r.start < r.end && r.end <= size),
         "batch proofs are of sorted, disjoint, non-empty ranges within the tree"
     );
-    fn walk<S: Subtrees>(
-        s: &mut S,
-        lo: u64,
-        hi: u64,
-        sel: &[std::ops::Range<u64>],
-        out: &mut Vec<Hash>,
-    ) -> Result<(), S::Error> {
-        match sel {
-            [] => out.push(range(s, lo, hi)?),
-            [only] if only.start <= lo && only.end >= hi => {}
-            _ => {
-                let mid = lo + split(hi - lo);
-                let left = sel.partition_point(|r| r.start < mid);
-                let right = sel.partition_point(|r| r.end <= mid);
-                walk(s, lo, mid, &sel[..left], out)?;
-                walk(s, mid, hi, &sel[right..], out)?;
-            }
-        }
-        Ok(())
-    }
     let mut out = Vec::new();
     if size > 0 {
         walk(s, 0, size, selected, &mut out)?;
     }
     Ok(out)
+}
+
+/// The hashes of a [`batch_proof`] within the subtree `[lo, hi)` of the tree (a child of the
+/// root, as [`batch_halves`] gives): `selected` are the ranges that meet it.
+pub fn batch_proof_within<S: Subtrees>(
+    s: &mut S,
+    selected: &[std::ops::Range<u64>],
+    lo: u64,
+    hi: u64,
+) -> Result<Vec<Hash>, S::Error> {
+    let mut out = Vec::new();
+    if lo < hi {
+        walk(s, lo, hi, selected, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// A [`batch_proof`] in two halves that can be computed apart (on two cores): `(mid, left,
+/// right)`, where the proof is [`batch_proof_within`] `left` over `[0, mid)` followed by
+/// `right` over `[mid, size)`. `None` when it is not made of the root's two children's
+/// proofs: no leaf selected, every leaf selected, or a tree of one leaf.
+#[allow(clippy::type_complexity)]
+pub fn batch_halves(
+    selected: &[std::ops::Range<u64>],
+    size: u64,
+) -> Option<(u64, Vec<std::ops::Range<u64>>, Vec<std::ops::Range<u64>>)> {
+    match selected {
+        _ if size < 2 => None,
+        [] => None,
+        [only] if only.start == 0 && only.end >= size => None,
+        _ => {
+            let mid = split(size);
+            let left = selected.partition_point(|r| r.start < mid);
+            let right = selected.partition_point(|r| r.end <= mid);
+            Some((mid, selected[..left].to_vec(), selected[right..].to_vec()))
+        }
+    }
+}
+
+/// One step of a batch proof: the hashes for the leaves `sel` within `[lo, hi)`.
+fn walk<S: Subtrees>(
+    s: &mut S,
+    lo: u64,
+    hi: u64,
+    sel: &[std::ops::Range<u64>],
+    out: &mut Vec<Hash>,
+) -> Result<(), S::Error> {
+    match sel {
+        [] => out.push(range(s, lo, hi)?),
+        [only] if only.start <= lo && only.end >= hi => {}
+        _ => {
+            let mid = lo + split(hi - lo);
+            let left = sel.partition_point(|r| r.start < mid);
+            let right = sel.partition_point(|r| r.end <= mid);
+            walk(s, lo, mid, &sel[..left], out)?;
+            walk(s, mid, hi, &sel[right..], out)?;
+        }
+    }
+    Ok(())
 }
 
 /// Checks a [`batch_proof`]: that the leaf hashes given (with their leaf indices, sorted and
@@ -684,6 +723,25 @@ mod tests {
             }
             assert!(verify_batch(&[], size, &[root], &root).is_err());
             assert!(verify_batch(&[(size, l[0])], size, &[], &root).is_err());
+        }
+    }
+
+    #[test]
+    fn a_batch_proof_in_halves_is_the_batch_proof() {
+        let l = leaves(70);
+        for size in 1..=9u64 {
+            for sel in selections(size) {
+                let whole = batch_proof(&mut Flat(&l), &sel, size).unwrap();
+                match batch_halves(&sel, size) {
+                    Some((mid, left, right)) => {
+                        let mut halves = batch_proof_within(&mut Flat(&l), &left, 0, mid).unwrap();
+                        halves
+                            .extend(batch_proof_within(&mut Flat(&l), &right, mid, size).unwrap());
+                        assert_eq!(halves, whole, "{sel:?} of {size}");
+                    }
+                    None => assert!(whole.is_empty() || sel.is_empty(), "{sel:?} of {size}"),
+                }
+            }
         }
     }
 

@@ -183,7 +183,26 @@ impl JournalStore for SqliteStore {
         seqs: Vec<std::ops::Range<u64>>,
         size: u64,
     ) -> Result<Vec<Hash>, StoreError> {
-        self.read(move |conn| tree::batch(conn, &seqs, size)).await
+        let leaves = self
+            .read(move |conn| tree::batch_leaves(conn, &seqs, size))
+            .await?;
+        // The root's two children on two connections (two cores): a scattered selection's proof
+        // hashes most of the journal's leaves below the kept subtrees.
+        match vigil_core::merkle::batch_halves(&leaves, size) {
+            None => {
+                self.read(move |conn| tree::batch_within(conn, &leaves, 0, size, size))
+                    .await
+            }
+            Some((mid, left, right)) => {
+                let (left, right) = tokio::join!(
+                    self.read(move |conn| tree::batch_within(conn, &left, 0, mid, size)),
+                    self.read(move |conn| tree::batch_within(conn, &right, mid, size, size)),
+                );
+                let mut nodes = left?;
+                nodes.extend(right?);
+                Ok(nodes)
+            }
+        }
     }
 
     async fn tree_frontier(&self, size: u64) -> Result<Vec<Hash>, StoreError> {

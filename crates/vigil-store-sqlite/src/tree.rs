@@ -232,13 +232,13 @@ impl Subtrees for Tiled<'_> {
     }
 }
 
-/// The batch proof (see [`merkle::batch_proof`]) of the entries in `seqs` (sorted, disjoint
-/// ranges of seqs) in the tree of `size`.
-pub(crate) fn batch(
+/// The leaf ranges of a batch proof of the entries in `seqs` (sorted, disjoint ranges of seqs)
+/// in the tree of `size`, once they are checked against the journal.
+pub(crate) fn batch_leaves(
     conn: &Connection,
     seqs: &[std::ops::Range<u64>],
     size: u64,
-) -> Result<Vec<Hash>, StoreError> {
+) -> Result<Vec<std::ops::Range<u64>>, StoreError> {
     let head = length(conn)?;
     if size > head {
         return Err(too_big("size", size, head));
@@ -252,17 +252,24 @@ pub(crate) fn batch(
             format!("seqs: a proof is of sorted, distinct entries of the tree of {size}"),
         ));
     }
-    let leaves: Vec<std::ops::Range<u64>> = seqs.iter().map(|r| r.start - 1..r.end - 1).collect();
-    merkle::batch_proof(
-        &mut Tiled {
-            conn,
-            size,
-            tile: None,
-        },
-        &leaves,
+    Ok(seqs.iter().map(|r| r.start - 1..r.end - 1).collect())
+}
+
+/// The hashes of a batch proof within the subtree `[lo, hi)` of the tree of `size` (see
+/// [`merkle::batch_proof_within`]).
+pub(crate) fn batch_within(
+    conn: &Connection,
+    leaves: &[std::ops::Range<u64>],
+    lo: u64,
+    hi: u64,
+    size: u64,
+) -> Result<Vec<Hash>, StoreError> {
+    let mut tiles = Tiled {
+        conn,
         size,
-    )
-    .map_err(crate::db)
+        tile: None,
+    };
+    merkle::batch_proof_within(&mut tiles, leaves, lo, hi).map_err(crate::db)
 }
 
 const CHECKPOINT_COLUMNS: &str = "size, root, signed_at, key_id, signature";

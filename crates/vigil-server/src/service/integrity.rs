@@ -524,7 +524,7 @@ async fn extend(state: &AppState, tree: &mut Frontier, head: u64) -> Result<(), 
 }
 
 /// The least time between two checkpoints signed because exports asked for them.
-const ASKED_GAP: Duration = Duration::from_secs(2);
+const ASKED_GAP: Duration = Duration::from_secs(1);
 
 /// Signs checkpoints while the server runs: when `checkpoint_every` entries have come since
 /// the last one, or `checkpoint_seconds` have passed with any new entry; and once more at stop.
@@ -670,30 +670,35 @@ pub async fn export_proof(
             Vec::new(),
         )));
     }
-    // The hash before each run of rows, read a stretch of the journal at a time.
+    // The hash before each run of rows, read a stretch of the journal at a time, while the
+    // store makes the batch proof.
     let starts: Vec<u64> = ranges.iter().map(|r| r.start).filter(|s| *s > 1).collect();
-    let mut prev = Vec::with_capacity(starts.len());
-    let mut i = 0;
-    while i < starts.len() {
-        let from = starts[i] - 1;
-        let mut j = i;
-        while j + 1 < starts.len() && starts[j + 1] - 1 - from < 4096 {
-            j += 1;
+    let before = async {
+        let mut prev = Vec::with_capacity(starts.len());
+        let mut i = 0;
+        while i < starts.len() {
+            let from = starts[i] - 1;
+            let mut j = i;
+            while j + 1 < starts.len() && starts[j + 1] - 1 - from < 4096 {
+                j += 1;
+            }
+            let span = (starts[j] - from) as usize;
+            let hashes = store.chain_hashes(from, span).await?;
+            for &s in &starts[i..=j] {
+                let h = hashes.get((s - 1 - from) as usize).ok_or_else(|| {
+                    StoreError::backend(std::io::Error::other(format!(
+                        "entry {} is missing from the journal: run vigil verify",
+                        s - 1
+                    )))
+                })?;
+                prev.push((s, *h));
+            }
+            i = j + 1;
         }
-        let span = (starts[j] - from) as usize;
-        let hashes = store.chain_hashes(from, span).await?;
-        for &s in &starts[i..=j] {
-            let h = hashes.get((s - 1 - from) as usize).ok_or_else(|| {
-                StoreError::backend(std::io::Error::other(format!(
-                    "entry {} is missing from the journal: run vigil verify",
-                    s - 1
-                )))
-            })?;
-            prev.push((s, *h));
-        }
-        i = j + 1;
-    }
-    let nodes = store.batch_proof(ranges, checkpoint.size).await?;
+        Ok::<_, StoreError>(prev)
+    };
+    let (nodes, prev) = tokio::join!(store.batch_proof(ranges, checkpoint.size), before);
+    let (nodes, prev) = (nodes?, prev?);
     Ok(Ok(vigil_export::proof::ExportProof::new(
         checkpoint, prev, nodes,
     )))

@@ -205,7 +205,7 @@ pub async fn prepare(
     }
     if matches!(export.prove, Some(Prove::Within(_))) {
         // The signer signs a checkpoint holding the export's entries at once (at most one
-        // every two seconds).
+        // a second).
         state.checkpoint_wanted.send_if_modified(|wanted| {
             let more = plan.head > *wanted;
             *wanted = (*wanted).max(plan.head);
