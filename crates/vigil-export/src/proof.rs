@@ -161,11 +161,8 @@ impl Lines {
         let text = match self.format {
             Format::Ndjson if self.line.starts_with("{\"proof\":") => {
                 self.tail = Some(std::mem::take(&mut self.line));
-                let mut rest = Vec::new();
-                self.reader
-                    .read_to_end(&mut rest)
-                    .map_err(|e| e.to_string())?;
-                if !rest.is_empty() {
+                let more = self.reader.fill_buf().map_err(|e| e.to_string())?;
+                if !more.is_empty() {
                     return Err("the NDJSON export goes on after its proof, the last line".into());
                 }
                 return Ok(None);
@@ -437,103 +434,54 @@ pub fn check(path: &Path, keys: &[PublicKey]) -> Result<Proven, String> {
 /// (CSV byte for byte, XLSX the Entries sheet's XML), and its About's `sha256` (beside a CSV
 /// file, inside an XLSX file) must be theirs. The error names the first row that differs.
 pub fn same_rows(file: &Path, format: Format, proven: &Path) -> Result<u64, String> {
+    let named = |e: std::io::Error| format!("{}: {e}", file.display());
     let mut lines = Lines::open(proven)?;
-    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let bom = bytes.starts_with("\u{feff}".as_bytes());
+    let mut head = [0u8; 3];
+    let bom = std::fs::File::open(file)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(named)?
+        == 3
+        && head == *"\u{feff}".as_bytes();
     let mut context = Context::new("", "", chrono::Utc::now());
     context.bom = bom;
-    let mut again = Exporter::new(format, Vec::new(), context).map_err(|e| e.to_string())?;
+    // Written again as it is read: CSV straight against the file; XLSX into a file of its own,
+    // then compared part by part. Memory stays flat whatever the size.
+    let out = match format {
+        Format::Csv => Again::Csv(Comparing::new(std::fs::File::open(file).map_err(named)?)),
+        Format::Xlsx => Again::Xlsx(tempfile::tempfile().map_err(|e| e.to_string())?),
+        _ => return Err("only CSV and XLSX files are checked against another export".into()),
+    };
+    let mut again = Exporter::new(format, out, context).map_err(|e| e.to_string())?;
     while let Some((n, text)) = lines.next()? {
         let row: RowIn = serde_json::from_str(text)
             .map_err(|e| format!("row {n} of the proved file does not read: {e}"))?;
-        again
-            .write(&Row {
-                entry: &row.entry,
-                marks: &row.marks,
-                comments: row.comments,
-            })
-            .map_err(|e| e.to_string())?;
+        let written = again.write(&Row {
+            entry: &row.entry,
+            marks: &row.marks,
+            comments: row.comments,
+        });
+        if let Err(e) = written {
+            return Err(differs(e.to_string()));
+        }
     }
     let rows = lines.row;
-    let (written, about) = again.finish().map_err(|e| e.to_string())?;
-    let theirs = match format {
-        Format::Csv => {
-            if let Some(at) = first_difference(&bytes, &written) {
-                let line = bytes[..at.min(bytes.len())]
-                    .iter()
-                    .filter(|b| **b == b'\n')
-                    .count();
-                return Err(if line == 0 {
-                    format!("the CSV file's header differs from Vigil's, at byte {at}")
-                } else {
-                    format!(
-                        "the CSV file differs from the proved rows at byte {at} (line {})",
-                        line + 1
-                    )
-                });
-            }
+    let (written, about) = again.finish().map_err(|e| differs(e.to_string()))?;
+    let theirs = match written {
+        Again::Csv(comparing) => {
+            comparing.done()?;
             let sidecar = crate::sidecar_path(file);
             std::fs::read(&sidecar)
                 .ok()
                 .and_then(|b| serde_json::from_slice::<About>(&b).ok())
         }
-        Format::Xlsx => {
-            // Every part as Vigil writes it for these rows, but the About sheet and the
-            // document's properties (when, and by whom, it was made).
-            let mine = crate::xlsx::parts(&written)?;
-            let found =
-                crate::xlsx::parts(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
-            let names =
-                |p: &[(String, Vec<u8>)]| p.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-            if names(&mine) != names(&found) {
-                return Err(format!(
-                    "the workbook's parts are not those Vigil writes: {:?}",
-                    names(&found)
-                ));
-            }
-            // The Entries sheet first: a difference there is named by its row.
-            let mut pairs: Vec<(&String, &Vec<u8>, &Vec<u8>)> = mine
-                .iter()
-                .zip(&found)
-                .map(|((name, want), (_, got))| (name, want, got))
-                .collect();
-            pairs.sort_by_key(|(name, _, _)| *name != crate::xlsx::SHEET);
-            for (name, want, got) in pairs {
-                if name == crate::xlsx::ABOUT_SHEET || name == "docProps/core.xml" {
-                    continue;
-                }
-                if let Some(at) = first_difference(got, want) {
-                    if name != crate::xlsx::SHEET {
-                        return Err(format!(
-                            "the workbook's {name} is not as Vigil writes it (from byte {at})"
-                        ));
-                    }
-                    let row = got[..at.min(got.len())]
-                        .windows(5)
-                        .filter(|w| w == b"<row ")
-                        .count();
-                    return Err(format!(
-                        "the workbook's Entries sheet differs from the proved rows at row {}",
-                        row.saturating_sub(1).max(1)
-                    ));
-                }
-            }
-            let about_sheet = found
-                .iter()
-                .find(|(n, _)| n == crate::xlsx::ABOUT_SHEET)
-                .map(|(_, b)| b.as_slice())
-                .unwrap_or_default();
-            let needle = about.sha256.as_bytes();
-            if !about_sheet.windows(needle.len()).any(|w| w == needle) {
-                return Err(
-                    "the workbook's About sheet gives another SHA-256 of the rows than the \
-                     proved rows'"
-                        .into(),
-                );
-            }
+        Again::Xlsx(mut mine) => {
+            std::io::Seek::rewind(&mut mine).map_err(|e| e.to_string())?;
+            let found = std::fs::File::open(file).map_err(named)?;
+            let budget = found.metadata().map_err(named)?.len().saturating_mul(64) + (1 << 20);
+            crate::xlsx::same_parts(found, mine, budget, &about.sha256)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
             None
         }
-        _ => return Err("only CSV and XLSX files are checked against another export".into()),
     };
     if let Some(theirs) = theirs {
         if theirs.sha256 != about.sha256 {
@@ -545,12 +493,103 @@ pub fn same_rows(file: &Path, format: Format, proven: &Path) -> Result<u64, Stri
     Ok(rows)
 }
 
-/// Where two byte strings first differ, if they do.
-fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
-    let common = a.iter().zip(b).position(|(x, y)| x != y);
-    match common {
-        Some(at) => Some(at),
-        None if a.len() != b.len() => Some(a.len().min(b.len())),
-        None => None,
+/// What a CSV comparison's error says, from the comparer's own message.
+fn differs(e: String) -> String {
+    e.strip_prefix("writing the export failed: ")
+        .map(str::to_owned)
+        .unwrap_or(e)
+}
+
+/// Where a file is written again: compared with the CSV file as it goes, or into a file of its
+/// own for a workbook.
+enum Again {
+    Csv(Comparing),
+    Xlsx(std::fs::File),
+}
+
+impl std::io::Write for Again {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Again::Csv(c) => c.write(buf),
+            Again::Xlsx(f) => f.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Again::Csv(c) => c.flush(),
+            Again::Xlsx(f) => f.flush(),
+        }
+    }
+}
+
+/// Compares what is written with a file, byte by byte: the first difference is an error that
+/// names its byte and line.
+struct Comparing {
+    file: std::io::BufReader<std::fs::File>,
+    at: u64,
+    lines: u64,
+    chunk: Vec<u8>,
+}
+
+impl Comparing {
+    fn new(file: std::fs::File) -> Self {
+        Comparing {
+            file: std::io::BufReader::with_capacity(1 << 20, file),
+            at: 0,
+            lines: 0,
+            chunk: Vec::new(),
+        }
+    }
+
+    fn difference(&self, at: u64) -> std::io::Error {
+        std::io::Error::other(if self.lines == 0 {
+            format!("the CSV file's header differs from Vigil's, at byte {at}")
+        } else {
+            format!(
+                "the CSV file differs from the proved rows at byte {at} (line {})",
+                self.lines + 1
+            )
+        })
+    }
+}
+
+impl std::io::Write for Comparing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.chunk.resize(buf.len(), 0);
+        let mut got = 0;
+        while got < buf.len() {
+            match self.file.read(&mut self.chunk[got..])? {
+                0 => break,
+                n => got += n,
+            }
+        }
+        for (i, (a, b)) in buf.iter().zip(&self.chunk[..got]).enumerate() {
+            if a != b {
+                return Err(self.difference(self.at + i as u64));
+            }
+            if *a == b'\n' {
+                self.lines += 1;
+            }
+        }
+        if got < buf.len() {
+            return Err(self.difference(self.at + got as u64));
+        }
+        self.at += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Comparing {
+    /// The file must end where what was written does.
+    fn done(mut self) -> Result<(), String> {
+        let more = self.file.fill_buf().map_err(|e| e.to_string())?;
+        if more.is_empty() {
+            Ok(())
+        } else {
+            Err(self.difference(self.at).to_string())
+        }
     }
 }

@@ -19,39 +19,132 @@ pub(crate) const SHEET: &str = "xl/worksheets/sheet1.xml";
 /// The About sheet's part.
 pub(crate) const ABOUT_SHEET: &str = "xl/worksheets/sheet2.xml";
 
-/// Every part of a workbook, uncompressed, sorted by name; a name twice, or parts that
-/// uncompress to more than 64 times the file (a zip bomb, never a workbook Vigil wrote), are
-/// refused.
-pub(crate) fn parts(workbook: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
-    use std::io::Read;
-    let mut zip = ::zip::ZipArchive::new(std::io::Cursor::new(workbook))
-        .map_err(|e| format!("not a workbook: {e}"))?;
-    let mut budget = (workbook.len() as u64).saturating_mul(64) + (1 << 20);
-    let mut out: Vec<(String, Vec<u8>)> = Vec::with_capacity(zip.len());
+/// The names of a workbook's parts, sorted; a name given twice is refused.
+fn part_names<R: std::io::Read + std::io::Seek>(
+    zip: &mut ::zip::ZipArchive<R>,
+) -> Result<Vec<String>, String> {
+    let mut names = Vec::with_capacity(zip.len());
     for i in 0..zip.len() {
         let part = zip
-            .by_index(i)
+            .by_index_raw(i)
             .map_err(|e| format!("part {i} of the workbook does not read: {e}"))?;
         let name = part
             .name()
             .map_err(|e| format!("part {i} of the workbook has no readable name: {e}"))?
             .into_owned();
-        let mut bytes = Vec::new();
-        part.take(budget + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("the workbook's {name} does not read: {e}"))?;
-        if bytes.len() as u64 > budget {
-            return Err("the workbook uncompresses to far more than any Vigil writes".into());
-        }
-        budget -= bytes.len() as u64;
-        out.push((name, bytes));
+        names.push(name);
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    if let Some(w) = out.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(format!("the workbook holds {} twice", w[0].0));
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("the workbook holds {} twice", w[0]));
     }
-    Ok(out)
+    Ok(names)
 }
+
+/// Checks that the workbook `found` has exactly the parts of `mine` (the same rows written again
+/// by Vigil), each the same once uncompressed, but the About sheet (which must give the rows'
+/// `sha256`) and the document's properties (when, and by whom, it was made). Parts are compared
+/// as they are uncompressed, at most `budget` bytes of them in all (a zip bomb is refused).
+pub(crate) fn same_parts(
+    found: std::fs::File,
+    mine: std::fs::File,
+    budget: u64,
+    sha256: &str,
+) -> Result<(), String> {
+    use std::io::Read;
+    let mut found = ::zip::ZipArchive::new(found).map_err(|e| format!("not a workbook: {e}"))?;
+    let mut mine = ::zip::ZipArchive::new(mine).map_err(|e| e.to_string())?;
+    let names = part_names(&mut found)?;
+    if names != part_names(&mut mine)? {
+        return Err(format!(
+            "the workbook's parts are not those Vigil writes: {names:?}"
+        ));
+    }
+    let too_big = || "the workbook uncompresses to far more than any Vigil writes".to_owned();
+    let mut left = budget;
+    // The Entries sheet first: a difference there is named by its row.
+    let mut order = names.clone();
+    order.sort_by_key(|n| n != SHEET);
+    for name in order {
+        if name == "docProps/core.xml" {
+            continue;
+        }
+        let theirs = found
+            .by_name(&name)
+            .map_err(|e| format!("the workbook's {name} does not read: {e}"))?;
+        let mut theirs = theirs.take(left + 1);
+        if name == ABOUT_SHEET {
+            let mut about = Vec::new();
+            theirs
+                .read_to_end(&mut about)
+                .map_err(|e| format!("the workbook's {name} does not read: {e}"))?;
+            if about.len() as u64 > left {
+                return Err(too_big());
+            }
+            left -= about.len() as u64;
+            if !about.windows(sha256.len()).any(|w| w == sha256.as_bytes()) {
+                return Err(
+                    "the workbook's About sheet gives another SHA-256 of the rows than the \
+                     proved rows'"
+                        .into(),
+                );
+            }
+            continue;
+        }
+        let mut ours = mine.by_name(&name).map_err(|e| e.to_string())?;
+        let (mut a, mut b) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+        // Rows begun before the difference, counted across chunks.
+        let (mut rows, mut tail) = (0u64, Vec::<u8>::new());
+        loop {
+            let n = fill(&mut theirs, &mut a)
+                .map_err(|e| format!("the workbook's {name} does not read: {e}"))?;
+            let m = fill(&mut ours, &mut b).map_err(|e| e.to_string())?;
+            if n as u64 > left {
+                return Err(too_big());
+            }
+            left -= n as u64;
+            let same = a[..n]
+                .iter()
+                .zip(&b[..m])
+                .position(|(x, y)| x != y)
+                .or((n != m).then_some(n.min(m)));
+            let upto = same.unwrap_or(n);
+            if name == SHEET {
+                tail.extend_from_slice(&a[..upto]);
+                rows += tail.windows(5).filter(|w| w == b"<row ").count() as u64;
+                let keep = tail.len().saturating_sub(4);
+                tail.drain(..keep);
+            }
+            if same.is_some() {
+                return Err(if name == SHEET {
+                    format!(
+                        "the workbook's Entries sheet differs from the proved rows at row {}",
+                        rows.saturating_sub(1).max(1)
+                    )
+                } else {
+                    format!("the workbook's {name} is not as Vigil writes it")
+                });
+            }
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads until `buf` is full or the reader ends; how many bytes were read.
+fn fill(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got)
+}
+
 mod zip;
 
 use std::fmt::Write as _;

@@ -447,7 +447,19 @@ fn a_workbook_is_the_proved_rows_only_if_every_part_is_as_vigil_writes_it() {
         None,
     );
     assert!(err.contains("Entries sheet differs"), "{err}");
-    // A part that uncompresses to far more than the file: refused before it is all read.
+    // A part that uncompresses to far more than the file: refused before it is all read (the
+    // About sheet is read whole; the others are compared as they come and differ first).
+    let err = rewrite(
+        &|name, b| {
+            if name == "xl/worksheets/sheet2.xml" {
+                vec![b' '; 200 << 20]
+            } else {
+                b
+            }
+        },
+        None,
+    );
+    assert!(err.contains("far more than any Vigil writes"), "{err}");
     let err = rewrite(
         &|name, b| {
             if name == "docProps/app.xml" {
@@ -458,5 +470,8 @@ fn a_workbook_is_the_proved_rows_only_if_every_part_is_as_vigil_writes_it() {
         },
         None,
     );
-    assert!(err.contains("far more than any Vigil writes"), "{err}");
+    assert!(
+        err.contains("docProps/app.xml is not as Vigil writes it"),
+        "{err}"
+    );
 }
