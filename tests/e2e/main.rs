@@ -88,11 +88,17 @@ async fn launch() -> Client {
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_vigil-console").to_owned());
     let caps = json!({"browserName": "wry", "tauri:options": {"application": app}});
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector)
-        .capabilities(caps.as_object().unwrap().clone())
-        .connect(&format!("http://127.0.0.1:{DRIVER_PORT}"))
-        .await
-        .expect("a WebDriver session on the console")
+    // A console that dies at start (it happened once: GTK would not initialise under Xvfb)
+    // leaves the session waiting for ever: fail instead, within a minute.
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        ClientBuilder::new(connector)
+            .capabilities(caps.as_object().unwrap().clone())
+            .connect(&format!("http://127.0.0.1:{DRIVER_PORT}")),
+    )
+    .await
+    .expect("the console started within a minute (see its output above)")
+    .expect("a WebDriver session on the console")
 }
 
 async fn wait_for(c: &Client, css: &str) -> Element {
