@@ -376,11 +376,20 @@ async fn publish(
         tz: state.alerts.config.tz(),
         public_url: state.alerts.public_url.clone(),
     };
+    send_to(state, channel, &alert).await
+}
+
+/// Sends one message through a channel, by the route its target resolves to now.
+async fn send_to(
+    state: &AppState,
+    channel: &super::Channel,
+    alert: &Alert,
+) -> Result<(), send::SendError> {
     let route = state.alerts.route(channel).await.map_err(|e| match e {
         super::targets::TargetError::NotPublic(m) => permanent(m),
         super::targets::TargetError::Unresolved(m) => send::SendError::new(m),
     })?;
-    send::send(&route, &channel.spec, &alert).await
+    send::send(&route, &channel.spec, alert).await
 }
 
 fn permanent(message: String) -> send::SendError {
@@ -457,9 +466,5 @@ async fn attempt(state: &AppState, delivery: &Delivery) -> Result<(), send::Send
         tz: state.alerts.config.tz(),
         public_url: state.alerts.public_url.clone(),
     };
-    let route = state.alerts.route(channel).await.map_err(|e| match e {
-        super::targets::TargetError::NotPublic(m) => permanent(m),
-        super::targets::TargetError::Unresolved(m) => send::SendError::new(m),
-    })?;
-    send::send(&route, &channel.spec, &alert).await
+    send_to(state, channel, &alert).await
 }

@@ -646,15 +646,7 @@ async fn checkpoints_reach_the_channels_they_are_published_to_as_they_are_signed
     );
 
     // The outbox lists them as checkpoints, by size; nothing was sent twice.
-    let list = s
-        .raw(Method::GET, "/v1/alerts/deliveries")
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let (_, list) = get(&s, Some(&alice), "/v1/alerts/deliveries").await;
     let published: Vec<&Value> = list["deliveries"]
         .as_array()
         .unwrap()
@@ -694,18 +686,11 @@ async fn checkpoints_reach_the_channels_they_are_published_to_as_they_are_signed
         .map(|b| b["checkpoint"]["size"].clone())
         .collect();
     let all = sizes.len();
+    sizes.sort_by_key(|v| v.as_u64());
     sizes.dedup();
     assert_eq!(sizes.len(), all, "each checkpoint once");
     assert_eq!(all, published.len() / 2);
-    let list = s
-        .raw(Method::GET, "/v1/alerts/deliveries")
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let (_, list) = get(&s, Some(&alice), "/v1/alerts/deliveries").await;
     assert!(
         !list["deliveries"]
             .as_array()
