@@ -36,6 +36,30 @@ pub struct SignedCheckpoint {
     pub text: String,
 }
 
+impl SignedCheckpoint {
+    /// The checkpoint these fields describe, to check its signature
+    /// ([`vigil_core::checkpoint::PublicKey::verify`] checks it over the text it rebuilds, so a
+    /// `text` that says otherwise than the fields is of no help to a forger).
+    pub fn checkpoint(&self) -> Result<vigil_core::checkpoint::Checkpoint, String> {
+        use base64::Engine;
+        let mut root = [0u8; 32];
+        hex::decode_to_slice(&self.root, &mut root).map_err(|_| "root: not 64 hex digits")?;
+        let signed_at = chrono::DateTime::parse_from_rfc3339(&self.signed_at)
+            .map_err(|_| "signed_at: not an RFC 3339 time")?
+            .to_utc();
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(&self.signature)
+            .map_err(|_| "signature: not base64")?;
+        Ok(vigil_core::checkpoint::Checkpoint {
+            size: self.size,
+            root,
+            signed_at,
+            key_id: self.key_id.clone(),
+            signature,
+        })
+    }
+}
+
 /// Parameters of an inclusion proof (`GET /v1/integrity/proof/inclusion`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
@@ -63,6 +87,49 @@ pub struct InclusionProof {
     /// The audit path from the leaf up, hex (RFC 9162, section 2.1.3).
     pub proof: Vec<String>,
     /// The root the path leads to, hex: compare it with a signed checkpoint of this size.
+    pub root: String,
+}
+
+/// The most entries one [`EntriesProofRequest`] may name.
+pub const ENTRIES_PROOF_LIMIT: usize = 10_000;
+
+/// What `POST /v1/integrity/proof/entries` proves: that these entries are in the tree of
+/// `size` entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EntriesProofRequest {
+    /// The entries' seqs, ascending, each once: 1 to 10,000 of them.
+    pub seqs: Vec<u64>,
+    /// The tree size to prove them in (a checkpoint's size); default the newest checkpoint's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+/// The chain hash of the entry before one of the entries proved, where that entry is not
+/// itself among them: with it, the client computes the chain hash of each run of entries
+/// from their content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PrevHash {
+    /// The entry that starts a run of the seqs asked for (not 1: entry 1 follows 64 zeros).
+    pub seq: u64,
+    /// The chain hash of entry `seq - 1`, hex.
+    pub hash: String,
+}
+
+/// That entries are in the tree of `size` entries: one batch proof for all of them
+/// (`vigil_core::merkle::verify_batch`; a single entry's is its audit path).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EntriesProof {
+    /// The tree size.
+    pub size: u64,
+    /// The chain hash before each run of consecutive seqs asked for, in order.
+    pub prev: Vec<PrevHash>,
+    /// The roots of the largest subtrees holding none of the entries, left to right, hex.
+    pub proof: Vec<String>,
+    /// The root they lead to, hex: compare it with a signed checkpoint of this size.
     pub root: String,
 }
 

@@ -12,6 +12,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod proof;
+
 use std::fmt;
 
 use chrono::FixedOffset;
@@ -363,6 +365,51 @@ impl Client {
     pub async fn event(&self, id: uuid::Uuid) -> Result<Annotated, ClientError> {
         self.json(self.request(Method::GET, &format!("v1/events/{id}")))
             .await
+    }
+
+    /// `GET /v1/integrity/key`: the public key the store signs checkpoints with.
+    pub async fn integrity_key(&self) -> Result<vigil_api::IntegrityKey, ClientError> {
+        self.json(self.request(Method::GET, "v1/integrity/key"))
+            .await
+    }
+
+    /// `GET /v1/integrity/checkpoint`: the newest signed checkpoint.
+    pub async fn checkpoint(&self) -> Result<vigil_api::SignedCheckpoint, ClientError> {
+        self.json(self.request(Method::GET, "v1/integrity/checkpoint"))
+            .await
+    }
+
+    /// `GET /v1/integrity/proof/consistency`: that the tree of `from` entries is a prefix of
+    /// the tree of `to`.
+    pub async fn consistency(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<vigil_api::ConsistencyProof, ClientError> {
+        let params = [("from", from.to_string()), ("to", to.to_string())];
+        self.json(
+            self.request(Method::GET, "v1/integrity/proof/consistency")
+                .query(&params),
+        )
+        .await
+    }
+
+    /// `POST /v1/integrity/proof/entries`: that the entries `seqs` (ascending) are in the tree
+    /// of `size` entries.
+    pub async fn entries_proof(
+        &self,
+        seqs: &[u64],
+        size: u64,
+    ) -> Result<vigil_api::EntriesProof, ClientError> {
+        let body = vigil_api::EntriesProofRequest {
+            seqs: seqs.to_vec(),
+            size: Some(size),
+        };
+        self.json(
+            self.request(Method::POST, "v1/integrity/proof/entries")
+                .json(&body),
+        )
+        .await
     }
 
     /// `GET /v1/marks`: the marks catalog.

@@ -139,6 +139,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(integrity::key))
         .routes(routes!(integrity::checkpoint))
         .routes(routes!(integrity::inclusion))
+        .routes(routes!(integrity::entries))
         .routes(routes!(integrity::consistency))
         .routes(routes!(integrity::feed))
         .routes(routes!(meta::healthz))

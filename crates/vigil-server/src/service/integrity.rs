@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use vigil_api::{
-    ConsistencyParams, ConsistencyProof, InclusionParams, InclusionProof, IntegrityKey,
-    SignedCheckpoint,
+    ConsistencyParams, ConsistencyProof, EntriesProof, EntriesProofRequest, InclusionParams,
+    InclusionProof, IntegrityKey, PrevHash, SignedCheckpoint, ENTRIES_PROOF_LIMIT,
 };
 use vigil_core::checkpoint::{Checkpoint, PublicKey, SigningKey};
 use vigil_core::event::micros;
@@ -232,22 +232,7 @@ pub fn checkpoint_answer(cp: &Checkpoint) -> SignedCheckpoint {
 
 /// A checkpoint back from its API form (for one kept elsewhere).
 pub fn checkpoint_from(answer: &SignedCheckpoint) -> anyhow::Result<Checkpoint> {
-    use base64::Engine;
-    let mut root = [0u8; 32];
-    hex::decode_to_slice(&answer.root, &mut root).context("root: not 64 hex digits")?;
-    let signed_at = chrono::DateTime::parse_from_rfc3339(&answer.signed_at)
-        .context("signed_at: not an RFC 3339 time")?
-        .to_utc();
-    let signature = base64::engine::general_purpose::STANDARD
-        .decode(&answer.signature)
-        .context("signature: not base64")?;
-    Ok(Checkpoint {
-        size: answer.size,
-        root,
-        signed_at,
-        key_id: answer.key_id.clone(),
-        signature,
-    })
+    answer.checkpoint().map_err(anyhow::Error::msg)
 }
 
 /// The store's public key.
@@ -327,6 +312,123 @@ pub async fn inclusion(
         proof: proof.iter().map(hex::encode).collect(),
         root: hex::encode(root),
     })
+}
+
+/// That the entries `seqs` (ascending, each once, at most [`ENTRIES_PROOF_LIMIT`]) are in the
+/// tree of `size` entries, with the chain hash before each run of them: what a client needs to
+/// check entries it was shown against a checkpoint. Only for entries the caller may read (any
+/// other is the 404 of one that does not exist), and only for a caller who is shown hashes.
+pub async fn entries(
+    state: &AppState,
+    reader: &CanRead,
+    p: EntriesProofRequest,
+) -> Result<EntriesProof, IntegrityError> {
+    if !reader.sees_hashes() {
+        return Err(IntegrityError::Masked);
+    }
+    let seqs = p.seqs;
+    if seqs.is_empty() {
+        return Err(StoreError::invalid("seqs", "seqs: name at least one entry").into());
+    }
+    if seqs.len() > ENTRIES_PROOF_LIMIT {
+        return Err(StoreError::invalid(
+            "seqs",
+            format!(
+                "seqs: at most {ENTRIES_PROOF_LIMIT} entries a request, not {}",
+                seqs.len()
+            ),
+        )
+        .into());
+    }
+    if seqs[0] == 0 {
+        return Err(StoreError::invalid("seqs", "seqs: entries are numbered from 1").into());
+    }
+    if let Some(w) = seqs.windows(2).find(|w| w[0] >= w[1]) {
+        return Err(StoreError::invalid(
+            "seqs",
+            format!(
+                "seqs: must be ascending, each once ({} comes after {})",
+                w[1], w[0]
+            ),
+        )
+        .into());
+    }
+    let last = seqs[seqs.len() - 1];
+    if let Some(size) = p.size {
+        if size == 0 {
+            return Err(StoreError::invalid("size", "size: a tree holds at least 1 entry").into());
+        }
+        if last > size {
+            return Err(StoreError::invalid(
+                "seqs",
+                format!("seqs: entry {last} is not in the tree of the first {size} entries"),
+            )
+            .into());
+        }
+    }
+    // Each entry must be one the caller may read: read in slices, as a search page is.
+    for chunk in seqs.chunks(1_000) {
+        let found = match state.store.entries(chunk.to_vec()).await {
+            Ok(found) if found.len() == chunk.len() => found,
+            Ok(_) | Err(StoreError::NotFound(_)) => {
+                let missing = missing_of(state, chunk).await?;
+                return Err(StoreError::NotFound(format!("entry {missing}")).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let annotated = super::search::annotated(state, found).await?;
+        if let Some(hidden) = annotated.iter().find(|a| !reader.may_read(a)) {
+            return Err(StoreError::NotFound(format!("entry {}", hidden.entry.seq)).into());
+        }
+    }
+    let size = size_or_latest(state, p.size).await?;
+    if last > size {
+        return Err(StoreError::invalid(
+            "seqs",
+            format!(
+                "seqs: entry {last} is not in the newest checkpoint, of the first {size} \
+                 entries: ask again once one holds it, or give a size"
+            ),
+        )
+        .into());
+    }
+    let mut ranges: Vec<std::ops::Range<u64>> = Vec::new();
+    for &seq in &seqs {
+        match ranges.last_mut() {
+            Some(r) if r.end == seq => r.end += 1,
+            _ => ranges.push(seq..seq + 1),
+        }
+    }
+    let store = state.store.as_ref();
+    let (nodes, prev, root) = tokio::join!(
+        store.batch_proof(ranges.clone(), size),
+        prev_hashes(store, &ranges),
+        store.tree_root(size)
+    );
+    Ok(EntriesProof {
+        size,
+        prev: prev?
+            .into_iter()
+            .map(|(seq, h)| PrevHash {
+                seq,
+                hash: hex::encode(h),
+            })
+            .collect(),
+        proof: nodes?.iter().map(hex::encode).collect(),
+        root: hex::encode(root?),
+    })
+}
+
+/// The first of `seqs` the journal does not hold.
+async fn missing_of(state: &AppState, seqs: &[u64]) -> Result<u64, StoreError> {
+    for &seq in seqs {
+        match state.store.entries(vec![seq]).await {
+            Ok(found) if found.len() == 1 => {}
+            Ok(_) | Err(StoreError::NotFound(_)) => return Ok(seq),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(seqs[0])
 }
 
 /// That the tree of `from` entries is a prefix of the tree of `to`.
@@ -670,38 +772,45 @@ pub async fn export_proof(
             Vec::new(),
         )));
     }
-    // The hash before each run of rows, read a stretch of the journal at a time, while the
-    // store makes the batch proof.
-    let starts: Vec<u64> = ranges.iter().map(|r| r.start).filter(|s| *s > 1).collect();
-    let before = async {
-        let mut prev = Vec::with_capacity(starts.len());
-        let mut i = 0;
-        while i < starts.len() {
-            let from = starts[i] - 1;
-            let mut j = i;
-            while j + 1 < starts.len() && starts[j + 1] - 1 - from < 4096 {
-                j += 1;
-            }
-            let span = (starts[j] - from) as usize;
-            let hashes = store.chain_hashes(from, span).await?;
-            for &s in &starts[i..=j] {
-                let h = hashes.get((s - 1 - from) as usize).ok_or_else(|| {
-                    StoreError::backend(std::io::Error::other(format!(
-                        "entry {} is missing from the journal: run vigil verify",
-                        s - 1
-                    )))
-                })?;
-                prev.push((s, *h));
-            }
-            i = j + 1;
-        }
-        Ok::<_, StoreError>(prev)
-    };
-    let (nodes, prev) = tokio::join!(store.batch_proof(ranges, checkpoint.size), before);
+    // The hash before each run of rows, read while the store makes the batch proof.
+    let before = prev_hashes(store, &ranges);
+    let (nodes, prev) = tokio::join!(store.batch_proof(ranges.clone(), checkpoint.size), before);
     let (nodes, prev) = (nodes?, prev?);
     Ok(Ok(vigil_export::proof::ExportProof::new(
         checkpoint, prev, nodes,
     )))
+}
+
+/// The chain hash before each run of `ranges` (sorted, disjoint seq ranges) that does not start
+/// at entry 1, read a stretch of the journal at a time: `(start of the run, hash of the entry
+/// before it)`.
+pub async fn prev_hashes(
+    store: &dyn vigil_store::Store,
+    ranges: &[std::ops::Range<u64>],
+) -> Result<Vec<(u64, vigil_core::merkle::Hash)>, StoreError> {
+    let starts: Vec<u64> = ranges.iter().map(|r| r.start).filter(|s| *s > 1).collect();
+    let mut prev = Vec::with_capacity(starts.len());
+    let mut i = 0;
+    while i < starts.len() {
+        let from = starts[i] - 1;
+        let mut j = i;
+        while j + 1 < starts.len() && starts[j + 1] - 1 - from < 4096 {
+            j += 1;
+        }
+        let span = (starts[j] - from) as usize;
+        let hashes = store.chain_hashes(from, span).await?;
+        for &s in &starts[i..=j] {
+            let h = hashes.get((s - 1 - from) as usize).ok_or_else(|| {
+                StoreError::backend(std::io::Error::other(format!(
+                    "entry {} is missing from the journal: run vigil verify",
+                    s - 1
+                )))
+            })?;
+            prev.push((s, *h));
+        }
+        i = j + 1;
+    }
+    Ok(prev)
 }
 
 /// Signs a checkpoint of the whole journal now with the key of `config`, unless the newest

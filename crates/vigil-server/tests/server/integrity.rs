@@ -713,3 +713,220 @@ async fn publishing_checkpoints_to_a_channel_that_does_not_exist_is_refused_at_s
         "{err}"
     );
 }
+
+async fn post_proof(s: &TestServer, token: Option<&str>, body: &str) -> (u16, Value) {
+    let mut r = s
+        .raw(Method::POST, "/v1/integrity/proof/entries")
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    let answer = r.send().await.unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_are_proved_from_their_content_within_the_readers_rights() {
+    use vigil_client::proof::{check_entries, EntryFault};
+    let s = TestServer::start().await;
+    let alice = token_of(&s, "alice").await;
+    s.demo(400).await;
+    let journal = s.journal().await;
+    let head = journal.len() as u64;
+    let cp = checkpoint(&checkpoint_of_at_least(&s, &alice, head).await);
+    let size = cp.size;
+    let entry = |seq: u64| journal[seq as usize - 1].clone();
+
+    // Runs and single entries, the first and the last: checked from their content.
+    let seqs = [1, 2, 3, 57, 200, 201, 202, size];
+    let (status, p) = post_proof(&s, Some(&alice), &json!({ "seqs": seqs }).to_string()).await;
+    assert_eq!(status, 200, "{p}");
+    let proof: vigil_api::EntriesProof = serde_json::from_value(p).unwrap();
+    assert_eq!(proof.size, size);
+    assert_eq!(
+        proof.prev.iter().map(|p| p.seq).collect::<Vec<_>>(),
+        [57, 200, size],
+        "the hash before each run that does not start at entry 1"
+    );
+    let shown: Vec<_> = seqs.iter().map(|&q| entry(q)).collect();
+    let refs: Vec<_> = shown.iter().collect();
+    check_entries(&refs, &proof, &cp).expect("the entries check out");
+    // One entry alone, as the console's detail asks.
+    let (status, one) = post_proof(
+        &s,
+        Some(&alice),
+        &json!({ "seqs": [57], "size": size }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{one}");
+    let one: vigil_api::EntriesProof = serde_json::from_value(one).unwrap();
+    check_entries(&[&entry(57)], &one, &cp).unwrap();
+
+    // What a client must catch: an entry shown otherwise than it was recorded, an entry and
+    // its hash both rewritten, a proof with a hash changed, missing or extra, the hash before a
+    // run changed.
+    let mut changed = shown.clone();
+    changed[3].event.reason = Some("nothing to see".into());
+    let refs: Vec<_> = changed.iter().collect();
+    assert_eq!(
+        check_entries(&refs, &proof, &cp),
+        Err(EntryFault::Changed { seq: 57 })
+    );
+    let before = vigil_core::chain::decode(&entry(56).hash).unwrap();
+    changed[3].hash = hex::encode(vigil_core::chain::link(
+        &before,
+        &changed[3].event,
+        57,
+        &changed[3].received_at,
+    ));
+    let refs: Vec<_> = changed.iter().collect();
+    assert_eq!(
+        check_entries(&refs, &proof, &cp),
+        Err(EntryFault::NotInTree { size })
+    );
+    let refs: Vec<_> = shown.iter().collect();
+    let mut bad = proof.clone();
+    let flipped = if bad.proof[0].starts_with("00") {
+        "11"
+    } else {
+        "00"
+    };
+    bad.proof[0].replace_range(0..2, flipped);
+    assert_eq!(
+        check_entries(&refs, &bad, &cp),
+        Err(EntryFault::NotInTree { size })
+    );
+    let mut short = proof.clone();
+    short.proof.pop();
+    assert!(matches!(
+        check_entries(&refs, &short, &cp),
+        Err(EntryFault::Malformed(_))
+    ));
+    let mut long = proof.clone();
+    long.proof.push(long.proof[0].clone());
+    assert!(matches!(
+        check_entries(&refs, &long, &cp),
+        Err(EntryFault::Malformed(_))
+    ));
+    let mut prev = proof.clone();
+    prev.prev[1].hash = entry(57).hash.clone();
+    assert!(check_entries(&refs, &prev, &cp).is_err());
+    let mut no_prev = proof.clone();
+    no_prev.prev.remove(0);
+    assert!(matches!(
+        check_entries(&refs, &no_prev, &cp),
+        Err(EntryFault::Malformed(_))
+    ));
+    // Fewer entries than the proof was for.
+    assert!(check_entries(&refs[1..], &proof, &cp).is_err());
+
+    // Bodies that name no proof, each refused in words.
+    let many: Vec<u64> = (1..=10_001).collect();
+    for (body, field) in [
+        ("{}".to_owned(), "seqs"),
+        (json!({"seqs": []}).to_string(), "seqs"),
+        (json!({"seqs": [0]}).to_string(), "seqs"),
+        (json!({"seqs": [3, 2]}).to_string(), "ascending"),
+        (json!({"seqs": [2, 2]}).to_string(), "ascending"),
+        (json!({"seqs": many}).to_string(), "10000"),
+        (json!({"seqs": [1], "size": 0}).to_string(), "size"),
+        (json!({"seqs": [11], "size": 10}).to_string(), "seqs"),
+        (
+            json!({"seqs": [1], "size": head + 1000}).to_string(),
+            "size",
+        ),
+        (json!({"seqs": [1], "extra": true}).to_string(), "extra"),
+        (json!({"seqs": ["1"]}).to_string(), "seqs"),
+        (json!({"seqs": [-1]}).to_string(), "seqs"),
+        ("[1]".to_owned(), "seqs"),
+        ("{\"seqs\": [1".to_owned(), "seqs"),
+    ] {
+        let (status, e) = post_proof(&s, Some(&alice), &body).await;
+        assert_eq!(status, 400, "{body}: {e}");
+        let message = e["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{body}: {message}");
+    }
+    let text = s
+        .raw(Method::POST, "/v1/integrity/proof/entries")
+        .bearer_auth(&alice)
+        .header("content-type", "text/plain")
+        .body("{\"seqs\": [1]}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status().as_u16(), 415);
+    // An entry that does not exist; one newer than the newest checkpoint.
+    let (status, _) = post_proof(
+        &s,
+        Some(&alice),
+        &json!({"seqs": [1, head + 50]}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    s.demo(1).await;
+    let newest = s.journal().await.len() as u64;
+    let (status, e) = post_proof(&s, Some(&alice), &json!({"seqs": [newest]}).to_string()).await;
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("newest checkpoint"),
+        "{e}"
+    );
+
+    // Within the reader's rights: a masked reader gets no proof, a scoped one proofs of the
+    // entries in scope only (any other is the 404 of an entry that does not exist); strangers
+    // and ingest keys nothing.
+    let made = s
+        .raw(Method::POST, "/v1/roles")
+        .bearer_auth(&alice)
+        .json(&json!({"name": "finance-clear", "rights": ["read", "unmask"], "scope": "section:finance"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status().as_u16(), 201);
+    s.add_user("vera", &["viewer"]).await;
+    s.add_user("fin", &["finance-clear"]).await;
+    let finance: Vec<u64> = journal
+        .iter()
+        .filter(|e| e.event.section == "finance")
+        .map(|e| e.seq)
+        .collect();
+    let other = journal
+        .iter()
+        .find(|e| e.event.section != "finance")
+        .unwrap()
+        .seq;
+    let vera = token_of(&s, "vera").await;
+    let (status, e) = post_proof(&s, Some(&vera), &json!({"seqs": [finance[0]]}).to_string()).await;
+    assert_eq!(status, 403, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("unmask"));
+    let fin = token_of(&s, "fin").await;
+    let (status, p) = post_proof(
+        &s,
+        Some(&fin),
+        &json!({"seqs": finance, "size": size}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    let p: vigil_api::EntriesProof = serde_json::from_value(p).unwrap();
+    let theirs: Vec<_> = finance.iter().map(|&q| entry(q)).collect();
+    check_entries(&theirs.iter().collect::<Vec<_>>(), &p, &cp).unwrap();
+    let mut mixed = vec![finance[0], other];
+    mixed.sort();
+    let (status, e) = post_proof(
+        &s,
+        Some(&fin),
+        &json!({"seqs": mixed, "size": size}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 404, "{e}");
+    assert_eq!(post_proof(&s, None, "{\"seqs\": [1]}").await.0, 401);
+    assert!(matches!(
+        post_proof(&s, Some(&s.key), "{\"seqs\": [1]}").await.0,
+        401 | 403
+    ));
+}

@@ -6,12 +6,12 @@ use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use vigil_api::{
-    ConsistencyParams, ConsistencyProof, FeedParams, InclusionParams, InclusionProof, IntegrityKey,
-    SignedCheckpoint, FEED_NEXT_HEADER,
+    ConsistencyParams, ConsistencyProof, EntriesProof, EntriesProofRequest, FeedParams,
+    InclusionParams, InclusionProof, IntegrityKey, SignedCheckpoint, FEED_NEXT_HEADER,
 };
 
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::Params;
+use crate::http::extract::{json_content_type, json_shaped, Params};
 use crate::service::caller::{CanRead, Exporter};
 use crate::service::integrity;
 use crate::state::AppState;
@@ -53,6 +53,32 @@ pub async fn inclusion(
     Params(p): Params<InclusionParams>,
 ) -> Result<Json<InclusionProof>, ApiError> {
     Ok(Json(integrity::inclusion(&state, &reader, p).await?))
+}
+
+/// That entries the caller may read are in the tree of `size` entries: one batch proof for all
+/// of them, with the chain hash before each run, so that a client checks them from their
+/// content (what the console does for the entries it shows).
+#[utoipa::path(post, path = "/v1/integrity/proof/entries", tag = "integrity",
+    request_body = EntriesProofRequest,
+    responses((status = 200, body = EntriesProof),
+              (status = 400, description = "No seqs, more than 10,000, not ascending, 0, beyond the size or the newest checkpoint; a size beyond the journal", body = ErrorEnvelope),
+              (status = 403, description = "The caller reads some entries masked: proofs carry hashes withheld from them", body = ErrorEnvelope),
+              (status = 404, description = "An entry that does not exist (or that the caller may not read), or no checkpoint yet when no size is given", body = ErrorEnvelope),
+              (status = 415, description = "The body is not JSON", body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn entries(
+    State(state): State<AppState>,
+    reader: CanRead,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<EntriesProof>, ApiError> {
+    json_content_type(
+        &headers,
+        false,
+        "the body must be JSON (Content-Type: application/json)",
+    )?;
+    let p: EntriesProofRequest = json_shaped(&body, "bad_request", r#"{"seqs": [...], "size"}"#)?;
+    Ok(Json(integrity::entries(&state, &reader, p).await?))
 }
 
 /// That the tree of `from` entries is a prefix of the tree of `to` (RFC 9162 consistency proof).
