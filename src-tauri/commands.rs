@@ -12,6 +12,7 @@ use crate::error::UiError;
 use crate::export::{ExportDone, ExportProgress, ExportRequest};
 use crate::outbox::Outbox;
 use crate::settings::SavedSearch;
+use crate::trust::{EntryCheck, Report, Trust};
 use vigil_console_core::querybar::{BarClause, Parsed};
 
 type Answer<T> = Result<T, UiError>;
@@ -296,4 +297,29 @@ pub async fn add_role(
 #[tauri::command]
 pub async fn remove_role(console: State<'_, Console>, name: String) -> Answer<Accounts> {
     console.remove_role(&name).await
+}
+
+#[tauri::command]
+pub async fn trust(console: State<'_, Console>) -> Answer<Trust> {
+    console.trust().await
+}
+
+#[tauri::command]
+pub async fn verify_entry(console: State<'_, Console>, id: String) -> Answer<EntryCheck> {
+    console.verify_entry(&id).await
+}
+
+#[tauri::command]
+pub async fn verify_search(console: State<'_, Console>, q: String) -> Answer<Report> {
+    console.verify_search(&q).await
+}
+
+#[tauri::command]
+pub async fn trust_new_key(console: State<'_, Console>, key_id: String) -> Answer<Trust> {
+    console.trust_new_key(&key_id).await
+}
+
+#[tauri::command]
+pub async fn trust_new_history(console: State<'_, Console>) -> Answer<Trust> {
+    console.trust_new_history().await
 }

@@ -35,7 +35,7 @@ const LIVE_SILENCE: Duration = Duration::from_secs(45);
 
 /// The console's state: settings, the token vault and the signed-in session.
 pub struct Console {
-    settings: SettingsFile,
+    pub(crate) settings: SettingsFile,
     vault: Vault,
     session: Arc<Mutex<Option<Active>>>,
     live: Mutex<Option<tokio::task::AbortHandle>>,
@@ -52,6 +52,8 @@ pub struct Console {
     pub(crate) flushing: tokio::sync::Mutex<()>,
     /// When the UI's polling last tried to send the outbox.
     pub(crate) last_flush: Mutex<Option<std::time::Instant>>,
+    /// The newest checkpoint verified, and the entries shown (crate::trust).
+    pub(crate) verified: Mutex<crate::trust::Verified>,
 }
 
 impl std::fmt::Debug for Console {
@@ -282,6 +284,7 @@ impl Console {
             online: std::sync::atomic::AtomicBool::new(true),
             flushing: tokio::sync::Mutex::new(()),
             last_flush: Mutex::new(None),
+            verified: Mutex::default(),
         })
     }
 
@@ -527,6 +530,9 @@ impl Console {
             s.user = Some(name);
         })?;
         *self.session.lock().expect("session lock") = Some(a.clone());
+        // What was verified belongs to the session before (the address may answer for
+        // another store now): checked again from the pinned key and the checkpoint seen.
+        *self.verified.lock().expect("verified lock") = Default::default();
         let mut session = self.signed_in(&a);
         if let Err(e) = kept {
             session.keyring = "memory".into();
@@ -790,6 +796,7 @@ impl Console {
         match self.reach(client.event(id).await).await? {
             Some(a) => {
                 self.local.keep_entries(&server, std::slice::from_ref(&a))?;
+                self.shown(&server, &a.entry);
                 Ok((a, server))
             }
             None => match self.local.entry(&server, &id.to_string())? {

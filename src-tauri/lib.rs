@@ -16,6 +16,7 @@ pub mod export;
 pub mod local;
 pub mod outbox;
 pub mod settings;
+pub mod trust;
 pub mod vault;
 
 use tauri::{Builder, Context, Manager, Runtime};
@@ -118,6 +119,11 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::enable_user,
             commands::add_role,
             commands::remove_role,
+            commands::trust,
+            commands::verify_entry,
+            commands::verify_search,
+            commands::trust_new_key,
+            commands::trust_new_history,
         ])
 }
 

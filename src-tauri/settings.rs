@@ -30,6 +30,10 @@ pub struct Settings {
     /// Saved searches, sorted by name.
     #[serde(default)]
     pub saved: Vec<SavedSearch>,
+    /// What the console trusts of each store it signed in to, by address: the signing key it
+    /// pinned and the newest checkpoint it verified (crate::trust).
+    #[serde(default)]
+    pub trust: std::collections::BTreeMap<String, crate::trust::StoreTrust>,
 }
 
 /// The settings file. Changes go through one lock, so two commands saving at once cannot lose

@@ -7,3 +7,4 @@ mod export;
 mod ipc;
 mod offline;
 mod support;
+mod trust;
