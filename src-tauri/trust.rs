@@ -137,7 +137,8 @@ pub struct Failure {
 /// What the Verify screen shows: a whole search (or incident) checked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
-    /// `verified` (every entry checked out, some may be pending), `failed`, `unverified`.
+    /// `verified` (every entry covered by the checkpoint checked out; newer ones are counted in
+    /// `pending`), `pending` (none is covered yet), `failed`, `unverified`.
     pub state: String,
     /// The query checked.
     pub q: String,
@@ -566,6 +567,8 @@ impl Console {
         }
         report.state = if report.failed > 0 {
             "failed"
+        } else if report.pending > 0 && report.pending == report.entries {
+            "pending"
         } else {
             "verified"
         }
@@ -685,6 +688,14 @@ fn summary(r: &Report, size: u64) -> String {
     };
     let mut text = if r.entries == 0 {
         "The search holds no entries: nothing to verify.".to_string()
+    } else if r.pending == r.entries {
+        format!(
+            "None of the {} {} is covered by a signed checkpoint yet (the newest covers entries \
+             1 to {}): the store signs one within a minute.",
+            n(r.entries),
+            if r.entries == 1 { "entry" } else { "entries" },
+            n(size)
+        )
     } else if r.failed == 0 {
         format!(
             "{} {} verified against the checkpoint of {} entries.",
@@ -702,7 +713,7 @@ fn summary(r: &Report, size: u64) -> String {
             n(r.verified)
         )
     };
-    if r.pending > 0 {
+    if r.pending > 0 && r.pending < r.entries {
         text.push_str(&format!(
             " {} newer {} not yet covered by a checkpoint.",
             n(r.pending),

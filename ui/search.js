@@ -21,10 +21,13 @@ import { createExport } from './views/export.js';
 import { createIncidents } from './views/incidents.js';
 import { createIncidentPanel } from './views/incident.js';
 import { createOutbox } from './views/outbox.js';
+import { createTrust, createVerify } from './views/trust.js';
 import { loadMarks } from './lib/marks.js';
 import { can } from './lib/rights.js';
 
 const SUGGESTIONS = 50;
+/** How often the store's newest checkpoint is checked against the one seen. */
+const TRUST_EVERY_MS = 60_000;
 
 const PROBLEM_PREFIX = {
   unreachable: 'Cannot reach the server — the results on screen are the last ones loaded. ',
@@ -40,6 +43,7 @@ export function createSearchScreen() {
   let order = 'newest';
   let zoomStack = [];
   let zooming = false;
+  let trustTimer = null;
 
   const filterbar = createFilterbar(byId('filterbar'), {
     onSearch: search, onError: showProblem, onValidity: (valid) => exporter.setValid(valid),
@@ -53,6 +57,16 @@ export function createSearchScreen() {
   });
   const live = createLive(results.toolbar, { onShow: () => search(current) });
   const exporter = createExport(results.countTools, app, { queryBarText: () => filterbar.text() });
+  const trust = createTrust({ badge: byId('header-trust'), alarm: byId('trust-alarm') }, {
+    onSignOut: () => byId('signout').click(),
+  });
+  const verifier = createVerify(app, { onOpen: openById });
+  const verifyButton = el('button', {
+    type: 'button', class: 'verify-search', text: 'Verify',
+    title: 'Check every entry of this search against the store’s signed checkpoint',
+    on: { click: () => verifier.run(current, 'Verify this search') },
+  });
+  results.countTools.append(verifyButton);
   const timeline = createTimeline(byId('timeline'), { onBrush: brush, onZoomOut: zoomOut });
   const facets = createFacets(byId('facets'), {
     onPick: (key, value, negated) => filterbar.apply(narrowed(filterbar.clauses(), key, value, negated)),
@@ -63,6 +77,7 @@ export function createSearchScreen() {
     onWrote: (box) => outbox.written(box),
     onIncident: openIncident,
     onIncidents: () => incidents.load(),
+    onAlarm: () => trust.check(),
   });
   const saved = createSaved(byId('saved'), { currentQuery: () => filterbar.text(), onRun: (q) => filterbar.run(q), onError: showProblem });
   const incidents = createIncidents(byId('incidents'), {
@@ -74,6 +89,7 @@ export function createSearchScreen() {
     onWrote: (box) => outbox.written(box),
     onChanged: () => incidents.load(),
     onClose: closeIncident,
+    onVerify: (q, title) => verifier.run(q, title),
   });
   const outbox = createOutbox({ badge: byId('header-outbox'), panel: byId('outbox-panel'), banner: byId('offline-banner') }, {
     // Items left the outbox: what showed them as waiting is fetched again.
@@ -168,6 +184,15 @@ export function createSearchScreen() {
     layout();
   }
 
+  /** Opens an entry known by its id only (from the Verify report). */
+  async function openById(id) {
+    try {
+      open(await call('event', { id }));
+    } catch (error) {
+      showProblem(error);
+    }
+  }
+
   /** Opens an incident (from the sidebar or an entry's incidents) and searches its entries. */
   function openIncident(ref) {
     const known = incidents.list().find((i) => i.id === ref.id);
@@ -226,8 +251,8 @@ export function createSearchScreen() {
 
   /** `/` query, j/k selection, Enter detail, `p` pin, Esc closes the detail, then the incident. */
   function handleKey(e) {
-    // The export dialog is modal: the keys stay in it.
-    if (exporter.isOpen()) return;
+    // The export and verify dialogs are modal, and so is the trust alarm: the keys stay there.
+    if (exporter.isOpen() || verifier.isOpen() || trust.alarmShown()) return;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === 'Escape' && detail.isOpen()) {
       e.preventDefault();
@@ -272,12 +297,19 @@ export function createSearchScreen() {
       incidents.load();
       suggest();
       filterbar.run('');
+      void trust.check();
+      clearInterval(trustTimer);
+      trustTimer = setInterval(() => void trust.check(), TRUST_EVERY_MS);
     },
     /** Leaves the screen (sign out). */
     async stop() {
       if (detail.isOpen()) closeDetail();
       if (incidentPanel.isOpen()) closeIncident();
       outbox.stop();
+      clearInterval(trustTimer);
+      trustTimer = null;
+      trust.reset();
+      verifier.close();
       await Promise.all([live.off(), exporter.stop()]);
     },
     handleKey,

@@ -18,6 +18,7 @@ import { isMasked, maskedNotice, shownIp } from '../lib/masking.js';
 import { pivot } from './row.js';
 import { createAnnotations } from './annotations.js';
 import { createPin } from './pin.js';
+import { entryCheckText } from './trust.js';
 
 /** The details as pretty JSON: the exact text as the Rust side printed it, else JavaScript's. */
 function detailsText(e) {
@@ -106,11 +107,38 @@ function fields(e) {
 /**
  * Handlers: onPivot(key, value, how), onTarget(entry), onAround(entry), onClose(), onEntry(entry)
  * (a fresher copy of an entry, for the table), onWrote(outbox) after each write,
- * onIncident({id, number, title}) opens an incident, onIncidents() when incidents changed here.
+ * onIncident({id, number, title}) opens an incident, onIncidents() when incidents changed here,
+ * onAlarm() when an entry's check found the store's key or history changed.
  */
 export function createDetail(root, handlers) {
   let current = null;
   let gen = 0;
+  // The check of each entry opened (`verify_entry`), by id: kept across re-renders.
+  const checks = new Map();
+
+  function integrity(e) {
+    const check = checks.get(e.id);
+    const state = check?.state ?? 'checking';
+    return el('p', { class: `integrity integrity-${state}`, data: { state }, attrs: { role: 'status' } },
+      el('span', { class: 'integrity-mark', text: state === 'verified' ? '✓' : state === 'failed' || state === 'alarm' ? '✗' : '…', attrs: { 'aria-hidden': 'true' } }),
+      ' ',
+      el('span', { class: 'integrity-text', text: check ? entryCheckText(check) : 'Checking this entry against the store’s signed checkpoint…' }));
+  }
+
+  /** Checks the entry on screen against the newest verified checkpoint. */
+  async function verify(entry, mine) {
+    let check;
+    try {
+      check = await call('verify_entry', { id: entry.id });
+    } catch (error) {
+      if (error.handled) return;
+      check = { state: 'unverified', message: `Not verified: ${error.message}` };
+    }
+    checks.set(entry.id, check);
+    if (check.state === 'alarm') handlers.onAlarm?.();
+    if (mine !== gen || current?.id !== entry.id) return;
+    root.querySelector('.integrity')?.replaceWith(integrity(current));
+  }
 
   const notes = createAnnotations({ onSaved: saved });
   const pins = createPin({
@@ -171,6 +199,7 @@ export function createDetail(root, handlers) {
       actions,
       masked ? el('p', { class: 'notice masked-notice', text: masked, attrs: { role: 'note' } }) : null,
       fields(e),
+      integrity(e),
       notes.node,
       pins.node,
     ];
@@ -218,6 +247,11 @@ export function createDetail(root, handlers) {
         root.scrollTop = 0;
       }
       await load(entry, mine);
+      // Checked each time it is opened: an entry pending a checkpoint may be covered now.
+      if (mine === gen && current?.id === entry.id) {
+        if (checks.get(entry.id)?.state !== 'verified') checks.delete(entry.id);
+        await verify(current, mine);
+      }
     },
     close() {
       gen++;

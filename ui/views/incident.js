@@ -15,9 +15,10 @@ const STATUS_TEXT = { closed: 'closed the incident', open: 'reopened the inciden
 
 /**
  * Handlers: onSearch(q) runs a search, onWrote(outbox) after each write, onChanged() when the
- * incident changed (the sidebar lists it again), onClose().
+ * incident changed (the sidebar lists it again), onClose(), onVerify(q, title) checks its
+ * entries against the store's signed checkpoint.
  */
-export function createIncidentPanel(root, { onSearch, onWrote, onChanged, onClose }) {
+export function createIncidentPanel(root, { onSearch, onWrote, onChanged, onClose, onVerify }) {
   let id = null;
   let incident = null;
   let notes = [];
@@ -62,7 +63,13 @@ export function createIncidentPanel(root, { onSearch, onWrote, onChanged, onClos
       ? el('p', { class: 'notice incident-pending', text: 'This incident is waiting to be sent: it will list its entries once the store has it.' })
       : el('p', { class: 'incident-entries' },
         el('span', { text: `${formatEntries(i.entries ?? 0)} pinned — the results show them (incident:${i.number}). ` }),
-        el('button', { type: 'button', class: 'link incident-search', text: 'Show them again', on: { click: () => onSearch(`incident:${i.number}`) } }));
+        el('button', { type: 'button', class: 'link incident-search', text: 'Show them again', on: { click: () => onSearch(`incident:${i.number}`) } }),
+        ' · ',
+        el('button', {
+          type: 'button', class: 'link incident-verify', text: 'Verify them',
+          title: 'Check every pinned entry against the store’s signed checkpoint',
+          on: { click: () => onVerify?.(`incident:${i.number}`, `Verify incident #${i.number}`) },
+        }));
     const parts = [
       el('header', { class: 'detail-head' },
         el('h2', { class: 'detail-title incident-heading' },

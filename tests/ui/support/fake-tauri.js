@@ -12,6 +12,9 @@
 // missing right is `forbidden` with the store's message (writes are queued, then refused in the
 // outbox), and the entries of a user without `unmask` come masked (`personal` lists the
 // personal fields besides the IP and the target's name; default `changes.nickname`).
+// What the console verified of the store (`trust`, `verify_entry`, `verify_search`) follows
+// `cfg.trust` (a patch of the default: verified, its checkpoint holding all but the newest five
+// entries; or window.__fake.setTrust) and `cfg.tampered` (ids of entries that fail their check).
 (() => {
   const cfg = window.__VIGIL_FAKE_CONFIG__ ?? {};
   const D = window.__vigilFakeData;
@@ -253,6 +256,13 @@
     return backend('/facets', { key: journalKey, q: q ?? '', field, limit, summaries: summaries() });
   }
 
+  // The store's trust as the Rust side found it (trust.rs), and entries that fail their check.
+  const CHECKPOINT = { size: Math.max(1, events.length - 5), signed_at: '2026-11-27T08:00:00.000000Z', key_id: '72b985fea619ec83' };
+  let trust = { state: 'verified', key_id: '72b985fea619ec83', pinned_at: '2026-11-01T09:00:00.000000Z', checkpoint: CHECKPOINT, ...(cfg.trust ?? {}) };
+  const tampered = new Set(cfg.tampered ?? []);
+  const notTrusted = () => (trust.state === 'verified' ? null : { state: trust.state === 'unverified' ? 'unverified' : 'alarm', message: trust.message });
+  const TAMPERED = 'Its content as the store shows it does not give the hash it was recorded with: it was changed after it was recorded.';
+
   const commands = {
     session_status: () => session,
     sign_in({ server, user, password, plain_http: plainHttp }) {
@@ -314,6 +324,52 @@
       const e = gone.has(id) ? null : events.find((x) => x.id === id);
       if (!e) throw err('not_found', `no entry ${id}`);
       return present(e);
+    },
+    trust: () => (N.online() ? trust : { state: 'unverified', key_id: trust.key_id, message: 'The store cannot be reached: nothing is verified offline.' }),
+    verify_entry({ id }) {
+      const e = events.find((x) => x.id === id);
+      if (!e) throw err('not_found', `no entry ${id}`);
+      if (!N.online()) return { state: 'unverified', message: 'The store cannot be reached: nothing is verified offline.' };
+      const refused = notTrusted();
+      if (refused) return refused;
+      const cp = trust.checkpoint;
+      if (e.seq > cp.size) return { state: 'pending', message: `Not yet covered by a signed checkpoint: the newest covers entries 1 to ${cp.size}. The store signs one within a minute.`, checkpoint: cp };
+      if (tampered.has(id)) return { state: 'failed', message: TAMPERED, checkpoint: cp };
+      return { state: 'verified', checkpoint: cp };
+    },
+    async verify_search({ q }) {
+      await checkQuery(q);
+      const list = await matches(q);
+      const refused = notTrusted();
+      const base = { q, entries: 0, verified: 0, pending: 0, truncated: false, failures: [], failed: 0, seconds: 0.2 };
+      if (refused) return { ...base, state: 'unverified', message: refused.message };
+      const cp = trust.checkpoint;
+      const covered = list.filter((e) => e.seq <= cp.size);
+      const bad = covered.filter((e) => tampered.has(e.id));
+      const r = {
+        ...base, entries: list.length, pending: list.length - covered.length, verified: covered.length - bad.length,
+        failed: bad.length, failures: bad.map((e) => ({ seq: e.seq, id: e.id, message: TAMPERED })), checkpoint: cp,
+        state: bad.length ? 'failed' : 'verified',
+      };
+      const n = (v) => v.toLocaleString('en-US');
+      const entries = (v) => (v === 1 ? 'entry' : 'entries');
+      if (!list.length) r.message = 'The search holds no entries: nothing to verify.';
+      else if (!covered.length) {
+        r.state = 'pending';
+        r.message = `None of the ${n(list.length)} ${entries(list.length)} is covered by a signed checkpoint yet (the newest covers entries 1 to ${n(cp.size)}): the store signs one within a minute.`;
+      } else if (bad.length) r.message = `${n(bad.length)} of ${n(covered.length)} ${entries(covered.length)} are not what the store signed in its checkpoint of ${n(cp.size)} entries; ${n(r.verified)} verified.`;
+      else r.message = `${n(r.verified)} ${entries(r.verified)} verified against the checkpoint of ${n(cp.size)} entries.`;
+      if (r.pending && covered.length) r.message += ` ${n(r.pending)} newer ${r.pending === 1 ? 'entry is' : 'entries are'} not yet covered by a checkpoint.`;
+      return r;
+    },
+    trust_new_key({ keyId }) {
+      if (keyId !== trust.offered_key_id) throw err('invalid', `The store now shows key ${trust.offered_key_id}, not ${keyId}: check again.`);
+      trust = { state: 'verified', key_id: keyId, pinned_at: '2026-11-27T09:30:00.000000Z', checkpoint: trust.checkpoint ?? CHECKPOINT };
+      return trust;
+    },
+    trust_new_history() {
+      trust = { state: 'verified', key_id: trust.key_id, pinned_at: trust.pinned_at, checkpoint: trust.checkpoint ?? CHECKPOINT };
+      return trust;
     },
     around({ id }) {
       const e = commands.event({ id });
@@ -393,6 +449,8 @@
   window.__fake = {
     calls,
     events,
+    /** What the next `trust` answers. */
+    setTrust(t) { trust = { ...t }; },
     /** The next call of `cmd` (or every call, sticky) fails with `error`. */
     fail(cmd, error, sticky = false) { failures.set(cmd, { error, sticky }); },
     clearFailures() { failures.clear(); },
