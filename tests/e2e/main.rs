@@ -220,6 +220,21 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5000);
     let store = store_with(events).await;
+    // A signed checkpoint covers the demo (the signer's minute passed on the store's clock):
+    // the console verifies what it shows against it.
+    store.advance(chrono::Duration::seconds(61));
+    let head = store.count().await;
+    for _ in 0..200 {
+        if store
+            .reader
+            .checkpoint()
+            .await
+            .is_ok_and(|cp| cp.size >= head)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let home = tempfile::tempdir().unwrap();
     let _driver = Driver::start(home.path());
 
@@ -317,6 +332,30 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
     .await
     .unwrap();
     wait_for(&c, "#detail:not([hidden]) .detail-changes").await;
+    // Checked against the store's checkpoint, from its content: the key was pinned at sign-in.
+    let verified = wait_until(
+        &c,
+        "the entry's check",
+        "const n = document.querySelector('#detail .integrity[data-state=\"verified\"]'); return n && n.textContent",
+    )
+    .await;
+    assert!(
+        verified
+            .as_str()
+            .unwrap()
+            .contains("Verified against the checkpoint of"),
+        "{verified}"
+    );
+    let badge = wait_until(
+        &c,
+        "the header's trust badge",
+        "const n = document.querySelector('#header-trust[data-state=\"verified\"]'); return n && n.textContent",
+    )
+    .await;
+    assert!(
+        badge.as_str().unwrap().starts_with("✓ Verified to entry"),
+        "{badge}"
+    );
     let detail = c
         .find(Locator::Css("#detail"))
         .await
