@@ -305,8 +305,12 @@ pub async fn trust(console: State<'_, Console>) -> Answer<Trust> {
 }
 
 #[tauri::command]
-pub async fn verify_entry(console: State<'_, Console>, id: String) -> Answer<EntryCheck> {
-    console.verify_entry(&id).await
+pub async fn verify_entry(
+    console: State<'_, Console>,
+    id: String,
+    copy: Option<u64>,
+) -> Answer<EntryCheck> {
+    console.verify_entry(&id, copy).await
 }
 
 #[tauri::command]

@@ -54,6 +54,8 @@ pub struct Console {
     pub(crate) last_flush: Mutex<Option<std::time::Instant>>,
     /// The newest checkpoint verified, and the entries shown (crate::trust).
     pub(crate) verified: Mutex<crate::trust::Verified>,
+    /// Held while the store's key and checkpoint are checked (one check at a time).
+    pub(crate) trusting: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Console {
@@ -150,6 +152,10 @@ pub struct Entry {
     /// /24 or /48), `target.name`, `changes.email`, …
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub masked: Vec<String>,
+    /// For an entry `event` fetched from the store: the number of this copy, which
+    /// `verify_entry` checks (search rows and cached entries have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy: Option<u64>,
 }
 
 /// The exact JSON texts of an entry's values.
@@ -196,6 +202,7 @@ impl From<StoredEvent> for Entry {
             annotations: Vec::new(),
             incidents: Vec::new(),
             masked: Vec::new(),
+            copy: None,
         }
     }
 }
@@ -285,6 +292,7 @@ impl Console {
             flushing: tokio::sync::Mutex::new(()),
             last_flush: Mutex::new(None),
             verified: Mutex::default(),
+            trusting: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -783,24 +791,29 @@ impl Console {
 
     /// One entry, with its annotations (from the cache when the store cannot be reached).
     pub async fn event(&self, id: &str) -> Result<Entry, UiError> {
-        let (a, server) = self.annotated_event(id).await?;
+        let (a, server, fresh) = self.annotated_event(id).await?;
+        // A copy from the store is kept under a number, so that the UI checks this very copy.
+        let copy = fresh.then(|| self.shown(&server, &a.entry));
         let pending = self.pending_annotations(&server);
         let p = pending.get(&a.entry.event.id.to_string());
-        Ok(Entry::annotated(a, p.map_or(&[][..], Vec::as_slice)))
+        Ok(Entry {
+            copy,
+            ..Entry::annotated(a, p.map_or(&[][..], Vec::as_slice))
+        })
     }
 
-    async fn annotated_event(&self, id: &str) -> Result<(Annotated, String), UiError> {
+    /// The entry, its server, and whether it came from the store (else from the cache).
+    async fn annotated_event(&self, id: &str) -> Result<(Annotated, String, bool), UiError> {
         let (client, server) = self.client_and_server()?;
         let id = uuid::Uuid::parse_str(id.trim())
             .map_err(|_| UiError::invalid(format!("{id:?} is not an entry id")))?;
         match self.reach(client.event(id).await).await? {
             Some(a) => {
                 self.local.keep_entries(&server, std::slice::from_ref(&a))?;
-                self.shown(&server, &a.entry);
-                Ok((a, server))
+                Ok((a, server, true))
             }
             None => match self.local.entry(&server, &id.to_string())? {
-                Some(a) => Ok((a, server)),
+                Some(a) => Ok((a, server, false)),
                 None => Err(UiError::new(
                     "unreachable",
                     format!("The store at {server} cannot be reached and entry {id} is not cached on this computer."),
@@ -810,7 +823,7 @@ impl Console {
     }
 
     async fn stored_event(&self, id: &str) -> Result<StoredEvent, UiError> {
-        self.annotated_event(id).await.map(|(a, _)| a.entry)
+        self.annotated_event(id).await.map(|(a, _, _)| a.entry)
     }
 
     /// The same actor's and the same target's entries within ±15 minutes of an entry, oldest

@@ -138,7 +138,8 @@ pub struct Failure {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// `verified` (every entry covered by the checkpoint checked out; newer ones are counted in
-    /// `pending`), `pending` (none is covered yet), `failed`, `unverified`.
+    /// `pending`), `pending` (none is covered yet), `empty` (the search holds none), `failed`,
+    /// `unverified` (nothing to check against, or the check stopped: `message` says why).
     pub state: String,
     /// The query checked.
     pub q: String,
@@ -179,8 +180,11 @@ const SHOWN: usize = 500;
 pub struct Verified {
     /// The server, the newest verified checkpoint and when.
     checkpoint: Option<(String, Checkpoint, SignedCheckpoint, Instant)>,
-    /// Entries the console showed, by id: what an entry check checks.
-    shown: std::collections::HashMap<String, (String, StoredEvent)>,
+    /// The copies of entries the console showed (what `event` returned), by copy number: what
+    /// an entry check checks, so that a check is of the very copy on screen.
+    shown: std::collections::HashMap<u64, (String, StoredEvent)>,
+    /// The last copy number given.
+    copies: u64,
 }
 
 fn words(e: &EntryFault) -> String {
@@ -195,36 +199,104 @@ fn now() -> String {
     vigil_core::event::micros::format(&chrono::Utc::now())
 }
 
+const OFFLINE: &str = "The store cannot be reached: nothing is verified offline.";
+
+fn unverified_check(message: impl Into<String>) -> EntryCheck {
+    EntryCheck {
+        state: "unverified".into(),
+        message: Some(message.into()),
+        checkpoint: None,
+    }
+}
+
+/// What the outcome of one proof over a part of a search means for the rest of the check.
+enum Part {
+    /// Every entry of the part checked out.
+    Good,
+    /// This entry failed; the parts before and after it are checked apart.
+    Entry(usize, EntryFault),
+    /// The part as a whole is not in the tree: halve it.
+    Halve,
+}
+
 impl Console {
-    /// Remembers an entry shown to the user, for [`Console::verify_entry`].
-    pub(crate) fn shown(&self, server: &str, e: &StoredEvent) {
+    /// Keeps a copy of an entry shown to the user, for [`Console::verify_entry`]: its number.
+    pub(crate) fn shown(&self, server: &str, e: &StoredEvent) -> u64 {
         let mut v = self.verified.lock().expect("verified lock");
         if v.shown.len() >= SHOWN {
-            v.shown.clear();
+            // The oldest copies go first.
+            let keep = v.copies.saturating_sub(SHOWN as u64 / 2);
+            v.shown.retain(|copy, _| *copy > keep);
         }
-        v.shown
-            .insert(e.event.id.to_string(), (server.to_owned(), e.clone()));
+        v.copies += 1;
+        let copy = v.copies;
+        v.shown.insert(copy, (server.to_owned(), e.clone()));
+        copy
     }
 
     /// Checks the store's key and newest checkpoint (see the module's documentation): pins the
     /// key at the first sign-in, and remembers a newer checkpoint once it extends the one seen.
+    /// One check at a time, so that the checkpoint remembered only ever grows.
     pub async fn trust(&self) -> Result<Trust, UiError> {
+        Ok(self.trust_checked().await?.0)
+    }
+
+    async fn trust_checked(
+        &self,
+    ) -> Result<(Trust, Option<(Checkpoint, SignedCheckpoint)>), UiError> {
+        let _one_at_a_time = self.trusting.lock().await;
+        let outcome = self.trust_once().await;
+        let mut v = self.verified.lock().expect("verified lock");
+        match &outcome {
+            Ok((_, Some((cp, answer)))) => {
+                v.checkpoint = Some((
+                    self.server().unwrap_or_default(),
+                    cp.clone(),
+                    answer.clone(),
+                    Instant::now(),
+                ))
+            }
+            // Whatever is not verified now is not used for checks any more.
+            _ => v.checkpoint = None,
+        }
+        outcome
+    }
+
+    async fn trust_once(&self) -> Result<(Trust, Option<(Checkpoint, SignedCheckpoint)>), UiError> {
         let (client, server) = self.client_and_server()?;
         let kept = self.settings.load().trust.get(&server).cloned();
+        let unverified =
+            |message: &str, key: Option<&PinnedKey>| Ok((Trust::unverified(message, key), None));
         let key = match client.integrity_key().await {
             Ok(k) => k,
             Err(ClientError::Unreachable { .. }) => {
                 self.mark_online(false);
-                return Ok(Trust::unverified(
-                    "The store cannot be reached: nothing is verified offline.",
-                    kept.as_ref().map(|k| &k.key),
-                ));
+                return unverified(OFFLINE, kept.as_ref().map(|k| &k.key));
             }
+            // A store that signed before and now says it has no key: not a calm "unverified".
             Err(ClientError::Api { status: 503, .. }) => {
-                return Ok(Trust::unverified(
-                    "The store signs no checkpoints (it runs without a signing key).",
-                    kept.as_ref().map(|k| &k.key),
-                ))
+                return match &kept {
+                    Some(kept) => Ok((
+                        Trust {
+                            state: "key_changed".into(),
+                            message: Some(format!(
+                                "The store at {server} no longer shows a signing key, though it \
+                                 signed with key {} when you first signed in ({}).",
+                                kept.key.key_id, kept.key.pinned_at
+                            )),
+                            key_id: Some(kept.key.key_id.clone()),
+                            pinned_at: Some(kept.key.pinned_at.clone()),
+                            offered_key_id: None,
+                            checkpoint: None,
+                            previous: None,
+                        },
+                        None,
+                    )),
+                    None => unverified(
+                        "The store signs no checkpoints (it runs without a signing key).",
+                        None,
+                    ),
+                }
             }
             Err(e) => return Err(self.call::<()>(Err(e)).await.unwrap_err()),
         };
@@ -258,63 +330,80 @@ impl Console {
             )
         })?;
         if pinned != public {
-            return Ok(Trust {
-                state: "key_changed".into(),
-                message: Some(format!(
-                    "The store at {server} now signs with key {}, not with key {} that this \
-                     console pinned when you first signed in ({}). Either its administrator \
-                     replaced the key, or something else answers at this address.",
-                    public.id(),
-                    kept.key.key_id,
-                    kept.key.pinned_at
-                )),
-                key_id: Some(kept.key.key_id.clone()),
-                pinned_at: Some(kept.key.pinned_at.clone()),
-                offered_key_id: Some(public.id()),
-                checkpoint: None,
-                previous: None,
-            });
+            return Ok((
+                Trust {
+                    state: "key_changed".into(),
+                    message: Some(format!(
+                        "The store at {server} now signs with key {}, not with key {} that this \
+                         console pinned when you first signed in ({}). Either its administrator \
+                         replaced the key, or something else answers at this address.",
+                        public.id(),
+                        kept.key.key_id,
+                        kept.key.pinned_at
+                    )),
+                    key_id: Some(kept.key.key_id.clone()),
+                    pinned_at: Some(kept.key.pinned_at.clone()),
+                    offered_key_id: Some(public.id()),
+                    checkpoint: None,
+                    previous: None,
+                },
+                None,
+            ));
         }
+        let history_alarm = |message: String, now: Option<&SignedCheckpoint>| {
+            Ok((
+                Trust {
+                    state: "history_changed".into(),
+                    message: Some(message),
+                    key_id: Some(kept.key.key_id.clone()),
+                    pinned_at: Some(kept.key.pinned_at.clone()),
+                    offered_key_id: None,
+                    checkpoint: now.map(CheckpointSeen::from),
+                    previous: kept.checkpoint.as_ref().map(CheckpointSeen::from),
+                },
+                None,
+            ))
+        };
         let answer =
             match client.checkpoint().await {
                 Ok(c) => c,
-                Err(ClientError::Api { status: 403, .. }) => return Ok(Trust::unverified(
+                Err(ClientError::Api { status: 403, .. }) => return unverified(
                     "Your roles show some fields masked, and checkpoints carry hashes that are \
                      withheld from such readers: verifying needs the unmask right.",
                     Some(&kept.key),
-                )),
+                ),
                 Err(ClientError::Api { status: 404, .. }) => {
-                    return Ok(Trust::unverified(
-                        "The store has signed no checkpoint yet (it signs one within a minute of \
-                     its first entries).",
-                        Some(&kept.key),
-                    ))
+                    return match &kept.checkpoint {
+                        // It showed one before: its checkpoints are gone.
+                        Some(seen) => history_alarm(
+                            format!(
+                                "The store shows no signed checkpoint, though it showed one of {} \
+                             entries before: its checkpoints were removed, or another store \
+                             answers at this address.",
+                                seen.size
+                            ),
+                            None,
+                        ),
+                        None => unverified(
+                            "The store has signed no checkpoint yet (it signs one within a minute \
+                         of its first entries).",
+                            Some(&kept.key),
+                        ),
+                    };
                 }
                 Err(ClientError::Unreachable { .. }) => {
                     self.mark_online(false);
-                    return Ok(Trust::unverified(
-                        "The store cannot be reached: nothing is verified offline.",
-                        Some(&kept.key),
-                    ));
+                    return unverified(OFFLINE, Some(&kept.key));
                 }
                 Err(e) => return Err(self.call::<()>(Err(e)).await.unwrap_err()),
             };
-        let alarm = |message: String, previous: Option<&SignedCheckpoint>| Trust {
-            state: "history_changed".into(),
-            message: Some(message),
-            key_id: Some(kept.key.key_id.clone()),
-            pinned_at: Some(kept.key.pinned_at.clone()),
-            offered_key_id: None,
-            checkpoint: Some(CheckpointSeen::from(&answer)),
-            previous: previous.map(CheckpointSeen::from),
-        };
         let cp = match proof::check_checkpoint(&answer, &pinned) {
             Ok(cp) => cp,
             Err(e) => {
-                return Ok(alarm(
+                return history_alarm(
                     format!("The store's newest checkpoint is not signed by its pinned key: {e}."),
-                    kept.checkpoint.as_ref(),
-                ))
+                    Some(&answer),
+                )
             }
         };
         if let Some(seen) = &kept.checkpoint {
@@ -348,10 +437,7 @@ impl Console {
                     }),
                     Err(ClientError::Unreachable { .. }) => {
                         self.mark_online(false);
-                        return Ok(Trust::unverified(
-                            "The store cannot be reached: nothing is verified offline.",
-                            Some(&kept.key),
-                        ));
+                        return unverified(OFFLINE, Some(&kept.key));
                     }
                     Err(ClientError::Api { message, .. }) => Err(format!(
                         "The store gives no proof that its checkpoint of {} entries extends the \
@@ -362,28 +448,33 @@ impl Console {
                 }
             };
             if let Err(message) = extends {
-                return Ok(alarm(message, Some(seen)));
+                return history_alarm(message, Some(&answer));
             }
         }
         if kept.checkpoint.as_ref().is_none_or(|c| c.size < cp.size) {
-            let (server, newer) = (server.clone(), answer.clone());
+            let (server, newer, checked) =
+                (server.clone(), answer.clone(), kept.checkpoint.clone());
             self.settings.update(|s| {
                 if let Some(t) = s.trust.get_mut(&server) {
-                    t.checkpoint = Some(newer);
+                    // Only over the checkpoint this one was checked to extend.
+                    if t.checkpoint == checked {
+                        t.checkpoint = Some(newer);
+                    }
                 }
             })?;
         }
-        self.verified.lock().expect("verified lock").checkpoint =
-            Some((server, cp, answer.clone(), Instant::now()));
-        Ok(Trust {
-            state: "verified".into(),
-            message: None,
-            key_id: Some(kept.key.key_id.clone()),
-            pinned_at: Some(kept.key.pinned_at.clone()),
-            offered_key_id: None,
-            checkpoint: Some(CheckpointSeen::from(&answer)),
-            previous: None,
-        })
+        Ok((
+            Trust {
+                state: "verified".into(),
+                message: None,
+                key_id: Some(kept.key.key_id.clone()),
+                pinned_at: Some(kept.key.pinned_at.clone()),
+                offered_key_id: None,
+                checkpoint: Some(CheckpointSeen::from(&answer)),
+                previous: None,
+            },
+            Some((cp, answer)),
+        ))
     }
 
     /// The newest verified checkpoint, checked again when older than [`FRESH`]: the
@@ -398,48 +489,34 @@ impl Console {
                 return Ok(Ok((cp.clone(), answer.clone())));
             }
         }
-        let trust = self.trust().await?;
-        if trust.state != "verified" {
-            return Ok(Err(trust));
-        }
-        let v = self.verified.lock().expect("verified lock");
-        let (_, cp, answer, _) = v
-            .checkpoint
-            .as_ref()
-            .expect("a verified trust keeps its checkpoint");
-        Ok(Ok((cp.clone(), answer.clone())))
+        Ok(match self.trust_checked().await? {
+            (_, Some(checked)) => Ok(checked),
+            (trust, None) => Err(trust),
+        })
     }
 
-    /// Checks the entry the console last showed with this id against the newest verified
-    /// checkpoint.
-    pub async fn verify_entry(&self, id: &str) -> Result<EntryCheck, UiError> {
+    /// Checks the copy `copy` of entry `id` that `event` gave (the one on screen) against the
+    /// newest verified checkpoint.
+    pub async fn verify_entry(&self, id: &str, copy: Option<u64>) -> Result<EntryCheck, UiError> {
         let (client, server) = self.client_and_server()?;
-        let remembered = self
+        let Some(copy) = copy else {
+            return Ok(unverified_check(
+                "Not checked: this copy of the entry comes from this computer's cache (the \
+                 store could not be reached).",
+            ));
+        };
+        let held = self
             .verified
             .lock()
             .expect("verified lock")
             .shown
-            .get(id.trim())
-            .filter(|(s, _)| *s == server)
+            .get(&copy)
+            .filter(|(s, e)| *s == server && e.event.id.to_string() == id.trim())
             .map(|(_, e)| e.clone());
-        let entry = match remembered {
-            Some(e) => e,
-            None => {
-                let id = uuid::Uuid::parse_str(id.trim())
-                    .map_err(|_| UiError::invalid(format!("{id:?} is not an entry id")))?;
-                match self.reach(client.event(id).await).await? {
-                    Some(a) => a.entry,
-                    None => {
-                        return Ok(EntryCheck {
-                            state: "unverified".into(),
-                            message: Some(
-                                "The store cannot be reached: nothing is verified offline.".into(),
-                            ),
-                            checkpoint: None,
-                        })
-                    }
-                }
-            }
+        let Some(entry) = held else {
+            return Ok(unverified_check(
+                "Not checked: open the entry again to check it.",
+            ));
         };
         let (cp, answer) = match self.checkpoint_now().await? {
             Ok(c) => c,
@@ -463,20 +540,11 @@ impl Console {
                 checkpoint: seen,
             });
         }
-        let proved = match self
+        let Some(proved) = self
             .reach(client.entries_proof(&[entry.seq], cp.size).await)
             .await?
-        {
-            Some(p) => p,
-            None => {
-                return Ok(EntryCheck {
-                    state: "unverified".into(),
-                    message: Some(
-                        "The store cannot be reached: nothing is verified offline.".into(),
-                    ),
-                    checkpoint: None,
-                })
-            }
+        else {
+            return Ok(unverified_check(OFFLINE));
         };
         Ok(match proof::check_entries(&[&entry], &proved, &cp) {
             Ok(()) => EntryCheck {
@@ -511,13 +579,15 @@ impl Console {
             message: String::new(),
             seconds: 0.0,
         };
+        let stop = |mut report: Report, message: String| {
+            report.state = "unverified".into();
+            report.message = message;
+            report.seconds = started.elapsed().as_secs_f64();
+            Ok(report)
+        };
         let (cp, answer) = match self.checkpoint_now().await? {
             Ok(c) => c,
-            Err(trust) => {
-                report.message = trust.message.unwrap_or_default();
-                report.seconds = started.elapsed().as_secs_f64();
-                return Ok(report);
-            }
+            Err(trust) => return stop(report, trust.message.unwrap_or_default()),
         };
         report.checkpoint = Some(CheckpointSeen::from(&answer));
         let mut entries: Vec<StoredEvent> = Vec::new();
@@ -530,15 +600,13 @@ impl Console {
                 order: None,
             };
             let Some(page) = self.reach(client.search(&options).await).await? else {
-                report.message = "The store cannot be reached: nothing is verified offline.".into();
-                report.seconds = started.elapsed().as_secs_f64();
-                return Ok(report);
+                return stop(report, OFFLINE.into());
             };
             if page.events.iter().any(|a| !a.masked.is_empty()) {
-                report.message =
-                    "Some fields are masked for you: verifying needs the unmask right.".into();
-                report.seconds = started.elapsed().as_secs_f64();
-                return Ok(report);
+                return stop(
+                    report,
+                    "Some fields are masked for you: verifying needs the unmask right.".into(),
+                );
             }
             entries.extend(page.events.into_iter().map(|a| a.entry));
             if entries.len() >= VERIFY_LIMIT {
@@ -552,22 +620,41 @@ impl Console {
             }
         }
         entries.sort_by_key(|e| e.seq);
-        entries.dedup_by_key(|e| e.seq);
-        report.entries = entries.len() as u64;
+        // The same entry twice is read once; two different entries under one seq are a fault
+        // of the store (one of them is not what it recorded).
+        let mut i = 1;
+        while i < entries.len() {
+            if entries[i].seq != entries[i - 1].seq {
+                i += 1;
+            } else if entries[i] == entries[i - 1] {
+                entries.remove(i);
+            } else {
+                let twin = entries.remove(i);
+                fail(
+                    &mut report,
+                    &twin,
+                    format!(
+                        "The store shows two different entries as entry {}: at most one of them is what it recorded.",
+                        twin.seq
+                    ),
+                );
+            }
+        }
+        report.entries = entries.len() as u64 + report.failed;
         let (covered, newer): (Vec<&StoredEvent>, Vec<&StoredEvent>) =
             entries.iter().partition(|e| e.seq <= cp.size);
         report.pending = newer.len() as u64;
         for chunk in covered.chunks(CHUNK) {
-            if !self.check_part(&client, chunk, &cp, &mut report).await? {
-                report.message = "The store cannot be reached: the check stopped.".into();
-                report.state = "unverified".into();
-                report.seconds = started.elapsed().as_secs_f64();
-                return Ok(report);
+            match self.check_part(&client, chunk, &cp, &mut report).await? {
+                Ok(()) => {}
+                Err(message) => return stop(report, message),
             }
         }
         report.state = if report.failed > 0 {
             "failed"
-        } else if report.pending > 0 && report.pending == report.entries {
+        } else if report.entries == 0 {
+            "empty"
+        } else if report.verified == 0 {
             "pending"
         } else {
             "verified"
@@ -578,45 +665,61 @@ impl Console {
         Ok(report)
     }
 
-    /// Checks a slice of entries with one proof; one that fails is halved until the entries
-    /// at fault are found. False when the store cannot be reached.
+    /// Checks a slice of entries with one proof; a part that is not in the tree is halved
+    /// until the entries at fault are found, and an entry whose content does not give its hash
+    /// is named at once. The words of why the check stopped (the store cannot be reached, or
+    /// its proofs are malformed) in place of going on.
     async fn check_part(
         &self,
         client: &vigil_client::Client,
         part: &[&StoredEvent],
         cp: &Checkpoint,
         report: &mut Report,
-    ) -> Result<bool, UiError> {
-        // Halving as a stack of slices to check, first to last.
+    ) -> Result<Result<(), String>, UiError> {
+        // Parts still to check, first to last.
         let mut todo = vec![part];
         while let Some(part) = todo.pop() {
+            if part.is_empty() {
+                continue;
+            }
             let seqs: Vec<u64> = part.iter().map(|e| e.seq).collect();
             let Some(proved) = self
                 .reach(client.entries_proof(&seqs, cp.size).await)
                 .await?
             else {
-                return Ok(false);
+                return Ok(Err("The store cannot be reached: the check stopped.".into()));
             };
-            match proof::check_entries(part, &proved, cp) {
-                Ok(()) => report.verified += part.len() as u64,
-                Err(fault) if part.len() == 1 => {
-                    report.failed += 1;
-                    if report.failures.len() < FAILURES_SHOWN {
-                        report.failures.push(Failure {
-                            seq: part[0].seq,
-                            id: part[0].event.id.to_string(),
-                            message: words(&fault),
-                        });
-                    }
+            let outcome = match proof::check_entries(part, &proved, cp) {
+                Ok(()) => Part::Good,
+                Err(EntryFault::Changed { seq }) => {
+                    let at = part.iter().position(|e| e.seq == seq).unwrap_or(0);
+                    Part::Entry(at, EntryFault::Changed { seq })
                 }
-                Err(_) => {
+                Err(fault @ EntryFault::NotInTree { .. }) if part.len() == 1 => {
+                    Part::Entry(0, fault)
+                }
+                Err(EntryFault::NotInTree { .. }) => Part::Halve,
+                Err(EntryFault::Malformed(m)) => {
+                    return Ok(Err(format!(
+                        "The store's proofs are malformed ({m}): its entries cannot be verified."
+                    )))
+                }
+            };
+            match outcome {
+                Part::Good => report.verified += part.len() as u64,
+                Part::Entry(at, fault) => {
+                    fail(report, part[at], words(&fault));
+                    todo.push(&part[at + 1..]);
+                    todo.push(&part[..at]);
+                }
+                Part::Halve => {
                     let (left, right) = part.split_at(part.len() / 2);
                     todo.push(right);
                     todo.push(left);
                 }
             }
         }
-        Ok(true)
+        Ok(Ok(()))
     }
 
     /// Trusts the key the store shows now in place of the pinned one (after the user checked
@@ -648,7 +751,6 @@ impl Console {
             });
             t.key = pinned;
         })?;
-        self.verified.lock().expect("verified lock").checkpoint = None;
         self.trust().await
     }
 
@@ -661,8 +763,19 @@ impl Console {
                 t.checkpoint = None;
             }
         })?;
-        self.verified.lock().expect("verified lock").checkpoint = None;
         self.trust().await
+    }
+}
+
+/// Counts an entry that failed, naming it among the first [`FAILURES_SHOWN`].
+fn fail(report: &mut Report, e: &StoredEvent, message: String) {
+    report.failed += 1;
+    if report.failures.len() < FAILURES_SHOWN {
+        report.failures.push(Failure {
+            seq: e.seq,
+            id: e.event.id.to_string(),
+            message,
+        });
     }
 }
 
@@ -688,7 +801,7 @@ fn summary(r: &Report, size: u64) -> String {
     };
     let mut text = if r.entries == 0 {
         "The search holds no entries: nothing to verify.".to_string()
-    } else if r.pending == r.entries {
+    } else if r.verified == 0 && r.failed == 0 {
         format!(
             "None of the {} {} is covered by a signed checkpoint yet (the newest covers entries \
              1 to {}): the store signs one within a minute.",
@@ -704,16 +817,18 @@ fn summary(r: &Report, size: u64) -> String {
             n(size)
         )
     } else {
+        let checked = r.failed + r.verified;
         format!(
-            "{} of {} {} are not what the store signed in its checkpoint of {} entries; {} verified.",
+            "{} of {} {} {} not what the store signed in its checkpoint of {} entries; {} verified.",
             n(r.failed),
-            n(r.failed + r.verified),
-            entries(r.failed + r.verified),
+            n(checked),
+            entries(checked),
+            if r.failed == 1 { "is" } else { "are" },
             n(size),
             n(r.verified)
         )
     };
-    if r.pending > 0 && r.pending < r.entries {
+    if r.pending > 0 && (r.verified > 0 || r.failed > 0) {
         text.push_str(&format!(
             " {} newer {} not yet covered by a checkpoint.",
             n(r.pending),

@@ -79,8 +79,9 @@ async fn the_console_pins_the_key_and_verifies_entries_and_searches() {
         .await
         .unwrap();
     let id = page.events[0].stored.event.id.to_string();
-    c.event(&id).await.unwrap();
-    let check = c.verify_entry(&id).await.unwrap();
+    let shown = c.event(&id).await.unwrap();
+    assert!(shown.copy.is_some(), "a copy from the store has a number");
+    let check = c.verify_entry(&id, shown.copy).await.unwrap();
     assert_eq!(check.state, "verified", "{check:?}");
     assert!(check.checkpoint.unwrap().size >= seen.size);
     // One newer than the newest checkpoint is said to be pending, not verified.
@@ -88,8 +89,8 @@ async fn the_console_pins_the_key_and_verifies_entries_and_searches() {
     store.ingester.ingest(&late).await.unwrap();
     store.indexed().await;
     let late_id = late[0].id.to_string();
-    c.event(&late_id).await.unwrap();
-    let check = c.verify_entry(&late_id).await.unwrap();
+    let late_copy = c.event(&late_id).await.unwrap().copy;
+    let check = c.verify_entry(&late_id, late_copy).await.unwrap();
     assert_eq!(check.state, "pending", "{check:?}");
     assert!(check.message.unwrap().contains("Not yet covered"));
 
@@ -108,6 +109,17 @@ async fn the_console_pins_the_key_and_verifies_entries_and_searches() {
     let finance = c.verify_search("section:finance").await.unwrap();
     assert_eq!(finance.state, "verified");
     assert!(finance.entries > 0 && finance.entries < report.entries);
+    let none = c.verify_search("actor:nobody-at-all").await.unwrap();
+    assert_eq!(none.state, "empty", "{none:?}");
+    // A check is of the copy on screen: one of another entry, or none (a cached copy), is not
+    // checked.
+    let other = page.events[1].stored.event.id.to_string();
+    let check = c.verify_entry(&other, shown.copy).await.unwrap();
+    assert_eq!(check.state, "unverified", "{check:?}");
+    assert!(check.message.unwrap().contains("open the entry again"));
+    let check = c.verify_entry(&id, None).await.unwrap();
+    assert_eq!(check.state, "unverified");
+    assert!(check.message.unwrap().contains("cache"));
     // A query that does not parse is refused, as the search refuses it.
     assert_eq!(
         c.verify_search("after:").await.unwrap_err().code,
@@ -123,8 +135,8 @@ async fn the_console_pins_the_key_and_verifies_entries_and_searches() {
     let trust = v.trust().await.unwrap();
     assert_eq!(trust.state, "unverified");
     assert!(trust.message.unwrap().contains("unmask"));
-    v.event(&id).await.unwrap();
-    let check = v.verify_entry(&id).await.unwrap();
+    let copy = v.event(&id).await.unwrap().copy;
+    let check = v.verify_entry(&id, copy).await.unwrap();
     assert_eq!(check.state, "unverified", "{check:?}");
     let report = v.verify_search("").await.unwrap();
     assert_eq!(report.state, "unverified");
@@ -180,7 +192,9 @@ async fn an_entry_changed_in_the_database_fails_its_check() {
     // The store's checkpoints are as before: the history the console saw still stands...
     assert_eq!(c.trust().await.unwrap().state, "verified");
     // ...but the entry it now shows is not the one it signed.
-    let check = c.verify_entry(&victim.event.id.to_string()).await.unwrap();
+    let victim_id = victim.event.id.to_string();
+    let copy = c.event(&victim_id).await.unwrap().copy;
+    let check = c.verify_entry(&victim_id, copy).await.unwrap();
     assert_eq!(check.state, "failed", "{check:?}");
     let report = c.verify_search("section:finance").await.unwrap();
     assert_eq!(report.state, "failed", "{report:?}");
@@ -224,8 +238,8 @@ async fn a_changed_key_or_a_rewritten_or_cut_history_is_an_alarm() {
     );
     // Nothing is verified against it meanwhile.
     let any = b.journal().await[10].event.id.to_string();
-    c.event(&any).await.unwrap();
-    assert_eq!(c.verify_entry(&any).await.unwrap().state, "alarm");
+    let copy = c.event(&any).await.unwrap().copy;
+    assert_eq!(c.verify_entry(&any, copy).await.unwrap().state, "alarm");
     assert_eq!(c.verify_search("").await.unwrap().state, "unverified");
     // The alarm holds across launches until the user takes the new history on purpose.
     drop(c);

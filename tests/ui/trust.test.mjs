@@ -59,6 +59,26 @@ test('an entry that is not what the store signed says so, and Verify names it am
   await app2.assertClean();
 });
 
+test('each copy the store sends is checked: a changed one fails, one that could not be fetched is not checked', async () => {
+  const app = await openApp(browser, { config: { count: 60 } });
+  const { page } = app;
+  assert.match(await openRow(page, 10), /^✓ Verified/);
+  const id = await page.evaluate(() => document.querySelector('#detail dd[data-field="id"] .val').textContent);
+  // The store changes it: opened again, the new copy is checked, not the old check reused.
+  await page.evaluate((x) => window.__fake.tamper(x), id);
+  await page.click('#detail .detail-close');
+  assert.match(await openRow(page, 10), /^✗ Not what the store signed/);
+  const copies = (await app.calls('verify_entry')).map((c) => c.copy);
+  assert.equal(copies.length, 2);
+  assert.notEqual(copies[0], copies[1]);
+  // The entry cannot be fetched: the row's copy is shown, and said not to be checked.
+  await page.click('#detail .detail-close');
+  await page.evaluate(() => window.__fake.fail('event', { code: 'server', message: 'the store failed' }));
+  assert.equal(await openRow(page, 12), '… Not checked: the entry could not be fetched from the store.');
+  assert.equal((await app.calls('verify_entry')).length, 2);
+  await app.assertClean();
+});
+
 test('Verify checks an incident\'s entries', async () => {
   const covering = { size: 1000, signed_at: '2026-11-27T08:00:00.000000Z', key_id: '72b985fea619ec83' };
   const app = await openApp(browser, { config: { trust: { checkpoint: covering } } });

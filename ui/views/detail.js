@@ -30,10 +30,10 @@ function detailsText(e) {
  * The entry as pretty JSON for "Copy JSON": the journal's record (what its hash covers), so
  * without `exact` and without the annotations and incidents added to it since, but with the
  * exact texts in place of the changes' values and the details, so that every number is copied
- * as the store holds it.
+ * as the store holds it (and without the console's number of the copy shown).
  */
 export function entryJson(e) {
-  const { exact, annotations, incidents, ...rest } = e;
+  const { exact, annotations, incidents, copy, ...rest } = e;
   if (!exact) return JSON.stringify(rest, null, 2);
   const tree = fromValue(rest);
   if (Array.isArray(e.changes) && tree.get('changes')) {
@@ -113,11 +113,14 @@ function fields(e) {
 export function createDetail(root, handlers) {
   let current = null;
   let gen = 0;
-  // The check of each entry opened (`verify_entry`), by id: kept across re-renders.
+  // The check of each copy of an entry shown (`verify_entry`): a copy `event` fetched from the
+  // store has a number, and its check is of that very copy; a row from the table or the cache
+  // has none. Kept across re-renders.
   const checks = new Map();
+  const copyKey = (e) => (e.copy != null ? `copy:${e.copy}` : `row:${e.id}`);
 
   function integrity(e) {
-    const check = checks.get(e.id);
+    const check = checks.get(copyKey(e));
     const state = check?.state ?? 'checking';
     return el('p', { class: `integrity integrity-${state}`, data: { state }, attrs: { role: 'status' } },
       el('span', { class: 'integrity-mark', text: state === 'verified' ? '✓' : state === 'failed' || state === 'alarm' ? '✗' : '…', attrs: { 'aria-hidden': 'true' } }),
@@ -125,19 +128,23 @@ export function createDetail(root, handlers) {
       el('span', { class: 'integrity-text', text: check ? entryCheckText(check) : 'Checking this entry against the store’s signed checkpoint…' }));
   }
 
-  /** Checks the entry on screen against the newest verified checkpoint. */
-  async function verify(entry, mine) {
+  function showCheck() {
+    if (current) root.querySelector('.integrity')?.replaceWith(integrity(current));
+  }
+
+  /** Checks the copy of the entry on screen against the newest verified checkpoint. */
+  async function verify(entry) {
     let check;
     try {
-      check = await call('verify_entry', { id: entry.id });
+      check = await call('verify_entry', { id: entry.id, copy: entry.copy ?? null });
     } catch (error) {
       if (error.handled) return;
       check = { state: 'unverified', message: `Not verified: ${error.message}` };
     }
-    checks.set(entry.id, check);
+    if (checks.size > 500) checks.clear();
+    checks.set(copyKey(entry), check);
     if (check.state === 'alarm') handlers.onAlarm?.();
-    if (mine !== gen || current?.id !== entry.id) return;
-    root.querySelector('.integrity')?.replaceWith(integrity(current));
+    showCheck();
   }
 
   const notes = createAnnotations({ onSaved: saved });
@@ -176,10 +183,16 @@ export function createDetail(root, handlers) {
       const changed = JSON.stringify(fresh) !== JSON.stringify(current);
       current = fresh;
       if (changed) render(fresh);
+      // Each copy from the store is checked: what a refresh brings is not what was checked.
+      if (!checks.has(copyKey(fresh))) void verify(fresh);
     } catch (error) {
       if (mine !== gen || error.handled) return;
       if (error.code === 'not_found') missing(entry.id, error.message);
-      else render(current ?? entry, `Could not refresh this entry: ${error.message}`);
+      else {
+        const shown = current ?? entry;
+        if (!checks.has(copyKey(shown))) checks.set(copyKey(shown), { state: 'unverified', message: 'Not checked: the entry could not be fetched from the store.' });
+        render(shown, `Could not refresh this entry: ${error.message}`);
+      }
     }
   }
 
@@ -247,11 +260,6 @@ export function createDetail(root, handlers) {
         root.scrollTop = 0;
       }
       await load(entry, mine);
-      // Checked each time it is opened: an entry pending a checkpoint may be covered now.
-      if (mine === gen && current?.id === entry.id) {
-        if (checks.get(entry.id)?.state !== 'verified') checks.delete(entry.id);
-        await verify(current, mine);
-      }
     },
     close() {
       gen++;

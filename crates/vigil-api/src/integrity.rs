@@ -60,6 +60,28 @@ impl SignedCheckpoint {
     }
 }
 
+/// Parameters of the list of checkpoints (`GET /v1/integrity/checkpoints`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct CheckpointsParams {
+    /// Checkpoints of more entries than this (0, the default, for the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+    /// At most this many, 1 to 1,000 (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1000))]
+    pub limit: Option<usize>,
+}
+
+/// The store's checkpoints, smallest first (`GET /v1/integrity/checkpoints`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckpointList {
+    /// Each as `GET /v1/integrity/checkpoint` gives the newest.
+    pub checkpoints: Vec<SignedCheckpoint>,
+}
+
 /// Parameters of an inclusion proof (`GET /v1/integrity/proof/inclusion`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
@@ -99,12 +121,33 @@ pub const ENTRIES_PROOF_LIMIT: usize = 10_000;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EntriesProofRequest {
-    /// The entries' seqs, ascending, each once: 1 to 10,000 of them.
+    /// The entries' seqs, 1 to 10,000 of them, in any order (each is proved once).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<SeqFrom1>, min_items = 1, max_items = 10000))]
     pub seqs: Vec<u64>,
     /// The tree size to prove them in (a checkpoint's size); default the newest checkpoint's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub size: Option<u64>,
 }
+
+/// The schema of an entry's seq in a request: an integer from 1.
+#[cfg(feature = "openapi")]
+pub struct SeqFrom1;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for SeqFrom1 {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for SeqFrom1 {}
 
 /// The chain hash of the entry before one of the entries proved, where that entry is not
 /// itself among them: with it, the client computes the chain hash of each run of entries

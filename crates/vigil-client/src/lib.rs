@@ -379,6 +379,59 @@ impl Client {
             .await
     }
 
+    /// `GET /v1/integrity/checkpoints`: the checkpoints of more than `after` entries, smallest
+    /// first, at most `limit`.
+    pub async fn checkpoints(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<vigil_api::SignedCheckpoint>, ClientError> {
+        let params = [("after", after.to_string()), ("limit", limit.to_string())];
+        let list: vigil_api::CheckpointList = self
+            .json(
+                self.request(Method::GET, "v1/integrity/checkpoints")
+                    .query(&params),
+            )
+            .await?;
+        Ok(list.checkpoints)
+    }
+
+    /// `GET /v1/feed`: the entries after `after_seq` (at most `limit`) within the caller's
+    /// export scope, and the `after_seq` of the next page.
+    pub async fn feed(
+        &self,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<(Vec<Annotated>, u64), ClientError> {
+        let params = [
+            ("after_seq", after_seq.to_string()),
+            ("limit", limit.to_string()),
+        ];
+        let response = self
+            .send(self.request(Method::GET, "v1/feed").query(&params))
+            .await?;
+        let next = response
+            .headers()
+            .get(vigil_api::FEED_NEXT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| {
+                ClientError::Decode(format!(
+                    "the feed's answer lacks a numeric {} header",
+                    vigil_api::FEED_NEXT_HEADER
+                ))
+            })?;
+        let body = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        let entries = body
+            .split(|b| *b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                serde_json::from_slice(line).map_err(|e| ClientError::Decode(e.to_string()))
+            })
+            .collect::<Result<Vec<Annotated>, _>>()?;
+        Ok((entries, next))
+    }
+
     /// `GET /v1/integrity/proof/consistency`: that the tree of `from` entries is a prefix of
     /// the tree of `to`.
     pub async fn consistency(
@@ -394,7 +447,8 @@ impl Client {
         .await
     }
 
-    /// `POST /v1/integrity/proof/entries`: that the entries `seqs` (ascending) are in the tree
+    /// `POST /v1/integrity/proof/entries`: that the entries `seqs` (ascending, as
+    /// [`proof::check_entries`] takes them) are in the tree
     /// of `size` entries.
     pub async fn entries_proof(
         &self,

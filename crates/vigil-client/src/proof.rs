@@ -98,6 +98,11 @@ pub fn check_entries(
     if entries.is_empty() {
         return Err(malformed("it proves no entry".into()));
     }
+    if entries[0].seq == 0 {
+        return Err(malformed(
+            "it names an entry 0 (entries are numbered from 1)".into(),
+        ));
+    }
     if let Some(w) = entries.windows(2).find(|w| w[0].seq >= w[1].seq) {
         return Err(malformed(format!(
             "entry {} is given after entry {}",

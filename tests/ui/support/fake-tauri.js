@@ -260,6 +260,7 @@
   const CHECKPOINT = { size: Math.max(1, events.length - 5), signed_at: '2026-11-27T08:00:00.000000Z', key_id: '72b985fea619ec83' };
   let trust = { state: 'verified', key_id: '72b985fea619ec83', pinned_at: '2026-11-01T09:00:00.000000Z', checkpoint: CHECKPOINT, ...(cfg.trust ?? {}) };
   const tampered = new Set(cfg.tampered ?? []);
+  let copies = 0;
   const notTrusted = () => (trust.state === 'verified' ? null : { state: trust.state === 'unverified' ? 'unverified' : 'alarm', message: trust.message });
   const TAMPERED = 'Its content as the store shows it does not give the hash it was recorded with: it was changed after it was recorded.';
 
@@ -323,12 +324,14 @@
     event({ id }) {
       const e = gone.has(id) ? null : events.find((x) => x.id === id);
       if (!e) throw err('not_found', `no entry ${id}`);
-      return present(e);
+      // As the console: a copy from the store has a number, which verify_entry checks.
+      return N.online() ? { ...present(e), copy: ++copies } : present(e);
     },
     trust: () => (N.online() ? trust : { state: 'unverified', key_id: trust.key_id, message: 'The store cannot be reached: nothing is verified offline.' }),
-    verify_entry({ id }) {
+    verify_entry({ id, copy }) {
       const e = events.find((x) => x.id === id);
       if (!e) throw err('not_found', `no entry ${id}`);
+      if (copy == null) return { state: 'unverified', message: 'Not checked: this copy of the entry comes from this computer\'s cache (the store could not be reached).' };
       if (!N.online()) return { state: 'unverified', message: 'The store cannot be reached: nothing is verified offline.' };
       const refused = notTrusted();
       if (refused) return refused;
@@ -451,6 +454,8 @@
     events,
     /** What the next `trust` answers. */
     setTrust(t) { trust = { ...t }; },
+    /** The entry fails its check from now on (the store changed it). */
+    tamper(id) { tampered.add(id); },
     /** The next call of `cmd` (or every call, sticky) fails with `error`. */
     fail(cmd, error, sticky = false) { failures.set(cmd, { error, sticky }); },
     clearFailures() { failures.clear(); },

@@ -34,6 +34,15 @@ pub(super) struct VerifyArgs {
     /// proves them.
     #[arg(long, value_name = "FILE", requires = "export")]
     against: Option<std::path::PathBuf>,
+    /// Check a running store through its API instead of the database file: its feed and its
+    /// checkpoints, against the key given with --key. Sign in with --user (the password in
+    /// VIGIL_PASSWORD) or a session token in VIGIL_TOKEN; the user must read and export every
+    /// entry unmasked (an auditor).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["export", "signing_key"])]
+    url: Option<String>,
+    /// With --url: the user to sign in as (the password in VIGIL_PASSWORD).
+    #[arg(long, requires = "url")]
+    user: Option<String>,
     /// Print the findings as JSON.
     #[arg(long)]
     json: bool,
@@ -58,6 +67,9 @@ impl VerifyArgs {
     pub(super) async fn run(self) -> anyhow::Result<()> {
         if let Some(file) = &self.export {
             return self.run_export(file);
+        }
+        if let Some(url) = &self.url {
+            return self.run_remote(url).await;
         }
         let path = self.db.path()?;
         anyhow::ensure!(path.exists(), "no journal at {}", path.display());
@@ -109,6 +121,88 @@ impl VerifyArgs {
 }
 
 impl VerifyArgs {
+    /// `vigil verify --url URL --key KEY`: a running store, through its API.
+    async fn run_remote(&self, url: &str) -> anyhow::Result<()> {
+        use vigil_client::{Client, ClientError};
+        anyhow::ensure!(
+            !self.key.is_empty(),
+            "--url: give the store's public key with --key (as `vigil integrity key` printed it, \
+             from whoever runs the store): what the store says of its own key proves nothing"
+        );
+        let keys = self
+            .key
+            .iter()
+            .map(|k| public_key(k))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let given = self
+            .checkpoint
+            .iter()
+            .map(|f| read_checkpoint(f))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let anonymous = Client::new(url)?;
+        let client = match (
+            &self.user,
+            std::env::var("VIGIL_TOKEN").ok().filter(|t| !t.is_empty()),
+        ) {
+            (Some(user), _) => {
+                let password = std::env::var("VIGIL_PASSWORD")
+                    .ok()
+                    .filter(|p| !p.is_empty())
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("--user {user}: put the password in VIGIL_PASSWORD")
+                    })?;
+                let answer = anonymous
+                    .login(user, &password)
+                    .await
+                    .with_context(|| format!("signing in to {url} as {user}"))?;
+                anonymous.with_token(&answer.token)
+            }
+            (None, Some(token)) => anonymous.with_token(&token),
+            (None, None) => anyhow::bail!(
+                "--url: sign in with --user NAME (the password in VIGIL_PASSWORD), or give a \
+                 session token in VIGIL_TOKEN"
+            ),
+        };
+        // The store must show checkpoints to this user (it withholds them from one who reads
+        // some entries masked) and sign with a key given.
+        let shown = client
+            .integrity_key()
+            .await
+            .context("reading the store's key")?;
+        if let Err(ClientError::Api {
+            status: 403,
+            message,
+            ..
+        }) = client.checkpoints(0, 1).await
+        {
+            anyhow::bail!("the store refuses its checkpoints to this user: {message}");
+        }
+        let mut found = integrity::verify_remote(client, keys.clone(), given).await?;
+        if !keys.iter().any(|k| k.id() == shown.key_id) {
+            found.problems.insert(
+                0,
+                format!(
+                    "the store at {url} says it signs with key {}, which is not a key you gave ({})",
+                    shown.key_id,
+                    keys.iter().map(|k| k.id()).collect::<Vec<_>>().join(", ")
+                ),
+            );
+            found.ok = false;
+        }
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&found)?);
+        } else {
+            print!("{found}");
+        }
+        if !found.ok {
+            anyhow::bail!(
+                "the store at {url} does not verify: {}",
+                found.problems.first().map_or("", String::as_str)
+            );
+        }
+        Ok(())
+    }
+
     /// `vigil verify --export FILE [--against PROVED]`.
     fn run_export(&self, file: &std::path::Path) -> anyhow::Result<()> {
         // The key is the trust anchor: the one you were handed, never one found beside the

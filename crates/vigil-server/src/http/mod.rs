@@ -138,6 +138,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::revoke_key))
         .routes(routes!(integrity::key))
         .routes(routes!(integrity::checkpoint))
+        .routes(routes!(integrity::checkpoints))
         .routes(routes!(integrity::inclusion))
         .routes(routes!(integrity::entries))
         .routes(routes!(integrity::consistency))

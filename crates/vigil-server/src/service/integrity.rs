@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use vigil_api::{
-    ConsistencyParams, ConsistencyProof, EntriesProof, EntriesProofRequest, InclusionParams,
-    InclusionProof, IntegrityKey, PrevHash, SignedCheckpoint, ENTRIES_PROOF_LIMIT,
+    CheckpointList, CheckpointsParams, ConsistencyParams, ConsistencyProof, EntriesProof,
+    EntriesProofRequest, InclusionParams, InclusionProof, IntegrityKey, PrevHash, SignedCheckpoint,
+    ENTRIES_PROOF_LIMIT,
 };
 use vigil_core::checkpoint::{Checkpoint, PublicKey, SigningKey};
 use vigil_core::event::micros;
@@ -253,6 +254,31 @@ pub async fn latest(
     Ok(checkpoint_answer(&cp.ok_or(IntegrityError::NoCheckpoint)?))
 }
 
+/// The store's checkpoints of more than `after` entries, smallest first, at most `limit`.
+pub async fn list(
+    state: &AppState,
+    reader: &CanRead,
+    p: CheckpointsParams,
+) -> Result<CheckpointList, IntegrityError> {
+    if !reader.sees_hashes() {
+        return Err(IntegrityError::Masked);
+    }
+    let limit =
+        super::bounded("limit", p.limit, 100, 1000).map_err(|m| StoreError::invalid("limit", m))?;
+    let after = p.after.unwrap_or(0);
+    if after > i64::MAX as u64 {
+        return Err(StoreError::invalid(
+            "after",
+            format!("after: at most {} (a tree size), not {after}", i64::MAX),
+        )
+        .into());
+    }
+    let kept = state.store.checkpoints(after, limit).await?;
+    Ok(CheckpointList {
+        checkpoints: kept.iter().map(checkpoint_answer).collect(),
+    })
+}
+
 /// The size asked for, else the newest checkpoint's.
 async fn size_or_latest(state: &AppState, size: Option<u64>) -> Result<u64, IntegrityError> {
     match size {
@@ -314,7 +340,7 @@ pub async fn inclusion(
     })
 }
 
-/// That the entries `seqs` (ascending, each once, at most [`ENTRIES_PROOF_LIMIT`]) are in the
+/// That the entries `seqs` (in any order, each proved once, at most [`ENTRIES_PROOF_LIMIT`]) are in the
 /// tree of `size` entries, with the chain hash before each run of them: what a client needs to
 /// check entries it was shown against a checkpoint. Only for entries the caller may read (any
 /// other is the 404 of one that does not exist), and only for a caller who is shown hashes.
@@ -326,7 +352,9 @@ pub async fn entries(
     if !reader.sees_hashes() {
         return Err(IntegrityError::Masked);
     }
-    let seqs = p.seqs;
+    let mut seqs = p.seqs;
+    seqs.sort_unstable();
+    seqs.dedup();
     if seqs.is_empty() {
         return Err(StoreError::invalid("seqs", "seqs: name at least one entry").into());
     }
@@ -343,16 +371,6 @@ pub async fn entries(
     if seqs[0] == 0 {
         return Err(StoreError::invalid("seqs", "seqs: entries are numbered from 1").into());
     }
-    if let Some(w) = seqs.windows(2).find(|w| w[0] >= w[1]) {
-        return Err(StoreError::invalid(
-            "seqs",
-            format!(
-                "seqs: must be ascending, each once ({} comes after {})",
-                w[1], w[0]
-            ),
-        )
-        .into());
-    }
     let last = seqs[seqs.len() - 1];
     if let Some(size) = p.size {
         if size == 0 {
@@ -366,21 +384,7 @@ pub async fn entries(
             .into());
         }
     }
-    // Each entry must be one the caller may read: read in slices, as a search page is.
-    for chunk in seqs.chunks(1_000) {
-        let found = match state.store.entries(chunk.to_vec()).await {
-            Ok(found) if found.len() == chunk.len() => found,
-            Ok(_) | Err(StoreError::NotFound(_)) => {
-                let missing = missing_of(state, chunk).await?;
-                return Err(StoreError::NotFound(format!("entry {missing}")).into());
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let annotated = super::search::annotated(state, found).await?;
-        if let Some(hidden) = annotated.iter().find(|a| !reader.may_read(a)) {
-            return Err(StoreError::NotFound(format!("entry {}", hidden.entry.seq)).into());
-        }
-    }
+    // The tree first: entries past the newest checkpoint are refused before anything is read.
     let size = size_or_latest(state, p.size).await?;
     if last > size {
         return Err(StoreError::invalid(
@@ -391,6 +395,26 @@ pub async fn entries(
             ),
         )
         .into());
+    }
+    // Each entry must be one the caller may read: read in slices, as a search page is.
+    for chunk in seqs.chunks(1_000) {
+        let found = match state.store.entries(chunk.to_vec()).await {
+            Ok(found) => found,
+            Err(StoreError::NotFound(_)) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        if found.len() != chunk.len() {
+            let held: std::collections::HashSet<u64> = found.iter().map(|e| e.seq).collect();
+            let missing = chunk
+                .iter()
+                .find(|s| !held.contains(s))
+                .unwrap_or(&chunk[0]);
+            return Err(StoreError::NotFound(format!("entry {missing}")).into());
+        }
+        let annotated = super::search::annotated(state, found).await?;
+        if let Some(hidden) = annotated.iter().find(|a| !reader.may_read(a)) {
+            return Err(StoreError::NotFound(format!("entry {}", hidden.entry.seq)).into());
+        }
     }
     let mut ranges: Vec<std::ops::Range<u64>> = Vec::new();
     for &seq in &seqs {
@@ -417,18 +441,6 @@ pub async fn entries(
         proof: nodes?.iter().map(hex::encode).collect(),
         root: hex::encode(root?),
     })
-}
-
-/// The first of `seqs` the journal does not hold.
-async fn missing_of(state: &AppState, seqs: &[u64]) -> Result<u64, StoreError> {
-    for &seq in seqs {
-        match state.store.entries(vec![seq]).await {
-            Ok(found) if found.len() == 1 => {}
-            Ok(_) | Err(StoreError::NotFound(_)) => return Ok(seq),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(seqs[0])
 }
 
 /// That the tree of `from` entries is a prefix of the tree of `to`.
@@ -857,6 +869,89 @@ pub fn signer_for(config: &ServerConfig) -> anyhow::Result<Arc<SigningKey>> {
     Ok(Arc::new(load_or_create_key(&key_path(config))?))
 }
 
+/// Where `vigil verify` reads a journal: the database file, or a running store through its API.
+#[async_trait::async_trait]
+pub trait Source: Send + Sync + 'static {
+    /// Up to `limit` entries from seq `from`, in seq order.
+    async fn scan(&self, from: u64, limit: usize) -> anyhow::Result<Vec<vigil_core::StoredEvent>>;
+    /// Up to `limit` checkpoints of more than `after` entries, smallest first.
+    async fn checkpoints(&self, after: u64, limit: usize) -> anyhow::Result<Vec<Checkpoint>>;
+    /// The kept hashes of these whole subtrees; `None` from a source that gives none.
+    async fn tree_nodes(
+        &self,
+        which: Vec<(u64, u32)>,
+    ) -> anyhow::Result<Option<Vec<Option<vigil_core::merkle::Hash>>>>;
+    /// Said after "entries N–M missing": why else entries may be missing from this source.
+    fn gap_hint(&self) -> &'static str {
+        ""
+    }
+}
+
+/// The journal in the database file.
+struct Database(Arc<dyn vigil_store::Store>);
+
+#[async_trait::async_trait]
+impl Source for Database {
+    async fn scan(&self, from: u64, limit: usize) -> anyhow::Result<Vec<vigil_core::StoredEvent>> {
+        Ok(self.0.scan(from, limit).await?)
+    }
+    async fn checkpoints(&self, after: u64, limit: usize) -> anyhow::Result<Vec<Checkpoint>> {
+        Ok(self.0.checkpoints(after, limit).await?)
+    }
+    async fn tree_nodes(
+        &self,
+        which: Vec<(u64, u32)>,
+    ) -> anyhow::Result<Option<Vec<Option<vigil_core::merkle::Hash>>>> {
+        Ok(Some(self.0.tree_nodes(which).await?))
+    }
+}
+
+/// A running store, through its API: the feed and the checkpoints' list.
+struct Remote(vigil_client::Client);
+
+#[async_trait::async_trait]
+impl Source for Remote {
+    async fn scan(&self, from: u64, limit: usize) -> anyhow::Result<Vec<vigil_core::StoredEvent>> {
+        // A page may hold nothing yet not be the last (a scope that keeps few entries): go on
+        // from where the store says the next page starts, until it stops moving.
+        let mut after = from.saturating_sub(1);
+        loop {
+            let (entries, next) = self
+                .0
+                .feed(after, limit)
+                .await
+                .context("reading the store's feed")?;
+            if !entries.is_empty() || next <= after {
+                return Ok(entries.into_iter().map(|a| a.entry).collect());
+            }
+            after = next;
+        }
+    }
+    async fn checkpoints(&self, after: u64, limit: usize) -> anyhow::Result<Vec<Checkpoint>> {
+        let page = self
+            .0
+            .checkpoints(after, limit)
+            .await
+            .context("reading the store's checkpoints")?;
+        page.iter()
+            .map(|c| {
+                c.checkpoint()
+                    .map_err(|e| anyhow::anyhow!("the store's checkpoint at size {}: {e}", c.size))
+            })
+            .collect()
+    }
+    async fn tree_nodes(
+        &self,
+        _which: Vec<(u64, u32)>,
+    ) -> anyhow::Result<Option<Vec<Option<vigil_core::merkle::Hash>>>> {
+        Ok(None)
+    }
+    fn gap_hint(&self) -> &'static str {
+        " (or the user's read or export scope leaves them out: verify --url needs a user who \
+         reads and exports every entry)"
+    }
+}
+
 /// What `vigil verify` found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Verification {
@@ -892,13 +987,36 @@ pub async fn verify(
     given: Vec<Checkpoint>,
     index: Option<vigil_index::Census>,
 ) -> anyhow::Result<Verification> {
+    let source = Arc::new(Database(state.store.clone()));
+    walk(source, Some(state), keys, given, index).await
+}
+
+/// [`verify`] of a running store through its API (`vigil verify --url`): the journal read from
+/// the feed, the checkpoints from `GET /v1/integrity/checkpoints`. The client's user must read
+/// and export every entry unmasked; what the API does not give (the kept subtrees, the
+/// annotation tables, the search index) is not checked.
+pub async fn verify_remote(
+    client: vigil_client::Client,
+    keys: Vec<PublicKey>,
+    given: Vec<Checkpoint>,
+) -> anyhow::Result<Verification> {
+    walk(Arc::new(Remote(client)), None, keys, given, None).await
+}
+
+async fn walk(
+    source: Arc<dyn Source>,
+    state: Option<&AppState>,
+    keys: Vec<PublicKey>,
+    given: Vec<Checkpoint>,
+    index: Option<vigil_index::Census>,
+) -> anyhow::Result<Verification> {
     use vigil_core::chain::{ChainError, Verifier};
     use vigil_core::merkle::{self, Frontier, TILE_LEVEL};
 
     let mut checkpoints: Vec<Checkpoint> = Vec::new();
     loop {
         let after = checkpoints.last().map_or(0, |c| c.size);
-        let page = state.store.checkpoints(after, 10_000).await?;
+        let page = source.checkpoints(after, 1000).await?;
         if page.is_empty() {
             break;
         }
@@ -951,8 +1069,8 @@ pub async fn verify(
     };
     // The next batch is read (and decoded) while this one is hashed.
     let fetch = |from: u64| {
-        let store = state.store.clone();
-        tokio::spawn(async move { store.scan(from, 10_000).await })
+        let source = source.clone();
+        tokio::spawn(async move { source.scan(from, 10_000).await })
     };
     let mut next = fetch(1);
     'walk: loop {
@@ -966,7 +1084,7 @@ pub async fn verify(
                 read
             }
             // A gap inside the batch: read from where the chain stands.
-            Ok(_) => state.store.scan(chain.verified() + 1, 10_000).await,
+            Ok(_) => source.scan(chain.verified() + 1, 10_000).await,
             Err(_) => read,
         };
         next = fetch(match &read {
@@ -979,7 +1097,7 @@ pub async fn verify(
                 // Name the entry that cannot be read: walk up to it one by one.
                 let mut at = chain.verified() + 1;
                 let why = loop {
-                    match state.store.scan(at, 1).await {
+                    match source.scan(at, 1).await {
                         Ok(one) => match one.first() {
                             None => break e.to_string(),
                             Some(entry) => at = entry.seq + 1,
@@ -1005,9 +1123,10 @@ pub async fn verify(
                     0,
                     match err {
                         ChainError::Gap { after, found } if found > after + 1 => format!(
-                            "entries {}–{} missing: entry {found} follows entry {after}",
+                            "entries {}–{} missing: entry {found} follows entry {after}{}",
                             after + 1,
-                            found - 1
+                            found - 1,
+                            source.gap_hint()
                         ),
                         ChainError::Gap { after, found } => {
                             format!("entry {found} is out of order: it follows entry {after}")
@@ -1076,7 +1195,9 @@ pub async fn verify(
         }
         if !completed.is_empty() && !damaged_tree {
             let which: Vec<(u64, u32)> = completed.iter().map(|&(s, l, _)| (s, l)).collect();
-            let kept = state.store.tree_nodes(which).await?;
+            let Some(kept) = source.tree_nodes(which).await? else {
+                continue;
+            };
             for ((start, level, h), kept) in completed.iter().zip(kept) {
                 if kept != Some(*h) {
                     damaged_tree = true;
@@ -1111,7 +1232,7 @@ pub async fn verify(
     }
     // What the annotation tables hold against what the journal recorded (when the journal
     // itself verified: otherwise its records cannot be trusted).
-    if !broken {
+    if let Some(state) = state.filter(|_| !broken) {
         records.cross_check(state, entries, &mut problems).await?;
     }
     if let Some(c) = &index {

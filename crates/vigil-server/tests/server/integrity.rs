@@ -822,14 +822,22 @@ async fn entries_are_proved_from_their_content_within_the_readers_rights() {
     // Fewer entries than the proof was for.
     assert!(check_entries(&refs[1..], &proof, &cp).is_err());
 
+    // In any order, each once: the proof of the seqs sorted.
+    let (status, any) = post_proof(
+        &s,
+        Some(&alice),
+        &json!({"seqs": [200, 57, 200, 1], "size": size}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{any}");
+    let any: vigil_api::EntriesProof = serde_json::from_value(any).unwrap();
+    check_entries(&[&entry(1), &entry(57), &entry(200)], &any, &cp).unwrap();
     // Bodies that name no proof, each refused in words.
     let many: Vec<u64> = (1..=10_001).collect();
     for (body, field) in [
         ("{}".to_owned(), "seqs"),
         (json!({"seqs": []}).to_string(), "seqs"),
         (json!({"seqs": [0]}).to_string(), "seqs"),
-        (json!({"seqs": [3, 2]}).to_string(), "ascending"),
-        (json!({"seqs": [2, 2]}).to_string(), "ascending"),
         (json!({"seqs": many}).to_string(), "10000"),
         (json!({"seqs": [1], "size": 0}).to_string(), "size"),
         (json!({"seqs": [11], "size": 10}).to_string(), "seqs"),
@@ -857,14 +865,22 @@ async fn entries_are_proved_from_their_content_within_the_readers_rights() {
         .await
         .unwrap();
     assert_eq!(text.status().as_u16(), 415);
-    // An entry that does not exist; one newer than the newest checkpoint.
-    let (status, _) = post_proof(
+    // An entry that does not exist (yet), one newer than the newest checkpoint: refused before
+    // anything is read.
+    let (status, e) = post_proof(
         &s,
         Some(&alice),
         &json!({"seqs": [1, head + 50]}).to_string(),
     )
     .await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("newest checkpoint"),
+        "{e}"
+    );
     s.demo(1).await;
     let newest = s.journal().await.len() as u64;
     let (status, e) = post_proof(&s, Some(&alice), &json!({"seqs": [newest]}).to_string()).await;
@@ -929,4 +945,194 @@ async fn entries_are_proved_from_their_content_within_the_readers_rights() {
         post_proof(&s, Some(&s.key), "{\"seqs\": [1]}").await.0,
         401 | 403
     ));
+}
+
+/// `vigil verify` with `args`, the environment `env`; (exit code, stdout, stderr).
+async fn vigil_verify(
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+) -> (Option<i32>, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .arg("verify")
+            .args(&args)
+            .env_remove("VIGIL_PASSWORD")
+            .env_remove("VIGIL_TOKEN")
+            .envs(env)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vigil_verify_url_checks_a_running_store_through_its_api() {
+    let s = TestServer::start_with(|c| c.integrity.checkpoint_every = 100).await;
+    let alice = token_of(&s, "alice").await;
+    s.demo(350).await;
+    let head = s.journal().await.len() as u64;
+    checkpoint_of_at_least(&s, &alice, head).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = s.reader.integrity_key().await.unwrap();
+    let key_file = dir.path().join("store.pem");
+    std::fs::write(&key_file, &key.pem).unwrap();
+    let password = || vec![("VIGIL_PASSWORD", PASSWORD.to_owned())];
+    let args = |extra: &[&str]| {
+        let mut a = vec!["--url".to_owned(), s.url.clone()];
+        a.extend(extra.iter().map(|x| x.to_string()));
+        a
+    };
+    let key_arg = key_file.to_str().unwrap();
+
+    let (code, out, err) =
+        vigil_verify(args(&["--user", "alice", "--key", key_arg]), password()).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let verified: u64 = out
+        .strip_prefix("verified ")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(verified >= head, "{out}");
+    assert!(
+        out.contains(&format!("each signed by key {}", key.key_id)),
+        "{out}"
+    );
+    // The same as JSON, with a session token in place of the password.
+    let (code, out, err) = vigil_verify(
+        args(&["--key", key_arg, "--json"]),
+        vec![("VIGIL_TOKEN", alice.clone())],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{err}");
+    let found: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(found["ok"], true);
+    let kept = found["checkpoints"].as_u64().unwrap();
+    let listed = s.reader.checkpoints(0, 1000).await.unwrap();
+    assert!(kept >= 2, "{found}");
+    assert_eq!(
+        kept,
+        listed.len() as u64,
+        "every checkpoint the store lists: {found}"
+    );
+    assert!(listed.windows(2).all(|w| w[0].size < w[1].size));
+    // The list, page by page, and what it refuses.
+    let (status, page) = get(
+        &s,
+        Some(&alice),
+        &format!("/v1/integrity/checkpoints?after={}&limit=1", listed[0].size),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["checkpoints"].as_array().unwrap().len(), 1);
+    assert_eq!(page["checkpoints"][0]["size"], listed[1].size);
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("after=abc", "after"),
+        ("after=9223372036854775808", "after"),
+    ] {
+        let (status, e) = get(
+            &s,
+            Some(&alice),
+            &format!("/v1/integrity/checkpoints?{query}"),
+        )
+        .await;
+        assert_eq!(status, 400, "{query}: {e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains(field),
+            "{query}: {e}"
+        );
+    }
+    assert_eq!(get(&s, None, "/v1/integrity/checkpoints").await.0, 401);
+    assert_eq!(found["checkpoints_verified"].as_u64(), Some(kept));
+
+    // Another key than the store's: named, exit 1.
+    let (other, _) = vigil_core::checkpoint::SigningKey::generate().unwrap();
+    let (code, out, err) = vigil_verify(
+        args(&["--user", "alice", "--key", &other.public().to_base64()]),
+        password(),
+    )
+    .await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(err.contains("is not a key you gave"), "{err}");
+    // What it needs, each refused in words.
+    let (code, _, err) = vigil_verify(args(&["--user", "alice"]), password()).await;
+    assert_eq!(code, Some(1));
+    assert!(err.contains("--key"), "{err}");
+    let (code, _, err) = vigil_verify(args(&["--user", "alice", "--key", key_arg]), vec![]).await;
+    assert_eq!(code, Some(1));
+    assert!(err.contains("VIGIL_PASSWORD"), "{err}");
+    let (code, _, err) = vigil_verify(args(&["--key", key_arg]), vec![]).await;
+    assert_eq!(code, Some(1));
+    assert!(err.contains("--user"), "{err}");
+    let (code, _, err) = vigil_verify(
+        args(&["--user", "alice", "--key", key_arg]),
+        vec![("VIGIL_PASSWORD", "wrong password!".into())],
+    )
+    .await;
+    assert_eq!(code, Some(1));
+    assert!(err.contains("signing in"), "{err}");
+    // A viewer reads personal fields masked: the store shows them no checkpoint.
+    s.add_user("vera", &["viewer"]).await;
+    let vera = token_of(&s, "vera").await;
+    assert_eq!(
+        get(&s, Some(&vera), "/v1/integrity/checkpoints").await.0,
+        403
+    );
+    let (code, _, err) =
+        vigil_verify(args(&["--user", "vera", "--key", key_arg]), password()).await;
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("refuses its checkpoints") && err.contains("unmask"),
+        "{err}"
+    );
+
+    // Someone with the database file rewrites an entry's content: the store, asked through its
+    // API, is caught at that entry.
+    let victim = s.journal().await[120].clone();
+    let db = s.database.clone();
+    let stopped = s.stop().await;
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let triggers: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for t in triggers {
+            conn.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
+        }
+        conn.execute(
+            "UPDATE events SET body = (SELECT body FROM events WHERE seq = ?1) WHERE seq = ?2",
+            [victim.seq as i64 + 1, victim.seq as i64],
+        )
+        .unwrap();
+    }
+    let s = stopped.start().await;
+    let (code, out, err) = vigil_verify(
+        vec![
+            "--url".into(),
+            s.url.clone(),
+            "--user".into(),
+            "alice".into(),
+            "--key".into(),
+            key_arg.into(),
+        ],
+        password(),
+    )
+    .await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!("entry {} (id", victim.seq)) && out.contains("content changed"),
+        "{out}"
+    );
+    assert!(err.contains("does not verify"), "{err}");
 }

@@ -6,8 +6,9 @@ use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use vigil_api::{
-    ConsistencyParams, ConsistencyProof, EntriesProof, EntriesProofRequest, FeedParams,
-    InclusionParams, InclusionProof, IntegrityKey, SignedCheckpoint, FEED_NEXT_HEADER,
+    CheckpointList, CheckpointsParams, ConsistencyParams, ConsistencyProof, EntriesProof,
+    EntriesProofRequest, FeedParams, InclusionParams, InclusionProof, IntegrityKey,
+    SignedCheckpoint, FEED_NEXT_HEADER,
 };
 
 use crate::http::error::{ApiError, ErrorEnvelope};
@@ -38,6 +39,21 @@ pub async fn checkpoint(
     reader: CanRead,
 ) -> Result<Json<SignedCheckpoint>, ApiError> {
     Ok(Json(integrity::latest(&state, &reader).await?))
+}
+
+/// The store's signed checkpoints, smallest first, page by page (`after` the size of the last
+/// one read): what `vigil verify --url` checks each of.
+#[utoipa::path(get, path = "/v1/integrity/checkpoints", tag = "integrity", params(CheckpointsParams),
+    responses((status = 200, body = CheckpointList),
+              (status = 400, description = "A limit out of range, or an after that is not a size", body = ErrorEnvelope),
+              (status = 403, description = "The caller reads some entries masked: checkpoints carry hashes withheld from them", body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn checkpoints(
+    State(state): State<AppState>,
+    reader: CanRead,
+    Params(p): Params<CheckpointsParams>,
+) -> Result<Json<CheckpointList>, ApiError> {
+    Ok(Json(integrity::list(&state, &reader, p).await?))
 }
 
 /// That an entry the caller may read is in the tree of `size` entries (RFC 9162 audit path).
