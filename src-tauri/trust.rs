@@ -219,6 +219,15 @@ enum Part {
     Halve,
 }
 
+impl Verified {
+    /// Forgets the checkpoint and the copies kept (a new session), but not how many copies
+    /// were numbered.
+    pub(crate) fn forget(&mut self) {
+        self.checkpoint = None;
+        self.shown.clear();
+    }
+}
+
 impl Console {
     /// Keeps a copy of an entry shown to the user, for [`Console::verify_entry`]: its number.
     pub(crate) fn shown(&self, server: &str, e: &StoredEvent) -> u64 {
@@ -245,16 +254,18 @@ impl Console {
         &self,
     ) -> Result<(Trust, Option<(Checkpoint, SignedCheckpoint)>), UiError> {
         let _one_at_a_time = self.trusting.lock().await;
-        let outcome = self.trust_once().await;
+        let (client, server) = self.client_and_server()?;
+        let outcome = self.trust_once(client, server.clone()).await;
         let mut v = self.verified.lock().expect("verified lock");
+        // Kept for the store it was checked against only: a sign-in meanwhile (another store
+        // at another address) starts over.
+        if self.server().as_deref() != Some(server.as_str()) {
+            v.checkpoint = None;
+            return outcome;
+        }
         match &outcome {
             Ok((_, Some((cp, answer)))) => {
-                v.checkpoint = Some((
-                    self.server().unwrap_or_default(),
-                    cp.clone(),
-                    answer.clone(),
-                    Instant::now(),
-                ))
+                v.checkpoint = Some((server, cp.clone(), answer.clone(), Instant::now()))
             }
             // Whatever is not verified now is not used for checks any more.
             _ => v.checkpoint = None,
@@ -262,8 +273,11 @@ impl Console {
         outcome
     }
 
-    async fn trust_once(&self) -> Result<(Trust, Option<(Checkpoint, SignedCheckpoint)>), UiError> {
-        let (client, server) = self.client_and_server()?;
+    async fn trust_once(
+        &self,
+        client: vigil_client::Client,
+        server: String,
+    ) -> Result<(Trust, Option<(Checkpoint, SignedCheckpoint)>), UiError> {
         let kept = self.settings.load().trust.get(&server).cloned();
         let unverified =
             |message: &str, key: Option<&PinnedKey>| Ok((Trust::unverified(message, key), None));
@@ -274,7 +288,9 @@ impl Console {
                 return unverified(OFFLINE, kept.as_ref().map(|k| &k.key));
             }
             // A store that signed before and now says it has no key: not a calm "unverified".
-            Err(ClientError::Api { status: 503, .. }) => {
+            Err(ClientError::Api {
+                status: 503, code, ..
+            }) if code == "no_key" => {
                 return match &kept {
                     Some(kept) => Ok((
                         Trust {
@@ -372,7 +388,9 @@ impl Console {
                      withheld from such readers: verifying needs the unmask right.",
                     Some(&kept.key),
                 ),
-                Err(ClientError::Api { status: 404, .. }) => {
+                Err(ClientError::Api {
+                    status: 404, code, ..
+                }) if code == "no_checkpoint" => {
                     return match &kept.checkpoint {
                         // It showed one before: its checkpoints are gone.
                         Some(seen) => history_alarm(
@@ -482,13 +500,23 @@ impl Console {
     async fn checkpoint_now(
         &self,
     ) -> Result<Result<(Checkpoint, SignedCheckpoint), Trust>, UiError> {
-        let server = self.server();
-        if let Some((s, cp, answer, at)) = &self.verified.lock().expect("verified lock").checkpoint
-        {
-            if Some(s) == server.as_ref() && at.elapsed() < FRESH {
-                return Ok(Ok((cp.clone(), answer.clone())));
-            }
+        let fresh = || {
+            let server = self.server();
+            let v = self.verified.lock().expect("verified lock");
+            v.checkpoint
+                .as_ref()
+                .filter(|(s, _, _, at)| Some(s) == server.as_ref() && at.elapsed() < FRESH)
+                .map(|(_, cp, answer, _)| (cp.clone(), answer.clone()))
+        };
+        if let Some(checked) = fresh() {
+            return Ok(Ok(checked));
         }
+        // Another check may have just finished while this one waited for its turn.
+        let turn = self.trusting.lock().await;
+        if let Some(checked) = fresh() {
+            return Ok(Ok(checked));
+        }
+        drop(turn);
         Ok(match self.trust_checked().await? {
             (_, Some(checked)) => Ok(checked),
             (trust, None) => Err(trust),

@@ -264,6 +264,8 @@ export function createDetail(root, handlers) {
     close() {
       gen++;
       notes.leave();
+      // An entry opened again is fetched and checked again.
+      checks.clear();
       current = null;
       root.hidden = true;
       root.replaceChildren();

@@ -178,6 +178,17 @@ impl VerifyArgs {
             anyhow::bail!("the store refuses its checkpoints to this user: {message}");
         }
         let mut found = integrity::verify_remote(client, keys.clone(), given).await?;
+        // From afar, a journal no signature covers proves nothing: anyone can serve entries
+        // whose chain holds.
+        if found.entries > 0 && found.checkpoints_verified == 0 && found.problems.is_empty() {
+            found.problems.push(format!(
+                "no checkpoint signed by a key you gave covers any of the {} entries the store \
+                 showed: their chain holds, but nothing proves they are the store's (give a \
+                 checkpoint kept elsewhere with --checkpoint, or wait for the store to sign one)",
+                found.entries
+            ));
+            found.ok = false;
+        }
         if !keys.iter().any(|k| k.id() == shown.key_id) {
             found.problems.insert(
                 0,

@@ -60,7 +60,7 @@ impl Refusal for IntegrityError {
     fn code(&self) -> &'static str {
         match self {
             IntegrityError::NoCheckpoint => "no_checkpoint",
-            IntegrityError::NoKey => "unavailable",
+            IntegrityError::NoKey => "no_key",
             IntegrityError::Masked => "forbidden",
             IntegrityError::Store(e) => e.code(),
         }
@@ -885,6 +885,11 @@ pub trait Source: Send + Sync + 'static {
     fn gap_hint(&self) -> &'static str {
         ""
     }
+    /// Whether an entry that cannot be read is a fault of the journal (the database file), or
+    /// a failure to reach it (a store's API) that ends the check.
+    fn read_errors_are_faults(&self) -> bool {
+        true
+    }
 }
 
 /// The journal in the database file.
@@ -913,9 +918,9 @@ struct Remote(vigil_client::Client);
 impl Source for Remote {
     async fn scan(&self, from: u64, limit: usize) -> anyhow::Result<Vec<vigil_core::StoredEvent>> {
         // A page may hold nothing yet not be the last (a scope that keeps few entries): go on
-        // from where the store says the next page starts, until it stops moving.
+        // from where the store says the next page starts, until it stops moving (a while).
         let mut after = from.saturating_sub(1);
-        loop {
+        for _ in 0..1000 {
             let (entries, next) = self
                 .0
                 .feed(after, limit)
@@ -926,6 +931,7 @@ impl Source for Remote {
             }
             after = next;
         }
+        anyhow::bail!("the store's feed gives empty pages without end after entry {after}")
     }
     async fn checkpoints(&self, after: u64, limit: usize) -> anyhow::Result<Vec<Checkpoint>> {
         let page = self
@@ -950,6 +956,9 @@ impl Source for Remote {
         " (or the user's read or export scope leaves them out: verify --url needs a user who \
          reads and exports every entry)"
     }
+    fn read_errors_are_faults(&self) -> bool {
+        false
+    }
 }
 
 /// What `vigil verify` found.
@@ -967,6 +976,8 @@ pub struct Verification {
     pub checkpoints: usize,
     /// Checkpoints whose signature and root both verified.
     pub checkpoints_verified: usize,
+    /// The size of the largest of them: the entries after it verified by their chain alone.
+    pub covered: u64,
     /// The key checkpoints were checked against.
     pub key_id: Option<String>,
     /// What is wrong, the first thing first, in words.
@@ -1016,11 +1027,18 @@ async fn walk(
     let mut checkpoints: Vec<Checkpoint> = Vec::new();
     loop {
         let after = checkpoints.last().map_or(0, |c| c.size);
-        let page = source.checkpoints(after, 1000).await?;
-        if page.is_empty() {
+        // Only what moves on: a source that answers the same page again ends the list.
+        let page: Vec<Checkpoint> = source
+            .checkpoints(after, 1000)
+            .await?
+            .into_iter()
+            .filter(|c| c.size > after)
+            .collect();
+        let Some(last) = page.iter().map(|c| c.size).max() else {
             break;
-        }
-        checkpoints.extend(page);
+        };
+        checkpoints.extend(page.into_iter().filter(|c| c.size <= last));
+        checkpoints.sort_by_key(|c| c.size);
     }
     // The given ones after the store's of the same size, marked as given in what is said.
     let kept = checkpoints.len();
@@ -1032,6 +1050,7 @@ async fn walk(
     let label = |i: usize| if external[i] { "given " } else { "" };
     let mut problems = Vec::new();
     let mut verified_cps = 0;
+    let mut covered = 0u64;
     let signed = |cp: &Checkpoint| micros::format(&cp.signed_at);
     // Signatures first: they need nothing but the key.
     let mut good_signature = vec![false; checkpoints.len()];
@@ -1088,21 +1107,25 @@ async fn walk(
             Err(_) => read,
         };
         next = fetch(match &read {
-            Ok(batch) => batch.last().map_or(u64::MAX, |e| e.seq + 1),
+            Ok(batch) => batch.last().map_or(u64::MAX, |e| e.seq.saturating_add(1)),
             Err(_) => u64::MAX,
         });
         let batch = match read {
             Ok(batch) => batch,
+            // A store that cannot be read through its API is not a damaged journal.
+            Err(e) if !source.read_errors_are_faults() => return Err(e),
             Err(e) => {
                 // Name the entry that cannot be read: walk up to it one by one.
                 let mut at = chain.verified() + 1;
                 let why = loop {
                     match source.scan(at, 1).await {
                         Ok(one) => match one.first() {
-                            None => break e.to_string(),
-                            Some(entry) => at = entry.seq + 1,
+                            Some(entry) if entry.seq >= at && entry.seq < u64::MAX => {
+                                at = entry.seq + 1
+                            }
+                            _ => break format!("{e:#}"),
                         },
-                        Err(e) => break e.to_string(),
+                        Err(e) => break format!("{e:#}"),
                     }
                 };
                 problems.insert(
@@ -1175,6 +1198,7 @@ async fn walk(
                     if cp.root == frontier.root() {
                         if good_signature[next_cp] {
                             verified_cps += 1;
+                            covered = cp.size;
                         }
                         last_good_cp = cp.size;
                     } else {
@@ -1267,6 +1291,7 @@ async fn walk(
         root: hex::encode(frontier.root()),
         checkpoints: checkpoints.len(),
         checkpoints_verified: verified_cps,
+        covered,
         key_id: (!keys.is_empty()).then(|| {
             keys.iter()
                 .map(PublicKey::id)
@@ -1299,7 +1324,17 @@ impl std::fmt::Display for Verification {
                     "{n} checkpoints, each signed by key {key} and matching the journal"
                 ),
                 (n, None) => writeln!(f, "{n} checkpoints"),
+            }?;
+            if self.checkpoints_verified > 0 && self.covered < self.entries {
+                writeln!(
+                    f,
+                    "entries {}–{} are newer than the newest checkpoint: their chain verified, \
+                     no signature covers them yet",
+                    self.covered + 1,
+                    self.entries
+                )?;
             }
+            Ok(())
         } else {
             writeln!(f, "the journal does not verify:")?;
             for p in &self.problems {

@@ -1136,3 +1136,105 @@ async fn vigil_verify_url_checks_a_running_store_through_its_api() {
     );
     assert!(err.contains("does not verify"), "{err}");
 }
+
+/// A hostile store on 127.0.0.1:0 that serves `journal` through its feed, `key` as its key
+/// and, for any `after`, the checkpoints `list` (all of them, again and again).
+async fn hostile_store(
+    journal: Vec<vigil_core::StoredEvent>,
+    key: vigil_api::IntegrityKey,
+    list: Vec<vigil_api::SignedCheckpoint>,
+) -> String {
+    use axum::extract::Query;
+    use axum::routing::get;
+    use std::collections::HashMap;
+    let journal = std::sync::Arc::new(journal);
+    let app = axum::Router::new()
+        .route(
+            "/v1/integrity/key",
+            get(move || async move { axum::Json(key) }),
+        )
+        .route(
+            "/v1/integrity/checkpoints",
+            get(move || async move { axum::Json(vigil_api::CheckpointList { checkpoints: list }) }),
+        )
+        .route(
+            "/v1/feed",
+            get(move |Query(q): Query<HashMap<String, u64>>| async move {
+                let after = q.get("after_seq").copied().unwrap_or(0);
+                let limit = q.get("limit").copied().unwrap_or(1000) as usize;
+                let page: Vec<_> = journal
+                    .iter()
+                    .filter(|e| e.seq > after)
+                    .take(limit)
+                    .collect();
+                let next = page.last().map_or(journal.len() as u64, |e| e.seq);
+                let body: String = page
+                    .iter()
+                    .map(|e| serde_json::to_string(e).unwrap() + "\n")
+                    .collect();
+                ([(vigil_api::FEED_NEXT_HEADER, next.to_string())], body)
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vigil_verify_url_is_not_fooled_by_a_store_that_withholds_or_repeats_its_checkpoints() {
+    let s = TestServer::start().await;
+    let alice = token_of(&s, "alice").await;
+    s.demo(150).await;
+    let head = s.journal().await.len() as u64;
+    checkpoint_of_at_least(&s, &alice, head).await;
+    let journal = s.journal().await;
+    let key = s.reader.integrity_key().await.unwrap();
+    let list = s.reader.checkpoints(0, 1000).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("store.pem");
+    std::fs::write(&key_file, &key.pem).unwrap();
+    let run = |url: String| {
+        vigil_verify(
+            vec![
+                "--url".into(),
+                url,
+                "--key".into(),
+                key_file.to_str().unwrap().into(),
+            ],
+            vec![("VIGIL_TOKEN", "any".into())],
+        )
+    };
+
+    // The store's own entries, every hash holding, but no checkpoint: nothing proves them.
+    let withheld = hostile_store(journal.clone(), key.clone(), Vec::new()).await;
+    let (code, out, err) = run(withheld).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("no checkpoint signed by a key you gave covers"),
+        "{out}"
+    );
+    assert!(err.contains("does not verify"), "{err}");
+
+    // Its checkpoints answered again for every page: read once, and the walk ends.
+    let repeating = hostile_store(journal.clone(), key.clone(), list.clone()).await;
+    let (code, out, err) = tokio::time::timeout(Duration::from_secs(60), run(repeating))
+        .await
+        .expect("the walk ends");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains(&format!("{} checkpoint", list.len())), "{out}");
+
+    // Entries made up and chained anew, under the store's key: no checkpoint of the key holds them.
+    let mut forged = journal.clone();
+    let mut prev = vigil_core::chain::GENESIS;
+    for e in forged.iter_mut() {
+        e.event.reason = Some("all in order".into());
+        let h = vigil_core::chain::link(&prev, &e.event, e.seq, &e.received_at);
+        e.hash = hex::encode(h);
+        prev = h;
+    }
+    let made_up = hostile_store(forged, key.clone(), list.clone()).await;
+    let (code, out, _) = run(made_up).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("its root does not match the journal"), "{out}");
+}

@@ -376,6 +376,22 @@ fn rows(w: &World) -> Vec<Row> {
         ),
         row(
             Method::GET,
+            "/v1/integrity/checkpoints",
+            "/v1/integrity/checkpoints?limit=5".into(),
+            None,
+            unmask,
+            200,
+        ),
+        row(
+            Method::POST,
+            "/v1/integrity/proof/entries",
+            "/v1/integrity/proof/entries".into(),
+            Some(json!({"seqs": [1, 2], "size": 2})),
+            unmask,
+            200,
+        ),
+        row(
+            Method::GET,
             "/v1/feed",
             "/v1/feed?limit=5".into(),
             None,
