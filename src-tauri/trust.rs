@@ -185,6 +185,8 @@ pub struct Verified {
     shown: std::collections::HashMap<u64, (String, StoredEvent)>,
     /// The last copy number given.
     copies: u64,
+    /// Counts the sessions: a check that began in an earlier one keeps nothing.
+    epoch: u64,
 }
 
 fn words(e: &EntryFault) -> String {
@@ -225,6 +227,7 @@ impl Verified {
     pub(crate) fn forget(&mut self) {
         self.checkpoint = None;
         self.shown.clear();
+        self.epoch += 1;
     }
 }
 
@@ -255,11 +258,12 @@ impl Console {
     ) -> Result<(Trust, Option<(Checkpoint, SignedCheckpoint)>), UiError> {
         let _one_at_a_time = self.trusting.lock().await;
         let (client, server) = self.client_and_server()?;
+        let epoch = self.verified.lock().expect("verified lock").epoch;
         let outcome = self.trust_once(client, server.clone()).await;
         let mut v = self.verified.lock().expect("verified lock");
-        // Kept for the store it was checked against only: a sign-in meanwhile (another store
-        // at another address) starts over.
-        if self.server().as_deref() != Some(server.as_str()) {
+        // Kept for the session it was checked in only: a sign-in meanwhile (maybe to another
+        // store at the same address) starts over.
+        if v.epoch != epoch || self.server().as_deref() != Some(server.as_str()) {
             v.checkpoint = None;
             return outcome;
         }
