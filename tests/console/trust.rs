@@ -170,17 +170,7 @@ async fn an_entry_changed_in_the_database_fails_its_check() {
     // Someone with the database file gives the entry another one's content (its hash kept).
     let stopped = store.stop().await;
     {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        let triggers: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        for t in triggers {
-            conn.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
-        }
+        let conn = vigil_testkit::intrude(&db);
         conn.execute(
             "UPDATE events SET body = (SELECT body FROM events WHERE seq = ?1) WHERE seq = ?2",
             [donor.seq as i64, victim.seq as i64],

@@ -424,3 +424,20 @@ pub async fn create_key(state: &AppState, name: &str) -> String {
         .unwrap_or_else(|e| panic!("key {name} is created: {e}"))
         .key
 }
+
+/// The journal at `db` opened as an intruder with the file opens it: the append-only triggers
+/// dropped and foreign keys off, so that tests of tamper evidence can change anything.
+pub fn intrude(db: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(db).expect("the database file opens");
+    let triggers: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        .and_then(|mut q| q.query_map([], |r| r.get(0))?.collect())
+        .expect("the triggers are listed");
+    for t in triggers {
+        conn.execute_batch(&format!("DROP TRIGGER {t}"))
+            .expect("a trigger is dropped");
+    }
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .expect("foreign keys are turned off");
+    conn
+}

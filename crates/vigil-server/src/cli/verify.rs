@@ -74,11 +74,7 @@ impl VerifyArgs {
         let path = self.db.path()?;
         anyhow::ensure!(path.exists(), "no journal at {}", path.display());
         let keys = match (self.key.is_empty(), &self.signing_key) {
-            (false, _) => self
-                .key
-                .iter()
-                .map(|k| public_key(k))
-                .collect::<anyhow::Result<Vec<_>>>()?,
+            (false, _) => self.keys()?,
             (true, given) => {
                 let mut config = ServerConfig {
                     database: path.clone(),
@@ -92,11 +88,7 @@ impl VerifyArgs {
                 }
             }
         };
-        let given = self
-            .checkpoint
-            .iter()
-            .map(|f| read_checkpoint(f))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let given = self.given()?;
         // The search index as its last commit left it (read first: a running server may commit
         // more meanwhile, which only adds entries the journal has).
         let mut index_dir = path.as_os_str().to_owned();
@@ -105,18 +97,34 @@ impl VerifyArgs {
             .with_context(|| format!("reading the search index {}", index_dir.display()))?;
         let state = self.db.open()?;
         let found = integrity::verify(&state, keys, given, census).await?;
+        self.report(&found, "the journal")
+    }
+
+    /// Prints what was found (as JSON with --json); an error naming the first problem unless
+    /// everything verified.
+    fn report(&self, found: &integrity::Verification, what: &str) -> anyhow::Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&found)?);
+            println!("{}", serde_json::to_string_pretty(found)?);
         } else {
             print!("{found}");
         }
         if !found.ok {
             anyhow::bail!(
-                "the journal does not verify: {}",
+                "{what} does not verify: {}",
                 found.problems.first().map_or("", String::as_str)
             );
         }
         Ok(())
+    }
+
+    /// The checkpoints given with --checkpoint.
+    fn given(&self) -> anyhow::Result<Vec<vigil_core::checkpoint::Checkpoint>> {
+        self.checkpoint.iter().map(|f| read_checkpoint(f)).collect()
+    }
+
+    /// The keys given with --key.
+    fn keys(&self) -> anyhow::Result<Vec<PublicKey>> {
+        self.key.iter().map(|k| public_key(k)).collect()
     }
 }
 
@@ -129,16 +137,8 @@ impl VerifyArgs {
             "--url: give the store's public key with --key (as `vigil integrity key` printed it, \
              from whoever runs the store): what the store says of its own key proves nothing"
         );
-        let keys = self
-            .key
-            .iter()
-            .map(|k| public_key(k))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let given = self
-            .checkpoint
-            .iter()
-            .map(|f| read_checkpoint(f))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let keys = self.keys()?;
+        let given = self.given()?;
         let anonymous = Client::new(url)?;
         let client = match (
             &self.user,
@@ -200,18 +200,7 @@ impl VerifyArgs {
             );
             found.ok = false;
         }
-        if self.json {
-            println!("{}", serde_json::to_string_pretty(&found)?);
-        } else {
-            print!("{found}");
-        }
-        if !found.ok {
-            anyhow::bail!(
-                "the store at {url} does not verify: {}",
-                found.problems.first().map_or("", String::as_str)
-            );
-        }
-        Ok(())
+        self.report(&found, &format!("the store at {url}"))
     }
 
     /// `vigil verify --export FILE [--against PROVED]`.
@@ -223,11 +212,7 @@ impl VerifyArgs {
             "--export: give the store's public key with --key (as `vigil integrity key` printed \
              it, from whoever runs the store)"
         );
-        let keys = self
-            .key
-            .iter()
-            .map(|k| public_key(k))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let keys = self.keys()?;
         anyhow::ensure!(file.is_file(), "--export: no file at {}", file.display());
         let format = match file.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("csv") => Some(vigil_export::Format::Csv),

@@ -1099,17 +1099,7 @@ async fn vigil_verify_url_checks_a_running_store_through_its_api() {
     let db = s.database.clone();
     let stopped = s.stop().await;
     {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        let triggers: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        for t in triggers {
-            conn.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
-        }
+        let conn = vigil_testkit::intrude(&db);
         conn.execute(
             "UPDATE events SET body = (SELECT body FROM events WHERE seq = ?1) WHERE seq = ?2",
             [victim.seq as i64 + 1, victim.seq as i64],

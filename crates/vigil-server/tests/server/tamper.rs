@@ -11,6 +11,7 @@ use vigil_core::checkpoint::{PublicKey, SigningKey};
 use vigil_server::config::ServerConfig;
 use vigil_server::service::integrity::{self, Verification};
 use vigil_store::conformance::dataset;
+use vigil_testkit::intrude;
 
 /// A small deterministic generator for the tamperings.
 struct Dice(u64);
@@ -155,23 +156,6 @@ async fn verify(db: &Path, key: &PublicKey) -> Verification {
     integrity::verify(&state, vec![*key], Vec::new(), None)
         .await
         .unwrap()
-}
-
-/// The file opened as an intruder would: the append-only triggers dropped.
-fn intrude(db: &Path) -> Connection {
-    let conn = Connection::open(db).unwrap();
-    let triggers: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for t in triggers {
-        conn.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
-    }
-    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
-    conn
 }
 
 fn blob(conn: &Connection, column: &str, seq: u64) -> Vec<u8> {
