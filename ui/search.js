@@ -72,7 +72,7 @@ export function createSearchScreen() {
     onPick: (key, value, negated) => filterbar.apply(narrowed(filterbar.clauses(), key, value, negated)),
   });
   const detail = createDetail(byId('detail'), {
-    onPivot: pivot, onTarget, onAround, onClose: closeDetail,
+    onPivot: pivot, onTarget, onAround, onGroup, onClose: closeDetail,
     onEntry: (entry) => results.update(entry),
     onWrote: (box) => outbox.written(box),
     onIncident: openIncident,
@@ -230,6 +230,12 @@ export function createSearchScreen() {
   function onTarget(entry) {
     order = 'oldest';
     filterbar.apply([clause('target', [`${entry.target.type}/${entry.target.id}`])]);
+  }
+
+  /** Every entry of one request (`request:`) or one business action (`correlation:`), in order. */
+  function onGroup(key, value) {
+    order = 'oldest';
+    filterbar.apply([clause(key, [value])]);
   }
 
   async function onAround(entry) {

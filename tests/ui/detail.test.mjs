@@ -226,3 +226,31 @@ test('Esc and the close button close the pane', async () => {
   await page.waitForSelector('#detail', { state: 'hidden' });
   await app.assertClean();
 });
+
+test('an impersonated action says so in the row and the detail; its request and action gather their entries', async () => {
+  const app = await openApp(browser, { config: { count: 2000 } });
+  const { page } = app;
+  await openSpecial(app);
+  const e = await special(page);
+  assert.equal(await page.textContent('.table-rows .row[data-index="0"] .c-actor .behalf'), ' as player 312284');
+  const acting = '#detail dd[data-field="acting as"]';
+  assert.equal(await page.textContent(`${acting} .behalf-badge`), 'impersonated');
+  assert.equal(await page.textContent(`${acting} .pivot`), '312284');
+  assert.equal(await page.textContent(`${acting} .behalf-name`), e.on_behalf_of.name, 'byte-exact');
+  assert.equal(await field(page, 'sender’s no.'), '10412 in stream node-2');
+  assert.equal(await page.textContent('#detail dd[data-field="action id"] .pivot'), 'wd-2026-000417');
+  assert.equal(await page.textContent('#detail dd[data-field="request"] .pivot'), 'r-99120');
+
+  await page.click('#detail .act-action');
+  await queryIs(page, 'correlation:wd-2026-000417');
+  await page.waitForFunction(() => window.__fake.callsOf('search').at(-1)?.q === 'correlation:wd-2026-000417');
+  assert.equal((await app.calls('search')).at(-1).order, 'oldest');
+  await page.waitForFunction(() => document.querySelector('.results-count')?.textContent === '1 entry');
+
+  await page.dblclick('.table-rows .row[data-index="0"] .c-action');
+  await page.waitForSelector('#detail:not([hidden]) .act-request');
+  await page.click('#detail .act-request');
+  await queryIs(page, 'request:r-99120');
+  await page.waitForFunction(() => window.__fake.callsOf('search').at(-1)?.q === 'request:r-99120');
+  await app.assertClean();
+});

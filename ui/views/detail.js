@@ -76,6 +76,12 @@ function fields(e) {
     row('Occurred', exactTime(e.occurred_at)),
     row('Received', exactTime(e.received_at)),
     row('Actor', pivot('actor', a.id), actorMore ? textValue(actorMore, 'dim') : null),
+    // Impersonation: the actor really did it, in this account.
+    e.on_behalf_of ? row('Acting as',
+      el('span', { class: 'behalf-badge', text: 'impersonated' }), ' ',
+      e.on_behalf_of.type ? textValue(e.on_behalf_of.type, 'dim') : null, ' ',
+      pivot('behalf', e.on_behalf_of.id),
+      e.on_behalf_of.name != null ? personal(e, 'on_behalf_of.name', e.on_behalf_of.name, 'behalf-name') : null) : null,
     row('Action', textValue(e.action, 'mono')),
     row('Kind', textValue(e.kind)),
     row('Section', pivot('section', e.section)),
@@ -89,9 +95,13 @@ function fields(e) {
   const ip = shownIp(e);
   if (ip) out.push(row('IP', pivot('ip', ip), copyButton('IP', ip)));
   if (e.reason != null) out.push(row('Reason', personal(e, 'reason', e.reason, 'reason')));
-  for (const [label, key] of [['User agent', 'user_agent'], ['Session', 'session_id'], ['Request', 'request_id']]) {
+  for (const [label, key] of [['User agent', 'user_agent'], ['Session', 'session_id']]) {
     if (e[key] != null) out.push(row(label, personal(e, key, e[key], 'mono')));
   }
+  if (e.request_id != null) out.push(row('Request', pivot('request', e.request_id)));
+  if (e.correlation_id != null) out.push(row('Action id', pivot('correlation', e.correlation_id)));
+  // The sender's own number for the event (gaps in it are reported: vigil senders).
+  if (e.source_seq != null) out.push(row('Sender’s no.', textValue(e.stream != null ? `${e.source_seq} in stream ${e.stream}` : String(e.source_seq), 'mono')));
   // The ingest key that handed the entry to the store (`vigil` for the store's own entries),
   // recorded by the store under the hash chain; absent on entries from before senders.
   if (e.sender != null) out.push(row('Sent by', pivot('sender', e.sender)));
@@ -105,7 +115,8 @@ function fields(e) {
 }
 
 /**
- * Handlers: onPivot(key, value, how), onTarget(entry), onAround(entry), onClose(), onEntry(entry)
+ * Handlers: onPivot(key, value, how), onTarget(entry), onAround(entry), onGroup(key, value)
+ * (every entry of one request or business action), onClose(), onEntry(entry)
  * (a fresher copy of an entry, for the table), onWrote(outbox) after each write,
  * onIncident({id, number, title}) opens an incident, onIncidents() when incidents changed here,
  * onAlarm() when an entry's check found the store's key or history changed.
@@ -200,6 +211,8 @@ export function createDetail(root, handlers) {
     const actions = el('div', { class: 'detail-actions' },
       e.target ? el('button', { type: 'button', class: 'act-target', text: 'Everything about this target', on: { click: () => handlers.onTarget(e) } }) : null,
       el('button', { type: 'button', class: 'act-around', text: 'Around this', title: 'The same actor\'s and target\'s entries within ±15 minutes', on: { click: () => handlers.onAround(e) } }),
+      e.request_id != null ? el('button', { type: 'button', class: 'act-request', text: 'Everything in this request', title: `Every entry with request ${e.request_id}, oldest first`, on: { click: () => handlers.onGroup('request', e.request_id) } }) : null,
+      e.correlation_id != null ? el('button', { type: 'button', class: 'act-action', text: 'Everything in this action', title: `Every entry of action ${e.correlation_id}, oldest first`, on: { click: () => handlers.onGroup('correlation', e.correlation_id) } }) : null,
       copyButton('JSON', entryJson(e), 'Copy JSON'));
     notes.show(e);
     pins.show(e);

@@ -59,10 +59,12 @@ export function makeRow() {
     marked: false,
     actor: pivot('actor', ''), section: pivot('section', ''), target: pivot('target', ''), ip: pivot('ip', ''),
     targetName: el('span', { class: 'dim' }),
+    // An impersonated action: whose account the actor acted in.
+    behalf: el('span', { class: 'behalf', hidden: true }),
     severity: el('span', { class: 'badge' }), outcome: el('span', { class: 'badge' }),
   };
   cells.notes.append(...refs.dots, refs.bubble);
-  cells.actor.append(refs.actor);
+  cells.actor.append(refs.actor, refs.behalf);
   cells.section.append(refs.section);
   cells.target.append(refs.target, refs.targetName);
   cells.ip.append(refs.ip);
@@ -135,6 +137,10 @@ export function fillRow(row, entry, index, selected) {
   cells.time.title = formatUtcExact(entry.occurred_at);
   setPivot(refs.actor, 'actor', entry);
   refs.actor.title = [entry.actor?.name, entry.actor?.role].filter(Boolean).join(' · ') || PIVOT_HINT;
+  const behalf = entry.on_behalf_of;
+  refs.behalf.hidden = !behalf;
+  refs.behalf.textContent = behalf ? ` as ${behalf.type ? `${behalf.type} ` : ''}${behalf.id}` : '';
+  cells.actor.title = behalf ? `${entry.actor?.id} acting as ${behalf.type ? `${behalf.type} ` : ''}${behalf.id}${behalf.name ? ` (${behalf.name})` : ''}` : '';
   setPivot(refs.section, 'section', entry);
   cells.action.textContent = entry.action;
   cells.action.title = entry.action;

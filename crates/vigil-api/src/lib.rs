@@ -20,6 +20,7 @@ pub mod annotations;
 pub mod error;
 pub mod integrity;
 pub mod journal;
+pub mod senders;
 mod time;
 
 pub use accounts::*;
@@ -28,3 +29,4 @@ pub use annotations::*;
 pub use error::*;
 pub use integrity::*;
 pub use journal::*;
+pub use senders::*;

@@ -373,6 +373,11 @@ impl Client {
             .await
     }
 
+    /// `GET /v1/senders`: who sends, how much, and the numbers of theirs that never arrived.
+    pub async fn senders(&self) -> Result<Vec<vigil_api::SenderReport>, ClientError> {
+        self.json(self.request(Method::GET, "v1/senders")).await
+    }
+
     /// `GET /v1/integrity/checkpoint`: the newest signed checkpoint.
     pub async fn checkpoint(&self) -> Result<vigil_api::SignedCheckpoint, ClientError> {
         self.json(self.request(Method::GET, "v1/integrity/checkpoint"))

@@ -5,7 +5,10 @@
 //! fixed order, timestamps as RFC 3339 UTC with six fractional digits, and JSON values (changes,
 //! details) exactly as stored (key order and number digits preserved). The sender (recorded
 //! since schema 8) is appended as a 19th element when present; entries without one keep their
-//! 18 elements, so everything written before it verifies as it always did.
+//! 18 elements, so everything written before it verifies as it always did. An entry with any of
+//! the fields of schema 10 (`on_behalf_of`, `correlation_id`, `source_seq`, `stream`) has 20:
+//! the sender (or null) and then `[[type, id, name] or null, correlation_id, source_seq,
+//! stream]`; an entry with none of them keeps its 18 or 19.
 
 use chrono::{DateTime, Utc};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
@@ -43,8 +46,18 @@ impl Serialize for Canonical<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.event;
         // The sender is the 19th element when there is one: entries written before senders were
-        // recorded keep the 18 elements they were hashed with.
-        let mut a = s.serialize_seq(Some(18 + usize::from(e.sender.is_some())))?;
+        // recorded keep the 18 elements they were hashed with. The fields of schema 10 are the
+        // 20th, when the entry has any.
+        let extended = e.on_behalf_of.is_some()
+            || e.correlation_id.is_some()
+            || e.source_seq.is_some()
+            || e.stream.is_some();
+        let len = if extended {
+            20
+        } else {
+            18 + usize::from(e.sender.is_some())
+        };
+        let mut a = s.serialize_seq(Some(len))?;
         a.serialize_element(&self.seq)?;
         a.serialize_element(&micros::format(self.received_at))?;
         a.serialize_element(&e.id.to_string())?;
@@ -68,7 +81,15 @@ impl Serialize for Canonical<'_> {
         a.serialize_element(&e.request_id)?;
         a.serialize_element(&e.reason)?;
         a.serialize_element(&e.details)?;
-        if let Some(sender) = &e.sender {
+        if extended {
+            a.serialize_element(&e.sender)?;
+            a.serialize_element(&(
+                e.on_behalf_of.as_ref().map(|p| (&p.kind, &p.id, &p.name)),
+                &e.correlation_id,
+                e.source_seq,
+                &e.stream,
+            ))?;
+        } else if let Some(sender) = &e.sender {
             a.serialize_element(sender)?;
         }
         a.end()
@@ -291,6 +312,51 @@ mod tests {
         v.check(&b).unwrap();
         assert_eq!(v.verified(), 2);
         assert_eq!(v.head(), b.hash);
+    }
+
+    /// The fields of schema 10 are under the hash as a 20th element: each one changed, added or
+    /// removed changes it; an entry with none of them keeps its 18 or 19 elements.
+    #[test]
+    fn impersonation_correlation_and_numbering_are_under_the_hash() {
+        let a = stored(1, &GENESIS, "one");
+        let at = a.received_at;
+        let text = |e: &Event| String::from_utf8(canonical(e, 1, &at)).unwrap();
+        let mut sent = a.event.clone();
+        sent.sender = Some("backoffice".into());
+        let plain = text(&sent);
+        assert!(plain.ends_with(r#","backoffice"]"#), "{plain}");
+        let mut full = sent.clone();
+        full.on_behalf_of = Some(crate::event::Principal {
+            kind: Some("player".into()),
+            id: "12345".into(),
+            name: Some("Zoë \"ש\"".into()),
+        });
+        full.correlation_id = Some("wd-1".into());
+        full.source_seq = Some(10_412);
+        full.stream = Some("night".into());
+        let t = text(&full);
+        assert!(
+            t.ends_with(r#","backoffice",[["player","12345","Zoë \"ש\""],"wd-1",10412,"night"]]"#),
+            "{t}"
+        );
+        let mut seen = std::collections::HashSet::from([plain, t]);
+        let variants: [fn(&mut Event); 6] = [
+            |e| e.on_behalf_of.as_mut().unwrap().kind = None,
+            |e| e.on_behalf_of = None,
+            |e| e.correlation_id = None,
+            |e| e.source_seq = Some(10_413),
+            |e| e.stream = None,
+            |e| e.sender = None,
+        ];
+        for change in variants {
+            let mut e = full.clone();
+            change(&mut e);
+            assert!(seen.insert(text(&e)), "{}", text(&e));
+        }
+        // Only a source_seq, no sender: still 20 elements, the sender null.
+        let mut bare = a.event.clone();
+        bare.source_seq = Some(0);
+        assert!(text(&bare).ends_with(r#",null,[null,null,0,null]]"#));
     }
 
     /// The sender is under the hash: an entry whose sender is changed, added or removed no longer

@@ -160,6 +160,21 @@ pub struct Target {
     pub name: Option<String>,
 }
 
+/// Whose account an action was taken in, when it was not the actor's own: the player a support
+/// agent acted as, the merchant account an admin worked inside.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Principal {
+    /// What kind of account: `player`, `merchant`, `staff`, …
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Its identifier.
+    pub id: String,
+    /// Its display name (masked like the target's name for readers without `unmask`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
 /// One field's value before and after.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -186,6 +201,9 @@ pub struct Event {
     pub occurred_at: DateTime<Utc>,
     /// Who did it.
     pub actor: Actor,
+    /// The account the actor acted as (impersonation): the actor is who really did it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<Principal>,
     /// Lowercase dotted verb: `player.balance.adjust`.
     pub action: String,
     /// The family of the action.
@@ -215,6 +233,10 @@ pub struct Event {
     /// For correlation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The business action this event belongs to, across requests (a withdrawal's approval,
+    /// checks and payout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
     /// The back office's own justification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -226,6 +248,14 @@ pub struct Event {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub details: Option<Map<String, Value>>,
+    /// The sender's own number for this event, counting up from any value in its `stream`:
+    /// the store reports the numbers that never arrived (GET /v1/senders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_seq: Option<u64>,
+    /// Which of the sender's numberings `source_seq` belongs to (a sender that starts counting
+    /// again names a new stream); absent: the sender's one numbering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
     /// Who handed it to the store, set by the store and never by the sender: the name of the
     /// ingest key that sent it, `vigil` for the entries the store writes about itself,
     /// `vigil-demo` for `vigil demo`'s data. Absent on entries written before senders were
@@ -243,6 +273,7 @@ impl Event {
             id,
             occurred_at,
             actor,
+            on_behalf_of,
             action,
             kind,
             section,
@@ -254,13 +285,17 @@ impl Event {
             user_agent,
             session_id,
             request_id,
+            correlation_id,
             reason,
             details,
+            source_seq,
+            stream,
             sender: _,
         } = self;
         *id == other.id
             && *occurred_at == other.occurred_at
             && *actor == other.actor
+            && *on_behalf_of == other.on_behalf_of
             && *action == other.action
             && *kind == other.kind
             && *section == other.section
@@ -272,8 +307,11 @@ impl Event {
             && *user_agent == other.user_agent
             && *session_id == other.session_id
             && *request_id == other.request_id
+            && *correlation_id == other.correlation_id
             && *reason == other.reason
             && *details == other.details
+            && *source_seq == other.source_seq
+            && *stream == other.stream
     }
 }
 
@@ -318,6 +356,8 @@ pub struct EntryView<'a> {
     pub actor_role: Option<&'a str>,
     /// `actor.kind`.
     pub actor_kind: Option<&'a str>,
+    /// `on_behalf_of.type`, `on_behalf_of.id` and `on_behalf_of.name`.
+    pub on_behalf_of: Option<(Option<&'a str>, &'a str, Option<&'a str>)>,
     /// The action.
     pub action: &'a str,
     /// The kind's name.
@@ -340,10 +380,16 @@ pub struct EntryView<'a> {
     pub session_id: Option<&'a str>,
     /// The request id.
     pub request_id: Option<&'a str>,
+    /// The correlation id.
+    pub correlation_id: Option<&'a str>,
     /// The reason.
     pub reason: Option<&'a str>,
     /// `details` as JSON text.
     pub details: Option<&'a str>,
+    /// The sender's number for it.
+    pub source_seq: Option<u64>,
+    /// The sender's numbering it belongs to.
+    pub stream: Option<&'a str>,
     /// Who handed it to the store.
     pub sender: Option<&'a str>,
 }
@@ -389,6 +435,10 @@ impl StoredEvent {
             actor_name: e.actor.name.as_deref(),
             actor_role: e.actor.role.as_deref(),
             actor_kind: e.actor.kind.map(|k| k.as_str()),
+            on_behalf_of: e
+                .on_behalf_of
+                .as_ref()
+                .map(|p| (p.kind.as_deref(), p.id.as_str(), p.name.as_deref())),
             action: &e.action,
             kind: e.kind.as_str(),
             section: &e.section,
@@ -403,8 +453,11 @@ impl StoredEvent {
             user_agent: e.user_agent.as_deref(),
             session_id: e.session_id.as_deref(),
             request_id: e.request_id.as_deref(),
+            correlation_id: e.correlation_id.as_deref(),
             reason: e.reason.as_deref(),
             details: parts.details.as_deref(),
+            source_seq: e.source_seq,
+            stream: e.stream.as_deref(),
             sender: e.sender.as_deref(),
         }
     }

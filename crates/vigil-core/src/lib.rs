@@ -26,7 +26,7 @@ pub mod validate;
 
 pub use annotation::{Annotated, Annotation, AnnotationSummary, IncidentRef};
 pub use event::{
-    Actor, ActorKind, Change, EntryView, Event, Kind, Outcome, Severity, StoredEvent, Target,
-    ViewParts,
+    Actor, ActorKind, Change, EntryView, Event, Kind, Outcome, Principal, Severity, StoredEvent,
+    Target, ViewParts,
 };
 pub use query::{Query, QueryError};

@@ -391,7 +391,7 @@ pub const MASKED: &str = "[masked]";
 pub fn check_personal_field(path: &str) -> Result<(), String> {
     let ok = matches!(
         path,
-        "target.name" | "actor.name" | "user_agent" | "reason" | "session_id"
+        "target.name" | "on_behalf_of.name" | "actor.name" | "user_agent" | "reason" | "session_id"
     ) || path
         .strip_prefix("changes.")
         .or_else(|| path.strip_prefix("details."))
@@ -536,9 +536,13 @@ pub fn mask_event(e: &mut Event, personal: &[String]) -> Vec<String> {
         *name = MASKED.into();
         masked.push("target.name".to_owned());
     }
+    if let Some(name) = e.on_behalf_of.as_mut().and_then(|p| p.name.as_mut()) {
+        *name = MASKED.into();
+        masked.push("on_behalf_of.name".to_owned());
+    }
     for path in personal {
         let hit = match path.as_str() {
-            "target.name" => false,
+            "target.name" | "on_behalf_of.name" => false,
             "actor.name" => e.actor.name.as_mut().map(|v| *v = MASKED.into()).is_some(),
             "user_agent" => e.user_agent.as_mut().map(|v| *v = MASKED.into()).is_some(),
             "reason" => e.reason.as_mut().map(|v| *v = MASKED.into()).is_some(),
@@ -608,7 +612,7 @@ pub fn masks_part(part: text::Part<'_>, personal: &[String]) -> bool {
     };
     match part {
         text::Part::Plain => false,
-        text::Part::TargetName => true,
+        text::Part::TargetName | text::Part::BehalfName => true,
         text::Part::ActorName => personal.iter().any(|p| p == "actor.name"),
         text::Part::Reason => personal.iter().any(|p| p == "reason"),
         text::Part::Change(field) => listed("changes.", field),

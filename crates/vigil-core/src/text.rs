@@ -28,7 +28,8 @@ pub fn tokens(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// The searchable text of an event: action, actor, target, reason, changes and details, in that
+/// The searchable text of an event: action, actor, on whose behalf, target, reason, changes and
+/// details, in that
 /// order, separated by newlines. (Comments join it when annotations exist.)
 pub fn searchable(e: &Event) -> String {
     let mut out = String::new();
@@ -48,6 +49,8 @@ pub enum Part<'a> {
     ActorName,
     /// `target.name`.
     TargetName,
+    /// `on_behalf_of.name`.
+    BehalfName,
     /// `reason`.
     Reason,
     /// A before or after value of the change of this field.
@@ -65,6 +68,15 @@ pub fn searchable_parts<'a>(e: &'a Event, mut push: impl FnMut(Part<'a>, &str)) 
     }
     if let Some(role) = &e.actor.role {
         push(Part::Plain, role);
+    }
+    if let Some(p) = &e.on_behalf_of {
+        if let Some(kind) = &p.kind {
+            push(Part::Plain, kind);
+        }
+        push(Part::Plain, &p.id);
+        if let Some(name) = &p.name {
+            push(Part::BehalfName, name);
+        }
     }
     if let Some(t) = &e.target {
         push(Part::Plain, &t.kind);

@@ -11,7 +11,7 @@ use chrono::{DateTime, Timelike, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::event::{Actor, ActorKind, Change, Event, Kind, Outcome, Severity, Target};
+use crate::event::{Actor, ActorKind, Change, Event, Kind, Outcome, Principal, Severity, Target};
 
 /// Largest accepted event, as compact JSON.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
@@ -21,6 +21,8 @@ pub const MAX_BATCH_EVENTS: usize = 1000;
 pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// Longest identifier-like string (ids, action, section, types).
 pub const MAX_NAME: usize = 256;
+/// Largest `source_seq` (the largest signed 64-bit integer, which every backend stores).
+pub const MAX_SOURCE_SEQ: u64 = i64::MAX as u64;
 
 /// A field that is wrong, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,6 +76,7 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
         "id",
         "occurred_at",
         "actor",
+        "on_behalf_of",
         "action",
         "kind",
         "section",
@@ -85,8 +88,11 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
         "user_agent",
         "session_id",
         "request_id",
+        "correlation_id",
         "reason",
         "details",
+        "source_seq",
+        "stream",
     ];
     if obj.contains_key("sender") {
         return Err(FieldError::new(
@@ -95,6 +101,16 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
         ));
     }
     reject_unknown(obj, "", FIELDS)?;
+    let source_seq = present(obj, "source_seq").map(source_seq).transpose()?;
+    let stream = present(obj, "stream")
+        .map(|v| ident(v, "stream"))
+        .transpose()?;
+    if stream.is_some() && source_seq.is_none() {
+        return Err(FieldError::new(
+            "stream",
+            "names the numbering of source_seq: send it with a source_seq",
+        ));
+    }
     let id = match present(obj, "id") {
         None => new_id(),
         Some(v) => {
@@ -108,6 +124,7 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
         id,
         occurred_at: timestamp(required(obj, "", "occurred_at")?, "occurred_at")?,
         actor: actor(required(obj, "", "actor")?)?,
+        on_behalf_of: present(obj, "on_behalf_of").map(principal).transpose()?,
         action: action(required(obj, "", "action")?)?,
         kind: choice(required(obj, "", "kind")?, "kind")?,
         section: name(required(obj, "", "section")?, "section")?,
@@ -125,6 +142,9 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
         user_agent: optional_text(obj, "user_agent")?,
         session_id: optional_text(obj, "session_id")?,
         request_id: optional_text(obj, "request_id")?,
+        correlation_id: present(obj, "correlation_id")
+            .map(|v| ident(v, "correlation_id"))
+            .transpose()?,
         reason: optional_text(obj, "reason")?,
         details: present(obj, "details")
             .map(|v| {
@@ -133,6 +153,8 @@ pub fn event_from_json(value: &Value, new_id: impl FnOnce() -> Uuid) -> Result<E
                     .ok_or_else(|| expected("details", "an object", v))
             })
             .transpose()?,
+        source_seq,
+        stream,
         sender: None,
     })
 }
@@ -272,6 +294,8 @@ struct Wire {
     #[serde(default)]
     actor: Option<Obj<WireActor>>,
     #[serde(default)]
+    on_behalf_of: Option<Obj<WirePrincipal>>,
+    #[serde(default)]
     action: Option<String>,
     #[serde(default)]
     kind: Option<String>,
@@ -294,10 +318,27 @@ struct Wire {
     #[serde(default)]
     request_id: Option<String>,
     #[serde(default)]
+    correlation_id: Option<String>,
+    #[serde(default)]
     reason: Option<String>,
     /// Read as any value and then required to be an object, exactly as the careful path does.
     #[serde(default)]
     details: Option<crate::json::Plain>,
+    #[serde(default)]
+    source_seq: Option<u64>,
+    #[serde(default)]
+    stream: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WirePrincipal {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -386,6 +427,31 @@ fn fast_event(raw: &str, new_id: &mut impl FnMut() -> Uuid) -> Option<Event> {
         Some(crate::json::Plain(Value::Object(map))) => Some(map),
         Some(_) => return None,
     };
+    let on_behalf_of = match w.on_behalf_of {
+        None => None,
+        Some(Obj(p)) => Some(Principal {
+            kind: match p.kind {
+                None => None,
+                Some(k) => Some(k).filter(|s| fast_ident(s) && is_name(s))?.into(),
+            },
+            id: p.id.filter(|s| fast_ident(s))?,
+            name: p.name,
+        }),
+    };
+    let source_seq = match w.source_seq {
+        None => None,
+        Some(n) => Some(n).filter(|n| *n <= MAX_SOURCE_SEQ)?.into(),
+    };
+    let stream = match w.stream {
+        None => None,
+        Some(s) => Some(s)
+            .filter(|s| fast_ident(s) && source_seq.is_some())?
+            .into(),
+    };
+    let correlation_id = match w.correlation_id {
+        None => None,
+        Some(s) => Some(s).filter(|s| fast_ident(s))?.into(),
+    };
     Some(Event {
         id,
         occurred_at,
@@ -415,11 +481,15 @@ fn fast_event(raw: &str, new_id: &mut impl FnMut() -> Uuid) -> Option<Event> {
             None => None,
             Some(s) => Some(s.parse().ok()?),
         },
+        on_behalf_of,
         user_agent: w.user_agent,
         session_id: w.session_id,
         request_id: w.request_id,
+        correlation_id,
         reason: w.reason,
         details,
+        source_seq,
+        stream,
         sender: None,
     })
 }
@@ -579,6 +649,41 @@ fn actor(v: &Value) -> Result<Actor> {
     })
 }
 
+fn principal(v: &Value) -> Result<Principal> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| expected("on_behalf_of", "an object", v))?;
+    reject_unknown(obj, "on_behalf_of.", &["type", "id", "name"])?;
+    Ok(Principal {
+        kind: present(obj, "type")
+            .map(|v| name(v, "on_behalf_of.type"))
+            .transpose()?,
+        id: ident(required(obj, "on_behalf_of.", "id")?, "on_behalf_of.id")?,
+        name: present(obj, "name")
+            .map(|v| text(v, "on_behalf_of.name").map(str::to_owned))
+            .transpose()?,
+    })
+}
+
+/// A sender's number for an event: a whole number from 0 to [`MAX_SOURCE_SEQ`].
+fn source_seq(v: &Value) -> Result<u64> {
+    let Value::Number(n) = v else {
+        return Err(expected("source_seq", "a whole number", v));
+    };
+    if let Some(n) = n.as_u64().filter(|n| *n <= MAX_SOURCE_SEQ) {
+        return Ok(n);
+    }
+    let text = n.to_string();
+    let why = if text.starts_with('-') {
+        "must be 0 or more"
+    } else if n.as_u64().is_some() || text.bytes().all(|b| b.is_ascii_digit()) {
+        "is over the largest source_seq, 9223372036854775807"
+    } else {
+        "must be a whole number (no fraction or exponent)"
+    };
+    Err(FieldError::new("source_seq", format!("{text} {why}")))
+}
+
 fn target(v: &Value) -> Result<Target> {
     let obj = v
         .as_object()
@@ -685,6 +790,52 @@ mod tests {
                 "target.id: expected a string, got a number",
             ),
             ("colour", json!("red"), "colour: unknown field"),
+            ("source_seq", json!(-3), "source_seq: -3 must be 0 or more"),
+            (
+                "source_seq",
+                json!(1.5),
+                "source_seq: 1.5 must be a whole number (no fraction or exponent)",
+            ),
+            (
+                "source_seq",
+                json!("12"),
+                "source_seq: expected a whole number, got a string",
+            ),
+            (
+                "source_seq",
+                json!(9_223_372_036_854_775_808u64),
+                "source_seq: 9223372036854775808 is over the largest source_seq",
+            ),
+            (
+                "correlation_id",
+                json!("c".repeat(MAX_NAME + 1)),
+                "correlation_id: longer than 256 characters",
+            ),
+            (
+                "correlation_id",
+                json!(" "),
+                "correlation_id: must not be empty",
+            ),
+            (
+                "on_behalf_of",
+                json!({"type": "player"}),
+                "on_behalf_of.id: required",
+            ),
+            (
+                "on_behalf_of",
+                json!({"id": "1", "type": "Player"}),
+                "on_behalf_of.type: \"Player\" must be lowercase",
+            ),
+            (
+                "on_behalf_of",
+                json!("12345"),
+                "on_behalf_of: expected an object",
+            ),
+            (
+                "stream",
+                json!("night"),
+                "stream: names the numbering of source_seq",
+            ),
         ];
         for (key, value, want) in cases {
             let mut v = minimal();
@@ -729,7 +880,9 @@ mod tests {
                         {"field": "big", "after": 123456789012345678901234567890.50}],
             "ip": "2001:db8::1", "user_agent": "Mozilla\/5.0\nline", "session_id": "s",
             "request_id": null, "reason": "=HYPERLINK(\"x\")",
-            "details": {"b": 1, "a": {"z": [1, "2", null], "y": true}, "b": 2.0}}"#;
+            "details": {"b": 1, "a": {"z": [1, "2", null], "y": true}, "b": 2.0},
+            "on_behalf_of": {"type": "player", "id": "12345", "name": "זואי 🎰"},
+            "correlation_id": "wd-7", "source_seq": 9223372036854775807, "stream": "node 2"}"#;
         let minimal = r#"{"occurred_at":"2026-11-26T09:00:00Z","actor":{"id":"a"},"action":"x","kind":"create","section":"s"}"#;
         let nulls = r#"{"id":null,"occurred_at":"2026-11-26T09:00:00Z","actor":{"id":"a","kind":null},"action":"x","kind":"create","section":"s","target":null,"changes":[],"ip":null,"details":{}}"#;
         for body in [
@@ -783,6 +936,25 @@ mod tests {
                     r#""section":"s","reason":"{}""#,
                     "x".repeat(MAX_EVENT_BYTES)
                 ),
+            ),
+            minimal.replace(r#""section":"s""#, r#""section":"s","source_seq":-1"#),
+            minimal.replace(r#""section":"s""#, r#""section":"s","source_seq":2.0"#),
+            minimal.replace(
+                r#""section":"s""#,
+                r#""section":"s","source_seq":9223372036854775808"#,
+            ),
+            minimal.replace(r#""section":"s""#, r#""section":"s","stream":"a""#),
+            minimal.replace(
+                r#""section":"s""#,
+                &format!(r#""section":"s","correlation_id":"{long}""#),
+            ),
+            minimal.replace(
+                r#""section":"s""#,
+                r#""section":"s","on_behalf_of":{"name":"x"}"#,
+            ),
+            minimal.replace(
+                r#""section":"s""#,
+                r#""section":"s","on_behalf_of":{"id":"1","type":"A b"}"#,
             ),
             "[]".to_owned(),
             format!("[{}]", vec![minimal; MAX_BATCH_EVENTS + 1].join(",")),

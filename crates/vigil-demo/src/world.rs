@@ -96,6 +96,7 @@ impl World {
             id: event_id(rng, micros),
             occurred_at: instant(micros),
             actor: member.actor.clone(),
+            on_behalf_of: None,
             action: name.to_owned(),
             kind,
             section: section.to_owned(),
@@ -107,8 +108,11 @@ impl World {
             user_agent: Some(member.user_agent.to_owned()),
             session_id,
             request_id: Some(format!("req-{:016x}", rng.gen::<u64>())),
+            correlation_id: None,
             reason: None,
             details: None,
+            source_seq: None,
+            stream: None,
             sender: None,
         }
     }

@@ -37,6 +37,13 @@ pub const HEADERS: &[&str] = &[
     "hash",
     // Last: files read by column position before senders were recorded read on unchanged.
     "sender",
+    // Then the fields of schema 10, after every column files had before them.
+    "on_behalf_of_type",
+    "on_behalf_of_id",
+    "on_behalf_of_name",
+    "correlation_id",
+    "source_seq",
+    "stream",
 ];
 
 /// Index of `occurred_at` in [`HEADERS`].
@@ -67,10 +74,11 @@ fn owned<'a>(s: String) -> Cell<'a> {
 }
 
 /// The cells of a row, in [`HEADERS`] order.
-pub(crate) fn cells<'a>(row: &Row<'a>) -> Result<[Cell<'a>; 27], ExportError> {
+pub(crate) fn cells<'a>(row: &Row<'a>) -> Result<[Cell<'a>; 33], ExportError> {
     let s = row.entry;
     let e = &s.event;
     let target = e.target.as_ref();
+    let behalf = e.on_behalf_of.as_ref();
     Ok([
         Cell::Time(e.occurred_at),
         Cell::Number(s.seq),
@@ -109,5 +117,12 @@ pub(crate) fn cells<'a>(row: &Row<'a>) -> Result<[Cell<'a>; 27], ExportError> {
         owned(vigil_core::event::micros::format(&s.received_at)),
         text(&s.hash),
         maybe(e.sender.as_deref()),
+        maybe(behalf.and_then(|p| p.kind.as_deref())),
+        maybe(behalf.map(|p| p.id.as_str())),
+        maybe(behalf.and_then(|p| p.name.as_deref())),
+        maybe(e.correlation_id.as_deref()),
+        // As text: a spreadsheet keeps only 15 digits of a number.
+        e.source_seq.map_or(Cell::Empty, |n| owned(n.to_string())),
+        maybe(e.stream.as_deref()),
     ])
 }

@@ -162,6 +162,10 @@ impl PageEncoder {
         let hash = std::str::from_utf8(hex_into(e.hash, &mut hex)).unwrap_or_default();
         text(f, out, Some(hash));
         text(f, out, e.sender);
+        let mut n = itoa::Buffer::new();
+        for t in extended_cells(e, &mut n) {
+            text(f, out, t);
+        }
         f.end(out);
         Ok(())
     }
@@ -202,9 +206,12 @@ impl PageEncoder {
         x.text(times.received_at.as_str());
         let mut hex = [0u8; 64];
         x.text(std::str::from_utf8(hex_into(e.hash, &mut hex)).unwrap_or_default());
-        match e.sender {
-            Some(t) => x.text(t),
-            None => x.empty(),
+        let mut n = itoa::Buffer::new();
+        for t in std::iter::once(e.sender).chain(extended_cells(e, &mut n)) {
+            match t {
+                Some(t) => x.text(t),
+                None => x.empty(),
+            }
         }
         self.cut += x.finish();
         Ok(())
@@ -257,6 +264,19 @@ impl PageEncoder {
             scratch: self.scratch,
         }
     }
+}
+
+/// The cells after `sender`, in [`crate::HEADERS`] order: the fields of schema 10.
+fn extended_cells<'a>(e: &EntryView<'a>, n: &'a mut itoa::Buffer) -> [Option<&'a str>; 6] {
+    let behalf = e.on_behalf_of;
+    [
+        behalf.and_then(|p| p.0),
+        behalf.map(|p| p.1),
+        behalf.and_then(|p| p.2),
+        e.correlation_id,
+        e.source_seq.map(|s| n.format(s)),
+        e.stream,
+    ]
 }
 
 /// The text cells between `id` and `comments`, in [`crate::HEADERS`] order, as the CSV record
@@ -388,6 +408,21 @@ fn write_line(buf: &mut Vec<u8>, e: &EntryView<'_>, times: &Times) -> Result<(),
     opt(buf, "role", e.actor_role)?;
     opt(buf, "kind", e.actor_kind)?;
     buf.push(b'}');
+    if let Some((kind, id, name)) = e.on_behalf_of {
+        key(buf, false, "on_behalf_of");
+        buf.push(b'{');
+        match kind {
+            Some(kind) => {
+                key(buf, true, "type");
+                string(buf, kind)?;
+                key(buf, false, "id");
+            }
+            None => key(buf, true, "id"),
+        }
+        string(buf, id)?;
+        opt(buf, "name", name)?;
+        buf.push(b'}');
+    }
     key(buf, false, "action");
     string(buf, e.action)?;
     key(buf, false, "kind");
@@ -416,11 +451,17 @@ fn write_line(buf: &mut Vec<u8>, e: &EntryView<'_>, times: &Times) -> Result<(),
     opt(buf, "user_agent", e.user_agent)?;
     opt(buf, "session_id", e.session_id)?;
     opt(buf, "request_id", e.request_id)?;
+    opt(buf, "correlation_id", e.correlation_id)?;
     opt(buf, "reason", e.reason)?;
     if let Some(details) = e.details {
         key(buf, false, "details");
         buf.extend_from_slice(details.as_bytes());
     }
+    if let Some(n) = e.source_seq {
+        key(buf, false, "source_seq");
+        buf.extend_from_slice(n.to_string().as_bytes());
+    }
+    opt(buf, "stream", e.stream)?;
     opt(buf, "sender", e.sender)?;
     buf.extend_from_slice(b",\"marks\":[],\"comments\":0}");
     Ok(())

@@ -184,7 +184,14 @@ fn clause(c: &Compiler, t: &Q) -> Boxed {
     let (f, tz) = (c.fields, c.tz);
     let strings = |field: Field, vs: &[String]| any(vs.iter().map(|v| term(field, v)).collect());
     match t {
-        Q::Actor(v) => strings(f.actor, v),
+        // The actor, or the account the actor acted as.
+        Q::Actor(v) => any(v
+            .iter()
+            .flat_map(|v| [term(f.actor, v), term(f.behalf, v)])
+            .collect()),
+        Q::Behalf(v) => strings(f.behalf, v),
+        Q::Request(v) => strings(f.request, v),
+        Q::Correlation(v) => strings(f.correlation, v),
         Q::Section(v) => strings(f.section, v),
         Q::Sender(v) => strings(f.sender, v),
         Q::Kind(v) => any(v.iter().map(|k| term(f.kind, k.as_str())).collect()),

@@ -28,6 +28,10 @@ pub struct Fields {
     /// Who handed the entry to the store (absent on entries from before senders).
     pub sender: Field,
     pub kind: Field,
+    /// `on_behalf_of.id`.
+    pub behalf: Field,
+    pub request: Field,
+    pub correlation: Field,
     pub action: Field,
     pub severity: Field,
     pub outcome: Field,
@@ -79,6 +83,9 @@ pub fn build() -> (Schema, Fields) {
         section: b.add_text_field("section", keyword(true)),
         sender: b.add_text_field("sender", keyword(false)),
         kind: b.add_text_field("kind", keyword(true)),
+        behalf: b.add_text_field("behalf", keyword(false)),
+        request: b.add_text_field("request", keyword(false)),
+        correlation: b.add_text_field("correlation", keyword(false)),
         action: b.add_text_field("action", keyword(true)),
         severity: b.add_text_field(SEVERITY, keyword(true)),
         outcome: b.add_text_field("outcome", keyword(true)),
@@ -122,6 +129,16 @@ pub fn document(
         doc.add_text(f.sender, sender);
     }
     doc.add_text(f.kind, e.kind.as_str());
+    if let Some(p) = &e.on_behalf_of {
+        doc.add_text(f.behalf, &p.id);
+        doc.add_text(f.has, "behalf");
+    }
+    if let Some(r) = &e.request_id {
+        doc.add_text(f.request, r);
+    }
+    if let Some(c) = &e.correlation_id {
+        doc.add_text(f.correlation, c);
+    }
     doc.add_text(f.action, &e.action);
     doc.add_text(f.severity, e.severity.as_str());
     doc.add_text(f.outcome, e.outcome.as_str());

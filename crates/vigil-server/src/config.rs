@@ -33,6 +33,38 @@ pub struct ServerConfig {
     pub tls: Option<crate::tls::TlsFiles>,
     /// The signing key and how often checkpoints are signed.
     pub integrity: IntegrityConfig,
+    /// When a sender's missing numbers are reported.
+    pub senders: SendersConfig,
+}
+
+/// `[senders]`: how long numbers a sender skipped may take to arrive before the journal reports
+/// them missing (events of concurrent requests arrive out of order).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SendersConfig {
+    /// Seconds a gap may stay open before it is journaled (`sender.gap`).
+    pub gap_grace_seconds: u64,
+}
+
+impl Default for SendersConfig {
+    fn default() -> Self {
+        SendersConfig {
+            gap_grace_seconds: 60,
+        }
+    }
+}
+
+impl SendersConfig {
+    /// Checks the grace period.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=86_400).contains(&self.gap_grace_seconds) {
+            return Err(format!(
+                "[senders] gap_grace_seconds must be 1 to 86400 (a day), not {}",
+                self.gap_grace_seconds
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `[integrity]`: the key checkpoints are signed with, and how often.
@@ -142,6 +174,7 @@ impl Default for ServerConfig {
             privacy: Default::default(),
             tls: None,
             integrity: Default::default(),
+            senders: Default::default(),
         }
     }
 }
@@ -164,6 +197,8 @@ pub struct FileConfig {
     pub tls: Option<TlsConfig>,
     /// `[integrity]`: the signing key and how often checkpoints are signed.
     pub integrity: Option<IntegrityConfig>,
+    /// `[senders]`: when missing numbers are reported.
+    pub senders: Option<SendersConfig>,
 }
 
 impl FileConfig {
@@ -185,6 +220,11 @@ impl FileConfig {
         }
         if let Some(integrity) = &config.integrity {
             integrity
+                .validate()
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        }
+        if let Some(senders) = &config.senders {
+            senders
                 .validate()
                 .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
         }
@@ -222,6 +262,7 @@ impl FileConfig {
         settings.alerts = self.alerts.unwrap_or_default();
         settings.privacy = self.privacy.unwrap_or_default();
         settings.integrity = self.integrity.unwrap_or_default();
+        settings.senders = self.senders.unwrap_or_default();
         settings.tls = self.tls.map(|t| crate::tls::TlsFiles {
             cert: t.cert,
             key: t.key,
@@ -295,6 +336,12 @@ token_ttl_hours = 12
 # checkpoint_every = 10000      # entries
 # checkpoint_seconds = 60       # with any new entry
 # publish = ["archive"]         # alert channels each checkpoint is sent to as it is signed
+
+# Senders that number their events (source_seq, per stream): numbers skipped are reported in
+# the journal (action sender.gap) once they have stayed missing this long, and again when they
+# arrive (sender.gap.filled). `vigil senders` and GET /v1/senders list the open gaps.
+# [senders]
+# gap_grace_seconds = 60
 
 # Personal data: readers without the `unmask` right (the built-in viewer, custom roles without
 # it) see IP addresses as their /24 (IPv4) or /48 (IPv6), target names as [masked], and these
@@ -386,6 +433,7 @@ mod tests {
                     .map(|r| format!("[alerts.{r}"))
                     .or_else(|| (l == "# [tls]").then(|| "[tls]".to_owned()))
                     .or_else(|| (l == "# [integrity]").then(|| "[integrity]".to_owned()))
+                    .or_else(|| (l == "# [senders]").then(|| "[senders]".to_owned()))
                     .unwrap_or_else(|| {
                         let setting = l.strip_prefix("# ").filter(|r| {
                             r.split_once(" = ").is_some_and(|(k, _)| {
@@ -418,6 +466,12 @@ mod tests {
             ..Default::default()
         };
         assert!(zero.validate().unwrap_err().contains("checkpoint_seconds"));
+        let senders = full.senders.unwrap();
+        assert_eq!(senders, SendersConfig::default());
+        let never = SendersConfig {
+            gap_grace_seconds: 0,
+        };
+        assert!(never.validate().unwrap_err().contains("gap_grace_seconds"));
         let alerts = full.alerts.unwrap();
         alerts.validate().unwrap();
         assert_eq!(alerts.channels.len(), 4);

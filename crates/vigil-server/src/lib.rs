@@ -139,6 +139,7 @@ where
     let stopped = state.stopping.clone();
     let alerting = tokio::spawn(alerts::engine::run(state.clone()));
     let signing = tokio::spawn(service::integrity::run(state.clone()));
+    let gaps = tokio::spawn(service::senders::run(state.clone()));
     let served = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<http::extract::Peer>(),
@@ -151,5 +152,6 @@ where
     stopped.send_replace(true);
     let _ = alerting.await;
     let _ = signing.await;
+    let _ = gaps.await;
     served
 }

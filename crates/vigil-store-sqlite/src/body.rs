@@ -7,7 +7,9 @@
 //!
 //! - **Raw form**: `occurred_at` as 8 bytes little-endian, then the text fields in the order of
 //!   [`FIELD_NAMES`], each as a varint of its length + 1 (0 for absent) and its UTF-8 bytes. The
-//!   last, `sender` (schema 8), is left out when absent: bodies written before it read the same.
+//!   twentieth, `sender` (schema 8), is left out when absent and nothing follows: bodies written
+//!   before it read the same. The six after it (schema 10: `on_behalf_of`, `correlation_id`,
+//!   `source_seq` in decimal, `stream`) are written only when the entry has one of them.
 //! - **Stored form**: a varint naming the dictionary (0: the raw form follows as is), then for a
 //!   dictionary a zstd frame without magic number, content size, dictionary id or checksum (the
 //!   chain hash covers the content).
@@ -45,10 +47,20 @@ pub const FIELD_NAMES: [&str; FIELDS] = [
     "reason",
     "details",
     "sender",
+    "behalf_type",
+    "behalf_id",
+    "behalf_name",
+    "correlation_id",
+    "source_seq",
+    "stream",
 ];
 
 /// How many text fields a raw form has at most.
-pub const FIELDS: usize = 20;
+pub const FIELDS: usize = 26;
+/// The position of `sender`: a body from before senders ends before it.
+pub const SENDER: usize = 19;
+/// The position of the first field of schema 10: a body without them ends before it.
+pub const EXTENDED: usize = 20;
 
 /// zstd's level for bodies: its default, fast enough to keep up with ingest on the writer.
 const LEVEL: i32 = 3;
@@ -75,6 +87,8 @@ pub fn encode(e: &Event, out: &mut Vec<u8>) {
         .as_ref()
         .map(|d| serde_json::to_string(d).expect("JSON serializes"));
     let ip = e.ip.map(|ip| ip.to_string());
+    let source_seq = e.source_seq.map(|n| n.to_string());
+    let behalf = e.on_behalf_of.as_ref();
     let fields: [Option<&str>; FIELDS] = [
         Some(&e.actor.id),
         e.actor.name.as_deref(),
@@ -96,6 +110,12 @@ pub fn encode(e: &Event, out: &mut Vec<u8>) {
         e.reason.as_deref(),
         details.as_deref(),
         e.sender.as_deref(),
+        behalf.and_then(|p| p.kind.as_deref()),
+        behalf.map(|p| p.id.as_str()),
+        behalf.and_then(|p| p.name.as_deref()),
+        e.correlation_id.as_deref(),
+        source_seq.as_deref(),
+        e.stream.as_deref(),
     ];
     encode_fields(e.occurred_at.timestamp_micros(), &fields, out);
 }
@@ -104,11 +124,14 @@ pub fn encode(e: &Event, out: &mut Vec<u8>) {
 pub fn encode_fields(occurred_at: i64, fields: &[Option<&str>; FIELDS], out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(&occurred_at.to_le_bytes());
-    // An absent sender is not written: the form of every body from before senders.
-    let written = if fields[FIELDS - 1].is_none() {
-        FIELDS - 1
-    } else {
+    // What is absent at the end is not written: the forms of bodies from before senders and
+    // before schema 10.
+    let written = if fields[EXTENDED..].iter().any(Option::is_some) {
         FIELDS
+    } else if fields[SENDER].is_some() {
+        EXTENDED
+    } else {
+        SENDER
     };
     for f in &fields[..written] {
         match f {
@@ -171,8 +194,9 @@ pub fn fields(seq: u64, raw: &[u8]) -> Result<Fields<'_>, Damaged> {
     let mut at = 8;
     let mut text = [None; FIELDS];
     for (i, slot) in text.iter_mut().enumerate() {
-        if i == FIELDS - 1 && at == raw.len() {
-            // A body without a sender ends after `details`.
+        if (i == SENDER || i == EXTENDED) && at == raw.len() {
+            // A body without a sender ends after `details`, one without the fields of schema
+            // 10 after `sender`.
             break;
         }
         let len = take_varint(raw, &mut at).ok_or_else(|| damaged("truncated"))?;
@@ -238,6 +262,26 @@ impl<'a> Fields<'a> {
             reason: f[17],
             details: f[18],
             sender: f[19],
+            on_behalf_of: match f[21] {
+                Some(id) => Some((f[20], id, f[22])),
+                None if f[20].is_some() || f[22].is_some() => {
+                    return Err(Damaged {
+                        seq,
+                        why: "behalf_id is missing".into(),
+                    })
+                }
+                None => None,
+            },
+            correlation_id: f[23],
+            source_seq: f[24]
+                .map(|n| {
+                    n.parse().map_err(|_| Damaged {
+                        seq,
+                        why: format!("source_seq {n:?} is not a number"),
+                    })
+                })
+                .transpose()?,
+            stream: f[25],
         })
     }
 }

@@ -141,8 +141,8 @@ fn old_raw(row: &rusqlite::Row<'_>, out: &mut Vec<u8>) -> rusqlite::Result<()> {
         )
     })?;
     let mut text: [Option<&str>; body::FIELDS] = [None; body::FIELDS];
-    // The old columns had no sender: the last field stays absent.
-    for (i, slot) in text.iter_mut().take(body::FIELDS - 1).enumerate() {
+    // The old columns had no sender nor anything after it: those fields stay absent.
+    for (i, slot) in text.iter_mut().take(body::SENDER).enumerate() {
         *slot = row.get_ref(4 + i)?.as_str_or_null()?;
     }
     body::encode_fields(occurred_at, &text, out);

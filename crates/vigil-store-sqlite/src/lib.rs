@@ -30,6 +30,7 @@ mod body;
 mod convert;
 pub mod journal;
 mod schema;
+mod senders;
 mod sql;
 mod tree;
 mod writer;

@@ -5,8 +5,9 @@ use rusqlite::Connection;
 /// Bumped when the schema changes; stored in `PRAGMA user_version`. Version 8 adds the sender
 /// to entries' bodies (a field an older vigil would call damage: it refuses the file instead)
 /// and disabled accounts; version 9 the Merkle tree's kept subtrees and signed checkpoints (an
-/// older vigil appending without extending the tree would break it).
-pub const VERSION: i64 = 9;
+/// older vigil appending without extending the tree would break it); version 10 impersonation,
+/// correlation and senders' numbering in bodies, and the senders' streams and gaps.
+pub const VERSION: i64 = 10;
 
 /// The dictionaries bodies are compressed with (schema version 6): trained on the journal's own
 /// entries, never changed once written.
@@ -182,6 +183,51 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     signed_at  INTEGER NOT NULL,              -- µs since the epoch, UTC
     key_id     TEXT    NOT NULL,
     signature  BLOB    NOT NULL               -- Ed25519 over the checkpoint's text
+);
+
+-- Senders (schema version 10), kept by the writer with the entries: what each sent, by hour;
+-- each of its numberings (source_seq per stream, '' for none) and the numbers that never
+-- arrived; the gaps reported in the journal (after a grace period) and when they were filled.
+CREATE TABLE IF NOT EXISTS senders (
+    name        TEXT PRIMARY KEY,
+    first_at    INTEGER NOT NULL,             -- µs since the epoch, UTC
+    last_at     INTEGER NOT NULL,
+    last_entry  INTEGER NOT NULL,             -- the journal seq of its newest entry
+    events      INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sender_hours (
+    sender  TEXT    NOT NULL,
+    hour    INTEGER NOT NULL,                 -- received_at in whole hours since the epoch
+    events  INTEGER NOT NULL,
+    PRIMARY KEY (sender, hour)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sender_streams (
+    sender       TEXT    NOT NULL,
+    stream       TEXT    NOT NULL,
+    low          INTEGER NOT NULL,            -- lowest and highest number received
+    high         INTEGER NOT NULL,
+    events       INTEGER NOT NULL,
+    repeats      INTEGER NOT NULL,            -- numbers received again under another id
+    last_repeat  INTEGER,
+    PRIMARY KEY (sender, stream)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sender_gaps (
+    sender       TEXT    NOT NULL,
+    stream       TEXT    NOT NULL,
+    first        INTEGER NOT NULL,            -- the missing numbers, first to last
+    last         INTEGER NOT NULL,
+    opened_at    INTEGER NOT NULL,
+    reported_in  INTEGER,                     -- the journal entry that reported it
+    PRIMARY KEY (sender, stream, first)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sender_gaps_due ON sender_gaps (opened_at) WHERE reported_in IS NULL;
+CREATE TABLE IF NOT EXISTS sender_gap_reports (
+    journal_seq  INTEGER PRIMARY KEY,         -- the entry that reported the gap
+    sender       TEXT    NOT NULL,
+    stream       TEXT    NOT NULL,
+    first        INTEGER NOT NULL,
+    last         INTEGER NOT NULL,
+    filled_in    INTEGER                      -- the entry that told it was filled
 );
 
 -- Custom roles (schema version 5); the built-in ones are in the code.

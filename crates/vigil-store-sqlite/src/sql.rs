@@ -84,6 +84,13 @@ pub fn stored_event(v: &EntryView<'_>) -> Result<StoredEvent, Damaged> {
                 role: v.actor_role.map(str::to_owned),
                 kind: v.actor_kind.and_then(|k| k.parse().ok()),
             },
+            on_behalf_of: v
+                .on_behalf_of
+                .map(|(kind, id, name)| vigil_core::Principal {
+                    kind: kind.map(str::to_owned),
+                    id: id.to_owned(),
+                    name: name.map(str::to_owned),
+                }),
             action: v.action.to_owned(),
             kind: v.kind.parse().map_err(|_| parsed("kind", v.kind))?,
             section: v.section.to_owned(),
@@ -105,6 +112,7 @@ pub fn stored_event(v: &EntryView<'_>) -> Result<StoredEvent, Damaged> {
             user_agent: v.user_agent.map(str::to_owned),
             session_id: v.session_id.map(str::to_owned),
             request_id: v.request_id.map(str::to_owned),
+            correlation_id: v.correlation_id.map(str::to_owned),
             reason: v.reason.map(str::to_owned),
             details: json::<vigil_core::json::Plain>(v.seq, "details", v.details)?
                 .map(|vigil_core::json::Plain(d)| match d {
@@ -115,6 +123,8 @@ pub fn stored_event(v: &EntryView<'_>) -> Result<StoredEvent, Damaged> {
                     }),
                 })
                 .transpose()?,
+            source_seq: v.source_seq,
+            stream: v.stream.map(str::to_owned),
             sender: v.sender.map(str::to_owned),
         },
     })

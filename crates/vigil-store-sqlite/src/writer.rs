@@ -561,6 +561,7 @@ fn append_batch(
     let mut reader = sql::Reader::new(conn, codec);
     let received_at = sql::from_micros(now);
     let mut out = Vec::with_capacity(events.len());
+    let mut new: Vec<(&Event, u64)> = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
         // Not in the last quarter: finishing costs less than appending it all again.
         if i % LOOK_EVERY == LOOK_EVERY - 1
@@ -610,6 +611,7 @@ fn append_batch(
             hash,
             received_at: now,
         };
+        new.push((e, seq));
         out.push(Appended {
             id: e.id,
             seq,
@@ -617,6 +619,8 @@ fn append_batch(
             duplicate: false,
         });
     }
+    // What each sender sent, and the numbers of theirs that never arrived, with the entries.
+    crate::senders::record(conn, &new, now).map_err(db)?;
     Ok(out)
 }
 

@@ -2,7 +2,7 @@
 //! implements, the types they speak, and (feature `conformance`) the suite every backend must
 //! pass, so that they behave the same.
 //!
-//! A store comes in four parts, which a backend implements one by one and the conformance suite
+//! A store comes in five parts, which a backend implements one by one and the conformance suite
 //! checks one by one:
 //!
 //! | part | trait | what it keeps |
@@ -11,8 +11,9 @@
 //! | [`accounts`] | [`AccountStore`] | users, custom roles, sessions, ingest keys, sign-in locks |
 //! | [`annotations`] | [`AnnotationStore`] | annotations, the marks catalog, incidents with their notes and pins |
 //! | [`alerts`] | [`AlertStore`] | stored channels and rules, the rules' cursor, the outbox of deliveries |
+//! | [`senders`] | [`SenderStore`] | who sends, how much, and the numbers of theirs that never arrived |
 //!
-//! [`Store`] is all four, what the server holds (`Arc<dyn Store>`). Every change to accounts,
+//! [`Store`] is all five, what the server holds (`Arc<dyn Store>`). Every change to accounts,
 //! annotations or the alert setup takes the journal entry that tells of it and writes both in
 //! one transaction: a change is never made without its record, nor recorded without being made.
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@ pub mod alerts;
 pub mod annotations;
 mod error;
 pub mod journal;
+pub mod senders;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -40,15 +42,16 @@ pub use annotations::{
 };
 pub use error::StoreError;
 pub use journal::{utc, Cursor, FacetRequest, JournalStore, Page, Search, TimelineRequest, Visit};
+pub use senders::{GapEvent, GapNews, SenderStore};
 /// The records a store keeps that travel on the wire as they are: the API's types.
 pub use vigil_api::{
     Appended, Bucket, BucketPlan, Delivery, DeliveryCounts, DeliveryKind, DeliveryStatus,
-    FacetField, FacetValue, Facets, Freshness, Incident, IncidentNote, IncidentStatus, Mark, Order,
-    Pin, Timeline, UserSummary,
+    FacetField, FacetValue, Facets, Freshness, Gap, Incident, IncidentNote, IncidentStatus, Mark,
+    Order, Pin, SenderReport, StreamReport, Timeline, UserSummary,
 };
 
 /// A whole store: the journal, accounts, annotations and alerting. Implemented by every type
 /// that implements the four parts; shared as `Arc<dyn Store>`.
-pub trait Store: JournalStore + AccountStore + AnnotationStore + AlertStore {}
+pub trait Store: JournalStore + AccountStore + AnnotationStore + AlertStore + SenderStore {}
 
-impl<T: JournalStore + AccountStore + AnnotationStore + AlertStore> Store for T {}
+impl<T: JournalStore + AccountStore + AnnotationStore + AlertStore + SenderStore> Store for T {}

@@ -133,6 +133,10 @@
     user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Vigil',
     session_id: 's-7781',
     request_id: 'r-99120',
+    correlation_id: 'wd-2026-000417',
+    on_behalf_of: { type: 'player', id: '312284', name: 'Lucas B. "ש" 🎰' },
+    source_seq: 10412,
+    stream: 'node-2',
     sender: 'backoffice "prod" 🎰',
     reason: 'Geste commercial — "VIP" <script>alert(1)</script>\nسبب: طلب اللاعب 🎰 =SUM(A1)',
     details: {

@@ -43,6 +43,10 @@ fn clause(c: &Clause, tz: &FixedOffset) -> String {
     let either = |values: Vec<String>| values.join(" or ");
     match &c.term {
         Term::Actor(v) => format!("actor {}", is(v.clone())),
+        Term::Behalf(v) if c.negated => format!("not acting as {}", v.join(" nor ")),
+        Term::Behalf(v) => format!("acting as {}", either(v.clone())),
+        Term::Request(v) => format!("request {}", is(v.clone())),
+        Term::Correlation(v) => format!("action (correlation) {}", is(v.clone())),
         Term::Section(v) => format!("section {}", is(v.clone())),
         Term::Sender(v) => format!("sent by {}", is(v.clone())),
         Term::Mark(v) if c.negated => format!("not marked {}", v.join(" nor ")),

@@ -116,7 +116,12 @@ pub fn day_start<Tz: TimeZone>(tz: &Tz, d: chrono::NaiveDate) -> DateTime<Utc> {
 
 fn term_matches<Tz: TimeZone>(term: &Term, e: &Event, tz: &Tz) -> bool {
     match term {
-        Term::Actor(v) => v.contains(&e.actor.id),
+        Term::Actor(v) => {
+            v.contains(&e.actor.id) || e.on_behalf_of.as_ref().is_some_and(|p| v.contains(&p.id))
+        }
+        Term::Behalf(v) => e.on_behalf_of.as_ref().is_some_and(|p| v.contains(&p.id)),
+        Term::Request(v) => e.request_id.as_ref().is_some_and(|r| v.contains(r)),
+        Term::Correlation(v) => e.correlation_id.as_ref().is_some_and(|c| v.contains(c)),
         Term::Section(v) => v.contains(&e.section),
         Term::Sender(v) => e.sender.as_ref().is_some_and(|s| v.contains(s)),
         Term::Kind(v) => v.contains(&e.kind),
@@ -150,6 +155,7 @@ fn term_matches<Tz: TimeZone>(term: &Term, e: &Event, tz: &Tz) -> bool {
             Has::Target => e.target.is_some(),
             Has::Ip => e.ip.is_some(),
             Has::Details => e.details.is_some(),
+            Has::Behalf => e.on_behalf_of.is_some(),
         }),
         Term::Text { .. } | Term::Any(_) => {
             unreachable!("text and unions are matched by the caller, which has the annotations")

@@ -51,8 +51,14 @@ pub struct Clause {
 /// What a clause tests. Lists are ORs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Term {
-    /// `actor:` the actor's id.
+    /// `actor:` the actor's id, or the id of the account the actor acted as.
     Actor(Vec<String>),
+    /// `behalf:` acted as this account (`on_behalf_of.id`): only impersonated actions.
+    Behalf(Vec<String>),
+    /// `request:` the request id.
+    Request(Vec<String>),
+    /// `correlation:` the correlation id (one business action).
+    Correlation(Vec<String>),
     /// `section:`
     Section(Vec<String>),
     /// `sender:` the ingest key that sent it (`vigil` for the store's own entries).
@@ -152,6 +158,8 @@ pub enum Has {
     Ip,
     /// Details.
     Details,
+    /// An `on_behalf_of`: the actor acted as another account.
+    Behalf,
 }
 
 impl Has {
@@ -164,6 +172,7 @@ impl Has {
         Has::Target,
         Has::Ip,
         Has::Details,
+        Has::Behalf,
     ];
 
     /// The written form.
@@ -176,6 +185,7 @@ impl Has {
             Has::Target => "target",
             Has::Ip => "ip",
             Has::Details => "details",
+            Has::Behalf => "behalf",
         }
     }
 }

@@ -8,8 +8,24 @@ use crate::event::{Kind, Outcome, Severity};
 
 /// The qualifiers, as written before the colon.
 pub(crate) const QUALIFIERS: &[&str] = &[
-    "actor", "section", "kind", "action", "severity", "outcome", "target", "ip", "after", "before",
-    "on", "mark", "has", "incident", "sender",
+    "actor",
+    "section",
+    "kind",
+    "action",
+    "severity",
+    "outcome",
+    "target",
+    "ip",
+    "after",
+    "before",
+    "on",
+    "mark",
+    "has",
+    "incident",
+    "sender",
+    "behalf",
+    "request",
+    "correlation",
 ];
 
 struct Parser<'a> {
@@ -192,6 +208,9 @@ impl Parser<'_> {
             "actor" => Term::Actor(strings(values)),
             "section" => Term::Section(strings(values)),
             "sender" => Term::Sender(strings(values)),
+            "behalf" => Term::Behalf(strings(values)),
+            "request" => Term::Request(strings(values)),
+            "correlation" => Term::Correlation(strings(values)),
             "mark" => Term::Mark(strings(values)),
             "incident" => {
                 Term::Incident(values.into_iter().map(|r| r.text.to_lowercase()).collect())

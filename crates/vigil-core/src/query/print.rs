@@ -65,6 +65,9 @@ impl Term {
             Term::Actor(_) => "actor",
             Term::Section(_) => "section",
             Term::Sender(_) => "sender",
+            Term::Behalf(_) => "behalf",
+            Term::Request(_) => "request",
+            Term::Correlation(_) => "correlation",
             Term::Kind(_) => "kind",
             Term::Action(_) => "action",
             Term::Severity(_) => "severity",
@@ -88,6 +91,9 @@ impl Term {
             Term::Actor(v)
             | Term::Section(v)
             | Term::Sender(v)
+            | Term::Behalf(v)
+            | Term::Request(v)
+            | Term::Correlation(v)
             | Term::Mark(v)
             | Term::Incident(v) => v.clone(),
             Term::Kind(v) => names(&v.iter().map(|k| k.as_str()).collect::<Vec<_>>()),

@@ -172,7 +172,7 @@ fn width(header: &str) -> f64 {
         "occurred_at" => 24.0,
         "occurred_at_exact" | "received_at" => 28.0,
         "seq" | "comments" => 9.0,
-        "id" | "session_id" | "request_id" => 38.0,
+        "id" | "session_id" | "request_id" | "correlation_id" => 38.0,
         "reason" | "changes" | "details" | "user_agent" => 48.0,
         "hash" => 66.0,
         "kind" | "severity" | "outcome" | "actor_kind" => 10.0,

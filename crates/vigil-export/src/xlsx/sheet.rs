@@ -40,9 +40,9 @@ pub(crate) const MAX_CELL: usize = 32_767;
 const CUT_MARK: &str = " …[cut at Excel's 32,767 characters; the JSON export has it whole]";
 
 /// Column names, one per column of the widest sheet (the fields and `occurred_at_exact`).
-const COLUMNS: [&str; 28] = [
+const COLUMNS: [&str; 34] = [
     "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S",
-    "T", "U", "V", "W", "X", "Y", "Z", "AA", "AB",
+    "T", "U", "V", "W", "X", "Y", "Z", "AA", "AB", "AC", "AD", "AE", "AF", "AG", "AH",
 ];
 const _: () = assert!(
     COLUMNS.len() == crate::columns::HEADERS.len() + 1,

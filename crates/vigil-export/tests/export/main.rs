@@ -63,6 +63,9 @@ fn expected(e: &StoredEvent, marks: &[String], comments: u64, column: &str) -> S
         "target_type" => get(&["target", "type"]),
         "target_id" => get(&["target", "id"]),
         "target_name" => get(&["target", "name"]),
+        "on_behalf_of_type" => get(&["on_behalf_of", "type"]),
+        "on_behalf_of_id" => get(&["on_behalf_of", "id"]),
+        "on_behalf_of_name" => get(&["on_behalf_of", "name"]),
         "changes" if e.event.changes.is_some() => {
             serde_json::to_string(e.event.changes.as_ref().unwrap()).unwrap()
         }
@@ -188,11 +191,11 @@ fn xlsx_reads_back_identical_in_openpyxl_with_no_formula() {
     assert_eq!(entries["freeze"], "A2", "header row frozen");
     let table = entries["rows"].as_array().unwrap();
     assert_eq!(table.len(), rows.len() + 1);
-    // 28 columns (HEADERS and occurred_at_exact): A to AB.
-    assert_eq!(HEADERS.len() + 1, 28);
+    // 34 columns (HEADERS and occurred_at_exact): A to AH.
+    assert_eq!(HEADERS.len() + 1, 34);
     assert_eq!(
         entries["filter"],
-        format!("A1:AB{}", rows.len() + 1),
+        format!("A1:AH{}", rows.len() + 1),
         "filter over the header and every row"
     );
     let header: Vec<&str> = table[0]

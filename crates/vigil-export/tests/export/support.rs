@@ -83,6 +83,14 @@ pub fn entries() -> Vec<StoredEvent> {
                 "session_id": "@session",
                 "request_id": format!("+req-{i}"),
                 "sender": text,
+                "on_behalf_of": if i % 3 == 0 {
+                    json!({"type": "player", "id": text, "name": text})
+                } else {
+                    json!({"id": format!("=m-{i}")})
+                },
+                "correlation_id": text,
+                "source_seq": if i % 2 == 0 { json!(i64::MAX) } else { json!(i) },
+                "stream": if i % 2 == 0 { json!(text) } else { Value::Null },
                 "changes": [
                     exact(r#"{"field": "balance", "before": 100.10, "after": 12345678901234567890}"#),
                     {"field": "note", "before": null, "after": text},

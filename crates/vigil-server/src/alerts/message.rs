@@ -145,6 +145,16 @@ impl Alert {
             who.push_str(&format!(", {role}"));
         }
         push("Who", who);
+        if let Some(p) = &ev.on_behalf_of {
+            let mut acting = match &p.kind {
+                Some(kind) => format!("{kind} {}", p.id),
+                None => p.id.clone(),
+            };
+            if let Some(name) = &p.name {
+                acting.push_str(&format!(" ({name})"));
+            }
+            push("Acting as", acting);
+        }
         push(
             "What",
             format!(
@@ -153,6 +163,9 @@ impl Alert {
             ),
         );
         push("Where", ev.section.clone());
+        if let Some(c) = &ev.correlation_id {
+            push("Action id", c.clone());
+        }
         if let Some(t) = &ev.target {
             let mut target = format!("{} {}", t.kind, t.id);
             if let Some(name) = &t.name {

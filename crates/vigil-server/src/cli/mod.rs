@@ -12,6 +12,7 @@ mod integrity;
 mod keys;
 mod marks;
 mod roles;
+mod senders;
 mod serve;
 mod users;
 mod verify;
@@ -70,6 +71,9 @@ enum Command {
     /// The marks catalog annotations use: list, add, change, remove. Works beside a running
     /// server; changes are journaled.
     Marks(marks::MarksArgs),
+    /// Who sends, how much, and the numbers of theirs that never arrived (gaps in each
+    /// sender's source_seq). Works beside a running server.
+    Senders(senders::SendersArgs),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -98,6 +102,7 @@ impl Command {
             Command::Export(args) => args.run().await,
             Command::Alerts(args) => args.run().await,
             Command::Marks(args) => args.run().await,
+            Command::Senders(args) => args.run().await,
             Command::Config(command) => command.run(),
         }
     }

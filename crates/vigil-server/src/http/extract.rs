@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use crate::service::caller::{
     AccountsAdmin, AlertsAdmin, Annotator, Caller, CanRead, Capability, ClientInfo, Exporter,
-    Ingester, MarksAdmin,
+    Ingester, MarksAdmin, SendersReader,
 };
 use crate::service::sessions;
 use crate::state::AppState;
@@ -144,7 +144,8 @@ capability_extractor!(
     Exporter,
     AlertsAdmin,
     MarksAdmin,
-    AccountsAdmin
+    AccountsAdmin,
+    SendersReader
 );
 
 /// Like `axum::extract::Path`, with a `bad_parameter` JSON error (a path segment that is not

@@ -13,13 +13,15 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 use error::ApiError;
-use handlers::{accounts, alerts, annotations, events, export, integrity, meta, session, stream};
+use handlers::{
+    accounts, alerts, annotations, events, export, integrity, meta, senders, session, stream,
+};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vigil audit store", description = "Ingest, search, timeline and facets over the Vigil audit journal."),
     modifiers(&BearerAuth),
-    tags((name = "events", description = "The journal"), (name = "auth", description = "Sessions"), (name = "annotations", description = "Comments and marks on entries, and the marks catalog"), (name = "incidents", description = "Incidents: entries gathered with notes"), (name = "alerts", description = "Alert channels, rules and deliveries (the alerts right)"), (name = "accounts", description = "Users, roles and ingest keys (the accounts right)"), (name = "integrity", description = "Tamper evidence: the signing key, signed checkpoints and Merkle proofs"), (name = "meta", description = "Health and the API description"))
+    tags((name = "events", description = "The journal"), (name = "auth", description = "Sessions"), (name = "annotations", description = "Comments and marks on entries, and the marks catalog"), (name = "incidents", description = "Incidents: entries gathered with notes"), (name = "alerts", description = "Alert channels, rules and deliveries (the alerts right)"), (name = "accounts", description = "Users, roles and ingest keys (the accounts right)"), (name = "integrity", description = "Tamper evidence: the signing key, signed checkpoints and Merkle proofs"), (name = "senders", description = "Who sends, how much, and the numbers of theirs that never arrived"), (name = "meta", description = "Health and the API description"))
 )]
 struct ApiDoc;
 
@@ -143,6 +145,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(integrity::entries))
         .routes(routes!(integrity::consistency))
         .routes(routes!(integrity::feed))
+        .routes(routes!(senders::list_senders))
         .routes(routes!(meta::healthz))
         .split_for_parts();
     // After the routes: the modifier goes over their operations.

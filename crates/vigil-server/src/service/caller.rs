@@ -253,6 +253,40 @@ capability!(
     AccountsAdmin, Right::Accounts, "managing users, roles and keys", |g| g.accounts
 );
 
+/// May see the senders and their gaps (`GET /v1/senders`): who reads the whole journal, or
+/// manages ingest keys. (A reader limited to some entries would learn of senders and volumes
+/// beyond them.)
+///
+/// Only [`Capability::check`] makes one.
+#[derive(Debug, Clone)]
+pub struct SendersReader(Caller);
+
+impl std::ops::Deref for SendersReader {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
+
+impl Capability for SendersReader {
+    fn check(caller: Caller) -> Result<Self, Denied> {
+        let g = &caller.grants;
+        if !(g.read.is_all() || g.accounts) {
+            return Err(Denied(format!(
+                "listing the senders needs the read right over the whole journal, or the \
+                 accounts right, which none of {:?}'s roles ({}) grants",
+                caller.name,
+                caller.roles.join(", ")
+            )));
+        }
+        Ok(SendersReader(caller))
+    }
+
+    fn into_caller(self) -> Caller {
+        self.0
+    }
+}
+
 /// A sending system with a valid ingest key: may append events. Made only by
 /// [`super::sessions::authenticate_key`].
 #[derive(Debug, Clone)]

@@ -28,6 +28,7 @@
 //! | [`annotations`] | annotations, the marks catalog, incidents |
 //! | [`alerts`] | alert channels, rules, test messages, the outbox |
 //! | [`exports`] | exports, recorded in the journal |
+//! | [`senders`] | who sends, how much, and the numbers of theirs that never arrived |
 
 pub mod accounts;
 pub mod alerts;
@@ -41,6 +42,7 @@ pub mod journal;
 pub mod own_entry;
 pub mod running;
 pub mod search;
+pub mod senders;
 pub mod sessions;
 
 pub use accounts::AccountError;

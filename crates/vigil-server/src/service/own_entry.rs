@@ -63,6 +63,7 @@ impl OwnEntry {
             id: uuid::Uuid::now_v7(),
             occurred_at: at,
             actor: by.clone(),
+            on_behalf_of: None,
             action: action.into(),
             kind,
             section: SECTION.into(),
@@ -74,8 +75,11 @@ impl OwnEntry {
             user_agent: None,
             session_id: None,
             request_id: None,
+            correlation_id: None,
             reason: None,
             details: None,
+            source_seq: None,
+            stream: None,
             sender: Some(SENDER.into()),
         })
     }

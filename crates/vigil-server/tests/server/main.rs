@@ -6,6 +6,7 @@ mod alerts;
 mod annotations;
 mod api;
 mod cli;
+mod completeness;
 mod export;
 mod export_proof;
 mod fakes;

@@ -871,8 +871,11 @@ fn vigil_verify_checks_that_the_search_index_holds_the_journal() {
     put_index("a.db", "prefix.db");
     let (code, said) = vigil(&["verify", "--database", "prefix.db"]);
     assert_eq!(code, Some(1), "{said}");
+    // The second export's own entry (402) is in a.db's index when the index followed the
+    // journal before that process ended, which is a matter of timing.
     assert!(
-        said.contains("the search index holds entries 401–401 that the journal lacks"),
+        said.contains("the search index holds entries 401–401 that the journal lacks")
+            || said.contains("the search index holds entries 401–402 that the journal lacks"),
         "{said}"
     );
     assert!(said.contains("delete its index folder"), "{said}");

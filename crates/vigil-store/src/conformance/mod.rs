@@ -169,6 +169,22 @@ pub fn dataset(n: usize, seed: u64) -> Vec<Event> {
             if kind == "change" {
                 v["changes"] = json!([{"field": "balance", "before": r.next() % 1000, "after": r.next() % 1000}]);
             }
+            // Impersonation, business actions, requests and numbering (schema 10), on some.
+            if i % 7 == 3 {
+                v["on_behalf_of"] = json!({"type": "player", "id": format!("{}", i % 5), "name": "Zoë Borg"});
+            } else if i % 11 == 4 {
+                v["on_behalf_of"] = json!({"id": "m.dupont"});
+            }
+            if i % 5 == 1 {
+                v["correlation_id"] = json!(format!("wd-{}", i % 4));
+                v["request_id"] = json!(format!("req-{}", i % 6));
+            }
+            if i % 3 == 2 {
+                v["source_seq"] = json!(i);
+                if i % 2 == 0 {
+                    v["stream"] = json!("night 🌙");
+                }
+            }
             let mut e = event(v);
             // Most entries came through a key; some from before senders were recorded.
             if i % 5 != 0 {
@@ -267,6 +283,15 @@ pub const QUERIES: &[&str] = &[
     "sender:payments,\"clé \\\"ünï\\\" 🎰\" section:finance",
     "-sender:backoffice",
     "backoffice",
+    "actor:m.dupont has:behalf",
+    "actor:3",
+    "behalf:3,m.dupont",
+    "-has:behalf section:finance",
+    "has:behalf",
+    "borg",
+    "correlation:wd-1",
+    "correlation:wd-1,wd-2 -request:req-1",
+    "request:req-3",
 ];
 
 /// Role scopes (unions of queries) that a caller's query is narrowed to, with that query.

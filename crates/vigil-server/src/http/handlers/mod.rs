@@ -8,5 +8,6 @@ pub mod events;
 pub mod export;
 pub mod integrity;
 pub mod meta;
+pub mod senders;
 pub mod session;
 pub mod stream;

@@ -1,0 +1,437 @@
+//! Senders (schema version 10): what each sender sent, by hour, and each of its numberings
+//! (`source_seq` per stream) with the ranges of numbers that never arrived. Recorded by the
+//! writer in the transaction that appends the entries, so that it always agrees with the
+//! journal; a gap is journaled when it has stayed open past a grace period, and again when it
+//! is filled.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use vigil_core::Event;
+use vigil_store::{Gap, GapEvent, GapNews, SenderReport, SenderStore, StoreError, StreamReport};
+
+use crate::sql::{from_micros, micros};
+use crate::writer::Chain;
+use crate::SqliteStore;
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::backend(e)
+}
+
+/// µs in an hour.
+const HOUR: i64 = 3_600_000_000;
+/// At most how many gaps of a stream a report lists.
+const LISTED_GAPS: usize = 1000;
+
+/// Records the entries just appended (`new`: each event with its seq), in the writer's
+/// transaction.
+pub(crate) fn record(conn: &Connection, new: &[(&Event, u64)], now: i64) -> rusqlite::Result<()> {
+    // Per sender: how many, and the newest seq.
+    let mut per_sender: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for (e, seq) in new {
+        if let Some(sender) = e.sender.as_deref() {
+            let s = per_sender.entry(sender).or_default();
+            s.0 += 1;
+            s.1 = s.1.max(*seq);
+        }
+    }
+    if per_sender.is_empty() {
+        return Ok(());
+    }
+    let mut sender = conn.prepare_cached(
+        "INSERT INTO senders (name, first_at, last_at, last_entry, events) VALUES (?1, ?2, ?2, ?3, ?4)
+         ON CONFLICT (name) DO UPDATE SET last_at = ?2, last_entry = max(last_entry, ?3),
+             events = events + ?4",
+    )?;
+    let mut hour = conn.prepare_cached(
+        "INSERT INTO sender_hours (sender, hour, events) VALUES (?1, ?2, ?3)
+         ON CONFLICT (sender, hour) DO UPDATE SET events = events + ?3",
+    )?;
+    for (name, (count, last)) in &per_sender {
+        sender.execute(params![name, now, *last as i64, *count as i64])?;
+        hour.execute(params![name, now.div_euclid(HOUR), *count as i64])?;
+    }
+    // The numberings, in the order the entries were appended.
+    let mut streams: HashMap<(&str, &str), Option<Stream>> = HashMap::new();
+    for (e, _) in new {
+        let (Some(sender), Some(n)) = (e.sender.as_deref(), e.source_seq) else {
+            continue;
+        };
+        let key = (sender, e.stream.as_deref().unwrap_or(""));
+        let state = match streams.get_mut(&key) {
+            Some(s) => s,
+            None => {
+                let loaded = Stream::load(conn, key)?;
+                streams.entry(key).or_insert(loaded)
+            }
+        };
+        match state {
+            None => {
+                *state = Some(Stream {
+                    low: n,
+                    high: n,
+                    events: 1,
+                    repeats: 0,
+                    last_repeat: None,
+                })
+            }
+            Some(s) => {
+                s.events += 1;
+                if n > s.high {
+                    if n > s.high + 1 {
+                        open_gap(conn, key, s.high + 1, n - 1, now, None)?;
+                    }
+                    s.high = n;
+                } else if n < s.low {
+                    if n + 1 < s.low {
+                        open_gap(conn, key, n + 1, s.low - 1, now, None)?;
+                    }
+                    s.low = n;
+                } else if !fill(conn, key, n)? {
+                    s.repeats += 1;
+                    s.last_repeat = Some(n);
+                }
+            }
+        }
+    }
+    let mut save = conn.prepare_cached(
+        "INSERT OR REPLACE INTO sender_streams (sender, stream, low, high, events, repeats, last_repeat)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )?;
+    for ((sender, stream), s) in streams {
+        let Some(s) = s else { continue };
+        save.execute(params![
+            sender,
+            stream,
+            s.low as i64,
+            s.high as i64,
+            s.events as i64,
+            s.repeats as i64,
+            s.last_repeat.map(|n| n as i64),
+        ])?;
+    }
+    Ok(())
+}
+
+/// A numbering's state.
+struct Stream {
+    low: u64,
+    high: u64,
+    events: u64,
+    repeats: u64,
+    last_repeat: Option<u64>,
+}
+
+impl Stream {
+    fn load(conn: &Connection, (sender, stream): (&str, &str)) -> rusqlite::Result<Option<Stream>> {
+        conn.prepare_cached(
+            "SELECT low, high, events, repeats, last_repeat FROM sender_streams
+             WHERE sender = ? AND stream = ?",
+        )?
+        .query_row(params![sender, stream], |r| {
+            Ok(Stream {
+                low: r.get::<_, i64>(0)? as u64,
+                high: r.get::<_, i64>(1)? as u64,
+                events: r.get::<_, i64>(2)? as u64,
+                repeats: r.get::<_, i64>(3)? as u64,
+                last_repeat: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
+            })
+        })
+        .optional()
+    }
+}
+
+fn open_gap(
+    conn: &Connection,
+    (sender, stream): (&str, &str),
+    first: u64,
+    last: u64,
+    opened_at: i64,
+    reported_in: Option<i64>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sender_gaps (sender, stream, first, last, opened_at, reported_in)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        sender,
+        stream,
+        first as i64,
+        last as i64,
+        opened_at,
+        reported_in
+    ])?;
+    Ok(())
+}
+
+/// Takes `n` out of the gap that holds it; false if no gap does (it arrived before).
+fn fill(conn: &Connection, key: (&str, &str), n: u64) -> rusqlite::Result<bool> {
+    let (sender, stream) = key;
+    let gap = conn
+        .prepare_cached(
+            "SELECT first, last, opened_at, reported_in FROM sender_gaps
+             WHERE sender = ? AND stream = ? AND first <= ? ORDER BY first DESC LIMIT 1",
+        )?
+        .query_row(params![sender, stream, n as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+            ))
+        })
+        .optional()?;
+    let Some((first, last, opened_at, reported_in)) = gap.filter(|g| g.1 >= n) else {
+        return Ok(false);
+    };
+    conn.prepare_cached("DELETE FROM sender_gaps WHERE sender = ? AND stream = ? AND first = ?")?
+        .execute(params![sender, stream, first as i64])?;
+    if first < n {
+        open_gap(conn, key, first, n - 1, opened_at, reported_in)?;
+    }
+    if n < last {
+        open_gap(conn, key, n + 1, last, opened_at, reported_in)?;
+    }
+    Ok(true)
+}
+
+fn senders(conn: &Connection, now: i64) -> Result<Vec<SenderReport>, StoreError> {
+    let mut out: Vec<SenderReport> = conn
+        .prepare_cached(
+            "SELECT name, first_at, last_at, last_entry, events,
+                 (SELECT coalesce(sum(events), 0) FROM sender_hours
+                  WHERE sender = name AND hour = ?1),
+                 (SELECT coalesce(sum(events), 0) FROM sender_hours
+                  WHERE sender = name AND hour = ?2)
+             FROM senders ORDER BY name",
+        )
+        .map_err(db)?
+        .query_map(
+            params![now.div_euclid(HOUR) - 1, now.div_euclid(HOUR)],
+            |r| {
+                // A sliding hour from two clock hours: this one's count, and the previous
+                // one's in proportion to the part of it still within the hour.
+                let (before, this): (i64, i64) = (r.get(5)?, r.get(6)?);
+                let within = 1.0 - now.rem_euclid(HOUR) as f64 / HOUR as f64;
+                let per_hour = this as f64 + before as f64 * within;
+                Ok(SenderReport {
+                    name: r.get(0)?,
+                    first_at: from_micros(r.get(1)?),
+                    last_at: from_micros(r.get(2)?),
+                    last_entry: r.get::<_, i64>(3)? as u64,
+                    events: r.get::<_, i64>(4)? as u64,
+                    per_hour: per_hour.round() as u64,
+                    streams: Vec::new(),
+                })
+            },
+        )
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    let mut streams = conn
+        .prepare_cached(
+            "SELECT stream, low, high, events, repeats, last_repeat,
+                 (SELECT coalesce(sum(last - first + 1), 0) FROM sender_gaps g
+                  WHERE g.sender = s.sender AND g.stream = s.stream)
+             FROM sender_streams s WHERE sender = ? ORDER BY stream",
+        )
+        .map_err(db)?;
+    let mut gaps = conn
+        .prepare_cached(
+            "SELECT first, last, opened_at, reported_in FROM sender_gaps
+             WHERE sender = ? AND stream = ? ORDER BY first LIMIT ?",
+        )
+        .map_err(db)?;
+    for s in &mut out {
+        let found: Vec<(String, StreamReport)> = streams
+            .query_map([&s.name], |r| {
+                let stream: String = r.get(0)?;
+                Ok((
+                    stream.clone(),
+                    StreamReport {
+                        stream: (!stream.is_empty()).then_some(stream),
+                        low: r.get::<_, i64>(1)? as u64,
+                        high: r.get::<_, i64>(2)? as u64,
+                        events: r.get::<_, i64>(3)? as u64,
+                        repeats: r.get::<_, i64>(4)? as u64,
+                        last_repeat: r.get::<_, Option<i64>>(5)?.map(|n| n as u64),
+                        missing: r.get::<_, i64>(6)? as u64,
+                        gaps: Vec::new(),
+                    },
+                ))
+            })
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+        for (key, mut report) in found {
+            report.gaps = gaps
+                .query_map(params![&s.name, key, LISTED_GAPS as i64], |r| {
+                    Ok(Gap {
+                        first: r.get::<_, i64>(0)? as u64,
+                        last: r.get::<_, i64>(1)? as u64,
+                        opened_at: from_micros(r.get(2)?),
+                        reported_in: r.get::<_, Option<i64>>(3)?.map(|n| n as u64),
+                    })
+                })
+                .map_err(db)?
+                .collect::<Result<_, _>>()
+                .map_err(db)?;
+            s.streams.push(report);
+        }
+    }
+    Ok(out)
+}
+
+fn gap_news(conn: &Connection, open_before: i64, limit: usize) -> Result<Vec<GapNews>, StoreError> {
+    let stream = |s: String| (!s.is_empty()).then_some(s);
+    let mut news: Vec<GapNews> = conn
+        .prepare_cached(
+            "SELECT sender, stream, first, last, opened_at FROM sender_gaps
+             WHERE reported_in IS NULL AND opened_at < ? ORDER BY opened_at, sender, stream, first
+             LIMIT ?",
+        )
+        .map_err(db)?
+        .query_map(params![open_before, limit as i64], |r| {
+            Ok(GapNews {
+                sender: r.get(0)?,
+                stream: stream(r.get(1)?),
+                first: r.get::<_, i64>(2)? as u64,
+                last: r.get::<_, i64>(3)? as u64,
+                what: GapEvent::Open {
+                    since: from_micros(r.get(4)?),
+                },
+            })
+        })
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    let left = limit.saturating_sub(news.len());
+    if left > 0 {
+        let filled = conn
+            .prepare_cached(
+                "SELECT journal_seq, sender, stream, first, last FROM sender_gap_reports r
+                 WHERE filled_in IS NULL AND NOT EXISTS (
+                     SELECT 1 FROM sender_gaps g WHERE g.sender = r.sender
+                     AND g.stream = r.stream AND g.first <= r.last AND g.last >= r.first)
+                 ORDER BY journal_seq LIMIT ?",
+            )
+            .map_err(db)?
+            .query_map([left as i64], |r| {
+                Ok(GapNews {
+                    sender: r.get(1)?,
+                    stream: stream(r.get(2)?),
+                    first: r.get::<_, i64>(3)? as u64,
+                    last: r.get::<_, i64>(4)? as u64,
+                    what: GapEvent::Filled {
+                        reported_in: r.get::<_, i64>(0)? as u64,
+                    },
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        news.extend(filled);
+    }
+    Ok(news)
+}
+
+/// Whether the news is still true, read in the writer's transaction.
+fn still_true(conn: &Connection, n: &GapNews) -> rusqlite::Result<bool> {
+    let stream = n.stream.as_deref().unwrap_or("");
+    match n.what {
+        GapEvent::Open { .. } => conn
+            .prepare_cached(
+                "SELECT 1 FROM sender_gaps WHERE sender = ? AND stream = ? AND first = ?
+                 AND last = ? AND reported_in IS NULL",
+            )?
+            .exists(params![&n.sender, stream, n.first as i64, n.last as i64]),
+        GapEvent::Filled { reported_in } => {
+            let open = conn
+                .prepare_cached(
+                    "SELECT 1 FROM sender_gap_reports WHERE journal_seq = ? AND filled_in IS NULL",
+                )?
+                .exists([reported_in as i64])?;
+            let holes = conn
+                .prepare_cached(
+                    "SELECT 1 FROM sender_gaps WHERE sender = ? AND stream = ? AND first <= ?
+                     AND last >= ?",
+                )?
+                .exists(params![&n.sender, stream, n.last as i64, n.first as i64])?;
+            Ok(open && !holes)
+        }
+    }
+}
+
+fn journal_gap_news(
+    conn: &Connection,
+    chain: &mut Chain,
+    news: Vec<(GapNews, Event)>,
+) -> Result<u64, StoreError> {
+    let mut told = 0;
+    for (n, entry) in news {
+        if !still_true(conn, &n).map_err(db)? {
+            continue;
+        }
+        let seq = chain.append(conn, std::slice::from_ref(&entry))?[0].seq as i64;
+        let stream = n.stream.as_deref().unwrap_or("");
+        match n.what {
+            GapEvent::Open { .. } => {
+                conn.prepare_cached(
+                    "UPDATE sender_gaps SET reported_in = ? WHERE sender = ? AND stream = ?
+                     AND first = ?",
+                )
+                .and_then(|mut s| s.execute(params![seq, &n.sender, stream, n.first as i64]))
+                .map_err(db)?;
+                conn.prepare_cached(
+                    "INSERT INTO sender_gap_reports (journal_seq, sender, stream, first, last)
+                     VALUES (?, ?, ?, ?, ?)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        seq,
+                        &n.sender,
+                        stream,
+                        n.first as i64,
+                        n.last as i64
+                    ])
+                })
+                .map_err(db)?;
+            }
+            GapEvent::Filled { reported_in } => {
+                conn.prepare_cached(
+                    "UPDATE sender_gap_reports SET filled_in = ? WHERE journal_seq = ?",
+                )
+                .and_then(|mut s| s.execute(params![seq, reported_in as i64]))
+                .map_err(db)?;
+            }
+        }
+        told += 1;
+    }
+    Ok(told)
+}
+
+#[async_trait]
+impl SenderStore for SqliteStore {
+    async fn senders(&self, now: DateTime<Utc>) -> Result<Vec<SenderReport>, StoreError> {
+        let now = micros(&now);
+        self.read(move |conn| senders(conn, now)).await
+    }
+
+    async fn gap_news(
+        &self,
+        open_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<GapNews>, StoreError> {
+        let open_before = micros(&open_before);
+        self.read(move |conn| gap_news(conn, open_before, limit))
+            .await
+    }
+
+    async fn journal_gap_news(&self, news: Vec<(GapNews, Event)>) -> Result<u64, StoreError> {
+        let size = news.len();
+        self.write(size, move |conn, chain| journal_gap_news(conn, chain, news))
+            .await
+    }
+}

@@ -1,0 +1,61 @@
+//! Senders: who sends, how much, and which of the numbers they gave their events
+//! (`source_seq`, per stream) never arrived. A store records this as it appends (in the same
+//! transaction), and journals a gap once it has stayed open past a grace period, and again
+//! when it is filled.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use vigil_core::Event;
+
+use crate::{SenderReport, StoreError};
+
+/// The senders part of a store.
+#[async_trait]
+pub trait SenderStore: Send + Sync + 'static {
+    /// Every sender, by name, with its streams and their open gaps; `per_hour` is its rate
+    /// in the hour before `now`.
+    async fn senders(&self, now: DateTime<Utc>) -> Result<Vec<SenderReport>, StoreError>;
+
+    /// What the journal has yet to be told, at most `limit` items: gaps open since before
+    /// `open_before` and not reported, then reported gaps whose numbers have all arrived.
+    async fn gap_news(
+        &self,
+        open_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<GapNews>, StoreError>;
+
+    /// Journals each item with its entry and records it as told, all in one transaction;
+    /// an item no longer true (the gap was filled meanwhile, another process told it) is left
+    /// out with its entry. Returns how many were journaled.
+    async fn journal_gap_news(&self, news: Vec<(GapNews, Event)>) -> Result<u64, StoreError>;
+}
+
+/// Something the journal is to be told about a gap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GapNews {
+    /// The sender.
+    pub sender: String,
+    /// Its stream (`None`: its one numbering).
+    pub stream: Option<String>,
+    /// The first missing number.
+    pub first: u64,
+    /// The last missing number.
+    pub last: u64,
+    /// What happened.
+    pub what: GapEvent,
+}
+
+/// What happened to a gap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GapEvent {
+    /// It has stayed open since then.
+    Open {
+        /// When the store first saw it.
+        since: DateTime<Utc>,
+    },
+    /// Every number of the gap reported in this journal entry has arrived since.
+    Filled {
+        /// The entry that reported it.
+        reported_in: u64,
+    },
+}
