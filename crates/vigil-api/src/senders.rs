@@ -25,6 +25,9 @@ pub struct SenderReport {
     /// Entries per hour lately: those received this clock hour, plus the previous hour's in
     /// proportion to the part of it within the last 60 minutes.
     pub per_hour: u64,
+    /// While it is reported silent: the journal entry that said so (`sender.silent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silent_in: Option<u64>,
     /// Its numberings (events sent with `source_seq`), by stream.
     pub streams: Vec<StreamReport>,
 }

@@ -44,12 +44,21 @@ pub struct ServerConfig {
 pub struct SendersConfig {
     /// Seconds a gap may stay open before it is journaled (`sender.gap`).
     pub gap_grace_seconds: u64,
+    /// The shortest silence reported of a sender that usually sends at this hour
+    /// (`sender.silent`); a sender that sends often is reported after ten of its usual
+    /// intervals if that is longer.
+    pub quiet_minutes: u64,
+    /// Per sender: report it after this many minutes without an entry, whatever it usually
+    /// does; 0: never.
+    pub quiet: std::collections::BTreeMap<String, u64>,
 }
 
 impl Default for SendersConfig {
     fn default() -> Self {
         SendersConfig {
             gap_grace_seconds: 60,
+            quiet_minutes: 15,
+            quiet: Default::default(),
         }
     }
 }
@@ -61,6 +70,17 @@ impl SendersConfig {
             return Err(format!(
                 "[senders] gap_grace_seconds must be 1 to 86400 (a day), not {}",
                 self.gap_grace_seconds
+            ));
+        }
+        if !(1..=10_080).contains(&self.quiet_minutes) {
+            return Err(format!(
+                "[senders] quiet_minutes must be 1 to 10080 (a week), not {}",
+                self.quiet_minutes
+            ));
+        }
+        if let Some((name, m)) = self.quiet.iter().find(|(_, m)| **m > 10_080) {
+            return Err(format!(
+                "[senders.quiet] {name} must be 0 (never) to 10080 minutes (a week), not {m}"
             ));
         }
         Ok(())
@@ -340,8 +360,17 @@ token_ttl_hours = 12
 # Senders that number their events (source_seq, per stream): numbers skipped are reported in
 # the journal (action sender.gap) once they have stayed missing this long, and again when they
 # arrive (sender.gap.filled). `vigil senders` and GET /v1/senders list the open gaps.
+# A sender that usually sends at this hour (it did on 4 of the last 7 days, 6 entries an hour
+# or more) and then sends nothing for quiet_minutes (or ten of its usual intervals, if longer)
+# is reported silent (sender.silent), and again when it sends (sender.resumed); so is a
+# revoked ingest key that is still used (sender.revoked_key). The built-in rule "senders" sends
+# them, and gaps, to every channel. [senders.quiet] sets a sender's own limit (0: never).
 # [senders]
 # gap_grace_seconds = 60
+# quiet_minutes = 15
+# [senders.quiet]
+# backoffice = 5
+# imports = 0
 
 # Personal data: readers without the `unmask` right (the built-in viewer, custom roles without
 # it) see IP addresses as their /24 (IPv4) or /48 (IPv6), target names as [masked], and these
@@ -354,10 +383,11 @@ sensitive_sections = ["finance", "players", "staff"]
 # Alerts: rules evaluated on every ingested entry, messages sent through a durable outbox.
 # Channels and rules can also be added with `vigil alerts …` or the API (/v1/alerts/…).
 [alerts]
-# The built-in rules: "critical" (severity:critical -section:vigil, a message per entry) and
+# The built-in rules: "critical" (severity:critical -section:vigil, a message per entry),
 # "sign-in-locks" (names locked after failed sign-ins: the first, then a digest per 15 minutes)
-# to every channel of this file (and those added on the command line); a channel added through
-# the API gets them only from a rule that names it. false switches both off.
+# and "senders" (gaps, silent senders, revoked keys still used; the same window) to every
+# channel of this file (and those added on the command line); a channel added through the API
+# gets them only from a rule that names it. false switches all three off.
 default_rule = true
 # Messages show times in UTC and in this zone.
 time_zone = "+01:00"
@@ -434,6 +464,7 @@ mod tests {
                     .or_else(|| (l == "# [tls]").then(|| "[tls]".to_owned()))
                     .or_else(|| (l == "# [integrity]").then(|| "[integrity]".to_owned()))
                     .or_else(|| (l == "# [senders]").then(|| "[senders]".to_owned()))
+                    .or_else(|| (l == "# [senders.quiet]").then(|| "[senders.quiet]".to_owned()))
                     .unwrap_or_else(|| {
                         let setting = l.strip_prefix("# ").filter(|r| {
                             r.split_once(" = ").is_some_and(|(k, _)| {
@@ -467,9 +498,12 @@ mod tests {
         };
         assert!(zero.validate().unwrap_err().contains("checkpoint_seconds"));
         let senders = full.senders.unwrap();
-        assert_eq!(senders, SendersConfig::default());
+        senders.validate().unwrap();
+        assert_eq!(senders.quiet.get("backoffice"), Some(&5));
+        assert_eq!(senders.quiet.get("imports"), Some(&0));
         let never = SendersConfig {
             gap_grace_seconds: 0,
+            ..Default::default()
         };
         assert!(never.validate().unwrap_err().contains("gap_grace_seconds"));
         let alerts = full.alerts.unwrap();

@@ -38,7 +38,16 @@ pub use state::{AppState, Clock};
 /// Opens the store named by the configuration (creating the schema on first use), with its
 /// search index and its signing key: what `vigil serve` runs on.
 pub fn open(config: &config::ServerConfig) -> anyhow::Result<AppState> {
-    let store = open_indexed(config)?;
+    open_clocked(config, vigil_store_sqlite::system_clock())
+}
+
+/// [`open`] with another clock than the wall clock, for the store (the time entries are
+/// received at) and the server alike: tests move it.
+pub fn open_clocked(
+    config: &config::ServerConfig,
+    clock: vigil_store_sqlite::Clock,
+) -> anyhow::Result<AppState> {
+    let store = open_indexed(config, clock.clone())?;
     let key = service::integrity::key_path(config);
     let missing = matches!(
         std::fs::symlink_metadata(&key),
@@ -60,19 +69,26 @@ pub fn open(config: &config::ServerConfig) -> anyhow::Result<AppState> {
     let signer = service::integrity::signer_for(config)?;
     let mut state = state(store, config);
     state.signer = Some(signer);
+    state.clock = clock;
     Ok(state)
 }
 
 /// [`open`] without the signing key: for the command line's verbs that read the index
 /// (`vigil export`), which sign nothing.
 pub fn open_unsigned(config: &config::ServerConfig) -> anyhow::Result<AppState> {
-    Ok(state(open_indexed(config)?, config))
+    Ok(state(
+        open_indexed(config, vigil_store_sqlite::system_clock())?,
+        config,
+    ))
 }
 
-fn open_indexed(config: &config::ServerConfig) -> anyhow::Result<vigil_store_sqlite::SqliteStore> {
+fn open_indexed(
+    config: &config::ServerConfig,
+    clock: vigil_store_sqlite::Clock,
+) -> anyhow::Result<vigil_store_sqlite::SqliteStore> {
     vigil_store_sqlite::SqliteStore::open_masking(
         &config.database,
-        vigil_store_sqlite::system_clock(),
+        clock,
         config.privacy.personal_fields.clone(),
     )
     .with_context(|| format!("opening the journal at {}", config.database.display()))
@@ -101,6 +117,7 @@ fn state(store: vigil_store_sqlite::SqliteStore, config: &config::ServerConfig) 
         signer: None,
         checkpoint_wanted: Arc::new(tokio::sync::watch::Sender::new(0)),
         signer_stopped: Arc::default(),
+        revoked_tries: Arc::default(),
     }
 }
 

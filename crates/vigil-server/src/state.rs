@@ -38,6 +38,8 @@ pub struct AppState {
     /// The signer gave up (the journal was changed or cut under a checkpoint it signed):
     /// exports do not wait for a checkpoint.
     pub signer_stopped: Arc<std::sync::atomic::AtomicBool>,
+    /// When each revoked ingest key's use was last journaled (`sender.revoked_key`).
+    pub revoked_tries: Arc<std::sync::Mutex<std::collections::HashMap<String, DateTime<Utc>>>>,
 }
 
 impl AppState {

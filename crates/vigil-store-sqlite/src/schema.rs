@@ -193,7 +193,9 @@ CREATE TABLE IF NOT EXISTS senders (
     first_at    INTEGER NOT NULL,             -- µs since the epoch, UTC
     last_at     INTEGER NOT NULL,
     last_entry  INTEGER NOT NULL,             -- the journal seq of its newest entry
-    events      INTEGER NOT NULL
+    events      INTEGER NOT NULL,
+    silent_in   INTEGER,                      -- while reported silent: the entry that said so
+    silent_last INTEGER                       -- its newest entry then
 );
 CREATE TABLE IF NOT EXISTS sender_hours (
     sender  TEXT    NOT NULL,

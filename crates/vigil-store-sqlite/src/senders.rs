@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use vigil_core::Event;
-use vigil_store::{Gap, GapEvent, GapNews, SenderReport, SenderStore, StoreError, StreamReport};
+use vigil_store::{
+    Gap, GapEvent, GapNews, SenderReport, SenderStore, Silence, StoreError, StreamReport,
+};
 
 use crate::sql::{from_micros, micros};
 use crate::writer::Chain;
@@ -204,7 +206,8 @@ fn senders(conn: &Connection, now: i64) -> Result<Vec<SenderReport>, StoreError>
                  (SELECT coalesce(sum(events), 0) FROM sender_hours
                   WHERE sender = name AND hour = ?1),
                  (SELECT coalesce(sum(events), 0) FROM sender_hours
-                  WHERE sender = name AND hour = ?2)
+                  WHERE sender = name AND hour = ?2),
+                 silent_in
              FROM senders ORDER BY name",
         )
         .map_err(db)?
@@ -223,6 +226,7 @@ fn senders(conn: &Connection, now: i64) -> Result<Vec<SenderReport>, StoreError>
                     last_entry: r.get::<_, i64>(3)? as u64,
                     events: r.get::<_, i64>(4)? as u64,
                     per_hour: per_hour.round() as u64,
+                    silent_in: r.get::<_, Option<i64>>(7)?.map(|n| n as u64),
                     streams: Vec::new(),
                 })
             },
@@ -412,8 +416,73 @@ fn journal_gap_news(
     Ok(told)
 }
 
+fn sender_hours(conn: &Connection, from_hour: i64) -> Result<Vec<(String, i64, u64)>, StoreError> {
+    conn.prepare_cached(
+        "SELECT sender, hour, events FROM sender_hours WHERE hour >= ? ORDER BY sender, hour",
+    )
+    .map_err(db)?
+    .query_map([from_hour], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+    })
+    .map_err(db)?
+    .collect::<Result<_, _>>()
+    .map_err(db)
+}
+
+fn journal_silence(
+    conn: &Connection,
+    chain: &mut Chain,
+    sender: &str,
+    news: Silence,
+    entry: Event,
+) -> Result<bool, StoreError> {
+    let (last_entry, silent_in, silent_last): (i64, Option<i64>, Option<i64>) = match conn
+        .prepare_cached("SELECT last_entry, silent_in, silent_last FROM senders WHERE name = ?")
+        .map_err(db)?
+        .query_row([sender], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()
+        .map_err(db)?
+    {
+        Some(row) => row,
+        None => return Ok(false),
+    };
+    let holds = match news {
+        Silence::Silent { last_entry: seen } => silent_in.is_none() && last_entry == seen as i64,
+        Silence::Resumed => silent_in.is_some() && silent_last.is_some_and(|l| last_entry > l),
+    };
+    if !holds {
+        return Ok(false);
+    }
+    // The entry itself is the store's (sender `vigil`): it does not count as the sender's.
+    let seq = chain.append(conn, std::slice::from_ref(&entry))?[0].seq as i64;
+    let (silent_in, silent_last) = match news {
+        Silence::Silent { .. } => (Some(seq), Some(last_entry)),
+        Silence::Resumed => (None, None),
+    };
+    conn.prepare_cached("UPDATE senders SET silent_in = ?, silent_last = ? WHERE name = ?")
+        .and_then(|mut s| s.execute(params![silent_in, silent_last, sender]))
+        .map_err(db)?;
+    Ok(true)
+}
+
 #[async_trait]
 impl SenderStore for SqliteStore {
+    async fn sender_hours(&self, from_hour: i64) -> Result<Vec<(String, i64, u64)>, StoreError> {
+        self.read(move |conn| sender_hours(conn, from_hour)).await
+    }
+
+    async fn journal_silence(
+        &self,
+        sender: String,
+        news: Silence,
+        entry: Event,
+    ) -> Result<bool, StoreError> {
+        self.write(1, move |conn, chain| {
+            journal_silence(conn, chain, &sender, news, entry)
+        })
+        .await
+    }
+
     async fn senders(&self, now: DateTime<Utc>) -> Result<Vec<SenderReport>, StoreError> {
         let now = micros(&now);
         self.read(move |conn| senders(conn, now)).await

@@ -28,6 +28,33 @@ pub trait SenderStore: Send + Sync + 'static {
     /// an item no longer true (the gap was filled meanwhile, another process told it) is left
     /// out with its entry. Returns how many were journaled.
     async fn journal_gap_news(&self, news: Vec<(GapNews, Event)>) -> Result<u64, StoreError>;
+
+    /// How many entries each sender sent in each clock hour from `from_hour` on (hours since
+    /// the epoch), as `(sender, hour, entries)`: what a sender's usual rate is learned from.
+    async fn sender_hours(&self, from_hour: i64) -> Result<Vec<(String, i64, u64)>, StoreError>;
+
+    /// Journals that a sender went silent (`Silent`: only if its newest entry is still
+    /// `last_entry` and it is not already reported silent) or sends again (`Resumed`: only if
+    /// it is reported silent and sent since), with `entry`, in one transaction. Returns whether
+    /// it was journaled.
+    async fn journal_silence(
+        &self,
+        sender: String,
+        news: Silence,
+        entry: Event,
+    ) -> Result<bool, StoreError>;
+}
+
+/// A sender's silence, begun or over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Silence {
+    /// It has sent nothing since its entry `last_entry`.
+    Silent {
+        /// Its newest entry when the silence was seen.
+        last_entry: u64,
+    },
+    /// It sent again.
+    Resumed,
 }
 
 /// Something the journal is to be told about a gap.

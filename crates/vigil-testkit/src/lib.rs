@@ -40,6 +40,7 @@ pub struct Builder {
     listen: String,
     database: Option<PathBuf>,
     wall_clock: bool,
+    store_clock: bool,
     configure: Box<dyn FnOnce(&mut ServerConfig)>,
 }
 
@@ -78,6 +79,13 @@ impl Builder {
     /// The wall clock, in place of one the test moves.
     pub fn wall_clock(mut self) -> Self {
         self.wall_clock = true;
+        self
+    }
+
+    /// The store receives entries at the time of the clock the test moves too (by default it
+    /// reads the wall clock: only the server's own notion of now moves).
+    pub fn store_clock(mut self) -> Self {
+        self.store_clock = true;
         self
     }
 
@@ -125,7 +133,16 @@ impl Started {
             ..ServerConfig::default()
         };
         (b.configure)(&mut config);
-        let mut state = vigil_server::open(&config).expect("the store opens");
+        let mut state = if b.store_clock {
+            let clock = self.now.clone();
+            vigil_server::open_clocked(
+                &config,
+                Arc::new(move || *clock.lock().expect("clock lock")),
+            )
+            .expect("the store opens")
+        } else {
+            vigil_server::open(&config).expect("the store opens")
+        };
         if !b.wall_clock {
             let clock = self.now.clone();
             state.clock = Arc::new(move || *clock.lock().expect("clock lock"));
@@ -231,6 +248,7 @@ impl TestServer {
             listen: "127.0.0.1:0".into(),
             database: None,
             wall_clock: false,
+            store_clock: false,
             configure: Box::new(|_| {}),
         }
     }

@@ -35,6 +35,11 @@ pub const SIGN_IN_RULE: &str = "sign-in-locks";
 pub const SIGN_IN_QUERY: &str = "section:vigil severity:critical";
 /// Its window.
 pub const SIGN_IN_WINDOW_MINUTES: u32 = 15;
+/// The built-in rule for senders: a gap in a sender's numbering, a sender gone silent, a
+/// revoked key still used. The first, then a digest per window.
+pub const SENDERS_RULE: &str = "senders";
+/// Its query.
+pub const SENDERS_QUERY: &str = "section:vigil action:sender.gap,sender.silent,sender.revoked_key";
 
 /// What alerting shares across the server: settings, the HTTP client of the channels, and the
 /// dispatcher's wake-up call.
@@ -280,6 +285,7 @@ impl Setup {
             for (name, q, window_minutes) in [
                 (DEFAULT_RULE, DEFAULT_QUERY, None),
                 (SIGN_IN_RULE, SIGN_IN_QUERY, Some(SIGN_IN_WINDOW_MINUTES)),
+                (SENDERS_RULE, SENDERS_QUERY, Some(SIGN_IN_WINDOW_MINUTES)),
             ] {
                 setup.rules.push(Rule {
                     name: name.into(),

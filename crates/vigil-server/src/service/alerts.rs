@@ -12,7 +12,8 @@ use super::caller::AlertsAdmin;
 use super::{Fault, OwnEntry, Refusal};
 use crate::alerts::model::{check_name, ChannelSpec, RuleSpec, Source};
 use crate::alerts::{
-    message, send, Channel, ChannelView, Rule, RuleView, Setup, DEFAULT_RULE, SIGN_IN_RULE,
+    message, send, Channel, ChannelView, Rule, RuleView, Setup, DEFAULT_RULE, SENDERS_RULE,
+    SIGN_IN_RULE,
 };
 use crate::state::AppState;
 
@@ -298,7 +299,11 @@ pub async fn add_rule(
         .check_query(&query)
         .map_err(|e| AlertError::Invalid(format!("q: {e}")))?;
     let setup = Setup::load(state).await?;
-    if setup.rule(name).is_some() || name == DEFAULT_RULE || name == SIGN_IN_RULE {
+    if setup.rule(name).is_some()
+        || name == DEFAULT_RULE
+        || name == SIGN_IN_RULE
+        || name == SENDERS_RULE
+    {
         return Err(AlertError::Conflict(format!(
             "rule {name:?} already exists"
         )));

@@ -1,13 +1,15 @@
 //! Senders: who sends to the store, how much, and which of the numbers they gave their events
 //! never arrived. The store keeps the counts and gaps as it appends; this reports them and
 //! journals each gap that stays open past `[senders] gap_grace_seconds` (`sender.gap`), and
-//! again when its numbers have all arrived (`sender.gap.filled`).
+//! again when its numbers have all arrived (`sender.gap.filled`); a sender that usually sends
+//! and falls silent (`sender.silent`, then `sender.resumed`); and a revoked ingest key still in
+//! use (`sender.revoked_key`).
 
 use std::time::Duration;
 
 use serde_json::json;
 use vigil_core::{Kind, Severity};
-use vigil_store::{GapEvent, GapNews, SenderReport, StoreError};
+use vigil_store::{GapEvent, GapNews, SenderReport, Silence, StoreError};
 
 use super::caller::SendersReader;
 use super::own_entry::{self, OwnEntry};
@@ -124,12 +126,176 @@ pub async fn tell(state: &AppState) -> Result<u64, StoreError> {
     Ok(told)
 }
 
-/// Tells the journal of gaps every few seconds, until the server stops.
+/// How many days back a sender's usual rate at an hour is learned from.
+const LEARN_DAYS: i64 = 7;
+/// A sender is regular at an hour when it sent in it on at least this many of those days…
+const REGULAR_DAYS: usize = 4;
+/// …at least this many entries an hour on average.
+const REGULAR_PER_HOUR: f64 = 6.0;
+/// A regular sender is reported after this many of its usual intervals, if longer than
+/// `quiet_minutes`.
+const INTERVALS: f64 = 10.0;
+/// At most one `sender.revoked_key` per key in this long.
+pub const REVOKED_KEY_EVERY_MINUTES: i64 = 15;
+
+/// What a sender usually does at the hour of `now` (UTC), from the `LEARN_DAYS` days before:
+/// its mean entries per hour over the days it sent in that hour, if it is regular then.
+fn usual_per_hour(hours: &[(i64, u64)], now_hour: i64) -> Option<f64> {
+    let counts: Vec<u64> = (1..=LEARN_DAYS)
+        .filter_map(|d| {
+            let h = now_hour - 24 * d;
+            hours.iter().find(|(hour, _)| *hour == h).map(|(_, n)| *n)
+        })
+        .filter(|n| *n > 0)
+        .collect();
+    if counts.len() < REGULAR_DAYS {
+        return None;
+    }
+    let mean = counts.iter().sum::<u64>() as f64 / counts.len() as f64;
+    (mean >= REGULAR_PER_HOUR).then_some(mean)
+}
+
+/// `40 events/min` or `12 events/hour`.
+fn rate(per_hour: f64) -> String {
+    if per_hour >= 120.0 {
+        format!("{} events/min", (per_hour / 60.0).round())
+    } else {
+        format!("{} events/hour", per_hour.round())
+    }
+}
+
+/// Journals the senders that went silent and those that send again.
+pub async fn watch_silences(state: &AppState) -> Result<u64, StoreError> {
+    let now = state.now();
+    let now_hour = now.timestamp_micros().div_euclid(3_600_000_000);
+    let hours = state
+        .store
+        .sender_hours(now_hour - 24 * LEARN_DAYS - 1)
+        .await?;
+    let config = &state.config.senders;
+    let mut told = 0;
+    for s in state.store.senders(now).await? {
+        if s.name == own_entry::SENDER {
+            continue;
+        }
+        let mine: Vec<(i64, u64)> = hours
+            .iter()
+            .filter(|(name, _, _)| *name == s.name)
+            .map(|(_, h, n)| (*h, *n))
+            .collect();
+        let usual = usual_per_hour(&mine, now_hour);
+        let limit_minutes = match config.quiet.get(&s.name) {
+            Some(0) => continue,
+            Some(m) => *m as f64,
+            None => match usual {
+                // Never regular at this hour: its silence says nothing.
+                None => continue,
+                Some(per_hour) => (config.quiet_minutes as f64).max(INTERVALS * 60.0 / per_hour),
+            },
+        };
+        let quiet_minutes = (now - s.last_at).num_seconds() as f64 / 60.0;
+        let (news, entry) = if s.silent_in.is_none() && quiet_minutes >= limit_minutes {
+            let usually = match usual {
+                Some(per_hour) => format!("usually {} at this hour", rate(per_hour)),
+                None => format!("its limit is {limit_minutes} minutes"),
+            };
+            let mut e = OwnEntry::new(now, &own_entry::system(), "sender.silent", Kind::Access)
+                .on("sender", s.name.clone(), None)
+                .severity(Severity::Warning)
+                .details(json!({
+                    "sender": s.name,
+                    "last_at": vigil_core::event::micros::format(&s.last_at),
+                    "last_entry": s.last_entry,
+                    "quiet_minutes": quiet_minutes.floor() as u64,
+                    "limit_minutes": limit_minutes.ceil() as u64,
+                    "usual_per_hour": usual.map(|u| u.round() as u64),
+                }))
+                .build();
+            e.reason = Some(format!(
+                "{} has sent nothing for {} minutes, {usually}",
+                s.name,
+                quiet_minutes.floor() as u64
+            ));
+            (
+                Silence::Silent {
+                    last_entry: s.last_entry,
+                },
+                e,
+            )
+        } else if s.silent_in.is_some() && quiet_minutes < limit_minutes {
+            let mut e = OwnEntry::new(now, &own_entry::system(), "sender.resumed", Kind::Access)
+                .on("sender", s.name.clone(), None)
+                .details(json!({
+                    "sender": s.name,
+                    "silent_in": s.silent_in,
+                    "last_entry": s.last_entry,
+                }))
+                .build();
+            e.reason = Some(format!("{} sends again", s.name));
+            (Silence::Resumed, e)
+        } else {
+            continue;
+        };
+        if state
+            .store
+            .journal_silence(s.name.clone(), news, entry)
+            .await?
+        {
+            told += 1;
+        }
+    }
+    if told > 0 {
+        state.wake().await;
+    }
+    Ok(told)
+}
+
+/// Journals that a revoked ingest key was used (`sender.revoked_key`), at most once per key
+/// per [`REVOKED_KEY_EVERY_MINUTES`]: whoever still holds it is trying to send.
+pub async fn revoked_key_used(state: &AppState, key: &vigil_store::IngestKey) {
+    let now = state.now();
+    {
+        let mut last = state.revoked_tries.lock().expect("revoked tries lock");
+        let recent = last.get(&key.name).is_some_and(|t| {
+            now >= *t && now - *t < chrono::Duration::minutes(REVOKED_KEY_EVERY_MINUTES)
+        });
+        if recent {
+            return;
+        }
+        last.insert(key.name.clone(), now);
+    }
+    let mut e = OwnEntry::new(
+        now,
+        &own_entry::system(),
+        "sender.revoked_key",
+        Kind::Access,
+    )
+    .on("sender", key.name.clone(), None)
+    .severity(Severity::Warning)
+    .outcome(vigil_core::Outcome::Denied)
+    .details(json!({
+        "sender": key.name,
+        "revoked_at": key.revoked_at.as_ref().map(vigil_core::event::micros::format),
+    }))
+    .build();
+    e.reason = Some(format!(
+        "ingest key {:?} was revoked but is still being used",
+        key.name
+    ));
+    if let Err(err) = state.append(vec![e]).await {
+        tracing::warn!(error = %err, key = %key.name, "journaling a revoked key's use failed");
+    }
+}
+
+/// Tells the journal of gaps and silences every few seconds, until the server stops.
 pub async fn run(state: AppState) {
     let mut stopping = state.stopping.subscribe();
     loop {
         if let Err(e) = tell(&state).await {
             tracing::warn!(error = %e, "reporting senders' gaps failed; trying again");
+        }
+        if let Err(e) = watch_silences(&state).await {
+            tracing::warn!(error = %e, "watching senders' silences failed; trying again");
         }
         if *stopping.borrow() {
             break;

@@ -158,10 +158,13 @@ pub async fn authenticate_key(state: &AppState, key: &str) -> Result<Ingester, S
         ));
     }
     match state.store.key(&credentials::secret_hash(key)).await {
-        Ok(k) if k.revoked_at.is_some() => Err(SessionError::Unauthenticated(format!(
-            "ingest key {:?} was revoked",
-            k.name
-        ))),
+        Ok(k) if k.revoked_at.is_some() => {
+            super::senders::revoked_key_used(state, &k).await;
+            Err(SessionError::Unauthenticated(format!(
+                "ingest key {:?} was revoked",
+                k.name
+            )))
+        }
         Ok(k) => Ok(Ingester {
             key: k.name,
             sections: k.sections,

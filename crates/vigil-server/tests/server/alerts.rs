@@ -532,7 +532,8 @@ async fn managing_channels_and_rules_is_checked_journaled_and_admin_only() {
         rules["rules"],
         json!([
             {"name": "critical", "q": "severity:critical -section:vigil", "channels": [], "window_minutes": null, "source": "builtin"},
-            {"name": "sign-in-locks", "q": "section:vigil severity:critical", "channels": [], "window_minutes": 15, "source": "builtin"}
+            {"name": "sign-in-locks", "q": "section:vigil severity:critical", "channels": [], "window_minutes": 15, "source": "builtin"},
+            {"name": "senders", "q": "section:vigil action:sender.gap,sender.silent,sender.revoked_key", "channels": [], "window_minutes": 15, "source": "builtin"}
         ])
     );
 
@@ -1006,6 +1007,7 @@ async fn vigil_alerts_manages_channels_and_rules_from_the_command_line() {
         text(&out.stdout),
         "critical\tBuiltin\tseverity:critical -section:vigil\t→ ops\teach match\n\
          sign-in-locks\tBuiltin\tsection:vigil severity:critical\t→ ops\tat most one message per 15 min\n\
+         senders\tBuiltin\tsection:vigil action:sender.gap,sender.silent,sender.revoked_key\t→ ops\tat most one message per 15 min\n\
          wd\tApi\taction:withdrawal.cancel\t→ ops\tat most one message per 15 min\n"
     );
     let out = run(&["alerts", "channel", "test", "ops"]);

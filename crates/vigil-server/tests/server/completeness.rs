@@ -53,6 +53,26 @@ async fn download(s: &TestServer, q: &str, format: &str) -> Vec<u8> {
     bytes
 }
 
+/// Tells the journal what is due now (as the server's watch does every few seconds), and
+/// counts the `sender.gap` and `sender.gap.filled` entries it holds.
+async fn gap_entries(s: &TestServer) -> (usize, usize) {
+    senders::tell(&s.state).await.unwrap();
+    (
+        told(s, "sender.gap").await.len(),
+        told(s, "sender.gap.filled").await.len(),
+    )
+}
+
+/// Watches the senders' silences now (as the server does every few seconds), and counts the
+/// `sender.silent` and `sender.resumed` entries.
+async fn silence_entries(s: &TestServer) -> (usize, usize) {
+    senders::watch_silences(&s.state).await.unwrap();
+    (
+        told(s, "sender.silent").await.len(),
+        told(s, "sender.resumed").await.len(),
+    )
+}
+
 fn ranges(t: &vigil_api::StreamReport) -> Vec<(u64, u64)> {
     t.gaps.iter().map(|g| (g.first, g.last)).collect()
 }
@@ -99,11 +119,12 @@ async fn gaps_open_close_out_of_order_and_are_journaled_once_past_the_grace() {
     assert_eq!(ranges(&stream(&s, None).await), [(4, 4), (6, 6)]);
 
     // Nothing is journaled within the grace period (numbers of concurrent requests arrive out
-    // of order); past it, each open gap once, the oldest first.
-    assert_eq!(senders::tell(&s.state).await.unwrap(), 0);
+    // of order); past it, each open gap once, the oldest first. (The server's own watch runs
+    // beside these calls: what counts is what the journal holds.)
+    assert_eq!(gap_entries(&s).await, (0, 0));
     s.advance(chrono::Duration::seconds(61));
-    assert_eq!(senders::tell(&s.state).await.unwrap(), 3);
-    assert_eq!(senders::tell(&s.state).await.unwrap(), 0);
+    assert_eq!(gap_entries(&s).await, (3, 0));
+    assert_eq!(gap_entries(&s).await, (3, 0));
     let gaps = told(&s, "sender.gap").await;
     let reasons: Vec<&str> = gaps.iter().map(|(r, _)| r.as_str()).collect();
     assert_eq!(
@@ -136,27 +157,27 @@ async fn gaps_open_close_out_of_order_and_are_journaled_once_past_the_grace() {
 
     // 4 arrives: its gap closes, and the journal says so; 6 and 11 stay open.
     send(&s, &[numbered(4, None)]).await;
-    assert_eq!(senders::tell(&s.state).await.unwrap(), 1);
+    assert_eq!(gap_entries(&s).await, (3, 1));
     let filled = told(&s, "sender.gap.filled").await;
     assert_eq!(filled.len(), 1);
     assert_eq!(filled[0].0, "backoffice: event 4 arrived late, all of them");
     assert_eq!(ranges(&stream(&s, None).await), [(6, 6)]);
-    assert_eq!(senders::tell(&s.state).await.unwrap(), 0);
+    assert_eq!(gap_entries(&s).await, (3, 1));
 
     // A reported gap filled in part stays reported once; filled whole, it is told once.
     send(&s, &[numbered(20, Some("c")), numbered(30, Some("c"))]).await;
     s.advance(chrono::Duration::seconds(61));
-    assert_eq!(senders::tell(&s.state).await.unwrap(), 1);
+    assert_eq!(gap_entries(&s).await, (4, 1));
     send(&s, &[numbered(25, Some("c"))]).await;
     assert_eq!(ranges(&stream(&s, Some("c")).await), [(21, 24), (26, 29)]);
     s.advance(chrono::Duration::seconds(61));
-    assert_eq!(senders::tell(&s.state).await.unwrap(), 0);
+    assert_eq!(gap_entries(&s).await, (4, 1));
     let rest: Vec<Value> = (21..30)
         .filter(|n| *n != 25)
         .map(|n| numbered(n, Some("c")))
         .collect();
     send(&s, &rest).await;
-    assert_eq!(senders::tell(&s.state).await.unwrap(), 1);
+    assert_eq!(gap_entries(&s).await, (4, 2));
     let filled = told(&s, "sender.gap.filled").await;
     assert_eq!(
         filled[1].0,
@@ -532,4 +553,165 @@ async fn an_alert_rule_matches_impersonated_balance_changes() {
         1,
         "only the impersonated balance change matched"
     );
+}
+
+/// Moves the server's clock on to the next 10:00 UTC, so that a test's minutes stay within
+/// one clock hour (forward: the store's receipt times never go back).
+fn at_ten(s: &TestServer) {
+    let now = *s.now.lock().unwrap();
+    let mut ten = now.date_naive().and_hms_opt(10, 0, 0).unwrap().and_utc();
+    if ten <= now {
+        ten += chrono::Duration::days(1);
+    }
+    *s.now.lock().unwrap() = ten;
+}
+
+/// `n` events through the ingest key of `client`.
+async fn burst(client: &vigil_client::Client, n: u32) {
+    let batch: Vec<Value> = (0..n).map(event_json).collect();
+    client.ingest(&batch).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_regular_sender_that_falls_silent_is_reported_once_then_when_it_sends_again() {
+    let slack = crate::fakes::Fake::slack().await;
+    let alerts = crate::alerts::alerts(vec![("ops", crate::alerts::slack(&slack))]);
+    // The store receives entries at the test's time: a week of history in a moment.
+    let s = TestServer::builder()
+        .user("alice", &["admin"])
+        .store_clock()
+        .configure(move |c| {
+            c.alerts = alerts;
+            c.senders.quiet.insert("payments".into(), 5);
+            c.senders.quiet.insert("imports".into(), 0);
+        })
+        .start()
+        .await;
+    at_ten(&s);
+    let payments = s
+        .anonymous
+        .with_token(&vigil_testkit::create_key(&s.state, "payments").await);
+    let imports = s
+        .anonymous
+        .with_token(&vigil_testkit::create_key(&s.state, "imports").await);
+    let sporadic = s
+        .anonymous
+        .with_token(&vigil_testkit::create_key(&s.state, "sporadic").await);
+    // A week of backoffice at 10:00, 120 an hour; sporadic once; imports every day too.
+    for day in 0..6 {
+        burst(&s.ingester, 120).await;
+        burst(&imports, 50).await;
+        if day == 0 {
+            burst(&sporadic, 10).await;
+        }
+        s.advance(chrono::Duration::days(1));
+    }
+    // Today, 10:00: all send, then nothing.
+    burst(&s.ingester, 10).await;
+    burst(&payments, 1).await;
+    assert_eq!(silence_entries(&s).await, (0, 0));
+    // Quiet for 6 minutes: payments passed its own limit of 5; backoffice (usually 2 a
+    // minute) not yet its 15.
+    s.advance(chrono::Duration::minutes(6));
+    assert_eq!(silence_entries(&s).await, (1, 0));
+    s.advance(chrono::Duration::minutes(10));
+    assert_eq!(silence_entries(&s).await, (2, 0));
+    assert_eq!(silence_entries(&s).await, (2, 0), "told once");
+    let silent = told(&s, "sender.silent").await;
+    let reasons: Vec<&str> = silent.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "payments has sent nothing for 6 minutes, its limit is 5 minutes",
+            "backoffice has sent nothing for 16 minutes, usually 2 events/min at this hour",
+        ]
+    );
+    assert_eq!(silent[1].1["usual_per_hour"], 120);
+    // Never regular (sporadic) or never to be watched (imports): no report.
+    assert!(!reasons
+        .iter()
+        .any(|r| r.starts_with("sporadic") || r.starts_with("imports")));
+    let all = s.sign_in("alice").await.senders().await.unwrap();
+    let b = all.iter().find(|x| x.name == "backoffice").unwrap();
+    assert!(b.silent_in.is_some());
+
+    // The built-in rule "senders" tells the channel.
+    let got = slack.wait_for(1, std::time::Duration::from_secs(20)).await;
+    assert!(
+        got[0].json().to_string().contains("has sent nothing for"),
+        "{:?}",
+        got[0].json()
+    );
+
+    // Back: reported once, and the report is over.
+    burst(&s.ingester, 1).await;
+    assert_eq!(silence_entries(&s).await, (2, 1));
+    assert_eq!(silence_entries(&s).await, (2, 1));
+    let resumed = told(&s, "sender.resumed").await;
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(resumed[0].0, "backoffice sends again");
+    let all = s.sign_in("alice").await.senders().await.unwrap();
+    assert!(all
+        .iter()
+        .find(|x| x.name == "backoffice")
+        .unwrap()
+        .silent_in
+        .is_none());
+    // The silences and returns on a timeline.
+    let t = s
+        .sign_in("alice")
+        .await
+        .timeline("action:sender.silent,sender.resumed", Some(10))
+        .await
+        .unwrap();
+    assert_eq!(t.buckets.iter().map(|b| b.count).sum::<u64>(), 3);
+}
+
+#[tokio::test]
+async fn a_revoked_key_still_in_use_is_journaled_at_most_once_a_quarter_hour() {
+    let s = TestServer::start().await;
+    let old = vigil_testkit::create_key(&s.state, "old-crm").await;
+    let login: Value = s
+        .raw(Method::POST, "/v1/auth/login")
+        .json(&json!({"name": "alice", "password": crate::support::PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let revoked = s
+        .raw(Method::POST, "/v1/keys/old-crm/revoke")
+        .bearer_auth(login["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let with_old = s.anonymous.with_token(&old);
+    for _ in 0..3 {
+        match with_old.ingest(&[event_json(1)]).await {
+            Err(ClientError::Api {
+                status, message, ..
+            }) => {
+                assert_eq!(status, 401);
+                assert!(message.contains("was revoked"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let used = told(&s, "sender.revoked_key").await;
+    assert_eq!(used.len(), 1);
+    assert_eq!(
+        used[0].0,
+        "ingest key \"old-crm\" was revoked but is still being used"
+    );
+    s.advance(chrono::Duration::minutes(16));
+    assert!(with_old.ingest(&[event_json(2)]).await.is_err());
+    assert_eq!(told(&s, "sender.revoked_key").await.len(), 2);
+    // An unknown key names no sender: nothing is journaled for it.
+    let stranger = s
+        .anonymous
+        .with_token("vik_0000000000000000000000000000000000000000000");
+    assert!(stranger.ingest(&[event_json(3)]).await.is_err());
+    assert_eq!(told(&s, "sender.revoked_key").await.len(), 2);
 }
