@@ -52,9 +52,15 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
-    /// Plans `total` timestamps in `[start, end)`; `rng` draws the per-hour noise now and the
-    /// timestamps later.
-    pub(crate) fn new(start: i64, end: i64, total: u64, rng: &mut ChaCha8Rng) -> Self {
+    /// Plans `total` timestamps in `[start, end)`, none in the clock hour that starts at
+    /// `quiet` if one is given; `rng` draws the per-hour noise now and the timestamps later.
+    pub(crate) fn new(
+        start: i64,
+        end: i64,
+        total: u64,
+        rng: &mut ChaCha8Rng,
+        quiet: Option<i64>,
+    ) -> Self {
         assert!(start < end, "the window must not be empty");
         let mut buckets = Vec::new();
         let mut cumulative = 0.0;
@@ -63,7 +69,10 @@ impl Clock {
             let hour_end = (at.div_euclid(HOUR) + 1) * HOUR;
             let len = hour_end.min(end) - at;
             let noise = rng.gen_range(0.75..1.25);
-            cumulative += rhythm(at) * noise * len as f64 / HOUR as f64;
+            let silent = quiet.is_some_and(|q| at.div_euclid(HOUR) == q.div_euclid(HOUR));
+            if !silent {
+                cumulative += rhythm(at) * noise * len as f64 / HOUR as f64;
+            }
             buckets.push(Bucket {
                 start: at,
                 len,
@@ -154,7 +163,7 @@ mod tests {
 
     fn drain(start: i64, end: i64, total: u64) -> Vec<i64> {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let mut clock = Clock::new(start, end, total, &mut rng);
+        let mut clock = Clock::new(start, end, total, &mut rng, None);
         let mut out = Vec::new();
         while let Some(t) = clock.peek(&mut rng) {
             clock.advance();

@@ -51,8 +51,8 @@
 //!
 //! # The stories
 //!
-//! When the window has at least 7 days and the total is at least 2,000 events, three stories are
-//! woven into the routine (about 110 events). Their ids and addresses are fixed; days are counted
+//! When the window has at least 7 days and the total is at least 2,000 events, six stories are
+//! woven into the routine (about 120 events). Their ids and addresses are fixed; days are counted
 //! back from the UTC date of `until`, "day −1" being the day before it (so with `until` on
 //! 2026-11-30, day −3 is 2026-11-27).
 //!
@@ -76,6 +76,22 @@
 //!    true → false; a quarter of an hour later `batch-bot` auto-approves a withdrawal of more than
 //!    15,000 €. Search `action:role.grant target:staff/y.amrani`, then
 //!    `actor:y.amrani action:settings.update` or `action:settings.update severity:critical`.
+//! 4. **Acting as players.** On day −2 from about 14:00 UTC, the support agent `k.haddad` (Karim
+//!    Haddad) opens five players' accounts *as the player* (`on_behalf_of`), and in three of them
+//!    raises the daily deposit limit tenfold « à la demande du joueur (chat) ». Search
+//!    `has:behalf`, `actor:k.haddad has:behalf` or `behalf:<player id>`.
+//! 5. **One withdrawal, four actors.** On day −1 from 11:00 UTC, under the correlation id
+//!    `wd-<yyyymmdd of day −1>-000417`: `kyc-service` verifies the player, `o.katz` (risk) raises
+//!    the withdrawal limit 5,000 → 15,000 €, `f.mansour` approves a 12,400 € withdrawal in the
+//!    same request as the override, and `batch-bot` pays it out. Open any of them and choose
+//!    "Everything in this action", or search `correlation:wd-…`.
+//! 6. **A quiet hour.** On day −3 nothing happens from 15:00 to 16:00 UTC (the back office was
+//!    down): a hole in the timeline in office hours.
+//!
+//! Every event is numbered by the back office (`source_seq` 1, 2, 3, … in stream `bo-1`), and
+//! with the stories on, 7. **lost events**: at 03:00 UTC on day −5 five numbers are skipped, on
+//! day −2 three: `vigil senders` lists the gaps under the sender `vigil-demo`, and a running
+//! store journals them (`sender.gap`).
 #![forbid(unsafe_code)]
 
 mod actions;
@@ -95,7 +111,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use vigil_core::Event;
 
-use crate::clock::{Clock, DAY};
+use crate::clock::{Clock, DAY, HOUR};
 use crate::world::World;
 
 /// The back-office sections the demo uses (the tests hold the catalogue to them).
@@ -126,6 +142,37 @@ pub struct Demo {
     /// Story events not yet handed out, oldest first.
     stories: VecDeque<Event>,
     remaining: usize,
+    /// The back office's numbering of its events.
+    numbering: Numbering,
+}
+
+/// The back office numbers its events (`source_seq`, stream [`STREAM`]) in the order they
+/// happen; on the nights of [`story::DROPS`] a few numbers are lost on the way.
+#[derive(Debug, Clone)]
+struct Numbering {
+    next: u64,
+    /// When numbers were lost, and how many, oldest first; `drops[dropped..]` are to come.
+    drops: Vec<(i64, u64)>,
+    dropped: usize,
+}
+
+/// The stream the demo's back office numbers its events in.
+pub const STREAM: &str = "bo-1";
+
+impl Numbering {
+    fn number(&mut self, e: &mut Event) {
+        let at = e.occurred_at.timestamp_micros();
+        while let Some(&(when, lost)) = self.drops.get(self.dropped) {
+            if at < when {
+                break;
+            }
+            self.next += lost;
+            self.dropped += 1;
+        }
+        e.source_seq = Some(self.next);
+        e.stream = Some(STREAM.to_owned());
+        self.next += 1;
+    }
 }
 
 impl Demo {
@@ -139,14 +186,28 @@ impl Demo {
         let end = last + 1;
         let start = end - i64::from(days) * DAY;
         let world = World::new(seed);
-        let stories: VecDeque<Event> = if days >= story::MIN_DAYS && total >= story::MIN_TOTAL {
-            story::plan(&world, &mut stream(seed, 2), last).into()
+        let told = days >= story::MIN_DAYS && total >= story::MIN_TOTAL;
+        let last_day = last.div_euclid(DAY);
+        let stories: VecDeque<Event> = if told {
+            let mut all = story::plan(&world, &mut stream(seed, 2), last);
+            all.extend(story::plan_more(&world, &mut stream(seed, 3), last));
+            all.sort_by_key(|e| e.occurred_at);
+            all.into()
         } else {
             VecDeque::new()
         };
         let mut clock_rng = stream(seed, 1);
         let routine = (total - stories.len()) as u64;
-        let clock = Clock::new(start, end, routine, &mut clock_rng);
+        let quiet = told.then(|| (last_day - story::QUIET_DAY) * DAY + story::QUIET_HOUR * HOUR);
+        let clock = Clock::new(start, end, routine, &mut clock_rng, quiet);
+        let drops = if told {
+            story::DROPS
+                .iter()
+                .map(|&(back, lost)| ((last_day - back) * DAY + 3 * HOUR, lost))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Demo {
             world,
             rng: stream(seed, 0),
@@ -154,6 +215,11 @@ impl Demo {
             clock,
             stories,
             remaining: total,
+            numbering: Numbering {
+                next: 1,
+                drops,
+                dropped: 0,
+            },
         }
     }
 
@@ -174,6 +240,12 @@ impl Demo {
     }
 
     fn next_event(&mut self) -> Event {
+        let mut e = self.next_unnumbered();
+        self.numbering.number(&mut e);
+        e
+    }
+
+    fn next_unnumbered(&mut self) -> Event {
         self.remaining -= 1;
         let routine = self.clock.peek(&mut self.clock_rng);
         let story_first = match (self.stories.front(), routine) {

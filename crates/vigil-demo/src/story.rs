@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
-use vigil_core::{Event, Outcome, Severity, Target};
+use vigil_core::{Event, Outcome, Principal, Severity, Target};
 
 use crate::actions::Action;
 use crate::clock::{DAY, HOUR};
@@ -195,6 +195,153 @@ fn escalation(w: &World, rng: &mut ChaCha8Rng, midnight: i64, out: &mut Vec<Even
     ]));
     e.reason = Some("Auto-approved under threshold".to_owned());
     e.severity = Severity::Critical;
+    out.push(e);
+}
+
+/// Story 4: the support agent who acts in players' accounts, on which day, and the players.
+pub(crate) const IMPERSONATOR: &str = "k.haddad";
+const IMPERSONATION_DAY: i64 = 2;
+/// Story 4: the players (indices into the fixed player table); the first three get their
+/// deposit limits raised.
+pub(crate) const IMPERSONATED: [usize; 5] = [211, 642, 977, 1320, 1733];
+
+/// Story 5: the withdrawal followed from request to payout under one correlation id.
+const WORKFLOW_DAY: i64 = 1;
+/// Story 5: its player (an index into the fixed player table).
+pub(crate) const WORKFLOW_PLAYER: usize = 88;
+
+/// Story 6: the back office was down for an hour on this day from 15:00 UTC: nothing happened.
+pub(crate) const QUIET_DAY: i64 = 3;
+pub(crate) const QUIET_HOUR: i64 = 15;
+
+/// Story 7: the nights on which the back office lost events on the way, at 03:00 UTC, and how
+/// many each time.
+pub(crate) const DROPS: [(i64, u64); 2] = [(5, 5), (2, 3)];
+
+/// The stories of completeness (4 and 5), oldest first, from their own random stream so that
+/// the first three keep their minutes.
+pub(crate) fn plan_more(w: &World, rng: &mut ChaCha8Rng, last: i64) -> Vec<Event> {
+    let last_day = last.div_euclid(DAY);
+    let mut events = Vec::new();
+    impersonation(w, rng, (last_day - IMPERSONATION_DAY) * DAY, &mut events);
+    workflow(w, rng, (last_day - WORKFLOW_DAY) * DAY, &mut events);
+    events.sort_by_key(|e| e.occurred_at);
+    events
+}
+
+/// Story 4: from 14:00, a support agent opens five players' accounts as the player, and in
+/// three of them raises the deposit limit, "on the player's request".
+fn impersonation(w: &World, rng: &mut ChaCha8Rng, midnight: i64, out: &mut Vec<Event>) {
+    let who = w.roster.index(IMPERSONATOR);
+    let mut at = midnight + 14 * HOUR + rng.gen_range(0..10 * MINUTE);
+    for (n, &p) in IMPERSONATED.iter().enumerate() {
+        let player = &w.players.list[p];
+        let acting = Principal {
+            kind: Some("player".to_owned()),
+            id: player.id.clone(),
+            name: Some(player.name.clone()),
+        };
+        let mut view = w.skeleton(rng, at, who, Action::PlayerView);
+        view.target = Some(player.target());
+        view.on_behalf_of = Some(acting.clone());
+        view.details = Some(object([("screen", json!("player.cashier"))]));
+        let request = view.request_id.clone();
+        out.push(view);
+        if n < 3 {
+            at += rng.gen_range(MINUTE..3 * MINUTE);
+            let mut raise = w.skeleton(rng, at, who, Action::LimitsChange);
+            raise.target = Some(player.target());
+            raise.on_behalf_of = Some(acting);
+            raise.request_id = request;
+            let before = player.deposit_limit.unwrap_or(eur(500));
+            raise.changes = Some(vec![change(
+                "deposit_limit_daily",
+                money(before),
+                money(before.max(eur(500)) * 10),
+            )]);
+            raise.reason = Some("à la demande du joueur (chat)".to_owned());
+            raise.severity = Severity::Warning;
+            out.push(raise);
+        }
+        at += rng.gen_range(6 * MINUTE..14 * MINUTE);
+    }
+}
+
+/// Story 5: one withdrawal from the KYC check to the payout, four actors, one correlation id;
+/// the limit override and the approval are one request of the back office.
+fn workflow(w: &World, rng: &mut ChaCha8Rng, midnight: i64, out: &mut Vec<Event>) {
+    let player = &w.players.list[WORKFLOW_PLAYER];
+    let day = chrono::DateTime::from_timestamp_micros(midnight)
+        .expect("a day of the window")
+        .format("%Y%m%d");
+    let correlation = format!("wd-{day}-000417");
+    let amount = eur(12_400);
+    let mut at = midnight + 11 * HOUR + rng.gen_range(0..5 * MINUTE);
+    let kyc = w.roster.index("kyc-service");
+    let mut e = w.skeleton(rng, at, kyc, Action::KycUpdate);
+    e.target = Some(player.target());
+    e.changes = Some(vec![change(
+        "kyc_status",
+        json!("pending"),
+        json!("verified"),
+    )]);
+    e.details = Some(object([
+        ("document", json!("passport")),
+        ("check", json!("source_of_funds")),
+    ]));
+    e.correlation_id = Some(correlation.clone());
+    out.push(e);
+
+    at += rng.gen_range(2 * MINUTE..6 * MINUTE);
+    let risk = w.roster.index("o.katz");
+    let mut e = w.skeleton(rng, at, risk, Action::LimitsChange);
+    e.target = Some(player.target());
+    e.changes = Some(vec![change(
+        "withdrawal_limit_daily",
+        money(eur(5_000)),
+        money(eur(15_000)),
+    )]);
+    e.reason = Some("one-off override for a verified big win".to_owned());
+    e.severity = Severity::Warning;
+    e.correlation_id = Some(correlation.clone());
+    let request = e.request_id.clone();
+    out.push(e);
+
+    at += rng.gen_range(20_000_000..50_000_000);
+    let finance = w.roster.index("f.mansour");
+    let mut e = w.skeleton(rng, at, finance, Action::WithdrawalApprove);
+    e.target = Some(Target {
+        kind: "withdrawal".to_owned(),
+        id: format!("WD-{}", rng.gen_range(10_000_000..99_999_999)),
+        name: None,
+    });
+    e.changes = Some(vec![change("status", json!("pending"), json!("approved"))]);
+    e.details = Some(object([
+        ("player_id", json!(player.id)),
+        ("amount", money(amount)),
+        ("currency", json!("EUR")),
+    ]));
+    e.severity = Severity::Critical;
+    e.request_id = request;
+    e.correlation_id = Some(correlation.clone());
+    out.push(e);
+
+    at += rng.gen_range(10 * MINUTE..25 * MINUTE);
+    let batch = w.roster.index("batch-bot");
+    // The payout: the approved withdrawal sent (the balance was debited when it was requested).
+    let withdrawal = out.last().and_then(|e| e.target.clone());
+    let mut e = w.skeleton(rng, at, batch, Action::WithdrawalApprove);
+    e.target = withdrawal;
+    e.changes = Some(vec![change("status", json!("approved"), json!("paid"))]);
+    e.details = Some(object([
+        ("player_id", json!(player.id)),
+        ("amount", money(amount)),
+        ("currency", json!("EUR")),
+        ("method", json!("SEPA transfer")),
+    ]));
+    e.reason = Some("payout sent".to_owned());
+    e.severity = Severity::Critical;
+    e.correlation_id = Some(correlation);
     out.push(e);
 }
 

@@ -193,3 +193,64 @@ fn short_or_small_runs_have_no_stories() {
         assert!(matching(&all, "ip:198.18.7.42").is_empty());
     }
 }
+
+/// The stories of completeness: a support agent acting as players, one withdrawal under one
+/// correlation id, a quiet hour, and numbers lost on two nights.
+#[test]
+fn the_completeness_stories_are_there() {
+    let all = events(20_000, 7, until(), 30);
+    // Day −2 is 2026-11-28, day −3 2026-11-27, day −5 2026-11-25.
+    let acted = matching(&all, "has:behalf");
+    assert_eq!(acted.len(), 8, "five views and three limit raises");
+    assert!(acted.iter().all(
+        |e| e.actor.id == "k.haddad" && e.occurred_at.date_naive().to_string() == "2026-11-28"
+    ));
+    assert!(acted
+        .iter()
+        .all(|e| e.on_behalf_of.as_ref().unwrap().id == e.target.as_ref().unwrap().id));
+    assert_eq!(
+        matching(&all, "has:behalf action:player.limits.change").len(),
+        3
+    );
+
+    let flow = matching(&all, "correlation:wd-20261129-000417");
+    let steps: Vec<&str> = flow.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "player.kyc.update",
+            "player.limits.change",
+            "withdrawal.approve",
+            "withdrawal.approve"
+        ]
+    );
+    let request = flow[1].request_id.clone().unwrap();
+    assert_eq!(matching(&all, &format!("request:{request}")).len(), 2);
+
+    let quiet = matching(&all, "after:2026-11-27T15:00Z before:2026-11-27T16:00Z");
+    assert!(quiet.is_empty(), "the back office was down");
+    assert!(!matching(&all, "after:2026-11-27T14:00Z before:2026-11-27T15:00Z").is_empty());
+
+    // Numbered 1, 2, 3, … in one stream, but for 5 numbers lost on day −5 at 03:00 and 3 on
+    // day −2.
+    let mut lost = Vec::new();
+    for w in all.windows(2) {
+        assert_eq!(w[1].stream.as_deref(), Some(vigil_demo::STREAM));
+        let (a, b) = (w[0].source_seq.unwrap(), w[1].source_seq.unwrap());
+        if b != a + 1 {
+            lost.push((
+                w[1].occurred_at.date_naive().to_string(),
+                w[1].occurred_at.hour(),
+                b - a - 1,
+            ));
+        }
+    }
+    assert_eq!(all[0].source_seq, Some(1));
+    assert_eq!(
+        lost,
+        [
+            ("2026-11-25".to_owned(), 3, 5),
+            ("2026-11-28".to_owned(), 3, 3)
+        ]
+    );
+}
