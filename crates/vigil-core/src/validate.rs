@@ -21,8 +21,9 @@ pub const MAX_BATCH_EVENTS: usize = 1000;
 pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// Longest identifier-like string (ids, action, section, types).
 pub const MAX_NAME: usize = 256;
-/// Largest `source_seq` (the largest signed 64-bit integer, which every backend stores).
-pub const MAX_SOURCE_SEQ: u64 = i64::MAX as u64;
+/// Largest `source_seq`: 2⁵³ − 1, the largest whole number a JSON reader in JavaScript (the
+/// console, most senders) keeps exact.
+pub const MAX_SOURCE_SEQ: u64 = (1 << 53) - 1;
 
 /// A field that is wrong, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -677,7 +678,8 @@ fn source_seq(v: &Value) -> Result<u64> {
     let why = if text.starts_with('-') {
         "must be 0 or more"
     } else if n.as_u64().is_some() || text.bytes().all(|b| b.is_ascii_digit()) {
-        "is over the largest source_seq, 9223372036854775807"
+        "is over the largest source_seq, 9007199254740991 (2⁵³ − 1, the largest whole number \
+         JavaScript keeps exact)"
     } else {
         "must be a whole number (no fraction or exponent)"
     };
@@ -803,8 +805,8 @@ mod tests {
             ),
             (
                 "source_seq",
-                json!(9_223_372_036_854_775_808u64),
-                "source_seq: 9223372036854775808 is over the largest source_seq",
+                json!(9_007_199_254_740_992u64),
+                "source_seq: 9007199254740992 is over the largest source_seq, 9007199254740991",
             ),
             (
                 "correlation_id",
@@ -882,7 +884,7 @@ mod tests {
             "request_id": null, "reason": "=HYPERLINK(\"x\")",
             "details": {"b": 1, "a": {"z": [1, "2", null], "y": true}, "b": 2.0},
             "on_behalf_of": {"type": "player", "id": "12345", "name": "זואי 🎰"},
-            "correlation_id": "wd-7", "source_seq": 9223372036854775807, "stream": "node 2"}"#;
+            "correlation_id": "wd-7", "source_seq": 9007199254740991, "stream": "node 2"}"#;
         let minimal = r#"{"occurred_at":"2026-11-26T09:00:00Z","actor":{"id":"a"},"action":"x","kind":"create","section":"s"}"#;
         let nulls = r#"{"id":null,"occurred_at":"2026-11-26T09:00:00Z","actor":{"id":"a","kind":null},"action":"x","kind":"create","section":"s","target":null,"changes":[],"ip":null,"details":{}}"#;
         for body in [
@@ -941,7 +943,7 @@ mod tests {
             minimal.replace(r#""section":"s""#, r#""section":"s","source_seq":2.0"#),
             minimal.replace(
                 r#""section":"s""#,
-                r#""section":"s","source_seq":9223372036854775808"#,
+                r#""section":"s","source_seq":9007199254740992"#,
             ),
             minimal.replace(r#""section":"s""#, r#""section":"s","stream":"a""#),
             minimal.replace(

@@ -275,10 +275,19 @@ impl<'a> Fields<'a> {
             correlation_id: f[23],
             source_seq: f[24]
                 .map(|n| {
-                    n.parse().map_err(|_| Damaged {
-                        seq,
-                        why: format!("source_seq {n:?} is not a number"),
-                    })
+                    // As the writer writes it: digits, no leading zero, within the limit (a
+                    // body rewritten as `+5` or `05` reads as damaged, not as 5).
+                    let plain = !n.is_empty()
+                        && n.bytes().all(|b| b.is_ascii_digit())
+                        && (n == "0" || !n.starts_with('0'));
+                    plain
+                        .then(|| n.parse::<u64>().ok())
+                        .flatten()
+                        .filter(|v| *v <= vigil_core::validate::MAX_SOURCE_SEQ)
+                        .ok_or_else(|| Damaged {
+                            seq,
+                            why: format!("source_seq {n:?} is not a number the store writes"),
+                        })
                 })
                 .transpose()?,
             stream: f[25],
@@ -618,6 +627,44 @@ mod tests {
                 event: e.clone(),
             };
             assert_eq!(view, stored.view(&stored.view_parts()));
+        }
+    }
+
+    /// A `source_seq` is read back only as the writer writes it: `+5`, `05` or a number over
+    /// the limit would give another text the same hash.
+    #[test]
+    fn a_source_seq_not_written_by_the_store_is_damaged() {
+        let e = &dataset(1, 4)[0];
+        let hash = [7u8; 32];
+        for (text, ok) in [
+            ("0", true),
+            ("5", true),
+            ("9007199254740991", true),
+            ("+5", false),
+            ("05", false),
+            ("-1", false),
+            ("", false),
+            ("9007199254740992", false),
+            ("5 ", false),
+        ] {
+            let mut f: [Option<&str>; FIELDS] = [None; FIELDS];
+            f[0] = Some(&e.actor.id);
+            f[4] = Some(&e.action);
+            f[5] = Some(e.kind.as_str());
+            f[6] = Some(&e.section);
+            f[7] = Some(e.severity.as_str());
+            f[8] = Some(e.outcome.as_str());
+            f[24] = Some(text);
+            let mut raw = Vec::new();
+            encode_fields(0, &f, &mut raw);
+            let view = fields(3, &raw)
+                .unwrap()
+                .view(3, e.id, 5, &hash)
+                .map(|v| v.source_seq);
+            match ok {
+                true => assert_eq!(view.unwrap(), Some(text.parse().unwrap()), "{text:?}"),
+                false => assert!(view.is_err(), "{text:?} read as {view:?}"),
+            }
         }
     }
 

@@ -227,10 +227,14 @@ CREATE TABLE IF NOT EXISTS sender_gap_reports (
     journal_seq  INTEGER PRIMARY KEY,         -- the entry that reported the gap
     sender       TEXT    NOT NULL,
     stream       TEXT    NOT NULL,
-    first        INTEGER NOT NULL,
+    first        INTEGER NOT NULL,            -- the range the entry told of
     last         INTEGER NOT NULL,
+    gaps         INTEGER NOT NULL,            -- how many gaps, and numbers, in it
+    missing      INTEGER NOT NULL,
     filled_in    INTEGER                      -- the entry that told it was filled
 );
+CREATE INDEX IF NOT EXISTS sender_gap_reports_open ON sender_gap_reports (journal_seq)
+    WHERE filled_in IS NULL;
 
 -- Custom roles (schema version 5); the built-in ones are in the code.
 CREATE TABLE IF NOT EXISTS roles (

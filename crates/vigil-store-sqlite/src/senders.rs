@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use vigil_core::Event;
 use vigil_store::{
-    Gap, GapEvent, GapNews, SenderReport, SenderStore, Silence, StoreError, StreamReport,
+    Gap, GapEvent, GapNews, SenderActivity, SenderReport, SenderStore, Silence, StoreError,
+    StreamReport,
 };
 
 use crate::sql::{from_micros, micros};
@@ -288,38 +289,121 @@ fn senders(conn: &Connection, now: i64) -> Result<Vec<SenderReport>, StoreError>
     Ok(out)
 }
 
+/// More due gaps than this in one stream are told in one entry (a sender that skips every
+/// other number makes one entry per pass, not one per gap).
+const TOLD_ONE_BY_ONE: i64 = 10;
+/// At most this many entries about one sender's gaps per pass (a sender opening gaps in many
+/// streams is told of over several passes, and cannot flood the journal or hold back the news
+/// of other senders).
+const PER_SENDER: usize = 10;
+
+/// The gap of `stream` whose first number is the greatest at or below `n`: since gaps never
+/// overlap, the only one that can hold `n`.
+const GAP_AT: &str = "SELECT first, last FROM sender_gaps WHERE sender = ?1 AND stream = ?2
+     AND first <= ?3 ORDER BY first DESC LIMIT 1";
+
 fn gap_news(conn: &Connection, open_before: i64, limit: usize) -> Result<Vec<GapNews>, StoreError> {
     let stream = |s: String| (!s.is_empty()).then_some(s);
-    let mut news: Vec<GapNews> = conn
+    let before = from_micros(open_before);
+    // Per stream, its gaps due to be told.
+    let due: Vec<(String, String, i64, i64, i64, i64, i64)> = conn
         .prepare_cached(
-            "SELECT sender, stream, first, last, opened_at FROM sender_gaps
-             WHERE reported_in IS NULL AND opened_at < ? ORDER BY opened_at, sender, stream, first
-             LIMIT ?",
+            "SELECT sender, stream, c, f, l, o, m FROM (
+                 SELECT sender, stream, count(*) AS c, min(first) AS f, max(last) AS l,
+                     min(opened_at) AS o, sum(last - first + 1) AS m,
+                     row_number() OVER (PARTITION BY sender ORDER BY min(opened_at), stream) AS k
+                 FROM sender_gaps WHERE reported_in IS NULL AND opened_at < ?
+                 GROUP BY sender, stream)
+             WHERE k <= 10 ORDER BY o, sender, stream LIMIT ?",
         )
         .map_err(db)?
         .query_map(params![open_before, limit as i64], |r| {
-            Ok(GapNews {
-                sender: r.get(0)?,
-                stream: stream(r.get(1)?),
-                first: r.get::<_, i64>(2)? as u64,
-                last: r.get::<_, i64>(3)? as u64,
-                what: GapEvent::Open {
-                    since: from_micros(r.get(4)?),
-                },
-            })
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
         })
         .map_err(db)?
         .collect::<Result<_, _>>()
         .map_err(db)?;
+    let mut news: Vec<GapNews> = Vec::new();
+    let mut per_sender: HashMap<String, usize> = HashMap::new();
+    let mut each = conn
+        .prepare_cached(
+            "SELECT first, last, opened_at FROM sender_gaps
+             WHERE sender = ? AND stream = ? AND reported_in IS NULL AND opened_at < ?
+             ORDER BY first",
+        )
+        .map_err(db)?;
+    for (sender, name, count, first, last, since, missing) in due {
+        if news.len() >= limit {
+            break;
+        }
+        let told = per_sender.entry(sender.clone()).or_default();
+        if *told >= PER_SENDER {
+            continue;
+        }
+        if count > TOLD_ONE_BY_ONE {
+            *told += 1;
+            news.push(GapNews {
+                sender,
+                stream: stream(name),
+                first: first as u64,
+                last: last as u64,
+                gaps: count as u64,
+                missing: missing as u64,
+                what: GapEvent::Open {
+                    since: from_micros(since),
+                    before,
+                },
+            });
+            continue;
+        }
+        let gaps: Vec<(i64, i64, i64)> = each
+            .query_map(params![&sender, &name, open_before], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+        for (first, last, since) in gaps {
+            let told = per_sender.entry(sender.clone()).or_default();
+            if *told >= PER_SENDER {
+                break;
+            }
+            *told += 1;
+            news.push(GapNews {
+                sender: sender.clone(),
+                stream: stream(name.clone()),
+                first: first as u64,
+                last: last as u64,
+                gaps: 1,
+                missing: (last - first + 1) as u64,
+                what: GapEvent::Open {
+                    since: from_micros(since),
+                    before,
+                },
+            });
+        }
+    }
     let left = limit.saturating_sub(news.len());
     if left > 0 {
         let filled = conn
             .prepare_cached(
-                "SELECT journal_seq, sender, stream, first, last FROM sender_gap_reports r
-                 WHERE filled_in IS NULL AND NOT EXISTS (
-                     SELECT 1 FROM sender_gaps g WHERE g.sender = r.sender
-                     AND g.stream = r.stream AND g.first <= r.last AND g.last >= r.first)
-                 ORDER BY journal_seq LIMIT ?",
+                // No gap holds any number of the report's range: the gap with the greatest
+                // first number at or below its last ends before its first.
+                "SELECT journal_seq, sender, stream, first, last, gaps, missing FROM (
+                     SELECT r.*, row_number() OVER (PARTITION BY sender ORDER BY journal_seq) AS k
+                     FROM sender_gap_reports r
+                     WHERE filled_in IS NULL AND coalesce((SELECT g.last FROM sender_gaps g
+                         WHERE g.sender = r.sender AND g.stream = r.stream AND g.first <= r.last
+                         ORDER BY g.first DESC LIMIT 1), -1) < r.first)
+                 WHERE k <= 10 ORDER BY journal_seq LIMIT ?",
             )
             .map_err(db)?
             .query_map([left as i64], |r| {
@@ -328,6 +412,8 @@ fn gap_news(conn: &Connection, open_before: i64, limit: usize) -> Result<Vec<Gap
                     stream: stream(r.get(2)?),
                     first: r.get::<_, i64>(3)? as u64,
                     last: r.get::<_, i64>(4)? as u64,
+                    gaps: r.get::<_, i64>(5)? as u64,
+                    missing: r.get::<_, i64>(6)? as u64,
                     what: GapEvent::Filled {
                         reported_in: r.get::<_, i64>(0)? as u64,
                     },
@@ -345,12 +431,18 @@ fn gap_news(conn: &Connection, open_before: i64, limit: usize) -> Result<Vec<Gap
 fn still_true(conn: &Connection, n: &GapNews) -> rusqlite::Result<bool> {
     let stream = n.stream.as_deref().unwrap_or("");
     match n.what {
-        GapEvent::Open { .. } => conn
+        GapEvent::Open { before, .. } => conn
             .prepare_cached(
-                "SELECT 1 FROM sender_gaps WHERE sender = ? AND stream = ? AND first = ?
-                 AND last = ? AND reported_in IS NULL",
+                "SELECT 1 FROM sender_gaps WHERE sender = ? AND stream = ? AND first >= ?
+                 AND last <= ? AND reported_in IS NULL AND opened_at < ?",
             )?
-            .exists(params![&n.sender, stream, n.first as i64, n.last as i64]),
+            .exists(params![
+                &n.sender,
+                stream,
+                n.first as i64,
+                n.last as i64,
+                micros(&before)
+            ]),
         GapEvent::Filled { reported_in } => {
             let open = conn
                 .prepare_cached(
@@ -358,11 +450,12 @@ fn still_true(conn: &Connection, n: &GapNews) -> rusqlite::Result<bool> {
                 )?
                 .exists([reported_in as i64])?;
             let holes = conn
-                .prepare_cached(
-                    "SELECT 1 FROM sender_gaps WHERE sender = ? AND stream = ? AND first <= ?
-                     AND last >= ?",
-                )?
-                .exists(params![&n.sender, stream, n.last as i64, n.first as i64])?;
+                .prepare_cached(GAP_AT)?
+                .query_row(params![&n.sender, stream, n.last as i64], |r| {
+                    r.get::<_, i64>(1)
+                })
+                .optional()?
+                .is_some_and(|last| last >= n.first as i64);
             Ok(open && !holes)
         }
     }
@@ -381,16 +474,11 @@ fn journal_gap_news(
         let seq = chain.append(conn, std::slice::from_ref(&entry))?[0].seq as i64;
         let stream = n.stream.as_deref().unwrap_or("");
         match n.what {
-            GapEvent::Open { .. } => {
+            GapEvent::Open { before, .. } => {
+                // Every gap the entry tells of (one, or all of a stream's that were due).
                 conn.prepare_cached(
                     "UPDATE sender_gaps SET reported_in = ? WHERE sender = ? AND stream = ?
-                     AND first = ?",
-                )
-                .and_then(|mut s| s.execute(params![seq, &n.sender, stream, n.first as i64]))
-                .map_err(db)?;
-                conn.prepare_cached(
-                    "INSERT INTO sender_gap_reports (journal_seq, sender, stream, first, last)
-                     VALUES (?, ?, ?, ?, ?)",
+                     AND first >= ? AND last <= ? AND reported_in IS NULL AND opened_at < ?",
                 )
                 .and_then(|mut s| {
                     s.execute(params![
@@ -398,7 +486,25 @@ fn journal_gap_news(
                         &n.sender,
                         stream,
                         n.first as i64,
-                        n.last as i64
+                        n.last as i64,
+                        micros(&before)
+                    ])
+                })
+                .map_err(db)?;
+                conn.prepare_cached(
+                    "INSERT INTO sender_gap_reports
+                         (journal_seq, sender, stream, first, last, gaps, missing)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        seq,
+                        &n.sender,
+                        stream,
+                        n.first as i64,
+                        n.last as i64,
+                        n.gaps as i64,
+                        n.missing as i64
                     ])
                 })
                 .map_err(db)?;
@@ -414,6 +520,28 @@ fn journal_gap_news(
         told += 1;
     }
     Ok(told)
+}
+
+fn sender_activity(conn: &Connection) -> Result<Vec<SenderActivity>, StoreError> {
+    conn.prepare_cached(
+        "SELECT name, last_at, last_entry, silent_in, silent_last FROM senders ORDER BY name",
+    )
+    .map_err(db)?
+    .query_map([], |r| {
+        let silent_in: Option<i64> = r.get(3)?;
+        let silent_last: Option<i64> = r.get(4)?;
+        Ok(SenderActivity {
+            name: r.get(0)?,
+            last_at: from_micros(r.get(1)?),
+            last_entry: r.get::<_, i64>(2)? as u64,
+            silent: silent_in
+                .zip(silent_last)
+                .map(|(i, l)| (i as u64, l as u64)),
+        })
+    })
+    .map_err(db)?
+    .collect::<Result<_, _>>()
+    .map_err(db)
 }
 
 fn sender_hours(conn: &Connection, from_hour: i64) -> Result<Vec<(String, i64, u64)>, StoreError> {
@@ -467,6 +595,10 @@ fn journal_silence(
 
 #[async_trait]
 impl SenderStore for SqliteStore {
+    async fn sender_activity(&self) -> Result<Vec<SenderActivity>, StoreError> {
+        self.read(sender_activity).await
+    }
+
     async fn sender_hours(&self, from_hour: i64) -> Result<Vec<(String, i64, u64)>, StoreError> {
         self.read(move |conn| sender_hours(conn, from_hour)).await
     }

@@ -42,7 +42,7 @@ pub use annotations::{
 };
 pub use error::StoreError;
 pub use journal::{utc, Cursor, FacetRequest, JournalStore, Page, Search, TimelineRequest, Visit};
-pub use senders::{GapEvent, GapNews, SenderStore, Silence};
+pub use senders::{GapEvent, GapNews, SenderActivity, SenderStore, Silence};
 /// The records a store keeps that travel on the wire as they are: the API's types.
 pub use vigil_api::{
     Appended, Bucket, BucketPlan, Delivery, DeliveryCounts, DeliveryKind, DeliveryStatus,

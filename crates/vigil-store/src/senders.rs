@@ -29,6 +29,10 @@ pub trait SenderStore: Send + Sync + 'static {
     /// out with its entry. Returns how many were journaled.
     async fn journal_gap_news(&self, news: Vec<(GapNews, Event)>) -> Result<u64, StoreError>;
 
+    /// Each sender's newest entry and whether it is reported silent: what the watch of
+    /// silences reads every pass (lighter than [`SenderStore::senders`]).
+    async fn sender_activity(&self) -> Result<Vec<SenderActivity>, StoreError>;
+
     /// How many entries each sender sent in each clock hour from `from_hour` on (hours since
     /// the epoch), as `(sender, hour, entries)`: what a sender's usual rate is learned from.
     async fn sender_hours(&self, from_hour: i64) -> Result<Vec<(String, i64, u64)>, StoreError>;
@@ -43,6 +47,19 @@ pub trait SenderStore: Send + Sync + 'static {
         news: Silence,
         entry: Event,
     ) -> Result<bool, StoreError>;
+}
+
+/// A sender's newest entry, and its silence if one is reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SenderActivity {
+    /// The sender.
+    pub name: String,
+    /// When its newest entry was received.
+    pub last_at: DateTime<Utc>,
+    /// The seq of its newest entry.
+    pub last_entry: u64,
+    /// While reported silent: the entry that said so, and its newest entry then.
+    pub silent: Option<(u64, u64)>,
 }
 
 /// A sender's silence, begun or over.
@@ -68,6 +85,12 @@ pub struct GapNews {
     pub first: u64,
     /// The last missing number.
     pub last: u64,
+    /// How many gaps lie from `first` to `last`: one, or all of a stream's that were due at
+    /// once when there were many (a sender skipping every other number is told of in one
+    /// entry per pass, not one per gap).
+    pub gaps: u64,
+    /// How many numbers they miss.
+    pub missing: u64,
     /// What happened.
     pub what: GapEvent,
 }
@@ -77,8 +100,10 @@ pub struct GapNews {
 pub enum GapEvent {
     /// It has stayed open since then.
     Open {
-        /// When the store first saw it.
+        /// When the store first saw it (the oldest of them).
         since: DateTime<Utc>,
+        /// The gaps told of are those seen before this (past the grace period then).
+        before: DateTime<Utc>,
     },
     /// Every number of the gap reported in this journal entry has arrived since.
     Filled {

@@ -89,7 +89,7 @@ pub fn entries() -> Vec<StoredEvent> {
                     json!({"id": format!("=m-{i}")})
                 },
                 "correlation_id": text,
-                "source_seq": if i % 2 == 0 { json!(i64::MAX) } else { json!(i) },
+                "source_seq": if i % 2 == 0 { json!(vigil_core::validate::MAX_SOURCE_SEQ) } else { json!(i) },
                 "stream": if i % 2 == 0 { json!(text) } else { Value::Null },
                 "changes": [
                     exact(r#"{"field": "balance", "before": 100.10, "after": 12345678901234567890}"#),

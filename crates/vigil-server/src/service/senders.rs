@@ -55,28 +55,36 @@ fn grouped(n: u64) -> String {
     out
 }
 
-/// The journal entry that tells of a gap.
+/// What a piece of gap news covers: `events 10,412–10,419` for one gap, `1,234 events in
+/// 617 gaps between 10 and 2,000` for many.
+fn covered(n: &GapNews) -> String {
+    if n.gaps <= 1 {
+        numbers(n.first, n.last)
+    } else {
+        format!(
+            "{} events in {} gaps between {} and {}",
+            grouped(n.missing),
+            grouped(n.gaps),
+            grouped(n.first),
+            grouped(n.last)
+        )
+    }
+}
+
+/// The journal entry that tells of a gap (or of a stream's many gaps).
 fn entry(state: &AppState, n: &GapNews) -> vigil_core::Event {
-    let count = n.last - n.first + 1;
+    let who = naming(&n.sender, n.stream.as_deref());
     let (action, severity, reason, extra) = match &n.what {
-        GapEvent::Open { since } => (
+        GapEvent::Open { since, .. } => (
             "sender.gap",
             Severity::Warning,
-            format!(
-                "{}: {} never arrived",
-                naming(&n.sender, n.stream.as_deref()),
-                numbers(n.first, n.last)
-            ),
+            format!("{who}: {} never arrived", covered(n)),
             json!({"since": vigil_core::event::micros::format(since)}),
         ),
         GapEvent::Filled { reported_in } => (
             "sender.gap.filled",
             Severity::Info,
-            format!(
-                "{}: {} arrived late, all of them",
-                naming(&n.sender, n.stream.as_deref()),
-                numbers(n.first, n.last)
-            ),
+            format!("{who}: {} arrived late, all of them", covered(n)),
             json!({"reported_in": reported_in}),
         ),
     };
@@ -84,7 +92,8 @@ fn entry(state: &AppState, n: &GapNews) -> vigil_core::Event {
         "sender": n.sender,
         "first": n.first,
         "last": n.last,
-        "missing": count,
+        "missing": n.missing,
+        "gaps": n.gaps,
     });
     if let Some(stream) = &n.stream {
         details["stream"] = json!(stream);
@@ -93,7 +102,7 @@ fn entry(state: &AppState, n: &GapNews) -> vigil_core::Event {
         d.extend(more);
     }
     let mut e = OwnEntry::new(state.now(), &own_entry::system(), action, Kind::Access)
-        .on("sender", n.sender.clone(), n.stream.clone())
+        .on("sender", n.sender.clone(), None)
         .severity(severity)
         .details(details)
         .build();
@@ -174,8 +183,31 @@ pub async fn watch_silences(state: &AppState) -> Result<u64, StoreError> {
         .await?;
     let config = &state.config.senders;
     let mut told = 0;
-    for s in state.store.senders(now).await? {
+    for s in state.store.sender_activity().await? {
         if s.name == own_entry::SENDER {
+            continue;
+        }
+        // Reported silent, and it has sent since: it is back, whatever its limit now.
+        if let Some((silent_in, silent_last)) = s.silent {
+            if s.last_entry > silent_last {
+                let mut e =
+                    OwnEntry::new(now, &own_entry::system(), "sender.resumed", Kind::Access)
+                        .on("sender", s.name.clone(), None)
+                        .details(json!({
+                            "sender": s.name,
+                            "silent_in": silent_in,
+                            "last_entry": s.last_entry,
+                        }))
+                        .build();
+                e.reason = Some(format!("{} sends again", s.name));
+                if state
+                    .store
+                    .journal_silence(s.name.clone(), Silence::Resumed, e)
+                    .await?
+                {
+                    told += 1;
+                }
+            }
             continue;
         }
         let mine: Vec<(i64, u64)> = hours
@@ -194,53 +226,34 @@ pub async fn watch_silences(state: &AppState) -> Result<u64, StoreError> {
             },
         };
         let quiet_minutes = (now - s.last_at).num_seconds() as f64 / 60.0;
-        let (news, entry) = if s.silent_in.is_none() && quiet_minutes >= limit_minutes {
-            let usually = match usual {
-                Some(per_hour) => format!("usually {} at this hour", rate(per_hour)),
-                None => format!("its limit is {limit_minutes} minutes"),
-            };
-            let mut e = OwnEntry::new(now, &own_entry::system(), "sender.silent", Kind::Access)
-                .on("sender", s.name.clone(), None)
-                .severity(Severity::Warning)
-                .details(json!({
-                    "sender": s.name,
-                    "last_at": vigil_core::event::micros::format(&s.last_at),
-                    "last_entry": s.last_entry,
-                    "quiet_minutes": quiet_minutes.floor() as u64,
-                    "limit_minutes": limit_minutes.ceil() as u64,
-                    "usual_per_hour": usual.map(|u| u.round() as u64),
-                }))
-                .build();
-            e.reason = Some(format!(
-                "{} has sent nothing for {} minutes, {usually}",
-                s.name,
-                quiet_minutes.floor() as u64
-            ));
-            (
-                Silence::Silent {
-                    last_entry: s.last_entry,
-                },
-                e,
-            )
-        } else if s.silent_in.is_some() && quiet_minutes < limit_minutes {
-            let mut e = OwnEntry::new(now, &own_entry::system(), "sender.resumed", Kind::Access)
-                .on("sender", s.name.clone(), None)
-                .details(json!({
-                    "sender": s.name,
-                    "silent_in": s.silent_in,
-                    "last_entry": s.last_entry,
-                }))
-                .build();
-            e.reason = Some(format!("{} sends again", s.name));
-            (Silence::Resumed, e)
-        } else {
+        if quiet_minutes < limit_minutes {
             continue;
+        }
+        let usually = match usual {
+            Some(per_hour) => format!("usually {} at this hour", rate(per_hour)),
+            None => format!("its limit is {limit_minutes} minutes"),
         };
-        if state
-            .store
-            .journal_silence(s.name.clone(), news, entry)
-            .await?
-        {
+        let mut e = OwnEntry::new(now, &own_entry::system(), "sender.silent", Kind::Access)
+            .on("sender", s.name.clone(), None)
+            .severity(Severity::Warning)
+            .details(json!({
+                "sender": s.name,
+                "last_at": vigil_core::event::micros::format(&s.last_at),
+                "last_entry": s.last_entry,
+                "quiet_minutes": quiet_minutes.floor() as u64,
+                "limit_minutes": limit_minutes.ceil() as u64,
+                "usual_per_hour": usual.map(|u| u.round() as u64),
+            }))
+            .build();
+        e.reason = Some(format!(
+            "{} has sent nothing for {} minutes, {usually}",
+            s.name,
+            quiet_minutes.floor() as u64
+        ));
+        let news = Silence::Silent {
+            last_entry: s.last_entry,
+        };
+        if state.store.journal_silence(s.name.clone(), news, e).await? {
             told += 1;
         }
     }
@@ -284,6 +297,12 @@ pub async fn revoked_key_used(state: &AppState, key: &vigil_store::IngestKey) {
     ));
     if let Err(err) = state.append(vec![e]).await {
         tracing::warn!(error = %err, key = %key.name, "journaling a revoked key's use failed");
+        // Not journaled: the next use tries again.
+        state
+            .revoked_tries
+            .lock()
+            .expect("revoked tries lock")
+            .remove(&key.name);
     }
 }
 

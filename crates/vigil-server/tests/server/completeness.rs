@@ -643,7 +643,9 @@ async fn a_regular_sender_that_falls_silent_is_reported_once_then_when_it_sends_
         got[0].json()
     );
 
-    // Back: reported once, and the report is over.
+    // Back two hours later, at an hour it is not regular at: reported once, and the report is
+    // over.
+    s.advance(chrono::Duration::hours(2));
     burst(&s.ingester, 1).await;
     assert_eq!(silence_entries(&s).await, (2, 1));
     assert_eq!(silence_entries(&s).await, (2, 1));
@@ -714,4 +716,41 @@ async fn a_revoked_key_still_in_use_is_journaled_at_most_once_a_quarter_hour() {
         .with_token("vik_0000000000000000000000000000000000000000000");
     assert!(stranger.ingest(&[event_json(3)]).await.is_err());
     assert_eq!(told(&s, "sender.revoked_key").await.len(), 2);
+}
+
+/// A sender that skips every other number opens a gap per event: the journal tells of a
+/// stream's many due gaps in one entry, and of their filling in one more.
+#[tokio::test]
+async fn many_gaps_of_one_stream_are_told_in_one_entry() {
+    let s = TestServer::start().await;
+    let odd: Vec<Value> = (0..31).map(|i| numbered(2 * i + 1, Some("odd"))).collect();
+    send(&s, &odd).await;
+    let t = stream(&s, Some("odd")).await;
+    assert_eq!((t.gaps.len(), t.missing), (30, 30));
+    s.advance(chrono::Duration::seconds(61));
+    assert_eq!(gap_entries(&s).await, (1, 0));
+    let told_of = told(&s, "sender.gap").await;
+    assert_eq!(
+        told_of[0].0,
+        "backoffice, stream \"odd\": 30 events in 30 gaps between 2 and 60 never arrived"
+    );
+    assert_eq!(
+        (
+            told_of[0].1["gaps"].as_u64(),
+            told_of[0].1["missing"].as_u64()
+        ),
+        (Some(30), Some(30))
+    );
+    let t = stream(&s, Some("odd")).await;
+    assert!(t.gaps.iter().all(|g| g.reported_in.is_some()));
+    // Half of them arrive: nothing to tell; all of them: one entry.
+    let even: Vec<Value> = (1..=30).map(|i| numbered(2 * i, Some("odd"))).collect();
+    send(&s, &even[..15]).await;
+    assert_eq!(gap_entries(&s).await, (1, 0));
+    send(&s, &even[15..]).await;
+    assert_eq!(gap_entries(&s).await, (1, 1));
+    assert_eq!(
+        told(&s, "sender.gap.filled").await[0].0,
+        "backoffice, stream \"odd\": 30 events in 30 gaps between 2 and 60 arrived late, all of them"
+    );
 }
