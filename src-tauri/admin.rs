@@ -28,6 +28,18 @@ impl Console {
         })
     }
 
+    /// The senders, with what they sent and the numbers of theirs that never arrived (for
+    /// readers of the whole journal and account admins; the store refuses the others).
+    pub async fn senders(&self) -> Result<Vec<vigil_api::SenderReport>, UiError> {
+        let client = self.client()?;
+        self.reach(client.senders().await).await?.ok_or_else(|| {
+            UiError::new(
+                "offline",
+                "The senders are listed by the store, which cannot be reached now.",
+            )
+        })
+    }
+
     /// Users and roles.
     pub async fn accounts(&self) -> Result<Accounts, UiError> {
         let client = self.client()?;

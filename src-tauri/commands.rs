@@ -244,6 +244,11 @@ pub fn outbox_discard(console: State<'_, Console>, n: i64) -> Answer<Outbox> {
 }
 
 #[tauri::command]
+pub async fn senders(console: State<'_, Console>) -> Answer<Vec<vigil_api::SenderReport>> {
+    console.senders().await
+}
+
+#[tauri::command]
 pub async fn accounts(console: State<'_, Console>) -> Answer<Accounts> {
     console.accounts().await
 }

@@ -112,6 +112,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::outbox_retry,
             commands::outbox_discard,
             commands::accounts,
+            commands::senders,
             commands::add_user,
             commands::set_roles,
             commands::revoke_user,

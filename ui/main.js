@@ -10,6 +10,7 @@ import { createSearchScreen } from './search.js';
 import { holds, setUser } from './lib/rights.js';
 import { createAdmin } from './views/admin.js';
 import { initPassword } from './views/password.js';
+import { initSenders } from './views/senders.js';
 
 let screen = null;
 const admin = createAdmin(byId('admin'), {
@@ -31,6 +32,7 @@ function signedIn(session) {
   setUser(session.user);
   showHeader(session);
   admin.setUser(session.user, holds('accounts'));
+  senders.setAllowed(holds('read') || holds('accounts'));
   byId('app-screen').hidden = false;
   screen ??= createSearchScreen();
   screen.start(session);
@@ -38,6 +40,7 @@ function signedIn(session) {
 
 function signedOut(session, message) {
   admin.reset();
+  senders.close();
   setUser(null);
   void screen?.stop();
   byId('app-screen').hidden = true;
@@ -57,6 +60,7 @@ onSignedOut(async (error) => {
 });
 
 initPassword();
+const senders = initSenders((q) => screen?.search(q));
 
 byId('signout').addEventListener('click', async () => {
   const button = byId('signout');

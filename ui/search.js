@@ -320,5 +320,11 @@ export function createSearchScreen() {
     },
     handleKey,
     showProblem,
+    /** Runs a query from elsewhere (the Senders dialog), newest first. */
+    search(q) {
+      order = 'newest';
+      if (detail.isOpen()) closeDetail();
+      filterbar.run(q);
+    },
   };
 }

@@ -410,6 +410,11 @@
     open_incident: write('incident', 'open_incident'),
     pin_entry: write('pin', 'pin_entry'),
     incident_note: write('note', 'incident_note'),
+    // As GET /v1/senders: the store's list, or its refusal for a reader limited to some entries.
+    senders() {
+      if (cfg.sendersRefused) throw err('forbidden', 'listing the senders needs the read right over the whole journal, or the accounts right, which none of "fiona"\'s roles (finance-reader) grants');
+      return cfg.senders ?? [];
+    },
     accounts: admin('accounts'),
     add_user: admin('add_user'),
     set_roles: admin('set_roles'),
