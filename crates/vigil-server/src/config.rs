@@ -360,8 +360,9 @@ token_ttl_hours = 12
 # Senders that number their events (source_seq, per stream): numbers skipped are reported in
 # the journal (action sender.gap) once they have stayed missing this long, and again when they
 # arrive (sender.gap.filled). `vigil senders` and GET /v1/senders list the open gaps.
-# A sender that usually sends at this hour (it did on 4 of the last 7 days, 6 entries an hour
-# or more) and then sends nothing for quiet_minutes (or ten of its usual intervals, if longer)
+# A sender that usually sends at this hour (UTC: it did on 4 of the last 7 days and a week ago,
+# 6 entries an hour or more) and then sends nothing for quiet_minutes (or ten of its usual
+# intervals, if longer)
 # is reported silent (sender.silent), and again when it sends (sender.resumed); so is a
 # revoked ingest key that is still used (sender.revoked_key). The built-in rule "senders" sends
 # them, and gaps, to every channel. [senders.quiet] sets a sender's own limit (0: never).

@@ -148,8 +148,14 @@ const INTERVALS: f64 = 10.0;
 pub const REVOKED_KEY_EVERY_MINUTES: i64 = 15;
 
 /// What a sender usually does at the hour of `now` (UTC), from the `LEARN_DAYS` days before:
-/// its mean entries per hour over the days it sent in that hour, if it is regular then.
+/// its mean entries per hour over the days it sent in that hour, if it is regular then. Regular
+/// also means it sent at this hour a week ago: a back office that rests on Saturdays is not
+/// missed on a Saturday.
 fn usual_per_hour(hours: &[(i64, u64)], now_hour: i64) -> Option<f64> {
+    let week_ago = now_hour - 24 * LEARN_DAYS;
+    if !hours.iter().any(|(h, n)| *h == week_ago && *n > 0) {
+        return None;
+    }
     let counts: Vec<u64> = (1..=LEARN_DAYS)
         .filter_map(|d| {
             let h = now_hour - 24 * d;
@@ -339,5 +345,41 @@ mod tests {
             naming("backoffice", Some("night")),
             "backoffice, stream \"night\""
         );
+    }
+}
+
+#[cfg(test)]
+mod learning {
+    use super::*;
+
+    /// Sent at 10:00 on each of these days back.
+    fn history(days: &[i64], now_hour: i64, n: u64) -> Vec<(i64, u64)> {
+        days.iter().map(|d| (now_hour - 24 * d, n)).collect()
+    }
+
+    #[test]
+    fn regular_means_most_days_and_a_week_ago_at_this_hour() {
+        let now = 500_000;
+        assert_eq!(
+            usual_per_hour(&history(&[1, 2, 3, 4, 5, 6, 7], now, 120), now),
+            Some(120.0)
+        );
+        // A weekday sender on a Saturday: five of the last seven days, but not a week ago.
+        assert_eq!(
+            usual_per_hour(&history(&[1, 2, 3, 4, 5], now, 120), now),
+            None
+        );
+        assert_eq!(
+            usual_per_hour(&history(&[3, 4, 5, 6, 7], now, 120), now),
+            Some(120.0)
+        );
+        // Too few days, or too few entries an hour.
+        assert_eq!(usual_per_hour(&history(&[1, 7, 3], now, 120), now), None);
+        assert_eq!(
+            usual_per_hour(&history(&[1, 2, 3, 4, 5, 6, 7], now, 3), now),
+            None
+        );
+        assert_eq!(rate(120.0), "2 events/min");
+        assert_eq!(rate(40.0), "40 events/hour");
     }
 }

@@ -598,7 +598,7 @@ async fn a_regular_sender_that_falls_silent_is_reported_once_then_when_it_sends_
         .anonymous
         .with_token(&vigil_testkit::create_key(&s.state, "sporadic").await);
     // A week of backoffice at 10:00, 120 an hour; sporadic once; imports every day too.
-    for day in 0..6 {
+    for day in 0..7 {
         burst(&s.ingester, 120).await;
         burst(&imports, 50).await;
         if day == 0 {
