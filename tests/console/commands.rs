@@ -443,3 +443,60 @@ async fn an_ended_session_ends_the_live_tail_and_the_session() {
     );
     assert_eq!(c.session_status().await.state, "signed_out");
 }
+
+/// `senders`: what the store answers for the auditor (each sender with its numbering's gaps),
+/// and its refusal for a reader limited to some entries, passed on with its message.
+#[tokio::test]
+async fn senders_lists_gaps_for_who_may_see_them() {
+    let store = Store::builder()
+        .user(USER, &["auditor"])
+        .user("admin", &["admin"])
+        .start()
+        .await;
+    let numbered = |n: u64| {
+        json!({"occurred_at": "2026-11-20T10:00:00Z", "actor": {"id": "s.vella"},
+               "action": "player.view", "kind": "access", "section": "players",
+               "source_seq": n, "stream": "bo-1"})
+    };
+    store
+        .ingester
+        .ingest(&[numbered(1), numbered(2), numbered(9)])
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = console(dir.path());
+    c.sign_in(&store.url, USER, PASSWORD, false).await.unwrap();
+    let senders = c.senders().await.unwrap();
+    let bo = senders.iter().find(|s| s.name == "backoffice").unwrap();
+    assert_eq!(bo.events, 3);
+    let stream = &bo.streams[0];
+    assert_eq!(stream.stream.as_deref(), Some("bo-1"));
+    assert_eq!(
+        stream
+            .gaps
+            .iter()
+            .map(|g| (g.first, g.last))
+            .collect::<Vec<_>>(),
+        [(3, 8)]
+    );
+
+    // A reader of finance alone is refused, with the store's reason.
+    let admin = store.sign_in("admin").await;
+    admin
+        .add_role(&vigil_api::NewRoleRequest {
+            name: "finance-reader".into(),
+            rights: vec!["read".into()],
+            scope: "section:finance".into(),
+        })
+        .await
+        .unwrap();
+    store.add_user("fiona", &["finance-reader"]).await;
+    let other = tempfile::tempdir().unwrap();
+    let f = console(other.path());
+    f.sign_in(&store.url, "fiona", PASSWORD, false)
+        .await
+        .unwrap();
+    let refused = f.senders().await.unwrap_err();
+    assert_eq!(refused.code, "forbidden", "{refused:?}");
+    assert!(refused.message.contains("the whole journal"), "{refused:?}");
+}

@@ -69,6 +69,7 @@ export function initSenders(search) {
         el('p', { class: 'senders-facts' },
           `${grouped(s.events)} entries, about ${grouped(s.per_hour)} an hour lately; the newest `, time(s.last_at), ` (seq ${s.last_entry})`),
         ...s.streams.flatMap((t) => streamLines(s.name, t)),
+        s.more_streams ? el('p', { class: 'senders-stream', text: `… ${grouped(s.more_streams)} more streams not listed (those with gaps come first)` }) : null,
         journal);
     }));
   }

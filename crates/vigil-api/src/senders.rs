@@ -28,8 +28,12 @@ pub struct SenderReport {
     /// While it is reported silent: the journal entry that said so (`sender.silent`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub silent_in: Option<u64>,
-    /// Its numberings (events sent with `source_seq`), by stream.
+    /// Its numberings (events sent with `source_seq`), by stream: at most 100, those with
+    /// gaps first, then by name.
     pub streams: Vec<StreamReport>,
+    /// How many more streams it has than are listed.
+    #[serde(default)]
+    pub more_streams: u64,
 }
 
 /// One numbering of a sender: the `source_seq` of its events in one `stream`.

@@ -27,6 +27,8 @@ fn db(e: rusqlite::Error) -> StoreError {
 const HOUR: i64 = 3_600_000_000;
 /// At most how many gaps of a stream a report lists.
 const LISTED_GAPS: usize = 1000;
+/// At most how many streams of a sender a report lists (those with gaps first).
+const LISTED_STREAMS: usize = 100;
 
 /// Records the entries just appended (`new`: each event with its seq), in the writer's
 /// transaction.
@@ -228,6 +230,7 @@ fn senders(conn: &Connection, now: i64) -> Result<Vec<SenderReport>, StoreError>
                     events: r.get::<_, i64>(4)? as u64,
                     per_hour: per_hour.round() as u64,
                     silent_in: r.get::<_, Option<i64>>(7)?.map(|n| n as u64),
+                    more_streams: 0,
                     streams: Vec::new(),
                 })
             },
@@ -235,12 +238,25 @@ fn senders(conn: &Connection, now: i64) -> Result<Vec<SenderReport>, StoreError>
         .map_err(db)?
         .collect::<Result<_, _>>()
         .map_err(db)?;
-    let mut streams = conn
+    // The streams listed: those with gaps first, then the others by name, at most
+    // LISTED_STREAMS (a sender may open a stream per batch).
+    let mut with_gaps = conn
+        .prepare_cached("SELECT DISTINCT stream FROM sender_gaps WHERE sender = ? LIMIT ?")
+        .map_err(db)?;
+    let mut by_name = conn
         .prepare_cached(
-            "SELECT stream, low, high, events, repeats, last_repeat,
+            "SELECT stream FROM sender_streams WHERE sender = ? ORDER BY stream LIMIT ?",
+        )
+        .map_err(db)?;
+    let mut count = conn
+        .prepare_cached("SELECT count(*) FROM sender_streams WHERE sender = ?")
+        .map_err(db)?;
+    let mut one = conn
+        .prepare_cached(
+            "SELECT low, high, events, repeats, last_repeat,
                  (SELECT coalesce(sum(last - first + 1), 0) FROM sender_gaps g
                   WHERE g.sender = s.sender AND g.stream = s.stream)
-             FROM sender_streams s WHERE sender = ? ORDER BY stream",
+             FROM sender_streams s WHERE sender = ? AND stream = ?",
         )
         .map_err(db)?;
     let mut gaps = conn
@@ -249,28 +265,40 @@ fn senders(conn: &Connection, now: i64) -> Result<Vec<SenderReport>, StoreError>
              WHERE sender = ? AND stream = ? ORDER BY first LIMIT ?",
         )
         .map_err(db)?;
+    let names = |stmt: &mut rusqlite::CachedStatement<'_>, sender: &str| {
+        stmt.query_map(params![sender, LISTED_STREAMS as i64], |r| {
+            r.get::<_, String>(0)
+        })?
+        .collect::<rusqlite::Result<Vec<String>>>()
+    };
     for s in &mut out {
-        let found: Vec<(String, StreamReport)> = streams
-            .query_map([&s.name], |r| {
-                let stream: String = r.get(0)?;
-                Ok((
-                    stream.clone(),
-                    StreamReport {
-                        stream: (!stream.is_empty()).then_some(stream),
-                        low: r.get::<_, i64>(1)? as u64,
-                        high: r.get::<_, i64>(2)? as u64,
-                        events: r.get::<_, i64>(3)? as u64,
-                        repeats: r.get::<_, i64>(4)? as u64,
-                        last_repeat: r.get::<_, Option<i64>>(5)?.map(|n| n as u64),
-                        missing: r.get::<_, i64>(6)? as u64,
+        let mut listed = names(&mut with_gaps, &s.name).map_err(db)?;
+        listed.sort();
+        let mut others = names(&mut by_name, &s.name).map_err(db)?.into_iter();
+        while listed.len() < LISTED_STREAMS {
+            match others.next() {
+                Some(n) if !listed.contains(&n) => listed.push(n),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        let total: i64 = count.query_row([&s.name], |r| r.get(0)).map_err(db)?;
+        s.more_streams = (total as u64).saturating_sub(listed.len() as u64);
+        for key in listed {
+            let mut report = one
+                .query_row(params![&s.name, &key], |r| {
+                    Ok(StreamReport {
+                        stream: (!key.is_empty()).then(|| key.clone()),
+                        low: r.get::<_, i64>(0)? as u64,
+                        high: r.get::<_, i64>(1)? as u64,
+                        events: r.get::<_, i64>(2)? as u64,
+                        repeats: r.get::<_, i64>(3)? as u64,
+                        last_repeat: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
+                        missing: r.get::<_, i64>(5)? as u64,
                         gaps: Vec::new(),
-                    },
-                ))
-            })
-            .map_err(db)?
-            .collect::<Result<_, _>>()
-            .map_err(db)?;
-        for (key, mut report) in found {
+                    })
+                })
+                .map_err(db)?;
             report.gaps = gaps
                 .query_map(params![&s.name, key, LISTED_GAPS as i64], |r| {
                     Ok(Gap {

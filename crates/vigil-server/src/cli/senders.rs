@@ -58,6 +58,12 @@ fn report(list: &[SenderReport]) -> String {
                 missing.to_string()
             }
         ));
+        if s.more_streams > 0 {
+            gaps.push_str(&format!(
+                "{}: {} more streams not listed (those with gaps come first)\n",
+                s.name, s.more_streams
+            ));
+        }
         for t in &s.streams {
             let who = naming(&s.name, t.stream.as_deref());
             for g in &t.gaps {

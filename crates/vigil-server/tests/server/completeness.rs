@@ -754,3 +754,21 @@ async fn many_gaps_of_one_stream_are_told_in_one_entry() {
         "backoffice, stream \"odd\": 30 events in 30 gaps between 2 and 60 arrived late, all of them"
     );
 }
+
+/// A sender with many streams: the report lists 100, those with gaps first, and counts the
+/// rest.
+#[tokio::test]
+async fn a_sender_with_many_streams_is_listed_in_part_gaps_first() {
+    let s = TestServer::start().await;
+    let many: Vec<Value> = (0..105)
+        .map(|i| numbered(1, Some(&format!("s{i:03}"))))
+        .collect();
+    send(&s, &many).await;
+    send(&s, &[numbered(1, Some("zz")), numbered(5, Some("zz"))]).await;
+    let all = s.reader.senders().await.unwrap();
+    let b = all.iter().find(|x| x.name == "backoffice").unwrap();
+    assert_eq!((b.streams.len(), b.more_streams), (100, 6));
+    assert_eq!(b.streams[0].stream.as_deref(), Some("zz"));
+    assert_eq!(ranges(&b.streams[0]), [(2, 4)]);
+    assert_eq!(b.streams[1].stream.as_deref(), Some("s000"));
+}
