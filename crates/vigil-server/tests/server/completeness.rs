@@ -4,7 +4,7 @@
 use crate::support::{event_json, Start, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use vigil_client::{ClientError, ExportOptions, SearchOptions};
+use vigil_client::{ClientError, SearchOptions};
 use vigil_server::service::senders;
 
 fn numbered(n: u64, stream: Option<&str>) -> Value {
@@ -33,24 +33,6 @@ async fn stream(s: &TestServer, stream: Option<&str>) -> vigil_api::StreamReport
         .find(|t| t.stream.as_deref() == stream)
         .unwrap_or_else(|| panic!("stream {stream:?} in {sender:?}"))
         .clone()
-}
-
-/// The whole file of an export.
-async fn download(s: &TestServer, q: &str, format: &str) -> Vec<u8> {
-    let mut d = s
-        .reader
-        .export(&ExportOptions {
-            q: q.into(),
-            format: format.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut bytes = Vec::new();
-    while let Some(chunk) = d.chunk().await.unwrap() {
-        bytes.extend_from_slice(&chunk);
-    }
-    bytes
 }
 
 /// Tells the journal what is due now (as the server's watch does every few seconds), and
@@ -444,7 +426,12 @@ async fn impersonated_actions_are_found_by_every_path() {
     assert!(by_name.events.is_empty());
 
     // Exports: its own columns in CSV, the object in NDJSON, byte-exact.
-    let text = String::from_utf8(download(&s, "has:behalf", "csv").await).unwrap();
+    let text = String::from_utf8(
+        crate::export::download(&s.reader, "has:behalf", "csv")
+            .await
+            .0,
+    )
+    .unwrap();
     let mut rows = csv::Reader::from_reader(text.as_bytes());
     let headers = rows.headers().unwrap().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
@@ -457,7 +444,9 @@ async fn impersonated_actions_are_found_by_every_path() {
     assert_eq!(&vella[col("on_behalf_of_type")], "player");
     assert_eq!(&vella[col("on_behalf_of_id")], "12345");
     assert_eq!(&vella[col("on_behalf_of_name")], "Zoë \"ז\" Borg");
-    let ndjson = download(&s, "behalf:12345", "ndjson").await;
+    let ndjson = crate::export::download(&s.reader, "behalf:12345", "ndjson")
+        .await
+        .0;
     let first: Value =
         serde_json::from_slice(ndjson.split(|b| *b == b'\n').next().unwrap()).unwrap();
     assert_eq!(first["on_behalf_of"], acted["on_behalf_of"]);
