@@ -138,7 +138,7 @@ impl JournalStore for SqliteStore {
 
     async fn scan(&self, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let codec = self.inner.codec.clone();
-        self.read(move |conn| scan_sync(conn, &codec, from_seq, limit))
+        self.read_with(true, move |conn| scan_sync(conn, &codec, from_seq, limit))
             .await
     }
 
@@ -187,16 +187,23 @@ impl JournalStore for SqliteStore {
             .read(move |conn| tree::batch_leaves(conn, &seqs, size))
             .await?;
         // The root's two children on two connections (two cores): a scattered selection's proof
-        // hashes most of the journal's leaves below the kept subtrees.
+        // hashes most of the journal's leaves below the kept subtrees (read without the memory
+        // map, like an export's rows).
         match vigil_core::merkle::batch_halves(&leaves, size) {
             None => {
-                self.read(move |conn| tree::batch_within(conn, &leaves, 0, size, size))
-                    .await
+                self.read_with(true, move |conn| {
+                    tree::batch_within(conn, &leaves, 0, size, size)
+                })
+                .await
             }
             Some((mid, left, right)) => {
                 let (left, right) = tokio::join!(
-                    self.read(move |conn| tree::batch_within(conn, &left, 0, mid, size)),
-                    self.read(move |conn| tree::batch_within(conn, &right, mid, size, size)),
+                    self.read_with(true, move |conn| {
+                        tree::batch_within(conn, &left, 0, mid, size)
+                    }),
+                    self.read_with(true, move |conn| {
+                        tree::batch_within(conn, &right, mid, size, size)
+                    }),
                 );
                 let mut nodes = left?;
                 nodes.extend(right?);
@@ -210,7 +217,9 @@ impl JournalStore for SqliteStore {
     }
 
     async fn chain_hashes(&self, from: u64, limit: usize) -> Result<Vec<Hash>, StoreError> {
-        self.read(move |conn| tree::chain_hashes(conn, from, limit))
+        // A stretch of the journal read once (the signer's start reads all of it): without the
+        // memory map, so that its pages do not count in the server's memory.
+        self.read_with(true, move |conn| tree::chain_hashes(conn, from, limit))
             .await
     }
 

@@ -182,8 +182,9 @@ impl SqliteStore {
         let codec = Arc::new(body::Codec::load(&conn).map_err(db)?);
         let index = match index_masking {
             Some(personal_fields) => {
+                // The index reads the whole journal when it is built: without the memory map.
                 let journal = JournalReader {
-                    conn: Mutex::new(open_connection(path).map_err(db)?),
+                    conn: Mutex::new(open_bulk_connection(path).map_err(db)?),
                     codec: codec.clone(),
                 };
                 Some(Arc::new(SearchIndex::open_with(
