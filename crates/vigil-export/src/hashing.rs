@@ -18,6 +18,11 @@ impl<W> Hashing<W> {
         }
     }
 
+    /// Passes bytes on to `inner` and goes on with `digest` (of the bytes written before).
+    pub(crate) fn continuing(inner: W, digest: Sha256) -> Self {
+        Hashing { inner, digest }
+    }
+
     /// The destination and the SHA-256 (hex) of every byte written to it.
     pub(crate) fn finish(self) -> (W, String) {
         (self.inner, hex::encode(self.digest.finalize()))

@@ -57,13 +57,13 @@ impl<W: Write> JsonOut<W> {
     pub(crate) fn finish(
         mut self,
         about: &About,
-        proof: Option<&[u8]>,
+        proof: Option<&crate::proof::ExportProof>,
     ) -> Result<(W, String), ExportError> {
         self.out.write_all(b"\n],\n\"about\":")?;
         serde_json::to_writer_pretty(&mut self.out, about)?;
         if let Some(proof) = proof {
             self.out.write_all(b",\n\"proof\":")?;
-            self.out.write_all(proof)?;
+            serde_json::to_writer(&mut self.out, proof)?;
         }
         self.out.write_all(b"}\n")?;
         let hashing = self

@@ -298,7 +298,7 @@ impl<W: Write + Send> Exporter<W> {
         let proof = match proof {
             Some(Ok(p)) if proven => {
                 about.checkpoint = Some(p.checkpoint.checkpoint.size);
-                Some(serde_json::to_vec(p)?)
+                Some(p)
             }
             Some(Err(why)) if proven => {
                 about.no_proof = Some(why);
@@ -318,22 +318,20 @@ impl<W: Write + Send> Exporter<W> {
                 w.finish(&about)?
             }
             Out::Json(w) => {
-                let (out, file_sha256) = w.finish(&about, proof.as_deref())?;
+                let (out, file_sha256) = w.finish(&about, proof)?;
                 about.file_sha256 = Some(file_sha256);
                 out
             }
             Out::Ndjson(mut w) => {
-                // The proof is the last line: `{"proof":{…}}`, under the file's digest.
-                let mut file = rows_digest;
-                if let Some(proof) = &proof {
-                    let mut line = Vec::with_capacity(proof.len() + 11);
-                    line.extend_from_slice(b"{\"proof\":");
-                    line.extend_from_slice(proof);
-                    line.extend_from_slice(b"}\n");
-                    w.write_all(&line)?;
-                    file.update(&line);
+                // The proof is the last line: `{"proof":{…}}`, under the file's digest, written
+                // as it is serialized (a scattered selection's proof is tens of megabytes).
+                let mut file = hashing::Hashing::continuing(&mut w, rows_digest);
+                if let Some(proof) = proof {
+                    file.write_all(b"{\"proof\":")?;
+                    serde_json::to_writer(&mut file, proof)?;
+                    file.write_all(b"}\n")?;
                 }
-                about.file_sha256 = Some(hex::encode(file.finalize()));
+                about.file_sha256 = Some(file.finish().1);
                 w.into_inner()
                     .map_err(|e| ExportError::Io(e.into_error()))?
             }

@@ -34,9 +34,31 @@ pub struct ExportProof {
     pub checkpoint: SignedText,
     /// `[seq, hash]`: the chain hash (hex) of entry `seq - 1`, for each row whose predecessor
     /// is not in the file (none for seq 1), by seq.
-    pub prev: Vec<(u64, String)>,
+    pub prev: Vec<(u64, HexHash)>,
     /// The batch proof's hashes (hex), left to right.
-    pub nodes: Vec<String>,
+    pub nodes: Vec<HexHash>,
+}
+
+/// A hash, written as 64 hex digits. Kept as its 32 bytes: a scattered selection's proof has
+/// hundreds of thousands of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HexHash(pub Hash);
+
+impl Serialize for HexHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut text = [0u8; 64];
+        hex::encode_to_slice(self.0, &mut text).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
+    }
+}
+
+impl<'de> Deserialize<'de> for HexHash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        vigil_core::chain::decode(&text)
+            .map(HexHash)
+            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not 64 hex digits")))
+    }
 }
 
 /// A checkpoint with the exact text its signature is over (for checks with OpenSSL alone).
@@ -58,8 +80,8 @@ impl ExportProof {
                 text: checkpoint.text(),
                 checkpoint,
             },
-            prev: prev.into_iter().map(|(s, h)| (s, hex::encode(h))).collect(),
-            nodes: nodes.iter().map(hex::encode).collect(),
+            prev: prev.into_iter().map(|(s, h)| (s, HexHash(h))).collect(),
+            nodes: nodes.into_iter().map(HexHash).collect(),
         }
     }
 }
@@ -296,16 +318,14 @@ pub fn check(path: &Path, keys: &[PublicKey]) -> Result<Proven, String> {
         return Err("the checkpoint's text is not what its size, root, time and key say".into());
     }
     let mut prev: HashMap<u64, Hash> = HashMap::new();
-    for (seq, h) in &proof.prev {
-        let h = vigil_core::chain::decode(h)
-            .ok_or_else(|| format!("the proof's hash before entry {seq} is not 64 hex digits"))?;
-        if !hashes.contains_key(seq) || *seq == 1 || hashes.contains_key(&(seq - 1)) {
+    for &(seq, HexHash(h)) in &proof.prev {
+        if !hashes.contains_key(&seq) || seq == 1 || hashes.contains_key(&(seq - 1)) {
             return Err(format!(
                 "the proof gives the hash before entry {seq}, which the file does not need: a row \
                  was removed or the proof was changed"
             ));
         }
-        prev.insert(*seq, h);
+        prev.insert(seq, h);
     }
     // Second pass: each row's content against its hash, the rows' digest and order.
     // The order is the About's; without one, whichever the first two rows show.
@@ -380,11 +400,7 @@ pub fn check(path: &Path, keys: &[PublicKey]) -> Result<Proven, String> {
         .map(|(seq, h)| (seq - 1, merkle::leaf(h)))
         .collect();
     leaves.sort_unstable_by_key(|(i, _)| *i);
-    let nodes = proof
-        .nodes
-        .iter()
-        .map(|h| vigil_core::chain::decode(h).ok_or("a hash of the proof is not 64 hex digits"))
-        .collect::<Result<Vec<Hash>, _>>()?;
+    let nodes: Vec<Hash> = proof.nodes.iter().map(|h| h.0).collect();
     if !leaves.is_empty() {
         merkle::verify_batch(&leaves, cp.size, &nodes, &cp.root).map_err(|e| {
             format!(
