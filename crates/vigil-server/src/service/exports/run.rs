@@ -536,8 +536,9 @@ impl vigil_store::Visit for Encode {
 }
 
 /// After a large export the pages' and the deflater's buffers are freed: give them back to the
-/// system rather than keep them resident until the next one. At most once in ten seconds (it
-/// walks the allocator's arenas, holding each one's lock), off the async workers.
+/// system rather than keep them resident until the next one. At most once in two seconds (it
+/// walks the allocator's arenas, holding each one's lock, for a few milliseconds; once in ten
+/// let exports one after the other add 3 MB each until the next), off the async workers.
 fn release_after(rows: u64) {
     use std::sync::atomic::{AtomicU64, Ordering};
     static LAST: AtomicU64 = AtomicU64::new(0);
@@ -548,7 +549,7 @@ fn release_after(rows: u64) {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let last = LAST.load(Ordering::Relaxed);
-    if now >= last + 10
+    if now >= last + 2
         && LAST
             .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()
