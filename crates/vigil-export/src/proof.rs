@@ -54,10 +54,26 @@ impl Serialize for HexHash {
 
 impl<'de> Deserialize<'de> for HexHash {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-        vigil_core::chain::decode(&text)
-            .map(HexHash)
-            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not 64 hex digits")))
+        struct Hex;
+        impl serde::de::Visitor<'_> for Hex {
+            type Value = HexHash;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a hash: 64 hex digits")
+            }
+
+            // The text read is never repeated in the error: a hostile file's would be as long
+            // as the file.
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<HexHash, E> {
+                vigil_core::chain::decode(text).map(HexHash).ok_or_else(|| {
+                    E::custom(format!(
+                        "a hash of {} characters that is not 64 hex digits",
+                        text.chars().count()
+                    ))
+                })
+            }
+        }
+        deserializer.deserialize_str(Hex)
     }
 }
 
@@ -607,5 +623,32 @@ impl Comparing {
         } else {
             Err(self.difference(self.at).to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_read_and_write_as_64_hex_digits_and_a_bad_one_is_not_echoed() {
+        let h = HexHash([0xab; 32]);
+        let text = serde_json::to_string(&h).unwrap();
+        assert_eq!(text, format!("\"{}\"", "ab".repeat(32)));
+        assert_eq!(serde_json::from_str::<HexHash>(&text).unwrap(), h);
+        // Upper case reads too, as the hex crate decodes it.
+        let upper = format!("\"{}\"", "AB".repeat(32));
+        assert_eq!(serde_json::from_str::<HexHash>(&upper).unwrap(), h);
+        for bad in ["ab".repeat(31), "zz".repeat(32), "\u{300}".repeat(100_000)] {
+            let e = serde_json::from_str::<HexHash>(&serde_json::to_string(&bad).unwrap())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("is not 64 hex digits"), "{e}");
+            assert!(e.len() < 120, "the hostile text is not repeated: {e}");
+        }
+        assert!(
+            serde_json::from_str::<HexHash>("12").is_err(),
+            "a number is no hash"
+        );
     }
 }
