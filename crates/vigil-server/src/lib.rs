@@ -105,6 +105,22 @@ pub fn open_journal(config: &config::ServerConfig) -> anyhow::Result<AppState> {
     Ok(state(store, config))
 }
 
+/// The journal opened to be checked and never changed ([`vigil_store_sqlite::SqliteStore::open_read_only`]):
+/// for `vigil verify` on a database file.
+pub fn open_journal_read_only(config: &config::ServerConfig) -> anyhow::Result<AppState> {
+    let store = vigil_store_sqlite::SqliteStore::open_read_only(
+        &config.database,
+        vigil_store_sqlite::system_clock(),
+    )
+    .with_context(|| {
+        format!(
+            "opening the journal at {} to check it",
+            config.database.display()
+        )
+    })?;
+    Ok(state(store, config))
+}
+
 fn state(store: vigil_store_sqlite::SqliteStore, config: &config::ServerConfig) -> AppState {
     AppState {
         store: Arc::new(store),

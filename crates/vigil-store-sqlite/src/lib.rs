@@ -78,6 +78,8 @@ struct Inner {
     clock: Clock,
     /// The dictionaries the journal's bodies are compressed with.
     codec: Arc<body::Codec>,
+    /// Opened to read and nothing else ([`SqliteStore::open_read_only`]).
+    read_only: bool,
 }
 
 impl Drop for Inner {
@@ -115,7 +117,21 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// `vigil.db` → `vigil.db.index`.
+/// A connection that can only read (SQLite refuses any write on it), for a journal opened with
+/// [`SqliteStore::open_read_only`]. Without the memory map: the file is read once.
+fn open_read_only_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "query_only", true)?;
+    conn.pragma_update(None, "cache_size", -8_192)?;
+    conn.pragma_update(None, "mmap_size", 0)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(conn)
+}
+
 /// A connection for reading much of the journal once: without a memory map (the pages would
 /// all count in the process's memory) and with a 2 MiB cache, enough for the tree's inner pages
 /// (each leaf is read once; the OS keeps the file cached). A pooled connection keeps its cache:
@@ -127,6 +143,7 @@ fn open_bulk_connection(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// `vigil.db` → `vigil.db.index`.
 fn index_dir(path: &Path) -> PathBuf {
     let mut name = path
         .file_name()
@@ -159,6 +176,59 @@ impl SqliteStore {
     /// verify while a server may be running on the same file. Searches answer `Unavailable`.
     pub fn open_journal(path: &Path, clock: Clock) -> Result<Self, StoreError> {
         Self::open_with(path, clock, None)
+    }
+
+    /// Opens the journal to read it and nothing else, for `vigil verify`: the file is opened
+    /// read-only (SQLite refuses any write), nothing is migrated or brought up to date (the kept
+    /// Merkle tree is not caught up, a write-ahead log is not checkpointed into the file), and
+    /// no writer runs, so that checking a journal never changes the file checked: its SHA-256 is
+    /// the same after as before. A journal of another schema version than this vigil's is
+    /// refused with what to do, since reading it would need the upgrade `vigil serve` makes.
+    pub fn open_read_only(path: &Path, clock: Clock) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::NotFound(format!(
+                "no journal at {}",
+                path.display()
+            )));
+        }
+        let conn = open_read_only_connection(path).map_err(db)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(db)?;
+        if version != schema::VERSION {
+            let message = match version {
+                0 => format!("{} is not a Vigil journal", path.display()),
+                v if v > schema::VERSION => format!(
+                    "the journal has schema version {v}, newer than this vigil understands ({}):                      verify it with the vigil that wrote it",
+                    schema::VERSION
+                ),
+                v => format!(
+                    "the journal has schema version {v}, and this vigil reads version {}: it is                      checked as it is, never changed, so verify it with the vigil that wrote it,                      or upgrade a copy (start `vigil serve --database COPY` once) and verify the copy",
+                    schema::VERSION
+                ),
+            };
+            return Err(StoreError::Invalid {
+                message,
+                field: None,
+            });
+        }
+        let head_seq = writer::head_seq(&conn).map_err(db)?;
+        let codec = Arc::new(body::Codec::load(&conn).map_err(db)?);
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(None),
+                writer_thread: Mutex::new(None),
+                readers: Mutex::new(vec![conn]),
+                bulk_readers: Mutex::new(Vec::new()),
+                index: None,
+                head: Arc::new(AtomicU64::new(head_seq)),
+                awaited: AtomicU64::new(head_seq),
+                clock,
+                codec,
+                read_only: true,
+            }),
+        })
     }
 
     /// With an index (masking these personal fields) or without.
@@ -222,6 +292,7 @@ impl SqliteStore {
                 awaited: AtomicU64::new(head_seq),
                 clock,
                 codec,
+                read_only: false,
             }),
         })
     }
@@ -309,6 +380,7 @@ impl SqliteStore {
             let pooled = pool.lock().expect("pool lock").pop();
             let conn = match pooled {
                 Some(c) => c,
+                None if inner.read_only => open_read_only_connection(&inner.path).map_err(db)?,
                 None if bulk => open_bulk_connection(&inner.path).map_err(db)?,
                 None => open_connection(&inner.path).map_err(db)?,
             };
@@ -338,6 +410,9 @@ impl SqliteStore {
             Some(writer) => writer.send(job),
             None => false,
         };
+        if !sent && self.inner.read_only {
+            return Err(StoreError::backend(ReadOnly));
+        }
         if !sent {
             return Err(StoreError::backend(WriterGone));
         }
@@ -377,3 +452,8 @@ impl SqliteStore {
 #[derive(Debug, thiserror::Error)]
 #[error("the journal writer has stopped")]
 struct WriterGone;
+
+/// A write asked of a journal opened read-only.
+#[derive(Debug, thiserror::Error)]
+#[error("the journal was opened to be checked, read-only: nothing can be written to it")]
+struct ReadOnly;

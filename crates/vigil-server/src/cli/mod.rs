@@ -129,6 +129,14 @@ impl Database {
             ..ServerConfig::default()
         })
     }
+
+    /// The journal, opened to be read and never changed (`vigil verify`).
+    fn open_read_only(&self) -> anyhow::Result<AppState> {
+        crate::open_journal_read_only(&ServerConfig {
+            database: self.path()?,
+            ..ServerConfig::default()
+        })
+    }
 }
 
 /// Who acts, on which journal: the command line's operator, who can open the database file.

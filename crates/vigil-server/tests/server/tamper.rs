@@ -152,7 +152,7 @@ async fn verify(db: &Path, key: &PublicKey) -> Verification {
         database: db.to_owned(),
         ..ServerConfig::default()
     };
-    let state = vigil_server::open_journal(&config).unwrap();
+    let state = vigil_server::open_journal_read_only(&config).unwrap();
     integrity::verify(&state, vec![*key], Vec::new(), None)
         .await
         .unwrap()
@@ -637,11 +637,25 @@ async fn vigil_verify_exits_1_naming_the_fault_and_checks_the_key_it_is_given() 
     )
     .unwrap();
     tamper(&j, &db, 7, &mut Dice(3)).await;
-    // A thorough intruder removes the kept subtrees too (made again from the rewritten hashes
-    // when the file is next opened).
+    // A thorough intruder removes the kept subtrees too, and has them made again from the
+    // rewritten hashes by opening the file as a server does (`vigil verify` itself changes
+    // nothing: it would name the missing subtrees).
     intrude(&db)
         .execute_batch("DELETE FROM checkpoints; DELETE FROM merkle_nodes;")
         .unwrap();
+    let (code, out, _) = run(&db, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("the store's kept Merkle tree lacks entries 1–256"),
+        "{out}"
+    );
+    drop(
+        vigil_server::open_journal(&ServerConfig {
+            database: db.clone(),
+            ..ServerConfig::default()
+        })
+        .unwrap(),
+    );
     let (code, out, _) = run(&db, &[]);
     assert_eq!(
         code,
@@ -910,4 +924,109 @@ async fn a_journal_missing_an_entry_and_its_tree_still_opens_for_verify_to_name_
         "{:?}",
         found.problems
     );
+}
+
+/// `vigil verify` reads the file it checks and never changes it: the SHA-256 of the database
+/// (and of the write-ahead log a server left beside it) is the same after as before, also where
+/// opening it as a server does would write (a kept tree behind the journal, a log not yet folded
+/// into the file, an older schema).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vigil_verify_never_changes_the_file_it_checks() {
+    use sha2::{Digest, Sha256};
+    let j = journal(700, 11).await;
+    let work = tempfile::tempdir().unwrap();
+    let digest = |p: &Path| hex::encode(Sha256::digest(std::fs::read(p).unwrap()));
+    let verify_cli = |db: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["verify", "--database", db.to_str().unwrap()])
+            .arg(format!("--key={}", j.public.to_base64()))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+
+    // A clean journal: verified, unchanged.
+    let db = copy(&j, work.path());
+    let before = digest(&db);
+    let (code, out, err) = verify_cli(&db);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!("verified {} entries", j.size)),
+        "{out}"
+    );
+    assert_eq!(digest(&db), before, "verify changed the file it checked");
+
+    // The newest kept subtree removed: a read-write open would make it again; verify names it
+    // and leaves the file as it found it.
+    intrude(&db)
+        .execute_batch("DELETE FROM merkle_nodes WHERE id = (SELECT max(id) FROM merkle_nodes)")
+        .unwrap();
+    let before = digest(&db);
+    let (code, out, _) = verify_cli(&db);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("the store's kept Merkle tree lacks entries"),
+        "{out}"
+    );
+    assert_eq!(digest(&db), before, "verify made the kept tree again");
+
+    // A process that holds the journal open with entries still in its write-ahead log: they
+    // are read (and verified) from the log, and neither the file nor the log changes.
+    let db = copy(&j, work.path());
+    let holder = vigil_server::open_journal(&ServerConfig {
+        database: db.clone(),
+        ..ServerConfig::default()
+    })
+    .unwrap();
+    holder.store.append(dataset(5, 999)).await.unwrap();
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    assert!(
+        std::fs::metadata(&wal).unwrap().len() > 0,
+        "the new entries are in the log"
+    );
+    let (file, log) = (digest(&db), digest(&wal));
+    let (code, out, err) = verify_cli(&db);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!("verified {} entries", j.size + 5)),
+        "{out}"
+    );
+    assert_eq!(
+        (digest(&db), digest(&wal)),
+        (file, log),
+        "verify folded the log into the file or wrote to it"
+    );
+    drop(holder);
+
+    // A journal of an older schema: refused with what to do, not upgraded.
+    let db = copy(&j, work.path());
+    intrude(&db)
+        .execute_batch("PRAGMA user_version = 9")
+        .unwrap();
+    let before = digest(&db);
+    let (code, _, err) = verify_cli(&db);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("schema version 9") && err.contains("upgrade a copy"),
+        "{err}"
+    );
+    assert_eq!(
+        digest(&db),
+        before,
+        "verify upgraded the journal it checked"
+    );
+
+    // Not a journal at all.
+    let other = work.path().join("other.db");
+    Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let (code, _, err) = verify_cli(&other);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("is not a Vigil journal"), "{err}");
 }
