@@ -186,7 +186,9 @@ impl Drop for Waiting<'_> {
 /// The index and its follower thread. Dropping it stops the thread.
 pub struct SearchIndex {
     fields: Fields,
-    reader: IndexReader,
+    /// Replaced by the follower when it builds the index anew (its folder was removed or
+    /// damaged while the store ran).
+    reader: Arc<std::sync::RwLock<IndexReader>>,
     indexed: tokio::sync::watch::Receiver<u64>,
     shared: Arc<Shared>,
     dir: PathBuf,
@@ -254,11 +256,7 @@ impl SearchIndex {
         let lock = lock(dir)?;
         let (mut index, fields, indexed) = open_or_create(dir, journal.as_ref(), head, &prefix)?;
         index.set_multithread_executor(2).map_err(index_error)?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(index_error)?;
+        let reader = Arc::new(std::sync::RwLock::new(new_reader(&index)?));
         let (tx, rx) = tokio::sync::watch::channel(indexed);
         let shared = Arc::new(Shared {
             target: Mutex::new(Target { head, stop: false }),
@@ -270,6 +268,7 @@ impl SearchIndex {
         });
         let (started_tx, started) = std::sync::mpsc::sync_channel(1);
         let (reader_for_follower, shared_for_follower) = (reader.clone(), shared.clone());
+        let dir_for_follower = dir.to_owned();
         let follower = std::thread::Builder::new()
             .name("vigil-index".into())
             .spawn(move || {
@@ -279,13 +278,10 @@ impl SearchIndex {
                 if nice > 0 {
                     vigil_alloc::background_thread(nice);
                 }
-                let threads = std::thread::available_parallelism()
-                    .map_or(1, |n| n.get())
-                    .clamp(1, 2);
-                let writer = match index.writer_with_num_threads(threads, threads * 48_000_000) {
+                let writer = match new_writer(&index) {
                     Ok(w) => w,
                     Err(e) => {
-                        let _ = started_tx.send(Err(index_error(e)));
+                        let _ = started_tx.send(Err(e));
                         return;
                     }
                 };
@@ -298,6 +294,8 @@ impl SearchIndex {
                     journal,
                     reader: reader_for_follower,
                     shared: shared_for_follower,
+                    dir: dir_for_follower,
+                    broken: false,
                     indexed: tx,
                 }
                 .run()
@@ -320,6 +318,14 @@ impl SearchIndex {
             follower: Some(follower),
             _lock: lock,
         })
+    }
+
+    /// A searcher over the last commit the follower reloaded.
+    fn searcher(&self) -> tantivy::Searcher {
+        self.reader
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .searcher()
     }
 
     /// The folder of the index.
@@ -440,7 +446,7 @@ impl SearchIndex {
         limit: usize,
     ) -> Result<Vec<u64>, StoreError> {
         let limit = limit.max(1);
-        let searcher = self.reader.searcher();
+        let searcher = self.searcher();
         // The occurred_at range [from, to) the page lies in: the query's own bounds, narrowed by
         // the cursor (entries at the cursor's instant are told apart by seq below).
         let bounds = q.bounds(tz);
@@ -477,7 +483,7 @@ impl SearchIndex {
     /// Counts of matches (and critical ones) per time bucket. The range comes from the query's
     /// own time clauses, else from the matches (the last day when nothing matches).
     pub fn timeline(&self, r: &TimelineRequest) -> Result<Timeline, StoreError> {
-        let searcher = self.reader.searcher();
+        let searcher = self.searcher();
         let compiled = self.compile(&searcher, &r.query, &r.tz);
         let bounds = r.query.bounds(&r.tz);
         let (from, to) = (
@@ -522,7 +528,7 @@ impl SearchIndex {
         from: i64,
         to: i64,
     ) -> Result<Vec<(i64, u64)>, StoreError> {
-        let searcher = self.reader.searcher();
+        let searcher = self.searcher();
         searcher
             .search(&self.compile(&searcher, q, tz), &collect::Keys { from, to })
             .map_err(index_error)
@@ -533,7 +539,7 @@ impl SearchIndex {
         let collector = collect::Counts {
             field: r.field.as_str(),
         };
-        let searcher = self.reader.searcher();
+        let searcher = self.searcher();
         let counts = searcher
             .search(&self.compile(&searcher, &r.query, &r.tz), &collector)
             .map_err(index_error)?;
@@ -755,6 +761,25 @@ fn first_doc(max_doc: DocId, past: impl Fn(DocId) -> bool) -> DocId {
     lo
 }
 
+/// The index's writer: indexing on up to two threads, 48 MB of buffer each.
+fn new_writer(index: &Index) -> Result<IndexWriter<TantivyDocument>, StoreError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 2);
+    index
+        .writer_with_num_threads(threads, threads * 48_000_000)
+        .map_err(index_error)
+}
+
+/// A reader that sees a commit once the follower reloads it.
+fn new_reader(index: &Index) -> Result<IndexReader, StoreError> {
+    index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .map_err(index_error)
+}
+
 /// Opens the index in `dir` if it is usable for a journal ending at `head`, else starts anew.
 fn open_or_create(
     dir: &Path,
@@ -850,9 +875,13 @@ struct Follower {
     /// The start of every commit's payload.
     prefix: String,
     journal: Arc<dyn Journal>,
-    reader: IndexReader,
+    reader: Arc<std::sync::RwLock<IndexReader>>,
     shared: Arc<Shared>,
     indexed: tokio::sync::watch::Sender<u64>,
+    /// The index's folder (made again if it is removed or damaged while the store runs).
+    dir: PathBuf,
+    /// The folder or the writer is unusable: the index is to be built again before going on.
+    broken: bool,
 }
 
 impl Follower {
@@ -897,6 +926,14 @@ impl Follower {
             if since < spacing {
                 std::thread::sleep(spacing - since);
             }
+            if self.broken {
+                if let Err(e) = self.rebuild() {
+                    tracing::error!(error = %e, "the search index could not be made again; retrying");
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                }
+                self.broken = false;
+            }
             let from = *self.indexed.borrow();
             let caught_up = self.catch_up(&mut last_commit);
             let to = *self.indexed.borrow();
@@ -907,9 +944,12 @@ impl Follower {
             if let Err(e) = caught_up {
                 tracing::error!(error = %e, "search index could not follow the journal; retrying");
                 // Forget what was added since the last commit: the retry adds it again.
-                if let Err(e) = self.writer.rollback() {
+                let rolled_back = self.writer.rollback();
+                if let Err(e) = &rolled_back {
                     tracing::error!(error = %e, "search index rollback failed");
                 }
+                // A writer whose rollback failed cannot be used again (it gave up its lock).
+                self.broken = rolled_back.is_err() || self.folder_broken();
                 std::thread::sleep(Duration::from_secs(1));
             }
         }
@@ -917,6 +957,47 @@ impl Follower {
 
     fn head(&self) -> u64 {
         self.shared.target.lock().expect("index target lock").head
+    }
+
+    /// Whether the index's folder no longer holds an index (removed, or its list of segments
+    /// gone or unreadable) while this process had it open: following the journal cannot go on.
+    fn folder_broken(&self) -> bool {
+        !self.dir.join("meta.json").is_file() || Index::open_in_dir(&self.dir).is_err()
+    }
+
+    /// Builds the index anew in its folder and from the start of the journal, as at a start
+    /// that finds it missing: searches answer from the new index (saying how far behind it
+    /// is, and waiting or answering `Unavailable` while it is far behind) and it follows the
+    /// journal again. Searches under way finish on the old files, which stay mapped.
+    fn rebuild(&mut self) -> Result<(), StoreError> {
+        tracing::error!(
+            dir = %self.dir.display(),
+            "the search index's folder was removed or damaged while the store ran; building it again from the journal"
+        );
+        self.shared
+            .rebuilding
+            .store(true, std::sync::atomic::Ordering::Release);
+        if self.dir.exists() {
+            std::fs::remove_dir_all(&self.dir).map_err(StoreError::backend)?;
+        }
+        std::fs::create_dir_all(&self.dir).map_err(StoreError::backend)?;
+        let (schema, _) = schema::build();
+        let mut index = Index::builder()
+            .schema(schema)
+            .settings(settings())
+            .create_in_dir(&self.dir)
+            .map_err(index_error)?;
+        index.set_multithread_executor(2).map_err(index_error)?;
+        let writer = new_writer(&index)?;
+        let reader = new_reader(&index)?;
+        // The old writer's threads end with it.
+        self.writer = writer;
+        *self
+            .reader
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = reader;
+        self.indexed.send_replace(0);
+        Ok(())
     }
 
     /// Sleeps until the journal is ahead of the index, a poll is due or the index is closing.
@@ -1010,7 +1091,12 @@ impl Follower {
         prepared.commit().map_err(index_error)?;
         // Readers see the commit once the reader is reloaded; only then are waiting readers
         // woken. A failed reload does not undo the commit: a retry must start after `seq`.
-        if let Err(e) = self.reader.reload() {
+        let reloaded = self
+            .reader
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .reload();
+        if let Err(e) = reloaded {
             tracing::error!(error = %e, "search index reload failed; readers see the previous commit");
         }
         if seq >= self.head() {

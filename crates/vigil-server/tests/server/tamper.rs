@@ -1030,3 +1030,69 @@ async fn vigil_verify_never_changes_the_file_it_checks() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("is not a Vigil journal"), "{err}");
 }
+
+/// The search index's folder removed while the store runs: the index is built again from the
+/// journal, follows it again, and then answers for every entry, those stored before the removal
+/// and after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_index_removed_while_the_store_runs_is_built_again_from_the_journal() {
+    use vigil_client::SearchOptions;
+    let s = crate::support::TestServer::builder()
+        .user("alice", &["auditor"])
+        .start()
+        .await;
+    let before = s.demo(300).await;
+    let dir = PathBuf::from(format!("{}.index", s.database.display()));
+    assert!(dir.join("meta.json").is_file(), "the index is in {dir:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let mut after = vigil_demo::events(5, 99, chrono::Utc::now(), 1);
+    for e in &mut after {
+        e.action = "index.wiped.after".into();
+    }
+    s.ingester.ingest(&after).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let page = s
+            .reader
+            .search(&SearchOptions {
+                limit: Some(50),
+                ..SearchOptions::query("action:index.wiped.after")
+            })
+            .await
+            .unwrap();
+        let fresh = page.freshness.as_ref().unwrap();
+        if page.events.len() == after.len() && !fresh.rebuilding {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index did not come back to the journal: {} of {} found, {fresh:?}",
+            page.events.len(),
+            after.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(dir.join("meta.json").is_file(), "the folder is made again");
+    // What was stored before the removal is found again: one of its actors' entries, and the
+    // whole journal up to where the index answers for, counted.
+    let actor = &before[0].actor.id;
+    let mine = before.iter().filter(|e| &e.actor.id == actor).count();
+    let page = s
+        .reader
+        .search(&SearchOptions {
+            limit: Some(500),
+            ..SearchOptions::query(&format!("actor:{actor} -section:vigil"))
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.events.len(), mine, "{actor}'s entries from before");
+    let timeline = s.reader.timeline("", Some(50)).await.unwrap();
+    let counted: u64 = timeline.buckets.iter().map(|b| b.count).sum();
+    let fresh = timeline.freshness.unwrap();
+    assert_eq!(
+        counted, fresh.indexed,
+        "every entry up to {} once",
+        fresh.indexed
+    );
+}
