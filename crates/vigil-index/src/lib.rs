@@ -287,7 +287,7 @@ impl SearchIndex {
                 };
                 let _ = started_tx.send(Ok(()));
                 Follower {
-                    writer,
+                    writer: Some(writer),
                     fields,
                     personal: personal_fields,
                     prefix,
@@ -295,7 +295,6 @@ impl SearchIndex {
                     reader: reader_for_follower,
                     shared: shared_for_follower,
                     dir: dir_for_follower,
-                    broken: false,
                     indexed: tx,
                 }
                 .run()
@@ -761,6 +760,15 @@ fn first_doc(max_doc: DocId, past: impl Fn(DocId) -> bool) -> DocId {
     lo
 }
 
+/// The follower's writer, if it has one (every turn of its loop makes one first).
+fn writer_of(
+    writer: &mut Option<IndexWriter<TantivyDocument>>,
+) -> Result<&mut IndexWriter<TantivyDocument>, StoreError> {
+    writer
+        .as_mut()
+        .ok_or_else(|| StoreError::backend(std::io::Error::other("no index writer")))
+}
+
 /// The index's writer: indexing on up to two threads, 48 MB of buffer each.
 fn new_writer(index: &Index) -> Result<IndexWriter<TantivyDocument>, StoreError> {
     let threads = std::thread::available_parallelism()
@@ -868,7 +876,8 @@ enum Work {
 
 /// The thread that follows the journal.
 struct Follower {
-    writer: IndexWriter<TantivyDocument>,
+    /// `None` between a writer that cannot be used again and the one that replaces it.
+    writer: Option<IndexWriter<TantivyDocument>>,
     fields: Fields,
     /// The personal fields whose words are kept apart.
     personal: Vec<String>,
@@ -880,8 +889,6 @@ struct Follower {
     indexed: tokio::sync::watch::Sender<u64>,
     /// The index's folder (made again if it is removed or damaged while the store runs).
     dir: PathBuf,
-    /// The folder or the writer is unusable: the index is to be built again before going on.
-    broken: bool,
 }
 
 impl Follower {
@@ -926,13 +933,16 @@ impl Follower {
             if since < spacing {
                 std::thread::sleep(spacing - since);
             }
-            if self.broken {
-                if let Err(e) = self.rebuild() {
-                    tracing::error!(error = %e, "the search index could not be made again; retrying");
+            if self.writer.is_none() {
+                let made = match self.folder_broken() {
+                    true => self.rebuild(),
+                    false => self.reopen(),
+                };
+                if let Err(e) = made {
+                    tracing::error!(error = %e, "the search index's writer could not be made again; retrying");
                     std::thread::sleep(Duration::from_secs(1));
                     continue;
                 }
-                self.broken = false;
             }
             let from = *self.indexed.borrow();
             let caught_up = self.catch_up(&mut last_commit);
@@ -944,12 +954,15 @@ impl Follower {
             if let Err(e) = caught_up {
                 tracing::error!(error = %e, "search index could not follow the journal; retrying");
                 // Forget what was added since the last commit: the retry adds it again.
-                let rolled_back = self.writer.rollback();
-                if let Err(e) = &rolled_back {
+                let rolled_back = self.writer.as_mut().map(|w| w.rollback());
+                if let Some(Err(e)) = &rolled_back {
                     tracing::error!(error = %e, "search index rollback failed");
                 }
-                // A writer whose rollback failed cannot be used again (it gave up its lock).
-                self.broken = rolled_back.is_err() || self.folder_broken();
+                // A writer whose rollback failed cannot be used again (it gave up its lock),
+                // nor one whose folder is gone: the next turn makes another.
+                if matches!(rolled_back, Some(Err(_))) || self.folder_broken() {
+                    self.drop_writer();
+                }
                 std::thread::sleep(Duration::from_secs(1));
             }
         }
@@ -959,10 +972,30 @@ impl Follower {
         self.shared.target.lock().expect("index target lock").head
     }
 
-    /// Whether the index's folder no longer holds an index (removed, or its list of segments
-    /// gone or unreadable) while this process had it open: following the journal cannot go on.
+    /// Whether the index's folder no longer holds an index: its list of segments is gone or is
+    /// not JSON (removed or garbled while this process had it open). A list that cannot be read
+    /// for another reason (no file handle left) says nothing: the index is not thrown away.
     fn folder_broken(&self) -> bool {
-        !self.dir.join("meta.json").is_file() || Index::open_in_dir(&self.dir).is_err()
+        match std::fs::read(self.dir.join("meta.json")) {
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            Ok(text) => serde_json::from_slice::<serde_json::Value>(&text).is_err(),
+        }
+    }
+
+    /// Lets the writer go, once its threads have ended (so that none writes into a folder
+    /// made again after).
+    fn drop_writer(&mut self) {
+        if let Some(w) = self.writer.take() {
+            let _ = w.wait_merging_threads();
+        }
+    }
+
+    /// A new writer on the index as its last commit left it (after one whose rollback failed).
+    fn reopen(&mut self) -> Result<(), StoreError> {
+        let mut index = Index::open_in_dir(&self.dir).map_err(index_error)?;
+        index.set_multithread_executor(2).map_err(index_error)?;
+        self.writer = Some(new_writer(&index)?);
+        Ok(())
     }
 
     /// Builds the index anew in its folder and from the start of the journal, as at a start
@@ -977,6 +1010,9 @@ impl Follower {
         self.shared
             .rebuilding
             .store(true, std::sync::atomic::Ordering::Release);
+        // Answers say how far the new index got from now on, before any is made from it.
+        self.indexed.send_replace(0);
+        self.drop_writer();
         if self.dir.exists() {
             std::fs::remove_dir_all(&self.dir).map_err(StoreError::backend)?;
         }
@@ -990,13 +1026,11 @@ impl Follower {
         index.set_multithread_executor(2).map_err(index_error)?;
         let writer = new_writer(&index)?;
         let reader = new_reader(&index)?;
-        // The old writer's threads end with it.
-        self.writer = writer;
+        self.writer = Some(writer);
         *self
             .reader
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = reader;
-        self.indexed.send_replace(0);
         Ok(())
     }
 
@@ -1040,7 +1074,7 @@ impl Follower {
             let none = AnnotationSummary::default();
             for e in &batch {
                 let n = summaries.get(&e.seq).unwrap_or(&none);
-                self.writer
+                writer_of(&mut self.writer)?
                     .add_document(schema::document(&self.fields, e, n, &self.personal))
                     .map_err(index_error)?;
             }
@@ -1050,10 +1084,10 @@ impl Follower {
                 let seqs: Vec<u64> = touched.iter().map(|e| e.seq).collect();
                 let summaries = self.journal.summaries(&seqs)?;
                 for e in &touched {
-                    self.writer
+                    writer_of(&mut self.writer)?
                         .delete_term(tantivy::Term::from_field_u64(self.fields.seq, e.seq));
                     let n = summaries.get(&e.seq).unwrap_or(&none);
-                    self.writer
+                    writer_of(&mut self.writer)?
                         .add_document(schema::document(&self.fields, e, n, &self.personal))
                         .map_err(index_error)?;
                 }
@@ -1086,7 +1120,9 @@ impl Follower {
     }
 
     fn commit(&mut self, seq: u64, hash: &str) -> Result<(), StoreError> {
-        let mut prepared = self.writer.prepare_commit().map_err(index_error)?;
+        let mut prepared = writer_of(&mut self.writer)?
+            .prepare_commit()
+            .map_err(index_error)?;
         prepared.set_payload(&format!("{}{seq} hash={hash}", self.prefix));
         prepared.commit().map_err(index_error)?;
         // Readers see the commit once the reader is reloaded; only then are waiting readers
@@ -1156,10 +1192,17 @@ pub fn census(dir: &Path) -> Result<Option<Census>, StoreError> {
         .try_into()
         .map_err(index_error)?;
     let searcher = reader.searcher();
+    // One document per seq up to `indexed` in an index Vigil wrote: room for no more than the
+    // documents there are (a garbled payload's huge `indexed` must not size the table).
+    let documents: u64 = searcher
+        .segment_readers()
+        .iter()
+        .map(|s| u64::from(s.max_doc()))
+        .sum();
     let mut census = Census {
         indexed,
         hash,
-        times: vec![None; indexed as usize],
+        times: vec![None; indexed.min(documents) as usize],
         ..Census::default()
     };
     for segment in searcher.segment_readers() {

@@ -199,11 +199,14 @@ impl SqliteStore {
             let message = match version {
                 0 => format!("{} is not a Vigil journal", path.display()),
                 v if v > schema::VERSION => format!(
-                    "the journal has schema version {v}, newer than this vigil understands ({}):                      verify it with the vigil that wrote it",
+                    "the journal has schema version {v}, newer than this vigil understands ({}): \
+                     verify it with the vigil that wrote it",
                     schema::VERSION
                 ),
                 v => format!(
-                    "the journal has schema version {v}, and this vigil reads version {}: it is                      checked as it is, never changed, so verify it with the vigil that wrote it,                      or upgrade a copy (start `vigil serve --database COPY` once) and verify the copy",
+                    "the journal has schema version {v}, and this vigil reads version {}: it is \
+                     checked as it is, never changed, so verify it with the vigil that wrote it, \
+                     or upgrade a copy (start `vigil serve --database COPY` once) and verify the copy",
                     schema::VERSION
                 ),
             };
@@ -212,7 +215,14 @@ impl SqliteStore {
                 field: None,
             });
         }
-        let head_seq = writer::head_seq(&conn).map_err(db)?;
+        // Only the last seq: its hash and time are the check's business (a damaged last entry
+        // is named by it, not a reason not to open).
+        let head_seq = conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(db)?
+            .max(0) as u64;
         let codec = Arc::new(body::Codec::load(&conn).map_err(db)?);
         Ok(SqliteStore {
             inner: Arc::new(Inner {

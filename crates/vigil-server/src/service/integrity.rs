@@ -1165,7 +1165,7 @@ async fn walk(
             }
             records.note(e);
             if let Some(c) = index.as_ref().filter(|c| e.seq <= c.indexed) {
-                match c.times[e.seq as usize - 1] {
+                match c.times.get(e.seq as usize - 1).copied().flatten() {
                     None => index_note(format!(
                         "the search index lacks entry {}: searches do not find it",
                         e.seq

@@ -1044,7 +1044,14 @@ async fn a_search_index_removed_while_the_store_runs_is_built_again_from_the_jou
     let before = s.demo(300).await;
     let dir = PathBuf::from(format!("{}.index", s.database.display()));
     assert!(dir.join("meta.json").is_file(), "the index is in {dir:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    // A merge may add a file while the folder is removed: again until it is gone.
+    for _ in 0..50 {
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => break,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+    assert!(!dir.exists(), "the index's folder is removed");
 
     let mut after = vigil_demo::events(5, 99, chrono::Utc::now(), 1);
     for e in &mut after {
@@ -1090,9 +1097,10 @@ async fn a_search_index_removed_while_the_store_runs_is_built_again_from_the_jou
     let timeline = s.reader.timeline("", Some(50)).await.unwrap();
     let counted: u64 = timeline.buckets.iter().map(|b| b.count).sum();
     let fresh = timeline.freshness.unwrap();
-    assert_eq!(
-        counted, fresh.indexed,
-        "every entry up to {} once",
-        fresh.indexed
+    // The answer holds at least what it says it does (the reader may already see the next
+    // commit, of the searches' own traces), and no more than the journal.
+    assert!(
+        fresh.indexed <= counted && counted <= fresh.journal,
+        "{counted} counted, {fresh:?}"
     );
 }
