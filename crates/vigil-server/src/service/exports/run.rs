@@ -396,6 +396,16 @@ impl Export {
             for &(from, to) in &plan.slices {
                 Halt::check(&halt)?;
                 let mut keys = store.keys(&self.query, self.tz, from, to).await?;
+                // The index answered for every entry up to the plan's head when the export was
+                // planned; one built again since (its folder was removed while the store ran)
+                // holds only part of them, and the file would silently lack the rest.
+                if let Some(indexed) = store.indexed().filter(|i| *i < plan.head) {
+                    return Err(StoreError::Unavailable(format!(
+                        "the search index is being built again from the journal ({indexed} of {}                          entries): the export stopped rather than leave entries out; try again                          shortly",
+                        plan.head
+                    ))
+                    .into());
+                }
                 keys.retain(|(_, seq)| *seq <= plan.head);
                 if let Some(selection) = selection.as_mut() {
                     for (_, seq) in &keys {
