@@ -806,15 +806,21 @@ fn open_or_create(
                 tracing::warn!(dir = %dir.display(), error = %e, "search index unreadable; rebuilding it")
             }
         }
+    }
+    Ok((create_anew(dir)?, fields, 0))
+}
+
+/// An empty index in `dir`, whatever the folder held before.
+fn create_anew(dir: &Path) -> Result<Index, StoreError> {
+    if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(StoreError::backend)?;
     }
     std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
-    let index = Index::builder()
-        .schema(schema)
+    Index::builder()
+        .schema(schema::build().0)
         .settings(settings())
         .create_in_dir(dir)
-        .map_err(index_error)?;
-    Ok((index, fields, 0))
+        .map_err(index_error)
 }
 
 /// Every segment sorts its documents by occurred_at, newest first: a time range is a range of
@@ -1013,16 +1019,7 @@ impl Follower {
         // Answers say how far the new index got from now on, before any is made from it.
         self.indexed.send_replace(0);
         self.drop_writer();
-        if self.dir.exists() {
-            std::fs::remove_dir_all(&self.dir).map_err(StoreError::backend)?;
-        }
-        std::fs::create_dir_all(&self.dir).map_err(StoreError::backend)?;
-        let (schema, _) = schema::build();
-        let mut index = Index::builder()
-            .schema(schema)
-            .settings(settings())
-            .create_in_dir(&self.dir)
-            .map_err(index_error)?;
+        let mut index = create_anew(&self.dir)?;
         index.set_multithread_executor(2).map_err(index_error)?;
         let writer = new_writer(&index)?;
         let reader = new_reader(&index)?;
