@@ -343,10 +343,12 @@ async fn sign_in_filter_open_an_entry_and_come_back_signed_in() {
         })
         .await
         .unwrap();
+    // Rows of the whole filter, not those of the search before the last control took effect
+    // (section and actor only: opening its first row once showed a withdrawal.approve).
     wait_until(
         &c,
         "the filtered rows",
-        &format!("const cells = [...document.querySelectorAll('.row:not(.placeholder) .c-actor')].filter(n => n.offsetParent); return cells.length > 0 && cells.every(n => n.textContent.includes('{actor_id}'))"),
+        &format!("const rows = [...document.querySelectorAll('.row:not(.placeholder)')].filter(n => n.offsetParent); return rows.length > 0 && rows.every(r => r.querySelector('.c-actor').textContent.includes('{actor_id}') && r.querySelector('.c-action').textContent.includes('{action}'))"),
     )
     .await;
     assert!(column(&c, "section")
