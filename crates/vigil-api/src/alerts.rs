@@ -111,6 +111,10 @@ pub struct Delivery {
     #[serde(default, with = "optional_micros")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub sent_at: Option<DateTime<Utc>>,
+    /// The journal entry that recorded the rule's match that made it (`alert.delivery.queue`);
+    /// 0 for a test message, a checkpoint's, or one queued before the journal recorded them.
+    #[serde(default)]
+    pub journal_seq: u64,
 }
 
 /// Counts of deliveries by status.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use vigil_store::{
     AlertItem, AlertItemKind, AlertMatch, Attempt, Delivery, DeliveryCounts, DeliveryFilter,
-    DeliveryKind, DeliveryStatus, StoreError, DIGEST_KEPT,
+    DeliveryKind, DeliveryStatus, QueuedDelivery, StoreError, DIGEST_KEPT, QUEUED_PER_RECORD,
 };
 
 use crate::sql::{from_micros, micros};
@@ -97,7 +97,7 @@ pub fn cursor(conn: &Connection) -> Result<Option<u64>, StoreError> {
 }
 
 const DELIVERY_COLUMNS: &str = "id, rule, channel, kind, seqs, status, attempts, due_at, next_at, \
-    last_error, created_at, sent_at, matches";
+    last_error, created_at, sent_at, matches, journal_seq";
 
 fn delivery(r: &Row<'_>) -> rusqlite::Result<Delivery> {
     let bad = |i: usize, e: String| {
@@ -126,6 +126,7 @@ fn delivery(r: &Row<'_>) -> rusqlite::Result<Delivery> {
         created_at: from_micros(r.get(10)?),
         sent_at: r.get::<_, Option<i64>>(11)?.map(from_micros),
         matches: r.get::<_, i64>(12)? as u64,
+        journal_seq: r.get::<_, i64>(13)? as u64,
     })
 }
 
@@ -135,7 +136,7 @@ fn insert(
     kind: DeliveryKind,
     due: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<QueuedDelivery> {
     conn.prepare_cached(
         "INSERT INTO alert_deliveries (rule, channel, kind, seqs, matches, status, attempts, \
          sending, due_at, next_at, created_at) VALUES (?, ?, ?, ?, 1, 'pending', 0, 0, ?, ?, ?)",
@@ -148,14 +149,25 @@ fn insert(
         micros(&due),
         micros(&due),
         micros(&now)
-    ])
-    .map(drop)
+    ])?;
+    Ok(QueuedDelivery {
+        delivery: conn.last_insert_rowid() as u64,
+        rule: m.rule.clone(),
+        channel: m.channel.clone(),
+        kind: kind.as_str().to_owned(),
+        entry: m.seq,
+        joined: false,
+    })
 }
 
 /// Schedules one match: at once without a window; with one, into the digest that has not gone
 /// out yet, or a new digest due when the last message's window ends, or at once if that window
-/// is over.
-fn schedule(conn: &Connection, m: &AlertMatch, now: DateTime<Utc>) -> rusqlite::Result<()> {
+/// is over. Returns what the journal records of it.
+fn schedule(
+    conn: &Connection,
+    m: &AlertMatch,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<QueuedDelivery> {
     let Some(window) = m.window else {
         return insert(conn, m, DeliveryKind::Event, now, now);
     };
@@ -188,7 +200,14 @@ fn schedule(conn: &Connection, m: &AlertMatch, now: DateTime<Utc>) -> rusqlite::
              WHERE id = ?",
         )?
         .execute(params![DIGEST_KEPT as i64, m.seq as i64, id])?;
-        return Ok(());
+        return Ok(QueuedDelivery {
+            delivery: id as u64,
+            rule: m.rule.clone(),
+            channel: m.channel.clone(),
+            kind: DeliveryKind::Digest.as_str().to_owned(),
+            entry: m.seq,
+            joined: true,
+        });
     }
     let window_end = due + window;
     if window_end > now {
@@ -198,23 +217,65 @@ fn schedule(conn: &Connection, m: &AlertMatch, now: DateTime<Utc>) -> rusqlite::
     }
 }
 
-pub fn record_matches(
+fn save_cursor(conn: &Connection, through: u64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO alert_state (key, value) VALUES ('evaluated_seq', ?) \
+         ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+    )
+    .map_err(db)?
+    .execute([through as i64])
+    .map(drop)
+    .map_err(db)
+}
+
+/// Moves the cursor when nothing matched (nothing for the journal to record).
+pub fn advance_cursor(conn: &Connection, through: u64) -> Result<(), StoreError> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(db)?;
+    save_cursor(&tx, through)?;
+    tx.commit().map_err(db)
+}
+
+/// Records matches as deliveries, and in the journal, inside the writer's transaction.
+fn record_matches(
     conn: &Connection,
+    chain: &mut crate::writer::Chain,
     through: u64,
     matches: &[AlertMatch],
     now: DateTime<Utc>,
+    record: Event,
 ) -> Result<(), StoreError> {
-    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(db)?;
+    let mut queued = Vec::with_capacity(matches.len());
     for m in matches {
-        schedule(&tx, m, now).map_err(db)?;
+        queued.push(schedule(conn, m, now).map_err(db)?);
     }
-    tx.execute(
-        "INSERT INTO alert_state (key, value) VALUES ('evaluated_seq', ?) \
-         ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-        [through as i64],
-    )
-    .map_err(db)?;
-    tx.commit().map_err(db)
+    for (i, part) in queued.chunks(QUEUED_PER_RECORD).enumerate() {
+        let mut entry = record.clone();
+        if i > 0 {
+            entry.id = uuid::Uuid::now_v7();
+        }
+        let details = entry.details.get_or_insert_with(Default::default);
+        details.insert("through".into(), through.into());
+        details.insert(
+            "deliveries".into(),
+            serde_json::to_value(part).expect("records serialize"),
+        );
+        let appended = chain.append(conn, &[entry])?;
+        let Some(seq) = appended.first().filter(|a| !a.duplicate).map(|a| a.seq) else {
+            return Err(StoreError::Conflict {
+                message: "the entry recording queued deliveries has an id already in the journal"
+                    .into(),
+                index: None,
+            });
+        };
+        let mut set = conn
+            .prepare_cached("UPDATE alert_deliveries SET journal_seq = ? WHERE id = ?")
+            .map_err(db)?;
+        for q in part.iter().filter(|q| !q.joined) {
+            set.execute(params![seq as i64, q.delivery as i64])
+                .map_err(db)?;
+        }
+    }
+    save_cursor(conn, through)
 }
 
 fn by_id(conn: &Connection, id: u64) -> Result<Delivery, StoreError> {
@@ -428,9 +489,18 @@ impl AlertStore for SqliteStore {
         through: u64,
         matches: Vec<AlertMatch>,
         now: chrono::DateTime<chrono::Utc>,
+        record: Event,
     ) -> Result<(), StoreError> {
-        self.write_beside(move |conn| record_matches(conn, through, &matches, now))
-            .await
+        if matches.is_empty() {
+            return self
+                .write_beside(move |conn| advance_cursor(conn, through))
+                .await;
+        }
+        // The deliveries, the journal's record of them and the cursor, all or nothing.
+        self.write(matches.len(), move |conn, chain| {
+            record_matches(conn, chain, through, &matches, now, record)
+        })
+        .await
     }
 
     async fn start_test_delivery(

@@ -6,8 +6,11 @@ use rusqlite::Connection;
 /// to entries' bodies (a field an older vigil would call damage: it refuses the file instead)
 /// and disabled accounts; version 9 the Merkle tree's kept subtrees and signed checkpoints (an
 /// older vigil appending without extending the tree would break it); version 10 impersonation,
-/// correlation and senders' numbering in bodies, and the senders' streams and gaps.
-pub const VERSION: i64 = 10;
+/// correlation and senders' numbering in bodies, and the senders' streams and gaps; version 11
+/// the journal entry that recorded each delivery a rule queued (`alert_deliveries.journal_seq`:
+/// an older vigil would queue deliveries the journal does not record, which `vigil verify`
+/// names).
+pub const VERSION: i64 = 11;
 
 /// The dictionaries bodies are compressed with (schema version 6): trained on the journal's own
 /// entries, never changed once written.
@@ -96,7 +99,8 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
     next_at     INTEGER NOT NULL,
     last_error  TEXT,
     created_at  INTEGER NOT NULL,
-    sent_at     INTEGER
+    sent_at     INTEGER,
+    journal_seq INTEGER NOT NULL DEFAULT 0    -- the alert.delivery.queue entry (schema 11)
 );
 CREATE INDEX IF NOT EXISTS alert_deliveries_due ON alert_deliveries (status, next_at);
 CREATE INDEX IF NOT EXISTS alert_deliveries_window ON alert_deliveries (rule, channel, due_at);
@@ -319,6 +323,12 @@ fn create(conn: &Connection, version: i64) -> rusqlite::Result<()> {
     if (1..8).contains(&version) && !has_column(conn, "users", "disabled_at")? {
         // Accounts made before version 8 are enabled.
         conn.execute_batch("ALTER TABLE users ADD COLUMN disabled_at INTEGER")?;
+    }
+    if (1..11).contains(&version) && !has_column(conn, "alert_deliveries", "journal_seq")? {
+        // Deliveries queued before version 11 have no journal entry recording them.
+        conn.execute_batch(
+            "ALTER TABLE alert_deliveries ADD COLUMN journal_seq INTEGER NOT NULL DEFAULT 0",
+        )?;
     }
     for table in APPEND_ONLY {
         conn.execute_batch(&format!(

@@ -645,7 +645,7 @@ async fn a_journal_of_schema_version_5_is_moved_to_bodies_once() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 10, "moved to bodies and up to the newest schema");
+    assert_eq!(version, 11, "moved to bodies and up to the newest schema");
     let dictionaries: i64 = conn
         .query_row("SELECT count(*) FROM dictionaries", [], |r| r.get(0))
         .unwrap();
@@ -749,5 +749,58 @@ async fn a_journal_from_before_the_tree_gets_it_when_opened() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 10);
+    assert_eq!(version, 11);
+}
+
+/// A journal of schema version 10 keeps its deliveries when opened: they are marked as queued
+/// before the journal recorded them (journal_seq 0); new ones name their record.
+#[tokio::test]
+async fn deliveries_from_before_schema_11_are_kept_and_marked_unrecorded() {
+    use vigil_store::{AlertMatch, AlertStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v10.db");
+    let store = SqliteStore::open(&path, system_clock()).unwrap();
+    store.append(dataset(3, 5)).await.unwrap();
+    drop(store);
+    // As schema version 10 left it: a delivery, and no column for its record.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE alert_deliveries DROP COLUMN journal_seq; \
+         INSERT INTO alert_deliveries (rule, channel, kind, seqs, matches, status, attempts, \
+           sending, due_at, next_at, created_at) \
+           VALUES ('old', 'ops', 'event', '[2]', 1, 'pending', 0, 0, 1, 1, 1); \
+         PRAGMA user_version = 10;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(&path, system_clock()).unwrap();
+    let old = store.delivery(1).await.unwrap();
+    assert_eq!(
+        (old.rule.as_str(), old.seqs.clone(), old.journal_seq),
+        ("old", vec![2], 0)
+    );
+    let mut record = dataset(1, 77).remove(0);
+    record.section = "vigil".into();
+    record.action = vigil_store::QUEUED_ACTION.into();
+    store
+        .record_matches(
+            3,
+            vec![AlertMatch {
+                rule: "new".into(),
+                channel: "ops".into(),
+                seq: 3,
+                window: None,
+            }],
+            chrono::Utc::now(),
+            record,
+        )
+        .await
+        .unwrap();
+    let new = store.delivery(2).await.unwrap();
+    assert_eq!((new.rule.as_str(), new.journal_seq), ("new", 4));
+    assert_eq!(
+        store.scan(4, 1).await.unwrap()[0].event.action,
+        "alert.delivery.queue"
+    );
 }

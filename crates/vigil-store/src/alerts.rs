@@ -36,12 +36,17 @@ pub trait AlertStore: Send + Sync + 'static {
     async fn alert_cursor(&self) -> Result<Option<u64>, StoreError>;
 
     /// Records the matches of the entries up to `through` as deliveries (scheduled from `now`)
-    /// and moves the cursor to `through`, in one transaction.
+    /// and moves the cursor to `through`, in one transaction. When there are matches, the same
+    /// transaction appends `record` to the journal (once per [`QUEUED_PER_RECORD`] matches, each
+    /// after the first with an id of its own), its details `through` and `deliveries`: for each
+    /// match, the delivery it made or `joined` (see [`QueuedDelivery`]); each delivery it made
+    /// names that entry as its `journal_seq`.
     async fn record_matches(
         &self,
         through: u64,
         matches: Vec<AlertMatch>,
         now: DateTime<Utc>,
+        record: Event,
     ) -> Result<(), StoreError>;
 
     /// Records a test message to `channel`, already claimed for sending.
@@ -101,6 +106,31 @@ pub trait AlertStore: Send + Sync + 'static {
 /// How many of a digest's entries are kept by seq: the first in full and ten listed; the rest
 /// are counted.
 pub const DIGEST_KEPT: usize = 11;
+
+/// The most matches one journal entry of [`AlertStore::record_matches`] records.
+pub const QUEUED_PER_RECORD: usize = 500;
+
+/// The action of the journal entries that record what the alert rules queued.
+pub const QUEUED_ACTION: &str = "alert.delivery.queue";
+
+/// One match as the journal records it (an element of the `deliveries` of a
+/// [`QUEUED_ACTION`] entry's details): the delivery it made, or the digest it joined.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QueuedDelivery {
+    /// The delivery's id.
+    pub delivery: u64,
+    /// The rule that matched.
+    pub rule: String,
+    /// The channel it goes to.
+    pub channel: String,
+    /// `event` or `digest`.
+    pub kind: String,
+    /// The entry matched.
+    pub entry: u64,
+    /// Whether it joined a digest made earlier (rather than make the delivery).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub joined: bool,
+}
 
 /// Channels or rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,7 +34,7 @@ pub use accounts::{
 };
 pub use alerts::{
     AlertItem, AlertItemChange, AlertItemKind, AlertMatch, AlertStore, Attempt, DeliveryFilter,
-    DIGEST_KEPT,
+    QueuedDelivery, DIGEST_KEPT, QUEUED_ACTION, QUEUED_PER_RECORD,
 };
 pub use annotations::{
     default_marks, AnnotationStore, EntryAnnotations, IncidentKey, MarkChange, NewAnnotation,

@@ -89,7 +89,10 @@ impl Cursor {
             || self.saved_when.elapsed() >= SAVE_AFTER;
         if save {
             // If this fails the cursor stays where it was, and the stretch is evaluated again.
-            state.store.record_matches(to, matches, state.now()).await?;
+            state
+                .store
+                .record_matches(to, matches, state.now(), record(state))
+                .await?;
             self.saved = to;
             self.saved_when = std::time::Instant::now();
         }
@@ -101,11 +104,31 @@ impl Cursor {
         if self.at > self.saved {
             state
                 .store
-                .record_matches(self.at, vec![], state.now())
+                .record_matches(self.at, vec![], state.now(), record(state))
                 .await?;
         }
         Ok(())
     }
+}
+
+/// The journal entry that records what a stretch's matches queued (the store adds the
+/// deliveries to its details): by the store itself, so that `vigil verify` can hold the outbox
+/// against the journal.
+fn record(state: &AppState) -> vigil_core::Event {
+    use crate::service::own_entry::{system, OwnEntry};
+    OwnEntry::new(
+        state.now(),
+        &system(),
+        vigil_store::QUEUED_ACTION,
+        vigil_core::Kind::Create,
+    )
+    .build()
+}
+
+/// Whether an entry is the journal's record of queued deliveries: the rules do not read them
+/// (a rule on Vigil's own entries would otherwise queue a delivery about each of its records).
+pub fn records_queued(e: &vigil_core::Event) -> bool {
+    e.section == crate::service::own_entry::SECTION && e.action == vigil_store::QUEUED_ACTION
 }
 
 /// Evaluates the rules on the entries after the cursor; whether any delivery was recorded.
@@ -121,7 +144,7 @@ pub async fn evaluate(state: &AppState, cursor: &mut Option<Cursor>) -> Result<b
                     // The first run: alerts begin with what arrives from now on.
                     state
                         .store
-                        .record_matches(head, vec![], state.now())
+                        .record_matches(head, vec![], state.now(), record(state))
                         .await?;
                     head
                 }
@@ -175,7 +198,7 @@ pub async fn evaluate(state: &AppState, cursor: &mut Option<Cursor>) -> Result<b
             };
         let none = vigil_core::AnnotationSummary::default();
         let mut matches = Vec::new();
-        for entry in &entries {
+        for entry in entries.iter().filter(|e| !records_queued(&e.event)) {
             let summary = notes.get(&entry.seq).unwrap_or(&none);
             for (rule, targets, query, reader) in &rules {
                 let seen = if query.reads_masked() {

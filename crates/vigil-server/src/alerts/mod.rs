@@ -511,6 +511,7 @@ mod tests {
             last_error: None,
             created_at,
             sent_at: None,
+            journal_seq: 0,
         }
     }
 

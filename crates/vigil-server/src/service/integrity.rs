@@ -1350,9 +1350,188 @@ impl std::fmt::Display for Verification {
 }
 
 /// What the journal recorded of annotations, incidents, pins and notes (Vigil's own entries
-/// that tell of them), by the seq of the recording entry, gathered while the journal is walked.
+/// that tell of them), by the seq of the recording entry, and of the deliveries the alert rules
+/// queued, gathered while the journal is walked.
 #[derive(Default)]
-struct Records(std::collections::BTreeMap<u64, Recorded>);
+struct Records(std::collections::BTreeMap<u64, Recorded>, Outbox);
+
+/// What the journal recorded of the alert outbox, by delivery id.
+#[derive(Default)]
+struct Outbox {
+    told: std::collections::BTreeMap<u64, Told>,
+    /// What is wrong with the records themselves (a delivery made twice).
+    faults: Vec<String>,
+}
+
+/// One delivery as the journal tells of it.
+struct Told {
+    /// The entry that recorded making it (`None`: only matches joining it were recorded: it
+    /// was made before the journal recorded deliveries).
+    made_at: Option<u64>,
+    rule: String,
+    channel: String,
+    kind: String,
+    /// The entries it tells of, in the order they were matched.
+    entries: Vec<u64>,
+}
+
+impl Outbox {
+    fn note(&mut self, seq: u64, details: Option<&serde_json::Map<String, serde_json::Value>>) {
+        let queued = details
+            .and_then(|d| d.get("deliveries"))
+            .cloned()
+            .map(serde_json::from_value::<Vec<vigil_store::QueuedDelivery>>);
+        let Some(Ok(queued)) = queued else {
+            self.faults.push(format!(
+                "journal entry {seq} records queued alert deliveries in a form that cannot be read"
+            ));
+            return;
+        };
+        for q in queued {
+            match self.told.entry(q.delivery) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(Told {
+                        made_at: (!q.joined).then_some(seq),
+                        rule: q.rule,
+                        channel: q.channel,
+                        kind: q.kind,
+                        entries: vec![q.entry],
+                    });
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    let t = o.get_mut();
+                    if !q.joined {
+                        self.faults.push(format!(
+                            "delivery {} is recorded as made twice, by journal entries {} and \
+                             {seq}: the first one's row was removed and its number used again",
+                            q.delivery,
+                            t.made_at.map_or("?".to_owned(), |s| s.to_string()),
+                        ));
+                        *t = Told {
+                            made_at: Some(seq),
+                            rule: q.rule,
+                            channel: q.channel,
+                            kind: q.kind,
+                            entries: vec![q.entry],
+                        };
+                    } else {
+                        t.entries.push(q.entry);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Compares every delivery of the outbox with what the journal recorded of it.
+    async fn cross_check(
+        mut self,
+        state: &AppState,
+        walked: u64,
+        problems: &mut Vec<String>,
+    ) -> anyhow::Result<()> {
+        use vigil_api::{DeliveryKind, DeliveryStatus};
+        problems.append(&mut self.faults);
+        let first_recorded = self
+            .told
+            .iter()
+            .find(|(_, t)| t.made_at.is_some())
+            .map(|(id, _)| *id);
+        let mut before_id = None;
+        loop {
+            let page = state
+                .store
+                .deliveries(&vigil_store::DeliveryFilter {
+                    before_id,
+                    limit: 1000,
+                    ..Default::default()
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            before_id = Some(last.id);
+            for d in &page {
+                let what = format!(
+                    "delivery {} (rule {:?} to channel {:?})",
+                    d.id, d.rule, d.channel
+                );
+                // Queued after the walk read the journal (a server runs beside).
+                if d.journal_seq > walked {
+                    continue;
+                }
+                let Some(t) = self.told.remove(&d.id) else {
+                    let unrecorded = matches!(d.kind, DeliveryKind::Event | DeliveryKind::Digest);
+                    if d.journal_seq > 0 {
+                        problems.push(format!(
+                            "{what}: journal entry {}, which it names as its record, does not \
+                             record it",
+                            d.journal_seq
+                        ));
+                    } else if unrecorded && first_recorded.is_some_and(|f| d.id > f) {
+                        problems.push(format!(
+                            "{what} has no journal entry recording it, though the journal \
+                             records every delivery since delivery {}: it was added to the \
+                             outbox afterwards, or its record changed",
+                            first_recorded.unwrap_or_default()
+                        ));
+                    }
+                    continue;
+                };
+                let mut differs = Vec::new();
+                if t.made_at.is_some_and(|s| s != d.journal_seq) {
+                    differs.push("the entry named as its record");
+                }
+                if t.rule != d.rule {
+                    differs.push("rule");
+                }
+                if t.channel != d.channel {
+                    differs.push("channel");
+                }
+                if t.kind != d.kind.as_str() {
+                    differs.push("kind");
+                }
+                // A digest that has not been tried yet may have taken matches recorded after
+                // the walk; any other has all it will ever have.
+                let open = d.status == DeliveryStatus::Pending && d.attempts == 0;
+                let kept = t.entries.len().min(vigil_store::DIGEST_KEPT);
+                // One made before the journal recorded deliveries holds matches no entry records.
+                let seqs_differ = if t.made_at.is_none() {
+                    false
+                } else if open && d.kind == DeliveryKind::Digest {
+                    d.seqs.len() < kept || d.seqs[..kept] != t.entries[..kept]
+                } else {
+                    d.seqs[..] != t.entries[..kept]
+                };
+                let count_differs = t.made_at.is_some()
+                    && if open && d.kind == DeliveryKind::Digest {
+                        d.matches < t.entries.len() as u64
+                    } else {
+                        d.matches != t.entries.len() as u64
+                    };
+                if seqs_differ || count_differs {
+                    differs.push("the entries it tells of");
+                }
+                if !differs.is_empty() {
+                    let record = t.made_at.unwrap_or(d.journal_seq);
+                    problems.push(format!(
+                        "{what}: {} changed since journal entry {record} recorded it",
+                        differs.join(", ")
+                    ));
+                }
+            }
+        }
+        for (id, t) in &self.told {
+            let record = t.made_at.map_or_else(
+                || format!("the journal records entry {} joining", t.entries[0]),
+                |s| format!("journal entry {s} records"),
+            );
+            problems.push(format!(
+                "{record} delivery {id} (rule {:?} to channel {:?}, about entry {}), which the \
+                 alert outbox no longer holds",
+                t.rule, t.channel, t.entries[0]
+            ));
+        }
+        Ok(())
+    }
+}
 
 struct Recorded {
     action: String,
@@ -1375,6 +1554,10 @@ const RECORDING: [&str; 6] = [
 impl Records {
     fn note(&mut self, e: &vigil_core::StoredEvent) {
         let ev = &e.event;
+        if crate::alerts::engine::records_queued(ev) {
+            self.1.note(e.seq, ev.details.as_ref());
+            return;
+        }
         if ev.section != super::own_entry::SECTION || !RECORDING.contains(&ev.action.as_str()) {
             return;
         }
@@ -1530,6 +1713,6 @@ impl Records {
             ));
         }
         problems.extend(found);
-        Ok(())
+        self.1.cross_check(state, walked, problems).await
     }
 }

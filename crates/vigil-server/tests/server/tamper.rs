@@ -52,6 +52,7 @@ async fn journal(n: usize, seed: u64) -> Journal {
     let key = integrity::signer_for(&config).unwrap();
     let state = vigil_server::open_journal(&config).unwrap();
     let mut signer = integrity::Signer::start(&state, key.clone()).await.unwrap();
+    let mut alerts = alerting(&state).await;
     let mut dice = Dice(seed);
     let events = dataset(n, seed);
     let mut at = 0;
@@ -71,6 +72,10 @@ async fn journal(n: usize, seed: u64) -> Journal {
         }
     }
     investigate(&state, &mut dice).await;
+    // The rules' matches queued in the outbox, and recorded in the journal.
+    vigil_server::alerts::engine::evaluate(&state, &mut alerts)
+        .await
+        .unwrap();
     let size = state.store.head().await.unwrap().unwrap().0;
     if let Some(cp) = signer.sign_if(&state, |_, _| true).await.unwrap() {
         checkpoints.push(cp.size);
@@ -87,6 +92,42 @@ async fn journal(n: usize, seed: u64) -> Journal {
         size,
         checkpoints,
     }
+}
+
+/// A channel and two rules, one sending each match, one a digest per window, through the
+/// service as `vigil alerts` adds them; the evaluator's cursor set at the journal's start.
+async fn alerting(state: &vigil_server::AppState) -> Option<vigil_server::alerts::engine::Cursor> {
+    use vigil_server::service::alerts;
+    use vigil_server::service::caller::{AlertsAdmin, Capability};
+    let admin = AlertsAdmin::check(vigil_server::service::caller::Caller::operator("ops")).unwrap();
+    let spec = serde_json::from_value(serde_json::json!({
+        "type": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "s3cret-s3cret-s3cret"
+    }))
+    .unwrap();
+    alerts::add_channel(state, &admin, "siem", spec)
+        .await
+        .unwrap();
+    for (name, q, window) in [
+        (
+            "finance-critical",
+            "severity:critical section:finance",
+            None,
+        ),
+        ("denied-digest", "outcome:denied", Some(30)),
+    ] {
+        let rule = vigil_api::NewRule {
+            name: name.into(),
+            q: q.into(),
+            channels: vec!["siem".into()],
+            window_minutes: window,
+        };
+        alerts::add_rule(state, &admin, rule).await.unwrap();
+    }
+    let mut cursor = None;
+    vigil_server::alerts::engine::evaluate(state, &mut cursor)
+        .await
+        .unwrap();
+    cursor
 }
 
 /// Annotations, incidents, pins and notes on the journal's entries, through the service as an
@@ -167,7 +208,7 @@ fn blob(conn: &Connection, column: &str, seq: u64) -> Vec<u8> {
     .unwrap()
 }
 
-const KINDS: u64 = 21;
+const KINDS: u64 = 24;
 
 /// A row of an annotation table chosen by the dice, as (its id, what names it, journal seq).
 fn pick(conn: &Connection, sql: &str, dice: &mut Dice) -> (Vec<u8>, String, u64) {
@@ -180,6 +221,19 @@ fn pick(conn: &Connection, sql: &str, dice: &mut Dice) -> (Vec<u8>, String, u64)
         .unwrap();
     let (id, name, seq) = rows[dice.within(0, rows.len() as u64 - 1) as usize].clone();
     (id, name, seq as u64)
+}
+
+/// A delivery the rules queued, chosen by the dice: its id, rule and recording entry.
+fn delivery(conn: &Connection, dice: &mut Dice) -> (i64, String, u64) {
+    let rows: Vec<(i64, String, i64)> = conn
+        .prepare("SELECT id, rule, journal_seq FROM alert_deliveries WHERE journal_seq > 0")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let (id, rule, seq) = rows[dice.within(0, rows.len() as u64 - 1) as usize].clone();
+    (id, rule, seq as u64)
 }
 
 fn uuid(bytes: &[u8]) -> uuid::Uuid {
@@ -508,6 +562,49 @@ async fn tamper(j: &Journal, db: &Path, kind: u64, dice: &mut Dice) -> (String, 
                     + &format!("kind, status changed since journal entry {seq} recorded it"),
             )
         }
+        21 => {
+            let (id, rule, seq) = delivery(&conn, dice);
+            conn.execute("DELETE FROM alert_deliveries WHERE id = ?", [id])
+                .unwrap();
+            (
+                format!("delivery {id} removed from the outbox"),
+                format!(
+                    "journal entry {seq} records delivery {id} (rule {rule:?} to channel \"siem\""
+                ) + "|which the alert outbox no longer holds",
+            )
+        }
+        22 => {
+            let (id, rule, seq) = delivery(&conn, dice);
+            conn.execute(
+                "UPDATE alert_deliveries SET seqs = json_array(json_extract(seqs, '$[0]') % ? + 1) \
+                 WHERE id = ?",
+                params![n as i64, id],
+            )
+            .unwrap();
+            (
+                format!("delivery {id} made to tell of another entry"),
+                format!("delivery {id} (rule {rule:?} to channel \"siem\"): ")
+                    + "|"
+                    + &format!("the entries it tells of changed since journal entry {seq}"),
+            )
+        }
+        23 => {
+            conn.execute(
+                "INSERT INTO alert_deliveries (rule, channel, kind, seqs, matches, status, \
+                 attempts, sending, due_at, next_at, created_at) \
+                 VALUES ('finance-critical', 'siem', 'event', '[1]', 1, 'pending', 0, 0, 1, 1, 1)",
+                [],
+            )
+            .unwrap();
+            let id = conn.last_insert_rowid();
+            (
+                format!("delivery {id} planted in the outbox"),
+                format!(
+                    "delivery {id} (rule \"finance-critical\" to channel \"siem\") has no journal entry \
+                     recording it"
+                ),
+            )
+        }
         _ => {
             let k = dice.within(1, n);
             let mut body = blob(&conn, "body", k);
@@ -530,7 +627,7 @@ async fn tamper(j: &Journal, db: &Path, kind: u64, dice: &mut Dice) -> (String, 
 async fn every_seeded_tampering_is_caught_and_named_and_untouched_copies_verify() {
     let work = tempfile::tempdir().unwrap();
     let (mut caught, mut clean) = (0, 0);
-    // 10 journals of 600 to 1,500 entries, 21 kinds of tampering on each: 210 tamperings,
+    // 10 journals of 600 to 1,500 entries, 24 kinds of tampering on each: 240 tamperings,
     // each on a fresh copy that first verifies untouched.
     for base in 0..10u64 {
         let mut dice = Dice(0x5eed + base);
@@ -567,7 +664,7 @@ async fn every_seeded_tampering_is_caught_and_named_and_untouched_copies_verify(
             caught += 1;
         }
     }
-    assert_eq!((caught, clean), (210, 210));
+    assert_eq!((caught, clean), (240, 240));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

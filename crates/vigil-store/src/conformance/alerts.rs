@@ -7,6 +7,12 @@ use chrono::Duration;
 
 use super::*;
 use crate::{AlertStore, StoreError};
+
+/// What the evaluator passes as the journal's record of queued deliveries.
+fn queued_record() -> Event {
+    vigil_event(crate::QUEUED_ACTION)
+}
+
 /// Channels and rules are kept by name, per kind, byte-exact.
 pub async fn alert_channels_and_rules_by_name<S: JournalStore + AlertStore + ?Sized>(
     store: Arc<S>,
@@ -72,7 +78,10 @@ pub async fn alert_outbox_schedules_claims_and_finishes<S: JournalStore + AlertS
         window: (rule == "throttled").then_some(window),
     };
     assert_eq!(store.alert_cursor().await.unwrap(), None);
-    store.record_matches(4, vec![], now).await.unwrap();
+    store
+        .record_matches(4, vec![], now, queued_record())
+        .await
+        .unwrap();
     assert_eq!(store.alert_cursor().await.unwrap(), Some(4));
 
     // Two matches of an immediate rule, three of a throttled one in the same stretch.
@@ -83,11 +92,58 @@ pub async fn alert_outbox_schedules_claims_and_finishes<S: JournalStore + AlertS
         hit("throttled", 6),
         hit("throttled", 7),
     ];
-    store.record_matches(7, batch, now).await.unwrap();
+    let before = all_in_seq_order(&*store).await.len();
+    store
+        .record_matches(7, batch, now, queued_record())
+        .await
+        .unwrap();
     assert_eq!(store.alert_cursor().await.unwrap(), Some(7));
-    // The cursor never goes back.
-    store.record_matches(6, vec![], now).await.unwrap();
+    // The journal records what was queued, in the same transaction: one entry, each match in
+    // it, and each delivery names it.
+    let journal = all_in_seq_order(&*store).await;
+    assert_eq!(
+        journal.len(),
+        before + 1,
+        "one entry records the stretch's matches"
+    );
+    let record = journal.last().unwrap();
+    assert_eq!(record.event.action, crate::QUEUED_ACTION);
+    let details = record.event.details.clone().unwrap();
+    assert_eq!(details["through"], json!(7));
+    let queued: Vec<crate::QueuedDelivery> =
+        serde_json::from_value(details["deliveries"].clone()).unwrap();
+    let told: Vec<_> = queued
+        .iter()
+        .map(|q| (q.rule.as_str(), q.kind.as_str(), q.entry, q.joined))
+        .collect();
+    assert_eq!(
+        told,
+        [
+            ("each", "event", 5, false),
+            ("throttled", "event", 5, false),
+            ("each", "event", 6, false),
+            ("throttled", "digest", 6, false),
+            ("throttled", "digest", 7, true),
+        ]
+    );
+    assert_eq!(
+        queued[3].delivery, queued[4].delivery,
+        "7 joined 6's digest"
+    );
+    for q in &queued {
+        let d = store.delivery(q.delivery).await.unwrap();
+        assert_eq!(
+            (d.rule.as_str(), d.journal_seq),
+            (q.rule.as_str(), record.seq)
+        );
+    }
+    // The cursor never goes back; a stretch without a match records nothing.
+    store
+        .record_matches(6, vec![], now, queued_record())
+        .await
+        .unwrap();
     assert_eq!(store.alert_cursor().await.unwrap(), Some(7));
+    assert_eq!(all_in_seq_order(&*store).await.len(), before + 1);
 
     let claimed = store.claim_deliveries(now, 10, 10).await.unwrap();
     let shape: Vec<_> = claimed
@@ -147,7 +203,12 @@ pub async fn alert_outbox_schedules_claims_and_finishes<S: JournalStore + AlertS
 
     // A match later in the window joins the waiting digest.
     store
-        .record_matches(8, vec![hit("throttled", 8)], now + Duration::minutes(1))
+        .record_matches(
+            8,
+            vec![hit("throttled", 8)],
+            now + Duration::minutes(1),
+            queued_record(),
+        )
         .await
         .unwrap();
     let at_window_end = store.claim_deliveries(now + window, 10, 10).await.unwrap();
@@ -180,6 +241,7 @@ pub async fn alert_outbox_schedules_claims_and_finishes<S: JournalStore + AlertS
             9,
             vec![hit("throttled", 9)],
             now + window + Duration::seconds(1),
+            queued_record(),
         )
         .await
         .unwrap();
@@ -308,12 +370,23 @@ pub async fn alert_digests_are_bounded_and_channels_share_claims<
         seq,
         window,
     };
-    store.record_matches(0, vec![], now).await.unwrap();
+    store
+        .record_matches(0, vec![], now, queued_record())
+        .await
+        .unwrap();
     let flood: Vec<_> = (1..=40).map(|seq| hit("ops", seq, Some(window))).collect();
-    store.record_matches(40, flood, now).await.unwrap();
+    store
+        .record_matches(40, flood, now, queued_record())
+        .await
+        .unwrap();
     // Due, not claimed yet: a late match still joins it.
     store
-        .record_matches(41, vec![hit("ops", 41, Some(window))], now + window)
+        .record_matches(
+            41,
+            vec![hit("ops", 41, Some(window))],
+            now + window,
+            queued_record(),
+        )
         .await
         .unwrap();
     let claimed = store.claim_deliveries(now + window, 10, 10).await.unwrap();
@@ -322,13 +395,31 @@ pub async fn alert_digests_are_bounded_and_channels_share_claims<
     let digest = &claimed[1];
     assert_eq!(digest.matches, 40);
     assert_eq!(digest.seqs, (2..2 + DIGEST_KEPT as u64).collect::<Vec<_>>());
+    // 40 matches and then one: two records, the late match joining the digest the first made.
+    let records: Vec<_> = all_in_seq_order(&*store)
+        .await
+        .into_iter()
+        .filter(|e| e.event.action == crate::QUEUED_ACTION)
+        .collect();
+    assert_eq!(records.len(), 2);
+    let late: Vec<crate::QueuedDelivery> =
+        serde_json::from_value(records[1].event.details.as_ref().unwrap()["deliveries"].clone())
+            .unwrap();
+    assert_eq!((late[0].delivery, late[0].joined), (digest.id, true));
+    assert_eq!(
+        digest.journal_seq, records[0].seq,
+        "made by the first record"
+    );
 
     // A slow channel with many due, a healthy one with two: claims leave room for both.
     let slow: Vec<_> = (100..120)
         .map(|seq| hit("slow", seq, None))
         .chain([hit("fast", 200, None), hit("fast", 201, None)])
         .collect();
-    store.record_matches(201, slow, now).await.unwrap();
+    store
+        .record_matches(201, slow, now, queued_record())
+        .await
+        .unwrap();
     let first = store.claim_deliveries(now, 64, 4).await.unwrap();
     let count = |ds: &[crate::Delivery], c: &str| ds.iter().filter(|d| d.channel == c).count();
     assert_eq!((count(&first, "slow"), count(&first, "fast")), (4, 2));
@@ -342,4 +433,34 @@ pub async fn alert_digests_are_bounded_and_channels_share_claims<
         "what waits for claims to finish is not due at a time"
     );
     assert_eq!(store.next_delivery_due(5).await.unwrap(), Some(now));
+
+    // More matches than one record holds: several records, each with an id of its own, each
+    // delivery naming the one that lists it.
+    let many: Vec<_> = (1000..1000 + 2 * crate::QUEUED_PER_RECORD as u64 + 1)
+        .map(|seq| hit("bulk", seq, None))
+        .collect();
+    store
+        .record_matches(5000, many, now, queued_record())
+        .await
+        .unwrap();
+    let records: Vec<_> = all_in_seq_order(&*store)
+        .await
+        .into_iter()
+        .filter(|e| e.event.action == crate::QUEUED_ACTION)
+        .skip(3)
+        .collect();
+    assert_eq!(records.len(), 3);
+    let ids: std::collections::HashSet<_> = records.iter().map(|r| r.event.id).collect();
+    assert_eq!(ids.len(), 3);
+    let mut listed = 0;
+    for r in &records {
+        let queued: Vec<crate::QueuedDelivery> =
+            serde_json::from_value(r.event.details.as_ref().unwrap()["deliveries"].clone())
+                .unwrap();
+        listed += queued.len();
+        for q in [&queued[0], queued.last().unwrap()] {
+            assert_eq!(store.delivery(q.delivery).await.unwrap().journal_seq, r.seq);
+        }
+    }
+    assert_eq!(listed, 2 * crate::QUEUED_PER_RECORD + 1);
 }
