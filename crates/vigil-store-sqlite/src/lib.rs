@@ -80,6 +80,8 @@ struct Inner {
     codec: Arc<body::Codec>,
     /// Opened to read and nothing else ([`SqliteStore::open_read_only`]).
     read_only: bool,
+    /// Read as an immutable file (a read-only medium: see [`open_to_check`]).
+    immutable: bool,
 }
 
 impl Drop for Inner {
@@ -118,18 +120,74 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 /// A connection that can only read (SQLite refuses any write on it), for a journal opened with
-/// [`SqliteStore::open_read_only`]. Without the memory map: the file is read once.
-fn open_read_only_connection(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+/// [`SqliteStore::open_read_only`]. Without the memory map: the file is read once. `immutable`:
+/// as a file nothing writes, on a read-only medium (SQLite then needs no `-shm` beside it).
+fn open_read_only_connection(path: &Path, immutable: bool) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = if immutable {
+        Connection::open_with_flags(immutable_uri(path), flags | OpenFlags::SQLITE_OPEN_URI)?
+    } else {
+        Connection::open_with_flags(path, flags)?
+    };
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "query_only", true)?;
     conn.pragma_update(None, "cache_size", -8_192)?;
     conn.pragma_update(None, "mmap_size", 0)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
+}
+
+/// `file:PATH?immutable=1`, the path percent-encoded where a URI needs it.
+fn immutable_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
+/// Opens a journal to be checked: as usual, or, when SQLite cannot make the `-shm` file beside
+/// it (a read-only medium, a write-protected copy) and no write-ahead log is left there, as an
+/// immutable file. Whether it was opened so.
+fn open_to_check(path: &Path) -> Result<(Connection, bool), StoreError> {
+    let usual = open_read_only_connection(path, false).and_then(|c| {
+        c.query_row("PRAGMA user_version", [], |_| Ok(()))
+            .map(|()| c)
+    });
+    let refused = match usual {
+        Ok(conn) => return Ok((conn, false)),
+        Err(e) => e,
+    };
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    let wal_holds = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
+    if wal_holds {
+        return Err(StoreError::Invalid {
+            message: format!(
+                "{} cannot be opened to be read ({refused}), and its write-ahead log {} holds \
+                 entries not yet in the file: copy the database and its -wal file to a folder \
+                 that can be written and check the copy",
+                path.display(),
+                wal.display()
+            ),
+            field: None,
+        });
+    }
+    let conn = open_read_only_connection(path, true).map_err(db)?;
+    conn.query_row("PRAGMA user_version", [], |_| Ok(()))
+        .map_err(|e| StoreError::Invalid {
+            message: format!(
+                "{} cannot be opened to be read: {refused}; {e}",
+                path.display()
+            ),
+            field: None,
+        })?;
+    Ok((conn, true))
 }
 
 /// A connection for reading much of the journal once: without a memory map (the pages would
@@ -191,7 +249,7 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        let conn = open_read_only_connection(path).map_err(db)?;
+        let (conn, immutable) = open_to_check(path)?;
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(db)?;
@@ -237,6 +295,7 @@ impl SqliteStore {
                 clock,
                 codec,
                 read_only: true,
+                immutable,
             }),
         })
     }
@@ -303,6 +362,7 @@ impl SqliteStore {
                 clock,
                 codec,
                 read_only: false,
+                immutable: false,
             }),
         })
     }
@@ -390,7 +450,9 @@ impl SqliteStore {
             let pooled = pool.lock().expect("pool lock").pop();
             let conn = match pooled {
                 Some(c) => c,
-                None if inner.read_only => open_read_only_connection(&inner.path).map_err(db)?,
+                None if inner.read_only => {
+                    open_read_only_connection(&inner.path, inner.immutable).map_err(db)?
+                }
                 None if bulk => open_bulk_connection(&inner.path).map_err(db)?,
                 None => open_connection(&inner.path).map_err(db)?,
             };

@@ -58,7 +58,8 @@ impl IntegrityCommand {
             IntegrityCommand::Checkpoint(args) => {
                 let path = args.db.path()?;
                 anyhow::ensure!(path.exists(), "no journal at {}", path.display());
-                let state = args.db.open()?;
+                // Read-only, as `vigil verify`: it changes nothing in the journal it reads.
+                let state = args.db.open_read_only()?;
                 let Some(cp) = state.store.latest_checkpoint().await? else {
                     anyhow::bail!("no checkpoint is signed yet: `vigil serve` signs one within a minute of new entries");
                 };

@@ -1128,6 +1128,114 @@ async fn vigil_verify_never_changes_the_file_it_checks() {
     assert!(err.contains("is not a Vigil journal"), "{err}");
 }
 
+/// A journal handed over on read-only media (a write-protected mount, as evidence often is):
+/// `vigil verify` and `vigil integrity checkpoint` read it, though SQLite cannot make its
+/// `-shm` file there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_on_a_read_only_mount_is_verified() {
+    let j = journal(600, 12).await;
+    let work = tempfile::tempdir().unwrap();
+    let (src, ro) = (work.path().join("src"), work.path().join("ro"));
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::create_dir_all(&ro).unwrap();
+    let db = copy(&j, &src);
+    let mount = |args: &[&str]| Command::new("mount").args(args).status();
+    let bound = mount(&["--bind", src.to_str().unwrap(), ro.to_str().unwrap()])
+        .is_ok_and(|s| s.success())
+        && mount(&["-o", "remount,bind,ro", ro.to_str().unwrap()]).is_ok_and(|s| s.success());
+    if !bound {
+        let _ = Command::new("umount").arg(&ro).status();
+        eprintln!(
+            "skipped: a read-only bind mount needs root (CI runs as root and runs this test)"
+        );
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(ro.clone());
+    let on_ro = ro.join(db.file_name().unwrap());
+    assert!(
+        std::fs::write(ro.join("probe"), b"x").is_err(),
+        "the mount is read-only"
+    );
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let key = format!("--key={}", j.public.to_base64());
+    let (code, out) = run(&["verify", "--database", on_ro.to_str().unwrap(), &key]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!("verified {} entries", j.size)),
+        "{out}"
+    );
+    let (code, out) = run(&[
+        "integrity",
+        "checkpoint",
+        "--database",
+        on_ro.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!("size {}", j.checkpoints.last().unwrap())),
+        "{out}"
+    );
+    // A write-ahead log left beside it (a crash image: the file and its log, no -shm) that
+    // SQLite cannot read without making its -shm: refused with what to do, rather than checked
+    // without the entries the log holds.
+    drop(_unmount);
+    let holder = vigil_server::open_journal(&ServerConfig {
+        database: db.clone(),
+        ..ServerConfig::default()
+    })
+    .unwrap();
+    holder.store.append(dataset(3, 5)).await.unwrap();
+    let crash = src.join("crash.db");
+    std::fs::copy(&db, &crash).unwrap();
+    std::fs::copy(
+        format!("{}-wal", db.display()),
+        format!("{}-wal", crash.display()),
+    )
+    .unwrap();
+    drop(holder);
+    assert!(
+        std::fs::metadata(format!("{}-wal", crash.display()))
+            .unwrap()
+            .len()
+            > 0
+    );
+    assert!(
+        mount(&["--bind", src.to_str().unwrap(), ro.to_str().unwrap()])
+            .unwrap()
+            .success()
+    );
+    assert!(mount(&["-o", "remount,bind,ro", ro.to_str().unwrap()])
+        .unwrap()
+        .success());
+    let _unmount = Unmount(ro.clone());
+    let (code, out) = run(&[
+        "verify",
+        "--database",
+        ro.join("crash.db").to_str().unwrap(),
+        &key,
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("write-ahead log") && out.contains("check the copy"),
+        "{out}"
+    );
+}
+
 /// The search index's folder removed while the store runs: the index is built again from the
 /// journal, follows it again, and then answers for every entry, those stored before the removal
 /// and after it.
