@@ -126,15 +126,44 @@ async fn the_console_pins_the_key_and_verifies_entries_and_searches() {
         "bad_query"
     );
 
-    // A reader who sees some fields masked gets no checkpoint: the console says why.
+    // A reader who sees some fields masked verifies what she is shown, masked: the journal is
+    // sealed from its first entry, and the proofs carry the commitments of what she does not
+    // see.
     let other = tempfile::tempdir().unwrap();
     let v = console(other.path());
     v.sign_in(&store.url, "vera", PASSWORD, false)
         .await
         .unwrap();
     let trust = v.trust().await.unwrap();
+    assert_eq!(trust.state, "verified", "{trust:?}");
+    let opened = v.event(&id).await.unwrap();
+    assert!(!opened.masked.is_empty(), "she sees it masked");
+    let check = v.verify_entry(&id, opened.copy).await.unwrap();
+    assert_eq!(check.state, "verified", "{check:?}");
+    let report = v.verify_search("section:finance").await.unwrap();
+    assert_eq!(report.state, "verified", "{report:?}");
+    assert!(report.verified > 0 && report.failed == 0, "{report:?}");
+
+    // A journal begun before entries were sealed (its first entry unsealed, as an upgraded
+    // one): the store shows her no checkpoint, and the console says why.
+    let database = store.database.clone();
+    let stopped = store.stop().await;
+    vigil_testkit::intrude(&database)
+        .execute("UPDATE events SET salt = NULL WHERE seq = 1", [])
+        .unwrap();
+    let store = stopped.start().await;
+    let fresh = tempfile::tempdir().unwrap();
+    let v = console(fresh.path());
+    v.sign_in(&store.url, "vera", PASSWORD, false)
+        .await
+        .unwrap();
+    let trust = v.trust().await.unwrap();
     assert_eq!(trust.state, "unverified");
-    assert!(trust.message.unwrap().contains("unmask"));
+    let message = trust.message.unwrap();
+    assert!(
+        message.contains("unmask") && message.contains("before entries were sealed"),
+        "{message}"
+    );
     let copy = v.event(&id).await.unwrap().copy;
     let check = v.verify_entry(&id, copy).await.unwrap();
     assert_eq!(check.state, "unverified", "{check:?}");

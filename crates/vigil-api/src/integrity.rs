@@ -110,6 +110,30 @@ pub struct InclusionProof {
     pub proof: Vec<String>,
     /// The root the path leads to, hex: compare it with a signed checkpoint of this size.
     pub root: String,
+    /// What checking a sealed entry from its content needs, as the caller sees it; absent for
+    /// an entry written before entries were sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<EntrySeal>,
+}
+
+/// What checking a sealed entry from its content needs (`vigil_core::seal`): its `salt` (hex)
+/// for a caller who sees it whole, or, for one who sees parts of it masked, the salt of each
+/// part they see as stored (`openings`) and the commitment of each part they see masked
+/// (`commitments`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EntrySeal {
+    /// The entry.
+    pub seq: u64,
+    /// The entry's salt, 32 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// Part → its salt, for the parts shown as stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openings: Option<std::collections::BTreeMap<String, String>>,
+    /// Part → its commitment, for the parts shown masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commitments: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The most entries one [`EntriesProofRequest`] may name.
@@ -174,6 +198,10 @@ pub struct EntriesProof {
     pub proof: Vec<String>,
     /// The root they lead to, hex: compare it with a signed checkpoint of this size.
     pub root: String,
+    /// For each sealed entry among them, in seq order, what checking it from its content needs
+    /// as the caller sees it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seals: Vec<EntrySeal>,
 }
 
 /// Parameters of a consistency proof (`GET /v1/integrity/proof/consistency`).

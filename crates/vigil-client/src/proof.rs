@@ -2,9 +2,10 @@
 //! trusts, a newer checkpoint as an extension of an older one, and entries (from their content,
 //! not from the hash they carry) as leaves of a checkpoint's tree.
 
-use vigil_api::{ConsistencyProof, EntriesProof, SignedCheckpoint};
+use vigil_api::{ConsistencyProof, EntriesProof, EntrySeal, SignedCheckpoint};
 use vigil_core::checkpoint::{Checkpoint, PublicKey};
 use vigil_core::merkle::{self, Hash, ProofError};
+use vigil_core::seal::{Commitments, SealView};
 use vigil_core::StoredEvent;
 
 /// Why entries do not check out against a checkpoint.
@@ -74,6 +75,44 @@ pub fn check_extends(
     })
 }
 
+/// The commitments a sealed entry's hash covers, from what the store gave to check it: its salt,
+/// or the openings and commitments of a reader who sees parts of it masked. `None` for an entry
+/// without a seal (written before entries were sealed).
+fn commitments(
+    e: &StoredEvent,
+    seal: Option<&EntrySeal>,
+) -> Result<Option<Commitments>, EntryFault> {
+    let Some(seal) = seal else {
+        return Ok(None);
+    };
+    let malformed = |why: String| EntryFault::Malformed(format!("entry {}: {why}", e.seq));
+    // A reader shown the entry's hash sees every entry they read whole: theirs is the salt.
+    if !e.hash.is_empty() && seal.salt.is_none() {
+        return Err(malformed(
+            "its seal withholds parts of an entry shown whole".into(),
+        ));
+    }
+    match (&seal.salt, &seal.openings, &seal.commitments) {
+        (Some(salt), None, None) => {
+            let salt = vigil_core::seal::decode_salt(salt)
+                .ok_or_else(|| malformed("its salt is not 32 hex digits".into()))?;
+            Ok(Some(Commitments::from_salt(&e.event, &salt)))
+        }
+        (None, openings, commitments) => {
+            let view = SealView {
+                openings: openings.clone().unwrap_or_default(),
+                commitments: commitments.clone().unwrap_or_default(),
+            };
+            Commitments::from_view(&e.event, &view)
+                .map(Some)
+                .map_err(|f| malformed(f.to_string()))
+        }
+        (Some(_), _, _) => Err(malformed(
+            "its seal gives both a salt and parts of one".into(),
+        )),
+    }
+}
+
 /// Checks entries against a checkpoint whose signature was checked: each entry's chain hash is
 /// computed from its content (and the hash before its run, from the proof), compared with the
 /// hash it carries, and the hashes are proved leaves of the checkpoint's tree. `entries` must be
@@ -109,6 +148,15 @@ pub fn check_entries(
             w[1].seq, w[0].seq
         )));
     }
+    let mut seals: std::collections::HashMap<u64, &EntrySeal> = Default::default();
+    for seal in &proof.seals {
+        if seals.insert(seal.seq, seal).is_some() {
+            return Err(malformed(format!(
+                "it gives two seals for entry {}",
+                seal.seq
+            )));
+        }
+    }
     let mut prevs = proof.prev.iter();
     let mut leaves = Vec::with_capacity(entries.len());
     let mut last: Option<(u64, Hash)> = None;
@@ -134,15 +182,21 @@ pub fn check_entries(
                 }
             },
         };
-        if e.hash.is_empty() {
-            return Err(malformed(format!("entry {} carries no hash", e.seq)));
-        }
-        let computed = vigil_core::chain::link(&before, &e.event, e.seq, &e.received_at);
-        if hex::encode(computed) != e.hash {
+        let computed = match commitments(e, seals.remove(&e.seq))? {
+            Some(c) => vigil_core::chain::link_sealed(&before, &e.event, e.seq, &e.received_at, &c),
+            None => vigil_core::chain::link(&before, &e.event, e.seq, &e.received_at),
+        };
+        // A reader who sees some entries masked is shown no hash: the tree is the proof.
+        if !e.hash.is_empty() && hex::encode(computed) != e.hash {
             return Err(EntryFault::Changed { seq: e.seq });
         }
         leaves.push((e.seq - 1, merkle::leaf(&computed)));
         last = Some((e.seq, computed));
+    }
+    if let Some(seq) = seals.keys().min() {
+        return Err(malformed(format!(
+            "it gives a seal for entry {seq}, which it was not asked to prove"
+        )));
     }
     if let Some(p) = prevs.next() {
         return Err(malformed(format!(

@@ -15,6 +15,7 @@ use serde::ser::{Serialize, SerializeSeq, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::event::{micros, Event, StoredEvent};
+use crate::seal::Commitments;
 
 /// The hash that precedes the first entry.
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -96,6 +97,164 @@ impl Serialize for Canonical<'_> {
     }
 }
 
+/// The canonical bytes of a sealed entry ([`crate::seal`]): `"s1"` first, then the same fields
+/// as [`canonical`] always with all 21 elements, each part a reader may see masked replaced by
+/// its commitment (hex), the IP by `[its network as masked, commitment]`, a change by
+/// `[field, before is null, after is null, commitment]`, the details by their keys each with
+/// its value's commitment.
+pub fn canonical_sealed(
+    event: &Event,
+    seq: u64,
+    received_at: &DateTime<Utc>,
+    c: &Commitments,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    serde_json::to_writer(
+        &mut out,
+        &Sealed {
+            event,
+            seq,
+            received_at,
+            c,
+        },
+    )
+    .expect("an event always serializes");
+    out
+}
+
+struct Sealed<'a> {
+    event: &'a Event,
+    seq: u64,
+    received_at: &'a DateTime<Utc>,
+    c: &'a Commitments,
+}
+
+/// A commitment as the encoding holds it (hex).
+struct Hex<'a>(&'a [u8; 32]);
+
+impl Serialize for Hex<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 64];
+        hex::encode_to_slice(self.0, &mut buf).expect("64 digits for 32 bytes");
+        s.serialize_str(std::str::from_utf8(&buf).expect("hex is ASCII"))
+    }
+}
+
+impl Serialize for Sealed<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (e, c) = (self.event, self.c);
+        fn opt(h: &Option<[u8; 32]>) -> Option<Hex<'_>> {
+            h.as_ref().map(Hex)
+        }
+        let mut a = s.serialize_seq(Some(21))?;
+        a.serialize_element("s1")?;
+        a.serialize_element(&self.seq)?;
+        a.serialize_element(&micros::format(self.received_at))?;
+        a.serialize_element(&e.id.to_string())?;
+        a.serialize_element(&micros::format(&e.occurred_at))?;
+        a.serialize_element(&(
+            &e.actor.id,
+            opt(&c.actor_name),
+            &e.actor.role,
+            e.actor.kind.map(|k| k.as_str()),
+        ))?;
+        a.serialize_element(&e.action)?;
+        a.serialize_element(e.kind.as_str())?;
+        a.serialize_element(&e.section)?;
+        a.serialize_element(e.severity.as_str())?;
+        a.serialize_element(e.outcome.as_str())?;
+        a.serialize_element(
+            &e.target
+                .as_ref()
+                .map(|t| (&t.kind, &t.id, opt(&c.target_name))),
+        )?;
+        struct SealedChanges<'a>(&'a [crate::event::Change], &'a [[u8; 32]]);
+        impl Serialize for SealedChanges<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                // Which of before and after is null is as every reader sees it: bound, so
+                // that a masked change cannot be shown as a created or removed field.
+                s.collect_seq(
+                    self.0.iter().zip(self.1).map(|(ch, h)| {
+                        (&ch.field, ch.before.is_null(), ch.after.is_null(), Hex(h))
+                    }),
+                )
+            }
+        }
+        a.serialize_element(&e.changes.as_deref().map(|ch| SealedChanges(ch, &c.changes)))?;
+        // The address as every reader sees it (its /24 or /48) beside its commitment: a store
+        // that shows a masked reader another network is caught.
+        a.serialize_element(
+            &e.ip
+                .zip(c.ip.as_ref())
+                .map(|(ip, h)| (crate::rights::masked_ip(ip).to_string(), Hex(h))),
+        )?;
+        a.serialize_element(&opt(&c.user_agent))?;
+        a.serialize_element(&opt(&c.session_id))?;
+        a.serialize_element(&e.request_id)?;
+        a.serialize_element(&opt(&c.reason))?;
+        struct SealedDetails<'a>(
+            &'a serde_json::Map<String, serde_json::Value>,
+            &'a [[u8; 32]],
+        );
+        impl Serialize for SealedDetails<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for (k, h) in self.0.keys().zip(self.1) {
+                    m.serialize_entry(k, &Hex(h))?;
+                }
+                m.end()
+            }
+        }
+        a.serialize_element(&e.details.as_ref().map(|d| SealedDetails(d, &c.details)))?;
+        a.serialize_element(&e.sender)?;
+        a.serialize_element(&(
+            e.on_behalf_of
+                .as_ref()
+                .map(|p| (&p.kind, &p.id, opt(&c.behalf_name))),
+            &e.correlation_id,
+            e.source_seq,
+            &e.stream,
+        ))?;
+        a.end()
+    }
+}
+
+/// The chain hash of a sealed entry given the previous entry's raw hash and its commitments.
+pub fn link_sealed(
+    prev: &[u8; 32],
+    event: &Event,
+    seq: u64,
+    received_at: &DateTime<Utc>,
+    c: &Commitments,
+) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(canonical_sealed(event, seq, received_at, c));
+    h.finalize().into()
+}
+
+/// The chain hash of a stored entry: sealed with its salt, or in the encoding of entries
+/// written before entries were sealed.
+pub fn link_stored(
+    prev: &[u8; 32],
+    event: &Event,
+    seq: u64,
+    received_at: &DateTime<Utc>,
+    salt: Option<&crate::seal::Salt>,
+) -> [u8; 32] {
+    match salt {
+        Some(salt) => link_sealed(
+            prev,
+            event,
+            seq,
+            received_at,
+            &Commitments::from_salt(event, salt),
+        ),
+        None => link(prev, event, seq, received_at),
+    }
+}
+
 /// Changes as arrays of field, before and after.
 struct Changes<'a>(&'a [crate::event::Change]);
 
@@ -124,6 +283,18 @@ pub enum ChainError {
         /// The seq found.
         found: u64,
     },
+    /// An entry has no salt though an entry before it is sealed (the store seals every entry
+    /// since it began to): its salt was removed.
+    #[error(
+        "entry {seq} (id {id}) is not sealed though entries before it are: its salt was \
+         removed, or the entry replaced"
+    )]
+    Unsealed {
+        /// The entry.
+        seq: u64,
+        /// Its id.
+        id: String,
+    },
     /// An entry's stored hash is not what its content and predecessor give.
     #[error(
         "entry seq {seq} (id {id}) does not match its hash: stored {stored}, computed {computed}"
@@ -145,6 +316,8 @@ pub enum ChainError {
 pub struct Verifier {
     prev: [u8; 32],
     last_seq: u64,
+    /// Whether an entry verified so far was sealed: every later one must be.
+    sealed: bool,
 }
 
 impl Default for Verifier {
@@ -152,6 +325,7 @@ impl Default for Verifier {
         Verifier {
             prev: GENESIS,
             last_seq: 0,
+            sealed: false,
         }
     }
 }
@@ -165,7 +339,13 @@ impl Verifier {
                 found: e.seq,
             });
         }
-        let computed = link(&self.prev, &e.event, e.seq, &e.received_at);
+        if self.sealed && e.salt.is_none() {
+            return Err(ChainError::Unsealed {
+                seq: e.seq,
+                id: e.event.id.to_string(),
+            });
+        }
+        let computed = link_stored(&self.prev, &e.event, e.seq, &e.received_at, e.salt.as_ref());
         if hex::encode(computed) != e.hash {
             return Err(ChainError::Mismatch {
                 seq: e.seq,
@@ -176,6 +356,7 @@ impl Verifier {
         }
         self.prev = computed;
         self.last_seq = e.seq;
+        self.sealed |= e.salt.is_some();
         Ok(())
     }
 
@@ -214,6 +395,7 @@ mod tests {
         let received_at = Utc::now();
         let hash = hex::encode(link(prev, &event, seq, &received_at));
         StoredEvent {
+            salt: None,
             seq,
             received_at,
             hash,
@@ -393,6 +575,44 @@ mod tests {
         let mut added = a.clone();
         added.event.sender = Some("vigil".into());
         assert!(Verifier::default().check(&added).is_err());
+    }
+
+    #[test]
+    fn a_sealed_entry_verifies_from_its_salt_and_any_change_to_it_is_caught() {
+        let plain = stored(1, &GENESIS, "Geste commercial");
+        let salt = crate::seal::new_salt();
+        let c = Commitments::from_salt(&plain.event, &salt);
+        let text =
+            String::from_utf8(canonical_sealed(&plain.event, 1, &plain.received_at, &c)).unwrap();
+        assert!(text.starts_with("[\"s1\",1,"), "{text}");
+        assert!(
+            !text.contains("Geste commercial") && !text.contains("100.10"),
+            "the reason and the change enter as commitments: {text}"
+        );
+        let sealed = StoredEvent {
+            hash: hex::encode(link_sealed(
+                &GENESIS,
+                &plain.event,
+                1,
+                &plain.received_at,
+                &c,
+            )),
+            salt: Some(salt),
+            ..plain.clone()
+        };
+        Verifier::default().check(&sealed).unwrap();
+        let mut changed = sealed.clone();
+        changed.event.reason = Some("Geste commercial!".into());
+        let mut other_salt = sealed.clone();
+        other_salt.salt = Some(crate::seal::new_salt());
+        let mut unsealed = sealed.clone();
+        unsealed.salt = None;
+        for tampered in [changed, other_salt, unsealed] {
+            assert!(matches!(
+                Verifier::default().check(&tampered),
+                Err(ChainError::Mismatch { seq: 1, .. })
+            ));
+        }
     }
 
     #[test]

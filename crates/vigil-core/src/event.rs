@@ -330,6 +330,22 @@ pub struct StoredEvent {
     /// The event itself.
     #[serde(flatten)]
     pub event: Event,
+    /// The salt of a sealed entry ([`crate::seal`]); `None` for an entry written before
+    /// entries were sealed. Read from JSON (32 hex digits) but never written with the entry:
+    /// whoever gives it to a reader does so on purpose (it would let a reader of masked parts
+    /// test guesses of them).
+    #[serde(default, skip_serializing, deserialize_with = "salt_hex")]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub salt: Option<crate::seal::Salt>,
+}
+
+fn salt_hex<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<crate::seal::Salt>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    text.map(|t| {
+        crate::seal::decode_salt(&t)
+            .ok_or_else(|| serde::de::Error::custom("salt: not 32 hex digits"))
+    })
+    .transpose()
 }
 
 /// A stored entry borrowed from a backend's row, for readers that only write it out again (an
@@ -344,6 +360,8 @@ pub struct EntryView<'a> {
     pub received_at: i64,
     /// The chain hash, 32 bytes.
     pub hash: &'a [u8],
+    /// The salt of a sealed entry, 16 bytes.
+    pub salt: Option<&'a [u8]>,
     /// The sender's id.
     pub id: Uuid,
     /// When it happened, µs since the epoch.
@@ -429,6 +447,7 @@ impl StoredEvent {
             seq: self.seq,
             received_at: self.received_at.timestamp_micros(),
             hash: &parts.hash,
+            salt: self.salt.as_ref().map(|s| s.as_slice()),
             id: e.id,
             occurred_at: e.occurred_at.timestamp_micros(),
             actor_id: &e.actor.id,

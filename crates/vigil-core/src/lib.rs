@@ -21,6 +21,7 @@ pub mod json;
 pub mod merkle;
 pub mod query;
 pub mod rights;
+pub mod seal;
 pub mod text;
 pub mod validate;
 

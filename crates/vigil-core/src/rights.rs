@@ -516,6 +516,8 @@ pub fn masked_prefix(ip: IpAddr) -> u8 {
 /// `target.name`, `changes.email`, …), empty if nothing was. (Whoever reads some entries
 /// masked gets no hashes: see [`Grants::reads_unmasked`].)
 pub fn mask(entry: &mut StoredEvent, personal: &[String]) -> Vec<String> {
+    // The salt would let the reader test guesses of what is masked.
+    entry.salt = None;
     mask_event(&mut entry.event, personal)
 }
 

@@ -15,6 +15,9 @@ struct JsonRow<'a> {
     entry: &'a StoredEvent,
     marks: &'a [String],
     comments: u64,
+    /// A sealed entry's salt, last (as [`crate::page`] writes it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    salt: Option<String>,
 }
 
 /// Appends the row's JSON (one line, no newline) to `buf`.
@@ -25,6 +28,7 @@ pub(crate) fn write_row(buf: &mut Vec<u8>, row: &Row<'_>) -> Result<(), ExportEr
             entry: row.entry,
             marks: row.marks,
             comments: row.comments,
+            salt: row.entry.salt.map(hex::encode),
         },
     )?;
     Ok(())

@@ -459,7 +459,16 @@ fn write_line(buf: &mut Vec<u8>, e: &EntryView<'_>, times: &Times) -> Result<(),
     }
     opt(buf, "stream", e.stream)?;
     opt(buf, "sender", e.sender)?;
-    buf.extend_from_slice(b",\"marks\":[],\"comments\":0}");
+    buf.extend_from_slice(b",\"marks\":[],\"comments\":0");
+    if let Some(salt) = e.salt {
+        // A sealed entry's salt: with it the row is checked from its content.
+        key(buf, false, "salt");
+        let mut hex = [0u8; 32];
+        // 16 bytes: `check` refused any other.
+        let _ = hex::encode_to_slice(salt, &mut hex);
+        quoted(buf, &hex);
+    }
+    buf.push(b'}');
     Ok(())
 }
 
@@ -495,6 +504,9 @@ fn check(e: &EntryView<'_>) -> Result<(), ExportError> {
     }
     if e.hash.len() != 32 {
         return bad("a hash that is not 32 bytes");
+    }
+    if e.salt.is_some_and(|s| s.len() != 16) {
+        return bad("a salt that is not 16 bytes");
     }
     Ok(())
 }

@@ -386,7 +386,13 @@ pub fn check(path: &Path, keys: &[PublicKey]) -> Result<Proven, String> {
                 e.seq
             ));
         };
-        let computed = vigil_core::chain::link(&before, &e.event, e.seq, &e.received_at);
+        let computed = vigil_core::chain::link_stored(
+            &before,
+            &e.event,
+            e.seq,
+            &e.received_at,
+            e.salt.as_ref(),
+        );
         if hex::encode(computed) != e.hash {
             return Err(format!(
                 "row {row} (entry {}): content changed: its fields do not give its hash",

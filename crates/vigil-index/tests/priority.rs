@@ -40,6 +40,7 @@ fn journal_of(n: usize) -> Memory {
             .into_iter()
             .enumerate()
             .map(|(i, event)| StoredEvent {
+                salt: None,
                 seq: i as u64 + 1,
                 received_at: until,
                 hash: format!("{:064x}", i + 1),

@@ -242,6 +242,7 @@ impl<'a> Fields<'a> {
             seq,
             received_at,
             hash,
+            salt: None,
             id,
             occurred_at: self.occurred_at,
             actor_id: required(0)?,
@@ -625,6 +626,7 @@ mod tests {
                 received_at: chrono::DateTime::from_timestamp_micros(5).unwrap(),
                 hash: hex::encode(hash),
                 event: e.clone(),
+                salt: None,
             };
             assert_eq!(view, stored.view(&stored.view_parts()));
         }

@@ -10,7 +10,9 @@ use rusqlite::Connection;
 /// the journal entry that recorded each delivery a rule queued (`alert_deliveries.journal_seq`:
 /// an older vigil would queue deliveries the journal does not record, which `vigil verify`
 /// names).
-pub const VERSION: i64 = 11;
+/// Version 12 seals entries: each has a salt, and the parts a reader may see masked enter its
+/// hash as salted commitments (an older vigil would call every new entry damaged).
+pub const VERSION: i64 = 12;
 
 /// The dictionaries bodies are compressed with (schema version 6): trained on the journal's own
 /// entries, never changed once written.
@@ -28,7 +30,8 @@ CREATE TABLE IF NOT EXISTS events (
     id           BLOB    NOT NULL UNIQUE,
     received_at  INTEGER NOT NULL,            -- µs since the epoch, UTC
     body         BLOB    NOT NULL,            -- every other field, compressed (see body.rs)
-    hash         BLOB    NOT NULL
+    hash         BLOB    NOT NULL,
+    salt         BLOB                         -- 16 bytes: sealed (schema 12); NULL before
 );
 -- Searches, timelines and facets are served by the search index (vigil-index), which is derived
 -- from this table; the journal itself needs only its primary key and the unique id (whole: an
@@ -323,6 +326,10 @@ fn create(conn: &Connection, version: i64) -> rusqlite::Result<()> {
     if (1..8).contains(&version) && !has_column(conn, "users", "disabled_at")? {
         // Accounts made before version 8 are enabled.
         conn.execute_batch("ALTER TABLE users ADD COLUMN disabled_at INTEGER")?;
+    }
+    if (1..12).contains(&version) && !has_column(conn, "events", "salt")? {
+        // Entries written before version 12 keep the encoding they were hashed with.
+        conn.execute_batch("ALTER TABLE events ADD COLUMN salt BLOB")?;
     }
     if (1..11).contains(&version) && !has_column(conn, "alert_deliveries", "journal_seq")? {
         // Deliveries queued before version 11 have no journal entry recording them.

@@ -7,7 +7,7 @@ use vigil_core::{Actor, EntryView, Event, StoredEvent, Target};
 use crate::body::{self, Codec, Damaged, Unpacker};
 
 /// The columns read to rebuild an entry, in the order [`Reader`] expects.
-pub const COLUMNS: &str = "seq, id, received_at, body, hash";
+pub const COLUMNS: &str = "seq, id, received_at, body, hash, salt";
 
 /// µs since the epoch.
 pub fn micros(t: &DateTime<Utc>) -> i64 {
@@ -47,13 +47,16 @@ impl<'c> Reader<'c> {
         let received_at: i64 = row.get(2)?;
         let stored = row.get_ref(3)?.as_blob()?;
         let hash = row.get_ref(4)?.as_blob()?;
+        let salt = row.get_ref(5)?.as_blob_or_null()?;
         let raw = self
             .codec
             .unpack(self.conn, &mut self.unpacker, seq, stored)
             .map_err(damaged)?;
-        body::fields(seq, raw)
+        let mut view = body::fields(seq, raw)
             .and_then(|f| f.view(seq, uuid::Uuid::from_bytes(id), received_at, hash))
-            .map_err(damaged)
+            .map_err(damaged)?;
+        view.salt = salt;
+        Ok(view)
     }
 
     /// The entry in `row`.
@@ -75,6 +78,13 @@ pub fn stored_event(v: &EntryView<'_>) -> Result<StoredEvent, Damaged> {
         seq: v.seq,
         received_at: from_micros(v.received_at),
         hash: hex::encode(v.hash),
+        salt: match v.salt {
+            None => None,
+            Some(salt) => Some(salt.try_into().map_err(|_| Damaged {
+                seq: v.seq,
+                why: format!("salt: {} bytes, not 16", salt.len()),
+            })?),
+        },
         event: Event {
             id: v.id,
             occurred_at: from_micros(v.occurred_at),

@@ -555,7 +555,7 @@ fn append_batch(
         .map_err(db)?;
     let mut insert = conn
         .prepare_cached(
-            "INSERT INTO events (seq, id, received_at, body, hash) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO events (seq, id, received_at, body, hash, salt) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .map_err(db)?;
     let mut reader = sql::Reader::new(conn, codec);
@@ -593,7 +593,10 @@ fn append_batch(
             continue;
         }
         let seq = head.seq + 1;
-        let hash = chain::link(&head.hash, e, seq, &received_at);
+        // Sealed: the parts a reader may see masked enter the hash as salted commitments.
+        let salt = vigil_core::seal::new_salt();
+        let commitments = vigil_core::seal::Commitments::from_salt(e, &salt);
+        let hash = chain::link_sealed(&head.hash, e, seq, &received_at, &commitments);
         PACKER
             .with_borrow_mut(|(packer, stored)| {
                 codec.pack(packer, e, stored);
@@ -603,6 +606,7 @@ fn append_batch(
                     now,
                     stored.as_slice(),
                     hash.as_slice(),
+                    salt.as_slice(),
                 ])
             })
             .map_err(db)?;

@@ -37,7 +37,7 @@ async fn the_database_refuses_update_and_delete_on_events() {
     assert!(delete.to_string().contains("append-only"), "{delete}");
     let replace = conn
         .execute(
-            "INSERT OR REPLACE INTO events SELECT 2, e.id, e.received_at, f.body, e.hash \
+            "INSERT OR REPLACE INTO events SELECT 2, e.id, e.received_at, f.body, e.hash, e.salt \
              FROM events e, events f WHERE e.seq = 2 AND f.seq = 3",
             [],
         )
@@ -47,7 +47,7 @@ async fn the_database_refuses_update_and_delete_on_events() {
     // Ids are unique, and found through their index, not a scan.
     let again = conn
         .execute(
-            "INSERT INTO events SELECT 4, id, received_at, body, hash FROM events WHERE seq = 2",
+            "INSERT INTO events SELECT 4, id, received_at, body, hash, salt FROM events WHERE seq = 2",
             [],
         )
         .unwrap_err();
@@ -645,7 +645,7 @@ async fn a_journal_of_schema_version_5_is_moved_to_bodies_once() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 11, "moved to bodies and up to the newest schema");
+    assert_eq!(version, 12, "moved to bodies and up to the newest schema");
     let dictionaries: i64 = conn
         .query_row("SELECT count(*) FROM dictionaries", [], |r| r.get(0))
         .unwrap();
@@ -749,7 +749,7 @@ async fn a_journal_from_before_the_tree_gets_it_when_opened() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 11);
+    assert_eq!(version, 12);
 }
 
 /// A journal of schema version 10 keeps its deliveries when opened: they are marked as queued

@@ -513,6 +513,7 @@ mod tests {
         )
         .unwrap();
         StoredEvent {
+            salt: None,
             seq,
             received_at: event.occurred_at,
             hash: String::new(),

@@ -114,6 +114,15 @@ impl Caller {
         self.grants.reads_unmasked()
     }
 
+    /// Whether this caller sees the entry unmasked.
+    pub fn unmasks(&self, entry: &vigil_core::Annotated) -> bool {
+        self.grants.unmask.is_all()
+            || self
+                .grants
+                .unmask
+                .contains(&entry.entry.event, &entry.summary())
+    }
+
     /// Whether the entry is one this caller may read.
     pub fn may_read(&self, entry: &vigil_core::Annotated) -> bool {
         self.grants

@@ -34,12 +34,13 @@ pub enum IntegrityError {
     /// This server runs without a signing key (the command line's verbs).
     #[error("this process has no signing key")]
     NoKey,
-    /// The caller reads some entries masked: checkpoints and proofs carry hashes of entries,
-    /// which are withheld from them.
+    /// The caller reads some entries masked, and the journal holds entries from before entries
+    /// were sealed: checkpoints and proofs carry hashes over those entries' clear values.
     #[error(
-        "checkpoints and proofs carry hashes of entries, which are withheld from a reader who \
-         reads some entries masked (with them a masked value could be guessed and checked): \
-         this needs the unmask right over every entry you may read"
+        "checkpoints and proofs carry hashes of entries, and this journal began before entries \
+         were sealed: with hashes over its earlier entries a masked value could be guessed and \
+         checked, so they are withheld from a reader who reads some entries masked. This needs \
+         the unmask right over every entry you may read"
     )]
     Masked,
     /// A bad size, seq or a store failure.
@@ -242,14 +243,62 @@ pub fn key(state: &AppState, _reader: &CanRead) -> Result<IntegrityKey, Integrit
     Ok(key_answer(signer.public()))
 }
 
+/// Whether every entry of the journal is sealed ([`vigil_core::seal`]): its first entry is (the
+/// store seals every entry since, and an empty journal's first entry will be).
+async fn sealed_from_start(state: &AppState) -> Result<bool, StoreError> {
+    match state.store.entries(vec![1]).await {
+        Ok(first) => Ok(first.first().is_none_or(|e| e.salt.is_some())),
+        Err(StoreError::NotFound(_)) => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// Checkpoints and proofs are for a caller shown hashes, and for any reader of a journal sealed
+/// from its first entry: there a hash covers the commitments of what a reader may see masked,
+/// never the values. A masked reader of a journal that began before sealing is refused: its
+/// earlier entries' hashes cover clear values (a tree node over them could test a guess).
+async fn may_verify(state: &AppState, reader: &CanRead) -> Result<(), IntegrityError> {
+    if reader.sees_hashes() || sealed_from_start(state).await? {
+        Ok(())
+    } else {
+        Err(IntegrityError::Masked)
+    }
+}
+
+/// What checking `entry` from its content needs, as `reader` sees it: the salt to a reader who
+/// sees it whole, else the openings of what they see and the commitments of what they do not.
+fn seal_for(
+    state: &AppState,
+    reader: &CanRead,
+    entry: &vigil_core::Annotated,
+) -> Option<vigil_api::EntrySeal> {
+    let salt = entry.entry.salt?;
+    let seq = entry.entry.seq;
+    if reader.unmasks(entry) {
+        return Some(vigil_api::EntrySeal {
+            seq,
+            salt: Some(hex::encode(salt)),
+            openings: None,
+            commitments: None,
+        });
+    }
+    let mut shown = entry.entry.event.clone();
+    let masked = vigil_core::rights::mask_event(&mut shown, &state.config.privacy.personal_fields);
+    let view = vigil_core::seal::SealView::for_reader(&entry.entry.event, &shown, &salt, &masked);
+    Some(vigil_api::EntrySeal {
+        seq,
+        salt: None,
+        openings: Some(view.openings),
+        commitments: Some(view.commitments),
+    })
+}
+
 /// The newest signed checkpoint.
 pub async fn latest(
     state: &AppState,
     reader: &CanRead,
 ) -> Result<SignedCheckpoint, IntegrityError> {
-    if !reader.sees_hashes() {
-        return Err(IntegrityError::Masked);
-    }
+    may_verify(state, reader).await?;
     let cp = state.store.latest_checkpoint().await?;
     Ok(checkpoint_answer(&cp.ok_or(IntegrityError::NoCheckpoint)?))
 }
@@ -260,9 +309,7 @@ pub async fn list(
     reader: &CanRead,
     p: CheckpointsParams,
 ) -> Result<CheckpointList, IntegrityError> {
-    if !reader.sees_hashes() {
-        return Err(IntegrityError::Masked);
-    }
+    may_verify(state, reader).await?;
     let limit =
         super::bounded("limit", p.limit, 100, 1000).map_err(|m| StoreError::invalid("limit", m))?;
     let after = p.after.unwrap_or(0);
@@ -299,9 +346,7 @@ pub async fn inclusion(
     reader: &CanRead,
     p: InclusionParams,
 ) -> Result<InclusionProof, IntegrityError> {
-    if !reader.sees_hashes() {
-        return Err(IntegrityError::Masked);
-    }
+    may_verify(state, reader).await?;
     if p.seq == 0 {
         return Err(StoreError::invalid("seq", "seq: entries are numbered from 1").into());
     }
@@ -337,6 +382,7 @@ pub async fn inclusion(
         hash: one.entry.hash.clone(),
         proof: proof.iter().map(hex::encode).collect(),
         root: hex::encode(root),
+        seal: seal_for(state, reader, &one),
     })
 }
 
@@ -349,9 +395,7 @@ pub async fn entries(
     reader: &CanRead,
     p: EntriesProofRequest,
 ) -> Result<EntriesProof, IntegrityError> {
-    if !reader.sees_hashes() {
-        return Err(IntegrityError::Masked);
-    }
+    may_verify(state, reader).await?;
     let mut seqs = p.seqs;
     seqs.sort_unstable();
     seqs.dedup();
@@ -397,6 +441,7 @@ pub async fn entries(
         .into());
     }
     // Each entry must be one the caller may read: read in slices, as a search page is.
+    let mut seals = Vec::new();
     for chunk in seqs.chunks(1_000) {
         let found = match state.store.entries(chunk.to_vec()).await {
             Ok(found) => found,
@@ -415,7 +460,9 @@ pub async fn entries(
         if let Some(hidden) = annotated.iter().find(|a| !reader.may_read(a)) {
             return Err(StoreError::NotFound(format!("entry {}", hidden.entry.seq)).into());
         }
+        seals.extend(annotated.iter().filter_map(|a| seal_for(state, reader, a)));
     }
+    seals.sort_by_key(|s| s.seq);
     let mut ranges: Vec<std::ops::Range<u64>> = Vec::new();
     for &seq in &seqs {
         match ranges.last_mut() {
@@ -440,6 +487,7 @@ pub async fn entries(
             .collect(),
         proof: nodes?.iter().map(hex::encode).collect(),
         root: hex::encode(root?),
+        seals,
     })
 }
 
@@ -451,9 +499,7 @@ pub async fn consistency(
 ) -> Result<ConsistencyProof, IntegrityError> {
     // A proof between sizes one apart holds the leaf of an entry: from the journal's first
     // entry on, a masked reader could test guesses of masked values with them.
-    if !reader.sees_hashes() {
-        return Err(IntegrityError::Masked);
-    }
+    may_verify(state, reader).await?;
     let to = size_or_latest(state, p.to).await?;
     let proof = state.store.consistency_proof(p.from, to).await?;
     Ok(ConsistencyProof {
@@ -926,6 +972,15 @@ impl Source for Remote {
                 .feed(after, limit)
                 .await
                 .context("reading the store's feed")?;
+            if let Some(e) = entries.iter().find(|e| e.entry.hash.is_empty()) {
+                // Not a fault of the journal: the store shows this user no hashes.
+                anyhow::bail!(
+                    "the store's feed withholds the hashes of entries (entry {} has none) from \
+                     this user, who reads some entries masked: checking the whole journal needs \
+                     a user who reads every entry unmasked (the unmask right over all they read)",
+                    e.entry.seq
+                );
+            }
             if !entries.is_empty() || next <= after {
                 return Ok(entries.into_iter().map(|a| a.entry).collect());
             }
@@ -1158,6 +1213,7 @@ async fn walk(
                             "entry {seq} (id {id}): content changed, or an entry before it was \
                              (its hash does not match its content and its predecessor's)"
                         ),
+                        unsealed @ ChainError::Unsealed { .. } => unsealed.to_string(),
                     },
                 );
                 broken = true;

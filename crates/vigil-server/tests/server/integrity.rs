@@ -11,6 +11,7 @@ use vigil_core::checkpoint::{Checkpoint, PublicKey};
 use vigil_core::merkle;
 
 use crate::support::{Start, TestServer, PASSWORD};
+use vigil_testkit::intrude;
 
 async fn get(s: &TestServer, token: Option<&str>, path: &str) -> (u16, Value) {
     let mut r = s.raw(Method::GET, path);
@@ -240,21 +241,65 @@ async fn readers_get_proofs_only_of_entries_they_may_read_in_the_clear() {
         .unwrap()
         + 1;
 
-    // The viewer reads personal fields masked: no hashes, so no proofs and no checkpoints
-    // either (a proof from size 1 to 2 holds the first entries' leaves, a checkpoint of size 1
-    // the first entry's: from there a masked value could be guessed and checked, entry by
-    // entry). The public key is anyone's.
+    // The viewer reads personal fields masked. The journal is sealed from its first entry, so
+    // she is shown checkpoints and proofs: what she sees masked enters them only as salted
+    // commitments, and she is given the salt of no part she does not see.
     let vera = token_of(&s, "vera").await;
     for path in [
-        format!("/v1/integrity/proof/inclusion?seq={finance}&size={size}"),
         "/v1/integrity/proof/consistency?from=1&to=2".to_owned(),
         format!("/v1/integrity/proof/consistency?from=3&to={size}"),
         "/v1/integrity/checkpoint".to_owned(),
     ] {
         let (status, e) = get(&s, Some(&vera), &path).await;
-        assert_eq!(status, 403, "{path}: {e}");
+        assert_eq!(status, 200, "{path}: {e}");
+    }
+    let masked_one = journal
+        .iter()
+        .find(|e| e.event.section == "finance" && e.event.ip.is_some())
+        .unwrap()
+        .seq;
+    let inclusion = format!("/v1/integrity/proof/inclusion?seq={masked_one}&size={size}");
+    let (status, p) = get(&s, Some(&vera), &inclusion).await;
+    assert_eq!(status, 200, "{p}");
+    let seal = &p["seal"];
+    assert!(seal.get("salt").is_none(), "{p}");
+    assert!(seal["commitments"]["ip"].is_string(), "{p}");
+    for part in seal["commitments"].as_object().unwrap().keys() {
         assert!(
-            e["error"]["message"].as_str().unwrap().contains("unmask"),
+            seal["openings"].get(part).is_none(),
+            "{part} both opened and committed"
+        );
+    }
+    let ip = journal[masked_one as usize - 1]
+        .event
+        .ip
+        .unwrap()
+        .to_string();
+    assert!(!p.to_string().contains(&ip), "{p}");
+    // The reader who sees the entry whole gets its salt.
+    let (status, p) = get(&s, Some(&alice), &inclusion).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(
+        p["seal"]["salt"],
+        json!(hex::encode(journal[masked_one as usize - 1].salt.unwrap()))
+    );
+
+    // A journal that began before entries were sealed (its first entry unsealed, as one that
+    // was upgraded): hashes over its earlier entries cover clear values, so a masked reader is
+    // refused its checkpoints and proofs; a reader of only unmasked entries is not.
+    intrude(&s.database)
+        .execute("UPDATE events SET salt = NULL WHERE seq = 1", [])
+        .unwrap();
+    for path in [
+        inclusion.clone(),
+        "/v1/integrity/proof/consistency?from=1&to=2".to_owned(),
+        "/v1/integrity/checkpoint".to_owned(),
+    ] {
+        let (status, e) = get(&s, Some(&vera), &path).await;
+        assert_eq!(status, 403, "{path}: {e}");
+        let message = e["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("began before entries were sealed") && message.contains("unmask"),
             "{e}"
         );
     }
@@ -775,11 +820,12 @@ async fn entries_are_proved_from_their_content_within_the_readers_rights() {
         Err(EntryFault::Changed { seq: 57 })
     );
     let before = vigil_core::chain::decode(&entry(56).hash).unwrap();
-    changed[3].hash = hex::encode(vigil_core::chain::link(
+    changed[3].hash = hex::encode(vigil_core::chain::link_stored(
         &before,
         &changed[3].event,
         57,
         &changed[3].received_at,
+        changed[3].salt.as_ref(),
     ));
     let refs: Vec<_> = changed.iter().collect();
     assert_eq!(
@@ -916,10 +962,43 @@ async fn entries_are_proved_from_their_content_within_the_readers_rights() {
         .find(|e| e.event.section != "finance")
         .unwrap()
         .seq;
+    // The viewer proves what she is shown, masked: the proof gives her the commitments of what
+    // she does not see.
     let vera = token_of(&s, "vera").await;
-    let (status, e) = post_proof(&s, Some(&vera), &json!({"seqs": [finance[0]]}).to_string()).await;
-    assert_eq!(status, 403, "{e}");
-    assert!(e["error"]["message"].as_str().unwrap().contains("unmask"));
+    let (status, p) = post_proof(
+        &s,
+        Some(&vera),
+        &json!({"seqs": finance, "size": size}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    assert!(!p.to_string().contains("\"salt\""), "{p}");
+    let p: vigil_api::EntriesProof = serde_json::from_value(p).unwrap();
+    let mut hers = Vec::new();
+    for &seq in &finance {
+        let id = entry(seq).event.id;
+        let (status, shown) = get(&s, Some(&vera), &format!("/v1/events/{id}")).await;
+        assert_eq!(status, 200);
+        let shown: vigil_core::StoredEvent = serde_json::from_value(shown).unwrap();
+        assert!(shown.hash.is_empty() && shown.salt.is_none());
+        hers.push(shown);
+    }
+    assert!(
+        hers.iter().any(|e| e.event.ip != entry(e.seq).event.ip),
+        "some are masked"
+    );
+    check_entries(&hers.iter().collect::<Vec<_>>(), &p, &cp).expect("her entries check out");
+    // Shown otherwise than stored where she does see the value: caught.
+    let mut changed = hers.clone();
+    changed[0].event.action = "nothing.to.see".into();
+    assert!(check_entries(&changed.iter().collect::<Vec<_>>(), &p, &cp).is_err());
+    // Her seals are hers: the salt of a part she does not see, added, is refused.
+    let mut widened = p.clone();
+    widened.seals[0].salt = Some(hex::encode(entry(finance[0]).salt.unwrap()));
+    assert!(matches!(
+        check_entries(&hers.iter().collect::<Vec<_>>(), &widened, &cp),
+        Err(EntryFault::Malformed(_))
+    ));
     let fin = token_of(&s, "fin").await;
     let (status, p) = post_proof(
         &s,
@@ -1078,19 +1157,29 @@ async fn vigil_verify_url_checks_a_running_store_through_its_api() {
     .await;
     assert_eq!(code, Some(1));
     assert!(err.contains("signing in"), "{err}");
-    // A viewer reads personal fields masked: the store shows them no checkpoint.
-    s.add_user("vera", &["viewer"]).await;
+    // A viewer reads personal fields masked: the journal is sealed, so she is shown the
+    // checkpoints, but her feed has no hashes: the whole journal cannot be checked as her, and
+    // that is said, not taken for a fault of the journal.
+    let made = s
+        .raw(Method::POST, "/v1/roles")
+        .bearer_auth(&alice)
+        .json(&json!({"name": "masked-exporter", "rights": ["read", "export"], "scope": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status().as_u16(), 201);
+    s.add_user("vera", &["masked-exporter"]).await;
     let vera = token_of(&s, "vera").await;
     assert_eq!(
         get(&s, Some(&vera), "/v1/integrity/checkpoints").await.0,
-        403
+        200
     );
-    let (code, _, err) =
+    let (code, out, err) =
         vigil_verify(args(&["--user", "vera", "--key", key_arg]), password()).await;
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(1), "{out}");
     assert!(
-        err.contains("refuses its checkpoints") && err.contains("unmask"),
-        "{err}"
+        err.contains("withholds the hashes") && err.contains("unmask"),
+        "{out}{err}"
     );
 
     // Someone with the database file rewrites an entry's content: the store, asked through its
@@ -1158,9 +1247,16 @@ async fn hostile_store(
                     .take(limit)
                     .collect();
                 let next = page.last().map_or(journal.len() as u64, |e| e.seq);
+                // As the store's feed writes them: the salt of a sealed entry last.
                 let body: String = page
                     .iter()
-                    .map(|e| serde_json::to_string(e).unwrap() + "\n")
+                    .map(|e| {
+                        let mut line = serde_json::to_value(e).unwrap();
+                        if let Some(salt) = e.salt {
+                            line["salt"] = json!(hex::encode(salt));
+                        }
+                        line.to_string() + "\n"
+                    })
                     .collect();
                 ([(vigil_api::FEED_NEXT_HEADER, next.to_string())], body)
             }),
@@ -1219,7 +1315,8 @@ async fn vigil_verify_url_is_not_fooled_by_a_store_that_withholds_or_repeats_its
     let mut prev = vigil_core::chain::GENESIS;
     for e in forged.iter_mut() {
         e.event.reason = Some("all in order".into());
-        let h = vigil_core::chain::link(&prev, &e.event, e.seq, &e.received_at);
+        let h =
+            vigil_core::chain::link_stored(&prev, &e.event, e.seq, &e.received_at, e.salt.as_ref());
         e.hash = hex::encode(h);
         prev = h;
     }

@@ -476,7 +476,7 @@ async fn add_reading_roles(admin: &Client) {
 
 /// Recovers a masked IPv4 address the way a masked reader would: for each entry after the
 /// first, the 256 last octets in its /24 are tried against its hash, chained from the previous
-/// entry's hash. The addresses found.
+/// entry's hash (with the entry's salt, when the reader holds it). The addresses found.
 fn guess_masked_ips(entries: &[vigil_core::Annotated]) -> Vec<std::net::IpAddr> {
     let mut found = Vec::new();
     for pair in entries.windows(2) {
@@ -491,7 +491,13 @@ fn guess_masked_ips(entries: &[vigil_core::Annotated]) -> Vec<std::net::IpAddr> 
         for last in 0..=255u8 {
             let mut guess = entry.event.clone();
             guess.ip = Some(std::net::IpAddr::from([a, b, c, last]));
-            let hash = vigil_core::chain::link(&prev, &guess, entry.seq, &entry.received_at);
+            let hash = vigil_core::chain::link_stored(
+                &prev,
+                &guess,
+                entry.seq,
+                &entry.received_at,
+                entry.salt.as_ref(),
+            );
             if hex::encode(hash) == entry.hash {
                 found.extend(guess.ip);
             }
@@ -555,10 +561,24 @@ async fn a_masked_reader_gets_no_hash_to_test_guesses_against() {
             .events
     };
 
-    // The attack works on real hashes: the auditor's (who sees the address anyway).
-    let audrey = oldest_first(login("audrey").await).await;
+    // The attack works on real hashes with the entries' salts: the auditor's, whose feed
+    // carries them (she sees the address anyway). Without the salts, the same hashes give
+    // nothing: a sealed entry's hash covers the address's salted commitment.
+    let auditor = login("audrey").await;
+    let audrey = oldest_first(auditor.clone()).await;
     assert_eq!(audrey.len(), 4);
-    assert!(guess_masked_ips(&audrey).contains(&secret));
+    assert!(
+        audrey.iter().all(|a| a.entry.salt.is_none()),
+        "a search gives no salt"
+    );
+    assert!(guess_masked_ips(&audrey).is_empty());
+    let (fed, _) = auditor.feed(0, 1000).await.unwrap();
+    let fed: Vec<_> = fed
+        .into_iter()
+        .filter(|a| a.entry.event.section == "finance")
+        .collect();
+    assert!(fed.iter().all(|a| a.entry.salt.is_some()));
+    assert!(guess_masked_ips(&fed).contains(&secret));
     let fiona = oldest_first(login("fiona").await).await;
     assert!(
         fiona
@@ -575,6 +595,71 @@ async fn a_masked_reader_gets_no_hash_to_test_guesses_against() {
     assert!(guess_masked_ips(&seen).is_empty());
     let alone = vera.event(seen[2].entry.event.id).await.unwrap();
     assert_eq!(alone.entry.hash, "");
+
+    // A journal sealed from its first entry gives her checkpoints and proofs: the address
+    // enters the proof only as its commitment, whose salt she is never given. Every one of the
+    // 256 guesses gives the hash the tree proves: the proof tells the guesses apart no better
+    // than nothing.
+    // The store's clock moved past when a checkpoint is due.
+    s.advance(chrono::Duration::seconds(61));
+    let mut signed = None;
+    for _ in 0..100 {
+        match vera.checkpoint().await {
+            Ok(cp) if cp.size >= seen[2].entry.seq => {
+                signed = Some(cp.checkpoint().unwrap());
+                break;
+            }
+            _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    let cp = signed.expect("a checkpoint holds her entry within 10 s");
+    let proof = vera
+        .entries_proof(&[seen[2].entry.seq], cp.size)
+        .await
+        .unwrap();
+    let seal = &proof.seals[0];
+    assert_eq!(seal.salt, None);
+    assert!(seal.commitments.as_ref().unwrap().contains_key("ip"));
+    assert!(!seal.openings.as_ref().unwrap().contains_key("ip"));
+    let text = serde_json::to_string(&proof).unwrap();
+    assert!(!text.contains("203.0.113.77"), "{text}");
+    vigil_client::proof::check_entries(&[&seen[2].entry], &proof, &cp)
+        .expect("her entry, masked, checks out");
+    // The address enters only as its network, which she sees, and its commitment, whose part
+    // salt she lacks: no salt she was given, nor none at all, makes any of the 256 addresses of
+    // the /24 give that commitment.
+    let committed = &seal.commitments.as_ref().unwrap()["ip"];
+    let mut salts: Vec<Vec<u8>> = seal
+        .openings
+        .as_ref()
+        .unwrap()
+        .values()
+        .map(|h| hex::decode(h).unwrap())
+        .collect();
+    salts.push(Vec::new());
+    salts.push(vec![0; 16]);
+    let mut fits = 0;
+    for last in 0..=255u8 {
+        let guess = std::net::IpAddr::from([203, 0, 113, last]).to_string();
+        let value = serde_json::to_vec(&guess).unwrap();
+        for salt in &salts {
+            let h = <sha2::Sha256 as sha2::Digest>::digest(
+                [salt.as_slice(), value.as_slice()].concat(),
+            );
+            if hex::encode(h) == *committed {
+                fits += 1;
+            }
+        }
+    }
+    assert_eq!(fits, 0, "no guess of the address can be tested");
+    // Shown the address in the clear, a commitment no longer stands for it: refused.
+    let mut clear = seen[2].entry.clone();
+    clear.event.ip = Some(secret);
+    assert!(vigil_client::proof::check_entries(&[&clear], &proof, &cp).is_err());
+    // The network she is shown is bound, though: another one does not check out.
+    let mut moved = seen[2].entry.clone();
+    moved.event.ip = Some("198.51.100.0".parse().unwrap());
+    assert!(vigil_client::proof::check_entries(&[&moved], &proof, &cp).is_err());
 
     // The live tail.
     let mut tail = Box::pin(vera.stream("section:finance", None).await.unwrap());

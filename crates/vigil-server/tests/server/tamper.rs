@@ -208,7 +208,7 @@ fn blob(conn: &Connection, column: &str, seq: u64) -> Vec<u8> {
     .unwrap()
 }
 
-const KINDS: u64 = 24;
+const KINDS: u64 = 26;
 
 /// A row of an annotation table chosen by the dice, as (its id, what names it, journal seq).
 fn pick(conn: &Connection, sql: &str, dice: &mut Dice) -> (Vec<u8>, String, u64) {
@@ -364,7 +364,13 @@ async fn tamper(j: &Journal, db: &Path, kind: u64, dice: &mut Dice) -> (String, 
             let conn = intrude(db);
             let mut prev = vigil_core::chain::GENESIS;
             for e in &entries {
-                let h = vigil_core::chain::link(&prev, &e.event, e.seq, &e.received_at);
+                let h = vigil_core::chain::link_stored(
+                    &prev,
+                    &e.event,
+                    e.seq,
+                    &e.received_at,
+                    e.salt.as_ref(),
+                );
                 if e.seq >= k {
                     conn.execute(
                         "UPDATE events SET hash = ? WHERE seq = ?",
@@ -605,6 +611,26 @@ async fn tamper(j: &Journal, db: &Path, kind: u64, dice: &mut Dice) -> (String, 
                 ),
             )
         }
+        24 | 25 => {
+            // A sealed entry's salt changed, or taken away (as if it were written before
+            // entries were sealed): its hash no longer follows from it.
+            let k = dice.within(1, n);
+            let what = if kind == 24 {
+                let mut salt = blob(&conn, "salt", k);
+                salt[dice.within(0, 15) as usize] ^= 1 << dice.within(0, 7);
+                conn.execute(
+                    "UPDATE events SET salt = ? WHERE seq = ?",
+                    params![salt, k as i64],
+                )
+                .unwrap();
+                "changed"
+            } else {
+                conn.execute("UPDATE events SET salt = NULL WHERE seq = ?", [k as i64])
+                    .unwrap();
+                "removed"
+            };
+            (format!("entry {k}'s salt {what}"), format!("entry {k}|"))
+        }
         _ => {
             let k = dice.within(1, n);
             let mut body = blob(&conn, "body", k);
@@ -627,7 +653,7 @@ async fn tamper(j: &Journal, db: &Path, kind: u64, dice: &mut Dice) -> (String, 
 async fn every_seeded_tampering_is_caught_and_named_and_untouched_copies_verify() {
     let work = tempfile::tempdir().unwrap();
     let (mut caught, mut clean) = (0, 0);
-    // 10 journals of 600 to 1,500 entries, 24 kinds of tampering on each: 240 tamperings,
+    // 10 journals of 600 to 1,500 entries, 26 kinds of tampering on each: 260 tamperings,
     // each on a fresh copy that first verifies untouched.
     for base in 0..10u64 {
         let mut dice = Dice(0x5eed + base);
@@ -664,7 +690,7 @@ async fn every_seeded_tampering_is_caught_and_named_and_untouched_copies_verify(
             caught += 1;
         }
     }
-    assert_eq!((caught, clean), (240, 240));
+    assert_eq!((caught, clean), (260, 260));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -132,6 +132,14 @@ pub async fn feed(
     let mut body = Vec::with_capacity(page.entries.len() * 600);
     for e in &page.entries {
         serde_json::to_writer(&mut body, e).map_err(ApiError::internal)?;
+        // A sealed entry's salt, to a reader shown hashes (who sees every entry they read
+        // unmasked): with it the feed's copy is checked from its content (`vigil verify --url`).
+        if let Some(salt) = e.entry.salt.filter(|_| !e.entry.hash.is_empty()) {
+            body.pop();
+            body.extend_from_slice(b",\"salt\":\"");
+            body.extend_from_slice(hex::encode(salt).as_bytes());
+            body.extend_from_slice(b"\"}");
+        }
         body.push(b'\n');
     }
     let headers = [

@@ -353,6 +353,7 @@ impl Export {
                                         }
                                         if withhold_hashes {
                                             shown.hash.clear();
+                                            shown.salt = None;
                                         }
                                         exporter.write(&Row::new(&shown))?;
                                     }
