@@ -29,12 +29,18 @@ pub type Hash = [u8; 32];
 
 /// A new random salt.
 pub fn new_salt() -> Salt {
-    use ring::rand::SecureRandom as _;
     let mut salt = [0u8; 16];
-    ring::rand::SystemRandom::new()
-        .fill(&mut salt)
-        .expect("the system's random source answers");
+    fill_random(&mut salt);
     salt
+}
+
+/// Fills `buf` from the system's random source: the salts of a whole batch at once (one call
+/// rather than one per entry).
+pub fn fill_random(buf: &mut [u8]) {
+    use ring::rand::SecureRandom as _;
+    ring::rand::SystemRandom::new()
+        .fill(buf)
+        .expect("the system's random source answers");
 }
 
 /// Which part of an entry.

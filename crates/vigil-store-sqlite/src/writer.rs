@@ -562,6 +562,9 @@ fn append_batch(
     let received_at = sql::from_micros(now);
     let mut out = Vec::with_capacity(events.len());
     let mut new: Vec<(&Event, u64)> = Vec::with_capacity(events.len());
+    // The batch's salts, drawn at once.
+    let mut salts = vec![0u8; 16 * events.len()];
+    vigil_core::seal::fill_random(&mut salts);
     for (i, e) in events.iter().enumerate() {
         // Not in the last quarter: finishing costs less than appending it all again.
         if i % LOOK_EVERY == LOOK_EVERY - 1
@@ -594,7 +597,9 @@ fn append_batch(
         }
         let seq = head.seq + 1;
         // Sealed: the parts a reader may see masked enter the hash as salted commitments.
-        let salt = vigil_core::seal::new_salt();
+        let salt: vigil_core::seal::Salt = salts[16 * i..16 * (i + 1)]
+            .try_into()
+            .expect("16 bytes a salt");
         let commitments = vigil_core::seal::Commitments::from_salt(e, &salt);
         let hash = chain::link_sealed(&head.hash, e, seq, &received_at, &commitments);
         PACKER
